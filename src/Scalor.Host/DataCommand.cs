@@ -1,0 +1,120 @@
+using System.Globalization;
+using System.Text;
+using Scalor.Cli;
+using Scalor.Worlds;
+using Spectre.Console;
+
+namespace Scalor.Host;
+
+/// <summary><c>scalor-host data</c>: writes a generated world in the MOTChallenge layout
+/// (<c>&lt;seq&gt;/img1/000001.png</c>, <c>gt/gt.txt</c>, <c>seqinfo.ini</c>), a packed
+/// <c>dataset.safetensors</c> and <c>preview.png</c> with the ground-truth boxes.</summary>
+public static class DataCommand
+{
+    public static int Run(Parse.DataCommand cmd)
+    {
+        var outDir = Paths.EnsureWritableDirectory(cmd.Out);
+        var world = CreateWorld(cmd.World, cmd.Split, cmd.MnistDir, Console.Error.WriteLine);
+        var n = cmd.Sequences;
+        var sequences = new World.Sequence[n];
+        var written = 0;
+        void Work(Action<int> progress)
+        {
+            Parallel.For(0, n, i =>
+            {
+                var s = World.sequence(world, World.sequenceSeed(cmd.Seed, i));
+                sequences[i] = s;
+                WriteSequence(outDir, SequenceName(i), s, cmd.World, cmd.WriteImages);
+                progress(Interlocked.Increment(ref written));
+            });
+        }
+        if (AnsiConsole.Profile.Capabilities.Interactive)
+            AnsiConsole.Progress().Start(ctx =>
+            {
+                var task = ctx.AddTask("sequences", maxValue: n);
+                Work(done => task.Value = done);
+            });
+        else
+            Work(done => { if (done == n || done % Math.Max(1, n / 10) == 0) Console.WriteLine($"data: {done}/{n} sequences"); });
+
+        var meta = Metadata(cmd);
+        Scalor.IO.Safetensors.write(Path.Combine(outDir, "dataset.safetensors"),
+            Microsoft.FSharp.Collections.ListModule.OfSeq(Dataset.pack(sequences)),
+            Microsoft.FSharp.Collections.ListModule.OfSeq(meta.Select(kv => Tuple.Create(kv.Key, kv.Value))));
+        Preview(sequences[0], cmd.World.Length).SavePng(Path.Combine(outDir, "preview.png"));
+
+        var visible = sequences.Average(s => World.visibleCounts(s).Average());
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"data: wrote {n} sequences × {cmd.World.Length} frames to {outDir} (average visible objects {visible:F2}; preset {cmd.World.Density.Name} targets {cmd.World.Density.AvgVisible})"));
+        return 0;
+    }
+
+    public static string SequenceName(int i) => $"seq-{i + 1:D4}";
+
+    public static World.World CreateWorld(World.WorldConfig cfg, string split, string? mnistDir, Action<string> log)
+    {
+        if (!cfg.Kind.IsMnist) return World.create(cfg, null);
+        var dir = MnistFetcher.Ensure(mnistDir, log);
+        var digits = Idx.readMnist(dir, split);
+        return World.create(cfg, World.digitPool(digits, cfg.DigitClasses));
+    }
+
+    static Dictionary<string, string> Metadata(Parse.DataCommand cmd)
+    {
+        var w = cmd.World;
+        return new()
+        {
+            ["format"] = "scalor-dataset-1",
+            ["kind"] = w.Kind.IsMnist ? "mnist" : "dsprites",
+            ["density"] = w.Density.Name,
+            ["background"] = w.Background.ToString(),
+            ["variant"] = w.Variant.ToString(),
+            ["length"] = w.Length.ToString(CultureInfo.InvariantCulture),
+            ["view_size"] = w.ViewSize.ToString(CultureInfo.InvariantCulture),
+            ["object_size"] = w.Density.ObjectSize.ToString(CultureInfo.InvariantCulture),
+            ["seed"] = cmd.Seed.ToString(CultureInfo.InvariantCulture),
+            ["split"] = cmd.Split,
+            ["digits"] = string.Join(",", w.DigitClasses),
+        };
+    }
+
+    static void WriteSequence(string outDir, string name, World.Sequence s, World.WorldConfig cfg, bool images)
+    {
+        var dir = Path.Combine(outDir, name);
+        Directory.CreateDirectory(Path.Combine(dir, "gt"));
+        if (images)
+        {
+            Directory.CreateDirectory(Path.Combine(dir, "img1"));
+            for (var t = 0; t < s.Length; t++)
+                Rgb.FromFrame(s.Frames, t, s.ViewSize).SavePng(Path.Combine(dir, "img1", $"{t + 1:D6}.png"));
+        }
+        var inv = CultureInfo.InvariantCulture;
+        var gt = new StringBuilder();
+        var objects = new StringBuilder();
+        foreach (var b in s.Truth.OrderBy(b => b.Frame).ThenBy(b => b.Track))
+        {
+            // MOT16/17 gt layout: frame, id, left, top, width, height, consider flag, class, visibility.
+            gt.Append(inv, $"{b.Frame + 1},{b.Track},{b.Left},{b.Top},{b.Width},{b.Height},1,1,{b.Visibility:0.####}\n");
+            objects.Append(inv, $"{b.Frame + 1},{b.Track},{b.Object},{b.CenterX:0.###},{b.CenterY:0.###},{b.Size}\n");
+        }
+        File.WriteAllText(Path.Combine(dir, "gt", "gt.txt"), gt.ToString());
+        File.WriteAllText(Path.Combine(dir, "gt", "objects.txt"), objects.ToString());
+        File.WriteAllText(Path.Combine(dir, "seqinfo.ini"), string.Create(inv,
+            $"[Sequence]\nname={name}\nimDir=img1\nframeRate=10\nseqLength={s.Length}\nimWidth={s.ViewSize}\nimHeight={s.ViewSize}\nimExt=.png\nobjectSize={cfg.Density.ObjectSize}\n"));
+    }
+
+    /// <summary>The first frames of a sequence, 4× enlarged, with ground-truth boxes coloured by track id.</summary>
+    public static Rgb Preview(World.Sequence s, int frames)
+    {
+        const int k = 4;
+        var tiles = new List<Rgb>();
+        for (var t = 0; t < Math.Min(frames, 10); t++)
+        {
+            var tile = Rgb.FromFrame(s.Frames, t, s.ViewSize).Scale(k);
+            foreach (var b in s.Truth.Where(b => b.Frame == t))
+                tile.Rectangle(b.Left * k, b.Top * k, b.Width * k, b.Height * k, Rgb.IdColour(b.Track));
+            tiles.Add(tile);
+        }
+        return Rgb.Strip(tiles);
+    }
+}

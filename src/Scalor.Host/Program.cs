@@ -1,0 +1,49 @@
+using Scalor.Cli;
+
+namespace Scalor.Host;
+
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        var outcome = Parse.parse(args);
+        switch (outcome)
+        {
+            case Parse.Outcome.Help help:
+                Console.Out.WriteLine(help.Item);
+                return 0;
+            case Parse.Outcome.UsageError usage:
+                Console.Error.WriteLine($"scalor-host: {usage.Item} (see 'scalor-host --help')");
+                return 2;
+        }
+        var command = ((Parse.Outcome.Run)outcome).Item;
+        try
+        {
+            return command switch
+            {
+                Parse.Command.Data d => DataCommand.Run(d.Item),
+                Parse.Command.Eval e => EvalCommand.Run(e.Item),
+                Parse.Command.Bench b => BenchCommand.Run(b.Item),
+                _ => throw new UserError("unknown command"),
+            };
+        }
+        catch (Exception e) when (Describe(e) is { } line)
+        {
+            Console.Error.WriteLine($"scalor-host: error: {line}");
+            return 1;
+        }
+    }
+
+    /// <summary>One line for errors a user can act on; null lets anything else crash loudly (a bug).</summary>
+    static string? Describe(Exception e) => e switch
+    {
+        UserError u => u.Message,
+        Scalor.Worlds.Idx.IdxFormatError f => f.Data0,
+        Scalor.Worlds.World.WorldConfigError w => w.Data0,
+        Scalor.IO.Safetensors.SafetensorsError s => s.Data0,
+        Scalor.Worlds.Dataset.DatasetError d => d.Data0,
+        UnauthorizedAccessException or IOException => e.Message,
+        AggregateException { InnerExceptions.Count: > 0 } a => Describe(a.InnerExceptions[0]),
+        _ => null,
+    };
+}

@@ -1,0 +1,114 @@
+/// The safetensors format (Hugging Face): an 8-byte little-endian header length, a JSON header naming each
+/// tensor's dtype, shape and byte range, then the raw little-endian data. Used for packed datasets and for
+/// model weights that other tools (Python included) can read without pickle.
+module Scalor.IO.Safetensors
+
+open System
+open System.IO
+open System.Text
+open System.Text.Json
+
+type Entry =
+    { Name: string
+      /// "U8", "F32", "I64", ...
+      DType: string
+      Shape: int64[]
+      Data: byte[] }
+
+exception SafetensorsError of string
+
+let elementSize =
+    function
+    | "U8" | "I8" | "BOOL" -> 1
+    | "F16" | "BF16" | "I16" | "U16" -> 2
+    | "F32" | "I32" | "U32" -> 4
+    | "F64" | "I64" | "U64" -> 8
+    | d -> raise (SafetensorsError(sprintf "unknown dtype %s" d))
+
+let private headerJson (entries: Entry list) (metadata: (string * string) list) =
+    use ms = new MemoryStream()
+    use w = new Utf8JsonWriter(ms)
+    w.WriteStartObject()
+    if not metadata.IsEmpty then
+        w.WriteStartObject("__metadata__")
+        for (k, v) in metadata do w.WriteString(k, v)
+        w.WriteEndObject()
+    let mutable offset = 0L
+    for e in entries do
+        w.WriteStartObject(e.Name)
+        w.WriteString("dtype", e.DType)
+        w.WriteStartArray("shape")
+        for d in e.Shape do w.WriteNumberValue d
+        w.WriteEndArray()
+        w.WriteStartArray("data_offsets")
+        w.WriteNumberValue offset
+        offset <- offset + int64 e.Data.Length
+        w.WriteNumberValue offset
+        w.WriteEndArray()
+        w.WriteEndObject()
+    w.WriteEndObject()
+    w.Flush()
+    ms.ToArray()
+
+/// Writes to `stream`. The header is padded with spaces to a multiple of 8 bytes, so data stays aligned.
+let writeTo (stream: Stream) (entries: Entry list) (metadata: (string * string) list) =
+    for e in entries do
+        let expected = (e.Shape |> Array.fold (*) 1L) * int64 (elementSize e.DType)
+        if expected <> int64 e.Data.Length then
+            raise (SafetensorsError(sprintf "%s: shape needs %d bytes, data has %d" e.Name expected e.Data.Length))
+    let json = headerJson entries metadata
+    let padded = (json.Length + 7) / 8 * 8
+    let header = Array.create padded (byte ' ')
+    Buffer.BlockCopy(json, 0, header, 0, json.Length)
+    stream.Write(BitConverter.GetBytes(uint64 padded), 0, 8)
+    stream.Write(header, 0, header.Length)
+    for e in entries do stream.Write(e.Data, 0, e.Data.Length)
+
+/// Writes atomically: a temporary file in the same folder, renamed over the target once complete.
+let write (path: string) (entries: Entry list) (metadata: (string * string) list) =
+    let tmp = path + ".tmp"
+    do
+        use fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None)
+        writeTo fs entries metadata
+        fs.Flush(true)
+    File.Move(tmp, path, true)
+
+/// Reads every tensor and the metadata. Errors name the file.
+let read (path: string) : Entry list * Map<string, string> =
+    let fail msg = raise (SafetensorsError(sprintf "%s: %s" path msg))
+    if not (File.Exists path) then fail "file not found"
+    let bytes = File.ReadAllBytes path
+    if bytes.Length < 8 then fail "too short for a safetensors header"
+    let n = BitConverter.ToUInt64(bytes, 0)
+    if n > uint64 (bytes.Length - 8) then fail "header length exceeds the file"
+    let doc =
+        try JsonDocument.Parse(ReadOnlyMemory(bytes, 8, int n))
+        with :? JsonException as e -> fail ("header is not valid JSON: " + e.Message)
+    use doc = doc
+    let dataStart = 8 + int n
+    let mutable meta = Map.empty
+    let entries =
+        [ for p in doc.RootElement.EnumerateObject() do
+              if p.Name = "__metadata__" then
+                  for kv in p.Value.EnumerateObject() do meta <- meta.Add(kv.Name, kv.Value.GetString())
+              else
+                  let dtype = p.Value.GetProperty("dtype").GetString()
+                  let shape = [| for d in p.Value.GetProperty("shape").EnumerateArray() -> d.GetInt64() |]
+                  let offs = [| for d in p.Value.GetProperty("data_offsets").EnumerateArray() -> d.GetInt64() |]
+                  if offs.Length <> 2 || offs.[0] < 0L || offs.[1] < offs.[0] || int64 dataStart + offs.[1] > int64 bytes.Length then
+                      fail (sprintf "tensor %s has a bad byte range" p.Name)
+                  let expected = (shape |> Array.fold (*) 1L) * int64 (elementSize dtype)
+                  if expected <> offs.[1] - offs.[0] then fail (sprintf "tensor %s: shape and byte range disagree" p.Name)
+                  yield { Name = p.Name; DType = dtype; Shape = shape; Data = bytes.[dataStart + int offs.[0] .. dataStart + int offs.[1] - 1] } ]
+    entries, meta
+
+let ofFloats name (shape: int64[]) (values: float32[]) =
+    let data = Array.zeroCreate<byte> (values.Length * 4)
+    Buffer.BlockCopy(values, 0, data, 0, data.Length)
+    { Name = name; DType = "F32"; Shape = shape; Data = data }
+
+let toFloats (e: Entry) =
+    if e.DType <> "F32" then raise (SafetensorsError(sprintf "%s is %s, not F32" e.Name e.DType))
+    let values = Array.zeroCreate<float32> (e.Data.Length / 4)
+    Buffer.BlockCopy(e.Data, 0, values, 0, e.Data.Length)
+    values

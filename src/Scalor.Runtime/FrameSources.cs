@@ -1,0 +1,31 @@
+using System.Reactive.Linq;
+using Scalor.Worlds;
+
+namespace Scalor.Runtime;
+
+/// <summary>One RGB frame of a stream: row-major bytes, 3 per pixel.</summary>
+public sealed record Frame(string Sequence, int Index, int Width, int Height, byte[] Rgb);
+
+/// <summary>Frame sources as cold observables: nothing is generated or read until someone subscribes, and
+/// disposing the subscription stops the work.</summary>
+public static class FrameSources
+{
+    /// <summary>Sequences of a generated world, frame by frame, in order: sequence i is drawn with
+    /// <c>World.sequenceSeed(seed, i)</c>, exactly as <c>scalor-host data</c> and training draw it.</summary>
+    public static IObservable<Frame> FromWorld(World.World world, ulong seed, int sequences) =>
+        Observable.Create<Frame>((observer, ct) => Task.Run(() =>
+        {
+            for (var i = 0; i < sequences && !ct.IsCancellationRequested; i++)
+            {
+                var s = World.sequence(world, World.sequenceSeed(seed, i));
+                var bytes = s.ViewSize * s.ViewSize * 3;
+                for (var t = 0; t < s.Length && !ct.IsCancellationRequested; t++)
+                {
+                    var rgb = new byte[bytes];
+                    Buffer.BlockCopy(s.Frames, t * bytes, rgb, 0, bytes);
+                    observer.OnNext(new Frame($"seq-{i + 1:D4}", t, s.ViewSize, s.ViewSize, rgb));
+                }
+            }
+            observer.OnCompleted();
+        }, ct));
+}

@@ -1,0 +1,32 @@
+module Scalor.Tests.Cli
+
+open Expecto
+open Scalor.Cli.Parse
+
+[<Tests>]
+let tests =
+    testList "Cli" [
+        testCase "data command parses into a world config" <| fun () ->
+            match parse [| "data"; "--kind"; "mnist"; "--density"; "vhd"; "--sequences"; "3"; "--out"; "x"; "--digits"; "0-5"; "--objects"; "50-60" |] with
+            | Run(Data d) ->
+                Expect.equal d.World.Density.Name "vhd" "density"
+                Expect.equal d.World.DigitClasses [| 0 .. 5 |] "digits"
+                Expect.equal d.World.ObjectCount (Some(50, 60)) "objects"
+                Expect.equal d.Sequences 3 "sequences"
+            | other -> failtestf "unexpected %A" other
+
+        testCase "usage errors are one line" <| fun () ->
+            for argv in [ [| "data"; "--density"; "xxl"; "--sequences"; "1"; "--out"; "x" |]
+                          [| "data"; "--out"; "x" |]
+                          [| "frobnicate" |]
+                          [| "data"; "--sequences"; "0"; "--out"; "x" |]
+                          [| "data"; "--sequences"; "1"; "--out"; "x"; "--digits"; "3-12" |] ] do
+                match parse argv with
+                | UsageError line -> Expect.isFalse (line.Contains "\n") (sprintf "one line: %s" line)
+                | other -> failtestf "expected a usage error for %A, got %A" argv other
+
+        testCase "help is help, not an error" <| fun () ->
+            match parse [| "data"; "--help" |] with
+            | Help text -> Expect.stringContains text "--sequences" "lists options"
+            | other -> failtestf "unexpected %A" other
+    ]

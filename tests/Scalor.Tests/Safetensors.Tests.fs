@@ -1,0 +1,38 @@
+module Scalor.Tests.Safetensors
+
+open System.IO
+open Expecto
+open Scalor.IO
+open Scalor.Worlds
+
+[<Tests>]
+let tests =
+    testList "Safetensors" [
+        testCase "round-trips tensors and metadata, header aligned to 8 bytes" <| fun () ->
+            let path = Path.GetTempFileName()
+            let f = Safetensors.ofFloats "w" [| 2L; 3L |] [| 1f; 2f; 3f; 4f; 5f; -6.5f |]
+            let u = ({ Name = "u"; DType = "U8"; Shape = [| 3L |]; Data = [| 7uy; 8uy; 9uy |] }: Safetensors.Entry)
+            Safetensors.write path [ f; u ] [ ("k", "v") ]
+            let entries, meta = Safetensors.read path
+            Expect.equal meta (Map [ ("k", "v") ]) "metadata"
+            Expect.equal (entries |> List.find (fun e -> e.Name = "w") |> Safetensors.toFloats) [| 1f; 2f; 3f; 4f; 5f; -6.5f |] "floats"
+            Expect.equal (entries |> List.find (fun e -> e.Name = "u")).Data [| 7uy; 8uy; 9uy |] "bytes"
+            let n = System.BitConverter.ToUInt64(File.ReadAllBytes path, 0)
+            Expect.equal (n % 8UL) 0UL "aligned header"
+
+        testCase "a corrupt file is a clear error" <| fun () ->
+            let path = Path.GetTempFileName()
+            File.WriteAllBytes(path, Array.append (System.BitConverter.GetBytes 4UL) "{{{{"B)
+            Expect.throwsT<Safetensors.SafetensorsError> (fun () -> Safetensors.read path |> ignore) "bad JSON"
+
+        testCase "a dataset pack round-trips frames and truth" <| fun () ->
+            let w = World.create World.defaultConfig None
+            let seqs = Array.init 3 (fun i -> World.sequence w (World.sequenceSeed 2UL i))
+            let path = Path.GetTempFileName()
+            Safetensors.write path (Dataset.pack seqs) []
+            let back, _ = Dataset.unpack path
+            for i in 0 .. 2 do
+                Expect.equal back.[i].Frames seqs.[i].Frames "frames"
+                Expect.equal back.[i].Truth seqs.[i].Truth "truth"
+                Expect.equal back.[i].ObjectCount seqs.[i].ObjectCount "objects"
+    ]
