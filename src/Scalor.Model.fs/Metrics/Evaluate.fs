@@ -1,0 +1,135 @@
+/// Scores tracker output against ground truth, per sequence and combined: CLEAR MOT, identity, HOTA and
+/// the paper's Count-MAE. Preprocessing follows TrackEval's MOTChallenge dataset: ground-truth rows flagged
+/// 0 are dropped, and tracker boxes matched (IoU ≥ 0.5) to distractor classes are removed before scoring.
+module Scalor.Metrics.Evaluate
+
+open System.IO
+open Scalor.Metrics.Geometry
+open Scalor.Metrics.MotFiles
+
+type Matching =
+    /// Box IoU at least this (MOTChallenge: 0.5).
+    | Iou of minIou: float
+    /// Centre distance at most this many pixels (the paper: twice the object size).
+    | Distance of pixels: float
+
+type SequenceResult =
+    { Name: string
+      Clear: Clear.Counts
+      Identity: Identity.Counts
+      Hota: Hota.Counts
+      /// Σ over frames with ground truth of |#pred − #gt| / #gt, and the number of such frames.
+      CountErrorSum: float
+      CountFrames: int
+      NumGt: int
+      NumPred: int }
+
+type Summary =
+    { Clear: Clear.Metrics
+      ClearCounts: Clear.Counts
+      Identity: Identity.Metrics
+      Hota: Hota.Metrics
+      CountMae: float
+      NumGt: int
+      NumPred: int }
+
+/// Ground-truth classes TrackEval treats as distractors on MOT16/17 (person on vehicle, static person,
+/// distractor, reflection).
+let distractorClasses = set [ 2; 7; 8; 12 ]
+
+exception EvalError of string
+
+let private similarityAndDistance (matching: Matching) (gt: Box[]) (tr: Box[]) =
+    match matching with
+    | Iou _ ->
+        let sim = Array2D.init gt.Length tr.Length (fun i j -> iou gt.[i] tr.[j])
+        sim, Array2D.map (fun s -> 1.0 - s) sim
+    | Distance px ->
+        let dist = Array2D.init gt.Length tr.Length (fun i j -> centreDistance gt.[i] tr.[j])
+        Array2D.map (euclideanSimilarity (2.0 * px)) dist, dist
+
+/// Evaluates one sequence from parsed rows. `gtPath`/`predPath` only name files in errors.
+let evaluateRows (name: string) (length: int) (matching: Matching) (gtRows: Row[]) (predRows: Row[]) (gtPath: string) (predPath: string) =
+    let threshold = match matching with Iou m -> m | Distance _ -> 0.5
+    for r in gtRows do
+        if r.Frame > length then raise (EvalError(sprintf "%s: frame %d beyond seqLength %d" gtPath r.Frame length))
+    for r in predRows do
+        if r.Frame > length then raise (EvalError(sprintf "%s: frame %d beyond the sequence's %d frames" predPath r.Frame length))
+    let gtBy = gtRows |> Array.groupBy (fun r -> r.Frame) |> dict
+    let prBy = predRows |> Array.groupBy (fun r -> r.Frame) |> dict
+    let get (d: System.Collections.Generic.IDictionary<int, Row[]>) t = match d.TryGetValue t with | true, v -> v | _ -> [||]
+    let frames =
+        [| for t in 1 .. length do
+             let gtAll = get gtBy t
+             let mutable pred = get prBy t
+             // Tracker boxes on distractors are neither TP nor FP.
+             if gtAll |> Array.exists (fun r -> distractorClasses.Contains r.Class) && pred.Length > 0 then
+                 // As TrackEval: scores under 0.5 are zeroed before the assignment, not only filtered after it.
+                 let sim =
+                     Array2D.init gtAll.Length pred.Length (fun i j ->
+                         let v = iou gtAll.[i].Box pred.[j].Box
+                         if v < 0.5 - 2.220446049250313e-16 then 0.0 else v)
+                 let drop =
+                     Assignment.maximise sim
+                     |> Array.filter (fun (i, j) -> sim.[i, j] > 0.0 && distractorClasses.Contains gtAll.[i].Class)
+                     |> Array.map snd
+                     |> set
+                 pred <- pred |> Array.indexed |> Array.filter (fun (j, _) -> not (drop.Contains j)) |> Array.map snd
+             let gt = gtAll |> Array.filter (fun r -> r.Flag <> 0.0 && r.Class = 1)
+             let sim, dist = similarityAndDistance matching (gt |> Array.map (fun r -> r.Box)) (pred |> Array.map (fun r -> r.Box))
+             yield (gt |> Array.map (fun r -> r.Id), pred |> Array.map (fun r -> r.Id), sim, dist) |]
+    let data =
+        try Sequence.build frames
+        with Sequence.DuplicateIdError(t, side, id) ->
+            raise (EvalError(sprintf "%s: frame %d lists %s id %d twice" (if side = "tracker" then predPath else gtPath) (t + 1) side id))
+    let countErr, countFrames =
+        frames |> Array.fold (fun (s, n) (g, p, _, _) -> if g.Length = 0 then (s, n) else (s + abs (float p.Length - float g.Length) / float g.Length, n + 1)) (0.0, 0)
+    { Name = name
+      Clear = Clear.evaluate threshold infinity data
+      Identity = Identity.evaluate threshold data
+      Hota = Hota.evaluate data
+      CountErrorSum = countErr
+      CountFrames = countFrames
+      NumGt = data.NumGtDets
+      NumPred = data.NumTrackerDets }
+
+/// Per-sequence summary (TrackEval's sequence-level fields) and the combination of several sequences.
+let summarise (results: SequenceResult list) : Summary =
+    let clearCounts =
+        match results with
+        | [ one ] -> one.Clear
+        | many -> many |> List.fold (fun acc r -> Clear.add acc r.Clear) Clear.zero
+    let frames = results |> List.sumBy (fun r -> r.CountFrames)
+    { Clear = Clear.metrics clearCounts
+      ClearCounts = clearCounts
+      Identity = results |> List.fold (fun acc r -> Identity.add acc r.Identity) Identity.zero |> Identity.metrics
+      Hota = Hota.metrics (match results with [ one ] -> one.Hota | many -> Hota.combine (many |> List.map (fun r -> r.Hota)))
+      CountMae = (if frames = 0 then nan else (results |> List.sumBy (fun r -> r.CountErrorSum)) / float frames)
+      NumGt = results |> List.sumBy (fun r -> r.NumGt)
+      NumPred = results |> List.sumBy (fun r -> r.NumPred) }
+
+/// Evaluates every sequence folder of `gtDir` (those with gt/gt.txt) against `predDir/<seq>.txt`.
+/// `threshold`: None for the default (distance: 2 × objectSize from seqinfo.ini; IoU: 0.5).
+let evaluateFolders (gtDir: string) (predDir: string) (byIou: bool) (threshold: float option) : SequenceResult list =
+    if not (Directory.Exists gtDir) then raise (EvalError(sprintf "%s: ground-truth folder not found" gtDir))
+    if not (Directory.Exists predDir) then raise (EvalError(sprintf "%s: results folder not found" predDir))
+    let seqDirs =
+        Directory.GetDirectories gtDir
+        |> Array.filter (fun d -> File.Exists(Path.Combine(d, "gt", "gt.txt")))
+        |> Array.sort
+    if seqDirs.Length = 0 then raise (EvalError(sprintf "%s: no <seq>/gt/gt.txt below this folder" gtDir))
+    [ for d in seqDirs do
+        let name = Path.GetFileName d
+        let info = readSeqInfo (Path.Combine(d, "seqinfo.ini"))
+        let matching =
+            match byIou, threshold with
+            | true, t -> Iou(defaultArg t 0.5)
+            | false, Some px -> Distance px
+            | false, None ->
+                match info.ObjectSize with
+                | Some s -> Distance(2.0 * s)
+                | None -> raise (EvalError(sprintf "%s: no objectSize for the default distance threshold; pass --threshold or --match iou" (Path.Combine(d, "seqinfo.ini"))))
+        let gtPath = Path.Combine(d, "gt", "gt.txt")
+        let predPath = Path.Combine(predDir, name + ".txt")
+        if not (File.Exists predPath) then raise (EvalError(sprintf "%s: results file not found for sequence %s" predPath name))
+        yield evaluateRows name info.Length matching (read gtPath true) (read predPath false) gtPath predPath ]
