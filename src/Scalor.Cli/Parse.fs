@@ -26,6 +26,22 @@ type EvalCommand =
       Threshold: float
       JsonFile: string }
 
+type TrainCommand =
+    { Config: Scalor.Model.Config.ScalorConfig
+      PresetName: string
+      Steps: int
+      Seed: int64
+      Threads: int
+      World: World.WorldConfig
+      /// null: train on the generated world.
+      DataDir: string
+      Out: string
+      Resume: bool
+      CheckpointEvery: int
+      Keep: int
+      LogEvery: int
+      MnistDir: string }
+
 type BenchCommand =
     { Target: string
       Batch: int
@@ -35,6 +51,7 @@ type BenchCommand =
 
 type Command =
     | Data of DataCommand
+    | Train of TrainCommand
     | Eval of EvalCommand
     | Bench of BenchCommand
 
@@ -113,6 +130,69 @@ let private dataCommand (r: ParseResults<DataArgs>) =
           MnistDir = (r.TryGetResult DataArgs.Mnist_Dir |> Option.toObj)
           WriteImages = not (r.Contains DataArgs.No_Images) }
 
+/// Applies `Field=value` to a config record by reflection over its (immutable) fields.
+let applyOverride (c: Scalor.Model.Config.ScalorConfig) (kv: string) =
+    let i = kv.IndexOf '='
+    if i <= 0 then usage "--set expects Field=value, got '%s'" kv
+    let key, value = kv.Substring(0, i).Trim(), kv.Substring(i + 1).Trim()
+    let t = typeof<Scalor.Model.Config.ScalorConfig>
+    let fields = Microsoft.FSharp.Reflection.FSharpType.GetRecordFields t
+    match fields |> Array.tryFindIndex (fun f -> String.Equals(f.Name, key, StringComparison.OrdinalIgnoreCase)) with
+    | Option.None -> usage "--set: no config field '%s' (fields: %s)" key (fields |> Array.map (fun f -> f.Name) |> String.concat ", ")
+    | Some idx ->
+        let values = Microsoft.FSharp.Reflection.FSharpValue.GetRecordFields c
+        let f = fields.[idx]
+        let inv = Globalization.CultureInfo.InvariantCulture
+        values.[idx] <-
+            try
+                if f.PropertyType = typeof<int> then box (Int32.Parse(value, inv))
+                elif f.PropertyType = typeof<float> then box (Double.Parse(value, inv))
+                elif f.PropertyType = typeof<bool> then box (Boolean.Parse value)
+                else usage "--set: field %s cannot be set from the command line" f.Name
+            with :? FormatException -> usage "--set: '%s' is not a valid %s for %s" value f.PropertyType.Name f.Name
+        Microsoft.FSharp.Reflection.FSharpValue.MakeRecord(t, values) :?> Scalor.Model.Config.ScalorConfig
+
+let private trainCommand (r: ParseResults<TrainArgs>) =
+    let presetName, preset =
+        match r.GetResult(TrainArgs.Preset, PresetArg.Toy64) with
+        | Toy64 -> "toy64", Scalor.Model.Config.toy64
+        | Natural128 -> "natural128", Scalor.Model.Config.natural128
+        | Official64 -> "official64", Scalor.Model.Config.official64
+    let density =
+        match r.GetResult(TrainArgs.Density, DensityArg.Ld) with
+        | Vld -> World.vld | Ld -> World.ld | Md -> World.md | Hd -> World.hd | Vhd -> World.vhd
+    let kind = match r.GetResult(TrainArgs.Kind, KindArg.Dsprites) with Dsprites -> World.DSprites | KindArg.Mnist -> World.Mnist
+    let background =
+        match r.GetResult(TrainArgs.Background, BackgroundArg.None) with
+        | BackgroundArg.None -> World.NoBackground | Static -> World.StaticBackground | Dynamic -> World.DynamicBackground
+    // The toy preset's anchors follow the world's object size (0.5×–1.5×, [P] appendix E).
+    let cfg0 = if presetName = "toy64" then Scalor.Model.Config.withObjectSize (float density.ObjectSize) preset else preset
+    let cfg1 = match r.TryGetResult TrainArgs.Batch with Some b -> { cfg0 with BatchSize = b } | Option.None -> cfg0
+    let cfg = r.GetResults TrainArgs.Set |> List.fold applyOverride cfg1
+    if cfg.BatchSize < 1 then usage "--batch must be at least 1"
+    let steps = r.GetResult(TrainArgs.Steps, 100000)
+    if steps < 1 then usage "--steps must be at least 1"
+    let every = r.GetResult(TrainArgs.Checkpoint_Every, 200)
+    if every < 1 then usage "--checkpoint-every must be at least 1"
+    let keep = r.GetResult(TrainArgs.Keep, 3)
+    if keep < 1 then usage "--keep must be at least 1"
+    let world = { World.defaultConfig with Kind = kind; Density = density; Background = background; Length = cfg.SeqLength; ViewSize = cfg.ImageSize }
+    let kindName = if kind = World.Mnist then "mnist" else "dsprites"
+    Train
+        { Config = cfg
+          PresetName = presetName
+          Steps = steps
+          Seed = r.GetResult(TrainArgs.Seed, 1L)
+          Threads = r.GetResult(TrainArgs.Threads, Environment.ProcessorCount)
+          World = world
+          DataDir = r.TryGetResult TrainArgs.Data |> Option.toObj
+          Out = r.GetResult(TrainArgs.Out, IO.Path.Combine("runs", sprintf "%s-%s" kindName density.Name))
+          Resume = r.Contains TrainArgs.Resume
+          CheckpointEvery = every
+          Keep = keep
+          LogEvery = max 1 (r.GetResult(TrainArgs.Log_Every, 10))
+          MnistDir = r.TryGetResult TrainArgs.Mnist_Dir |> Option.toObj }
+
 let private evalCommand (r: ParseResults<EvalArgs>) =
     let byIou = r.GetResult(EvalArgs.Match, MatchArg.Distance) = MatchArg.Iou
     let thr = r.GetResult(EvalArgs.Threshold, nan)
@@ -148,6 +228,7 @@ let parse (argv: string[]) : Outcome =
         let r = parser.ParseCommandLine(argv, raiseOnUsage = true)
         match r.GetSubCommand() with
         | HostArgs.Data d -> Run(dataCommand d)
+        | HostArgs.Train t -> Run(trainCommand t)
         | HostArgs.Eval e -> Run(evalCommand e)
         | HostArgs.Bench b -> Run(benchCommand b)
     with

@@ -6,6 +6,7 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        Scalor.Model.Native.tuneAllocator();
         var outcome = Parse.parse(args);
         switch (outcome)
         {
@@ -22,6 +23,7 @@ public static class Program
             return command switch
             {
                 Parse.Command.Data d => DataCommand.Run(d.Item),
+                Parse.Command.Train t => TrainCommand.Run(t.Item),
                 Parse.Command.Eval e => EvalCommand.Run(e.Item),
                 Parse.Command.Bench b => BenchCommand.Run(b.Item),
                 _ => throw new UserError("unknown command"),
@@ -42,6 +44,7 @@ public static class Program
         Scalor.Worlds.World.WorldConfigError w => w.Data0,
         Scalor.IO.Safetensors.SafetensorsError s => s.Data0,
         Scalor.Worlds.Dataset.DatasetError d => d.Data0,
+        Scalor.Model.Train.CheckpointError c => c.Data0,
         UnauthorizedAccessException or IOException => e.Message,
         AggregateException { InnerExceptions.Count: > 0 } a => Describe(a.InnerExceptions[0]),
         _ => null,

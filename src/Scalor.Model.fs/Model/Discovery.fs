@@ -53,3 +53,26 @@ let propose (net: ProposalNet) (c: ScalorConfig) (imgEnc: Tensor) (alphaProp: Te
       DepthStd = torch.nn.functional.softplus(depth.[1])
       WhereMean = where.[0]
       WhereStd = torch.nn.functional.softplus(where.[1]) }
+
+/// Rejection ([S] `ProposalRejectionCell`, t > 0): a proposal whose own mask (its unmasked alpha pasted,
+/// > ProposalAlphaThreshold) is explained by propagated objects (their alpha sum > PropagatedAlphaThreshold)
+/// for at least RejectionThreshold of its pixels is rejected. Pixel overlap, not box IoU.
+/// `proposalAlpha` [B; K; 1; h; w] and `propagatedAlpha` [B; K; 1; h; w], the propagated alpha sum read at
+/// the same pixels (full images, or each proposal's window) → accept mask [B; K] (float 0/1).
+let rejection (c: ScalorConfig) (proposalAlpha: Tensor) (propagatedAlpha: Tensor) =
+    use proposed = proposalAlpha.gt(torch.tensor(c.ProposalAlphaThreshold)).to_type(torch.float32)
+    use explained = propagatedAlpha.gt(torch.tensor(c.PropagatedAlphaThreshold)).to_type(torch.float32)
+    let overlap = (proposed * explained).sum([| 2L; 3L; 4L |])
+    let ratio = overlap / (proposed.sum([| 2L; 3L; 4L |]) + 1e-15)
+    ratio.lt(torch.tensor(c.RejectionThreshold)).to_type(torch.float32)
+
+/// Training cap ([S] `phase_obj_num_contrain`): with k = maxObjects − live[b] free places, keep only cells
+/// whose z_pres is strictly greater than the (k+1)-th largest; k ≥ cells keeps all. `pres` [B; K], `live` [B].
+let cap (maxObjects: int) (pres: Tensor) (live: Tensor) =
+    let cells = pres.shape.[1]
+    let k = (float32 maxObjects - live).clamp(min = torch.tensor(0f)).to_type(torch.int64)
+    let struct (sorted: Tensor, _) = pres.sort(1L, descending = true)
+    let kIdx = k.clamp(max = torch.tensor(cells - 1L)).unsqueeze(1L)
+    let threshold = sorted.gather(1L, kIdx)
+    let keep = pres.gt(threshold).logical_or(k.ge(torch.tensor(cells)).unsqueeze(1L))
+    keep.to_type(torch.float32)

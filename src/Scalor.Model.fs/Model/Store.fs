@@ -95,7 +95,9 @@ let sequential (s: Store) (prefix: string) (specs: Spec list) : Layer[] =
 let apply (layer: Layer) (x: Tensor) : Tensor =
     match layer with
     | LConv(w, b, st, p) -> torch.nn.functional.conv2d(x, w, b, strides = [| st; st |], padding = [| p; p |])
-    | LCelu -> torch.nn.functional.celu(x, 1.0)
+    // In place: CELU's input is a conv or pixel-shuffle output that their backward does not need, so one
+    // activation-sized tensor per block is not kept for autograd.
+    | LCelu -> if x.requires_grad && x.is_leaf then torch.nn.functional.celu(x, 1.0) else x.celu_((1.0).ToScalar())
     | LGroupNorm(g, w, b) -> torch.nn.functional.group_norm(x, g, w, b, 1e-5)
     | LPixelShuffle r -> torch.nn.functional.pixel_shuffle(x, r)
     | LLinear(w, b) -> torch.nn.functional.linear(x, w, b)

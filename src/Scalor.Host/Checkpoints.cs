@@ -1,0 +1,65 @@
+using System.Globalization;
+using Scalor.Model;
+using TorchSharp;
+
+namespace Scalor.Host;
+
+/// <summary>Checkpoint files of a run folder: <c>ckpt-000200.safetensors</c>, written atomically, the last K
+/// kept. Every failure to read one is a one-line <see cref="UserError"/>.</summary>
+public static class Checkpoints
+{
+    public static string PathFor(string dir, int step) => Path.Combine(dir, string.Create(CultureInfo.InvariantCulture, $"ckpt-{step:D7}.safetensors"));
+
+    public static string? Latest(string dir) =>
+        Directory.Exists(dir) ? Directory.GetFiles(dir, "ckpt-*.safetensors").OrderBy(f => f, StringComparer.Ordinal).LastOrDefault() : null;
+
+    public static void Save(string dir, Scalor.Model.Scalor.Nets nets, Train.RmsProp opt, torch.Generator gen, int step, int keep)
+    {
+        Train.save(PathFor(dir, step), nets, opt, gen, step, Microsoft.FSharp.Collections.FSharpList<Tuple<string, string>>.Empty);
+        foreach (var old in Directory.GetFiles(dir, "ckpt-*.safetensors").OrderBy(f => f, StringComparer.Ordinal).SkipLast(keep))
+            File.Delete(old);
+        // The newest weights also as a plain safetensors file for other tools.
+        var model = Path.Combine(Path.GetDirectoryName(dir)!, "model.safetensors");
+        Train.save(model, nets, null, null, step, Microsoft.FSharp.Collections.FSharpList<Tuple<string, string>>.Empty);
+    }
+
+    public static (Train.Checkpoint Header, Microsoft.FSharp.Collections.FSharpList<Scalor.IO.Safetensors.Entry> Entries) Read(string path)
+    {
+        if (!File.Exists(path)) throw new UserError($"checkpoint '{path}' not found");
+        try
+        {
+            var (h, e) = Train.read(path);
+            return (h, e);
+        }
+        catch (Train.CheckpointError c) { throw new UserError(c.Data0); }
+    }
+
+    public static void Restore(string path, Scalor.Model.Scalor.Nets nets, Train.RmsProp? opt, torch.Generator? gen,
+        Microsoft.FSharp.Collections.FSharpList<Scalor.IO.Safetensors.Entry> entries)
+    {
+        try
+        {
+            Train.restore(path, nets,
+                opt is null ? null : Microsoft.FSharp.Core.FSharpOption<Train.RmsProp>.Some(opt),
+                gen is null ? null : Microsoft.FSharp.Core.FSharpOption<torch.Generator>.Some(gen), entries);
+        }
+        catch (Train.CheckpointError c) { throw new UserError(c.Data0); }
+    }
+
+    /// <summary>Loads a model for inference from a checkpoint.</summary>
+    public static Scalor.Model.Scalor.Nets LoadModel(string path)
+    {
+        var (h, e) = Read(path);
+        CheckImageSize(h.Config);
+        var nets = Scalor.Model.Scalor.create(h.Config, 0);
+        Restore(path, nets, null, null, e);
+        return nets;
+    }
+
+    public static void CheckImageSize(Config.ScalorConfig c)
+    {
+        if (c.ImageSize != 64 && c.ImageSize != 128) throw new UserError($"image size {c.ImageSize} is not supported (64 or 128)");
+        if (c.GlimpseSize != 32 && c.GlimpseSize != 64) throw new UserError($"glimpse size {c.GlimpseSize} is not supported (32 or 64)");
+        if (c.GridSize != 8) throw new UserError($"grid size {c.GridSize} is not supported (8)");
+    }
+}

@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Scalor.Cli;
+using Scalor.Model;
+using Scalor.Worlds;
+using Spectre.Console;
+using TorchSharp;
+
+namespace Scalor.Host;
+
+/// <summary><c>scalor-host train</c>: trains SCALOR on a generated world (drawn on the fly, by seed) or on a
+/// packed dataset. Checkpoints are atomic and the last K are kept; <c>--resume</c> continues exactly (the same
+/// data and the same sampling noise as an uninterrupted run); Ctrl-C saves and exits; non-finite steps are
+/// skipped and reported, and repeated ones stop the run with the last good checkpoint intact.</summary>
+public static class TrainCommand
+{
+    const int MaxConsecutiveNonFinite = 5;
+
+    public static int Run(Parse.TrainCommand cmd)
+    {
+        torch.set_num_threads(cmd.Threads);
+        var run = Paths.EnsureWritableDirectory(cmd.Out);
+        var ckptDir = Path.Combine(run, "checkpoints");
+        Directory.CreateDirectory(ckptDir);
+        var cfg = cmd.Config;
+        Checkpoints.CheckImageSize(cfg);
+
+        var nets = Scalor.Model.Scalor.create(cfg, cmd.Seed);
+        var opt = Train.rmsProp(nets, cfg.LearningRate);
+        var gen = new torch.Generator((ulong)(cmd.Seed * 7919 + 17));
+        var start = 0;
+        if (cmd.Resume)
+        {
+            var latest = Checkpoints.Latest(ckptDir) ?? throw new UserError($"--resume: no checkpoint in {ckptDir}");
+            var (header, entries) = Checkpoints.Read(latest);
+            if (!header.Config.Equals(cfg))
+                throw new UserError($"--resume: {latest} was trained with another configuration; resume with the same options");
+            nets = Scalor.Model.Scalor.create(header.Config, cmd.Seed);
+            opt = Train.rmsProp(nets, cfg.LearningRate);
+            Checkpoints.Restore(latest, nets, opt, gen, entries);
+            start = header.Step;
+            Console.WriteLine($"train: resumed from {latest} at step {start}");
+        }
+        File.WriteAllText(Path.Combine(run, "config.json"), Train.configToJson(cfg) + "\n");
+
+        var data = TrainingData.Create(cmd);
+        using var log = new StreamWriter(Path.Combine(run, "log.jsonl"), append: true) { AutoFlush = true };
+        var tb = torch.utils.tensorboard.SummaryWriter(Path.Combine(run, "tensorboard"));
+        var stop = false;
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; stop = true; };
+        Console.CancelKeyPress += onCancel;
+        var sw = Stopwatch.StartNew();
+        var nonFinite = 0;
+        var lastSaved = start;
+        var completed = start;
+        var inv = CultureInfo.InvariantCulture;
+        Console.WriteLine(string.Create(inv, $"train: {cmd.PresetName}, {data.Describe}, batch {cfg.BatchSize}, T={cfg.SeqLength}, {cmd.Threads} threads, steps {start}..{cmd.Steps}, run folder {run}"));
+        try
+        {
+            for (var step = start; step < cmd.Steps && !stop; step++)
+            {
+                completed = step + 1;
+                using var batch = data.Batch(step);
+                var outcome = Train.step(nets, opt, gen, step, batch);
+                var (terms, norm, skipped) = outcome switch
+                {
+                    Train.Outcome.Stepped s => (s.Item1, s.gradNorm, (string?)null),
+                    Train.Outcome.Skipped k => (k.Item1, double.NaN, k.reason),
+                    _ => throw new InvalidOperationException(),
+                };
+                if (skipped is not null)
+                {
+                    nonFinite++;
+                    Console.Error.WriteLine($"train: step {step} skipped: {skipped} ({nonFinite} in a row)");
+                    log.WriteLine(JsonSerializer.Serialize(new { step, skipped }));
+                    if (nonFinite >= MaxConsecutiveNonFinite)
+                        throw new UserError($"stopped after {nonFinite} consecutive non-finite steps; the last good checkpoint (step {lastSaved}) is intact");
+                    continue;
+                }
+                nonFinite = 0;
+                var done = step + 1;
+                var c = cfg;
+                var tau = Distributions.temperature(c.TauEnd, c.TauSteps, step);
+                var prior = Distributions.linearAnnealing(step, 0, c.PresPriorSteps, c.PresPriorStart, c.PresPriorEnd);
+                var seconds = sw.Elapsed.TotalSeconds;
+                var rate = (done - start) * (double)cfg.BatchSize * cfg.SeqLength / seconds;
+                if (done % cmd.LogEvery == 0 || done == cmd.Steps)
+                {
+                    var eta = TimeSpan.FromSeconds((cmd.Steps - done) * seconds / (done - start));
+                    Console.WriteLine(string.Create(inv,
+                        $"step {done,7} loss {terms.Loss,10:F1} ll {terms.LogLike,10:F1} kl_what {terms.KlWhat,7:F2} kl_where {terms.KlWhere,7:F2} kl_depth {terms.KlDepth,6:F2} kl_pres {terms.KlPres,7:F2} kl_bg {terms.KlBg,6:F2} mse {terms.Mse:F5} objects {terms.Objects,5:F2} tau {tau:F3} prior {prior:G3} | {rate:F1} frames/s, ETA {eta:hh\\:mm\\:ss}"));
+                }
+                log.WriteLine(JsonSerializer.Serialize(new
+                {
+                    step = done, time_s = Math.Round(seconds, 2), loss = terms.Loss, log_like = terms.LogLike, kl_what = terms.KlWhat,
+                    kl_where = terms.KlWhere, kl_depth = terms.KlDepth, kl_pres = terms.KlPres, kl_bg = terms.KlBg,
+                    mse = terms.Mse, objects = terms.Objects, grad_norm = norm, tau, pres_prior = prior, frames_per_s = rate,
+                }));
+                foreach (var (tag, v) in new[] { ("loss", terms.Loss), ("log_like", terms.LogLike), ("kl/what", terms.KlWhat), ("kl/where", terms.KlWhere),
+                             ("kl/depth", terms.KlDepth), ("kl/pres", terms.KlPres), ("kl/bg", terms.KlBg), ("mse", terms.Mse), ("objects", terms.Objects),
+                             ("schedule/tau", tau), ("schedule/pres_prior", prior), ("grad_norm", norm) })
+                    tb.add_scalar(tag, (float)v, done);
+                if (done % cmd.CheckpointEvery == 0 || done == cmd.Steps)
+                {
+                    Checkpoints.Save(ckptDir, nets, opt, gen, done, cmd.Keep);
+                    lastSaved = done;
+                }
+            }
+            if (stop)
+            {
+                if (completed != lastSaved) Checkpoints.Save(ckptDir, nets, opt, gen, completed, cmd.Keep);
+                Console.WriteLine("train: interrupted; checkpoint saved, resume with --resume");
+            }
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+            (tb as IDisposable)?.Dispose();
+        }
+        return 0;
+    }
+}

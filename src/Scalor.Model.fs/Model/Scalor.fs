@@ -1,0 +1,250 @@
+/// The whole SCALOR model ([S] `scalor.py`): per frame, propagate the tracked objects, discover new ones
+/// conditioned on what is tracked, composite foreground over background, score the frame, then compact the
+/// object slots. Batched over the batch and over objects; the only loop is over time.
+module Scalor.Model.Scalor
+
+open TorchSharp
+open Scalor.Model.Config
+open Scalor.Model.Store
+
+type Nets =
+    { Config: ScalorConfig
+      Store: Store
+      Encoder: Networks.Encoder
+      ZWhat: Networks.ZWhatEncoder
+      GlimpseDec: Networks.GlimpseDecoder
+      Proposal: Discovery.ProposalNet
+      Propagation: Propagation.PropagationNet
+      Background: Background.BackgroundNet }
+
+/// Builds every network with PyTorch's default initialisation drawn from `seed`.
+let create (c: ScalorConfig) (seed: int64) =
+    let s = Store(seed)
+    let encoder = Networks.encoder s c
+    let zWhat = Networks.zWhatEncoder s c
+    let dec = Networks.glimpseDecoder s c
+    let prop = Propagation.propagationNet s c
+    let proposal = Discovery.proposalNet s c
+    let bg = Background.backgroundNet s c
+    { Config = c; Store = s; Encoder = encoder; ZWhat = zWhat; GlimpseDec = dec; Proposal = proposal; Propagation = prop; Background = bg }
+
+/// The object list, in N padded slots per image (N = the largest live count in the batch).
+type Objects =
+    { What: Tensor // [B; N; Dw]
+      Where: Tensor // [B; N; 4] (sx, sy, tx, ty)
+      WhereBias: Tensor // [B; N; 4]
+      Depth: Tensor // [B; N; 1]
+      Pres: Tensor // [B; N; 1]
+      TrackH: Tensor // [B; N; 128]
+      PriorH: Tensor // [B; N; 64]
+      PriorC: Tensor // [B; N; 64]
+      Cum: Tensor // [B; N; 1]
+      /// Track ids, 0 for an empty slot. [B; N] int64
+      Ids: Tensor
+      /// 1 for a live slot. [B; N]
+      Mask: Tensor }
+    member o.Slots = o.What.shape.[1]
+
+let emptyObjects (c: ScalorConfig) (b: int64) =
+    let z (d: int) = torch.zeros(b, 0L, int64 d)
+    { What = z c.ZWhatDim; Where = z 4; WhereBias = z 4; Depth = z 1; Pres = z 1; TrackH = z c.TemporalRnnHid
+      PriorH = z c.PriorRnnHid; PriorC = z c.PriorRnnHid; Cum = z 1; Ids = torch.zeros(b, 0L, dtype = torch.int64); Mask = torch.zeros(b, 0L) }
+
+/// How latents are drawn: samples from a seeded generator (training, generation), or means (deterministic
+/// inference: z_pres = sigmoid(logits)).
+type Sampling =
+    | Sample of torch.Generator
+    | Means
+
+type StepOptions =
+    { Tau: float
+      PresPrior: float
+      /// Apply the training cap on objects (MaxObjects); inference is capped by Capacity only.
+      Training: bool
+      /// Detach carried object state after this frame (truncated BPTT).
+      Detach: bool
+      Sampling: Sampling
+      /// Discovery on (conditional generation switches it off).
+      Discover: bool }
+
+/// One frame's terms and products.
+type Frame =
+    { Recon: Tensor // [B; 3; H; W]
+      Foreground: Tensor
+      AlphaFg: Tensor // [B; 1; H; W]
+      Background: Tensor
+      LogLike: Tensor // [B]
+      KlWhat: Tensor // [B]
+      KlWhere: Tensor
+      KlDepth: Tensor
+      KlPres: Tensor
+      KlBg: Tensor
+      /// The object list after this frame's compaction.
+      Objects: Objects
+      /// Discovered cells accepted into the list this frame. [B; G²] (0/1)
+      Accepted: Tensor
+      /// Per-object maps of this frame (propagated slots, then the G² discovery cells).
+      Maps: Render.ObjectMaps }
+
+let private normal (sampling: Sampling) (mean: Tensor) (std: Tensor) =
+    match sampling with
+    | Sample g -> Distributions.sampleNormal g mean std
+    | Means -> mean
+
+let private relaxed (sampling: Sampling) (tau: float) (logits: Tensor) =
+    match sampling with
+    | Sample g -> Distributions.relaxedBernoulli g logits tau
+    | Means -> logits, torch.sigmoid(logits)
+
+/// Gaussian log-likelihood summed over C·H·W: [B].
+let logLikelihood (sigma: float) (recon: Tensor) (x: Tensor) =
+    let d = (x - recon) / sigma
+    (-0.5 * d * d - log sigma - 0.5 * log (2.0 * System.Math.PI)).sum([| 1L; 2L; 3L |])
+
+/// Keeps the slots flagged in `keep` [B; K] (survivors first, in order), trimmed to the largest count in
+/// the batch and to `capacity`. A stable argsort on (not kept, position), then gather: no per-image loop.
+let compact (capacity: int) (keep: Tensor) (fields: Tensor list) (ids: Tensor) =
+    let b, k = keep.shape.[0], keep.shape.[1]
+    let key = (1.0 - keep) * float k + torch.arange(k, dtype = torch.float32).unsqueeze(0L)
+    let order = key.argsort(1L)
+    let n = if k = 0L then 0L else min (int64 capacity) (keep.sum(1L).max().item<float32>() |> int64)
+    let idx = order.narrow(1L, 0L, n)
+    let kept = keep.gather(1L, idx)
+    let take (t: Tensor) =
+        let d = t.shape.[2]
+        t.gather(1L, idx.unsqueeze(2L).expand(b, n, d)) * kept.unsqueeze(2L)
+    fields |> List.map take, ids.gather(1L, idx) * kept.to_type(torch.int64), kept
+
+/// One frame. `x` [B; 3; H; W], `enc` [B; D; G; G]; `bgPrev` the previous (z_bg, prior state).
+let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: Objects) (bgPrev: (Tensor * Tensor) option) =
+    let c = m.Config
+    let b = x.shape.[0]
+    let h, w = c.ImageSize, c.ImageSize
+    let cells = int64 c.Cells
+    let n = state.Slots
+    let l = Spatial.windowSize c.ImageSize c.SizeAnchor c.SizeVar c.RatioAnchor c.RatioVar
+    let sample = normal o.Sampling
+    let relax = relaxed o.Sampling o.Tau
+    let profile = not (isNull (System.Environment.GetEnvironmentVariable "SCALOR_PROFILE"))
+    let sw = System.Diagnostics.Stopwatch.StartNew()
+    let tick (label: string) = if profile then eprintfn "  frame %d %s %.3f s" t label sw.Elapsed.TotalSeconds; sw.Restart()
+    let zeros () = torch.zeros(b)
+    // --- Propagation of the tracked objects, all slots at once.
+    let propMaps, propKl, propNext =
+        if n = 0L then Render.empty b h w l, (zeros (), zeros (), zeros (), zeros ()), None
+        else
+            let flat (t: Tensor) = t.reshape(b * n, -1L)
+            let mask = flat (state.Mask.unsqueeze(2L))
+            let prev: Propagation.Carried =
+                { What = flat state.What; Where = flat state.Where; WhereBias = flat state.WhereBias; Depth = flat state.Depth
+                  Pres = flat state.Pres; TrackH = flat state.TrackH; PriorH = flat state.PriorH; PriorC = flat state.PriorC
+                  Cum = flat state.Cum; Mask = mask }
+            let pr = Propagation.prior m.Propagation prev
+            let st = Propagation.step m.Propagation m.ZWhat m.GlimpseDec c enc x prev sample relax
+            let weight = st.Pres * mask
+            let perSlot (kl: Tensor) = (kl.sum(1L, keepdim = true) * weight).view(b, n).sum(1L)
+            let klWhere = perSlot (Distributions.klNormal st.WhereBiasMean st.WhereBiasStd pr.WhereBiasMean pr.WhereBiasStd)
+            let klWhat = perSlot (Distributions.klNormal st.WhatMean st.WhatStd pr.WhatMean pr.WhatStd)
+            let klDepth = perSlot (Distributions.klNormal st.DepthMean st.DepthStd pr.DepthMean pr.DepthStd)
+            let klPres = (Distributions.klBernoulli st.PresLogits pr.PresProb * mask).view(b, n).sum(1L)
+            let maps = Render.paste b st.O st.Alpha st.Pres st.Depth st.Where h w l
+            maps, (klWhat, klWhere, klDepth, klPres), Some(st, pr)
+    tick (sprintf "propagation (%d slots)" n)
+    // --- Discovery, conditioned on the propagated alpha (clamped, detached).
+    let alphaProp =
+        if n = 0L then torch.zeros(b, 1L, int64 h, int64 w)
+        else Render.straightThroughClamp (Render.alphaSum propMaps h w)
+    let prop = Discovery.propose m.Proposal c enc (alphaProp.detach())
+    let whereRaw = sample prop.WhereMean prop.WhereStd
+    let zWhere = Spatial.discoveryWhere c.SizeAnchor c.SizeVar c.RatioAnchor c.RatioVar c.GridSize m.Proposal.Offset whereRaw
+    let _, presCell = relax prop.PresLogits
+    let presOrig = presCell.view(b, cells)
+    let depth = sample prop.DepthMean prop.DepthStd
+    tick "proposal"
+    let glimpse = Spatial.cropMany x zWhere c.GlimpseSize
+    tick "crop"
+    let whatMean, whatStd = Networks.zWhatEncode m.ZWhat glimpse
+    let what = sample whatMean whatStd
+    tick "zwhat"
+    let oDisc, alphaDisc = Networks.glimpseDecode m.GlimpseDec what
+    tick "decode"
+    let accept =
+        if t > 0 && n > 0L then
+            use _ = torch.no_grad()
+            let win, x0, y0 = Spatial.pasteWindows alphaDisc zWhere h w l
+            let idx = Spatial.windowIndices (x0.view(b, cells)) (y0.view(b, cells)) h w l
+            let explained = Spatial.gatherWindows (alphaProp.detach()) idx cells l
+            Discovery.rejection c (win.view(b, cells, 1L, int64 l, int64 l)) explained
+        else torch.ones(b, cells)
+    tick "rejection"
+    let pres0 = presOrig * accept
+    let pres1 =
+        if o.Training then pres0 * Discovery.cap c.MaxObjects (pres0.detach()) (state.Mask.sum(1L))
+        else pres0
+    let pres = if o.Discover then pres1 else torch.zeros_like(pres1)
+    let discKl =
+        let wgt = presOrig
+        let klWhat = (Distributions.klStdNormal whatMean whatStd).sum(1L).view(b, cells) * wgt
+        let klWhere = (Distributions.klStdNormal prop.WhereMean prop.WhereStd).sum(1L).view(b, cells) * wgt
+        let klDepth = (Distributions.klStdNormal prop.DepthMean prop.DepthStd).view(b, cells) * wgt
+        // Rejected cells pay against a 1e-8 presence prior: rejection never adds objects ([S]).
+        let prior = accept * o.PresPrior + (1.0 - accept) * 1e-8
+        let klPres = Distributions.klBernoulli (prop.PresLogits.view(b, cells)) prior
+        klWhat.sum(1L), klWhere.sum(1L), klDepth.sum(1L), klPres.sum(1L)
+    let discMaps = Render.paste b oDisc alphaDisc (pres.reshape(-1L, 1L)) (depth.reshape(-1L, 1L)) zWhere h w l
+    tick "disc kl+paste"
+    // --- Composite and background.
+    let maps = Render.concat propMaps discMaps
+    let fg, alphaFg = Render.composite maps h w
+    let bgStep = Background.step m.Background x alphaFg bgPrev sample
+    let recon = Render.image fg alphaFg bgStep.Bg
+    tick "composite+bg"
+    // --- Compaction: propagated survivors (z_pres > 0), then discoveries with z_pres > 0.7, by raster order.
+    let dw = int64 c.ZWhatDim
+    let discWhere = zWhere.view(b, cells, 4L)
+    let z3 (d: int64) = torch.zeros(b, cells, d)
+    let keepDisc = pres.gt(torch.tensor(c.DiscoveryKeepThreshold)).to_type(torch.float32)
+    let maxId =
+        if n = 0L then torch.zeros(b, dtype = torch.int64)
+        else
+            let struct (v: Tensor, _) = state.Ids.max(1L)
+            v
+    let newIds = maxId.unsqueeze(1L) + torch.arange(1L, cells + 1L, dtype = torch.int64).unsqueeze(0L)
+    let fieldsDisc = [ what.view(b, cells, dw); discWhere; z3 4L; depth.view(b, cells, 1L); pres.view(b, cells, 1L); z3 (int64 c.TemporalRnnHid); z3 (int64 c.PriorRnnHid); z3 (int64 c.PriorRnnHid); z3 1L ]
+    let keep, fields, ids =
+        match propNext with
+        | None -> keepDisc, fieldsDisc, newIds
+        | Some(st, pr) ->
+            let v (t: Tensor) = t.view(b, n, -1L)
+            let keepProp = (st.Pres.gt(torch.tensor(0.0f)).to_type(torch.float32)).view(b, n)
+            let fieldsProp = [ v st.What; v st.Where; v st.WhereBias; v st.Depth; v st.Pres; v st.TrackH; v pr.H; v pr.C; v st.Cum ]
+            torch.cat([| keepProp; keepDisc |], 1L), List.map2 (fun a d -> torch.cat([| a; d |], 1L)) fieldsProp fieldsDisc, torch.cat([| state.Ids; newIds |], 1L)
+    let capacity = if o.Training then max c.MaxObjects c.Capacity else c.Capacity
+    let kept, idsNext, maskNext = compact capacity keep fields ids
+    let d (t: Tensor) = if o.Detach then t.detach() else t
+    let next =
+        match kept |> List.map d with
+        | [ wh; wr; wb; dp; pr; th; ph; pc; cm ] ->
+            { What = wh; Where = wr; WhereBias = wb; Depth = dp; Pres = pr; TrackH = th; PriorH = ph; PriorC = pc; Cum = cm; Ids = idsNext; Mask = maskNext }
+        | _ -> failwith "unreachable"
+    let pw, pwh, pd, pp = propKl
+    let dwk, dwh, dd, dp = discKl
+    { Recon = recon; Foreground = fg; AlphaFg = alphaFg; Background = bgStep.Bg
+      LogLike = logLikelihood c.Sigma recon x
+      KlWhat = pw + dwk; KlWhere = pwh + dwh; KlDepth = pd + dd; KlPres = pp + dp; KlBg = bgStep.Kl
+      Objects = next; Accepted = keepDisc; Maps = maps },
+    (bgStep.Z, bgStep.PriorH)
+
+/// Runs a sequence [B; T; 3; H; W] from an empty object list. Returns the frames in order.
+let forward (m: Nets) (o: StepOptions) (seq: Tensor) =
+    let sw = System.Diagnostics.Stopwatch.StartNew()
+    let enc = Networks.encodeSequence m.Encoder seq
+    if not (isNull (System.Environment.GetEnvironmentVariable "SCALOR_PROFILE")) then eprintfn "  encoder %.3f s" sw.Elapsed.TotalSeconds
+    let b, t = seq.shape.[0], int seq.shape.[1]
+    let mutable state = emptyObjects m.Config b
+    let mutable bg = None
+    [ for i in 0 .. t - 1 do
+        let f, bgNext = frame m o i (seq.select(1L, int64 i)) (enc.select(1L, int64 i)) state bg
+        state <- f.Objects
+        bg <- Some bgNext
+        yield f ]

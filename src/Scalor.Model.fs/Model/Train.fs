@@ -1,0 +1,154 @@
+/// Training: schedules, RMSprop, clipping, the NaN guard and checkpoints that resume exactly.
+/// The optimizer is written out (a few lines) so that its state is plain named tensors in the checkpoint.
+module Scalor.Model.Train
+
+open System
+open System.IO
+open System.Text.Json
+open TorchSharp
+open Scalor.IO
+open Scalor.Model.Config
+open Scalor.Model.Store
+
+type RmsProp = { Lr: float; Alpha: float; Eps: float; SquareAvg: (string * Tensor)[] }
+
+let rmsProp (nets: Scalor.Nets) (lr: float) =
+    { Lr = lr; Alpha = 0.99; Eps = 1e-8
+      SquareAvg = [| for (n, p) in nets.Store.NamedParameters -> n, torch.zeros_like(p) |] }
+
+type Outcome =
+    | Stepped of Elbo.Terms * gradNorm: float
+    /// The loss or a gradient was NaN or infinite: no parameter changed.
+    | Skipped of Elbo.Terms * reason: string
+
+/// The schedules at a global step ([S] `train.py`, [P] appendix E).
+let options (c: ScalorConfig) (step: int) (sampling: Scalor.Sampling) : Scalor.StepOptions =
+    { Tau = Distributions.temperature c.TauEnd c.TauSteps step
+      PresPrior = Distributions.linearAnnealing step 0 c.PresPriorSteps c.PresPriorStart c.PresPriorEnd
+      Training = true
+      Detach = step < c.DetachSteps
+      Sampling = sampling
+      Discover = true }
+
+/// One optimisation step on `batch` [B; T; 3; H; W] in [0, 1].
+let step (nets: Scalor.Nets) (opt: RmsProp) (gen: torch.Generator) (globalStep: int) (batch: Tensor) =
+    use scope = torch.NewDisposeScope()
+    let c = nets.Config
+    let profile = not (isNull (Environment.GetEnvironmentVariable "SCALOR_PROFILE"))
+    let sw = Diagnostics.Stopwatch.StartNew()
+    let frames = Scalor.forward nets (options c globalStep (Scalor.Sample gen)) batch
+    let total, terms = Elbo.loss frames batch
+    if profile then eprintfn "profile: forward %.2f s" sw.Elapsed.TotalSeconds
+    let ps = nets.Store.Parameters
+    for p in ps do
+        let g = p.grad
+        if not (isNull g) then g.zero_() |> ignore
+    if Double.IsNaN terms.Loss || Double.IsInfinity terms.Loss then Skipped(terms, "loss is not finite")
+    else
+        sw.Restart()
+        total.backward()
+        if profile then eprintfn "profile: backward %.2f s" sw.Elapsed.TotalSeconds
+        use _ = torch.no_grad()
+        let grads = ps |> Array.map (fun p -> p.grad)
+        let sq = grads |> Array.sumBy (fun g -> if isNull g then 0.0 else float (g.pow(torch.tensor(2.0f)).sum().item<float32>()))
+        let norm = sqrt sq
+        if Double.IsNaN norm || Double.IsInfinity norm then Skipped(terms, "gradient is not finite")
+        else
+            // clip_grad_norm_(·, ClipNorm): scale by max / (norm + 1e-6) when above.
+            let coef = c.ClipNorm / (norm + 1e-6)
+            Array.iteri (fun i (p: Modules.Parameter) ->
+                let g = grads.[i]
+                if not (isNull g) then
+                    if coef < 1.0 then g.mul_(torch.tensor(coef)) |> ignore
+                    let _, v = opt.SquareAvg.[i]
+                    v.mul_(torch.tensor(opt.Alpha)).addcmul_(g, g, (1.0 - opt.Alpha).ToScalar()) |> ignore
+                    p.addcdiv_(g, v.sqrt().add_(torch.tensor(opt.Eps)), (-opt.Lr).ToScalar()) |> ignore) ps
+            Stepped(terms, norm)
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints: one safetensors file holding the weights under the official names, the optimizer state
+// under "optim.<name>", the sampling generator's state, and the config and step in the metadata.
+
+let private jsonOptions = JsonSerializerOptions(WriteIndented = false, IncludeFields = true)
+
+let configToJson (c: ScalorConfig) = JsonSerializer.Serialize(c, jsonOptions)
+
+exception CheckpointError of string
+
+let configFromJson (path: string) (json: string) : ScalorConfig =
+    try
+        let c = JsonSerializer.Deserialize<ScalorConfig>(json, jsonOptions)
+        if c.ImageSize = 0 || c.GridSize = 0 then raise (CheckpointError(sprintf "%s: the config in the checkpoint is incomplete" path))
+        c
+    with :? JsonException as e -> raise (CheckpointError(sprintf "%s: unreadable config (%s)" path e.Message))
+
+let private tensorEntry (name: string) (t: Tensor) =
+    let t = t.detach().contiguous().cpu()
+    match t.dtype with
+    | torch.ScalarType.Float32 -> Safetensors.ofFloats name t.shape (t.data<float32>().ToArray())
+    | torch.ScalarType.Byte -> { Safetensors.Entry.Name = name; DType = "U8"; Shape = t.shape; Data = t.data<byte>().ToArray() }
+    | d -> invalidArg name (sprintf "unsupported dtype %A" d)
+
+type Checkpoint = { Step: int; Config: ScalorConfig; Extra: Map<string, string> }
+
+/// Writes atomically (temporary file, then rename): a crash mid-write leaves the previous file intact.
+let save (path: string) (nets: Scalor.Nets) (opt: RmsProp option) (gen: torch.Generator option) (step: int) (extra: (string * string) list) =
+    let entries =
+        [ for (n, t) in nets.Store.Named -> tensorEntry n t
+          match opt with
+          | Some o -> for (n, v) in o.SquareAvg -> tensorEntry ("optim." + n) v
+          | None -> ()
+          match gen with
+          | Some g -> tensorEntry "rng.sampling" (g.get_state())
+          | None -> () ]
+    let meta = [ "format", "scalor-checkpoint-1"; "step", string step; "config", configToJson nets.Config ] @ extra
+    Safetensors.write path entries meta
+
+let private toTensor (e: Safetensors.Entry) =
+    match e.DType with
+    | "F32" -> torch.tensor(Safetensors.toFloats e).reshape(e.Shape)
+    | "U8" -> torch.tensor(e.Data, dtype = torch.uint8).reshape(e.Shape)
+    | d -> raise (CheckpointError(sprintf "tensor %s has unsupported dtype %s" e.Name d))
+
+/// Reads a checkpoint's header (config, step, metadata) and tensors.
+let read (path: string) =
+    let entries, meta =
+        try Safetensors.read path
+        with Safetensors.SafetensorsError msg -> raise (CheckpointError msg)
+    if meta.TryFind "format" <> Some "scalor-checkpoint-1" then raise (CheckpointError(sprintf "%s: not a Scalor checkpoint" path))
+    let config = configFromJson path meta.["config"]
+    let step = match Int32.TryParse meta.["step"] with | true, s -> s | _ -> raise (CheckpointError(sprintf "%s: bad step" path))
+    { Step = step; Config = config; Extra = meta }, entries
+
+/// Restores weights (and optionally optimizer and generator state) into freshly created nets.
+let restore (path: string) (nets: Scalor.Nets) (opt: RmsProp option) (gen: torch.Generator option) entries =
+    let byName = entries |> List.map (fun (e: Safetensors.Entry) -> e.Name, e) |> dict
+    let values = Collections.Generic.Dictionary<string, Tensor>()
+    for (n, _) in nets.Store.Named do
+        match byName.TryGetValue n with
+        | true, e -> values.[n] <- toTensor e
+        | _ -> raise (CheckpointError(sprintf "%s: no tensor for %s (a checkpoint of another model?)" path n))
+    try nets.Store.Load(values) |> ignore
+    with :? InvalidOperationException as e -> raise (CheckpointError(sprintf "%s: %s" path e.Message))
+    match opt with
+    | Some o ->
+        use _ = torch.no_grad()
+        for (n, v) in o.SquareAvg do
+            match byName.TryGetValue("optim." + n) with
+            | true, e -> v.copy_(toTensor e) |> ignore
+            | _ -> raise (CheckpointError(sprintf "%s: no optimizer state for %s" path n))
+    | None -> ()
+    match gen with
+    | Some g ->
+        match byName.TryGetValue "rng.sampling" with
+        | true, e -> g.set_state(toTensor e) |> ignore
+        | _ -> raise (CheckpointError(sprintf "%s: no generator state" path))
+    | None -> ()
+
+/// Converts generated sequences to a batch tensor [B; T; 3; H; W] in [0, 1].
+let batchOf (sequences: Scalor.Worlds.World.Sequence[]) =
+    let b = sequences.Length
+    let t, v = sequences.[0].Length, sequences.[0].ViewSize
+    let bytes = Array.concat (sequences |> Array.map (fun s -> s.Frames))
+    use raw = torch.tensor(bytes, dtype = torch.uint8)
+    raw.reshape(int64 b, int64 t, int64 v, int64 v, 3L).permute(0L, 1L, 4L, 2L, 3L).to_type(torch.float32).div(torch.tensor(255.0f)).contiguous()
