@@ -94,12 +94,12 @@ type Checkpoint = { Step: int; Config: ScalorConfig; Extra: Map<string, string> 
 /// Writes atomically (temporary file, then rename): a crash mid-write leaves the previous file intact.
 let save (path: string) (nets: Scalor.Nets) (opt: RmsProp option) (gen: torch.Generator option) (step: int) (extra: (string * string) list) =
     let entries =
-        [ for (n, t) in nets.Store.Named -> tensorEntry n t
+        [ for (n, t) in nets.Store.Named do yield tensorEntry n t
           match opt with
-          | Some o -> for (n, v) in o.SquareAvg -> tensorEntry ("optim." + n) v
+          | Some o -> for (n, v) in o.SquareAvg do yield tensorEntry ("optim." + n) v
           | None -> ()
           match gen with
-          | Some g -> tensorEntry "rng.sampling" (g.get_state())
+          | Some g -> yield tensorEntry "rng.sampling" (g.get_state())
           | None -> () ]
     let meta = [ "format", "scalor-checkpoint-1"; "step", string step; "config", configToJson nets.Config ] @ extra
     Safetensors.write path entries meta

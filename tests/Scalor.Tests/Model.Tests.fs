@@ -1,0 +1,250 @@
+/// Laws of the model's pure parts (geometry, rendering, rejection, KL, compaction), a loss-goes-down smoke
+/// run, and exact resume. Tiny shapes throughout.
+module Scalor.Tests.Model
+
+open System
+open Expecto
+open FsCheck
+open FsCheck.FSharp
+open TorchSharp
+open Scalor.Model
+open Scalor.Model.Store
+
+let private cfgProps = { FsCheckConfig.defaultConfig with maxTest = 25 }
+let private maxDiff (a: Tensor) (b: Tensor) = float ((a - b).abs().max().item<float32>())
+let private rand (seed: int) (shape: int64[]) =
+    use g = new torch.Generator(uint64 seed)
+    torch.rand(shape, generator = g)
+
+let private where (sx: float32) (sy: float32) (tx: float32) (ty: float32) = torch.tensor([| sx; sy; tx; ty |]).view(1L, 4L)
+
+let private box (l: float32) (t: float32) (w: float32) (h: float32) =
+    // A box in pixels of a 64×64 image → z_where.
+    where (w / 64f) (h / 64f) ((l + w / 2f) / 32f - 1f) ((t + h / 2f) / 32f - 1f)
+
+/// One object's maps in a K = count window set: opaque square glimpses of a colour at given boxes.
+let private objects (boxes: (float32 * float32 * float32 * float32 * float32 * float32) list) (l: int) =
+    // (left, top, size, depth, pres, colour)
+    let k = int64 boxes.Length
+    let zw = torch.cat(boxes |> List.map (fun (x, y, s, _, _, _) -> box x y s s) |> Array.ofList, 0L)
+    let o = torch.cat(boxes |> List.map (fun (_, _, _, _, _, c) -> torch.full([| 1L; 3L; 8L; 8L |], c.ToScalar())) |> Array.ofList, 0L)
+    let alpha = torch.ones(k, 1L, 8L, 8L)
+    let pres = torch.tensor(boxes |> List.map (fun (_, _, _, _, p, _) -> p) |> Array.ofList).view(-1L, 1L)
+    let depth = torch.tensor(boxes |> List.map (fun (_, _, _, d, _, _) -> d) |> Array.ofList).view(-1L, 1L)
+    Render.paste 1L o alpha pres depth zw 64 64 l
+
+[<Tests>]
+let tests =
+    testSequenced <| testList "Model" [
+        testList "Spatial" [
+            testPropertyWithConfig cfgProps "crop then paste is the identity inside the window" <| fun (seed: int) (px: byte) (py: byte) ->
+                // A 16×16 window on the pixel grid: crop samples pixel centres exactly, paste puts them back.
+                let left, top = float32 (int px % 48), float32 (int py % 48)
+                let img = rand seed [| 1L; 3L; 64L; 64L |]
+                let zw = box left top 16f 16f
+                let back = Spatial.paste (Spatial.crop img zw 16) zw 64 64
+                let inside = img.narrow(2L, int64 top, 16L).narrow(3L, int64 left, 16L)
+                let backInside = back.narrow(2L, int64 top, 16L).narrow(3L, int64 left, 16L)
+                let outside = back.sum().item<float32>() - backInside.sum().item<float32>()
+                maxDiff inside backInside < 1e-5 && abs outside < 1e-3f
+
+            testPropertyWithConfig cfgProps "windowed paste equals the full-resolution paste" <| fun (seed: int) ->
+                let rng = Random(seed)
+                let n = 5L
+                let zw =
+                    torch.tensor([| for _ in 1 .. int n do
+                                      yield float32 (rng.NextDouble() * 0.2 + 0.05); yield float32 (rng.NextDouble() * 0.2 + 0.05)
+                                      yield float32 (rng.NextDouble() * 2.1 - 1.05); yield float32 (rng.NextDouble() * 2.1 - 1.05) |]).view(n, 4L)
+                let g = rand seed [| n; 2L; 8L; 8L |]
+                let l = Spatial.windowSize 64 0.15 0.1 1.0 0.0
+                let win, x0, y0 = Spatial.pasteWindows g zw 64 64 l
+                let idx = Spatial.windowIndices (x0.view(n, 1L)) (y0.view(n, 1L)) 64 64 l
+                let full = Spatial.paste g zw 64 64
+                // Each object's window scattered alone reproduces its full paste.
+                [ for i in 0L .. n - 1L do
+                    let one = Spatial.scatterWindows (win.narrow(0L, i, 1L).unsqueeze(0L)) (idx.narrow(0L, i, 1L)) 64 64 l
+                    yield maxDiff one (full.narrow(0L, i, 1L)) ] |> List.forall (fun d -> d < 1e-5)
+
+            testCase "crop of many glimpses per image equals per-row crops" <| fun () ->
+                let img = rand 3 [| 2L; 3L; 64L; 64L |]
+                let zw = torch.tensor([| 0.2f; 0.3f; 0.1f; -0.4f; 0.1f; 0.1f; 0.9f; 0.9f; 0.5f; 0.5f; 0f; 0f; 0.3f; 0.2f; -0.7f; 0.2f |]).view(4L, 4L)
+                let rows = img.unsqueeze(1L).expand(2L, 2L, -1L, -1L, -1L).reshape(4L, 3L, 64L, 64L)
+                Expect.isLessThan (maxDiff (Spatial.cropMany img zw 32) (Spatial.crop rows zw 32)) 1e-6 "same glimpses"
+        ]
+
+        testList "Render" [
+            let l = 24
+            testPropertyWithConfig cfgProps "alpha and foreground stay in [0, 1]" <| fun (seed: int) ->
+                let rng = Random(seed)
+                let boxes = [ for _ in 1 .. 4 -> float32 (rng.Next(0, 50)), float32 (rng.Next(0, 50)), 14f, float32 (rng.NextDouble() * 4.0 - 2.0), float32 (rng.NextDouble()), float32 (rng.NextDouble()) ]
+                let fg, alpha = Render.composite (objects boxes l) 64 64
+                let lo (t: Tensor) = t.min().item<float32>()
+                let hi (t: Tensor) = t.max().item<float32>()
+                lo alpha >= 0f && hi alpha <= 1f && lo fg >= -1e-6f && hi fg <= 1f + 1e-6f
+
+            testCase "with no objects the image is the background" <| fun () ->
+                let maps = objects [ (10f, 10f, 14f, 0f, 0f, 0.9f); (30f, 20f, 14f, 1f, 0f, 0.4f) ] l
+                let fg, alpha = Render.composite maps 64 64
+                let bg = rand 5 [| 1L; 3L; 64L; 64L |]
+                Expect.isLessThan (maxDiff (Render.image fg alpha bg) bg) 1e-6 "x̂ = bg"
+
+            testPropertyWithConfig cfgProps "compositing is invariant to slot order" <| fun (seed: int) ->
+                let rng = Random(seed)
+                let boxes = [ for _ in 1 .. 4 -> float32 (rng.Next(0, 50)), float32 (rng.Next(0, 50)), 14f, float32 (rng.NextDouble() * 4.0 - 2.0), float32 (rng.NextDouble()), float32 (rng.NextDouble()) ]
+                let fg1, a1 = Render.composite (objects boxes l) 64 64
+                let fg2, a2 = Render.composite (objects (List.rev boxes) l) 64 64
+                maxDiff fg1 fg2 < 1e-5 && maxDiff a1 a2 < 1e-6
+
+            testCase "the nearer object wins an overlap" <| fun () ->
+                // Red-ish (0.9) at depth −2 (near) over 0.1 at depth +2 (far), overlapping at (25..30, 25..30).
+                let maps = objects [ (20f, 20f, 14f, -2f, 1f, 0.9f); (24f, 24f, 14f, 2f, 1f, 0.1f) ] l
+                let fg, _ = Render.composite maps 64 64
+                let v: float32 = fg.[0L, 0L, 28L, 28L].item<float32>()
+                Expect.isGreaterThan v 0.5f "overlap shows the near object's colour"
+                let maps2 = objects [ (20f, 20f, 14f, 2f, 1f, 0.9f); (24f, 24f, 14f, -2f, 1f, 0.1f) ] l
+                let fg2, _ = Render.composite maps2 64 64
+                Expect.isLessThan (fg2.[0L, 0L, 28L, 28L].item<float32>()) 0.5f "swap depths, swap winner"
+
+            testCase "straight-through clamp: clamped forward, identity gradient" <| fun () ->
+                let a = torch.tensor([| 0.5f; 1.5f; -0.2f |], requires_grad = true)
+                let y = Render.straightThroughClamp a
+                // Forward is a + (clamp(a) − a), as the official code: clamped up to float32 rounding.
+                Array.iter2 (fun (a: float32) e -> Expect.floatClose Accuracy.high (float a) e "clamped") (y.data<float32>().ToArray()) [| 0.5; 1.0; 0.0 |]
+                y.sum().backward()
+                Expect.sequenceEqual (a.grad.data<float32>().ToArray()) [| 1f; 1f; 1f |] "gradient passes"
+        ]
+
+        testList "Rejection and cap" [
+            let c = Config.toy64
+            let mapOf (x: int) (y: int) (s: int) =
+                let m = torch.zeros([| 1L; 1L; 1L; 64L; 64L |])
+                m.narrow(3L, int64 y, int64 s).narrow(4L, int64 x, int64 s).fill_((0.9).ToScalar()) |> ignore
+                m
+            testPropertyWithConfig cfgProps "a proposal disjoint from propagated masks is accepted, one inside them rejected" <| fun (a: byte) (b: byte) ->
+                let px, py = int a % 20, int b % 20
+                let propagated = mapOf px py 20
+                let inside = mapOf (px + 4) (py + 4) 8
+                let disjoint = mapOf (px + 30) (py + 30) 8
+                let acc: Tensor = Discovery.rejection c (torch.cat([| inside; disjoint |], 1L)) (propagated.expand(1L, 2L, 1L, 64L, 64L))
+                acc.data<float32>().ToArray() = [| 0f; 1f |]
+
+            testCase "rejection never adds objects: rejected cells get presence 0" <| fun () ->
+                let pres = torch.tensor([| 0.9f; 0.8f; 0.95f |]).view(1L, 3L)
+                let accept = torch.tensor([| 1f; 0f; 1f |]).view(1L, 3L)
+                let after = pres * accept
+                Expect.isTrue ((after.le(pres)).all().item<bool>()) "never larger"
+
+            testCase "the training cap keeps the k largest" <| fun () ->
+                let pres = torch.tensor([| 0.1f; 0.9f; 0.5f; 0.7f; 0.3f |]).view(1L, 5L)
+                let keep = Discovery.cap 3 pres (torch.tensor([| 1f |]))
+                Expect.sequenceEqual (keep.data<float32>().ToArray()) [| 0f; 1f; 0f; 1f; 0f |] "two free places: 0.9 and 0.7"
+        ]
+
+        testList "KL" [
+            testPropertyWithConfig cfgProps "normal KL ≥ 0, zero for equal distributions, matches Monte Carlo" <| fun (seed: int) ->
+                let rng = Random(seed)
+                let qm, qs, pm, ps = rng.NextDouble() * 2.0 - 1.0, rng.NextDouble() + 0.3, rng.NextDouble() * 2.0 - 1.0, rng.NextDouble() + 0.3
+                let t (x: float) = torch.tensor([| float32 x |])
+                let kl = (Distributions.klNormal (t qm) (t qs) (t pm) (t ps)).item<float32>() |> float
+                let self = (Distributions.klNormal (t qm) (t qs) (t qm) (t qs)).item<float32>() |> float
+                use g = new torch.Generator(uint64 (abs seed + 1))
+                let z = torch.randn([| 200000L |], generator = g, dtype = torch.float64) * qs + qm
+                let logq = -((z - qm) / qs).pow(torch.tensor(2.0)) / 2.0 - log qs
+                let logp = -((z - pm) / ps).pow(torch.tensor(2.0)) / 2.0 - log ps
+                let mc = (logq - logp).mean().item<float>()
+                kl >= 0.0 && abs self < 1e-6 && abs (kl - mc) < 0.03 + 0.03 * kl
+
+            testPropertyWithConfig cfgProps "Bernoulli KL ≥ 0, zero for equal distributions, matches its definition" <| fun (seed: int) ->
+                let rng = Random(seed)
+                let p, prior = rng.NextDouble() * 0.98 + 0.01, rng.NextDouble() * 0.98 + 0.01
+                let logit = log (p / (1.0 - p))
+                let kl = (Distributions.klBernoulli (torch.tensor([| float32 logit |])) (torch.tensor(float32 prior))).item<float32>() |> float
+                let same = (Distributions.klBernoulli (torch.tensor([| float32 logit |])) (torch.tensor(float32 p))).item<float32>() |> float
+                // Monte Carlo over the two outcomes is the exact expectation.
+                let exact = p * log (p / prior) + (1.0 - p) * log ((1.0 - p) / (1.0 - prior))
+                kl >= -1e-6 && abs same < 1e-5 && abs (kl - exact) < 1e-4
+
+            testCase "relaxed Bernoulli samples lie in (0, 1) and sharpen as τ falls" <| fun () ->
+                use g = new torch.Generator(3UL)
+                let logits = torch.full([| 10000L |], (1.0).ToScalar())
+                let _, soft = Distributions.relaxedBernoulli g logits 1.0
+                let _, hard = Distributions.relaxedBernoulli g logits 0.1
+                let extreme (z: Tensor) = (z.lt(torch.tensor(0.05f)).logical_or(z.gt(torch.tensor(0.95f)))).to_type(torch.float32).mean().item<float32>()
+                Expect.isTrue (soft.gt(torch.tensor(0f)).all().item<bool>() && soft.lt(torch.tensor(1f)).all().item<bool>()) "in (0,1)"
+                Expect.isGreaterThan (extreme hard) (extreme soft) "lower temperature, closer to 0/1"
+                // 10,000 draws: the standard error is 0.0044.
+                Expect.floatClose { absolute = 0.02; relative = 0.0 } (float (hard.gt(torch.tensor(0.5f)).to_type(torch.float32).mean().item<float32>())) (1.0 / (1.0 + exp -1.0)) "P(z > 0.5) = sigmoid(logit)"
+        ]
+
+        testList "Compaction" [
+            testPropertyWithConfig cfgProps "keeps survivors' ids, in order, and never duplicates one" <| fun (seed: int) ->
+                let rng = Random(seed)
+                let b, k = 3L, 12L
+                let keepArr = Array.init (int (b * k)) (fun _ -> if rng.NextDouble() < 0.4 then 1f else 0f)
+                let keep = torch.tensor(keepArr).view(b, k)
+                let ids = torch.tensor(Array.init (int (b * k)) (fun i -> int64 i + 1L)).view(b, k)
+                let field = torch.tensor(Array.init (int (b * k)) float32).view(b, k, 1L)
+                let fields, ids', mask = Scalor.compact 100 keep [ field ] ids
+                let ok =
+                    [ for bi in 0 .. int b - 1 do
+                        let expected = [ for j in 0 .. int k - 1 do if keepArr.[bi * int k + j] = 1f then yield int64 (bi * int k + j + 1) ]
+                        let got = [ for j in 0L .. ids'.shape.[1] - 1L do let v = ids'.[int64 bi, j].item<int64>() in if v <> 0L then yield v ]
+                        yield expected = got && (List.distinct got).Length = got.Length ]
+                let fieldMatches = maxDiff (fields.Head.squeeze(2L) + 1f) (ids'.to_type(torch.float32) * mask + (1f - mask)) < 1e-6
+                List.forall id ok && fieldMatches
+        ]
+
+        testList "Training" [
+            let tiny = { Config.toy64 with BatchSize = 2; SeqLength = 3 }
+            let world = Scalor.Worlds.World.create { Scalor.Worlds.World.defaultConfig with Length = 3; Density = Scalor.Worlds.World.vld } None
+            let batch step = Train.batchOf (Array.init 2 (fun i -> Scalor.Worlds.World.sequence world (Scalor.Worlds.World.sequenceSeed 4UL (step * 2 + i))))
+            let lossOf = function
+                | Train.Stepped(t, _) -> t.Loss
+                | Train.Skipped(t, r) -> failtestf "step skipped: %s" r
+
+            testCase "a few dozen steps on tiny data lower the loss" <| fun () ->
+                Native.tuneAllocator ()
+                let nets = Scalor.create tiny 3L
+                let opt = Train.rmsProp nets tiny.LearningRate
+                use gen = new torch.Generator(11UL)
+                // The same small set of sequences, revisited: the loss must fall well below where it started.
+                let losses = [ for s in 0 .. 35 -> lossOf (Train.step nets opt gen s (batch (s % 4))) ]
+                let first = losses |> List.take 4 |> List.average
+                let last = losses |> List.skip 32 |> List.average
+                Expect.isLessThan last (first * 0.5) (sprintf "first %.0f, last %.0f" first last)
+
+            testCase "resume continues exactly: the next losses equal an uninterrupted run's" <| fun () ->
+                let straight =
+                    let nets = Scalor.create tiny 5L
+                    let opt = Train.rmsProp nets tiny.LearningRate
+                    use gen = new torch.Generator(9UL)
+                    [ for s in 0 .. 3 -> lossOf (Train.step nets opt gen s (batch s)) ]
+                let path = IO.Path.Combine(IO.Directory.CreateTempSubdirectory("scalor-ckpt").FullName, "ckpt.safetensors")
+                let firstHalf =
+                    let nets = Scalor.create tiny 5L
+                    let opt = Train.rmsProp nets tiny.LearningRate
+                    use gen = new torch.Generator(9UL)
+                    let l = [ for s in 0 .. 1 -> lossOf (Train.step nets opt gen s (batch s)) ]
+                    Train.save path nets (Some opt) (Some gen) 2 []
+                    l
+                let header, entries = Train.read path
+                Expect.equal header.Step 2 "step recorded"
+                Expect.equal header.Config tiny "config recorded"
+                let nets = Scalor.create header.Config 99L // other initialisation: everything must come from the file
+                let opt = Train.rmsProp nets tiny.LearningRate
+                use gen = new torch.Generator(12345UL)
+                Train.restore path nets (Some opt) (Some gen) entries
+                let secondHalf = [ for s in 2 .. 3 -> lossOf (Train.step nets opt gen s (batch s)) ]
+                Expect.sequenceEqual (firstHalf @ secondHalf) straight "identical losses"
+
+            testCase "a corrupt or foreign checkpoint is a clear error" <| fun () ->
+                let dir = IO.Directory.CreateTempSubdirectory("scalor-bad").FullName
+                let corrupt = IO.Path.Combine(dir, "corrupt.safetensors")
+                IO.File.WriteAllBytes(corrupt, [| 1uy; 2uy; 3uy |])
+                Expect.throwsT<Train.CheckpointError> (fun () -> Train.read corrupt |> ignore) "corrupt"
+                let foreign = IO.Path.Combine(dir, "foreign.safetensors")
+                Scalor.IO.Safetensors.write foreign [ Scalor.IO.Safetensors.ofFloats "w" [| 1L |] [| 1f |] ] []
+                let e = Expect.throwsC (fun () -> Train.read foreign |> ignore) id
+                Expect.stringContains e.Message "not a Scalor checkpoint" "says why"
+        ]
+    ]
