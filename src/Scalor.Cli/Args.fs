@@ -102,6 +102,39 @@ type TrainArgs =
             | Set _ -> "override a config value, e.g. --set LearningRate=1e-4 (repeatable)."
             | Mnist_Dir _ -> "folder with the MNIST IDX files."
 
+type TrackArgs =
+    | Model of checkpoint: string
+    | Input of path: string
+    | [<Mandatory>] Out of dir: string
+    | Kind of KindArg
+    | Density of DensityArg
+    | Background of BackgroundArg
+    | Sequences of int
+    | Length of int
+    | Seed of int64
+    | Latents
+    | No_Pictures
+    | Min_Presence of float
+    | Threads of int
+    | Mnist_Dir of dir: string
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Model _ -> "checkpoint to track with (default: the embedded moving-dSprites LD model)."
+            | Input _ -> "a dataset folder (MOTChallenge layout), a folder of images, or a video file (decoded with ffmpeg). Default: a generated held-out world."
+            | Out _ -> "output folder: results/<seq>.txt, pictures/, metrics.json when ground truth exists."
+            | Kind _ -> "generated world without --input (default dsprites)."
+            | Density _ -> "generated world's density (default ld)."
+            | Background _ -> "generated world's background (default none)."
+            | Sequences _ -> "generated sequences (default 4)."
+            | Length _ -> "generated sequence length (default 10)."
+            | Seed _ -> "seed of the generated world (default 1000001: never used in training)."
+            | Latents -> "also write the per-object latents (position, scale, depth, presence, appearance) as JSON."
+            | No_Pictures -> "skip the pictures."
+            | Min_Presence _ -> "objects with presence above this are reported (default 0.5)."
+            | Threads _ -> "CPU threads (default: all cores)."
+            | Mnist_Dir _ -> "folder with the MNIST IDX files."
+
 type BenchTarget =
     | Data
     | Assign
@@ -146,6 +179,7 @@ type EvalArgs =
 type HostArgs =
     | [<CliPrefix(CliPrefix.None)>] Data of ParseResults<DataArgs>
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
+    | [<CliPrefix(CliPrefix.None)>] Track of ParseResults<TrackArgs>
     | [<CliPrefix(CliPrefix.None)>] Eval of ParseResults<EvalArgs>
     | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
     interface IArgParserTemplate with
@@ -153,5 +187,6 @@ type HostArgs =
             match a with
             | Data _ -> "generate a synthetic video world (moving dSprites or MNIST) as a dataset."
             | Train _ -> "train SCALOR on a generated world or a dataset, with checkpoints and resume."
+            | Track _ -> "track objects with a trained model (default: the embedded one): MOT results, latents, pictures."
             | Eval _ -> "score tracking results against ground truth (CLEAR MOT, identity, HOTA, count MAE)."
             | Bench _ -> "measure speed: data, assign, train, track."

@@ -42,6 +42,21 @@ type TrainCommand =
       LogEvery: int
       MnistDir: string }
 
+type TrackCommand =
+    { /// null: the embedded default model.
+      Model: string
+      /// null: a generated world.
+      Input: string
+      Out: string
+      World: World.WorldConfig
+      Sequences: int
+      Seed: uint64
+      Latents: bool
+      Pictures: bool
+      MinPresence: float32
+      Threads: int
+      MnistDir: string }
+
 type BenchCommand =
     { Target: string
       Batch: int
@@ -52,6 +67,7 @@ type BenchCommand =
 type Command =
     | Data of DataCommand
     | Train of TrainCommand
+    | Track of TrackCommand
     | Eval of EvalCommand
     | Bench of BenchCommand
 
@@ -193,6 +209,33 @@ let private trainCommand (r: ParseResults<TrainArgs>) =
           LogEvery = max 1 (r.GetResult(TrainArgs.Log_Every, 10))
           MnistDir = r.TryGetResult TrainArgs.Mnist_Dir |> Option.toObj }
 
+let private trackCommand (r: ParseResults<TrackArgs>) =
+    let density =
+        match r.GetResult(TrackArgs.Density, DensityArg.Ld) with
+        | Vld -> World.vld | Ld -> World.ld | Md -> World.md | Hd -> World.hd | Vhd -> World.vhd
+    let kind = match r.GetResult(TrackArgs.Kind, KindArg.Dsprites) with Dsprites -> World.DSprites | KindArg.Mnist -> World.Mnist
+    let background =
+        match r.GetResult(TrackArgs.Background, BackgroundArg.None) with
+        | BackgroundArg.None -> World.NoBackground | Static -> World.StaticBackground | Dynamic -> World.DynamicBackground
+    let sequences = r.GetResult(TrackArgs.Sequences, 4)
+    if sequences < 1 then usage "--sequences must be at least 1"
+    let length = r.GetResult(TrackArgs.Length, 10)
+    if length < 1 then usage "--length must be at least 1"
+    let minPres = r.GetResult(TrackArgs.Min_Presence, 0.5)
+    if minPres < 0.0 || minPres >= 1.0 then usage "--min-presence must be in [0, 1)"
+    Track
+        { Model = r.TryGetResult TrackArgs.Model |> Option.toObj
+          Input = r.TryGetResult TrackArgs.Input |> Option.toObj
+          Out = r.GetResult TrackArgs.Out
+          World = { World.defaultConfig with Kind = kind; Density = density; Background = background; Length = length }
+          Sequences = sequences
+          Seed = uint64 (r.GetResult(TrackArgs.Seed, 1000001L))
+          Latents = r.Contains TrackArgs.Latents
+          Pictures = not (r.Contains TrackArgs.No_Pictures)
+          MinPresence = float32 minPres
+          Threads = r.GetResult(TrackArgs.Threads, Environment.ProcessorCount)
+          MnistDir = r.TryGetResult TrackArgs.Mnist_Dir |> Option.toObj }
+
 let private evalCommand (r: ParseResults<EvalArgs>) =
     let byIou = r.GetResult(EvalArgs.Match, MatchArg.Distance) = MatchArg.Iou
     let thr = r.GetResult(EvalArgs.Threshold, nan)
@@ -217,7 +260,7 @@ let private benchCommand (r: ParseResults<BenchArgs>) =
         | BenchTarget.Data -> "data"
         | Assign -> "assign"
         | BenchTarget.Train -> "train"
-        | Track -> "track"
+        | BenchTarget.Track -> "track"
     Bench { Target = target; Batch = batch; Runs = runs; Threads = threads; JsonFile = r.TryGetResult BenchArgs.Json |> Option.toObj }
 
 let parser = ArgumentParser.Create<HostArgs>(programName = "scalor-host")
@@ -229,6 +272,7 @@ let parse (argv: string[]) : Outcome =
         match r.GetSubCommand() with
         | HostArgs.Data d -> Run(dataCommand d)
         | HostArgs.Train t -> Run(trainCommand t)
+        | HostArgs.Track t -> Run(trackCommand t)
         | HostArgs.Eval e -> Run(evalCommand e)
         | HostArgs.Bench b -> Run(benchCommand b)
     with

@@ -51,6 +51,13 @@ public static class DataCommand
 
     public static string SequenceName(int i) => $"seq-{i + 1:D4}";
 
+    /// <summary>Writes sequences in the MOTChallenge layout (ground truth, seqinfo.ini, optionally frames).</summary>
+    public static void WriteDataset(string outDir, IReadOnlyList<World.Sequence> sequences, World.WorldConfig cfg, bool writeImages)
+    {
+        Directory.CreateDirectory(outDir);
+        for (var i = 0; i < sequences.Count; i++) WriteSequence(outDir, SequenceName(i), sequences[i], cfg, writeImages);
+    }
+
     public static World.World CreateWorld(World.WorldConfig cfg, string split, string? mnistDir, Action<string> log)
     {
         if (!cfg.Kind.IsMnist) return World.create(cfg, null);

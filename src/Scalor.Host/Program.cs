@@ -24,6 +24,7 @@ public static class Program
             {
                 Parse.Command.Data d => DataCommand.Run(d.Item),
                 Parse.Command.Train t => TrainCommand.Run(t.Item),
+                Parse.Command.Track t => TrackCommand.Run(t.Item),
                 Parse.Command.Eval e => EvalCommand.Run(e.Item),
                 Parse.Command.Bench b => BenchCommand.Run(b.Item),
                 _ => throw new UserError("unknown command"),
@@ -45,6 +46,8 @@ public static class Program
         Scalor.IO.Safetensors.SafetensorsError s => s.Data0,
         Scalor.Worlds.Dataset.DatasetError d => d.Data0,
         Scalor.Model.Train.CheckpointError c => c.Data0,
+        Scalor.Metrics.Evaluate.EvalError ev => ev.Data0,
+        Scalor.Metrics.MotFiles.MotFormatError mf => mf.Data0,
         UnauthorizedAccessException or IOException => e.Message,
         AggregateException { InnerExceptions.Count: > 0 } a => Describe(a.InnerExceptions[0]),
         _ => null,

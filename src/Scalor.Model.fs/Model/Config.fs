@@ -47,6 +47,10 @@ type ScalorConfig =
       Sigma: float
       /// RMSprop learning rate. [S] 4e-5; [P] toy 5e-4.
       LearningRate: float
+      /// Linear learning-rate warm-up steps. [S] none (0). RMSprop's running average starts at 0, so its first
+      /// updates are about 10× the learning rate; at the toy rate (5e-4) that drives every presence logit to
+      /// its −8.8 bound within 4 steps, where tanh has no gradient left, and discovery never recovers.
+      WarmupSteps: int
       /// Total gradient L2 norm clip. [S] 1.0.
       ClipNorm: float
       /// Relaxed-Bernoulli temperature: 1 → TauEnd exponentially over TauSteps. [S] 0.5, 2e4; [P] 0.3, 2e4.
@@ -59,6 +63,11 @@ type ScalorConfig =
       PresPriorSteps: int
       /// Carried object state is detached between frames until this step (truncated BPTT). [S] 30000.
       DetachSteps: int
+      /// Steps of the background-alpha curriculum ([S] `phase_bg_alpha_curriculum`, its README's remedy for
+      /// "foreground not working"): α_fg is held at BgAlphaCurriculumValue, so the background gets little
+      /// reconstruction signal and the foreground must explain the frame. [S] off (0), 200 when on.
+      BgAlphaCurriculumSteps: int
+      BgAlphaCurriculumValue: float
       /// Frames per training sequence. [S] 10.
       SeqLength: int
       /// Batch size. [S] 20; [P] toy 16.
@@ -78,8 +87,9 @@ let official64 =
       WhereUpdateScale = 0.2; PresLogitFactor = 8.8
       RejectionThreshold = 0.3; ProposalAlphaThreshold = 0.3; PropagatedAlphaThreshold = 0.1
       DiscoveryKeepThreshold = 0.7; StopThreshold = 0.6; MaxObjects = 45; Capacity = 128
-      Sigma = 0.1; LearningRate = 4e-5; ClipNorm = 1.0; TauEnd = 0.5; TauSteps = 20000
+      Sigma = 0.1; LearningRate = 4e-5; WarmupSteps = 0; ClipNorm = 1.0; TauEnd = 0.5; TauSteps = 20000
       PresPriorStart = 0.1; PresPriorEnd = 1e-3; PresPriorSteps = 500; DetachSteps = 30000
+      BgAlphaCurriculumSteps = 0; BgAlphaCurriculumValue = 0.9
       SeqLength = 10; BatchSize = 20 }
 
 /// The paper's synthetic-task settings ([P] appendix E) at the official 64-px branch's sizes. Anchors: the
@@ -88,7 +98,8 @@ let official64 =
 let toy64 =
     { official64 with
         SizeAnchor = 10.0 / 64.0; SizeVar = 0.5 * 10.0 / 64.0; RatioAnchor = 1.0; RatioVar = 0.2
-        Sigma = 0.2; LearningRate = 5e-4; TauEnd = 0.3; PresPriorEnd = 1e-4; BatchSize = 16 }
+        Sigma = 0.2; LearningRate = 5e-4; TauEnd = 0.3; PresPriorEnd = 1e-4; BatchSize = 16
+        BgAlphaCurriculumSteps = 0; WarmupSteps = 500 }
 
 /// The official code's defaults for 128-px natural scenes (Grand Central Station): glimpse 64.
 let natural128 = { official64 with ImageSize = 128; GlimpseSize = 64 }

@@ -65,7 +65,9 @@ type StepOptions =
       Detach: bool
       Sampling: Sampling
       /// Discovery on (conditional generation switches it off).
-      Discover: bool }
+      Discover: bool
+      /// Some v: the background-alpha curriculum holds α_fg at v in the composite and the background input.
+      FixedAlpha: float option }
 
 /// One frame's terms and products.
 type Frame =
@@ -195,7 +197,8 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
     tick "disc kl+paste"
     // --- Composite and background.
     let maps = Render.concat propMaps discMaps
-    let fg, alphaFg = Render.composite maps h w
+    let fg, alphaFg0 = Render.composite maps h w
+    let alphaFg = match o.FixedAlpha with Some v -> torch.full_like(alphaFg0, v.ToScalar()) | None -> alphaFg0
     let bgStep = Background.step m.Background x alphaFg bgPrev sample
     let recon = Render.image fg alphaFg bgStep.Bg
     tick "composite+bg"

@@ -28,7 +28,8 @@ let options (c: ScalorConfig) (step: int) (sampling: Scalor.Sampling) : Scalor.S
       Training = true
       Detach = step < c.DetachSteps
       Sampling = sampling
-      Discover = true }
+      Discover = true
+      FixedAlpha = if step < c.BgAlphaCurriculumSteps then Some c.BgAlphaCurriculumValue else None }
 
 /// One optimisation step on `batch` [B; T; 3; H; W] in [0, 1].
 let step (nets: Scalor.Nets) (opt: RmsProp) (gen: torch.Generator) (globalStep: int) (batch: Tensor) =
@@ -54,6 +55,7 @@ let step (nets: Scalor.Nets) (opt: RmsProp) (gen: torch.Generator) (globalStep: 
         let norm = sqrt sq
         if Double.IsNaN norm || Double.IsInfinity norm then Skipped(terms, "gradient is not finite")
         else
+            let lr = if c.WarmupSteps > 0 then opt.Lr * min 1.0 (float (globalStep + 1) / float c.WarmupSteps) else opt.Lr
             // clip_grad_norm_(·, ClipNorm): scale by max / (norm + 1e-6) when above.
             let coef = c.ClipNorm / (norm + 1e-6)
             Array.iteri (fun i (p: Modules.Parameter) ->
@@ -62,7 +64,7 @@ let step (nets: Scalor.Nets) (opt: RmsProp) (gen: torch.Generator) (globalStep: 
                     if coef < 1.0 then g.mul_(torch.tensor(coef)) |> ignore
                     let _, v = opt.SquareAvg.[i]
                     v.mul_(torch.tensor(opt.Alpha)).addcmul_(g, g, (1.0 - opt.Alpha).ToScalar()) |> ignore
-                    p.addcdiv_(g, v.sqrt().add_(torch.tensor(opt.Eps)), (-opt.Lr).ToScalar()) |> ignore) ps
+                    p.addcdiv_(g, v.sqrt().add_(torch.tensor(opt.Eps)), (-lr).ToScalar()) |> ignore) ps
             Stepped(terms, norm)
 
 // ---------------------------------------------------------------------------------------------

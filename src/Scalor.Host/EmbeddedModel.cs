@@ -1,0 +1,23 @@
+using System.Reflection;
+
+namespace Scalor.Host;
+
+/// <summary>The default model shipped inside scalor-host: SCALOR trained on moving dSprites LD (see README,
+/// "Trained models"), so tracking needs no download.</summary>
+public static class EmbeddedModel
+{
+    public const string ResourceName = "scalor-default-model";
+
+    public static Scalor.Model.Scalor.Nets Load()
+    {
+        using var s = Assembly.GetExecutingAssembly().GetManifestResourceStream(ResourceName)
+            ?? throw new UserError("this build carries no embedded model; pass --model");
+        var tmp = Path.Combine(Path.GetTempPath(), $"scalor-default-{Environment.ProcessId}.safetensors");
+        try
+        {
+            using (var f = File.Create(tmp)) s.CopyTo(f);
+            return Checkpoints.LoadModel(tmp);
+        }
+        finally { File.Delete(tmp); }
+    }
+}

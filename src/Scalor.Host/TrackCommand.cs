@@ -1,0 +1,208 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Scalor.Cli;
+using Scalor.Metrics;
+using Scalor.Model;
+using Scalor.Worlds;
+using StbImageSharp;
+using TorchSharp;
+
+namespace Scalor.Host;
+
+/// <summary><c>scalor-host track</c>: runs a trained model over sequences frame by frame (state carried, so
+/// ids persist over any length) and writes MOTChallenge results, optional latents, pictures, and — when
+/// ground truth exists — the evaluation.</summary>
+public static class TrackCommand
+{
+    /// <summary>A sequence to track: frames at the model's size, in order, plus the original size for boxes.</summary>
+    public sealed record Source(string Name, int Width, int Height, IEnumerable<byte[]> Frames, int Length);
+
+    public static int Run(Parse.TrackCommand cmd)
+    {
+        torch.set_num_threads(cmd.Threads);
+        var outDir = Paths.EnsureWritableDirectory(cmd.Out);
+        var nets = cmd.Model is null ? EmbeddedModel.Load() : Checkpoints.LoadModel(cmd.Model);
+        var size = nets.Config.ImageSize;
+        string? gtDir = null;
+        List<Source> sources;
+        if (cmd.Input is null)
+        {
+            // A generated world with seeds never used in training, its truth written beside the results.
+            var world = DataCommand.CreateWorld(cmd.World, "test", cmd.MnistDir, Console.Error.WriteLine);
+            if (size != cmd.World.ViewSize) throw new UserError($"the model expects {size}×{size} frames; generated worlds are {cmd.World.ViewSize}×{cmd.World.ViewSize}");
+            gtDir = Path.Combine(outDir, "gt");
+            var seqs = Enumerable.Range(0, cmd.Sequences).Select(i => World.sequence(world, World.sequenceSeed(cmd.Seed, i))).ToArray();
+            DataCommand.WriteDataset(gtDir, seqs, cmd.World, writeImages: false);
+            sources = seqs.Select((s, i) => new Source(DataCommand.SequenceName(i), size, size, FramesOf(s), s.Length)).ToList();
+        }
+        else sources = Inputs.Open(cmd.Input, size, out gtDir);
+
+        var results = Path.Combine(outDir, "results");
+        Directory.CreateDirectory(results);
+        var mseSum = 0.0;
+        var mseFrames = 0;
+        var sw = Stopwatch.StartNew();
+        var frames = 0;
+        foreach (var src in sources)
+        {
+            var (mse, n) = TrackOne(nets, src, outDir, results, cmd);
+            mseSum += mse * n;
+            mseFrames += n;
+            frames += n;
+            Console.WriteLine($"track: {src.Name}: {n} frames");
+        }
+        var inv = CultureInfo.InvariantCulture;
+        Console.WriteLine(string.Create(inv, $"track: {frames} frames in {sw.Elapsed.TotalSeconds:F1} s ({1000 * sw.Elapsed.TotalSeconds / Math.Max(1, frames):F1} ms/frame); reconstruction MSE {mseSum / Math.Max(1, mseFrames):F5}; results in {results}"));
+        if (gtDir is not null && Directory.Exists(gtDir))
+        {
+            var evaluated = Evaluate.evaluateFolders(gtDir, results, false, null);
+            var summary = Evaluate.summarise(evaluated);
+            var json = EvalCommand.Keys(summary);
+            json["mse"] = mseSum / Math.Max(1, mseFrames);
+            BenchCommand.WriteJson(Path.Combine(outDir, "metrics.json"), json);
+            Console.WriteLine(string.Create(inv,
+                $"track: MOTA {100 * summary.Clear.Mota:F1}%  precision {100 * summary.Clear.Precision:F1}%  recall {100 * summary.Clear.Recall:F1}%  IDF1 {100 * summary.Identity.Idf1:F1}%  HOTA {100 * summary.Hota.Hota:F1}%  count-MAE {summary.CountMae:F3}  (metrics.json)"));
+        }
+        return 0;
+    }
+
+    static IEnumerable<byte[]> FramesOf(World.Sequence s)
+    {
+        var bytes = s.ViewSize * s.ViewSize * 3;
+        for (var t = 0; t < s.Length; t++) yield return s.Frames[(t * bytes)..((t + 1) * bytes)];
+    }
+
+    static torch.Tensor ToTensor(byte[] rgb, int size)
+    {
+        using var raw = torch.tensor(rgb, dtype: torch.uint8);
+        return raw.reshape(1, size, size, 3).permute(0, 3, 1, 2).to_type(torch.float32).div(255f).contiguous();
+    }
+
+    static Rgb ToImage(torch.Tensor chw)
+    {
+        var c = chw.clamp(0f, 1f).mul(255f).add(0.5f).to_type(torch.uint8).permute(1, 2, 0).contiguous();
+        var img = new Rgb((int)chw.shape[2], (int)chw.shape[1]);
+        c.data<byte>().CopyTo(img.Pixels);
+        return img;
+    }
+
+    static (double Mse, int Frames) TrackOne(Scalor.Model.Scalor.Nets nets, Source src, string outDir, string results, Parse.TrackCommand cmd)
+    {
+        var size = nets.Config.ImageSize;
+        var opts = Track.options(nets.Config, Scalor.Model.Scalor.Sampling.Means, true);
+        var state = Track.initial(nets, 1);
+        var mot = new StringBuilder();
+        var latents = new List<object>();
+        var rows = new List<(Rgb Input, Rgb Recon, Rgb Bg, Rgb Seg)>();
+        var tracks = new Dictionary<long, List<(double X, double Y)>>();
+        var previous = Microsoft.FSharp.Collections.SetModule.Empty<long>();
+        double mseSum = 0;
+        var t = 0;
+        var inv = CultureInfo.InvariantCulture;
+        double sx = (double)src.Width / size, sy = (double)src.Height / size;
+        foreach (var rgb in src.Frames)
+        {
+            using var scope = torch.NewDisposeScope();
+            var x = ToTensor(rgb, size);
+            var prevIds = state.Objects.Ids;
+            var (next, frame) = Track.step(nets, opts, state, x);
+            state = next;
+            scope.MoveToOuter(state.Objects.Ids, state.Objects.What, state.Objects.Where, state.Objects.WhereBias, state.Objects.Depth,
+                state.Objects.Pres, state.Objects.TrackH, state.Objects.PriorH, state.Objects.PriorC, state.Objects.Cum, state.Objects.Mask);
+            foreach (var (h, c) in state.Lstm) scope.MoveToOuter(h, c);
+            if (state.Background is { } bg) scope.MoveToOuter(bg.Value.Item1, bg.Value.Item2);
+            mseSum += (frame.Recon - x).pow(2).mean().item<float>();
+            var objects = Track.objectsOf(frame, 0, cmd.MinPresence, previous);
+            previous = Microsoft.FSharp.Collections.SetModule.OfSeq(objects.Select(o => o.Id));
+            foreach (var o in objects)
+            {
+                var (l, top, w, h) = Track.box(o.Where, size, size);
+                mot.Append(inv, $"{t + 1},{o.Id},{l * sx:0.##},{top * sy:0.##},{w * sx:0.##},{h * sy:0.##},{o.Presence:0.###},-1,-1,-1\n");
+                if (!tracks.TryGetValue(o.Id, out var path)) tracks[o.Id] = path = [];
+                path.Add(((l + w / 2) * sx, (top + h / 2) * sy));
+            }
+            if (cmd.Latents)
+                latents.Add(new
+                {
+                    frame = t + 1,
+                    objects = objects.Select(o => new
+                    {
+                        id = o.Id, scale_x = o.Where[0], scale_y = o.Where[1], position_x = o.Where[2], position_y = o.Where[3],
+                        depth = o.Depth, presence = o.Presence, discovered = o.New, appearance = o.What,
+                    }),
+                });
+            if (cmd.Pictures && t < 50) rows.Add(Picture(frame, objects, prevIds, x, size));
+            t++;
+        }
+        File.WriteAllText(Path.Combine(results, src.Name + ".txt"), mot.ToString());
+        if (cmd.Latents)
+        {
+            Directory.CreateDirectory(Path.Combine(outDir, "latents"));
+            File.WriteAllText(Path.Combine(outDir, "latents", src.Name + ".json"), JsonSerializer.Serialize(latents));
+        }
+        if (cmd.Pictures && rows.Count > 0) SavePictures(Path.Combine(outDir, "pictures"), src.Name, rows, tracks, size, sx, sy);
+        return (t == 0 ? 0 : mseSum / t, t);
+    }
+
+    /// <summary>One frame's row of pictures: input with boxes coloured by id (white circle: discovered here),
+    /// reconstruction, background, segmentation by id colour.</summary>
+    static (Rgb, Rgb, Rgb, Rgb) Picture(Scalor.Model.Scalor.Frame f, Track.TrackedObject[] objects, torch.Tensor prevIds, torch.Tensor x, int size)
+    {
+        const int k = 3;
+        var input = ToImage(x[0]).Scale(k);
+        foreach (var o in objects)
+        {
+            var (l, top, w, h) = Track.box(o.Where, size, size);
+            input.Rectangle(l * k, top * k, w * k, h * k, Rgb.IdColour((int)o.Id));
+            if (o.New) input.Circle((l + w / 2) * k, (top + h / 2) * k, 4, (255, 255, 255));
+        }
+        var recon = ToImage(f.Recon[0]).Scale(k);
+        var bg = ToImage(f.Background[0]).Scale(k);
+        // Segmentation: each pixel takes the colour of the object with the largest importance there.
+        var maps = Render.fullMaps(f.Maps, size, size)[0];
+        var imp = maps.narrow(1, 4, 1).squeeze(1);
+        var (best, arg) = imp.max(0);
+        var prev = prevIds.numel() == 0 ? Array.Empty<long>() : prevIds[0].data<long>().ToArray();
+        var maxPrev = prev.Length == 0 ? 0 : prev.Max();
+        var seg = new Rgb(size, size);
+        var alpha = f.AlphaFg[0, 0].data<float>().ToArray();
+        var argv = arg.data<long>().ToArray();
+        for (var i = 0; i < size * size; i++)
+        {
+            if (alpha[i] < 0.1f) continue;
+            var slot = (int)argv[i];
+            var id = slot < prev.Length ? prev[slot] : maxPrev + (slot - prev.Length) + 1;
+            seg.Set(i % size, i / size, Rgb.IdColour((int)id));
+        }
+        return (input, recon, bg, seg.Scale(k));
+    }
+
+    static void SavePictures(string dir, string name, List<(Rgb Input, Rgb Recon, Rgb Bg, Rgb Seg)> rows, Dictionary<long, List<(double X, double Y)>> tracks, int size, double sx, double sy)
+    {
+        Directory.CreateDirectory(dir);
+        var shown = rows.Take(10).ToList();
+        const int k = 3;
+        var traj = new Rgb(size * k, size * k);
+        foreach (var (id, path) in tracks)
+        {
+            for (var i = 1; i < path.Count; i++)
+            {
+                var steps = 12;
+                for (var s = 0; s <= steps; s++)
+                {
+                    var px = (path[i - 1].X + (path[i].X - path[i - 1].X) * s / steps) / sx * k;
+                    var py = (path[i - 1].Y + (path[i].Y - path[i - 1].Y) * s / steps) / sy * k;
+                    traj.Set((int)px, (int)py, Rgb.IdColour((int)id));
+                }
+            }
+            traj.Circle(path[^1].X / sx * k, path[^1].Y / sy * k, 2, Rgb.IdColour((int)id));
+        }
+        var strip = Rgb.Stack([
+            Rgb.Strip(shown.Select(r => r.Input).ToList()), Rgb.Strip(shown.Select(r => r.Recon).ToList()),
+            Rgb.Strip(shown.Select(r => r.Bg).ToList()), Rgb.Strip(shown.Select(r => r.Seg).ToList()), traj]);
+        strip.SavePng(Path.Combine(dir, name + ".png"));
+        Gif.Write(Path.Combine(dir, name + ".gif"), rows.Select(r => Rgb.Strip([r.Input, r.Recon, r.Seg])).ToList(), 30);
+    }
+}
