@@ -1,0 +1,104 @@
+module Scalor.Tests.Pictures
+
+open System.IO
+open Expecto
+open Scalor.Host
+
+/// A minimal GIF decoder (global palette, LZW), independent of the writer: frame index arrays and palette.
+let decodeGif (d: byte[]) =
+    let palette = d.[13 .. 13 + 767]
+    let frames = ResizeArray<int[]>()
+    let mutable i = 13 + 768
+    let mutable fin = false
+    while not fin && i < d.Length do
+        match d.[i] with
+        | 0x21uy ->
+            i <- i + 2
+            while d.[i] <> 0uy do i <- i + int d.[i] + 1
+            i <- i + 1
+        | 0x2Cuy ->
+            i <- i + 10
+            let mcs = int d.[i]
+            i <- i + 1
+            let data = ResizeArray<byte>()
+            while d.[i] <> 0uy do
+                data.AddRange(d.[i + 1 .. i + int d.[i]])
+                i <- i + int d.[i] + 1
+            i <- i + 1
+            let clear, eoi = 1 <<< mcs, (1 <<< mcs) + 1
+            let table = System.Collections.Generic.Dictionary<int, int list>()
+            let reset () =
+                table.Clear()
+                for k in 0 .. clear - 1 do table.[k] <- [ k ]
+            reset ()
+            let mutable size, next, pos = mcs + 1, eoi + 1, 0
+            let mutable prev: int list option = None
+            let out = ResizeArray<int>()
+            let bits = data.ToArray()
+            let read n =
+                let mutable v = 0
+                for k in 0 .. n - 1 do
+                    let b = pos + k
+                    if (int bits.[b / 8] >>> (b % 8)) &&& 1 = 1 then v <- v ||| (1 <<< k)
+                pos <- pos + n
+                v
+            let mutable go = true
+            while go do
+                let code = read size
+                if code = clear then
+                    reset ()
+                    size <- mcs + 1
+                    next <- eoi + 1
+                    prev <- None
+                elif code = eoi then go <- false
+                else
+                    let entry =
+                        match table.TryGetValue code, prev with
+                        | (true, e), _ -> e
+                        | _, Some p when code = next -> p @ [ p.Head ]
+                        | _ -> failwithf "bad LZW code %d" code
+                    out.AddRange entry
+                    match prev with
+                    | Some p ->
+                        table.[next] <- p @ [ entry.Head ]
+                        next <- next + 1
+                        if next = (1 <<< size) && size < 12 then size <- size + 1
+                    | None -> ()
+                    prev <- Some entry
+            frames.Add(out.ToArray())
+        | _ -> fin <- true
+    frames.ToArray(), palette
+
+[<Tests>]
+let tests =
+    testList "Pictures" [
+        testCase "GIF frames decode to the written colours" <| fun () ->
+            let frame (r: byte) (g: byte) (b: byte) =
+                let img = Rgb(20, 10)
+                for y in 0 .. 9 do
+                    for x in 0 .. 19 do img.Set(x, y, (r, g, b))
+                img.Set(3, 4, (255uy, 255uy, 255uy))
+                img
+            let path = Path.Combine(Directory.CreateTempSubdirectory("scalor-gif").FullName, "a.gif")
+            Gif.Write(path, [| frame 255uy 0uy 0uy; frame 0uy 102uy 255uy |], 10)
+            let frames, palette = decodeGif (File.ReadAllBytes path)
+            Expect.equal frames.Length 2 "two frames"
+            let px (f: int[]) x y = let i = f.[y * 20 + x] in palette.[3 * i], palette.[3 * i + 1], palette.[3 * i + 2]
+            Expect.equal (px frames.[0] 0 0) (255uy, 0uy, 0uy) "first frame red"
+            Expect.equal (px frames.[1] 10 5) (0uy, 102uy, 255uy) "second frame blue (on the palette)"
+            Expect.equal (px frames.[0] 3 4) (255uy, 255uy, 255uy) "white pixel"
+            Expect.equal (px frames.[1] 3 4) (255uy, 255uy, 255uy) "white pixel"
+            // A standard decoder agrees on the first frame.
+            use fs = File.OpenRead path
+            let first = StbImageSharp.ImageResult.FromStream(fs, StbImageSharp.ColorComponents.RedGreenBlue)
+            Expect.equal (first.Data.[0], first.Data.[1], first.Data.[2]) (255uy, 0uy, 0uy) "stb_image: red"
+
+        testCase "PNG round trip" <| fun () ->
+            let img = Rgb(7, 5)
+            img.Set(2, 3, (10uy, 200uy, 30uy))
+            let path = Path.Combine(Directory.CreateTempSubdirectory("scalor-png").FullName, "a.png")
+            img.SavePng path
+            use fs = File.OpenRead path
+            let back = StbImageSharp.ImageResult.FromStream(fs, StbImageSharp.ColorComponents.RedGreenBlue)
+            Expect.equal back.Data img.Pixels "same pixels"
+    ]
