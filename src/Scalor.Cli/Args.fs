@@ -135,6 +135,29 @@ type TrackArgs =
             | Threads _ -> "CPU threads (default: all cores)."
             | Mnist_Dir _ -> "folder with the MNIST IDX files."
 
+type GenerateArgs =
+    | Model of checkpoint: string
+    | Input of path: string
+    | Observe of int
+    | Steps of int
+    | [<Mandatory>] Out of dir: string
+    | From_Scratch
+    | Samples of int
+    | Discovery of probability: float
+    | Seed of int64
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Model _ -> "checkpoint (default: the embedded moving-dSprites LD model)."
+            | Input _ -> "a folder of images (one sequence) to condition on (default: a generated held-out LD sequence)."
+            | Observe _ -> "frames observed before imagining (default 5)."
+            | Steps _ -> "frames to imagine (default 5)."
+            | Out _ -> "output folder: sample-N.png/.gif, latents-N.json."
+            | From_Scratch -> "sample everything from the priors (first-step discovery presence 0.2, as the paper)."
+            | Samples _ -> "futures to draw from the same past (default 1)."
+            | Discovery _ -> "presence probability of discovery during imagination (default 0: off, as the paper)."
+            | Seed _ -> "seed of the imagined futures (and of the generated input; default 1000001)."
+
 type BenchTarget =
     | Data
     | Assign
@@ -180,6 +203,7 @@ type HostArgs =
     | [<CliPrefix(CliPrefix.None)>] Data of ParseResults<DataArgs>
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
     | [<CliPrefix(CliPrefix.None)>] Track of ParseResults<TrackArgs>
+    | [<CliPrefix(CliPrefix.None)>] Generate of ParseResults<GenerateArgs>
     | [<CliPrefix(CliPrefix.None)>] Eval of ParseResults<EvalArgs>
     | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
     interface IArgParserTemplate with
@@ -188,5 +212,6 @@ type HostArgs =
             | Data _ -> "generate a synthetic video world (moving dSprites or MNIST) as a dataset."
             | Train _ -> "train SCALOR on a generated world or a dataset, with checkpoints and resume."
             | Track _ -> "track objects with a trained model (default: the embedded one): MOT results, latents, pictures."
+            | Generate _ -> "imagine futures of a sequence (or from scratch) with the learned priors."
             | Eval _ -> "score tracking results against ground truth (CLEAR MOT, identity, HOTA, count MAE)."
             | Bench _ -> "measure speed: data, assign, train, track."

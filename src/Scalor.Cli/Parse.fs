@@ -57,6 +57,17 @@ type TrackCommand =
       Threads: int
       MnistDir: string }
 
+type GenerateCommand =
+    { Model: string
+      Input: string
+      Observe: int
+      Steps: int
+      Out: string
+      FromScratch: bool
+      Samples: int
+      Discovery: float
+      Seed: uint64 }
+
 type BenchCommand =
     { Target: string
       Batch: int
@@ -68,6 +79,7 @@ type Command =
     | Data of DataCommand
     | Train of TrainCommand
     | Track of TrackCommand
+    | Generate of GenerateCommand
     | Eval of EvalCommand
     | Bench of BenchCommand
 
@@ -236,6 +248,22 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
           Threads = r.GetResult(TrackArgs.Threads, Environment.ProcessorCount)
           MnistDir = r.TryGetResult TrackArgs.Mnist_Dir |> Option.toObj }
 
+let private generateCommand (r: ParseResults<GenerateArgs>) =
+    let observe = r.GetResult(GenerateArgs.Observe, 5)
+    let steps = r.GetResult(GenerateArgs.Steps, 5)
+    let samples = r.GetResult(GenerateArgs.Samples, 1)
+    let p = r.GetResult(GenerateArgs.Discovery, 0.0)
+    if observe < 1 then usage "--observe must be at least 1"
+    if steps < 1 then usage "--steps must be at least 1"
+    if samples < 1 || samples > 100 then usage "--samples must be between 1 and 100"
+    if p < 0.0 || p >= 1.0 then usage "--discovery must be a probability in [0, 1)"
+    Generate
+        { Model = r.TryGetResult GenerateArgs.Model |> Option.toObj
+          Input = r.TryGetResult GenerateArgs.Input |> Option.toObj
+          Observe = observe; Steps = steps; Out = r.GetResult GenerateArgs.Out
+          FromScratch = r.Contains GenerateArgs.From_Scratch; Samples = samples; Discovery = p
+          Seed = uint64 (r.GetResult(GenerateArgs.Seed, 1000001L)) }
+
 let private evalCommand (r: ParseResults<EvalArgs>) =
     let byIou = r.GetResult(EvalArgs.Match, MatchArg.Distance) = MatchArg.Iou
     let thr = r.GetResult(EvalArgs.Threshold, nan)
@@ -273,6 +301,7 @@ let parse (argv: string[]) : Outcome =
         | HostArgs.Data d -> Run(dataCommand d)
         | HostArgs.Train t -> Run(trainCommand t)
         | HostArgs.Track t -> Run(trackCommand t)
+        | HostArgs.Generate g -> Run(generateCommand g)
         | HostArgs.Eval e -> Run(evalCommand e)
         | HostArgs.Bench b -> Run(benchCommand b)
     with

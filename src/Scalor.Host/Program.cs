@@ -25,6 +25,7 @@ public static class Program
                 Parse.Command.Data d => DataCommand.Run(d.Item),
                 Parse.Command.Train t => TrainCommand.Run(t.Item),
                 Parse.Command.Track t => TrackCommand.Run(t.Item),
+                Parse.Command.Generate g => GenerateCommand.Run(g.Item),
                 Parse.Command.Eval e => EvalCommand.Run(e.Item),
                 Parse.Command.Bench b => BenchCommand.Run(b.Item),
                 _ => throw new UserError("unknown command"),

@@ -114,7 +114,7 @@ public static class TrackCommand
             foreach (var (h, c) in state.Lstm) scope.MoveToOuter(h, c);
             if (state.Background is { } bg) scope.MoveToOuter(bg.Value.Item1, bg.Value.Item2);
             mseSum += (frame.Recon - x).pow(2).mean().item<float>();
-            var objects = Track.objectsOf(frame, 0, cmd.MinPresence, previous);
+            var objects = Track.objectsOf(frame.Objects, 0, cmd.MinPresence, previous);
             previous = Microsoft.FSharp.Collections.SetModule.OfSeq(objects.Select(o => o.Id));
             foreach (var o in objects)
             {

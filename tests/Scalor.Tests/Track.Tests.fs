@@ -40,6 +40,6 @@ let tests =
                 [ for t in 0 .. 2 do
                     let next, f = Track.step nets opts state (seq.select(1L, int64 t))
                     state <- next
-                    yield Track.objectsOf f 0L 0.5f Set.empty |> Array.map (fun o -> o.Id, o.Where) ]
+                    yield Track.objectsOf f.Objects 0L 0.5f Set.empty |> Array.map (fun o -> o.Id, o.Where) ]
             Expect.equal (run ()) (run ()) "identical"
     ]

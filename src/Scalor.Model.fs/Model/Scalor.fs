@@ -117,6 +117,50 @@ let compact (capacity: int) (keep: Tensor) (fields: Tensor list) (ids: Tensor) =
         t.gather(1L, idx.unsqueeze(2L).expand(b, n, d)) * kept.unsqueeze(2L)
     fields |> List.map take, ids.gather(1L, idx) * kept.to_type(torch.int64), kept
 
+/// The object list after a frame: propagated survivors (z_pres > 0), then discoveries with z_pres above the
+/// keep threshold, in raster order; new ids continue from the image's largest id. `propagated`: the nine
+/// per-slot fields (rows in (b, n) order) and their z_pres; `discovered`: (z_what [B·G²; Dw], z_where
+/// [B·G²; 4], z_depth, z_pres [B; G²]).
+let nextObjects (c: ScalorConfig) (training: bool) (detach: bool) (state: Objects) (propagated: (Tensor list * Tensor) option) (discovered: Tensor * Tensor * Tensor * Tensor) =
+    let what, zWhere, depth, pres = discovered
+    let b = pres.shape.[0]
+    let cells = pres.shape.[1]
+    let n = state.Slots
+    let z3 (d: int64) = torch.zeros(b, cells, d)
+    let keepDisc = pres.gt(torch.tensor(c.DiscoveryKeepThreshold)).to_type(torch.float32)
+    let maxId =
+        if n = 0L then torch.zeros(b, dtype = torch.int64)
+        else
+            let struct (v: Tensor, _) = state.Ids.max(1L)
+            v
+    let newIds = maxId.unsqueeze(1L) + torch.arange(1L, cells + 1L, dtype = torch.int64).unsqueeze(0L)
+    let fieldsDisc =
+        [ what.view(b, cells, -1L); zWhere.view(b, cells, 4L); z3 4L; depth.reshape(b, cells, 1L); pres.view(b, cells, 1L)
+          z3 (int64 c.TemporalRnnHid); z3 (int64 c.PriorRnnHid); z3 (int64 c.PriorRnnHid); z3 1L ]
+    let keep, fields, ids =
+        match propagated with
+        | None -> keepDisc, fieldsDisc, newIds
+        | Some(fieldsProp, presProp) ->
+            let keepProp = (presProp.gt(torch.tensor(0.0f)).to_type(torch.float32)).view(b, n)
+            torch.cat([| keepProp; keepDisc |], 1L),
+            List.map2 (fun (a: Tensor) d -> torch.cat([| a.view(b, n, -1L); d |], 1L)) fieldsProp fieldsDisc,
+            torch.cat([| state.Ids; newIds |], 1L)
+    let capacity = if training then max c.MaxObjects c.Capacity else c.Capacity
+    let kept, idsNext, maskNext = compact capacity keep fields ids
+    let d (t: Tensor) = if detach then t.detach() else t
+    match kept |> List.map d with
+    | [ wh; wr; wb; dp; pr; th; ph; pc; cm ] ->
+        { What = wh; Where = wr; WhereBias = wb; Depth = dp; Pres = pr; TrackH = th; PriorH = ph; PriorC = pc; Cum = cm; Ids = idsNext; Mask = maskNext }
+    | _ -> failwith "unreachable"
+
+/// Flattens the object list to (b, n) rows for the propagation cell.
+let carried (state: Objects) : Propagation.Carried =
+    let b, n = state.Mask.shape.[0], state.Slots
+    let flat (t: Tensor) = t.reshape(b * n, -1L)
+    { What = flat state.What; Where = flat state.Where; WhereBias = flat state.WhereBias; Depth = flat state.Depth
+      Pres = flat state.Pres; TrackH = flat state.TrackH; PriorH = flat state.PriorH; PriorC = flat state.PriorC
+      Cum = flat state.Cum; Mask = flat (state.Mask.unsqueeze(2L)) }
+
 /// One frame. `x` [B; 3; H; W], `enc` [B; D; G; G]; `bgPrev` the previous (z_bg, prior state).
 let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: Objects) (bgPrev: (Tensor * Tensor) option) =
     let c = m.Config
@@ -135,12 +179,8 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
     let propMaps, propKl, propNext =
         if n = 0L then Render.empty b h w l, (zeros (), zeros (), zeros (), zeros ()), None
         else
-            let flat (t: Tensor) = t.reshape(b * n, -1L)
-            let mask = flat (state.Mask.unsqueeze(2L))
-            let prev: Propagation.Carried =
-                { What = flat state.What; Where = flat state.Where; WhereBias = flat state.WhereBias; Depth = flat state.Depth
-                  Pres = flat state.Pres; TrackH = flat state.TrackH; PriorH = flat state.PriorH; PriorC = flat state.PriorC
-                  Cum = flat state.Cum; Mask = mask }
+            let prev = carried state
+            let mask = prev.Mask
             let pr = Propagation.prior m.Propagation prev
             let st = Propagation.step m.Propagation m.ZWhat m.GlimpseDec c enc x prev sample relax
             let weight = st.Pres * mask
@@ -202,40 +242,16 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
     let bgStep = Background.step m.Background x alphaFg bgPrev sample
     let recon = Render.image fg alphaFg bgStep.Bg
     tick "composite+bg"
-    // --- Compaction: propagated survivors (z_pres > 0), then discoveries with z_pres > 0.7, by raster order.
-    let dw = int64 c.ZWhatDim
-    let discWhere = zWhere.view(b, cells, 4L)
-    let z3 (d: int64) = torch.zeros(b, cells, d)
-    let keepDisc = pres.gt(torch.tensor(c.DiscoveryKeepThreshold)).to_type(torch.float32)
-    let maxId =
-        if n = 0L then torch.zeros(b, dtype = torch.int64)
-        else
-            let struct (v: Tensor, _) = state.Ids.max(1L)
-            v
-    let newIds = maxId.unsqueeze(1L) + torch.arange(1L, cells + 1L, dtype = torch.int64).unsqueeze(0L)
-    let fieldsDisc = [ what.view(b, cells, dw); discWhere; z3 4L; depth.view(b, cells, 1L); pres.view(b, cells, 1L); z3 (int64 c.TemporalRnnHid); z3 (int64 c.PriorRnnHid); z3 (int64 c.PriorRnnHid); z3 1L ]
-    let keep, fields, ids =
-        match propNext with
-        | None -> keepDisc, fieldsDisc, newIds
-        | Some(st, pr) ->
-            let v (t: Tensor) = t.view(b, n, -1L)
-            let keepProp = (st.Pres.gt(torch.tensor(0.0f)).to_type(torch.float32)).view(b, n)
-            let fieldsProp = [ v st.What; v st.Where; v st.WhereBias; v st.Depth; v st.Pres; v st.TrackH; v pr.H; v pr.C; v st.Cum ]
-            torch.cat([| keepProp; keepDisc |], 1L), List.map2 (fun a d -> torch.cat([| a; d |], 1L)) fieldsProp fieldsDisc, torch.cat([| state.Ids; newIds |], 1L)
-    let capacity = if o.Training then max c.MaxObjects c.Capacity else c.Capacity
-    let kept, idsNext, maskNext = compact capacity keep fields ids
-    let d (t: Tensor) = if o.Detach then t.detach() else t
     let next =
-        match kept |> List.map d with
-        | [ wh; wr; wb; dp; pr; th; ph; pc; cm ] ->
-            { What = wh; Where = wr; WhereBias = wb; Depth = dp; Pres = pr; TrackH = th; PriorH = ph; PriorC = pc; Cum = cm; Ids = idsNext; Mask = maskNext }
-        | _ -> failwith "unreachable"
+        nextObjects c o.Training o.Detach state
+            (propNext |> Option.map (fun (st, pr) -> [ st.What; st.Where; st.WhereBias; st.Depth; st.Pres; st.TrackH; pr.H; pr.C; st.Cum ], st.Pres))
+            (what, zWhere, depth, pres)
     let pw, pwh, pd, pp = propKl
     let dwk, dwh, dd, dp = discKl
     { Recon = recon; Foreground = fg; AlphaFg = alphaFg; Background = bgStep.Bg
       LogLike = logLikelihood c.Sigma recon x
       KlWhat = pw + dwk; KlWhere = pwh + dwh; KlDepth = pd + dd; KlPres = pp + dp; KlBg = bgStep.Kl
-      Objects = next; Accepted = keepDisc; Maps = maps },
+      Objects = next; Accepted = pres.gt(torch.tensor(c.DiscoveryKeepThreshold)).to_type(torch.float32); Maps = maps },
     (bgStep.Z, bgStep.PriorH)
 
 /// Runs a sequence [B; T; 3; H; W] from an empty object list. Returns the frames in order.

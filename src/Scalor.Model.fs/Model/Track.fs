@@ -59,9 +59,8 @@ let step (nets: Scalor.Nets) (opts: Scalor.StepOptions) (state: State) (x: Tenso
     let f, bg = Scalor.frame nets opts state.Frame x enc state.Objects state.Background
     { Lstm = lstm |> Array.map (fun (h, c) -> h.detach(), c.detach()); Objects = f.Objects; Background = Some bg; Frame = state.Frame + 1 }, f
 
-/// The objects of image `b` after a frame, those with presence above `minPresence` (0.5: G-SWM's rule).
-let objectsOf (f: Scalor.Frame) (b: int64) (minPresence: float32) (previousIds: Set<int64>) =
-    let o = f.Objects
+/// The objects of image `b` in an object list, those with presence above `minPresence` (0.5: G-SWM's rule).
+let objectsOf (o: Scalor.Objects) (b: int64) (minPresence: float32) (previousIds: Set<int64>) =
     let n = o.Slots
     if n = 0L then [||]
     else

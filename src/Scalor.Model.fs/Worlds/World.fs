@@ -349,3 +349,5 @@ let visibleCounts (s: Sequence) =
     let counts = Array.zeroCreate<int> s.Length
     for b in s.Truth do counts.[b.Frame] <- counts.[b.Frame] + 1
     counts
+
+let withLength (length: int) (c: WorldConfig) = { c with Length = length }
