@@ -237,6 +237,18 @@ let tests =
                 let secondHalf = [ for s in 2 .. 3 -> lossOf (Train.step nets opt gen s (batch s)) ]
                 Expect.sequenceEqual (firstHalf @ secondHalf) straight "identical losses"
 
+            testCase "a non-finite loss skips the step and changes no parameter" <| fun () ->
+                let nets = Scalor.create tiny 6L
+                let opt = Train.rmsProp nets tiny.LearningRate
+                use gen = new torch.Generator(2UL)
+                let before = nets.Store.Parameters |> Array.map (fun p -> (p :> Tensor).clone())
+                let bad = (batch 0).clone()
+                bad.[0L, 0L, 0L, 0L, 0L] <- torch.tensor(nan)
+                match Train.step nets opt gen 0 bad with
+                | Train.Skipped(_, reason) -> Expect.stringContains reason "not finite" "reported"
+                | Train.Stepped _ -> failtest "a NaN input must not step"
+                Array.iter2 (fun (a: Tensor) (b: Modules.Parameter) -> Expect.equal (((a - (b :> Tensor)).abs().max().item<float32>())) 0f "unchanged") before nets.Store.Parameters
+
             testCase "a corrupt or foreign checkpoint is a clear error" <| fun () ->
                 let dir = IO.Directory.CreateTempSubdirectory("scalor-bad").FullName
                 let corrupt = IO.Path.Combine(dir, "corrupt.safetensors")

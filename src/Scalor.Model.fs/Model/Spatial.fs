@@ -90,8 +90,10 @@ let pasteWindows (glimpses: Tensor) (zWhere: Tensor) (height: int) (width: int) 
     let sx, sy, tx, ty = w.[0] + 1e-9, w.[1] + 1e-9, w.[2], w.[3]
     let lf = float l
     // Origins: the window centred on the box centre, kept inside the padded canvas (padding = L).
-    use cx = (tx.detach() + 1.0) * (float width / 2.0)
-    use cy = (ty.detach() + 1.0) * (float height / 2.0)
+    // A non-finite position (a NaN step, caught and skipped by the trainer) must not become an index
+    // outside the canvas: origins of such windows fall back to the image centre.
+    use cx = torch.nan_to_num((tx.detach() + 1.0) * (float width / 2.0), 0.0, 0.0, 0.0)
+    use cy = torch.nan_to_num((ty.detach() + 1.0) * (float height / 2.0), 0.0, 0.0, 0.0)
     let x0 = (cx - lf / 2.0).floor().clamp(min = torch.tensor(-lf), max = torch.tensor(float32 width)).to_type(torch.int64)
     let y0 = (cy - lf / 2.0).floor().clamp(min = torch.tensor(-lf), max = torch.tensor(float32 height)).to_type(torch.int64)
     use u = torch.arange(int64 l, dtype = torch.float32).unsqueeze(0L)
