@@ -170,9 +170,11 @@ type BenchArgs =
     | Runs of int
     | Threads of int
     | Json of file: string
+    | Set of key_value: string
     interface IArgParserTemplate with
         member a.Usage =
             match a with
+            | Set _ -> "train: override a config value of the toy64 preset, e.g. --set RecomputeDecoder=true."
             | Target _ -> "what to measure: data (generator frames/s), assign (Hungarian solver), train, track."
             | Batch _ -> "batch size (train; default 16)."
             | Runs _ -> "timed runs after one warm-up; the median is reported (default 5)."

@@ -69,7 +69,9 @@ type GenerateCommand =
       Seed: uint64 }
 
 type BenchCommand =
-    { Target: string
+    { /// The toy64 preset with the command line's overrides.
+      Config: Scalor.Model.Config.ScalorConfig
+      Target: string
       Batch: int
       Runs: int
       Threads: int
@@ -289,7 +291,8 @@ let private benchCommand (r: ParseResults<BenchArgs>) =
         | Assign -> "assign"
         | BenchTarget.Train -> "train"
         | BenchTarget.Track -> "track"
-    Bench { Target = target; Batch = batch; Runs = runs; Threads = threads; JsonFile = r.TryGetResult BenchArgs.Json |> Option.toObj }
+    let cfg = r.GetResults BenchArgs.Set |> List.fold applyOverride { Scalor.Model.Config.toy64 with BatchSize = batch }
+    Bench { Config = cfg; Target = target; Batch = batch; Runs = runs; Threads = threads; JsonFile = r.TryGetResult BenchArgs.Json |> Option.toObj }
 
 let parser = ArgumentParser.Create<HostArgs>(programName = "scalor-host")
 

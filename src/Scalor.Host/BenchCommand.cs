@@ -59,7 +59,7 @@ public static class BenchCommand
     static int TrainBench(Parse.BenchCommand cmd)
     {
         TorchSharp.torch.set_num_threads(cmd.Threads);
-        var cfg = Scalor.Model.Config.withBatch(cmd.Batch, Scalor.Model.Config.toy64);
+        var cfg = cmd.Config;
         var nets = Scalor.Model.Scalor.create(cfg, 1);
         var opt = Scalor.Model.Train.rmsProp(nets, cfg.LearningRate);
         var gen = new TorchSharp.torch.Generator(7);
@@ -86,7 +86,7 @@ public static class BenchCommand
         var median = Median(rates);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"bench train: {median:F2} frames/s (median of {rates.Count}; batch {cfg.BatchSize}, T={cfg.SeqLength}, 64×64, glimpse {cfg.GlimpseSize}, {cfg.GridSize}×{cfg.GridSize} grid, {cmd.Threads} threads), peak RSS {peak:F0} MB"));
-        WriteJson(cmd.JsonFile, new { target = "train", frames_per_s = median, peak_rss_mb = peak, runs = rates, objects_tracked = objects, batch = cfg.BatchSize, threads = cmd.Threads });
+        WriteJson(cmd.JsonFile, new { target = "train", frames_per_s = median, peak_rss_mb = peak, runs = rates, objects_tracked = objects, batch = cfg.BatchSize, threads = cmd.Threads, recompute_decoder = cfg.RecomputeDecoder });
         return 0;
     }
 

@@ -237,6 +237,21 @@ let tests =
                 let secondHalf = [ for s in 2 .. 3 -> lossOf (Train.step nets opt gen s (batch s)) ]
                 Expect.sequenceEqual (firstHalf @ secondHalf) straight "identical losses"
 
+            testCase "recomputing the glimpse decoder in backward gives the same loss and gradients" <| fun () ->
+                let run (recompute: bool) =
+                    let cfg = { tiny with RecomputeDecoder = recompute }
+                    let nets = Scalor.create cfg 7L
+                    use gen = new torch.Generator(13UL)
+                    let frames = Scalor.forward nets (Train.options cfg 0 (Scalor.Sample gen)) (batch 1)
+                    let loss, _ = Elbo.loss frames (batch 1)
+                    loss.backward()
+                    loss.item<float32>(), nets.Store.Parameters |> Array.map (fun p -> if isNull p.grad then torch.zeros_like(p) else p.grad.clone())
+                let l1, g1 = run false
+                let l2, g2 = run true
+                Expect.floatClose Accuracy.high (float l1) (float l2) "same loss"
+                let worst = Array.map2 (fun (a: Tensor) (b: Tensor) -> float ((a - b).abs().max().item<float32>()) / (1e-6 + float (a.abs().max().item<float32>()))) g1 g2 |> Array.max
+                Expect.isLessThan worst 1e-4 "same gradients (relative)"
+
             testCase "a non-finite loss skips the step and changes no parameter" <| fun () ->
                 let nets = Scalor.create tiny 6L
                 let opt = Train.rmsProp nets tiny.LearningRate

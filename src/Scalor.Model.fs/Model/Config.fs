@@ -51,6 +51,9 @@ type ScalorConfig =
       /// updates are about 10× the learning rate; at the toy rate (5e-4) that drives every presence logit to
       /// its −8.8 bound within 4 steps, where tanh has no gradient left, and discovery never recovers.
       WarmupSteps: int
+      /// Recompute the glimpse decoder's activations in backward instead of keeping them (less memory, one
+      /// more decoder forward per step). Not in [S]; identical values and gradients.
+      RecomputeDecoder: bool
       /// Total gradient L2 norm clip. [S] 1.0.
       ClipNorm: float
       /// Relaxed-Bernoulli temperature: 1 → TauEnd exponentially over TauSteps. [S] 0.5, 2e4; [P] 0.3, 2e4.
@@ -87,7 +90,7 @@ let official64 =
       WhereUpdateScale = 0.2; PresLogitFactor = 8.8
       RejectionThreshold = 0.3; ProposalAlphaThreshold = 0.3; PropagatedAlphaThreshold = 0.1
       DiscoveryKeepThreshold = 0.7; StopThreshold = 0.6; MaxObjects = 45; Capacity = 128
-      Sigma = 0.1; LearningRate = 4e-5; WarmupSteps = 0; ClipNorm = 1.0; TauEnd = 0.5; TauSteps = 20000
+      Sigma = 0.1; LearningRate = 4e-5; WarmupSteps = 0; RecomputeDecoder = false; ClipNorm = 1.0; TauEnd = 0.5; TauSteps = 20000
       PresPriorStart = 0.1; PresPriorEnd = 1e-3; PresPriorSteps = 500; DetachSteps = 30000
       BgAlphaCurriculumSteps = 0; BgAlphaCurriculumValue = 0.9
       SeqLength = 10; BatchSize = 20 }

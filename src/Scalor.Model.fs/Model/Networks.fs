@@ -134,3 +134,39 @@ let bgDecoder (s: Store) (c: ScalorConfig) =
 
 let bgDecode (d: BgDecoder) (z: Tensor) =
     torch.sigmoid(run d.BgOut (run d.BgDec (z.view(z.shape.[0], z.shape.[1], 1L, 1L))))
+
+/// The glimpse decoder with its activations recomputed during backward instead of kept: decoding every
+/// discovery cell and tracked object at 32×32 holds most of a training step's memory. Same values and
+/// gradients (tested); the decoder's forward runs twice.
+type GlimpseRecompute() =
+    inherit torch.autograd.MultiTensorFunction<GlimpseRecompute>()
+    override _.Name = "GlimpseDecoderRecompute"
+    override _.forward(ctx, vars) =
+        let z = vars.[0] :?> Tensor
+        let dec = vars.[1] :?> GlimpseDecoder
+        ctx.save_for_backward(System.Collections.Generic.List<Tensor>([ z ]))
+        ctx.save_data("decoder", box dec)
+        use _ = torch.no_grad()
+        // The intermediate activations must go now, not at the end of the caller's dispose scope.
+        use scope = torch.NewDisposeScope()
+        let o, a = glimpseDecode dec z
+        scope.MoveToOuter(o, a)
+        System.Collections.Generic.List<Tensor>([ o; a ])
+    override _.backward(ctx, grads) =
+        let z = ctx.get_saved_variables().[0]
+        let dec = ctx.get_data("decoder") :?> GlimpseDecoder
+        use _ = torch.enable_grad()
+        use scope = torch.NewDisposeScope()
+        let zd = z.detach().requires_grad_(true)
+        let o, a = glimpseDecode dec zd
+        torch.autograd.backward(System.Collections.Generic.List<Tensor>([ o; a ]), grads)
+        let g = zd.grad.clone()
+        scope.MoveToOuter(g)
+        System.Collections.Generic.List<Tensor>([ g; null ])
+
+/// Decodes with or without recomputation (`recompute` only matters when gradients are being recorded).
+let decode (recompute: bool) (d: GlimpseDecoder) (zWhat: Tensor) =
+    if recompute && torch.is_grad_enabled() && zWhat.requires_grad then
+        let outs = GlimpseRecompute.apply(zWhat, box d)
+        outs.[0], outs.[1]
+    else glimpseDecode d zWhat

@@ -126,7 +126,7 @@ let step (net: PropagationNet) (zWhatEnc: Networks.ZWhatEncoder) (glimpseDec: Ne
     // Stop rule: once accumulated absence reaches the threshold the object is gone for good.
     let cum = prev.Cum + (1.0 - presRaw) * prev.Mask
     let pres = presRaw * (cum.lt(torch.tensor(c.StopThreshold))).to_type(torch.float32) * prev.Mask
-    let o, alpha = Networks.glimpseDecode glimpseDec what
+    let o, alpha = Networks.decode c.RecomputeDecoder glimpseDec what
     { What = what; WhatMean = whatMean; WhatStd = whatStd
       Where = where; WhereBias = b; WhereBiasMean = wbMean; WhereBiasStd = wbStd
       Depth = depth; DepthMean = depthMean; DepthStd = depthStd

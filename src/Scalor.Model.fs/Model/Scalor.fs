@@ -208,7 +208,7 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
     let whatMean, whatStd = Networks.zWhatEncode m.ZWhat glimpse
     let what = sample whatMean whatStd
     tick "zwhat"
-    let oDisc, alphaDisc = Networks.glimpseDecode m.GlimpseDec what
+    let oDisc, alphaDisc = Networks.decode c.RecomputeDecoder m.GlimpseDec what
     tick "decode"
     let accept =
         if t > 0 && n > 0L then
@@ -263,7 +263,15 @@ let forward (m: Nets) (o: StepOptions) (seq: Tensor) =
     let mutable state = emptyObjects m.Config b
     let mutable bg = None
     [ for i in 0 .. t - 1 do
-        let f, bgNext = frame m o i (seq.select(1L, int64 i)) (enc.select(1L, int64 i)) state bg
+        // Every frame's temporaries are released at its end: autograd keeps its own references to what the
+        // backward pass needs, but .NET handles held until the end of the step would keep everything alive.
+        use scope = torch.NewDisposeScope()
+        let f, (zBg, hBg) = frame m o i (seq.select(1L, int64 i)) (enc.select(1L, int64 i)) state bg
+        let ob = f.Objects
+        scope.MoveToOuter(
+            [| f.Recon; f.Foreground; f.AlphaFg; f.Background; f.LogLike; f.KlWhat; f.KlWhere; f.KlDepth; f.KlPres; f.KlBg
+               ob.What; ob.Where; ob.WhereBias; ob.Depth; ob.Pres; ob.TrackH; ob.PriorH; ob.PriorC; ob.Cum; ob.Ids; ob.Mask
+               f.Accepted; f.Maps.Windows; f.Maps.X0; f.Maps.Y0; f.Maps.Index; zBg; hBg |] |> Array.map (fun t -> t :> System.IDisposable))
         state <- f.Objects
-        bg <- Some bgNext
+        bg <- Some(zBg, hBg)
         yield f ]
