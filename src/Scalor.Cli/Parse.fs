@@ -111,20 +111,26 @@ let private range (what: string) (s: string) =
         (lo, hi)
     | _ -> usage "--%s expects N or N-M, got '%s'" what s
 
+let private densityOf =
+    function
+    | Vld -> World.vld
+    | Ld -> World.ld
+    | Md -> World.md
+    | Hd -> World.hd
+    | Vhd -> World.vhd
+
+let private kindOf = function Dsprites -> World.DSprites | KindArg.Mnist -> World.Mnist
+
+let private backgroundOf =
+    function
+    | BackgroundArg.None -> World.NoBackground
+    | Static -> World.StaticBackground
+    | Dynamic -> World.DynamicBackground
+
 let private dataCommand (r: ParseResults<DataArgs>) =
-    let density =
-        match r.GetResult(DataArgs.Density, DensityArg.Ld) with
-        | Vld -> World.vld
-        | Ld -> World.ld
-        | Md -> World.md
-        | Hd -> World.hd
-        | Vhd -> World.vhd
-    let kind = match r.GetResult(DataArgs.Kind, KindArg.Dsprites) with Dsprites -> World.DSprites | KindArg.Mnist -> World.Mnist
-    let background =
-        match r.GetResult(DataArgs.Background, BackgroundArg.None) with
-        | BackgroundArg.None -> World.NoBackground
-        | Static -> World.StaticBackground
-        | Dynamic -> World.DynamicBackground
+    let density = densityOf (r.GetResult(DataArgs.Density, DensityArg.Ld))
+    let kind = kindOf (r.GetResult(DataArgs.Kind, KindArg.Dsprites))
+    let background = backgroundOf (r.GetResult(DataArgs.Background, BackgroundArg.None))
     let variant =
         match r.GetResult(DataArgs.Variant, VariantArg.Standard) with
         | Standard -> World.Standard
@@ -188,13 +194,9 @@ let private trainCommand (r: ParseResults<TrainArgs>) =
         | Toy64 -> "toy64", Scalor.Model.Config.toy64
         | Natural128 -> "natural128", Scalor.Model.Config.natural128
         | Official64 -> "official64", Scalor.Model.Config.official64
-    let density =
-        match r.GetResult(TrainArgs.Density, DensityArg.Ld) with
-        | Vld -> World.vld | Ld -> World.ld | Md -> World.md | Hd -> World.hd | Vhd -> World.vhd
-    let kind = match r.GetResult(TrainArgs.Kind, KindArg.Dsprites) with Dsprites -> World.DSprites | KindArg.Mnist -> World.Mnist
-    let background =
-        match r.GetResult(TrainArgs.Background, BackgroundArg.None) with
-        | BackgroundArg.None -> World.NoBackground | Static -> World.StaticBackground | Dynamic -> World.DynamicBackground
+    let density = densityOf (r.GetResult(TrainArgs.Density, DensityArg.Ld))
+    let kind = kindOf (r.GetResult(TrainArgs.Kind, KindArg.Dsprites))
+    let background = backgroundOf (r.GetResult(TrainArgs.Background, BackgroundArg.None))
     // The toy preset's anchors follow the world's object size (0.5×–1.5×, [P] appendix E).
     let cfg0 = if presetName = "toy64" then Scalor.Model.Config.withObjectSize (float density.ObjectSize) preset else preset
     let cfg1 = match r.TryGetResult TrainArgs.Batch with Some b -> { cfg0 with BatchSize = b } | Option.None -> cfg0
@@ -224,13 +226,9 @@ let private trainCommand (r: ParseResults<TrainArgs>) =
           MnistDir = r.TryGetResult TrainArgs.Mnist_Dir |> Option.toObj }
 
 let private trackCommand (r: ParseResults<TrackArgs>) =
-    let density =
-        match r.GetResult(TrackArgs.Density, DensityArg.Ld) with
-        | Vld -> World.vld | Ld -> World.ld | Md -> World.md | Hd -> World.hd | Vhd -> World.vhd
-    let kind = match r.GetResult(TrackArgs.Kind, KindArg.Dsprites) with Dsprites -> World.DSprites | KindArg.Mnist -> World.Mnist
-    let background =
-        match r.GetResult(TrackArgs.Background, BackgroundArg.None) with
-        | BackgroundArg.None -> World.NoBackground | Static -> World.StaticBackground | Dynamic -> World.DynamicBackground
+    let density = densityOf (r.GetResult(TrackArgs.Density, DensityArg.Ld))
+    let kind = kindOf (r.GetResult(TrackArgs.Kind, KindArg.Dsprites))
+    let background = backgroundOf (r.GetResult(TrackArgs.Background, BackgroundArg.None))
     let sequences = r.GetResult(TrackArgs.Sequences, 4)
     if sequences < 1 then usage "--sequences must be at least 1"
     let length = r.GetResult(TrackArgs.Length, 10)
