@@ -113,5 +113,3 @@ let presets = [ "toy64", toy64; "natural128", natural128; "official64", official
 let withObjectSize (objectPx: float) (c: ScalorConfig) =
     let s = objectPx / float c.ImageSize
     { c with SizeAnchor = s; SizeVar = 0.5 * s }
-
-let withBatch (batch: int) (c: ScalorConfig) = { c with BatchSize = batch }

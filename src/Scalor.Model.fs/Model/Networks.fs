@@ -150,7 +150,7 @@ type GlimpseRecompute() =
         // The intermediate activations must go now, not at the end of the caller's dispose scope.
         use scope = torch.NewDisposeScope()
         let o, a = glimpseDecode dec z
-        scope.MoveToOuter(o, a)
+        scope.MoveToOuter(o, a) |> ignore
         System.Collections.Generic.List<Tensor>([ o; a ])
     override _.backward(ctx, grads) =
         let z = ctx.get_saved_variables().[0]
@@ -161,7 +161,7 @@ type GlimpseRecompute() =
         let o, a = glimpseDecode dec zd
         torch.autograd.backward(System.Collections.Generic.List<Tensor>([ o; a ]), grads)
         let g = zd.grad.clone()
-        scope.MoveToOuter(g)
+        scope.MoveToOuter(g) |> ignore
         System.Collections.Generic.List<Tensor>([ g; null ])
 
 /// Decodes with or without recomputation (`recompute` only matters when gradients are being recorded).

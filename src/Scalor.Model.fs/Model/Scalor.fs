@@ -171,9 +171,6 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
     let l = Spatial.windowSize c.ImageSize c.SizeAnchor c.SizeVar c.RatioAnchor c.RatioVar
     let sample = normal o.Sampling
     let relax = relaxed o.Sampling o.Tau
-    let profile = not (isNull (System.Environment.GetEnvironmentVariable "SCALOR_PROFILE"))
-    let sw = System.Diagnostics.Stopwatch.StartNew()
-    let tick (label: string) = if profile then eprintfn "  frame %d %s %.3f s" t label sw.Elapsed.TotalSeconds; sw.Restart()
     let zeros () = torch.zeros(b)
     // --- Propagation of the tracked objects, all slots at once.
     let propMaps, propKl, propNext =
@@ -191,7 +188,6 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
             let klPres = (Distributions.klBernoulli st.PresLogits pr.PresProb * mask).view(b, n).sum(1L)
             let maps = Render.paste b st.O st.Alpha st.Pres st.Depth st.Where h w l
             maps, (klWhat, klWhere, klDepth, klPres), Some(st, pr)
-    tick (sprintf "propagation (%d slots)" n)
     // --- Discovery, conditioned on the propagated alpha (clamped, detached).
     let alphaProp =
         if n = 0L then torch.zeros(b, 1L, int64 h, int64 w)
@@ -202,14 +198,10 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
     let _, presCell = relax prop.PresLogits
     let presOrig = presCell.view(b, cells)
     let depth = sample prop.DepthMean prop.DepthStd
-    tick "proposal"
     let glimpse = Spatial.cropMany x zWhere c.GlimpseSize
-    tick "crop"
     let whatMean, whatStd = Networks.zWhatEncode m.ZWhat glimpse
     let what = sample whatMean whatStd
-    tick "zwhat"
     let oDisc, alphaDisc = Networks.decode c.RecomputeDecoder m.GlimpseDec what
-    tick "decode"
     let accept =
         if t > 0 && n > 0L then
             use _ = torch.no_grad()
@@ -218,7 +210,6 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
             let explained = Spatial.gatherWindows (alphaProp.detach()) idx cells l
             Discovery.rejection c (win.view(b, cells, 1L, int64 l, int64 l)) explained
         else torch.ones(b, cells)
-    tick "rejection"
     let pres0 = presOrig * accept
     let pres1 =
         if o.Training then pres0 * Discovery.cap c.MaxObjects (pres0.detach()) (state.Mask.sum(1L))
@@ -234,14 +225,12 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
         let klPres = Distributions.klBernoulli (prop.PresLogits.view(b, cells)) prior
         klWhat.sum(1L), klWhere.sum(1L), klDepth.sum(1L), klPres.sum(1L)
     let discMaps = Render.paste b oDisc alphaDisc (pres.reshape(-1L, 1L)) (depth.reshape(-1L, 1L)) zWhere h w l
-    tick "disc kl+paste"
     // --- Composite and background.
     let maps = Render.concat propMaps discMaps
     let fg, alphaFg0 = Render.composite maps h w
     let alphaFg = match o.FixedAlpha with Some v -> torch.full_like(alphaFg0, v.ToScalar()) | None -> alphaFg0
     let bgStep = Background.step m.Background x alphaFg bgPrev sample
     let recon = Render.image fg alphaFg bgStep.Bg
-    tick "composite+bg"
     let next =
         nextObjects c o.Training o.Detach state
             (propNext |> Option.map (fun (st, pr) -> [ st.What; st.Where; st.WhereBias; st.Depth; st.Pres; st.TrackH; pr.H; pr.C; st.Cum ], st.Pres))
@@ -256,9 +245,7 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
 
 /// Runs a sequence [B; T; 3; H; W] from an empty object list. Returns the frames in order.
 let forward (m: Nets) (o: StepOptions) (seq: Tensor) =
-    let sw = System.Diagnostics.Stopwatch.StartNew()
     let enc = Networks.encodeSequence m.Encoder seq
-    if not (isNull (System.Environment.GetEnvironmentVariable "SCALOR_PROFILE")) then eprintfn "  encoder %.3f s" sw.Elapsed.TotalSeconds
     let b, t = seq.shape.[0], int seq.shape.[1]
     let mutable state = emptyObjects m.Config b
     let mutable bg = None

@@ -35,20 +35,15 @@ let options (c: ScalorConfig) (step: int) (sampling: Scalor.Sampling) : Scalor.S
 let step (nets: Scalor.Nets) (opt: RmsProp) (gen: torch.Generator) (globalStep: int) (batch: Tensor) =
     use scope = torch.NewDisposeScope()
     let c = nets.Config
-    let profile = not (isNull (Environment.GetEnvironmentVariable "SCALOR_PROFILE"))
-    let sw = Diagnostics.Stopwatch.StartNew()
     let frames = Scalor.forward nets (options c globalStep (Scalor.Sample gen)) batch
     let total, terms = Elbo.loss frames batch
-    if profile then eprintfn "profile: forward %.2f s" sw.Elapsed.TotalSeconds
     let ps = nets.Store.Parameters
     for p in ps do
         let g = p.grad
         if not (isNull g) then g.zero_() |> ignore
     if Double.IsNaN terms.Loss || Double.IsInfinity terms.Loss then Skipped(terms, "loss is not finite")
     else
-        sw.Restart()
         total.backward()
-        if profile then eprintfn "profile: backward %.2f s" sw.Elapsed.TotalSeconds
         use _ = torch.no_grad()
         let grads = ps |> Array.map (fun p -> p.grad)
         let sq = grads |> Array.sumBy (fun g -> if isNull g then 0.0 else float (g.pow(torch.tensor(2.0f)).sum().item<float32>()))
