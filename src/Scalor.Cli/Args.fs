@@ -82,9 +82,11 @@ type TrainArgs =
     | Log_Every of int
     | Set of key_value: string
     | Mnist_Dir of dir: string
+    | Cuda
     interface IArgParserTemplate with
         member a.Usage =
             match a with
+            | Cuda -> "train on the CUDA GPU (needs a CUDA build of libtorch; the result is the same model and config)."
             | Steps _ -> "optimisation steps in total (a resumed run counts from its checkpoint; default 100000)."
             | Batch _ -> "sequences per batch (default: the preset's, 16 for toy64)."
             | Seed _ -> "seed of initialisation, sampling and the generated world (default 1)."
@@ -102,6 +104,16 @@ type TrainArgs =
             | Set _ -> "override a config value, e.g. --set LearningRate=1e-4 (repeatable)."
             | Mnist_Dir _ -> "folder with the MNIST IDX files."
 
+type RuntimeArg =
+    | Torchsharp
+    | Onnx
+
+type ProviderArg =
+    | Auto
+    | Cpu
+    | Cuda
+    | Directml
+
 type TrackArgs =
     | Model of checkpoint: string
     | Input of path: string
@@ -117,9 +129,15 @@ type TrackArgs =
     | Min_Presence of float
     | Threads of int
     | Mnist_Dir of dir: string
+    | Runtime of RuntimeArg
+    | Provider of ProviderArg
+    | Capacity of int
     interface IArgParserTemplate with
         member a.Usage =
             match a with
+            | Runtime _ -> "torchsharp (default) or onnx: export the model and run it on ONNX Runtime (boxes and ids only)."
+            | Provider _ -> "ONNX Runtime execution provider: auto (DirectML on Windows, CUDA where present, else CPU), cpu, cuda, directml."
+            | Capacity _ -> "object slots of the ONNX model (default 64)."
             | Model _ -> "checkpoint to track with (default: the embedded moving-dSprites LD model)."
             | Input _ -> "a dataset folder (MOTChallenge layout), a folder of images, or a video file (decoded with ffmpeg). Default: a generated held-out world."
             | Out _ -> "output folder: results/<seq>.txt, pictures/, metrics.json when ground truth exists."
@@ -158,6 +176,19 @@ type GenerateArgs =
             | Discovery _ -> "presence probability of discovery during imagination (default 0: off, as the paper)."
             | Seed _ -> "seed of the imagined futures (and of the generated input; default 1000001)."
 
+type ExportArgs =
+    | Model of checkpoint: string
+    | [<Mandatory>] Out of file: string
+    | Capacity of int
+    | Render
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Model _ -> "checkpoint to export (default: the embedded moving-dSprites LD model)."
+            | Out _ -> "the ONNX file to write."
+            | Capacity _ -> "object slots of the exported state (default 64; the VHD preset needs about 100)."
+            | Render -> "also output the reconstruction, foreground alpha and background."
+
 type BenchTarget =
     | Data
     | Assign
@@ -171,12 +202,14 @@ type BenchArgs =
     | Threads of int
     | Json of file: string
     | Set of key_value: string
+    | Model of checkpoint: string
     interface IArgParserTemplate with
         member a.Usage =
             match a with
             | Set _ -> "train: override a config value of the toy64 preset, e.g. --set RecomputeDecoder=true."
             | Target _ -> "what to measure: data (generator frames/s), assign (Hungarian solver), train, track."
             | Batch _ -> "batch size (train; default 16)."
+            | Model _ -> "track: checkpoint to measure (default: the embedded model)."
             | Runs _ -> "timed runs after one warm-up; the median is reported (default 5)."
             | Threads _ -> "threads (default: all cores)."
             | Json _ -> "also write the results as JSON."
@@ -208,6 +241,7 @@ type HostArgs =
     | [<CliPrefix(CliPrefix.None)>] Generate of ParseResults<GenerateArgs>
     | [<CliPrefix(CliPrefix.None)>] Eval of ParseResults<EvalArgs>
     | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
+    | [<CliPrefix(CliPrefix.None)>] Export of ParseResults<ExportArgs>
     interface IArgParserTemplate with
         member a.Usage =
             match a with
@@ -217,3 +251,4 @@ type HostArgs =
             | Generate _ -> "imagine futures of a sequence (or from scratch) with the learned priors."
             | Eval _ -> "score tracking results against ground truth (CLEAR MOT, identity, HOTA, count MAE)."
             | Bench _ -> "measure speed: data, assign, train, track."
+            | Export _ -> "export the per-frame tracking step as ONNX (opset 20) for ONNX Runtime."

@@ -40,7 +40,9 @@ type TrainCommand =
       CheckpointEvery: int
       Keep: int
       LogEvery: int
-      MnistDir: string }
+      MnistDir: string
+      /// Train on the CUDA device.
+      Cuda: bool }
 
 type TrackCommand =
     { /// null: the embedded default model.
@@ -55,7 +57,19 @@ type TrackCommand =
       Pictures: bool
       MinPresence: float32
       Threads: int
-      MnistDir: string }
+      MnistDir: string
+      /// "torchsharp" or "onnx".
+      Runtime: string
+      /// "auto", "cpu", "cuda", "directml".
+      Provider: string
+      Capacity: int }
+
+type ExportCommand =
+    { /// null: the embedded default model.
+      Model: string
+      Out: string
+      Capacity: int
+      Render: bool }
 
 type GenerateCommand =
     { Model: string
@@ -75,7 +89,9 @@ type BenchCommand =
       Batch: int
       Runs: int
       Threads: int
-      JsonFile: string }
+      JsonFile: string
+      /// null: the embedded model (bench track).
+      Model: string }
 
 type Command =
     | Data of DataCommand
@@ -84,6 +100,7 @@ type Command =
     | Generate of GenerateCommand
     | Eval of EvalCommand
     | Bench of BenchCommand
+    | Export of ExportCommand
 
 type Outcome =
     | Run of Command
@@ -223,7 +240,20 @@ let private trainCommand (r: ParseResults<TrainArgs>) =
           CheckpointEvery = every
           Keep = keep
           LogEvery = max 1 (r.GetResult(TrainArgs.Log_Every, 10))
-          MnistDir = r.TryGetResult TrainArgs.Mnist_Dir |> Option.toObj }
+          MnistDir = r.TryGetResult TrainArgs.Mnist_Dir |> Option.toObj
+          Cuda = r.Contains TrainArgs.Cuda }
+
+let private capacityOf (c: int option) =
+    let c = defaultArg c 64
+    if c < 1 || c > 1024 then usage "--capacity must be between 1 and 1024"
+    c
+
+let private exportCommand (r: ParseResults<ExportArgs>) =
+    Export
+        { Model = r.TryGetResult ExportArgs.Model |> Option.toObj
+          Out = r.GetResult ExportArgs.Out
+          Capacity = capacityOf (r.TryGetResult ExportArgs.Capacity)
+          Render = r.Contains ExportArgs.Render }
 
 let private trackCommand (r: ParseResults<TrackArgs>) =
     let density = densityOf (r.GetResult(TrackArgs.Density, DensityArg.Ld))
@@ -246,7 +276,12 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
           Pictures = not (r.Contains TrackArgs.No_Pictures)
           MinPresence = float32 minPres
           Threads = r.GetResult(TrackArgs.Threads, Environment.ProcessorCount)
-          MnistDir = r.TryGetResult TrackArgs.Mnist_Dir |> Option.toObj }
+          MnistDir = r.TryGetResult TrackArgs.Mnist_Dir |> Option.toObj
+          Runtime = (match r.GetResult(TrackArgs.Runtime, RuntimeArg.Torchsharp) with RuntimeArg.Onnx -> "onnx" | _ -> "torchsharp")
+          Provider =
+            (match r.GetResult(TrackArgs.Provider, ProviderArg.Auto) with
+             | ProviderArg.Cpu -> "cpu" | ProviderArg.Cuda -> "cuda" | ProviderArg.Directml -> "directml" | _ -> "auto")
+          Capacity = capacityOf (r.TryGetResult TrackArgs.Capacity) }
 
 let private generateCommand (r: ParseResults<GenerateArgs>) =
     let observe = r.GetResult(GenerateArgs.Observe, 5)
@@ -290,7 +325,8 @@ let private benchCommand (r: ParseResults<BenchArgs>) =
         | BenchTarget.Train -> "train"
         | BenchTarget.Track -> "track"
     let cfg = r.GetResults BenchArgs.Set |> List.fold applyOverride { Scalor.Model.Config.toy64 with BatchSize = batch }
-    Bench { Config = cfg; Target = target; Batch = batch; Runs = runs; Threads = threads; JsonFile = r.TryGetResult BenchArgs.Json |> Option.toObj }
+    Bench { Config = cfg; Target = target; Batch = batch; Runs = runs; Threads = threads; JsonFile = r.TryGetResult BenchArgs.Json |> Option.toObj
+            Model = r.TryGetResult BenchArgs.Model |> Option.toObj }
 
 let parser = ArgumentParser.Create<HostArgs>(programName = "scalor-host")
 
@@ -305,6 +341,7 @@ let parse (argv: string[]) : Outcome =
         | HostArgs.Generate g -> Run(generateCommand g)
         | HostArgs.Eval e -> Run(evalCommand e)
         | HostArgs.Bench b -> Run(benchCommand b)
+        | HostArgs.Export e -> Run(exportCommand e)
     with
     | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText -> Help e.Message
     | :? ArguParseException as e ->

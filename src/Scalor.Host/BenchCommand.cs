@@ -15,8 +15,70 @@ public static class BenchCommand
         "data" => Data(cmd),
         "assign" => Assign(cmd),
         "train" => TrainBench(cmd),
+        "track" => TrackBench(cmd),
         _ => throw new UserError($"bench {cmd.Target} is not available in this build"),
     };
+
+    /// <summary>Milliseconds per 64×64 frame at batch 1 for the TorchSharp step and the exported ONNX step (CPU,
+    /// capacity 128), with 4, 16, 32, 64 and 100 objects in the scene: median over the timed frames of a sequence
+    /// after two warm-up frames.</summary>
+    static int TrackBench(Parse.BenchCommand cmd)
+    {
+        TorchSharp.torch.set_num_threads(cmd.Threads);
+        var nets = cmd.Model is null ? EmbeddedModel.Load() : Checkpoints.LoadModel(cmd.Model);
+        const int capacity = 128;
+        using var onnx = ExportCommand.Temporary(nets, capacity, "cpu", cmd.Threads, Console.Error.WriteLine);
+        var counts = new[] { 4, 16, 32, 64, 100 };
+        var warm = 2;
+        var length = warm + Math.Max(3, cmd.Runs) * 2;
+        var torchMs = new List<double>();
+        var onnxMs = new List<double>();
+        var tracked = new List<double>();
+        var inv = CultureInfo.InvariantCulture;
+        foreach (var n in counts)
+        {
+            var world = World.create(World.withObjectCount(n, length, World.defaultConfig), null);
+            var seq = World.sequence(world, World.sequenceSeed(4242, n));
+            var x = Scalor.Model.Train.batchOf([seq]);
+            var opts = Scalor.Model.Track.options(nets.Config, Scalor.Model.Scalor.Sampling.Means, true);
+            var state = Scalor.Model.Track.initial(nets, 1);
+            var times = new List<double>();
+            var counted = new List<double>();
+            for (var t = 0; t < length; t++)
+            {
+                using var scope = TorchSharp.torch.NewDisposeScope();
+                var frame = x.select(1, t);
+                var sw = Stopwatch.StartNew();
+                var (next, f) = Scalor.Model.Track.step(nets, opts, state, frame);
+                var ms = sw.Elapsed.TotalMilliseconds;
+                state = next;
+                var o = state.Objects;
+                scope.MoveToOuter(o.Ids, o.What, o.Where, o.WhereBias, o.Depth, o.Pres, o.TrackH, o.PriorH, o.PriorC, o.Cum, o.Mask);
+                foreach (var (h, c) in state.Lstm) scope.MoveToOuter(h, c);
+                if (state.Background is { } bg) scope.MoveToOuter(bg.Value.Item1, bg.Value.Item2);
+                if (t >= warm) { times.Add(ms); counted.Add(o.Mask.sum().item<float>()); }
+            }
+            onnx.Reset();
+            var bytes = seq.ViewSize * seq.ViewSize * 3;
+            var otimes = new List<double>();
+            for (var t = 0; t < length; t++)
+            {
+                var fr = new Scalor.Runtime.Frame("bench", t, seq.ViewSize, seq.ViewSize, seq.Frames[(t * bytes)..((t + 1) * bytes)]);
+                var sw = Stopwatch.StartNew();
+                onnx.Step(fr);
+                if (t >= warm) otimes.Add(sw.Elapsed.TotalMilliseconds);
+            }
+            torchMs.Add(Median(times));
+            onnxMs.Add(Median(otimes));
+            tracked.Add(counted.Average());
+            Console.WriteLine(string.Create(inv, $"bench track: {n,3} objects in the scene ({tracked[^1]:F1} tracked): TorchSharp {torchMs[^1]:F1} ms/frame, ONNX Runtime {onnxMs[^1]:F1} ms/frame (median of {times.Count})"));
+        }
+        var idx64 = Array.IndexOf(counts, 64);
+        Console.WriteLine(string.Create(inv,
+            $"bench track: time(64)/time(4): TorchSharp {torchMs[idx64] / torchMs[0]:F2}, ONNX {onnxMs[idx64] / onnxMs[0]:F2} (batch 1, {cmd.Threads} threads, ONNX capacity {capacity}, {onnx.ProviderName})"));
+        WriteJson(cmd.JsonFile, new { target = "track", objects = counts, torchsharp_ms = torchMs, onnx_ms = onnxMs, tracked_objects = tracked, capacity, threads = cmd.Threads, provider = onnx.ProviderName });
+        return 0;
+    }
 
     public static double Median(IEnumerable<double> xs)
     {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Scalor.Cli;
 using Scalor.Model;
+using Scalor.Runtime;
 using Scalor.Worlds;
 using TorchSharp;
 

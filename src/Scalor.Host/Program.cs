@@ -28,6 +28,7 @@ public static class Program
                 Parse.Command.Generate g => GenerateCommand.Run(g.Item),
                 Parse.Command.Eval e => EvalCommand.Run(e.Item),
                 Parse.Command.Bench b => BenchCommand.Run(b.Item),
+                Parse.Command.Export x => ExportCommand.Run(x.Item),
                 _ => throw new UserError("unknown command"),
             };
         }

@@ -1,10 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using System.Reactive.Linq;
 using System.Text.Json;
 using Scalor.Cli;
 using Scalor.Metrics;
 using Scalor.Model;
+using Scalor.Runtime;
 using Scalor.Worlds;
 using StbImageSharp;
 using TorchSharp;
@@ -16,8 +18,6 @@ namespace Scalor.Host;
 /// ground truth exists — the evaluation.</summary>
 public static class TrackCommand
 {
-    /// <summary>A sequence to track: frames at the model's size, in order, plus the original size for boxes.</summary>
-    public sealed record Source(string Name, int Width, int Height, IEnumerable<byte[]> Frames, int Length);
 
     public static int Run(Parse.TrackCommand cmd)
     {
@@ -45,22 +45,23 @@ public static class TrackCommand
         var mseFrames = 0;
         var sw = Stopwatch.StartNew();
         var frames = 0;
+        using var onnx = cmd.Runtime == "onnx" ? ExportCommand.Temporary(nets, cmd.Capacity, cmd.Provider, cmd.Threads, Console.Error.WriteLine) : null;
         foreach (var src in sources)
         {
-            var (mse, n) = TrackOne(nets, src, outDir, results, cmd);
+            var (mse, n) = onnx is null ? TrackOne(nets, src, outDir, results, cmd) : TrackOnnx(onnx, src, results, cmd);
             mseSum += mse * n;
             mseFrames += n;
             frames += n;
             Console.WriteLine($"track: {src.Name}: {n} frames");
         }
         var inv = CultureInfo.InvariantCulture;
-        Console.WriteLine(string.Create(inv, $"track: {frames} frames in {sw.Elapsed.TotalSeconds:F1} s ({1000 * sw.Elapsed.TotalSeconds / Math.Max(1, frames):F1} ms/frame); reconstruction MSE {mseSum / Math.Max(1, mseFrames):F5}; results in {results}"));
+        Console.WriteLine(string.Create(inv, $"track: {frames} frames in {sw.Elapsed.TotalSeconds:F1} s ({1000 * sw.Elapsed.TotalSeconds / Math.Max(1, frames):F1} ms/frame){(onnx is null ? $"; reconstruction MSE {mseSum / Math.Max(1, mseFrames):F5}" : $" on ONNX Runtime ({onnx.ProviderName})")}; results in {results}"));
         if (gtDir is not null && Directory.Exists(gtDir))
         {
             var evaluated = Evaluate.evaluateFolders(gtDir, results, false, null);
             var summary = Evaluate.summarise(evaluated);
             var json = EvalCommand.Keys(summary);
-            json["mse"] = mseSum / Math.Max(1, mseFrames);
+            if (onnx is null) json["mse"] = mseSum / Math.Max(1, mseFrames);
             BenchCommand.WriteJson(Path.Combine(outDir, "metrics.json"), json);
             Console.WriteLine(string.Create(inv,
                 $"track: MOTA {100 * summary.Clear.Mota:F1}%  precision {100 * summary.Clear.Precision:F1}%  recall {100 * summary.Clear.Recall:F1}%  IDF1 {100 * summary.Identity.Idf1:F1}%  HOTA {100 * summary.Hota.Hota:F1}%  count-MAE {summary.CountMae:F3}  (metrics.json)"));
@@ -86,6 +87,19 @@ public static class TrackCommand
         var img = new Rgb((int)chw.shape[2], (int)chw.shape[1]);
         c.data<byte>().CopyTo(img.Pixels);
         return img;
+    }
+
+    /// <summary>The same tracking on ONNX Runtime: boxes and ids (no reconstruction, so no MSE or pictures).</summary>
+    static (double Mse, int Frames) TrackOnnx(OnnxTracker onnx, Source src, string results, Parse.TrackCommand cmd)
+    {
+        onnx.Reset();
+        var size = onnx.ImageSize;
+        var frames = src.Frames.Select((rgb, t) => new Frame(src.Name, t, size, size, rgb)).ToObservable();
+        var done = frames.Track(onnx, new StreamOptions(8, Overflow.Block))
+            .RecordMot(results, src.Width, src.Height)
+            .Count()
+            .Wait();
+        return (double.NaN, done);
     }
 
     static (double Mse, int Frames) TrackOne(Scalor.Model.Scalor.Nets nets, Source src, string outDir, string results, Parse.TrackCommand cmd)

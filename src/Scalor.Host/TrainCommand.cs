@@ -20,6 +20,13 @@ public static class TrainCommand
     public static int Run(Parse.TrainCommand cmd)
     {
         torch.set_num_threads(cmd.Threads);
+        if (cmd.Cuda)
+        {
+            torch.InitializeDeviceType(DeviceType.CUDA);
+            if (!torch.cuda.is_available()) throw new UserError("--cuda: no CUDA device (or no CUDA build of libtorch) is available");
+            // Every tensor the model creates lands on the GPU; initial weights are still drawn on the CPU by seed.
+            torch.set_default_device(torch.CUDA);
+        }
         var run = Paths.EnsureWritableDirectory(cmd.Out);
         var ckptDir = Path.Combine(run, "checkpoints");
         Directory.CreateDirectory(ckptDir);
@@ -61,7 +68,8 @@ public static class TrainCommand
             for (var step = start; step < cmd.Steps && !stop; step++)
             {
                 completed = step + 1;
-                using var batch = data.Batch(step);
+                using var batchCpu = data.Batch(step);
+                using var batch = cmd.Cuda ? batchCpu.to(torch.CUDA) : batchCpu.alias();
                 var outcome = Train.step(nets, opt, gen, step, batch);
                 var (terms, norm, skipped) = outcome switch
                 {

@@ -28,4 +28,21 @@ public static class FrameSources
             }
             observer.OnCompleted();
         }, ct));
+
+    /// <summary>A folder of images (png, jpg, bmp; in name order) or a video file (decoded by ffmpeg), or every
+    /// sequence of a dataset folder in the MOTChallenge layout, as frames resized to <paramref name="size"/>.</summary>
+    public static IObservable<Frame> FromPath(string path, int size) =>
+        Observable.Create<Frame>((observer, ct) => Task.Run(() =>
+        {
+            foreach (var src in Inputs.Open(path, size, out _))
+            {
+                var t = 0;
+                foreach (var rgb in src.Frames)
+                {
+                    if (ct.IsCancellationRequested) return;
+                    observer.OnNext(new Frame(src.Name, t++, size, size, rgb));
+                }
+            }
+            observer.OnCompleted();
+        }, ct));
 }

@@ -29,4 +29,16 @@ let tests =
             match parse [| "data"; "--help" |] with
             | Help text -> Expect.stringContains text "--sequences" "lists options"
             | other -> failtestf "unexpected %A" other
+    
+        testCase "export and the ONNX runtime options parse; a bad capacity is a usage error" <| fun () ->
+            match parse [| "export"; "--out"; "m.onnx"; "--capacity"; "100"; "--render" |] with
+            | Run(Export e) ->
+                Expect.equal (e.Out, e.Capacity, e.Render, e.Model) ("m.onnx", 100, true, null) "export"
+            | other -> failtestf "unexpected %A" other
+            match parse [| "track"; "--out"; "o"; "--runtime"; "onnx"; "--provider"; "directml" |] with
+            | Run(Track t) -> Expect.equal (t.Runtime, t.Provider, t.Capacity) ("onnx", "directml", 64) "track on ONNX Runtime"
+            | other -> failtestf "unexpected %A" other
+            match parse [| "export"; "--out"; "m.onnx"; "--capacity"; "0" |] with
+            | UsageError m -> Expect.stringContains m "--capacity" "names the option"
+            | other -> failtestf "unexpected %A" other
     ]

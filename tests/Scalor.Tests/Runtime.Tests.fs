@@ -29,3 +29,114 @@ let tests =
             Expect.isLessThan (seen - atStop) 20 "at most the frame in flight after disposal"
             Expect.isLessThan seen 1000000 "did not run to the end"
     ]
+
+/// The tracking stream operator with a stand-in step (so the policies are tested without a model), then once
+/// with an exported model end to end.
+[<Tests>]
+let streamTests =
+    let ints (n: int) = Observable.Range(0, n)
+    testList "Runtime.TrackingStream" [
+        testCase "order is kept: items come out in the order they went in" <| fun () ->
+            let rnd = Random(3)
+            let out =
+                (ints 200).Process((fun i -> (if rnd.Next(10) = 0 then Thread.Sleep 1); i * 2), StreamOptions(4, Overflow.Block)).ToList().Wait()
+                |> Seq.toList
+            Expect.equal out [ for i in 0 .. 199 -> i * 2 ] "every item, in order"
+
+        testCase "block: a fast producer waits for room, nothing is lost, the buffer never holds more than its size" <| fun () ->
+            let mutable produced = 0
+            let mutable consumed = 0
+            let mutable maxAhead = 0
+            let source =
+                Observable.Create<int>(fun (o: IObserver<int>) ->
+                    for i in 0 .. 39 do
+                        o.OnNext i
+                        Interlocked.Increment(&produced) |> ignore
+                    o.OnCompleted()
+                    Reactive.Disposables.Disposable.Empty)
+            let step i =
+                maxAhead <- max maxAhead (Volatile.Read(&produced) - consumed)
+                Thread.Sleep 3
+                consumed <- consumed + 1
+                i
+            let out = source.SubscribeOn(Reactive.Concurrency.TaskPoolScheduler.Default).Process(step, StreamOptions(3, Overflow.Block)).ToList().Wait() |> Seq.toList
+            Expect.equal out [ 0 .. 39 ] "all 40 delivered in order"
+            // Buffered (3) + the one being processed + the one whose write just returned.
+            Expect.isLessThanOrEqual maxAhead 5 "the producer was held back"
+
+        testCase "drop oldest: a slow consumer sees the newest items, in order, and drops are reported" <| fun () ->
+            let dropped = Collections.Concurrent.ConcurrentBag<int>()
+            let out =
+                (ints 100).Process((fun i -> Thread.Sleep 2; i), StreamOptions(2, Overflow.DropOldest), (fun i -> dropped.Add i)).ToList().Wait()
+                |> Seq.toList
+            Expect.isLessThan out.Length 100 "some items were dropped"
+            Expect.equal (out.Length + dropped.Count) 100 "every item either delivered or reported dropped"
+            Expect.equal out (List.sort out) "delivered in order"
+            Expect.equal (List.last out) 99 "the newest item survives"
+
+        testCase "drop newest: arrivals into a full buffer are dropped, the first ones survive" <| fun () ->
+            let dropped = Collections.Concurrent.ConcurrentBag<int>()
+            let out =
+                (ints 100).Process((fun i -> Thread.Sleep 2; i), StreamOptions(2, Overflow.DropNewest), (fun i -> dropped.Add i)).ToList().Wait()
+                |> Seq.toList
+            Expect.isLessThan out.Length 100 "some items were dropped"
+            Expect.equal (out.Length + dropped.Count) 100 "every item either delivered or reported dropped"
+            Expect.equal (List.head out) 0 "the first item survives"
+            Expect.equal out (List.sort out) "delivered in order"
+
+        testCase "cancellation: disposing the subscription stops the work" <| fun () ->
+            let mutable steps = 0
+            let endless = Observable.Interval(TimeSpan.FromMilliseconds 1.0)
+            let sub = endless.Process((fun i -> Interlocked.Increment(&steps) |> ignore; i), StreamOptions(4, Overflow.DropOldest)).Subscribe(fun _ -> ())
+            Thread.Sleep 150
+            sub.Dispose()
+            Thread.Sleep 50
+            let atStop = Volatile.Read(&steps)
+            Expect.isGreaterThan atStop 0 "it was working"
+            Thread.Sleep 200
+            Expect.isLessThanOrEqual (Volatile.Read(&steps) - atStop) 1 "no work after disposal (at most the step in flight)"
+
+        testCase "a bad item ends the stream with its error, after the good ones; the process goes on" <| fun () ->
+            let received = Collections.Generic.List<int>()
+            let mutable error: exn = null
+            use finished = new ManualResetEventSlim()
+            let step i = if i = 3 then raise (ArgumentException "bad frame 3") else i
+            use _ =
+                (ints 10).Process(step).Subscribe(
+                    (fun i -> received.Add i), (fun e -> error <- e; finished.Set()), (fun () -> finished.Set()))
+            Expect.isTrue (finished.Wait 5000) "ended"
+            Expect.equal (List.ofSeq received) [ 0; 1; 2 ] "the items before the bad one"
+            Expect.isNotNull error "an error, not a completion"
+            Expect.stringContains error.Message "bad frame 3" "the step's own error"
+
+        testCase "an error of the source arrives after the items buffered before it" <| fun () ->
+            let source = Observable.Concat(ints 5, Observable.Throw<int>(InvalidOperationException "source failed"))
+            let received = Collections.Generic.List<int>()
+            let mutable error: exn = null
+            use finished = new ManualResetEventSlim()
+            use _ = source.Process((fun i -> Thread.Sleep 1; i)).Subscribe((fun i -> received.Add i), (fun e -> error <- e; finished.Set()), (fun () -> finished.Set()))
+            Expect.isTrue (finished.Wait 5000) "ended"
+            Expect.equal (List.ofSeq received) [ 0 .. 4 ] "buffered items first"
+            Expect.stringContains error.Message "source failed" "then the source's error"
+
+        testCase "end to end: a generated world through an exported model, recorded as MOTChallenge files" <| fun () ->
+            let nets = Scalor.Model.Scalor.create { Scalor.Model.Config.toy64 with BatchSize = 1 } 3L
+            let path = IO.Path.Combine(IO.Path.GetTempPath(), sprintf "scalor-stream-%s.onnx" (Guid.NewGuid().ToString("N")))
+            let dir = IO.Path.Combine(IO.Path.GetTempPath(), sprintf "scalor-stream-%s" (Guid.NewGuid().ToString("N")))
+            try
+                Scalor.Model.Export.save nets { Capacity = 8; Render = false } path |> ignore
+                use tracker = OnnxTracker.Load(path, Provider.Cpu, 1)
+                let w = World.create { World.defaultConfig with Length = 3 } None
+                let frames =
+                    FrameSources.FromWorld(w, 5UL, 2).Track(tracker).RecordMot(dir).ToList().Wait() |> Seq.toList
+                Expect.equal [ for f in frames -> f.Frame.Sequence, f.Frame.Index ] [ "seq-0001", 0; "seq-0001", 1; "seq-0001", 2; "seq-0002", 0; "seq-0002", 1; "seq-0002", 2 ] "in order"
+                Expect.isTrue (IO.File.Exists(IO.Path.Combine(dir, "seq-0001.txt")) && IO.File.Exists(IO.Path.Combine(dir, "seq-0002.txt"))) "one file per sequence"
+                let lines = IO.File.ReadAllLines(IO.Path.Combine(dir, "seq-0001.txt"))
+                Expect.equal lines.Length (frames |> List.take 3 |> List.sumBy (fun f -> f.Objects.Count)) "one line per reported object"
+                // A wrong-sized frame in the middle of a stream surfaces as the stream's error.
+                let bad = Observable.Return(Frame("x", 0, 32, 32, Array.zeroCreate (32 * 32 * 3)))
+                Expect.throwsT<ArgumentException> (fun () -> bad.Track(tracker).Wait() |> ignore) "the stream fails with the frame's error"
+            finally
+                IO.File.Delete path
+                if IO.Directory.Exists dir then IO.Directory.Delete(dir, true)
+    ]

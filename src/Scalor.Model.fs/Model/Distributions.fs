@@ -22,14 +22,17 @@ let klBernoulli (logits: Tensor) (prior: Tensor) =
 
 /// Reparameterised normal sample.
 let sampleNormal (gen: torch.Generator) (mean: Tensor) (std: Tensor) =
-    use e = torch.randn(mean.shape, generator = gen)
+    // Noise is drawn on the CPU (the generator's device) and moved: the same stream on every device.
+    use e0 = torch.randn(mean.shape, generator = gen, device = torch.CPU)
+    use e = e0.``to``(mean.device)
     mean + std * e
 
 /// Binary Concrete (relaxed Bernoulli) sample in logit space, then sigmoid: y = (logits + log u − log(1−u))/τ.
 /// u is clamped away from 0 and 1 by float32 eps, as PyTorch's `clamp_probs`. Returns (y, sigmoid y).
 let relaxedBernoulli (gen: torch.Generator) (logits: Tensor) (tau: float) =
     let eps = 1.1920928955078125e-07
-    use u0 = torch.rand(logits.shape, generator = gen)
+    use u00 = torch.rand(logits.shape, generator = gen, device = torch.CPU)
+    use u0 = u00.``to``(logits.device)
     use u = u0.clamp(min = torch.tensor(eps), max = torch.tensor(1.0 - eps))
     let y = (logits + torch.log(u) - torch.log1p(-u)) / tau
     y, torch.sigmoid(y)

@@ -208,7 +208,10 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
             let win, x0, y0 = Spatial.pasteWindows alphaDisc zWhere h w l
             let idx = Spatial.windowIndices (x0.view(b, cells)) (y0.view(b, cells)) h w l
             let explained = Spatial.gatherWindows (alphaProp.detach()) idx cells l
-            Discovery.rejection c (win.view(b, cells, 1L, int64 l, int64 l)) explained
+            // Only pixels inside the image count, as in the official full-canvas paste: a window reaching past
+            // the border would otherwise enlarge the proposal's area and let a border duplicate through.
+            use inside = Spatial.gatherWindows (torch.ones(b, 1L, int64 h, int64 w)) idx cells l
+            Discovery.rejection c (win.view(b, cells, 1L, int64 l, int64 l) * inside) explained
         else torch.ones(b, cells)
     let pres0 = presOrig * accept
     let pres1 =

@@ -18,7 +18,9 @@ type Store(seed: int64) =
 
     member _.Param(name: string, t: Tensor) =
         if not (names.Add name) then invalidOp (sprintf "duplicate parameter %s" name)
-        let p = new Modules.Parameter(t.detach(), true)
+        // Onto the default device (the GPU when training there), whatever device the values were drawn on.
+        use here = torch.empty(0L)
+        let p = new Modules.Parameter(t.detach().``to``(here.device), true)
         parameters.Add((name, p))
         p :> Tensor
 
@@ -30,7 +32,7 @@ type Store(seed: int64) =
     /// U(−bound, bound): PyTorch's default for conv, linear and recurrent weights (kaiming_uniform with
     /// a = √5 reduces to bound = 1/√fan_in).
     member this.Uniform(name: string, shape: int64[], bound: float) =
-        use u = torch.rand(shape, generator = gen)
+        use u = torch.rand(shape, generator = gen, device = torch.CPU)
         this.Param(name, (u * (2.0 * bound) - bound).contiguous())
 
     member _.Parameters = parameters |> Seq.map snd |> Seq.toArray

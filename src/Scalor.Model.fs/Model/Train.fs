@@ -104,7 +104,7 @@ let save (path: string) (nets: Scalor.Nets) (opt: RmsProp option) (gen: torch.Ge
 let private toTensor (e: Safetensors.Entry) =
     match e.DType with
     | "F32" -> torch.tensor(Safetensors.toFloats e).reshape(e.Shape)
-    | "U8" -> torch.tensor(e.Data, dtype = torch.uint8).reshape(e.Shape)
+    | "U8" -> torch.tensor(e.Data, dtype = torch.uint8, device = torch.CPU).reshape(e.Shape)
     | d -> raise (CheckpointError(sprintf "tensor %s has unsupported dtype %s" e.Name d))
 
 /// Reads a checkpoint's header (config, step, metadata) and tensors.

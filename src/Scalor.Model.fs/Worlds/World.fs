@@ -89,6 +89,9 @@ let defaultConfig =
       Speed = (1.5, 3.0)
       SizeJitter = 0.2 }
 
+/// A world with exactly `count` objects over sequences of `length` frames (benchmarks, generalisation).
+let withObjectCount (count: int) (length: int) (cfg: WorldConfig) = { cfg with ObjectCount = Some(count, count); Length = length }
+
 /// One ground-truth row: a listed object in one frame.
 [<Struct>]
 type TruthBox =

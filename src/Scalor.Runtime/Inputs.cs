@@ -2,7 +2,10 @@ using System.Diagnostics;
 using StbImageSharp;
 using TorchSharp;
 
-namespace Scalor.Host;
+namespace Scalor.Runtime;
+
+/// <summary>A sequence to track: frames at the model's size, in order, plus the original size for boxes.</summary>
+public sealed record Source(string Name, int Width, int Height, IEnumerable<byte[]> Frames, int Length);
 
 /// <summary>Inputs to track: a dataset folder in the MOTChallenge layout (its ground truth is used for the
 /// evaluation), a folder of images (one sequence, in name order), or a video file decoded by ffmpeg. Frames
@@ -11,7 +14,7 @@ public static class Inputs
 {
     static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp"];
 
-    public static List<TrackCommand.Source> Open(string path, int size, out string? gtDir)
+    public static List<Source> Open(string path, int size, out string? gtDir)
     {
         gtDir = null;
         if (Directory.Exists(path))
@@ -25,13 +28,13 @@ public static class Inputs
             return [Folder(Path.GetFileName(Path.GetFullPath(path).TrimEnd('/')), path, size)];
         }
         if (File.Exists(path)) return [Video(path, size)];
-        throw new UserError($"input '{path}' not found");
+        throw new FileNotFoundException($"input '{path}' not found", path);
     }
 
-    static TrackCommand.Source Folder(string name, string dir, int size)
+    static Source Folder(string name, string dir, int size)
     {
         var files = Directory.GetFiles(dir).Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant())).OrderBy(f => f, StringComparer.Ordinal).ToList();
-        if (files.Count == 0) throw new UserError($"no images (png, jpg, bmp) in '{dir}'");
+        if (files.Count == 0) throw new InvalidDataException($"no images (png, jpg, bmp) in '{dir}'");
         var first = Read(files[0]);
         return new(name, first.Width, first.Height, files.Select(f => Resize(Read(f), size)), files.Count);
     }
@@ -43,7 +46,7 @@ public static class Inputs
             using var fs = File.OpenRead(file);
             return ImageResult.FromStream(fs, ColorComponents.RedGreenBlue);
         }
-        catch (Exception e) when (e is not IOException) { throw new UserError($"{file}: not a readable image ({e.Message})"); }
+        catch (Exception e) when (e is not IOException) { throw new InvalidDataException($"{file}: not a readable image ({e.Message})"); }
     }
 
     /// <summary>Bilinear resize to size×size (the model's input), as RGB bytes.</summary>
@@ -58,7 +61,7 @@ public static class Inputs
         return r.clamp(0, 255).round().to_type(torch.uint8).permute(0, 2, 3, 1).contiguous().data<byte>().ToArray();
     }
 
-    static TrackCommand.Source Video(string file, int size)
+    static Source Video(string file, int size)
     {
         var (w, h, n) = Probe(file);
         return new(Path.GetFileNameWithoutExtension(file), w, h, Decode(file, size), n);
@@ -67,10 +70,10 @@ public static class Inputs
     static Process Start(string exe, params string[] args)
     {
         var psi = new ProcessStartInfo(exe, args) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        try { return Process.Start(psi) ?? throw new UserError($"could not start {exe}"); }
+        try { return Process.Start(psi) ?? throw new IOException($"could not start {exe}"); }
         catch (System.ComponentModel.Win32Exception)
         {
-            throw new UserError($"{exe} is not installed: it decodes video files (Debian: apt-get install ffmpeg, or scripts/setup.sh)");
+            throw new IOException($"{exe} is not installed: it decodes video files (Debian: apt-get install ffmpeg, or scripts/setup.sh)");
         }
     }
 
@@ -82,7 +85,7 @@ public static class Inputs
         p.WaitForExit();
         var parts = line.Split(',');
         if (p.ExitCode != 0 || parts.Length < 3 || !int.TryParse(parts[0], out var w) || !int.TryParse(parts[1], out var h))
-            throw new UserError($"{file}: not a readable video ({err.Result.Split('\n').FirstOrDefault()?.Trim()})");
+            throw new InvalidDataException($"{file}: not a readable video ({err.Result.Split('\n').FirstOrDefault()?.Trim()})");
         int.TryParse(parts[2], out var n);
         return (w, h, n);
     }

@@ -1,0 +1,219 @@
+/// The per-frame inference step as an ONNX graph, written from the model's own structure and weights:
+/// image encoder and ConvLSTM state, propagation of every slot, discovery with rejection, slot compaction
+/// with ids. Deterministic (means instead of samples, z_pres = sigmoid(logits)), batch 1, a fixed slot
+/// capacity; the recurrent and object state are explicit inputs and outputs. Mirrors `Track.step` with
+/// `Scalor.Means` line for line; `Export` tests check the two agree.
+///
+/// Two things differ from the TorchSharp step by construction, neither changing the result: the object
+/// state has `Capacity` slots (dead slots carry mask 0 and are never kept), and pasting uses full canvases
+/// (equal to the windowed paste within 1e-5, a tested property). The background and the prior networks are
+/// not needed for boxes and ids and are left out; `--render` adds the reconstruction.
+module Scalor.Model.Export
+
+open Scalor.Model.Config
+open Scalor.Model.OnnxGraph
+
+/// Names of the graph's state inputs; the outputs are the same names with a `next_` prefix.
+let objectFields (c: ScalorConfig) =
+    [ "what", int64 c.ZWhatDim; "where", 4L; "where_bias", 4L; "depth", 1L; "pres", 1L; "track_h", int64 c.TemporalRnnHid; "cum", 1L ]
+
+let lstmNames (c: ScalorConfig) = if c.ConvLstm then [ for l in 0 .. 1 do yield sprintf "lstm_h%d" l; yield sprintf "lstm_c%d" l ] else []
+
+type Options =
+    { /// Object slots in the exported state.
+      Capacity: int
+      /// Also output the reconstruction, foreground alpha and background.
+      Render: bool }
+
+/// Builds the ONNX model of one tracking step of `nets`.
+let build (nets: Scalor.Nets) (opts: Options) =
+    let c = nets.Config
+    let g = Graph()
+    let h, w = int64 c.ImageSize, int64 c.ImageSize
+    let gs = int64 c.GridSize
+    let k = int64 c.Cells
+    let cap = int64 opts.Capacity
+    let d = int64 c.ImgEncodeDim
+    let gl = int64 c.GlimpseSize
+    let fixedDims (xs: int64 list) = xs |> List.map Choice1Of2
+    // --- Inputs.
+    let x = g.Input("image", DType.Float, fixedDims [ 1L; 3L; h; w ])
+    let lstmIn = [ for n in lstmNames c -> g.Input(n, DType.Float, fixedDims [ 1L; d; gs; gs ]) ]
+    let fields = objectFields c
+    let state = dict [ for (n, dim) in fields -> n, g.Input(n, DType.Float, fixedDims [ 1L; cap; dim ]) ]
+    let ids = g.Input("ids", DType.Int64, fixedDims [ 1L; cap ])
+    let mask = g.Input("mask", DType.Float, fixedDims [ 1L; cap ])
+    // --- Encoder and ConvLSTM (`Track.encodeFrame`).
+    let e = nets.Encoder
+    let enc0 = Ops.run g e.Image.Enc x
+    let lat = Ops.run g e.Image.EncLat enc0
+    let feats = Ops.run g e.Image.EncCat (Ops.concat g 1L [ enc0; lat ])
+    let enc, lstmOut =
+        if not c.ConvLstm then feats, []
+        else
+            let mutable input = feats
+            let outs =
+                [ for l, cell in Array.indexed e.Lstm do
+                    let hPrev, cPrev = lstmIn.[2 * l], lstmIn.[2 * l + 1]
+                    let gx = Ops.chunk g 4 1L (4L * d) (Ops.layer g cell.ConvX input)
+                    let gh = Ops.chunk g 4 1L (4L * d) (Ops.layer g cell.ConvH hPrev)
+                    let gate i (peep: TorchSharp.torch.Tensor) =
+                        Ops.sigmoid g (Ops.add g (Ops.add g gx.[i] gh.[i]) (Ops.mul g cPrev (g.Weight peep)))
+                    let ig, fg, og = gate 0 cell.Wci, gate 1 cell.Wcf, gate 2 cell.Wco
+                    let cNext = Ops.add g (Ops.mul g fg cPrev) (Ops.mul g ig (Ops.tanh g (Ops.add g gx.[3] gh.[3])))
+                    let hNext = Ops.mul g og (Ops.tanh g cNext)
+                    input <- hNext
+                    yield hNext
+                    yield cNext ]
+            input, outs
+    // --- Propagation of every slot (`Propagation.step`, means).
+    let p = nets.Propagation
+    let flat name (dim: int64) = Ops.reshape g [ cap; dim ] state.[name]
+    let prevWhat = flat "what" (int64 c.ZWhatDim)
+    let prevWhere = flat "where" 4L
+    let prevWb = flat "where_bias" 4L
+    let prevPres = flat "pres" 1L
+    let prevTrack = flat "track_h" (int64 c.TemporalRnnHid)
+    let prevCum = flat "cum" 1L
+    let prevMask = Ops.reshape g [ cap; 1L ] mask
+    let prevTxy = Ops.slice g 1L 2L 2L prevWhere
+    let attWhere = Ops.concat g 1L [ g.Floats([| cap; 2L |], Array.create (int cap * 2) 0.5f); prevTxy ]
+    let att = Ops.cropMany g enc d attWhere cap (gs / 2L)
+    let attEnc = Ops.layer g p.AttEnc (Ops.reshape g [ cap; -1L ] (Ops.run g p.AttConv att))
+    let trackIn = Ops.layer g p.TrackerIn (Ops.concat g 1L [ prevWhere; prevPres; prevWhat; prevWb; attEnc ])
+    let hTrack = Ops.gruCell g p.Tracker trackIn prevTrack
+    let wt = Ops.chunk g 2 1L 8L (Ops.run g p.WhereTransit (Ops.concat g 1L [ hTrack; prevWhat; prevWhere; prevWb; attEnc ]))
+    let bRaw = wt.[0]
+    let txy = Ops.clip g -1.05 1.05 (Ops.add g prevTxy (Ops.mul g (g.Scalar c.WhereUpdateScale) (Ops.tanh g (Ops.slice g 1L 2L 2L bRaw))))
+    let scaleOf raw =
+        let cols = Ops.columns g 4 raw
+        let scale = Ops.affine g c.SizeVar c.SizeAnchor (Ops.tanh g cols.[0])
+        let ratio = Ops.sqrt g (Ops.affine g c.RatioVar c.RatioAnchor (Ops.tanh g cols.[1]))
+        Ops.div g scale ratio, Ops.mul g scale ratio, cols
+    let sx, sy, _ = scaleOf bRaw
+    let propWhere = Ops.concat g 1L [ sx; sy; txy ]
+    let zWhatMean glimpses n =
+        let hdn = Ops.reshape g [ n; -1L ] (Ops.run g nets.ZWhat.Cnn glimpses)
+        (Ops.chunk g 2 1L (2L * int64 c.ZWhatDim) (Ops.layer g nets.ZWhat.What hdn)).[0]
+    let decode what n =
+        let dec = nets.GlimpseDec
+        let hh = Ops.run g dec.Dec (Ops.reshape g [ n; int64 c.ZWhatDim; 1L; 1L ] what)
+        Ops.sigmoid g (Ops.run g dec.DecO hh), Ops.sigmoid g (Ops.run g dec.DecAlpha hh)
+    let encMean = zWhatMean (Ops.cropMany g x 3L propWhere cap gl) cap
+    let tmpMean = (Ops.chunk g 2 1L (2L * int64 c.ZWhatDim) (Ops.run g p.WhatTemporal hTrack)).[0]
+    let gates = Ops.chunk g 2 1L 2L (Ops.sigmoid g (Ops.run g p.WhatGate (Ops.concat g 1L [ hTrack; attEnc ])))
+    let propWhat = Ops.add g (Ops.mul g gates.[1] encMean) (Ops.mul g gates.[0] tmpMean)
+    let propDepth = (Ops.chunk g 2 1L 2L (Ops.run g p.DepthTransit (Ops.concat g 1L [ hTrack; propWhat; attEnc ]))).[0]
+    let presLogits =
+        Ops.mul g (g.Scalar c.PresLogitFactor)
+            (Ops.tanh g (Ops.affine g 1.0 2.0 (Ops.run g p.PresTransit (Ops.concat g 1L [ hTrack; propWhere; bRaw; propWhat ]))))
+    let presRaw = Ops.sigmoid g presLogits
+    let cum = Ops.add g prevCum (Ops.mul g (Ops.affine g -1.0 1.0 presRaw) prevMask)
+    let propPres = Ops.mul g (Ops.mul g presRaw (Ops.ltF g c.StopThreshold cum)) prevMask
+    let propO, propAlpha = decode propWhat cap
+    // --- Propagated alpha: Σ paste(α·z_pres), clamped ([S]; the straight-through clamp's forward).
+    let propAz = Ops.mul g propAlpha (Ops.reshape g [ cap; 1L; 1L; 1L ] propPres)
+    let propAzFull = Ops.paste g propAz 1L propWhere cap h w
+    let alphaProp = Ops.clip g 1e-15 (float (1.0f - 1e-15f)) (Ops.reduceSum g [ 0L ] true propAzFull)
+    // --- Discovery (`Discovery.propose` and `Scalor.frame`).
+    let pn = nets.Proposal
+    let maskEnc = Ops.run g pn.MaskEnc alphaProp
+    let fused = Ops.run g pn.Fuse (Ops.concat g 1L [ enc; maskEnc ])
+    let whereMean = (Ops.chunk g 2 1L 8L (Ops.run g pn.Where fused)).[0]
+    let depthMean = (Ops.chunk g 2 1L 2L (Ops.run g pn.Depth fused)).[0]
+    let cellLogits = Ops.mul g (g.Scalar c.PresLogitFactor) (Ops.tanh g (Ops.run g pn.Pres fused))
+    let presCell = Ops.reshape g [ 1L; k ] (Ops.sigmoid g cellLogits)
+    // `Spatial.discoveryWhere`.
+    let discWhere =
+        let r = Ops.split g 1L [ 1L; 1L; 1L; 1L ] whereMean
+        let scale = Ops.affine g c.SizeVar c.SizeAnchor (Ops.tanh g r.[0])
+        let sqrtRatio = Ops.sqrt g (Ops.affine g c.RatioVar c.RatioAnchor (Ops.tanh g r.[1]))
+        let offs = Ops.split g 0L [ 1L; 1L ] (g.Weight pn.Offset)
+        let centre (off: string) (raw: string) =
+            Ops.affine g (2.0 / float c.GridSize) -1.0 (Ops.add g (Ops.affine g 1.0 0.5 (Ops.unsqueeze g [ 0L ] off)) (Ops.tanh g raw))
+        let stacked = Ops.concat g 1L [ Ops.div g scale sqrtRatio; Ops.mul g scale sqrtRatio; centre offs.[0] r.[2]; centre offs.[1] r.[3] ]
+        Ops.reshape g [ k; 4L ] (Ops.transpose g [ 0L; 2L; 3L; 1L ] stacked)
+    let discWhat = zWhatMean (Ops.cropMany g x 3L discWhere k gl) k
+    let discO, discAlpha = decode discWhat k
+    // Rejection: share of each proposal's mask (alpha > τ_p) explained by propagated alpha (> τ_e).
+    let proposed = Ops.gtF g c.ProposalAlphaThreshold (Ops.paste g discAlpha 1L discWhere k h w)
+    let explained = Ops.gtF g c.PropagatedAlphaThreshold alphaProp
+    let overlap = Ops.reduceSum g [ 1L; 2L; 3L ] false (Ops.mul g proposed explained)
+    let area = Ops.reduceSum g [ 1L; 2L; 3L ] false proposed
+    let accept = Ops.reshape g [ 1L; k ] (Ops.ltF g c.RejectionThreshold (Ops.div g overlap (Ops.affine g 1.0 1e-15 area)))
+    let discPres = Ops.mul g presCell accept
+    // --- Compaction (`Scalor.compact`): survivors first, then kept discoveries, stable, first `cap`.
+    let keepProp = Ops.reshape g [ 1L; cap ] (Ops.gtF g 0.0 propPres)
+    let keepDisc = Ops.gtF g c.DiscoveryKeepThreshold discPres
+    let keep = Ops.concat g 1L [ keepProp; keepDisc ]
+    let total = cap + k
+    let key = Ops.add g (Ops.affine g (-float total) (float total) keep) (g.Floats([| 1L; total |], Array.init (int total) float32))
+    let order = (g.NodeN("TopK", [ key; g.Shape [ cap ] ], 2, [ attrInt "axis" 1L; attrInt "largest" 0L; attrInt "sorted" 1L ])).[1]
+    let kept = g.Node("GatherElements", [ keep; order ], [ attrInt "axis" 1L ])
+    let zerosK (dim: int64) = g.Floats([| k; dim |], Array.zeroCreate (int (k * dim)))
+    let take (prop: string) (disc: string) (dim: int64) =
+        let both = Ops.reshape g [ 1L; total; dim ] (Ops.concat g 0L [ prop; disc ])
+        let idx = Ops.expand g [ 1L; cap; dim ] (Ops.unsqueeze g [ 2L ] order)
+        Ops.mul g (g.Node("GatherElements", [ both; idx ], [ attrInt "axis" 1L ])) (Ops.unsqueeze g [ 2L ] kept)
+    let nextFields =
+        [ "what", take propWhat discWhat (int64 c.ZWhatDim)
+          "where", take propWhere discWhere 4L
+          "where_bias", take bRaw (zerosK 4L) 4L
+          "depth", take propDepth (Ops.reshape g [ k; 1L ] depthMean) 1L
+          "pres", take propPres (Ops.reshape g [ k; 1L ] discPres) 1L
+          "track_h", take hTrack (zerosK (int64 c.TemporalRnnHid)) (int64 c.TemporalRnnHid)
+          "cum", take cum (zerosK 1L) 1L ]
+    let maxId = Ops.reduceMax g [ 1L ] true ids
+    let newIds = Ops.add g maxId (g.Ints([| 1L; k |], Array.init (int k) (fun i -> int64 (i + 1))))
+    let nextIds = Ops.mul g (g.Node("GatherElements", [ Ops.concat g 1L [ ids; newIds ]; order ], [ attrInt "axis" 1L ])) (Ops.cast g DType.Int64 kept)
+    // --- Outputs.
+    for n, v in List.zip (lstmNames c) lstmOut do g.Output("next_" + n, v, DType.Float, fixedDims [ 1L; d; gs; gs ])
+    let nextByName = dict nextFields
+    for (n, dim) in fields do g.Output("next_" + n, nextByName.[n], DType.Float, fixedDims [ 1L; cap; dim ])
+    g.Output("next_ids", nextIds, DType.Int64, fixedDims [ 1L; cap ])
+    g.Output("next_mask", kept, DType.Float, fixedDims [ 1L; cap ])
+    g.Output("accepted", keepDisc, DType.Float, fixedDims [ 1L; k ])
+    if opts.Render then
+        // Depth-weighted compositing of every slot and cell (`Render.composite`), then the background.
+        let l = [ propO, propAlpha, propPres, propDepth, propWhere, cap
+                  discO, discAlpha, Ops.reshape g [ k; 1L ] discPres, Ops.reshape g [ k; 1L ] depthMean, discWhere, k ]
+        let maps =
+            [ for (oo, a, pr, dp, wh, n) in l do
+                let az = Ops.mul g a (Ops.reshape g [ n; 1L; 1L; 1L ] pr)
+                let imp = Ops.mul g az (Ops.reshape g [ n; 1L; 1L; 1L ] (Ops.sigmoid g (Ops.neg g dp)))
+                let full = Ops.paste g (Ops.concat g 1L [ Ops.mul g az oo; az; imp ]) 5L wh n h w
+                let weighted = Ops.mul g (Ops.slice g 1L 0L 3L full) (Ops.slice g 1L 4L 1L full)
+                yield Ops.reduceSum g [ 0L ] true (Ops.concat g 1L [ weighted; Ops.slice g 1L 3L 2L full ]) ]
+        let sums = Ops.add g maps.[0] maps.[1]
+        let fg = Ops.div g (Ops.slice g 1L 0L 3L sums) (Ops.affine g 1.0 1e-15 (Ops.slice g 1L 4L 1L sums))
+        let alphaFg = Ops.clip g 1e-15 (float (1.0f - 1e-15f)) (Ops.slice g 1L 3L 1L sums)
+        let bgNet = nets.Background
+        let bgMean = (Ops.chunk g 2 1L (2L * int64 c.BgDim) (Ops.reshape g [ 1L; -1L ] (Ops.run g bgNet.Enc.BgEnc (Ops.concat g 1L [ x; Ops.affine g -1.0 1.0 alphaFg ])))).[0]
+        let bg = Ops.sigmoid g (Ops.run g bgNet.Dec.BgOut (Ops.run g bgNet.Dec.BgDec (Ops.reshape g [ 1L; int64 c.BgDim; 1L; 1L ] bgMean)))
+        let recon = Ops.add g fg (Ops.mul g (Ops.affine g -1.0 1.0 alphaFg) bg)
+        g.Output("recon", recon, DType.Float, fixedDims [ 1L; 3L; h; w ])
+        g.Output("alpha_fg", alphaFg, DType.Float, fixedDims [ 1L; 1L; h; w ])
+        g.Output("background", bg, DType.Float, fixedDims [ 1L; 3L; h; w ])
+    let meta =
+        [ "scalor.capacity", string opts.Capacity
+          "scalor.image_size", string c.ImageSize
+          "scalor.zwhat_dim", string c.ZWhatDim
+          "scalor.track_hidden", string c.TemporalRnnHid
+          "scalor.grid", string c.GridSize
+          "scalor.enc_dim", string c.ImgEncodeDim
+          "scalor.conv_lstm", (if c.ConvLstm then "true" else "false")
+          "scalor.render", (if opts.Render then "true" else "false") ]
+    g.Model("scalor_track_step", meta)
+
+/// Exports to a file (written to a temporary name, then moved: a crash never leaves half a model).
+let save (nets: Scalor.Nets) (opts: Options) (path: string) =
+    use _ = TorchSharp.torch.no_grad()
+    for cell in nets.Encoder.Lstm do
+        // The runtime starts the ConvLSTM from zeros; the official initial states are zero buffers.
+        if cell.H0.abs().max().item<float32>() <> 0.0f || cell.C0.abs().max().item<float32>() <> 0.0f then
+            invalidOp "the ConvLSTM's initial state is not zero; this exporter assumes it is"
+    let model = build nets opts
+    let tmp = path + ".tmp"
+    System.IO.File.WriteAllBytes(tmp, toBytes model)
+    System.IO.File.Move(tmp, path, true)
+    model

@@ -1,0 +1,208 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace Scalor.Runtime;
+
+/// <summary>Which ONNX Runtime execution provider to run on.</summary>
+public enum Provider
+{
+    /// <summary>DirectML on Windows, CUDA where present, CPU otherwise.</summary>
+    Auto,
+    Cpu,
+    Cuda,
+    DirectML,
+}
+
+/// <summary>One tracked object: its id, box in the frame's pixels, and latents.</summary>
+/// <param name="Id">Track id; kept while the object is propagated.</param>
+/// <param name="Left">Box left edge in pixels of the frame the tracker saw.</param>
+/// <param name="Where">(sx, sy, tx, ty): half-extents and centre in normalised [−1, 1] coordinates.</param>
+/// <param name="New">Discovered in this frame rather than propagated.</param>
+public sealed record TrackedObject(long Id, float Left, float Top, float Width, float Height, float Presence, float Depth, float[] Where, bool New);
+
+/// <summary>A frame's tracking result, in stream order.</summary>
+/// <param name="Reconstruction">The model's rendering of the frame [3; H; W] in [0, 1], when the model was exported with it.</param>
+/// <param name="AlphaFg">The foreground alpha [1; H; W], when rendered.</param>
+/// <param name="Background">The background [3; H; W], when rendered.</param>
+public sealed record TrackedFrame(Frame Frame, IReadOnlyList<TrackedObject> Objects, float[]? Reconstruction, float[]? AlphaFg = null, float[]? Background = null);
+
+/// <summary>Runs a model exported by <c>scalor-host export</c>: one ONNX Runtime session, the recurrent and
+/// object state carried from frame to frame (so ids persist), deterministic. Not thread-safe: one stream
+/// per tracker.</summary>
+public sealed class OnnxTracker : IDisposable
+{
+    readonly InferenceSession session;
+    readonly RunOptions runOptions = new();
+    readonly Dictionary<string, (float[] Data, long[] Shape)> floatState = new();
+    readonly long[] ids;
+    readonly string[] inputNames;
+    readonly string[] outputNames;
+    HashSet<long> previousIds = new();
+
+    /// <summary>Slots in the exported object state.</summary>
+    public int Capacity { get; }
+    /// <summary>Side of the square frames the model takes.</summary>
+    public int ImageSize { get; }
+    /// <summary>The execution provider in use, e.g. <c>CPUExecutionProvider</c>.</summary>
+    public string ProviderName { get; }
+    /// <summary>Whether the model outputs the reconstruction.</summary>
+    public bool Renders { get; }
+    /// <summary>Objects with presence above this are reported (0.5, as <c>scalor-host track</c>).</summary>
+    public float MinPresence { get; init; } = 0.5f;
+
+    OnnxTracker(InferenceSession session, string provider)
+    {
+        this.session = session;
+        ProviderName = provider;
+        var meta = session.ModelMetadata.CustomMetadataMap;
+        int Meta(string key) => meta.TryGetValue(key, out var v) ? int.Parse(v, CultureInfo.InvariantCulture)
+            : throw new InvalidDataException($"not a Scalor tracking model: metadata '{key}' is missing");
+        Capacity = Meta("scalor.capacity");
+        ImageSize = Meta("scalor.image_size");
+        Renders = meta.TryGetValue("scalor.render", out var r) && r == "true";
+        inputNames = session.InputMetadata.Keys.ToArray();
+        foreach (var name in inputNames)
+        {
+            var m = session.InputMetadata[name];
+            if (m.ElementDataType == TensorElementType.Float)
+            {
+                var shape = m.Dimensions.Select(d => (long)d).ToArray();
+                floatState[name] = (new float[shape.Aggregate(1L, (a, b) => a * b)], shape);
+            }
+        }
+        ids = new long[Capacity];
+        outputNames = session.OutputMetadata.Keys.ToArray();
+        foreach (var name in inputNames)
+            if (name != "image" && !outputNames.Contains("next_" + name))
+                throw new InvalidDataException($"not a Scalor tracking model: state '{name}' has no 'next_{name}' output");
+    }
+
+    /// <summary>Loads an exported model. <paramref name="log"/> hears which provider is used and why.</summary>
+    public static OnnxTracker Load(string path, Provider provider = Provider.Auto, int threads = 0, Action<string>? log = null)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"model '{path}' not found", path);
+        log ??= _ => { };
+        var available = OrtEnv.Instance().GetAvailableProviders();
+        var wanted = provider switch
+        {
+            Provider.Auto when OperatingSystem.IsWindows() && available.Contains("DmlExecutionProvider") => Provider.DirectML,
+            Provider.Auto when available.Contains("CUDAExecutionProvider") => Provider.Cuda,
+            Provider.Auto => Provider.Cpu,
+            _ => provider,
+        };
+        var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        if (threads > 0) options.IntraOpNumThreads = threads;
+        var name = "CPUExecutionProvider";
+        try
+        {
+            switch (wanted)
+            {
+                case Provider.DirectML:
+                    // DirectML wants sequential execution and no memory pattern (its documented constraints).
+                    options.EnableMemoryPattern = false;
+                    options.ExecutionMode = ExecutionMode.ORT_SEQUENTIAL;
+                    options.AppendExecutionProvider_DML(0);
+                    name = "DmlExecutionProvider";
+                    break;
+                case Provider.Cuda:
+                    options.AppendExecutionProvider_CUDA(0);
+                    name = "CUDAExecutionProvider";
+                    break;
+            }
+        }
+        catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+        {
+            log($"runtime: {wanted} is not available in this ONNX Runtime build ({e.Message.Split('\n')[0]}); falling back to CPU");
+            options.Dispose();
+            options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+            if (threads > 0) options.IntraOpNumThreads = threads;
+            name = "CPUExecutionProvider";
+        }
+        InferenceSession session;
+        try { session = new InferenceSession(path, options); }
+        catch (OnnxRuntimeException e) { throw new InvalidDataException($"{path}: not a loadable ONNX model ({e.Message.Split('\n')[0]})", e); }
+        finally { options.Dispose(); }
+        log($"runtime: {name} (ONNX Runtime; available: {string.Join(", ", available)})");
+        return new OnnxTracker(session, name);
+    }
+
+    /// <summary>Forgets every object and the recurrent state (a new sequence starts).</summary>
+    public void Reset()
+    {
+        foreach (var (data, _) in floatState.Values) Array.Clear(data);
+        Array.Clear(ids);
+        previousIds = new();
+    }
+
+    /// <summary>Tracks one frame. Throws <see cref="ArgumentException"/> for a frame of the wrong size.</summary>
+    public TrackedFrame Step(Frame frame)
+    {
+        if (frame.Width != ImageSize || frame.Height != ImageSize)
+            throw new ArgumentException($"frame {frame.Sequence}/{frame.Index} is {frame.Width}×{frame.Height}; the model takes {ImageSize}×{ImageSize}");
+        if (frame.Rgb.Length != frame.Width * frame.Height * 3)
+            throw new ArgumentException($"frame {frame.Sequence}/{frame.Index} has {frame.Rgb.Length} bytes, not {frame.Width * frame.Height * 3}");
+        var image = floatState["image"].Data;
+        var plane = ImageSize * ImageSize;
+        for (var i = 0; i < plane; i++)
+        {
+            image[i] = frame.Rgb[3 * i] / 255f;
+            image[plane + i] = frame.Rgb[3 * i + 1] / 255f;
+            image[2 * plane + i] = frame.Rgb[3 * i + 2] / 255f;
+        }
+        var inputs = new OrtValue[inputNames.Length];
+        try
+        {
+            for (var i = 0; i < inputNames.Length; i++)
+            {
+                var n = inputNames[i];
+                inputs[i] = n == "ids"
+                    ? OrtValue.CreateTensorValueFromMemory(ids, [1, Capacity])
+                    : OrtValue.CreateTensorValueFromMemory(floatState[n].Data, floatState[n].Shape);
+            }
+            using var outputs = session.Run(runOptions, inputNames, inputs, outputNames);
+            var byName = new Dictionary<string, OrtValue>();
+            for (var i = 0; i < outputNames.Length; i++) byName[outputNames[i]] = outputs[i];
+            foreach (var n in inputNames)
+            {
+                if (n == "image") continue;
+                if (n == "ids") byName["next_ids"].GetTensorDataAsSpan<long>().CopyTo(ids);
+                else byName["next_" + n].GetTensorDataAsSpan<float>().CopyTo(floatState[n].Data);
+            }
+            float[]? Rendered(string n) => Renders ? byName[n].GetTensorDataAsSpan<float>().ToArray() : null;
+            return new TrackedFrame(frame, Objects(), Rendered("recon"), Rendered("alpha_fg"), Rendered("background"));
+        }
+        finally
+        {
+            foreach (var v in inputs) v?.Dispose();
+        }
+    }
+
+    List<TrackedObject> Objects()
+    {
+        var mask = floatState["mask"].Data;
+        var pres = floatState["pres"].Data;
+        var where = floatState["where"].Data;
+        var depth = floatState["depth"].Data;
+        var list = new List<TrackedObject>();
+        var seen = new HashSet<long>();
+        for (var i = 0; i < Capacity; i++)
+        {
+            if (mask[i] <= 0.5f || pres[i] <= MinPresence) continue;
+            var w = where.AsSpan(4 * i, 4).ToArray();
+            // The glimpse spans [t ± s] in normalised coordinates: s·size pixels wide (`Track.box`).
+            float cx = (w[2] + 1) / 2 * ImageSize, cy = (w[3] + 1) / 2 * ImageSize, bw = w[0] * ImageSize, bh = w[1] * ImageSize;
+            list.Add(new TrackedObject(ids[i], cx - bw / 2, cy - bh / 2, bw, bh, pres[i], depth[i], w, !previousIds.Contains(ids[i])));
+        }
+        for (var i = 0; i < Capacity; i++) if (mask[i] > 0.5f) seen.Add(ids[i]);
+        previousIds = seen;
+        return list;
+    }
+
+    public void Dispose()
+    {
+        runOptions.Dispose();
+        session.Dispose();
+    }
+}

@@ -1,0 +1,94 @@
+module Scalor.Tests.Export
+
+open System
+open System.IO
+open Expecto
+open TorchSharp
+open Scalor.Model
+open Scalor.Runtime
+open Scalor.Worlds
+
+let private tempModel () = Path.Combine(Path.GetTempPath(), sprintf "scalor-export-%s.onnx" (Guid.NewGuid().ToString("N")))
+
+/// Tracks `frames` with TorchSharp (`Track.step`, means) and with the exported model on ONNX Runtime; returns
+/// per frame the (id, where, presence) lists of both.
+let private both (nets: Scalor.Nets) (capacity: int) (render: bool) (seq: World.Sequence) =
+    let path = tempModel ()
+    try
+        Export.save nets { Capacity = capacity; Render = render } path |> ignore
+        use onnx = OnnxTracker.Load(path, Provider.Cpu, 1)
+        let x = Train.batchOf [| seq |]
+        let opts = Track.options nets.Config Scalor.Means true
+        let mutable state = Track.initial nets 1L
+        let bytes = seq.ViewSize * seq.ViewSize * 3
+        [ for t in 0 .. seq.Length - 1 do
+            use scope = torch.NewDisposeScope()
+            let next, f = Track.step nets opts state (x.select(1L, int64 t))
+            state <- next
+            scope.MoveToOuter(next.Objects.What, next.Objects.Where, next.Objects.WhereBias, next.Objects.Depth, next.Objects.Pres,
+                              next.Objects.TrackH, next.Objects.PriorH, next.Objects.PriorC, next.Objects.Cum, next.Objects.Ids,
+                              next.Objects.Mask, fst next.Background.Value, snd next.Background.Value) |> ignore
+            for (h, c) in next.Lstm do scope.MoveToOuter(h, c) |> ignore
+            let torchObjs = Track.objectsOf f.Objects 0L 0.5f Set.empty |> Array.map (fun o -> o.Id, o.Where, o.Presence)
+            let frame = Frame("s", t, seq.ViewSize, seq.ViewSize, seq.Frames.[t * bytes .. (t + 1) * bytes - 1])
+            let r = onnx.Step frame
+            let onnxObjs = r.Objects |> Seq.map (fun o -> o.Id, o.Where, o.Presence) |> Array.ofSeq
+            let recon = if render then Some(f.Recon.contiguous().data<float32>().ToArray(), r.Reconstruction) else None
+            yield torchObjs, onnxObjs, recon ]
+    finally
+        File.Delete path
+
+let private expectSame (frames: ((int64 * float32[] * float32)[] * (int64 * float32[] * float32)[] * _) list) (tol: float32) =
+    for t, (a, b, _) in List.indexed frames do
+        Expect.equal (b |> Array.map (fun (i, _, _) -> i)) (a |> Array.map (fun (i, _, _) -> i)) (sprintf "frame %d: the same ids in the same order" t)
+        for (ia, wa, pa), (_, wb, pb) in Array.zip a b do
+            for j in 0 .. 3 do
+                Expect.isLessThan (abs (wa.[j] - wb.[j])) tol (sprintf "frame %d, object %d: z_where[%d] %f vs %f" t ia j wa.[j] wb.[j])
+            Expect.isLessThan (abs (pa - pb)) tol (sprintf "frame %d, object %d: presence" t ia)
+
+[<Tests>]
+let tests =
+    testSequenced <| testList "Export" [
+        testCase "the exported step tracks as the TorchSharp step: same ids, boxes within 1e-3 (small random model)" <| fun () ->
+            // A fresh model with capacity 12: more cells pass the keep threshold than there are slots, so the
+            // trimming to capacity is exercised too.
+            let nets = Scalor.create { Config.toy64 with BatchSize = 1; Capacity = 12 } 3L
+            let w = World.create { World.defaultConfig with Length = 5 } None
+            let frames = both nets 12 false (World.sequence w (World.sequenceSeed 77UL 0))
+            Expect.isGreaterThan (frames |> List.sumBy (fun (a, _, _) -> a.Length)) 0 "the random model reports objects (the test is not vacuous)"
+            expectSame frames 1e-3f
+
+        testCase "with rendering: the reconstruction matches within 1e-3" <| fun () ->
+            let nets = Scalor.create { Config.toy64 with BatchSize = 1; Capacity = 12 } 5L
+            let w = World.create { World.defaultConfig with Length = 3 } None
+            let frames = both nets 12 true (World.sequence w (World.sequenceSeed 78UL 0))
+            expectSame frames 1e-3f
+            for t, (_, _, recon) in List.indexed frames do
+                match recon with
+                | Some((a: float32[]), (onnxRecon: float32[])) when not (isNull onnxRecon) ->
+                    Expect.equal onnxRecon.Length a.Length "size"
+                    let d = Array.map2 (fun (u: float32) v -> abs (u - v)) a onnxRecon |> Array.max
+                    Expect.isLessThan d 1e-3f (sprintf "frame %d reconstruction" t)
+                | _ -> failtest "no reconstruction"
+
+        testCase "a frame of the wrong size is refused with a clear error" <| fun () ->
+            let nets = Scalor.create { Config.toy64 with BatchSize = 1 } 3L
+            let path = tempModel ()
+            try
+                Export.save nets { Capacity = 8; Render = false } path |> ignore
+                use onnx = OnnxTracker.Load(path, Provider.Cpu, 1)
+                Expect.throwsT<ArgumentException> (fun () -> onnx.Step(Frame("s", 0, 32, 32, Array.zeroCreate (32 * 32 * 3))) |> ignore) "refused"
+            finally File.Delete path
+
+        testCase "asking for an execution provider this build lacks falls back to the CPU and says so" <| fun () ->
+            let nets = Scalor.create { Config.toy64 with BatchSize = 1 } 3L
+            let path = tempModel ()
+            try
+                Export.save nets { Capacity = 4; Render = false } path |> ignore
+                let messages = Collections.Generic.List<string>()
+                use onnx = OnnxTracker.Load(path, Provider.Cuda, 1, fun m -> messages.Add m)
+                if not (Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetAvailableProviders() |> Array.contains "CUDAExecutionProvider") then
+                    Expect.equal onnx.ProviderName "CPUExecutionProvider" "fell back"
+                    Expect.exists messages (fun m -> m.Contains "falling back to CPU") "said so"
+            finally File.Delete path
+    ]
