@@ -35,6 +35,15 @@ let tests =
 [<Tests>]
 let streamTests =
     let ints (n: int) = Observable.Range(0, n)
+    /// 100 items into a 2-item buffer before a slow step: what comes out, after the checks every policy obeys.
+    let dropping (policy: Overflow) =
+        let dropped = Collections.Concurrent.ConcurrentBag<int>()
+        let out =
+            (ints 100).Process((fun i -> Thread.Sleep 2; i), StreamOptions(2, policy), (fun i -> dropped.Add i)).ToList().Wait() |> Seq.toList
+        Expect.isLessThan out.Length 100 "some items were dropped"
+        Expect.equal (out.Length + dropped.Count) 100 "every item either delivered or reported dropped"
+        Expect.equal out (List.sort out) "delivered in order"
+        out
     testList "Runtime.TrackingStream" [
         testCase "order is kept: items come out in the order they went in" <| fun () ->
             let rnd = Random(3)
@@ -65,24 +74,12 @@ let streamTests =
             Expect.isLessThanOrEqual maxAhead 5 "the producer was held back"
 
         testCase "drop oldest: a slow consumer sees the newest items, in order, and drops are reported" <| fun () ->
-            let dropped = Collections.Concurrent.ConcurrentBag<int>()
-            let out =
-                (ints 100).Process((fun i -> Thread.Sleep 2; i), StreamOptions(2, Overflow.DropOldest), (fun i -> dropped.Add i)).ToList().Wait()
-                |> Seq.toList
-            Expect.isLessThan out.Length 100 "some items were dropped"
-            Expect.equal (out.Length + dropped.Count) 100 "every item either delivered or reported dropped"
-            Expect.equal out (List.sort out) "delivered in order"
+            let out = dropping Overflow.DropOldest
             Expect.equal (List.last out) 99 "the newest item survives"
 
         testCase "drop newest: arrivals into a full buffer are dropped, the first ones survive" <| fun () ->
-            let dropped = Collections.Concurrent.ConcurrentBag<int>()
-            let out =
-                (ints 100).Process((fun i -> Thread.Sleep 2; i), StreamOptions(2, Overflow.DropNewest), (fun i -> dropped.Add i)).ToList().Wait()
-                |> Seq.toList
-            Expect.isLessThan out.Length 100 "some items were dropped"
-            Expect.equal (out.Length + dropped.Count) 100 "every item either delivered or reported dropped"
+            let out = dropping Overflow.DropNewest
             Expect.equal (List.head out) 0 "the first item survives"
-            Expect.equal out (List.sort out) "delivered in order"
 
         testCase "cancellation: disposing the subscription stops the work" <| fun () ->
             let mutable steps = 0

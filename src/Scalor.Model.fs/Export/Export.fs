@@ -66,20 +66,22 @@ let build (nets: Scalor.Nets) (opts: Options) =
                     yield hNext
                     yield cNext ]
             input, outs
-    // --- Propagation of every slot (`Propagation.step`, means).
+    // --- Propagation (`Propagation.step`, means) of the live slots only: the work follows the objects present,
+    // not the capacity. Rows are gathered, propagated, and scattered back into the capacity layout.
     let p = nets.Propagation
-    let flat name (dim: int64) = Ops.reshape g [ cap; dim ] state.[name]
+    let live = Ops.rowsWhere g cap (cap - 1L) (g.Node("Greater", [ Ops.reshape g [ cap ] mask; g.Scalar 0.5 ]))
+    let flat name (dim: int64) = Ops.gatherRows g live (Ops.reshape g [ cap; dim ] state.[name])
     let prevWhat = flat "what" (int64 c.ZWhatDim)
     let prevWhere = flat "where" 4L
     let prevWb = flat "where_bias" 4L
     let prevPres = flat "pres" 1L
     let prevTrack = flat "track_h" (int64 c.TemporalRnnHid)
     let prevCum = flat "cum" 1L
-    let prevMask = Ops.reshape g [ cap; 1L ] mask
+    let prevMask = Ops.gatherRows g live (Ops.reshape g [ cap; 1L ] mask)
     let prevTxy = Ops.slice g 1L 2L 2L prevWhere
-    let attWhere = Ops.concat g 1L [ g.Floats([| cap; 2L |], Array.create (int cap * 2) 0.5f); prevTxy ]
-    let att = Ops.cropMany g enc d attWhere cap (gs / 2L)
-    let attEnc = Ops.layer g p.AttEnc (Ops.reshape g [ cap; -1L ] (Ops.run g p.AttConv att))
+    let attWhere = Ops.concat g 1L [ Ops.affine g 0.0 0.5 prevTxy; prevTxy ]
+    let att = Ops.cropMany g enc d attWhere (gs / 2L)
+    let attEnc = Ops.layer g p.AttEnc (Ops.reshape g [ -1L; d * (gs / 2L) * (gs / 2L) ] (Ops.run g p.AttConv att))
     let trackIn = Ops.layer g p.TrackerIn (Ops.concat g 1L [ prevWhere; prevPres; prevWhat; prevWb; attEnc ])
     let hTrack = Ops.gruCell g p.Tracker trackIn prevTrack
     let wt = Ops.chunk g 2 1L 8L (Ops.run g p.WhereTransit (Ops.concat g 1L [ hTrack; prevWhat; prevWhere; prevWb; attEnc ]))
@@ -92,14 +94,14 @@ let build (nets: Scalor.Nets) (opts: Options) =
         Ops.div g scale ratio, Ops.mul g scale ratio, cols
     let sx, sy, _ = scaleOf bRaw
     let propWhere = Ops.concat g 1L [ sx; sy; txy ]
-    let zWhatMean glimpses n =
-        let hdn = Ops.reshape g [ n; -1L ] (Ops.run g nets.ZWhat.Cnn glimpses)
+    let zWhatMean glimpses =
+        let hdn = Ops.reshape g [ -1L; 128L ] (Ops.run g nets.ZWhat.Cnn glimpses)
         (Ops.chunk g 2 1L (2L * int64 c.ZWhatDim) (Ops.layer g nets.ZWhat.What hdn)).[0]
-    let decode what n =
+    let decode what =
         let dec = nets.GlimpseDec
-        let hh = Ops.run g dec.Dec (Ops.reshape g [ n; int64 c.ZWhatDim; 1L; 1L ] what)
+        let hh = Ops.run g dec.Dec (Ops.reshape g [ -1L; int64 c.ZWhatDim; 1L; 1L ] what)
         Ops.sigmoid g (Ops.run g dec.DecO hh), Ops.sigmoid g (Ops.run g dec.DecAlpha hh)
-    let encMean = zWhatMean (Ops.cropMany g x 3L propWhere cap gl) cap
+    let encMean = zWhatMean (Ops.cropMany g x 3L propWhere gl)
     let tmpMean = (Ops.chunk g 2 1L (2L * int64 c.ZWhatDim) (Ops.run g p.WhatTemporal hTrack)).[0]
     let gates = Ops.chunk g 2 1L 2L (Ops.sigmoid g (Ops.run g p.WhatGate (Ops.concat g 1L [ hTrack; attEnc ])))
     let propWhat = Ops.add g (Ops.mul g gates.[1] encMean) (Ops.mul g gates.[0] tmpMean)
@@ -110,10 +112,10 @@ let build (nets: Scalor.Nets) (opts: Options) =
     let presRaw = Ops.sigmoid g presLogits
     let cum = Ops.add g prevCum (Ops.mul g (Ops.affine g -1.0 1.0 presRaw) prevMask)
     let propPres = Ops.mul g (Ops.mul g presRaw (Ops.ltF g c.StopThreshold cum)) prevMask
-    let propO, propAlpha = decode propWhat cap
+    let propO, propAlpha = decode propWhat
     // --- Propagated alpha: Σ paste(α·z_pres), clamped ([S]; the straight-through clamp's forward).
-    let propAz = Ops.mul g propAlpha (Ops.reshape g [ cap; 1L; 1L; 1L ] propPres)
-    let propAzFull = Ops.paste g propAz 1L propWhere cap h w
+    let propAz = Ops.mul g propAlpha (Ops.reshape g [ -1L; 1L; 1L; 1L ] propPres)
+    let propAzFull = Ops.paste g propAz 1L propWhere h w
     let alphaProp = Ops.clip g 1e-15 (float (1.0f - 1e-15f)) (Ops.reduceSum g [ 0L ] true propAzFull)
     // --- Discovery (`Discovery.propose` and `Scalor.frame`).
     let pn = nets.Proposal
@@ -133,17 +135,26 @@ let build (nets: Scalor.Nets) (opts: Options) =
             Ops.affine g (2.0 / float c.GridSize) -1.0 (Ops.add g (Ops.affine g 1.0 0.5 (Ops.unsqueeze g [ 0L ] off)) (Ops.tanh g raw))
         let stacked = Ops.concat g 1L [ Ops.div g scale sqrtRatio; Ops.mul g scale sqrtRatio; centre offs.[0] r.[2]; centre offs.[1] r.[3] ]
         Ops.reshape g [ k; 4L ] (Ops.transpose g [ 0L; 2L; 3L; 1L ] stacked)
-    let discWhat = zWhatMean (Ops.cropMany g x 3L discWhere k gl) k
-    let discO, discAlpha = decode discWhat k
+    // Only cells that could join the list (z_pres above the keep threshold) need a glimpse, a decoded alpha and
+    // the rejection test; the others are dropped by compaction whatever they hold. Rendering needs every cell.
+    let cand =
+        if opts.Render then Ops.rowsWhere g k 0L (g.Node("Greater", [ Ops.reshape g [ k ] presCell; g.Scalar -1.0 ]))
+        else Ops.rowsWhere g k 0L (g.Node("Greater", [ Ops.reshape g [ k ] presCell; g.Scalar c.DiscoveryKeepThreshold ]))
+    let candWhere = Ops.gatherRows g cand discWhere
+    let candWhat = zWhatMean (Ops.cropMany g x 3L candWhere gl)
+    let discO, discAlpha = decode candWhat
     // Rejection: share of each proposal's mask (alpha > τ_p) explained by propagated alpha (> τ_e).
-    let proposed = Ops.gtF g c.ProposalAlphaThreshold (Ops.paste g discAlpha 1L discWhere k h w)
+    let proposed = Ops.gtF g c.ProposalAlphaThreshold (Ops.paste g discAlpha 1L candWhere h w)
     let explained = Ops.gtF g c.PropagatedAlphaThreshold alphaProp
     let overlap = Ops.reduceSum g [ 1L; 2L; 3L ] false (Ops.mul g proposed explained)
     let area = Ops.reduceSum g [ 1L; 2L; 3L ] false proposed
-    let accept = Ops.reshape g [ 1L; k ] (Ops.ltF g c.RejectionThreshold (Ops.div g overlap (Ops.affine g 1.0 1e-15 area)))
+    let candAccept = Ops.ltF g c.RejectionThreshold (Ops.div g overlap (Ops.affine g 1.0 1e-15 area))
+    let accept = Ops.reshape g [ 1L; k ] (Ops.scatterRows g k 1L cand (Ops.unsqueeze g [ 1L ] candAccept))
+    let discWhat = Ops.scatterRows g k (int64 c.ZWhatDim) cand candWhat
     let discPres = Ops.mul g presCell accept
     // --- Compaction (`Scalor.compact`): survivors first, then kept discoveries, stable, first `cap`.
-    let keepProp = Ops.reshape g [ 1L; cap ] (Ops.gtF g 0.0 propPres)
+    let back (dim: int64) v = Ops.scatterRows g cap dim live v
+    let keepProp = Ops.reshape g [ 1L; cap ] (Ops.gtF g 0.0 (back 1L propPres))
     let keepDisc = Ops.gtF g c.DiscoveryKeepThreshold discPres
     let keep = Ops.concat g 1L [ keepProp; keepDisc ]
     let total = cap + k
@@ -156,13 +167,14 @@ let build (nets: Scalor.Nets) (opts: Options) =
         let idx = Ops.expand g [ 1L; cap; dim ] (Ops.unsqueeze g [ 2L ] order)
         Ops.mul g (g.Node("GatherElements", [ both; idx ], [ attrInt "axis" 1L ])) (Ops.unsqueeze g [ 2L ] kept)
     let nextFields =
-        [ "what", take propWhat discWhat (int64 c.ZWhatDim)
-          "where", take propWhere discWhere 4L
-          "where_bias", take bRaw (zerosK 4L) 4L
-          "depth", take propDepth (Ops.reshape g [ k; 1L ] depthMean) 1L
-          "pres", take propPres (Ops.reshape g [ k; 1L ] discPres) 1L
-          "track_h", take hTrack (zerosK (int64 c.TemporalRnnHid)) (int64 c.TemporalRnnHid)
-          "cum", take cum (zerosK 1L) 1L ]
+        let dw, th = int64 c.ZWhatDim, int64 c.TemporalRnnHid
+        [ "what", take (back dw propWhat) discWhat dw
+          "where", take (back 4L propWhere) discWhere 4L
+          "where_bias", take (back 4L bRaw) (zerosK 4L) 4L
+          "depth", take (back 1L propDepth) (Ops.reshape g [ k; 1L ] depthMean) 1L
+          "pres", take (back 1L propPres) (Ops.reshape g [ k; 1L ] discPres) 1L
+          "track_h", take (back th hTrack) (zerosK th) th
+          "cum", take (back 1L cum) (zerosK 1L) 1L ]
     let maxId = Ops.reduceMax g [ 1L ] true ids
     let newIds = Ops.add g maxId (g.Ints([| 1L; k |], Array.init (int k) (fun i -> int64 (i + 1))))
     let nextIds = Ops.mul g (g.Node("GatherElements", [ Ops.concat g 1L [ ids; newIds ]; order ], [ attrInt "axis" 1L ])) (Ops.cast g DType.Int64 kept)
@@ -175,13 +187,13 @@ let build (nets: Scalor.Nets) (opts: Options) =
     g.Output("accepted", keepDisc, DType.Float, fixedDims [ 1L; k ])
     if opts.Render then
         // Depth-weighted compositing of every slot and cell (`Render.composite`), then the background.
-        let l = [ propO, propAlpha, propPres, propDepth, propWhere, cap
-                  discO, discAlpha, Ops.reshape g [ k; 1L ] discPres, Ops.reshape g [ k; 1L ] depthMean, discWhere, k ]
+        let l = [ propO, propAlpha, propPres, propDepth, propWhere
+                  discO, discAlpha, Ops.reshape g [ k; 1L ] discPres, Ops.reshape g [ k; 1L ] depthMean, discWhere ]
         let maps =
-            [ for (oo, a, pr, dp, wh, n) in l do
-                let az = Ops.mul g a (Ops.reshape g [ n; 1L; 1L; 1L ] pr)
-                let imp = Ops.mul g az (Ops.reshape g [ n; 1L; 1L; 1L ] (Ops.sigmoid g (Ops.neg g dp)))
-                let full = Ops.paste g (Ops.concat g 1L [ Ops.mul g az oo; az; imp ]) 5L wh n h w
+            [ for (oo, a, pr, dp, wh) in l do
+                let az = Ops.mul g a (Ops.reshape g [ -1L; 1L; 1L; 1L ] pr)
+                let imp = Ops.mul g az (Ops.reshape g [ -1L; 1L; 1L; 1L ] (Ops.sigmoid g (Ops.neg g dp)))
+                let full = Ops.paste g (Ops.concat g 1L [ Ops.mul g az oo; az; imp ]) 5L wh h w
                 let weighted = Ops.mul g (Ops.slice g 1L 0L 3L full) (Ops.slice g 1L 4L 1L full)
                 yield Ops.reduceSum g [ 0L ] true (Ops.concat g 1L [ weighted; Ops.slice g 1L 3L 2L full ]) ]
         let sums = Ops.add g maps.[0] maps.[1]

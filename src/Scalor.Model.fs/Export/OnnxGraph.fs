@@ -243,26 +243,43 @@ module Ops =
         let z = mul g a (g.Scalar 0.0)
         reshape g [ -1L; 2L; 3L ] (concat g 1L [ a; z; c; z; d; e ])
 
+    /// The AffineGrid size [N; C; H; W] for as many rows as θ has (row counts may be data-dependent).
+    let private gridSize (g: Graph) (th: string) (c: int64) (outH: int64) (outW: int64) =
+        concat g 0L [ slice g 0L 0L 1L (g.Node("Shape", [ th ])); g.Shape [ c; outH; outW ] ]
+
     /// affine_grid + grid_sample (bilinear, zeros, align_corners = false), as `Spatial.sample`.
-    let sample (g: Graph) (src: string) (th: string) (n: int64) (c: int64) (outH: int64) (outW: int64) =
-        let grid = g.Node("AffineGrid", [ th; g.Shape [ n; c; outH; outW ] ], [ attrInt "align_corners" 0L ])
+    let sample (g: Graph) (src: string) (th: string) (c: int64) (outH: int64) (outW: int64) =
+        let grid = g.Node("AffineGrid", [ th; gridSize g th c outH outW ], [ attrInt "align_corners" 0L ])
         g.Node("GridSample", [ src; grid ], [ attrString "mode" "linear"; attrString "padding_mode" "zeros"; attrInt "align_corners" 0L ])
 
     /// `Spatial.cropMany` for one image [1; C; H; W] and N boxes [N; 4]: the N grids stacked along the height.
-    let cropMany (g: Graph) (image: string) (channels: int64) (zWhere: string) (n: int64) (size: int64) =
+    let cropMany (g: Graph) (image: string) (channels: int64) (zWhere: string) (size: int64) =
         let w = columns g 4 zWhere
         let th = theta g w.[0] w.[2] w.[1] w.[3]
-        let grid = g.Node("AffineGrid", [ th; g.Shape [ n; channels; size; size ] ], [ attrInt "align_corners" 0L ])
-        let stacked = reshape g [ 1L; n * size; size; 2L ] grid
+        let grid = g.Node("AffineGrid", [ th; gridSize g th channels size size ], [ attrInt "align_corners" 0L ])
+        let stacked = reshape g [ 1L; -1L; size; 2L ] grid
         let out = g.Node("GridSample", [ image; stacked ], [ attrString "mode" "linear"; attrString "padding_mode" "zeros"; attrInt "align_corners" 0L ])
-        reshape g [ n; channels; size; size ] (transpose g [ 0L; 2L; 1L; 3L; 4L ] (reshape g [ 1L; channels; n; size; size ] out))
+        reshape g [ -1L; channels; size; size ] (transpose g [ 0L; 2L; 1L; 3L; 4L ] (reshape g [ 1L; channels; -1L; size; size ] out))
 
     /// `Spatial.paste` onto full canvases: glimpses [N; C; g; g], boxes [N; 4] → [N; C; H; W].
-    let paste (g: Graph) (glimpses: string) (channels: int64) (zWhere: string) (n: int64) (height: int64) (width: int64) =
+    let paste (g: Graph) (glimpses: string) (channels: int64) (zWhere: string) (height: int64) (width: int64) =
         let w = columns g 4 zWhere
         let sx, sy = add g w.[0] (g.Scalar 1e-9), add g w.[1] (g.Scalar 1e-9)
         let th = theta g (reciprocal g sx) (neg g (div g w.[2] sx)) (reciprocal g sy) (neg g (div g w.[3] sy))
-        sample g glimpses th n channels height width
+        sample g glimpses th channels height width
+
+    /// Indices [M] of the rows of a bool [R] condition (NonZero), always with row `always` among them so that
+    /// no tensor downstream is empty.
+    let rowsWhere (g: Graph) (rows: int64) (always: int64) (cond: string) =
+        let forced = g.Node("Equal", [ g.Ints([| rows |], Array.init (int rows) int64); g.Ints([||], [| always |]) ])
+        reshape g [ -1L ] (g.Node("NonZero", [ g.Node("Or", [ cond; forced ]) ]))
+
+    /// Rows `idx` [M] of a [R; ...] value.
+    let gatherRows (g: Graph) (idx: string) x = g.Node("Gather", [ x; idx ], [ attrInt "axis" 0L ])
+
+    /// Writes rows [M; d] back at `idx` into zeros [R; d].
+    let scatterRows (g: Graph) (rows: int64) (dim: int64) (idx: string) x =
+        g.Node("ScatterND", [ g.Floats([| rows; dim |], Array.zeroCreate (int (rows * dim))); unsqueeze g [ 1L ] idx; x ])
 
     let gruCell (g: Graph) (gru: Store.Gru) x h =
         let hid = gru.Hidden
