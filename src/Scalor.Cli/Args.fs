@@ -219,14 +219,20 @@ type MatchArg =
     | Iou
 
 type EvalArgs =
-    | [<Mandatory>] Gt of dir: string
+    | Gt of dir: string
     | Pred of dir: string
     | Match of MatchArg
     | Threshold of float
     | Json of file: string
+    | Model of checkpoint: string
+    | Data of dir: string
+    | Samples of int
     interface IArgParserTemplate with
         member a.Usage =
             match a with
+            | Model _ -> "with --data: the checkpoint to evaluate (default: the embedded model)."
+            | Data _ -> "a dataset written by 'scalor-host data': track it with the model, score it, and add mse, nll_elbo, nll_iw."
+            | Samples _ -> "importance samples per sequence for nll_iw (default 16)."
             | Gt _ -> "ground truth in the MOTChallenge layout: <seq>/gt/gt.txt and <seq>/seqinfo.ini."
             | Pred _ -> "folder of <seq>.txt result files (10 columns, 1-based frames and ids)."
             | Match _ -> "match by centre distance (default for Scalor worlds) or by box IoU."

@@ -24,7 +24,11 @@ type EvalCommand =
       ByIou: bool
       /// NaN: the default for the matching mode.
       Threshold: float
-      JsonFile: string }
+      JsonFile: string
+      /// Model mode (non-null DataDir): track DataDir with Model (null: embedded) and add the likelihood terms.
+      Model: string
+      DataDir: string
+      Samples: int }
 
 type TrainCommand =
     { Config: Scalor.Model.Config.ScalorConfig
@@ -305,11 +309,23 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
     if not (Double.IsNaN thr) then
         if thr <= 0.0 then usage "--threshold must be positive"
         if byIou && thr > 1.0 then usage "--threshold for IoU matching must be in (0, 1]"
-    let pred =
-        match r.TryGetResult EvalArgs.Pred with
-        | Some p -> p
-        | Option.None -> usage "eval needs --pred (a folder of <seq>.txt results)"
-    Eval { GtDir = r.GetResult EvalArgs.Gt; PredDir = pred; ByIou = byIou; Threshold = thr; JsonFile = r.TryGetResult EvalArgs.Json |> Option.toObj }
+    let samples = r.GetResult(EvalArgs.Samples, 16)
+    if samples < 1 || samples > 256 then usage "--samples must be between 1 and 256"
+    let json = r.TryGetResult EvalArgs.Json |> Option.toObj
+    match r.TryGetResult EvalArgs.Data with
+    | Some data ->
+        Eval { GtDir = data; PredDir = null; ByIou = byIou; Threshold = thr; JsonFile = json
+               Model = r.TryGetResult EvalArgs.Model |> Option.toObj; DataDir = data; Samples = samples }
+    | Option.None ->
+        let gt =
+            match r.TryGetResult EvalArgs.Gt with
+            | Some g -> g
+            | Option.None -> usage "eval needs --gt and --pred (score results), or --data (evaluate a model on a dataset)"
+        let pred =
+            match r.TryGetResult EvalArgs.Pred with
+            | Some p -> p
+            | Option.None -> usage "eval needs --pred (a folder of <seq>.txt results)"
+        Eval { GtDir = gt; PredDir = pred; ByIou = byIou; Threshold = thr; JsonFile = json; Model = null; DataDir = null; Samples = samples }
 
 let private benchCommand (r: ParseResults<BenchArgs>) =
     let runs = r.GetResult(BenchArgs.Runs, 5)

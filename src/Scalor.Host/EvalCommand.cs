@@ -13,6 +13,7 @@ public static class EvalCommand
 {
     public static int Run(Parse.EvalCommand cmd)
     {
+        if (cmd.DataDir is not null) return RunModel(cmd);
         var threshold = double.IsNaN(cmd.Threshold) ? FSharpOption<double>.None : FSharpOption<double>.Some(cmd.Threshold);
         List<Evaluate.SequenceResult> results;
         try
@@ -34,6 +35,51 @@ public static class EvalCommand
             BenchCommand.WriteJson(cmd.JsonFile, json);
         }
         return 0;
+    }
+
+    /// <summary><c>eval --model M --data DIR</c>: tracks the dataset (deterministic), scores it against its ground
+    /// truth, and adds the reconstruction MSE and the per-pixel NLL estimates (<see cref="Scalor.Model.Elbo.nll"/>).</summary>
+    static int RunModel(Parse.EvalCommand cmd)
+    {
+        var nets = cmd.Model is null ? EmbeddedModel.Load() : Checkpoints.LoadModel(cmd.Model);
+        var size = nets.Config.ImageSize;
+        var sources = Scalor.Runtime.Inputs.Open(cmd.DataDir, size, out var gtDir);
+        if (gtDir is null) throw new UserError($"{cmd.DataDir}: no ground truth (<seq>/gt/gt.txt); --data needs a dataset written by 'scalor-host data'");
+        var tmp = Path.Combine(Path.GetTempPath(), $"scalor-eval-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        try
+        {
+            var track = new Parse.TrackCommand(cmd.Model, cmd.DataDir, tmp, Scalor.Worlds.World.defaultConfig, 1, 0, false, false, 0.5f,
+                Environment.ProcessorCount, null, "torchsharp", "auto", 64);
+            TrackCommand.Run(track);
+            var threshold = double.IsNaN(cmd.Threshold) ? FSharpOption<double>.None : FSharpOption<double>.Some(cmd.Threshold);
+            var results = Evaluate.evaluateFolders(cmd.DataDir, Path.Combine(tmp, "results"), cmd.ByIou, threshold);
+            var combined = Evaluate.summarise(results);
+            PrintTable([.. results], combined);
+            var gen = new TorchSharp.torch.Generator(20200101);
+            var nll = new List<Scalor.Model.Elbo.Nll>();
+            foreach (var src in sources)
+            {
+                var frames = src.Frames.ToArray();
+                using var scope = TorchSharp.torch.NewDisposeScope();
+                var bytes = frames.SelectMany(f => f).ToArray();
+                var x = TorchSharp.torch.tensor(bytes, dtype: TorchSharp.torch.uint8).reshape(1, frames.Length, size, size, 3)
+                    .permute(0, 1, 4, 2, 3).to_type(TorchSharp.torch.float32).div(255f).contiguous();
+                nll.Add(Scalor.Model.Elbo.nll(nets, gen, cmd.Samples, x));
+            }
+            var json = Keys(combined);
+            json["mse"] = nll.Average(n => n.Mse);
+            json["nll_elbo"] = nll.Average(n => n.NegElbo);
+            json["nll_iw"] = nll.Average(n => n.ImportanceWeighted);
+            json["nll_samples"] = cmd.Samples;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"eval: {nll.Count} sequences: MSE {json["mse"]:F5}; NLL per pixel: negative ELBO {json["nll_elbo"]:F4}, importance-weighted ({cmd.Samples} samples) {json["nll_iw"]:F4} nats"));
+            BenchCommand.WriteJson(cmd.JsonFile, json);
+            return 0;
+        }
+        finally
+        {
+            if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+        }
     }
 
     /// <summary>The fixed JSON keys of the issue; NaN (undefined, e.g. no matches) becomes null.</summary>

@@ -274,4 +274,24 @@ let tests =
                 let e = Expect.throwsC (fun () -> Train.read foreign |> ignore) id
                 Expect.stringContains e.Message "not a Scalor checkpoint" "says why"
         ]
+        testList "Likelihood" [
+            testCase "log p − log q at samples from q averages to −KL (Monte Carlo, normals)" <| fun () ->
+                let gen = new torch.Generator(11UL)
+                let qm, qs = torch.tensor([| 0.3f; -1.0f |]), torch.tensor([| 0.5f; 2.0f |])
+                let pm, ps = torch.tensor([| 0.0f; 0.5f |]), torch.tensor([| 1.0f; 1.5f |])
+                let z = qm + qs * torch.randn([| 200000L; 2L |], generator = gen)
+                let mc = (Distributions.normalLogRatio z qm qs pm ps).mean([| 0L |]).data<float32>().ToArray()
+                let kl = (Distributions.klNormal qm qs pm ps).data<float32>().ToArray()
+                for i in 0 .. 1 do Expect.floatClose { absolute = 0.02; relative = 0.02 } (float mc.[i]) (float -kl.[i]) (sprintf "dimension %d" i)
+
+            testCase "the importance-weighted NLL is at most the sampled negative ELBO, and equals it with one sample" <| fun () ->
+                let nets = Scalor.create { Config.toy64 with BatchSize = 1 } 9L
+                let w = Scalor.Worlds.World.create { Scalor.Worlds.World.defaultConfig with Length = 3 } None
+                let x = Train.batchOf [| Scalor.Worlds.World.sequence w 21UL |]
+                let many = Elbo.nll nets (new torch.Generator(5UL)) 6 x
+                Expect.isTrue (Double.IsFinite many.ImportanceWeighted && Double.IsFinite many.NegElbo) "finite"
+                Expect.isLessThanOrEqual many.ImportanceWeighted (many.SampledNegElbo + 1e-6) "log-mean-exp ≥ mean (Jensen)"
+                let one = Elbo.nll nets (new torch.Generator(5UL)) 1 x
+                Expect.floatClose Accuracy.high one.ImportanceWeighted one.SampledNegElbo "K = 1: the bound is the sample"
+        ]
     ]

@@ -15,17 +15,20 @@ let backgroundNet (s: Store) (c: ScalorConfig) =
       PriorRnn = gru s "bg_prior_rnn" c.BgDim 32
       PriorNet = linear s "bg_prior_net" 32 (2 * c.BgDim) }
 
-type Step = { Z: Tensor; Mean: Tensor; Std: Tensor; Bg: Tensor; Kl: Tensor; PriorH: Tensor }
+/// `LogRatio` [B]: log p(z) − log q(z) at the sample, for importance weights.
+type Step = { Z: Tensor; Mean: Tensor; Std: Tensor; Bg: Tensor; Kl: Tensor; LogRatio: Tensor; PriorH: Tensor }
 
 /// `x` [B; 3; H; W], `alphaFg` [B; 1; H; W]; `prev` the previous (z, prior GRU state), None at t = 0.
 let step (net: BackgroundNet) (x: Tensor) (alphaFg: Tensor) (prev: (Tensor * Tensor) option) (sample: Tensor -> Tensor -> Tensor) =
     let mean, std = Networks.bgEncode net.Enc (torch.cat([| x; 1.0 - alphaFg |], 1L))
     let z = sample mean std
-    let kl, h =
+    let pm, ps, h =
         match prev with
-        | None -> Distributions.klStdNormal mean std, torch.zeros(x.shape.[0], 32L)
+        | None -> torch.zeros_like(mean), torch.ones_like(std), torch.zeros(x.shape.[0], 32L)
         | Some(zPrev, hPrev) ->
             let h = gruCell net.PriorRnn zPrev hPrev
-            let ps = (apply net.PriorNet h).chunk(2L, 1L)
-            Distributions.klNormal mean std (zPrev + ps.[0]) (torch.nn.functional.softplus(ps.[1])), h
-    { Z = z; Mean = mean; Std = std; Bg = Networks.bgDecode net.Dec z; Kl = kl.sum(1L); PriorH = h }
+            let p = (apply net.PriorNet h).chunk(2L, 1L)
+            zPrev + p.[0], torch.nn.functional.softplus(p.[1]), h
+    let kl = match prev with None -> Distributions.klStdNormal mean std | Some _ -> Distributions.klNormal mean std pm ps
+    { Z = z; Mean = mean; Std = std; Bg = Networks.bgDecode net.Dec z; Kl = kl.sum(1L)
+      LogRatio = (Distributions.normalLogRatio z mean std pm ps).sum(1L); PriorH = h }

@@ -13,6 +13,21 @@ let klNormal (qm: Tensor) (qs: Tensor) (pm: Tensor) (ps: Tensor) =
 /// KL(N(qm, qs) ‖ N(0, 1)) per element.
 let klStdNormal (qm: Tensor) (qs: Tensor) = -torch.log(qs) + (qs * qs + qm * qm) / 2.0 - 0.5
 
+/// log N(z; m, s) per element.
+let normalLogProb (z: Tensor) (m: Tensor) (s: Tensor) =
+    let d = (z - m) / s
+    -0.5 * d * d - torch.log(s) - 0.5 * log (2.0 * System.Math.PI)
+
+/// log p(z) − log q(z) of a sample z under two normals, per element: one term of an importance weight.
+let normalLogRatio (z: Tensor) (qm: Tensor) (qs: Tensor) (pm: Tensor) (ps: Tensor) = normalLogProb z pm ps - normalLogProb z qm qs
+
+/// log p(b) − log q(b) of a binary sample b under Bernoulli prior π and posterior sigmoid(logits), with 1e-15
+/// inside the logs as the KL.
+let bernoulliLogRatio (b: Tensor) (logits: Tensor) (prior: Tensor) =
+    let eps = 1e-15
+    let q = torch.sigmoid(logits)
+    b * (torch.log(prior + eps) - torch.log(q + eps)) + (1.0 - b) * (torch.log(1.0 - prior + eps) - torch.log(1.0 - q + eps))
+
 /// Analytic Bernoulli KL of z_pres: p = sigmoid(logits) against prior probability π (a scalar or a
 /// tensor broadcastable to logits), with 1e-15 inside every log as [S] `calc_kl_z_pres_bernoulli`.
 let klBernoulli (logits: Tensor) (prior: Tensor) =

@@ -40,3 +40,30 @@ let loss (frames: Scalor.Frame list) (seq: Tensor) =
     let objects = frames |> List.averageBy (fun f -> float (f.Objects.Mask.sum().item<float32>()) / float f.Objects.Mask.shape.[0])
     total,
     { Loss = v total; LogLike = v ll; KlWhat = v kw; KlWhere = v kwh; KlDepth = v kd; KlPres = v kp; KlBg = v kb; Mse = mse; Objects = objects }
+
+/// Per-pixel negative log-likelihood estimates of one sequence [1; T; 3; H; W] ([P] Table 2: "NLL per pixel
+/// across the whole sequence"): the negative ELBO (analytic KLs, averaged over the K samples) and the K-sample
+/// importance-weighted bound −log (1/K) Σ_k w_k, log w_k = Σ_t log p(x_t | z) + log p(z) − log q(z | x) with
+/// z_pres binarised at 0.5 ([S] `phase_nll`). Both in nats, divided by T·H·W; the schedules at their end values.
+type Nll = { NegElbo: float; ImportanceWeighted: float; SampledNegElbo: float; Mse: float }
+
+let nll (nets: Scalor.Nets) (gen: torch.Generator) (k: int) (seq: Tensor) =
+    use _ = torch.no_grad()
+    use scope = torch.NewDisposeScope()
+    let c = nets.Config
+    let t, h, w = seq.shape.[1], seq.shape.[3], seq.shape.[4]
+    let x = seq.expand(int64 k, -1L, -1L, -1L, -1L).contiguous()
+    let opts: Scalor.StepOptions =
+        { Tau = c.TauEnd; PresPrior = c.PresPriorEnd; Training = false; Detach = true; Sampling = Scalor.Sample gen; Discover = true; FixedAlpha = None }
+    let frames = Scalor.forward nets opts x
+    let sum (pick: Scalor.Frame -> Tensor) = torch.stack(frames |> List.map pick |> Array.ofList, 1L).sum(1L)
+    let ll = sum (fun f -> f.LogLike)
+    let kl = sum (fun f -> f.KlWhat + f.KlWhere + f.KlDepth + f.KlPres + f.KlBg)
+    let logw = ll + sum (fun f -> f.LogImportance)
+    let pixels = float (t * h * w)
+    let v (s: Tensor) = float (s.item<float32>())
+    let recon = torch.stack(frames |> List.map (fun f -> f.Recon) |> Array.ofList, 1L)
+    { NegElbo = -(v ((ll - kl).mean())) / pixels
+      ImportanceWeighted = -(v (torch.logsumexp(logw, 0L)) - log (float k)) / pixels
+      SampledNegElbo = -(v (logw.mean())) / pixels
+      Mse = v ((recon - x).pow(torch.tensor(2.0f)).mean()) }

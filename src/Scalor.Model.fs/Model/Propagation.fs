@@ -82,7 +82,8 @@ type Step =
     { What: Tensor; WhatMean: Tensor; WhatStd: Tensor
       Where: Tensor; WhereBias: Tensor; WhereBiasMean: Tensor; WhereBiasStd: Tensor
       Depth: Tensor; DepthMean: Tensor; DepthStd: Tensor
-      PresLogits: Tensor; Pres: Tensor; Cum: Tensor; TrackH: Tensor
+      /// Pres: after the stop rule and the slot mask; PresSample: the relaxed sample itself.
+      PresLogits: Tensor; Pres: Tensor; PresSample: Tensor; Cum: Tensor; TrackH: Tensor
       /// Glimpse RGB and alpha [BN; 3|1; g; g].
       O: Tensor; Alpha: Tensor }
 
@@ -130,4 +131,4 @@ let step (net: PropagationNet) (zWhatEnc: Networks.ZWhatEncoder) (glimpseDec: Ne
     { What = what; WhatMean = whatMean; WhatStd = whatStd
       Where = where; WhereBias = b; WhereBiasMean = wbMean; WhereBiasStd = wbStd
       Depth = depth; DepthMean = depthMean; DepthStd = depthStd
-      PresLogits = presLogits; Pres = pres; Cum = cum; TrackH = h; O = o; Alpha = alpha }
+      PresLogits = presLogits; Pres = pres; PresSample = presRaw; Cum = cum; TrackH = h; O = o; Alpha = alpha }

@@ -81,6 +81,9 @@ type Frame =
       KlDepth: Tensor
       KlPres: Tensor
       KlBg: Tensor
+      /// log p(z) − log q(z) of this frame's samples [B] (z_pres binarised at 0.5, as [S] `phase_nll`): with the
+      /// log-likelihood, one frame's share of an importance weight.
+      LogImportance: Tensor
       /// The object list after this frame's compaction.
       Objects: Objects
       /// Discovered cells accepted into the list this frame. [B; G²] (0/1)
@@ -173,8 +176,8 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
     let relax = relaxed o.Sampling o.Tau
     let zeros () = torch.zeros(b)
     // --- Propagation of the tracked objects, all slots at once.
-    let propMaps, propKl, propNext =
-        if n = 0L then Render.empty b h w l, (zeros (), zeros (), zeros (), zeros ()), None
+    let propMaps, propKl, propNext, propLogImp =
+        if n = 0L then Render.empty b h w l, (zeros (), zeros (), zeros (), zeros ()), None, zeros ()
         else
             let prev = carried state
             let mask = prev.Mask
@@ -187,7 +190,16 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
             let klDepth = perSlot (Distributions.klNormal st.DepthMean st.DepthStd pr.DepthMean pr.DepthStd)
             let klPres = (Distributions.klBernoulli st.PresLogits pr.PresProb * mask).view(b, n).sum(1L)
             let maps = Render.paste b st.O st.Alpha st.Pres st.Depth st.Where h w l
-            maps, (klWhat, klWhere, klDepth, klPres), Some(st, pr)
+            let logImp =
+                // Latents count where the object is present; z_pres everywhere a slot is live.
+                let present = st.Pres.gt(torch.tensor(0.5f)).to_type(torch.float32) * mask
+                let sampled = st.PresSample.gt(torch.tensor(0.5f)).to_type(torch.float32)
+                let latents =
+                    (Distributions.normalLogRatio st.What st.WhatMean st.WhatStd pr.WhatMean pr.WhatStd).sum(1L, keepdim = true)
+                    + (Distributions.normalLogRatio st.WhereBias st.WhereBiasMean st.WhereBiasStd pr.WhereBiasMean pr.WhereBiasStd).sum(1L, keepdim = true)
+                    + Distributions.normalLogRatio st.Depth st.DepthMean st.DepthStd pr.DepthMean pr.DepthStd
+                (latents * present + Distributions.bernoulliLogRatio sampled st.PresLogits pr.PresProb * mask).view(b, n).sum(1L)
+            maps, (klWhat, klWhere, klDepth, klPres), Some(st, pr), logImp
     // --- Discovery, conditioned on the propagated alpha (clamped, detached).
     let alphaProp =
         if n = 0L then torch.zeros(b, 1L, int64 h, int64 w)
@@ -227,6 +239,16 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
         let prior = accept * o.PresPrior + (1.0 - accept) * 1e-8
         let klPres = Distributions.klBernoulli (prop.PresLogits.view(b, cells)) prior
         klWhat.sum(1L), klWhere.sum(1L), klDepth.sum(1L), klPres.sum(1L)
+    let discLogImp =
+        let present = presOrig.gt(torch.tensor(0.5f)).to_type(torch.float32)
+        let std1 (t: Tensor) = torch.zeros_like(t), torch.ones_like(t)
+        let ratio (z: Tensor) (qm: Tensor) (qs: Tensor) = let pm, ps = std1 qm in Distributions.normalLogRatio z qm qs pm ps
+        let latents =
+            (ratio what whatMean whatStd).sum(1L).view(b, cells)
+            + (ratio whereRaw prop.WhereMean prop.WhereStd).sum(1L).view(b, cells)
+            + (ratio depth prop.DepthMean prop.DepthStd).view(b, cells)
+        let prior = accept * o.PresPrior + (1.0 - accept) * 1e-8
+        (latents * present + Distributions.bernoulliLogRatio present (prop.PresLogits.view(b, cells)) prior).sum(1L)
     let discMaps = Render.paste b oDisc alphaDisc (pres.reshape(-1L, 1L)) (depth.reshape(-1L, 1L)) zWhere h w l
     // --- Composite and background.
     let maps = Render.concat propMaps discMaps
@@ -243,6 +265,7 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
     { Recon = recon; Foreground = fg; AlphaFg = alphaFg; Background = bgStep.Bg
       LogLike = logLikelihood c.Sigma recon x
       KlWhat = pw + dwk; KlWhere = pwh + dwh; KlDepth = pd + dd; KlPres = pp + dp; KlBg = bgStep.Kl
+      LogImportance = propLogImp + discLogImp + bgStep.LogRatio
       Objects = next; Accepted = pres.gt(torch.tensor(c.DiscoveryKeepThreshold)).to_type(torch.float32); Maps = maps },
     (bgStep.Z, bgStep.PriorH)
 
@@ -259,7 +282,7 @@ let forward (m: Nets) (o: StepOptions) (seq: Tensor) =
         let f, (zBg, hBg) = frame m o i (seq.select(1L, int64 i)) (enc.select(1L, int64 i)) state bg
         let ob = f.Objects
         scope.MoveToOuter(
-            [| f.Recon; f.Foreground; f.AlphaFg; f.Background; f.LogLike; f.KlWhat; f.KlWhere; f.KlDepth; f.KlPres; f.KlBg
+            [| f.Recon; f.Foreground; f.AlphaFg; f.Background; f.LogLike; f.KlWhat; f.KlWhere; f.KlDepth; f.KlPres; f.KlBg; f.LogImportance
                ob.What; ob.Where; ob.WhereBias; ob.Depth; ob.Pres; ob.TrackH; ob.PriorH; ob.PriorC; ob.Cum; ob.Ids; ob.Mask
                f.Accepted; f.Maps.Windows; f.Maps.X0; f.Maps.Y0; f.Maps.Index; zBg; hBg |] |> Array.map (fun t -> t :> System.IDisposable))
         state <- f.Objects
