@@ -181,6 +181,7 @@ type ExportArgs =
     | [<Mandatory>] Out of file: string
     | Capacity of int
     | Render
+    | Dense
     interface IArgParserTemplate with
         member a.Usage =
             match a with
@@ -188,6 +189,7 @@ type ExportArgs =
             | Out _ -> "the ONNX file to write."
             | Capacity _ -> "object slots of the exported state (default 64; the VHD preset needs about 100)."
             | Render -> "also output the reconstruction, foreground alpha and background."
+            | Dense -> "process every slot and cell every frame: constant time in the number of objects (slower)."
 
 type BenchTarget =
     | Data

@@ -73,7 +73,8 @@ type ExportCommand =
       Model: string
       Out: string
       Capacity: int
-      Render: bool }
+      Render: bool
+      Dense: bool }
 
 type GenerateCommand =
     { Model: string
@@ -257,7 +258,8 @@ let private exportCommand (r: ParseResults<ExportArgs>) =
         { Model = r.TryGetResult ExportArgs.Model |> Option.toObj
           Out = r.GetResult ExportArgs.Out
           Capacity = capacityOf (r.TryGetResult ExportArgs.Capacity)
-          Render = r.Contains ExportArgs.Render }
+          Render = r.Contains ExportArgs.Render
+          Dense = r.Contains ExportArgs.Dense }
 
 let private trackCommand (r: ParseResults<TrackArgs>) =
     let density = densityOf (r.GetResult(TrackArgs.Density, DensityArg.Ld))

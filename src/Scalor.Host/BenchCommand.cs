@@ -28,11 +28,13 @@ public static class BenchCommand
         var nets = cmd.Model is null ? EmbeddedModel.Load() : Checkpoints.LoadModel(cmd.Model);
         const int capacity = 128;
         using var onnx = ExportCommand.Temporary(nets, capacity, "cpu", cmd.Threads, Console.Error.WriteLine);
+        using var dense = ExportCommand.Temporary(nets, capacity, "cpu", cmd.Threads, _ => { }, dense: true);
         var counts = new[] { 4, 16, 32, 64, 100 };
         var warm = 2;
         var length = warm + Math.Max(3, cmd.Runs) * 2;
         var torchMs = new List<double>();
         var onnxMs = new List<double>();
+        var denseMs = new List<double>();
         var tracked = new List<double>();
         var inv = CultureInfo.InvariantCulture;
         foreach (var n in counts)
@@ -58,25 +60,30 @@ public static class BenchCommand
                 if (state.Background is { } bg) scope.MoveToOuter(bg.Value.Item1, bg.Value.Item2);
                 if (t >= warm) { times.Add(ms); counted.Add(o.Mask.sum().item<float>()); }
             }
-            onnx.Reset();
-            var bytes = seq.ViewSize * seq.ViewSize * 3;
-            var otimes = new List<double>();
-            for (var t = 0; t < length; t++)
+            List<double> Time(Scalor.Runtime.OnnxTracker tracker)
             {
-                var fr = new Scalor.Runtime.Frame("bench", t, seq.ViewSize, seq.ViewSize, seq.Frames[(t * bytes)..((t + 1) * bytes)]);
-                var sw = Stopwatch.StartNew();
-                onnx.Step(fr);
-                if (t >= warm) otimes.Add(sw.Elapsed.TotalMilliseconds);
+                tracker.Reset();
+                var bytes = seq.ViewSize * seq.ViewSize * 3;
+                var otimes = new List<double>();
+                for (var t = 0; t < length; t++)
+                {
+                    var fr = new Scalor.Runtime.Frame("bench", t, seq.ViewSize, seq.ViewSize, seq.Frames[(t * bytes)..((t + 1) * bytes)]);
+                    var sw = Stopwatch.StartNew();
+                    tracker.Step(fr);
+                    if (t >= warm) otimes.Add(sw.Elapsed.TotalMilliseconds);
+                }
+                return otimes;
             }
             torchMs.Add(Median(times));
-            onnxMs.Add(Median(otimes));
+            onnxMs.Add(Median(Time(onnx)));
+            denseMs.Add(Median(Time(dense)));
             tracked.Add(counted.Average());
-            Console.WriteLine(string.Create(inv, $"bench track: {n,3} objects in the scene ({tracked[^1]:F1} tracked): TorchSharp {torchMs[^1]:F1} ms/frame, ONNX Runtime {onnxMs[^1]:F1} ms/frame (median of {times.Count})"));
+            Console.WriteLine(string.Create(inv, $"bench track: {n,3} objects in the scene ({tracked[^1]:F1} tracked): TorchSharp {torchMs[^1]:F1} ms/frame, ONNX Runtime {onnxMs[^1]:F1} ms/frame, dense {denseMs[^1]:F1} ms/frame (median of {times.Count})"));
         }
         var idx64 = Array.IndexOf(counts, 64);
         Console.WriteLine(string.Create(inv,
-            $"bench track: time(64)/time(4): TorchSharp {torchMs[idx64] / torchMs[0]:F2}, ONNX {onnxMs[idx64] / onnxMs[0]:F2} (batch 1, {cmd.Threads} threads, ONNX capacity {capacity}, {onnx.ProviderName})"));
-        WriteJson(cmd.JsonFile, new { target = "track", objects = counts, torchsharp_ms = torchMs, onnx_ms = onnxMs, tracked_objects = tracked, capacity, threads = cmd.Threads, provider = onnx.ProviderName });
+            $"bench track: time(64)/time(4): TorchSharp {torchMs[idx64] / torchMs[0]:F2}, ONNX {onnxMs[idx64] / onnxMs[0]:F2}, ONNX dense {denseMs[idx64] / denseMs[0]:F2} (batch 1, {cmd.Threads} threads, ONNX capacity {capacity}, {onnx.ProviderName})"));
+        WriteJson(cmd.JsonFile, new { target = "track", objects = counts, torchsharp_ms = torchMs, onnx_ms = onnxMs, onnx_dense_ms = denseMs, tracked_objects = tracked, capacity, threads = cmd.Threads, provider = onnx.ProviderName });
         return 0;
     }
 

@@ -50,7 +50,7 @@ public static class Program
         Scalor.Model.Train.CheckpointError c => c.Data0,
         Scalor.Metrics.Evaluate.EvalError ev => ev.Data0,
         Scalor.Metrics.MotFiles.MotFormatError mf => mf.Data0,
-        UnauthorizedAccessException or IOException => e.Message,
+        UnauthorizedAccessException or IOException or InvalidDataException => e.Message,
         AggregateException { InnerExceptions.Count: > 0 } a => Describe(a.InnerExceptions[0]),
         _ => null,
     };

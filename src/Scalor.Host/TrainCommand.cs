@@ -22,7 +22,8 @@ public static class TrainCommand
         torch.set_num_threads(cmd.Threads);
         if (cmd.Cuda)
         {
-            torch.InitializeDeviceType(DeviceType.CUDA);
+            try { torch.InitializeDeviceType(DeviceType.CUDA); }
+            catch (InvalidOperationException) { throw new UserError("--cuda: CUDA did not initialise (no GPU, or no CUDA build of libtorch next to the program)"); }
             if (!torch.cuda.is_available()) throw new UserError("--cuda: no CUDA device (or no CUDA build of libtorch) is available");
             // Every tensor the model creates lands on the GPU; initial weights are still drawn on the CPU by seed.
             torch.set_default_device(torch.CUDA);

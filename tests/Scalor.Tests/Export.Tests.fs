@@ -12,10 +12,10 @@ let private tempModel () = Path.Combine(Path.GetTempPath(), sprintf "scalor-expo
 
 /// Tracks `frames` with TorchSharp (`Track.step`, means) and with the exported model on ONNX Runtime; returns
 /// per frame the (id, where, presence) lists of both.
-let private both (nets: Scalor.Nets) (capacity: int) (render: bool) (seq: World.Sequence) =
+let private both (nets: Scalor.Nets) (capacity: int) (render: bool) (dense: bool) (seq: World.Sequence) =
     let path = tempModel ()
     try
-        Export.save nets { Capacity = capacity; Render = render } path |> ignore
+        Export.save nets { Capacity = capacity; Render = render; Dense = dense } path |> ignore
         use onnx = OnnxTracker.Load(path, Provider.Cpu, 1)
         let x = Train.batchOf [| seq |]
         let opts = Track.options nets.Config Scalor.Means true
@@ -54,14 +54,19 @@ let tests =
             // trimming to capacity is exercised too.
             let nets = Scalor.create { Config.toy64 with BatchSize = 1; Capacity = 12 } 3L
             let w = World.create { World.defaultConfig with Length = 5 } None
-            let frames = both nets 12 false (World.sequence w (World.sequenceSeed 77UL 0))
+            let frames = both nets 12 false false (World.sequence w (World.sequenceSeed 77UL 0))
             Expect.isGreaterThan (frames |> List.sumBy (fun (a, _, _) -> a.Length)) 0 "the random model reports objects (the test is not vacuous)"
             expectSame frames 1e-3f
+
+        testCase "dense mode (every slot and cell processed) tracks the same" <| fun () ->
+            let nets = Scalor.create { Config.toy64 with BatchSize = 1; Capacity = 12 } 3L
+            let w = World.create { World.defaultConfig with Length = 4 } None
+            expectSame (both nets 12 false true (World.sequence w (World.sequenceSeed 77UL 0))) 1e-3f
 
         testCase "with rendering: the reconstruction matches within 1e-3" <| fun () ->
             let nets = Scalor.create { Config.toy64 with BatchSize = 1; Capacity = 12 } 5L
             let w = World.create { World.defaultConfig with Length = 3 } None
-            let frames = both nets 12 true (World.sequence w (World.sequenceSeed 78UL 0))
+            let frames = both nets 12 true false (World.sequence w (World.sequenceSeed 78UL 0))
             expectSame frames 1e-3f
             for t, (_, _, recon) in List.indexed frames do
                 match recon with
@@ -75,7 +80,7 @@ let tests =
             let nets = Scalor.create { Config.toy64 with BatchSize = 1 } 3L
             let path = tempModel ()
             try
-                Export.save nets { Capacity = 8; Render = false } path |> ignore
+                Export.save nets { Export.defaultOptions with Capacity = 8 } path |> ignore
                 use onnx = OnnxTracker.Load(path, Provider.Cpu, 1)
                 Expect.throwsT<ArgumentException> (fun () -> onnx.Step(Frame("s", 0, 32, 32, Array.zeroCreate (32 * 32 * 3))) |> ignore) "refused"
             finally File.Delete path
@@ -84,7 +89,7 @@ let tests =
             let nets = Scalor.create { Config.toy64 with BatchSize = 1 } 3L
             let path = tempModel ()
             try
-                Export.save nets { Capacity = 4; Render = false } path |> ignore
+                Export.save nets { Export.defaultOptions with Capacity = 4 } path |> ignore
                 let messages = Collections.Generic.List<string>()
                 use onnx = OnnxTracker.Load(path, Provider.Cuda, 1, fun m -> messages.Add m)
                 if not (Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetAvailableProviders() |> Array.contains "CUDAExecutionProvider") then

@@ -121,7 +121,7 @@ let streamTests =
             let path = IO.Path.Combine(IO.Path.GetTempPath(), sprintf "scalor-stream-%s.onnx" (Guid.NewGuid().ToString("N")))
             let dir = IO.Path.Combine(IO.Path.GetTempPath(), sprintf "scalor-stream-%s" (Guid.NewGuid().ToString("N")))
             try
-                Scalor.Model.Export.save nets { Capacity = 8; Render = false } path |> ignore
+                Scalor.Model.Export.save nets { Scalor.Model.Export.defaultOptions with Capacity = 8 } path |> ignore
                 use tracker = OnnxTracker.Load(path, Provider.Cpu, 1)
                 let w = World.create { World.defaultConfig with Length = 3 } None
                 let frames =

@@ -23,7 +23,12 @@ type Options =
     { /// Object slots in the exported state.
       Capacity: int
       /// Also output the reconstruction, foreground alpha and background.
-      Render: bool }
+      Render: bool
+      /// Propagate every slot and decode every discovery cell, live or not: a constant amount of work per frame
+      /// (the paper's constant time in the number of objects), at the cost of the full capacity every frame.
+      Dense: bool }
+
+let defaultOptions = { Capacity = 64; Render = false; Dense = false }
 
 /// Builds the ONNX model of one tracking step of `nets`.
 let build (nets: Scalor.Nets) (opts: Options) =
@@ -69,7 +74,7 @@ let build (nets: Scalor.Nets) (opts: Options) =
     // --- Propagation (`Propagation.step`, means) of the live slots only: the work follows the objects present,
     // not the capacity. Rows are gathered, propagated, and scattered back into the capacity layout.
     let p = nets.Propagation
-    let live = Ops.rowsWhere g cap (cap - 1L) (g.Node("Greater", [ Ops.reshape g [ cap ] mask; g.Scalar 0.5 ]))
+    let live = Ops.rowsWhere g cap (cap - 1L) (g.Node("Greater", [ Ops.reshape g [ cap ] mask; g.Scalar (if opts.Dense then -1.0 else 0.5) ]))
     let flat name (dim: int64) = Ops.gatherRows g live (Ops.reshape g [ cap; dim ] state.[name])
     let prevWhat = flat "what" (int64 c.ZWhatDim)
     let prevWhere = flat "where" 4L
@@ -138,7 +143,7 @@ let build (nets: Scalor.Nets) (opts: Options) =
     // Only cells that could join the list (z_pres above the keep threshold) need a glimpse, a decoded alpha and
     // the rejection test; the others are dropped by compaction whatever they hold. Rendering needs every cell.
     let cand =
-        if opts.Render then Ops.rowsWhere g k 0L (g.Node("Greater", [ Ops.reshape g [ k ] presCell; g.Scalar -1.0 ]))
+        if opts.Render || opts.Dense then Ops.rowsWhere g k 0L (g.Node("Greater", [ Ops.reshape g [ k ] presCell; g.Scalar -1.0 ]))
         else Ops.rowsWhere g k 0L (g.Node("Greater", [ Ops.reshape g [ k ] presCell; g.Scalar c.DiscoveryKeepThreshold ]))
     let candWhere = Ops.gatherRows g cand discWhere
     let candWhat = zWhatMean (Ops.cropMany g x 3L candWhere gl)
@@ -214,7 +219,8 @@ let build (nets: Scalor.Nets) (opts: Options) =
           "scalor.grid", string c.GridSize
           "scalor.enc_dim", string c.ImgEncodeDim
           "scalor.conv_lstm", (if c.ConvLstm then "true" else "false")
-          "scalor.render", (if opts.Render then "true" else "false") ]
+          "scalor.render", (if opts.Render then "true" else "false")
+          "scalor.dense", (if opts.Dense then "true" else "false") ]
     g.Model("scalor_track_step", meta)
 
 /// Exports to a file (written to a temporary name, then moved: a crash never leaves half a model).
