@@ -86,6 +86,13 @@ public sealed class Rgb(int width, int height)
         return strip;
     }
 
+    public byte[] ToPng()
+    {
+        using var ms = new MemoryStream();
+        new ImageWriter().WritePng(Pixels, Width, Height, ColorComponents.RedGreenBlue, ms);
+        return ms.ToArray();
+    }
+
     public void SavePng(string path)
     {
         var tmp = path + ".tmp";

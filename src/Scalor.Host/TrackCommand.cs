@@ -83,7 +83,7 @@ public static class TrackCommand
 
     static Rgb ToImage(torch.Tensor chw)
     {
-        var c = chw.clamp(0f, 1f).mul(255f).add(0.5f).to_type(torch.uint8).permute(1, 2, 0).contiguous();
+        var c = chw.clamp(0f, 1f).mul(255f).add(0.5f).to_type(torch.uint8).permute(1, 2, 0).contiguous().cpu();
         var img = new Rgb((int)chw.shape[2], (int)chw.shape[1]);
         c.data<byte>().CopyTo(img.Pixels);
         return img;
@@ -162,7 +162,7 @@ public static class TrackCommand
 
     /// <summary>One frame's row of pictures: input with boxes coloured by id (white circle: discovered here),
     /// reconstruction, background, segmentation by id colour.</summary>
-    static (Rgb, Rgb, Rgb, Rgb) Picture(Scalor.Model.Scalor.Frame f, Track.TrackedObject[] objects, torch.Tensor prevIds, torch.Tensor x, int size)
+    internal static (Rgb, Rgb, Rgb, Rgb) Picture(Scalor.Model.Scalor.Frame f, Track.TrackedObject[] objects, torch.Tensor prevIds, torch.Tensor x, int size)
     {
         const int k = 3;
         var input = ToImage(x[0]).Scale(k);
@@ -178,11 +178,11 @@ public static class TrackCommand
         var maps = Render.fullMaps(f.Maps, size, size)[0];
         var imp = maps.narrow(1, 4, 1).squeeze(1);
         var (best, arg) = imp.max(0);
-        var prev = prevIds.numel() == 0 ? Array.Empty<long>() : prevIds[0].data<long>().ToArray();
+        var prev = prevIds.numel() == 0 ? Array.Empty<long>() : prevIds[0].cpu().data<long>().ToArray();
         var maxPrev = prev.Length == 0 ? 0 : prev.Max();
         var seg = new Rgb(size, size);
-        var alpha = f.AlphaFg[0, 0].data<float>().ToArray();
-        var argv = arg.data<long>().ToArray();
+        var alpha = f.AlphaFg[0, 0].cpu().data<float>().ToArray();
+        var argv = arg.cpu().data<long>().ToArray();
         for (var i = 0; i < size * size; i++)
         {
             if (alpha[i] < 0.1f) continue;

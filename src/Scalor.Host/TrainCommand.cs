@@ -55,6 +55,7 @@ public static class TrainCommand
         var data = TrainingData.Create(cmd);
         using var log = new StreamWriter(Path.Combine(run, "log.jsonl"), append: true) { AutoFlush = true };
         var tb = torch.utils.tensorboard.SummaryWriter(Path.Combine(run, "tensorboard"));
+        using var tbImages = new TensorBoardImages(Path.Combine(run, "tensorboard"));
         var stop = false;
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; stop = true; };
         Console.CancelKeyPress += onCancel;
@@ -115,6 +116,7 @@ public static class TrainCommand
                     Checkpoints.Save(ckptDir, nets, opt, gen, done, cmd.Keep);
                     lastSaved = done;
                 }
+                if (done % cmd.CheckpointEvery == 0 || done == start + 1) LogImages(tbImages, nets, batch, done);
             }
             if (stop)
             {
@@ -128,5 +130,33 @@ public static class TrainCommand
             (tb as IDisposable)?.Dispose();
         }
         return 0;
+    }
+
+    /// <summary>TensorBoard picture of the first sequence of the batch, tracked deterministically by the current
+    /// model: inputs with boxes coloured by id (white circles at discoveries) over the reconstructions.</summary>
+    static void LogImages(TensorBoardImages tb, Scalor.Model.Scalor.Nets nets, torch.Tensor batch, int step)
+    {
+        using var _ = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        var size = nets.Config.ImageSize;
+        var opts = Track.options(nets.Config, Scalor.Model.Scalor.Sampling.Means, true);
+        var state = Track.initial(nets, 1);
+        var previous = Microsoft.FSharp.Collections.SetModule.Empty<long>();
+        var inputs = new List<Rgb>();
+        var recons = new List<Rgb>();
+        var seq = batch.narrow(0, 0, 1);
+        for (var t = 0; t < Math.Min(6, (int)seq.shape[1]); t++)
+        {
+            var x = seq.select(1, t);
+            var prevIds = state.Objects.Ids;
+            var (next, f) = Track.step(nets, opts, state, x);
+            state = next;
+            var objects = Track.objectsOf(f.Objects, 0, 0.5f, previous);
+            previous = Microsoft.FSharp.Collections.SetModule.OfSeq(objects.Select(o => o.Id));
+            var (input, recon, _, _) = TrackCommand.Picture(f, objects, prevIds, x, size);
+            inputs.Add(input);
+            recons.Add(recon);
+        }
+        tb.AddImage("reconstruction", Rgb.Stack([Rgb.Strip(inputs), Rgb.Strip(recons)]), step);
     }
 }

@@ -101,4 +101,35 @@ let tests =
             use fs = File.OpenRead path
             let back = StbImageSharp.ImageResult.FromStream(fs, StbImageSharp.ColorComponents.RedGreenBlue)
             Expect.equal back.Data img.Pixels "same pixels"
+
+        testCase "CRC-32C has its standard check value" <| fun () ->
+            Expect.equal (TensorBoardImages.Crc32C(System.Text.Encoding.ASCII.GetBytes "123456789")) 0xE3069283u "check value"
+
+        testCase "TensorBoard image events: valid TFRecord framing and a PNG of the image inside" <| fun () ->
+            let dir = Path.Combine(Path.GetTempPath(), sprintf "scalor-tb-%s" (System.Guid.NewGuid().ToString("N")))
+            try
+                let img = Rgb(7, 5)
+                img.Set(3, 2, (200uy, 10uy, 30uy))
+                let file =
+                    use tb = new TensorBoardImages(dir)
+                    tb.AddImage("reconstruction", img, 42L)
+                    tb.FileName
+                let bytes = File.ReadAllBytes file
+                let mutable i = 0
+                let records = System.Collections.Generic.List<byte[]>()
+                while i < bytes.Length do
+                    let len = int (System.BitConverter.ToUInt64(bytes, i))
+                    Expect.equal (System.BitConverter.ToUInt32(bytes, i + 8)) (TensorBoardImages.MaskedCrc(System.ReadOnlySpan(bytes, i, 8))) "length CRC"
+                    let data = bytes.[i + 12 .. i + 12 + len - 1]
+                    Expect.equal (System.BitConverter.ToUInt32(bytes, i + 12 + len)) (TensorBoardImages.MaskedCrc(System.ReadOnlySpan data)) "data CRC"
+                    records.Add data
+                    i <- i + 16 + len
+                Expect.equal records.Count 2 "file version, then the image event"
+                let ev = records.[1]
+                let start = Seq.findIndex id [ for k in 0 .. ev.Length - 4 -> ev.[k] = 0x89uy && ev.[k + 1] = byte 'P' && ev.[k + 2] = byte 'N' && ev.[k + 3] = byte 'G' ]
+                let png = StbImageSharp.ImageResult.FromMemory(ev.[start..], StbImageSharp.ColorComponents.RedGreenBlue)
+                Expect.equal (png.Width, png.Height) (7, 5) "size"
+                Expect.equal png.Data img.Pixels "pixels"
+            finally
+                if Directory.Exists dir then Directory.Delete(dir, true)
     ]

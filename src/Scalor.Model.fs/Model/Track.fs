@@ -64,12 +64,13 @@ let objectsOf (o: Scalor.Objects) (b: int64) (minPresence: float32) (previousIds
     let n = o.Slots
     if n = 0L then [||]
     else
-        let ids = o.Ids.[b].data<int64>().ToArray()
-        let mask = o.Mask.[b].data<float32>().ToArray()
-        let pres = o.Pres.[b].reshape(-1L).data<float32>().ToArray()
-        let where = o.Where.[b].contiguous().data<float32>().ToArray()
-        let depth = o.Depth.[b].reshape(-1L).data<float32>().ToArray()
-        let what = o.What.[b].contiguous().data<float32>().ToArray()
+        // Values are read on the CPU, wherever the model runs.
+        let ids = o.Ids.[b].cpu().data<int64>().ToArray()
+        let mask = o.Mask.[b].cpu().data<float32>().ToArray()
+        let pres = o.Pres.[b].reshape(-1L).cpu().data<float32>().ToArray()
+        let where = o.Where.[b].contiguous().cpu().data<float32>().ToArray()
+        let depth = o.Depth.[b].reshape(-1L).cpu().data<float32>().ToArray()
+        let what = o.What.[b].contiguous().cpu().data<float32>().ToArray()
         let dw = int o.What.shape.[2]
         [| for i in 0 .. int n - 1 do
              if mask.[i] > 0.5f && pres.[i] > minPresence then
