@@ -1,13 +1,14 @@
 /// The per-frame inference step as an ONNX graph, written from the model's own structure and weights:
-/// image encoder and ConvLSTM state, propagation of every slot, discovery with rejection, slot compaction
+/// image encoder and ConvLSTM state, propagation of the live slots, discovery with rejection, slot compaction
 /// with ids. Deterministic (means instead of samples, z_pres = sigmoid(logits)), batch 1, a fixed slot
 /// capacity; the recurrent and object state are explicit inputs and outputs. Mirrors `Track.step` with
 /// `Scalor.Means` line for line; `Export` tests check the two agree.
 ///
-/// Two things differ from the TorchSharp step by construction, neither changing the result: the object
-/// state has `Capacity` slots (dead slots carry mask 0 and are never kept), and pasting uses full canvases
-/// (equal to the windowed paste within 1e-5, a tested property). The background and the prior networks are
-/// not needed for boxes and ids and are left out; `--render` adds the reconstruction.
+/// Three things differ from the TorchSharp step by construction, none changing the boxes and ids: the object
+/// state has `Capacity` slots (dead slots carry mask 0 and are never kept); only live slots and discovery
+/// cells above the keep threshold are computed (`Dense` computes all); and pasting uses full canvases (equal
+/// to the windowed paste within 1e-5, a tested property). The background and the prior networks are not
+/// needed for boxes and ids and are left out; `Render` adds the reconstruction (and computes every cell).
 module Scalor.Model.Export
 
 open Scalor.Model.Config

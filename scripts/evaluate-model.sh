@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Reproduces the README's "Trained models" numbers for a model (default: the embedded one): held-out tracking
+# on dSprites VLD/LD/MD and MNIST VLD (50 sequences each, seed 1000001), eval --data on 8 held-out LD sequences
+# (MSE, NLL), and conditional generation against the constant-position baseline (12 sequences × 4 samples).
+# Usage: scripts/evaluate-model.sh [CHECKPOINT] [OUT_DIR]   (about 5 minutes on 2 cores)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+model=${1:-}
+out=${2:-out/evaluate}
+dotnet tool restore >/dev/null
+dotnet build src/Scalor.Host -c Release -v q -nologo >/dev/null
+host=src/Scalor.Host/bin/Release/net10.0/scalor-host
+m=(); [ -n "$model" ] && m=(--model "$model")
+mkdir -p "$out"
+for d in vld ld md; do
+  echo "== dSprites $d"; "$host" track "${m[@]}" --density $d --sequences 50 --no-pictures --out "$out/track-$d" | tail -1
+done
+echo "== MNIST vld"; "$host" track "${m[@]}" --kind mnist --density vld --sequences 50 --no-pictures --out "$out/track-mnist-vld" | tail -1
+echo "== eval --data (8 held-out LD sequences)"
+rm -rf "$out/ld-test"
+"$host" data --density ld --sequences 8 --seed 1000001 --split test --out "$out/ld-test" >/dev/null
+"$host" eval "${m[@]}" --data "$out/ld-test" --json "$out/eval-ld.json" | tail -1
+echo "== conditional generation (5 observed, 5 imagined, discovery off)"
+for s in $(seq 1000001 1000012); do
+  "$host" generate "${m[@]}" --seed $s --samples 4 --out "$out/generate-$s" | grep "generate: step"
+done | awk '{ k = $3 + 0; n[k] += $16; g[k] += $10 * $16; c[k] += $14 * $16 }
+            END { for (k = 1; k in n; k++) printf "step %d: imagined %.2f px, constant baseline %.2f px (%d objects)\n", k, g[k] / n[k], c[k] / n[k], n[k] }'
