@@ -54,12 +54,8 @@ public static class BenchCommand
                 var sw = Stopwatch.StartNew();
                 var (next, f) = Scalor.Model.Track.step(nets, opts, state, frame);
                 var ms = sw.Elapsed.TotalMilliseconds;
-                state = next;
-                var o = state.Objects;
-                scope.MoveToOuter(o.Ids, o.What, o.Where, o.WhereBias, o.Depth, o.Pres, o.TrackH, o.PriorH, o.PriorC, o.Cum, o.Mask);
-                foreach (var (h, c) in state.Lstm) scope.MoveToOuter(h, c);
-                if (state.Background is { } bg) scope.MoveToOuter(bg.Value.Item1, bg.Value.Item2);
-                if (t >= warm) { times.Add(ms); counted.Add(o.Mask.sum().item<float>()); }
+                state = Scalor.Model.Track.keep(scope, next);
+                if (t >= warm) { times.Add(ms); counted.Add(state.Objects.Mask.sum().item<float>()); }
             }
             List<double> Time(Scalor.Runtime.OnnxTracker tracker)
             {

@@ -59,11 +59,8 @@ public static class EvalCommand
             var nll = new List<Scalor.Model.Elbo.Nll>();
             foreach (var src in sources)
             {
-                var frames = src.Frames.ToArray();
                 using var scope = TorchSharp.torch.NewDisposeScope();
-                var bytes = frames.SelectMany(f => f).ToArray();
-                var x = TorchSharp.torch.tensor(bytes, dtype: TorchSharp.torch.uint8).reshape(1, frames.Length, size, size, 3)
-                    .permute(0, 1, 4, 2, 3).to_type(TorchSharp.torch.float32).div(255f).contiguous();
+                var x = TorchSharp.torch.stack(src.Frames.Select(f => TrackCommand.ToTensor(f, size)).ToArray(), 1);
                 nll.Add(Scalor.Model.Elbo.nll(nets, gen, cmd.Samples, x));
             }
             var json = Keys(combined);

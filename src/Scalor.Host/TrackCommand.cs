@@ -75,7 +75,7 @@ public static class TrackCommand
         for (var t = 0; t < s.Length; t++) yield return s.Frames[(t * bytes)..((t + 1) * bytes)];
     }
 
-    static torch.Tensor ToTensor(byte[] rgb, int size)
+    internal static torch.Tensor ToTensor(byte[] rgb, int size)
     {
         using var raw = torch.tensor(rgb, dtype: torch.uint8);
         return raw.reshape(1, size, size, 3).permute(0, 3, 1, 2).to_type(torch.float32).div(255f).contiguous();
@@ -122,11 +122,7 @@ public static class TrackCommand
             var x = ToTensor(rgb, size);
             var prevIds = state.Objects.Ids;
             var (next, frame) = Track.step(nets, opts, state, x);
-            state = next;
-            scope.MoveToOuter(state.Objects.Ids, state.Objects.What, state.Objects.Where, state.Objects.WhereBias, state.Objects.Depth,
-                state.Objects.Pres, state.Objects.TrackH, state.Objects.PriorH, state.Objects.PriorC, state.Objects.Cum, state.Objects.Mask);
-            foreach (var (h, c) in state.Lstm) scope.MoveToOuter(h, c);
-            if (state.Background is { } bg) scope.MoveToOuter(bg.Value.Item1, bg.Value.Item2);
+            state = Track.keep(scope, next);
             mseSum += (frame.Recon - x).pow(2).mean().item<float>();
             var objects = Track.objectsOf(frame.Objects, 0, cmd.MinPresence, previous);
             previous = Microsoft.FSharp.Collections.SetModule.OfSeq(objects.Select(o => o.Id));

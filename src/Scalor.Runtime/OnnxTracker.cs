@@ -189,13 +189,13 @@ public sealed class OnnxTracker : IDisposable
         var seen = new HashSet<long>();
         for (var i = 0; i < Capacity; i++)
         {
-            if (mask[i] <= 0.5f || pres[i] <= MinPresence) continue;
+            if (mask[i] <= 0.5f) continue;
+            seen.Add(ids[i]);
+            if (pres[i] <= MinPresence) continue;
             var w = where.AsSpan(4 * i, 4).ToArray();
-            // The glimpse spans [t ± s] in normalised coordinates: s·size pixels wide (`Track.box`).
-            float cx = (w[2] + 1) / 2 * ImageSize, cy = (w[3] + 1) / 2 * ImageSize, bw = w[0] * ImageSize, bh = w[1] * ImageSize;
-            list.Add(new TrackedObject(ids[i], cx - bw / 2, cy - bh / 2, bw, bh, pres[i], depth[i], w, !previousIds.Contains(ids[i])));
+            var (left, top, width, height) = Scalor.Model.Track.box(w, ImageSize, ImageSize);
+            list.Add(new TrackedObject(ids[i], (float)left, (float)top, (float)width, (float)height, pres[i], depth[i], w, !previousIds.Contains(ids[i])));
         }
-        for (var i = 0; i < Capacity; i++) if (mask[i] > 0.5f) seen.Add(ids[i]);
         previousIds = seen;
         return list;
     }

@@ -24,11 +24,7 @@ let private both (nets: Scalor.Nets) (capacity: int) (render: bool) (dense: bool
         [ for t in 0 .. seq.Length - 1 do
             use scope = torch.NewDisposeScope()
             let next, f = Track.step nets opts state (x.select(1L, int64 t))
-            state <- next
-            scope.MoveToOuter(next.Objects.What, next.Objects.Where, next.Objects.WhereBias, next.Objects.Depth, next.Objects.Pres,
-                              next.Objects.TrackH, next.Objects.PriorH, next.Objects.PriorC, next.Objects.Cum, next.Objects.Ids,
-                              next.Objects.Mask, fst next.Background.Value, snd next.Background.Value) |> ignore
-            for (h, c) in next.Lstm do scope.MoveToOuter(h, c) |> ignore
+            state <- Track.keep scope next
             let torchObjs = Track.objectsOf f.Objects 0L 0.5f Set.empty |> Array.map (fun o -> o.Id, o.Where, o.Presence)
             let frame = Frame("s", t, seq.ViewSize, seq.ViewSize, seq.Frames.[t * bytes .. (t + 1) * bytes - 1])
             let r = onnx.Step frame

@@ -106,7 +106,8 @@ let build (nets: Scalor.Nets) (opts: Options) =
     let decode what =
         let dec = nets.GlimpseDec
         let hh = Ops.run g dec.Dec (Ops.reshape g [ -1L; int64 c.ZWhatDim; 1L; 1L ] what)
-        Ops.sigmoid g (Ops.run g dec.DecO hh), Ops.sigmoid g (Ops.run g dec.DecAlpha hh)
+        // The RGB head only enters the graph when rendering asks for it; tracking needs the alpha alone.
+        (fun () -> Ops.sigmoid g (Ops.run g dec.DecO hh)), Ops.sigmoid g (Ops.run g dec.DecAlpha hh)
     let encMean = zWhatMean (Ops.cropMany g x 3L propWhere gl)
     let tmpMean = (Ops.chunk g 2 1L (2L * int64 c.ZWhatDim) (Ops.run g p.WhatTemporal hTrack)).[0]
     let gates = Ops.chunk g 2 1L 2L (Ops.sigmoid g (Ops.run g p.WhatGate (Ops.concat g 1L [ hTrack; attEnc ])))
@@ -197,6 +198,7 @@ let build (nets: Scalor.Nets) (opts: Options) =
                   discO, discAlpha, Ops.reshape g [ k; 1L ] discPres, Ops.reshape g [ k; 1L ] depthMean, discWhere ]
         let maps =
             [ for (oo, a, pr, dp, wh) in l do
+                let oo = oo ()
                 let az = Ops.mul g a (Ops.reshape g [ -1L; 1L; 1L; 1L ] pr)
                 let imp = Ops.mul g az (Ops.reshape g [ -1L; 1L; 1L; 1L ] (Ops.sigmoid g (Ops.neg g dp)))
                 let full = Ops.paste g (Ops.concat g 1L [ Ops.mul g az oo; az; imp ]) 5L wh h w

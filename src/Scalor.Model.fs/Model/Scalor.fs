@@ -82,7 +82,8 @@ type Frame =
       KlPres: Tensor
       KlBg: Tensor
       /// log p(z) − log q(z) of this frame's samples [B] (z_pres binarised at 0.5, as [S] `phase_nll`): with the
-      /// log-likelihood, one frame's share of an importance weight.
+      /// log-likelihood, one frame's share of an importance weight. Only the background's share while training:
+      /// the objective does not use it, and the training step is the hot path.
       LogImportance: Tensor
       /// The object list after this frame's compaction.
       Objects: Objects
@@ -191,6 +192,8 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
             let klPres = (Distributions.klBernoulli st.PresLogits pr.PresProb * mask).view(b, n).sum(1L)
             let maps = Render.paste b st.O st.Alpha st.Pres st.Depth st.Where h w l
             let logImp =
+              if o.Training then zeros ()
+              else
                 // Latents count where the object is present; z_pres everywhere a slot is live.
                 let present = st.Pres.gt(torch.tensor(0.5f)).to_type(torch.float32) * mask
                 let sampled = st.PresSample.gt(torch.tensor(0.5f)).to_type(torch.float32)
@@ -240,9 +243,10 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
         let klPres = Distributions.klBernoulli (prop.PresLogits.view(b, cells)) prior
         klWhat.sum(1L), klWhere.sum(1L), klDepth.sum(1L), klPres.sum(1L)
     let discLogImp =
+      if o.Training then zeros ()
+      else
         let present = presOrig.gt(torch.tensor(0.5f)).to_type(torch.float32)
-        let std1 (t: Tensor) = torch.zeros_like(t), torch.ones_like(t)
-        let ratio (z: Tensor) (qm: Tensor) (qs: Tensor) = let pm, ps = std1 qm in Distributions.normalLogRatio z qm qs pm ps
+        let ratio (z: Tensor) (qm: Tensor) (qs: Tensor) = Distributions.normalLogRatio z qm qs (torch.zeros_like(qm)) (torch.ones_like(qs))
         let latents =
             (ratio what whatMean whatStd).sum(1L).view(b, cells)
             + (ratio whereRaw prop.WhereMean prop.WhereStd).sum(1L).view(b, cells)

@@ -59,6 +59,16 @@ let step (nets: Scalor.Nets) (opts: Scalor.StepOptions) (state: State) (x: Tenso
     let f, bg = Scalor.frame nets opts state.Frame x enc state.Objects state.Background
     { Lstm = lstm |> Array.map (fun (h, c) -> h.detach(), c.detach()); Objects = f.Objects; Background = Some bg; Frame = state.Frame + 1 }, f
 
+/// Moves a state's tensors out of `scope`, so a caller can release each frame's temporaries and keep the state.
+let keep (scope: DisposeScope) (state: State) =
+    let o = state.Objects
+    scope.MoveToOuter(o.Ids, o.What, o.Where, o.WhereBias, o.Depth, o.Pres, o.TrackH, o.PriorH, o.PriorC, o.Cum, o.Mask) |> ignore
+    for (h, c) in state.Lstm do scope.MoveToOuter(h, c) |> ignore
+    match state.Background with
+    | Some(z, h) -> scope.MoveToOuter(z, h) |> ignore
+    | None -> ()
+    state
+
 /// The objects of image `b` in an object list, those with presence above `minPresence` (0.5: G-SWM's rule).
 let objectsOf (o: Scalor.Objects) (b: int64) (minPresence: float32) (previousIds: Set<int64>) =
     let n = o.Slots
