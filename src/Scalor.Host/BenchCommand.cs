@@ -155,7 +155,7 @@ public static class BenchCommand
         var median = Median(rates);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"bench train: {median:F2} frames/s (median of {rates.Count}; batch {cfg.BatchSize}, T={cfg.SeqLength}, 64×64, glimpse {cfg.GlimpseSize}, {cfg.GridSize}×{cfg.GridSize} grid, {cmd.Threads} threads), peak RSS {peak:F0} MB"));
-        WriteJson(cmd.JsonFile, new { target = "train", frames_per_s = median, peak_rss_mb = peak, runs = rates, objects_tracked = objects, batch = cfg.BatchSize, threads = cmd.Threads, recompute_decoder = cfg.RecomputeDecoder });
+        WriteJson(cmd.JsonFile, new { target = "train", frames_per_s = median, peak_rss_mb = peak, runs = rates, objects_tracked = objects, batch = cfg.BatchSize, threads = cmd.Threads, recompute_decoder = cfg.RecomputeDecoder, micro_batch = cfg.MicroBatch });
         return 0;
     }
 

