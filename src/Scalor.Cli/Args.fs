@@ -83,9 +83,11 @@ type TrainArgs =
     | Set of key_value: string
     | Mnist_Dir of dir: string
     | Cuda
+    | Only of prefix: string
     interface IArgParserTemplate with
         member a.Usage =
             match a with
+            | Only _ -> "train only the parameters whose official name starts with this prefix (repeatable; e.g. propagate_cell.prior_cell): the rest stay as they are."
             | Cuda -> "train on the CUDA GPU (needs a CUDA build of libtorch; the result is the same model and config)."
             | Steps _ -> "optimisation steps in total (a resumed run counts from its checkpoint; default 100000)."
             | Batch _ -> "sequences per batch (default: the preset's, 16 for toy64)."

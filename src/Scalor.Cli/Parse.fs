@@ -46,7 +46,9 @@ type TrainCommand =
       LogEvery: int
       MnistDir: string
       /// Train on the CUDA device.
-      Cuda: bool }
+      Cuda: bool
+      /// Parameter-name prefixes to train (empty: all).
+      Only: string list }
 
 type TrackCommand =
     { /// null: the embedded default model.
@@ -246,7 +248,8 @@ let private trainCommand (r: ParseResults<TrainArgs>) =
           Keep = keep
           LogEvery = max 1 (r.GetResult(TrainArgs.Log_Every, 10))
           MnistDir = r.TryGetResult TrainArgs.Mnist_Dir |> Option.toObj
-          Cuda = r.Contains TrainArgs.Cuda }
+          Cuda = r.Contains TrainArgs.Cuda
+          Only = r.GetResults TrainArgs.Only |> List.map (fun p -> if String.IsNullOrWhiteSpace p then usage "--only expects a parameter-name prefix" else p.Trim()) }
 
 let private capacityOf (c: int option) =
     let c = defaultArg c 64

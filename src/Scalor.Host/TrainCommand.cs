@@ -42,8 +42,13 @@ public static class TrainCommand
         {
             var latest = Checkpoints.Latest(ckptDir) ?? throw new UserError($"--resume: no checkpoint in {ckptDir}");
             var (header, entries) = Checkpoints.Read(latest);
-            if (!header.Config.Equals(cfg))
+            // MicroBatch and RecomputeDecoder change how a step is computed, not the model: a checkpoint written
+            // with other values resumes with its own, so the run continues exactly as it would have.
+            if (!Train.withExecutionOf(cfg, header.Config).Equals(header.Config))
                 throw new UserError($"--resume: {latest} was trained with another configuration; resume with the same options");
+            if (!header.Config.Equals(cfg))
+                Console.WriteLine($"train: continuing with the checkpoint's MicroBatch={header.Config.MicroBatch}, RecomputeDecoder={header.Config.RecomputeDecoder}");
+            cfg = header.Config;
             nets = Scalor.Model.Scalor.create(header.Config, cmd.Seed);
             opt = Train.rmsProp(nets, cfg.LearningRate);
             Checkpoints.Restore(latest, nets, opt, gen, entries);
@@ -51,6 +56,13 @@ public static class TrainCommand
             Console.WriteLine($"train: resumed from {latest} at step {start}");
         }
         File.WriteAllText(Path.Combine(run, "config.json"), Train.configToJson(cfg) + "\n");
+        if (!cmd.Only.IsEmpty)
+        {
+            var trained = Train.trainOnly(nets, cmd.Only);
+            if (trained.Length == 0)
+                throw new UserError($"--only: no parameter name starts with {string.Join(" or ", cmd.Only)}");
+            Console.WriteLine($"train: only {trained.Length} parameter tensors ({string.Join(", ", cmd.Only)}); the rest are frozen");
+        }
 
         var data = TrainingData.Create(cmd);
         using var log = new StreamWriter(Path.Combine(run, "log.jsonl"), append: true) { AutoFlush = true };

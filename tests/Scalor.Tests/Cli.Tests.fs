@@ -41,4 +41,14 @@ let tests =
             match parse [| "export"; "--out"; "m.onnx"; "--capacity"; "0" |] with
             | UsageError m -> Expect.stringContains m "--capacity" "names the option"
             | other -> failtestf "unexpected %A" other
+
+        testCase "train: micro-batch override and --only prefixes parse" <| fun () ->
+            match parse [| "train"; "--set"; "MicroBatch=4"; "--only"; "propagate_cell.prior_cell"; "--only"; "bg_prior" |] with
+            | Run(Train t) ->
+                Expect.equal t.Config.MicroBatch 4 "override"
+                Expect.equal t.Only [ "propagate_cell.prior_cell"; "bg_prior" ] "prefixes, in order"
+            | other -> failtestf "unexpected %A" other
+            match parse [| "train" |] with
+            | Run(Train t) -> Expect.equal (t.Config.MicroBatch, t.Only) (8, []) "toy64 default: passes of 8, everything trained"
+            | other -> failtestf "unexpected %A" other
     ]

@@ -308,6 +308,46 @@ let tests =
                 Expect.isLessThan worst 1e-4 "same gradients (relative)"
                 Expect.isGreaterThan (g1 |> Array.sumBy (fun g -> float (g.abs().sum().item<float32>()))) 0.0 "gradients are not all zero"
 
+            testCase "decoding only the cells that can survive the cap gives the same loss and gradients" <| fun () ->
+                // A cap of 3 objects: after the first frame few cells can survive, the rest end exactly at 0.
+                let cfg = { tiny with MaxObjects = 3 }
+                let run (skip: bool) =
+                    let nets = Scalor.create cfg 9L
+                    let opts = { Train.options cfg 0 Scalor.Means with SkipZeroCells = skip }
+                    let frames = Scalor.forward nets opts (batch 3)
+                    let loss, terms = Elbo.loss frames (batch 3)
+                    loss.backward()
+                    let sparseFrames = frames |> List.take (frames.Length - 1) |> List.filter (fun f -> Scalor.decodesSparsely cfg opts true f.Objects.Mask) |> List.length
+                    terms, sparseFrames, nets.Store.Parameters |> Array.map (fun p -> if isNull p.grad then torch.zeros_like(p) else p.grad.clone())
+                let t1, _, g1 = run false
+                let t2, sparse, g2 = run true
+                // A frame decides on the list the previous frame left: every frame's list but the last one's.
+                Expect.isGreaterThan sparse 0 "the sparse path was taken"
+                Expect.floatClose Accuracy.medium t2.Loss t1.Loss "loss"
+                Expect.equal t2.Objects t1.Objects "objects"
+                let worst = Array.map2 (fun (a: Tensor) (b: Tensor) -> maxDiff a b / (1e-6 + float (a.abs().max().item<float32>()))) g1 g2 |> Array.max
+                Expect.isLessThan worst 1e-4 "same gradients (relative)"
+
+            testCase "training only a name prefix changes only those parameters" <| fun () ->
+                let nets = Scalor.create tiny 10L
+                let opt = Train.rmsProp nets tiny.LearningRate
+                use gen = new torch.Generator(3UL)
+                let trained = Train.trainOnly nets [ "propagate_cell.prior_cell"; "bg_prior" ]
+                Expect.isNonEmpty trained "some parameters match"
+                let before = nets.Store.NamedParameters |> List.map (fun (n, p) -> n, p.detach().clone())
+                // Two steps: the first frame has nothing to propagate, the prior is reached from the second step on.
+                for s in 0 .. 1 do lossOf (Train.step nets opt gen s (batch s)) |> ignore
+                let changed =
+                    List.map2 (fun (n, (a: Tensor)) (_, (b: Tensor)) -> n, maxDiff a b > 0.0) before nets.Store.NamedParameters
+                    |> List.filter snd |> List.map fst
+                Expect.isNonEmpty changed "the chosen parameters moved"
+                for n in changed do Expect.contains trained n (sprintf "%s is frozen but changed" n)
+
+            testCase "a config that differs only in how a step is computed is the same model for resuming" <| fun () ->
+                let knobs = { tiny with MicroBatch = 1; RecomputeDecoder = true }
+                Expect.equal (Train.withExecutionOf knobs tiny) tiny "micro-batch and recompute are execution settings"
+                Expect.notEqual (Train.withExecutionOf { knobs with Sigma = 0.5 } tiny) tiny "σ is part of the model"
+
             testCase "a non-finite loss skips the step and changes no parameter" <| fun () ->
                 let nets = Scalor.create tiny 6L
                 let opt = Train.rmsProp nets tiny.LearningRate

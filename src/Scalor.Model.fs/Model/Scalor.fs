@@ -67,7 +67,10 @@ type StepOptions =
       /// Discovery on (conditional generation switches it off).
       Discover: bool
       /// Some v: the background-alpha curriculum holds α_fg at v in the composite and the background input.
-      FixedAlpha: float option }
+      FixedAlpha: float option
+      /// Decode with gradients only the discovery cells that can end up present (`decodesSparsely`).
+      /// Same values and gradients either way; false is the plain official order of work.
+      SkipZeroCells: bool }
 
 /// One frame's terms and products.
 type Frame =
@@ -165,6 +168,17 @@ let carried (state: Objects) : Propagation.Carried =
       Pres = flat state.Pres; TrackH = flat state.TrackH; PriorH = flat state.PriorH; PriorC = flat state.PriorC
       Cum = flat state.Cum; Mask = flat (state.Mask.unsqueeze(2L)) }
 
+/// Whether a training frame decodes discovery glimpses with gradients only for cells that can survive: the
+/// cap leaves at most MaxObjects − live discoveries per image. Without a rejection test (first frame, or
+/// nothing tracked) any cell the cap removes is saved work; with one, every glimpse is decoded once more
+/// without autograd (about 40% of a decode with backward), so at most half the cells may survive.
+/// `mask` [B; N], the live slots.
+let decodesSparsely (c: ScalorConfig) (o: StepOptions) (rejecting: bool) (mask: Tensor) =
+    o.SkipZeroCells && o.Training && o.Discover
+    && (use free = (float32 c.MaxObjects - mask.sum(1L)).clamp((0f).ToScalar(), (float32 c.Cells).ToScalar())
+        let surviving = float (free.sum().item<float32>()) / float (mask.shape.[0] * int64 c.Cells)
+        if rejecting then surviving <= 0.5 else surviving < 1.0)
+
 /// One frame. `x` [B; 3; H; W], `enc` [B; D; G; G]; `bgPrev` the previous (z_bg, prior state).
 let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: Objects) (bgPrev: (Tensor * Tensor) option) =
     let c = m.Config
@@ -216,11 +230,21 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
     let glimpse = Spatial.cropMany x zWhere c.GlimpseSize
     let whatMean, whatStd = Networks.zWhatEncode m.ZWhat glimpse
     let what = sample whatMean whatStd
-    let oDisc, alphaDisc = Networks.decode c.RecomputeDecoder m.GlimpseDec what
+    let rejecting = t > 0 && n > 0L
+    // Under the training cap an image keeps at most MaxObjects − live discoveries, so when few slots are free
+    // (early training; the `bench train` worst case) most cells end with presence exactly 0: zeroed by the cap
+    // or by rejection, constants here. Such a cell adds nothing to the image and nothing to any gradient, so
+    // its glimpse is decoded for the rejection test only (no autograd), and decoded with gradients only for
+    // the cells still alive. The sums are the same; only the work for exact zeros goes.
+    let decoded = if decodesSparsely c o rejecting state.Mask then None else Some(Networks.decode c.RecomputeDecoder m.GlimpseDec what)
     let accept =
-        if t > 0 && n > 0L then
+        if rejecting then
             use _ = torch.no_grad()
-            let win, x0, y0 = Spatial.pasteWindows alphaDisc zWhere h w l
+            let alphaTest =
+                match decoded with
+                | Some(_, a) -> a
+                | None -> snd (Networks.glimpseDecode m.GlimpseDec what)
+            let win, x0, y0 = Spatial.pasteWindows alphaTest zWhere h w l
             let idx = Spatial.windowIndices (x0.view(b, cells)) (y0.view(b, cells)) h w l
             let explained = Spatial.gatherWindows (alphaProp.detach()) idx cells l
             // Only pixels inside the image count, as in the official full-canvas paste: a window reaching past
@@ -229,9 +253,17 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
             Discovery.rejection c (win.view(b, cells, 1L, int64 l, int64 l) * inside) explained
         else torch.ones(b, cells)
     let pres0 = presOrig * accept
-    let pres1 =
-        if o.Training then pres0 * Discovery.cap c.MaxObjects (pres0.detach()) (state.Mask.sum(1L))
-        else pres0
+    let capMask = if o.Training then Some(Discovery.cap c.MaxObjects (pres0.detach()) (state.Mask.sum(1L))) else None
+    let pres1 = match capMask with Some m -> pres0 * m | None -> pres0
+    let oDisc, alphaDisc =
+        match decoded with
+        | Some d -> d
+        | None ->
+            // Cells whose multiplier (acceptance × cap) is exactly 0; the rest keep zero glimpses.
+            let alive = (match capMask with Some m -> accept * m | None -> accept).reshape(-1L).nonzero().squeeze(1L)
+            let oA, aA = Networks.decode c.RecomputeDecoder m.GlimpseDec (what.index_select(0L, alive))
+            let g = int64 c.GlimpseSize
+            torch.zeros(b * cells, 3L, g, g).index_copy(0L, alive, oA), torch.zeros(b * cells, 1L, g, g).index_copy(0L, alive, aA)
     let pres = if o.Discover then pres1 else torch.zeros_like(pres1)
     let discKl =
         let wgt = presOrig

@@ -50,7 +50,7 @@ let private encodeFrame (e: Networks.Encoder) (x: Tensor) (lstm: (Tensor * Tenso
         input, next
 
 let options (c: ScalorConfig) (sampling: Scalor.Sampling) (discover: bool) : Scalor.StepOptions =
-    { Tau = c.TauEnd; PresPrior = c.PresPriorEnd; Training = false; Detach = true; Sampling = sampling; Discover = discover; FixedAlpha = None }
+    { Tau = c.TauEnd; PresPrior = c.PresPriorEnd; Training = false; Detach = true; Sampling = sampling; Discover = discover; FixedAlpha = None; SkipZeroCells = false }
 
 /// Advances by one frame `x` [B; 3; H; W] in [0, 1]. Returns the new state and the frame's products.
 let step (nets: Scalor.Nets) (opts: Scalor.StepOptions) (state: State) (x: Tensor) =

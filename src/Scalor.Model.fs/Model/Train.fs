@@ -29,7 +29,21 @@ let options (c: ScalorConfig) (step: int) (sampling: Scalor.Sampling) : Scalor.S
       Detach = step < c.DetachSteps
       Sampling = sampling
       Discover = true
-      FixedAlpha = if step < c.BgAlphaCurriculumSteps then Some c.BgAlphaCurriculumValue else None }
+      FixedAlpha = if step < c.BgAlphaCurriculumSteps then Some c.BgAlphaCurriculumValue else None
+      SkipZeroCells = true }
+
+/// `c` with the execution settings of `other` (how a step is computed, not what is computed).
+let withExecutionOf (c: ScalorConfig) (other: ScalorConfig) =
+    { c with MicroBatch = other.MicroBatch; RecomputeDecoder = other.RecomputeDecoder }
+
+/// Freezes every parameter whose name starts with none of `prefixes` (autograd then skips their gradients and
+/// the activations only they need; the optimizer skips parameters without a gradient). Returns the names
+/// still trained.
+let trainOnly (nets: Scalor.Nets) (prefixes: string list) =
+    [| for (n, p) in nets.Store.NamedParameters do
+         let keep = prefixes |> List.exists (fun pre -> n.StartsWith(pre, StringComparison.Ordinal))
+         p.requires_grad_(keep) |> ignore
+         if keep then yield n |]
 
 /// Forward and backward over `batch` [B; T; 3; H; W] in passes of `MicroBatch` sequences, accumulating into
 /// the parameters' gradients (cleared first) the gradient of the batch-mean loss: each pass's mean loss is
