@@ -172,11 +172,11 @@ let carried (state: Objects) : Propagation.Carried =
 /// cap leaves at most MaxObjects − live discoveries per image. Without a rejection test (first frame, or
 /// nothing tracked) any cell the cap removes is saved work; with one, every glimpse is decoded once more
 /// without autograd (about 40% of a decode with backward), so at most half the cells may survive.
-/// `mask` [B; N], the live slots.
-let decodesSparsely (c: ScalorConfig) (o: StepOptions) (rejecting: bool) (mask: Tensor) =
+/// `live` [B], the tracked objects per image.
+let decodesSparsely (c: ScalorConfig) (o: StepOptions) (rejecting: bool) (live: Tensor) =
     o.SkipZeroCells && o.Training && o.Discover
-    && (use free = (float32 c.MaxObjects - mask.sum(1L)).clamp((0f).ToScalar(), (float32 c.Cells).ToScalar())
-        let surviving = float (free.sum().item<float32>()) / float (mask.shape.[0] * int64 c.Cells)
+    && (use free = (float32 c.MaxObjects - live).clamp((0f).ToScalar(), (float32 c.Cells).ToScalar())
+        let surviving = float (free.sum().item<float32>()) / float (live.shape.[0] * int64 c.Cells)
         if rejecting then surviving <= 0.5 else surviving < 1.0)
 
 /// One frame. `x` [B; 3; H; W], `enc` [B; D; G; G]; `bgPrev` the previous (z_bg, prior state).
@@ -236,7 +236,8 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
     // or by rejection, constants here. Such a cell adds nothing to the image and nothing to any gradient, so
     // its glimpse is decoded for the rejection test only (no autograd), and decoded with gradients only for
     // the cells still alive. The sums are the same; only the work for exact zeros goes.
-    let decoded = if decodesSparsely c o rejecting state.Mask then None else Some(Networks.decode c.RecomputeDecoder m.GlimpseDec what)
+    let live = state.Mask.sum(1L)
+    let decoded = if decodesSparsely c o rejecting live then None else Some(Networks.decode c.RecomputeDecoder m.GlimpseDec what)
     let accept =
         if rejecting then
             use _ = torch.no_grad()
@@ -253,7 +254,7 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
             Discovery.rejection c (win.view(b, cells, 1L, int64 l, int64 l) * inside) explained
         else torch.ones(b, cells)
     let pres0 = presOrig * accept
-    let capMask = if o.Training then Some(Discovery.cap c.MaxObjects (pres0.detach()) (state.Mask.sum(1L))) else None
+    let capMask = if o.Training then Some(Discovery.cap c.MaxObjects (pres0.detach()) live) else None
     let pres1 = match capMask with Some m -> pres0 * m | None -> pres0
     let oDisc, alphaDisc =
         match decoded with
