@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces the README's "Trained models" numbers for a model (default: the embedded one): held-out tracking
 # on dSprites VLD/LD/MD and MNIST VLD (50 sequences each, seed 1000001), eval --data on 8 held-out LD sequences
-# (MSE, NLL), and conditional generation against the constant-position baseline (12 sequences × 4 samples).
+# (MSE, NLL), and conditional generation against the constant-position baseline (12 sequences × 4 samples, and the most likely future of each).
 # Usage: scripts/evaluate-model.sh [CHECKPOINT] [OUT_DIR]   (about 5 minutes on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,8 +20,20 @@ echo "== eval --data (8 held-out LD sequences)"
 rm -rf "$out/ld-test"
 "$host" data --density ld --sequences 8 --seed 1000001 --split test --out "$out/ld-test" >/dev/null
 "$host" eval "${m[@]}" --data "$out/ld-test" --json "$out/eval-ld.json" | tail -1
-echo "== conditional generation (5 observed, 5 imagined, discovery off)"
+# Generation lines: "generate: step K: ... position D px (constant-position baseline C px, N objects; the model's
+# last inferred position held: M px)"; averaged over sequences weighted by N.
+summarise() {
+  awk '{ gsub(/[(),;]/, "") }
+       /last observed frame/ { o += $7 * $13; on += $13 }
+       /generate: step/ { k = $3 + 0; n[k] += $16; g[k] += $10 * $16; c[k] += $14 * $16; m[k] += $24 * $16 }
+       END { printf "last observed frame: inferred positions %.2f px from the true ones (%d objects)\n", o / on, on
+             for (k = 1; k in n; k++) printf "step %d: imagined %.2f px, constant baseline %.2f px, the model'"'"'s last position held %.2f px (%d objects)\n", k, g[k] / n[k], c[k] / n[k], m[k] / n[k], n[k] }'
+}
+echo "== conditional generation, sampled futures (5 observed, 5 imagined, discovery off, 4 samples)"
 for s in $(seq 1000001 1000012); do
-  "$host" generate "${m[@]}" --seed $s --samples 4 --out "$out/generate-$s" | grep "generate: step"
-done | awk '{ k = $3 + 0; n[k] += $16; g[k] += $10 * $16; c[k] += $14 * $16 }
-            END { for (k = 1; k in n; k++) printf "step %d: imagined %.2f px, constant baseline %.2f px (%d objects)\n", k, g[k] / n[k], c[k] / n[k], n[k] }'
+  "$host" generate "${m[@]}" --seed $s --samples 4 --out "$out/generate-$s" | grep "generate: [ls]"
+done | summarise
+echo "== conditional generation, the most likely future (--most-likely)"
+for s in $(seq 1000001 1000012); do
+  "$host" generate "${m[@]}" --seed $s --most-likely --out "$out/generate-likely-$s" | grep "generate: [ls]"
+done | summarise

@@ -162,6 +162,7 @@ type GenerateArgs =
     | Steps of int
     | [<Mandatory>] Out of dir: string
     | From_Scratch
+    | Most_Likely
     | Samples of int
     | Discovery of probability: float
     | Seed of int64
@@ -174,6 +175,7 @@ type GenerateArgs =
             | Steps _ -> "frames to imagine (default 5)."
             | Out _ -> "output folder: sample-N.png/.gif, latents-N.json."
             | From_Scratch -> "sample everything from the priors (first-step discovery presence 0.2, as the paper)."
+            | Most_Likely -> "imagine the single most likely future: the priors' means instead of samples (conditional generation)."
             | Samples _ -> "futures to draw from the same past (default 1)."
             | Discovery _ -> "presence probability of discovery during imagination (default 0: off, as the paper)."
             | Seed _ -> "seed of the imagined futures (and of the generated input; default 1000001)."

@@ -87,6 +87,7 @@ type GenerateCommand =
       FromScratch: bool
       Samples: int
       Discovery: float
+      MostLikely: bool
       Seed: uint64 }
 
 type BenchCommand =
@@ -301,12 +302,15 @@ let private generateCommand (r: ParseResults<GenerateArgs>) =
     if steps < 1 then usage "--steps must be at least 1"
     if samples < 1 || samples > 100 then usage "--samples must be between 1 and 100"
     if p < 0.0 || p >= 1.0 then usage "--discovery must be a probability in [0, 1)"
+    let mostLikely = r.Contains GenerateArgs.Most_Likely
+    if mostLikely && r.Contains GenerateArgs.From_Scratch then usage "--most-likely imagines the future of an observed past; it does not combine with --from-scratch"
+    if mostLikely && samples > 1 && p = 0.0 then usage "--most-likely with discovery off has one future; --samples must be 1"
     Generate
         { Model = r.TryGetResult GenerateArgs.Model |> Option.toObj
           Input = r.TryGetResult GenerateArgs.Input |> Option.toObj
           Observe = observe; Steps = steps; Out = r.GetResult GenerateArgs.Out
           FromScratch = r.Contains GenerateArgs.From_Scratch; Samples = samples; Discovery = p
-          Seed = uint64 (r.GetResult(GenerateArgs.Seed, 1000001L)) }
+          MostLikely = mostLikely; Seed = uint64 (r.GetResult(GenerateArgs.Seed, 1000001L)) }
 
 let private evalCommand (r: ParseResults<EvalArgs>) =
     let byIou = r.GetResult(EvalArgs.Match, MatchArg.Distance) = MatchArg.Iou

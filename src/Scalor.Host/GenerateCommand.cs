@@ -41,9 +41,7 @@ public static class GenerateCommand
             }
         }
         var inv = CultureInfo.InvariantCulture;
-        var errors = new double[cmd.Steps];
-        var baseline = new double[cmd.Steps];
-        var counted = new int[cmd.Steps];
+        var pos = new Positions(cmd.Steps);
         for (var s = 0; s < cmd.Samples; s++)
         {
             using var gen = new torch.Generator(Rng.derive(cmd.Seed, (ulong)s + 1));
@@ -55,7 +53,7 @@ public static class GenerateCommand
             }
             else
             {
-                var (o, i) = Generate.conditional(nets, gen, seq!, cmd.Observe, cmd.Steps, cmd.Discovery);
+                var (o, i) = Generate.conditional(nets, gen, cmd.MostLikely, seq!, cmd.Observe, cmd.Steps, cmd.Discovery);
                 (observed, imagined) = ([.. o], [.. i]);
             }
             var all = observed.Concat(imagined).ToList();
@@ -65,19 +63,25 @@ public static class GenerateCommand
                 frame = t + 1, imagined = t >= observed.Count,
                 objects = Objects(f).Select(o => new { id = o.Id, scale_x = o.Where[0], scale_y = o.Where[1], position_x = o.Where[2], position_y = o.Where[3], depth = o.Depth, presence = o.Presence }),
             })));
-            if (truth is not null) PositionErrors(truth, observed, imagined, size, errors, baseline, counted);
+            if (truth is not null) PositionErrors(truth, observed, imagined, size, pos);
         }
         Console.WriteLine($"generate: {cmd.Samples} sample(s) of {(cmd.FromScratch ? "" : $"{cmd.Observe} observed + ")}{cmd.Steps} imagined frames in {outDir}");
-        if (truth is not null && counted.Any(c => c > 0))
+        if (truth is not null && pos.Counted.Any(c => c > 0))
         {
+            double Mean(double[] sum, int t) => pos.Counted[t] > 0 ? sum[t] / pos.Counted[t] : double.NaN;
+            Console.WriteLine(string.Create(inv, $"generate: last observed frame: inferred positions {pos.Observed / pos.ObservedCount:F2} px from the true ones ({pos.ObservedCount} objects)"));
             for (var t = 0; t < cmd.Steps; t++)
-                if (counted[t] > 0)
-                    Console.WriteLine(string.Create(inv, $"generate: step {t + 1}: mean distance to the true position {errors[t] / counted[t]:F2} px (constant-position baseline {baseline[t] / counted[t]:F2} px, {counted[t]} objects)"));
+                if (pos.Counted[t] > 0)
+                    Console.WriteLine(string.Create(inv, $"generate: step {t + 1}: mean distance to the true position {Mean(pos.Imagined, t):F2} px (constant-position baseline {Mean(pos.TrueHeld, t):F2} px, {pos.Counted[t]} objects; the model's last inferred position held: {Mean(pos.ModelHeld, t):F2} px)"));
+            var steps = Enumerable.Range(0, cmd.Steps);
             BenchCommand.WriteJson(Path.Combine(outDir, "positions.json"), new
             {
-                mean_distance_px = Enumerable.Range(0, cmd.Steps).Select(t => counted[t] > 0 ? errors[t] / counted[t] : double.NaN),
-                constant_baseline_px = Enumerable.Range(0, cmd.Steps).Select(t => counted[t] > 0 ? baseline[t] / counted[t] : double.NaN),
-                objects = counted,
+                most_likely = cmd.MostLikely,
+                observed_distance_px = pos.Observed / pos.ObservedCount,
+                mean_distance_px = steps.Select(t => Mean(pos.Imagined, t)),
+                constant_baseline_px = steps.Select(t => Mean(pos.TrueHeld, t)),
+                model_held_baseline_px = steps.Select(t => Mean(pos.ModelHeld, t)),
+                objects = pos.Counted,
             });
         }
         return 0;
@@ -88,23 +92,36 @@ public static class GenerateCommand
     static Track.TrackedObject[] Objects(Generate.Frame f) =>
         Track.objectsOf(f.Objects, 0, 0.5f, Microsoft.FSharp.Collections.SetModule.Empty<long>());
 
+    /// <summary>Sums of centre distances (px) per imagined step: the imagined object to the true one; the true
+    /// position at the last observed frame held still (the constant-position baseline); the model's own last
+    /// inferred position held still (separates the motion the prior predicts from the tracker's offset).</summary>
+    sealed class Positions(int steps)
+    {
+        public double[] Imagined { get; } = new double[steps];
+        public double[] TrueHeld { get; } = new double[steps];
+        public double[] ModelHeld { get; } = new double[steps];
+        public int[] Counted { get; } = new int[steps];
+        public double Observed { get; set; }
+        public int ObservedCount { get; set; }
+    }
+
     /// <summary>Model ids are matched to true objects at the last observed frame (optimal assignment on centre
-    /// distance); each imagined step then compares the object's imagined centre with the true one, and with
-    /// its last observed position (the constant baseline).</summary>
-    static void PositionErrors(World.Sequence truth, List<Generate.Frame> observed, List<Generate.Frame> imagined, int size, double[] err, double[] bas, int[] n)
+    /// distance, pairs further apart than the object's size left out); each imagined step then compares the object's imagined centre with the true one, and with
+    /// the held baselines.</summary>
+    static void PositionErrors(World.Sequence truth, List<Generate.Frame> observed, List<Generate.Frame> imagined, int size, Positions pos)
     {
         var last = observed.Count - 1;
         var objs = Objects(observed[last]);
         var gt = truth.Truth.Where(b => b.Frame == last).ToArray();
         if (objs.Length == 0 || gt.Length == 0) return;
+        static double Dist((double X, double Y) a, double x, double y) => Math.Sqrt(Math.Pow(a.X - x, 2) + Math.Pow(a.Y - y, 2));
         var cost = new double[objs.Length, gt.Length];
         for (var i = 0; i < objs.Length; i++)
             for (var j = 0; j < gt.Length; j++)
-            {
-                var (cx, cy) = Centre(objs[i], size);
-                cost[i, j] = Math.Sqrt(Math.Pow(cx - gt[j].CenterX, 2) + Math.Pow(cy - gt[j].CenterY, 2));
-            }
-        var pairs = Scalor.Metrics.Assignment.minimise(cost).Where(p => cost[p.Item1, p.Item2] <= 2 * gt[p.Item2].Size).ToArray();
+                cost[i, j] = Dist(Centre(objs[i], size), gt[j].CenterX, gt[j].CenterY);
+        // Within one object size: the match the tracking metrics count (similarity 1 − d / 2·size ≥ 0.5).
+        var pairs = Scalor.Metrics.Assignment.minimise(cost).Where(p => cost[p.Item1, p.Item2] <= gt[p.Item2].Size).ToArray();
+        foreach (var (i, j) in pairs) { pos.Observed += cost[i, j]; pos.ObservedCount++; }
         for (var t = 0; t < imagined.Count; t++)
         {
             var now = Objects(imagined[t]).ToDictionary(o => o.Id);
@@ -112,10 +129,10 @@ public static class GenerateCommand
             {
                 var trueNow = truth.Truth.FirstOrDefault(b => b.Frame == last + 1 + t && b.Object == gt[j].Object);
                 if (trueNow.Size == 0 || !now.TryGetValue(objs[i].Id, out var o)) continue;
-                var (cx, cy) = Centre(o, size);
-                err[t] += Math.Sqrt(Math.Pow(cx - trueNow.CenterX, 2) + Math.Pow(cy - trueNow.CenterY, 2));
-                bas[t] += Math.Sqrt(Math.Pow(gt[j].CenterX - trueNow.CenterX, 2) + Math.Pow(gt[j].CenterY - trueNow.CenterY, 2));
-                n[t]++;
+                pos.Imagined[t] += Dist(Centre(o, size), trueNow.CenterX, trueNow.CenterY);
+                pos.TrueHeld[t] += Dist((gt[j].CenterX, gt[j].CenterY), trueNow.CenterX, trueNow.CenterY);
+                pos.ModelHeld[t] += Dist(Centre(objs[i], size), trueNow.CenterX, trueNow.CenterY);
+                pos.Counted[t]++;
             }
         }
     }
@@ -136,26 +153,29 @@ public static class GenerateCommand
         var bgs = new List<Rgb>();
         var segs = new List<Rgb>();
         var traj = new Rgb(size * k, size * k);
+        var last = new Dictionary<long, (double X, double Y)>();
         for (var t = 0; t < frames.Count; t++)
         {
             var f = frames[t];
+            var next = new Dictionary<long, (double X, double Y)>();
             var r = Img(f.Recon[0]);
             if (t >= observed) for (var x = 0; x < r.Width; x++) for (var y = 0; y < 3; y++) r.Set(x, y, (230, 30, 30));
             foreach (var o in Objects(f))
             {
                 var (l, top, w, h) = Track.box(o.Where, size, size);
                 r.Rectangle(l * k, top * k, w * k, h * k, Rgb.IdColour((int)o.Id));
-                traj.Set((int)((l + w / 2) * k), (int)((top + h / 2) * k), Rgb.IdColour((int)o.Id));
+                var centre = ((l + w / 2) * k, (top + h / 2) * k);
+                if (last.TryGetValue(o.Id, out var before)) traj.Line(before.X, before.Y, centre.Item1, centre.Item2, Rgb.IdColour((int)o.Id));
+                // White ring: where this object's imagined path starts.
+                if (t == observed && last.ContainsKey(o.Id)) traj.Circle(before.X, before.Y, 3, (255, 255, 255));
+                next[o.Id] = centre;
             }
+            last = next;
             recon.Add(r);
             bgs.Add(Img(f.Background[0]));
-            var maps = Render.fullMaps(f.Maps, size, size)[0].narrow(1, 4, 1).squeeze(1);
-            var (_, arg) = maps.max(0);
-            var argv = arg.data<long>().ToArray();
-            var alpha = f.AlphaFg[0, 0].data<float>().ToArray();
-            var seg = new Rgb(size, size);
-            for (var i = 0; i < size * size; i++) if (alpha[i] >= 0.1f) seg.Set(i % size, i / size, Rgb.IdColour((int)argv[i] + 1));
-            segs.Add(seg.Scale(k));
+            // The maps of frame t hold frame t − 1's slots, then the discovery cells.
+            using var none = torch.zeros(1, 0, dtype: torch.int64);
+            segs.Add(TrackCommand.Segmentation(f.Maps, f.AlphaFg, t == 0 ? none : frames[t - 1].Objects.Ids, size).Scale(k));
         }
         Rgb.Stack([Rgb.Strip(recon), Rgb.Strip(bgs), Rgb.Strip(segs), traj]).SavePng(Path.Combine(dir, $"sample-{sample + 1}.png"));
         Gif.Write(Path.Combine(dir, $"sample-{sample + 1}.gif"), recon.Zip(segs, (a, b) => Rgb.Strip([a, b])).ToList(), 40);

@@ -41,6 +41,14 @@ public sealed class Rgb(int width, int height)
         for (var y = y0; y <= y1; y++) { Set(x0, y, c); Set(x1, y, c); }
     }
 
+    /// <summary>A segment sampled densely enough to leave no gaps (out-of-image points are clipped by Set).</summary>
+    public void Line(double x0, double y0, double x1, double y1, (byte, byte, byte) c)
+    {
+        var steps = Math.Max(1, (int)Math.Ceiling(2 * Math.Max(Math.Abs(x1 - x0), Math.Abs(y1 - y0))));
+        for (var s = 0; s <= steps; s++)
+            Set((int)(x0 + (x1 - x0) * s / steps), (int)(y0 + (y1 - y0) * s / steps), c);
+    }
+
     public void Circle(double cx, double cy, double r, (byte, byte, byte) c)
     {
         var steps = Math.Max(16, (int)(r * 8));

@@ -170,14 +170,20 @@ public static class TrackCommand
         }
         var recon = ToImage(f.Recon[0]).Scale(k);
         var bg = ToImage(f.Background[0]).Scale(k);
-        // Segmentation: each pixel takes the colour of the object with the largest importance there.
-        var maps = Render.fullMaps(f.Maps, size, size)[0];
-        var imp = maps.narrow(1, 4, 1).squeeze(1);
-        var (best, arg) = imp.max(0);
+        return (input, recon, bg, Segmentation(f.Maps, f.AlphaFg, prevIds, size).Scale(k));
+    }
+
+    /// <summary>Segmentation of image 0: each pixel where α_fg ≥ 0.1 takes the id colour of the object with the
+    /// largest importance there. The maps hold the previous frame's slots (ids <paramref name="prevIds"/>
+    /// [B; N]) then the discovery cells, coloured as the new ids they would get.</summary>
+    internal static Rgb Segmentation(Render.ObjectMaps m, torch.Tensor alphaFg, torch.Tensor prevIds, int size)
+    {
+        var imp = Render.fullMaps(m, size, size)[0].narrow(1, 4, 1).squeeze(1);
+        var (_, arg) = imp.max(0);
         var prev = prevIds.numel() == 0 ? Array.Empty<long>() : prevIds[0].cpu().data<long>().ToArray();
         var maxPrev = prev.Length == 0 ? 0 : prev.Max();
         var seg = new Rgb(size, size);
-        var alpha = f.AlphaFg[0, 0].cpu().data<float>().ToArray();
+        var alpha = alphaFg[0, 0].cpu().data<float>().ToArray();
         var argv = arg.cpu().data<long>().ToArray();
         for (var i = 0; i < size * size; i++)
         {
@@ -186,7 +192,7 @@ public static class TrackCommand
             var id = slot < prev.Length ? prev[slot] : maxPrev + (slot - prev.Length) + 1;
             seg.Set(i % size, i / size, Rgb.IdColour((int)id));
         }
-        return (input, recon, bg, seg.Scale(k));
+        return seg;
     }
 
     static void SavePictures(string dir, string name, List<(Rgb Input, Rgb Recon, Rgb Bg, Rgb Seg)> rows, Dictionary<long, List<(double X, double Y)>> tracks, int size, double sx, double sy)
@@ -198,15 +204,7 @@ public static class TrackCommand
         foreach (var (id, path) in tracks)
         {
             for (var i = 1; i < path.Count; i++)
-            {
-                var steps = 12;
-                for (var s = 0; s <= steps; s++)
-                {
-                    var px = (path[i - 1].X + (path[i].X - path[i - 1].X) * s / steps) / sx * k;
-                    var py = (path[i - 1].Y + (path[i].Y - path[i - 1].Y) * s / steps) / sy * k;
-                    traj.Set((int)px, (int)py, Rgb.IdColour((int)id));
-                }
-            }
+                traj.Line(path[i - 1].X / sx * k, path[i - 1].Y / sy * k, path[i].X / sx * k, path[i].Y / sy * k, Rgb.IdColour((int)id));
             traj.Circle(path[^1].X / sx * k, path[^1].Y / sy * k, 2, Rgb.IdColour((int)id));
         }
         var strip = Rgb.Stack([

@@ -51,4 +51,14 @@ let tests =
             match parse [| "train" |] with
             | Run(Train t) -> Expect.equal (t.Config.MicroBatch, t.Only) (8, []) "toy64 default: passes of 8, everything trained"
             | other -> failtestf "unexpected %A" other
+
+        testCase "generate: --most-likely parses; it has one future and no from-scratch form" <| fun () ->
+            match parse [| "generate"; "--out"; "g"; "--most-likely" |] with
+            | Run(Generate g) -> Expect.equal (g.MostLikely, g.Samples, g.FromScratch) (true, 1, false) "most likely"
+            | other -> failtestf "unexpected %A" other
+            for argv, option in [ [| "generate"; "--out"; "g"; "--most-likely"; "--samples"; "3" |], "--samples"
+                                  [| "generate"; "--out"; "g"; "--most-likely"; "--from-scratch" |], "--from-scratch" ] do
+                match parse argv with
+                | UsageError m -> Expect.stringContains m option "names the conflicting option"
+                | other -> failtestf "expected a usage error for %A, got %A" argv other
     ]

@@ -18,14 +18,16 @@ let private logit (p: Tensor) = torch.log(p.clamp(min = torch.tensor(1e-6f), max
 
 /// One imagined frame after `state`. `discoveryProb`: presence probability of each discovery cell sampled
 /// from the prior (0 switches discovery off, as the paper's conditional generation); `b` images.
-let step (nets: Scalor.Nets) (gen: torch.Generator) (tau: float) (discoveryProb: float) (state: Track.State) =
+/// `mostLikely`: tracked objects and the background follow their priors' means (presence: the prior's
+/// probability) instead of samples, the single most likely future; discovery, when on, is still sampled.
+let step (nets: Scalor.Nets) (gen: torch.Generator) (tau: float) (mostLikely: bool) (discoveryProb: float) (state: Track.State) =
     use _ = torch.no_grad()
     let c = nets.Config
     let b = state.Objects.Mask.shape.[0]
     let h, w = c.ImageSize, c.ImageSize
     let l = Spatial.windowSize c.ImageSize c.SizeAnchor c.SizeVar c.RatioAnchor c.RatioVar
     let cells = int64 c.Cells
-    let sample m s = Distributions.sampleNormal gen m s
+    let sample m s = if mostLikely then m else Distributions.sampleNormal gen m s
     let n = state.Objects.Slots
     let propMaps, propagated =
         if n = 0L then Render.empty b h w l, None
@@ -35,7 +37,7 @@ let step (nets: Scalor.Nets) (gen: torch.Generator) (tau: float) (discoveryProb:
             let wb = sample pr.WhereBiasMean pr.WhereBiasStd
             let what = sample pr.WhatMean pr.WhatStd
             let depth = sample pr.DepthMean pr.DepthStd
-            let _, presRaw = Distributions.relaxedBernoulli gen (logit pr.PresProb) tau
+            let presRaw = if mostLikely then pr.PresProb else snd (Distributions.relaxedBernoulli gen (logit pr.PresProb) tau)
             let cum = prev.Cum + (1.0 - presRaw) * prev.Mask
             let pres = presRaw * cum.lt(torch.tensor(c.StopThreshold)).to_type(torch.float32) * prev.Mask
             let txy = (prev.Where.narrow(1L, 2L, 2L) + c.WhereUpdateScale * torch.tanh(wb.narrow(1L, 2L, 2L))).clamp(min = torch.tensor(-1.05f), max = torch.tensor(1.05f))
@@ -72,7 +74,7 @@ let step (nets: Scalor.Nets) (gen: torch.Generator) (tau: float) (discoveryProb:
 
 /// Conditional generation: infer over the first `observe` frames of `seq` [B; T; 3; H; W] (deterministic),
 /// then imagine `steps` frames. Frames after `observe` are never read.
-let conditional (nets: Scalor.Nets) (gen: torch.Generator) (seq: Tensor) (observe: int) (steps: int) (discoveryProb: float) =
+let conditional (nets: Scalor.Nets) (gen: torch.Generator) (mostLikely: bool) (seq: Tensor) (observe: int) (steps: int) (discoveryProb: float) =
     let b = seq.shape.[0]
     let opts = Track.options nets.Config Scalor.Means true
     let mutable state = Track.initial nets b
@@ -83,7 +85,7 @@ let conditional (nets: Scalor.Nets) (gen: torch.Generator) (seq: Tensor) (observ
             yield { Recon = f.Recon; Background = f.Background; AlphaFg = f.AlphaFg; Objects = f.Objects; Maps = f.Maps } ]
     let imagined =
         [ for _ in 1 .. steps do
-            let next, f = step nets gen nets.Config.TauEnd discoveryProb state
+            let next, f = step nets gen nets.Config.TauEnd mostLikely discoveryProb state
             state <- next
             yield f ]
     observed, imagined
@@ -93,6 +95,6 @@ let conditional (nets: Scalor.Nets) (gen: torch.Generator) (seq: Tensor) (observ
 let fromScratch (nets: Scalor.Nets) (gen: torch.Generator) (b: int64) (steps: int) (firstProb: float) (laterProb: float) =
     let mutable state = Track.initial nets b
     [ for t in 0 .. steps - 1 do
-        let next, f = step nets gen nets.Config.TauEnd (if t = 0 then firstProb else laterProb) state
+        let next, f = step nets gen nets.Config.TauEnd false (if t = 0 then firstProb else laterProb) state
         state <- next
         yield f ]
