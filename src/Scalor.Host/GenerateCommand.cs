@@ -178,6 +178,6 @@ public static class GenerateCommand
             segs.Add(TrackCommand.Segmentation(f.Maps, f.AlphaFg, t == 0 ? none : frames[t - 1].Objects.Ids, size).Scale(k));
         }
         Rgb.Stack([Rgb.Strip(recon), Rgb.Strip(bgs), Rgb.Strip(segs), traj]).SavePng(Path.Combine(dir, $"sample-{sample + 1}.png"));
-        Gif.Write(Path.Combine(dir, $"sample-{sample + 1}.gif"), recon.Zip(segs, (a, b) => Rgb.Strip([a, b])).ToList(), 40);
+        Gif.Write(Path.Combine(dir, $"sample-{sample + 1}.gif"), recon.Select((r, t) => Rgb.Strip([r, bgs[t], segs[t]])).ToList(), 40);
     }
 }

@@ -136,6 +136,13 @@ public static class TrainCommand
                 Console.WriteLine("train: interrupted; checkpoint saved, resume with --resume");
             }
         }
+        catch (System.Runtime.InteropServices.ExternalException e)
+        {
+            // A libtorch error mid-step leaves the step's state unknown, so nothing is saved from it; the last
+            // checkpoint was written atomically and is intact.
+            var first = e.Message.Split('\n')[0].Trim();
+            throw new UserError($"stopped at step {completed} by a libtorch error ({first}); the last checkpoint (step {lastSaved}) is intact: --resume continues from it");
+        }
         finally
         {
             Console.CancelKeyPress -= onCancel;

@@ -102,6 +102,17 @@ let tests =
             let back = StbImageSharp.ImageResult.FromStream(fs, StbImageSharp.ColorComponents.RedGreenBlue)
             Expect.equal back.Data img.Pixels "same pixels"
 
+        testProperty "a line is connected: it covers both ends and every column and row between them" <| fun (a: byte) (b: byte) (c: byte) (d: byte) ->
+            let x0, y0, x1, y1 = int a % 40, int b % 40, int c % 40, int d % 40
+            let img = Rgb(40, 40)
+            img.Line(float x0, float y0, float x1, float y1, (255uy, 255uy, 255uy))
+            let on x y = img.Pixels.[(y * 40 + x) * 3] = 255uy
+            let lit = [ for y in 0 .. 39 do for x in 0 .. 39 do if on x y then yield x, y ]
+            on x0 y0 && on x1 y1
+            && List.forall (fun x -> lit |> List.exists (fun (px, _) -> px = x)) [ min x0 x1 .. max x0 x1 ]
+            && List.forall (fun y -> lit |> List.exists (fun (_, py) -> py = y)) [ min y0 y1 .. max y0 y1 ]
+            && lit |> List.forall (fun (x, y) -> x >= min x0 x1 && x <= max x0 x1 && y >= min y0 y1 && y <= max y0 y1)
+
         testCase "CRC-32C has its standard check value" <| fun () ->
             Expect.equal (TensorBoardImages.Crc32C(System.Text.Encoding.ASCII.GetBytes "123456789")) 0xE3069283u "check value"
 

@@ -53,7 +53,7 @@ let step (nets: Scalor.Nets) (gen: torch.Generator) (tau: float) (mostLikely: bo
     let presDisc =
         if discoveryProb <= 0.0 then torch.zeros(b, cells)
         else
-            let p = torch.full([| b; cells |], discoveryProb.ToScalar())
+            let p = withScalar discoveryProb (fun v -> torch.full([| b; cells |], v))
             snd (Distributions.relaxedBernoulli gen (logit p) tau)
     let o, alpha = Networks.glimpseDecode nets.GlimpseDec what
     let discMaps = Render.paste b o alpha (presDisc.reshape(-1L, 1L)) depth zWhere h w l

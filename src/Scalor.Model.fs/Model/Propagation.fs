@@ -97,7 +97,7 @@ let step (net: PropagationNet) (zWhatEnc: Networks.ZWhatEncoder) (glimpseDec: Ne
     // Attention window: half the map, centred on the previous position (detached, [S]).
     let attWhere =
         let t = prev.Where.narrow(1L, 2L, 2L).detach()
-        torch.cat([| torch.full([| bn; 2L |], (0.5).ToScalar()); t |], 1L)
+        torch.cat([| withScalar 0.5 (fun h -> torch.full([| bn; 2L |], h)); t |], 1L)
     let att = Spatial.cropMany enc attWhere (c.GridSize / 2)
     let attEnc = apply net.AttEnc ((run net.AttConv att).flatten(1L))
     let trackIn = apply net.TrackerIn (torch.cat([| prev.Where; prev.Pres; prev.What; prev.WhereBias; attEnc |], 1L))

@@ -175,7 +175,7 @@ let carried (state: Objects) : Propagation.Carried =
 /// `live` [B], the tracked objects per image.
 let decodesSparsely (c: ScalorConfig) (o: StepOptions) (rejecting: bool) (live: Tensor) =
     o.SkipZeroCells && o.Training && o.Discover
-    && (use free = (float32 c.MaxObjects - live).clamp((0f).ToScalar(), (float32 c.Cells).ToScalar())
+    && (use free = withScalar 0.0 (fun lo -> withScalar (float c.Cells) (fun hi -> (float32 c.MaxObjects - live).clamp(lo, hi)))
         let surviving = float (free.sum().item<float32>()) / float (live.shape.[0] * int64 c.Cells)
         if rejecting then surviving <= 0.5 else surviving < 1.0)
 
@@ -290,7 +290,7 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
     // --- Composite and background.
     let maps = Render.concat propMaps discMaps
     let fg, alphaFg0 = Render.composite maps h w
-    let alphaFg = match o.FixedAlpha with Some v -> torch.full_like(alphaFg0, v.ToScalar()) | None -> alphaFg0
+    let alphaFg = match o.FixedAlpha with Some v -> withScalar v (fun s -> torch.full_like(alphaFg0, s)) | None -> alphaFg0
     let bgStep = Background.step m.Background x alphaFg bgPrev sample
     let recon = Render.image fg alphaFg bgStep.Bg
     let next =

@@ -7,6 +7,14 @@ open TorchSharp
 
 type Tensor = torch.Tensor
 
+/// Runs `f` with a native scalar that is disposed after `f` returns. A temporary `v.ToScalar()` passed straight
+/// into a native call is unreachable as soon as its handle is read, so the GC may finalize (free) it while the
+/// call still reads it: that crashed a CPU training run at step 4,102 in `celu_` ("toDouble: Expected false to
+/// be true"). `use` keeps the scalar alive until the call is over.
+let withScalar (v: float) (f: Scalar -> 'a) =
+    use s = v.ToScalar()
+    f s
+
 type Store(seed: int64) =
     let parameters = List<string * Modules.Parameter>()
     let buffers = List<string * Tensor>()
@@ -99,7 +107,7 @@ let apply (layer: Layer) (x: Tensor) : Tensor =
     | LConv(w, b, st, p) -> torch.nn.functional.conv2d(x, w, b, strides = [| st; st |], padding = [| p; p |])
     // In place: CELU's input is a conv or pixel-shuffle output that their backward does not need, so one
     // activation-sized tensor per block is not kept for autograd.
-    | LCelu -> if x.requires_grad && x.is_leaf then torch.nn.functional.celu(x, 1.0) else x.celu_((1.0).ToScalar())
+    | LCelu -> if x.requires_grad && x.is_leaf then torch.nn.functional.celu(x, 1.0) else withScalar 1.0 x.celu_
     | LGroupNorm(g, w, b) -> torch.nn.functional.group_norm(x, g, w, b, 1e-5)
     | LPixelShuffle r -> torch.nn.functional.pixel_shuffle(x, r)
     | LLinear(w, b) -> torch.nn.functional.linear(x, w, b)

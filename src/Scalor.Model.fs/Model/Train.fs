@@ -101,8 +101,8 @@ let step (nets: Scalor.Nets) (opt: RmsProp) (gen: torch.Generator) (globalStep: 
                 if not (isNull g) then
                     if coef < 1.0 then g.mul_(torch.tensor(coef)) |> ignore
                     let _, v = opt.SquareAvg.[i]
-                    v.mul_(torch.tensor(opt.Alpha)).addcmul_(g, g, (1.0 - opt.Alpha).ToScalar()) |> ignore
-                    p.addcdiv_(g, v.sqrt().add_(torch.tensor(opt.Eps)), (-lr).ToScalar()) |> ignore) ps
+                    withScalar (1.0 - opt.Alpha) (fun a -> v.mul_(torch.tensor(opt.Alpha)).addcmul_(g, g, a)) |> ignore
+                    withScalar -lr (fun l -> p.addcdiv_(g, v.sqrt().add_(torch.tensor(opt.Eps)), l)) |> ignore) ps
             Stepped(terms, norm)
 
 // ---------------------------------------------------------------------------------------------
