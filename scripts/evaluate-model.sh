@@ -2,7 +2,7 @@
 # Reproduces the README's "Trained models" numbers for a model (default: the embedded one): held-out tracking
 # on dSprites VLD/LD/MD and MNIST VLD (50 sequences each, seed 1000001), eval --data on 8 held-out LD sequences
 # (MSE, NLL), and conditional generation against the constant-position baseline (12 sequences × 4 samples, and the most likely future of each).
-# Usage: scripts/evaluate-model.sh [CHECKPOINT] [OUT_DIR]   (about 5 minutes on 2 cores)
+# Usage: scripts/evaluate-model.sh [CHECKPOINT] [OUT_DIR]   (about 3 minutes on 2 idle cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:-}
