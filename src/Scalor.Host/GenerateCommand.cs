@@ -154,6 +154,7 @@ public static class GenerateCommand
         var segs = new List<Rgb>();
         var traj = new Rgb(size * k, size * k);
         var last = new Dictionary<long, (double X, double Y)>();
+        using var none = torch.zeros(1, 0, dtype: torch.int64);
         for (var t = 0; t < frames.Count; t++)
         {
             var f = frames[t];
@@ -165,16 +166,18 @@ public static class GenerateCommand
                 var (l, top, w, h) = Track.box(o.Where, size, size);
                 r.Rectangle(l * k, top * k, w * k, h * k, Rgb.IdColour((int)o.Id));
                 var centre = ((l + w / 2) * k, (top + h / 2) * k);
-                if (last.TryGetValue(o.Id, out var before)) traj.Line(before.X, before.Y, centre.Item1, centre.Item2, Rgb.IdColour((int)o.Id));
-                // White ring: where this object's imagined path starts.
-                if (t == observed && last.ContainsKey(o.Id)) traj.Circle(before.X, before.Y, 3, (255, 255, 255));
+                if (last.TryGetValue(o.Id, out var before))
+                {
+                    traj.Line(before.X, before.Y, centre.Item1, centre.Item2, Rgb.IdColour((int)o.Id));
+                    // White ring: where this object's imagined path starts.
+                    if (t == observed) traj.Circle(before.X, before.Y, 3, (255, 255, 255));
+                }
                 next[o.Id] = centre;
             }
             last = next;
             recon.Add(r);
             bgs.Add(Img(f.Background[0]));
             // The maps of frame t hold frame t − 1's slots, then the discovery cells.
-            using var none = torch.zeros(1, 0, dtype: torch.int64);
             segs.Add(TrackCommand.Segmentation(f.Maps, f.AlphaFg, t == 0 ? none : frames[t - 1].Objects.Ids, size).Scale(k));
         }
         Rgb.Stack([Rgb.Strip(recon), Rgb.Strip(bgs), Rgb.Strip(segs), traj]).SavePng(Path.Combine(dir, $"sample-{sample + 1}.png"));

@@ -175,8 +175,9 @@ let carried (state: Objects) : Propagation.Carried =
 /// `live` [B], the tracked objects per image.
 let decodesSparsely (c: ScalorConfig) (o: StepOptions) (rejecting: bool) (live: Tensor) =
     o.SkipZeroCells && o.Training && o.Discover
-    && (use free = withScalar 0.0 (fun lo -> withScalar (float c.Cells) (fun hi -> (float32 c.MaxObjects - live).clamp(lo, hi)))
-        let surviving = float (free.sum().item<float32>()) / float (live.shape.[0] * int64 c.Cells)
+    && (let counts = live.cpu().data<float32>().ToArray()
+        let free = counts |> Array.sumBy (fun n -> max 0.0 (min (float c.Cells) (float c.MaxObjects - float n)))
+        let surviving = free / float (counts.Length * c.Cells)
         if rejecting then surviving <= 0.5 else surviving < 1.0)
 
 /// One frame. `x` [B; 3; H; W], `enc` [B; D; G; G]; `bgPrev` the previous (z_bg, prior state).

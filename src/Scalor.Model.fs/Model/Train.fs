@@ -96,13 +96,16 @@ let step (nets: Scalor.Nets) (opt: RmsProp) (gen: torch.Generator) (globalStep: 
             let lr = if c.WarmupSteps > 0 then opt.Lr * min 1.0 (float (globalStep + 1) / float c.WarmupSteps) else opt.Lr
             // clip_grad_norm_(·, ClipNorm): scale by max / (norm + 1e-6) when above.
             let coef = c.ClipNorm / (norm + 1e-6)
+            // Held until the update is over (`use`), never left to the GC mid-call: see `Store.withScalar`.
+            use keep = (1.0 - opt.Alpha).ToScalar()
+            use negLr = (-lr).ToScalar()
             Array.iteri (fun i (p: Modules.Parameter) ->
                 let g = grads.[i]
                 if not (isNull g) then
                     if coef < 1.0 then g.mul_(torch.tensor(coef)) |> ignore
                     let _, v = opt.SquareAvg.[i]
-                    withScalar (1.0 - opt.Alpha) (fun a -> v.mul_(torch.tensor(opt.Alpha)).addcmul_(g, g, a)) |> ignore
-                    withScalar -lr (fun l -> p.addcdiv_(g, v.sqrt().add_(torch.tensor(opt.Eps)), l)) |> ignore) ps
+                    v.mul_(torch.tensor(opt.Alpha)).addcmul_(g, g, keep) |> ignore
+                    p.addcdiv_(g, v.sqrt().add_(torch.tensor(opt.Eps)), negLr) |> ignore) ps
             Stepped(terms, norm)
 
 // ---------------------------------------------------------------------------------------------
