@@ -84,9 +84,11 @@ type TrainArgs =
     | Mnist_Dir of dir: string
     | Cuda
     | Only of prefix: string
+    | Init of checkpoint: string
     interface IArgParserTemplate with
         member a.Usage =
             match a with
+            | Init _ -> "start from another run's checkpoint (fine-tuning): its weights, optimizer state and step (so the schedules go on), with this run's world, seed and anchors; only for a run folder without checkpoints (with --resume the run's own checkpoint is used)."
             | Only _ -> "train only the parameters whose official name starts with this prefix (repeatable; e.g. propagate_cell.prior_cell): the rest stay as they are."
             | Cuda -> "train on the CUDA GPU (needs a CUDA build of libtorch; the result is the same model and config)."
             | Steps _ -> "optimisation steps in total (a resumed run counts from its checkpoint; default 100000)."

@@ -48,7 +48,9 @@ type TrainCommand =
       /// Train on the CUDA device.
       Cuda: bool
       /// Parameter-name prefixes to train (empty: all).
-      Only: string list }
+      Only: string list
+      /// null: a fresh model; else the checkpoint a new run starts from (fine-tuning).
+      Init: string }
 
 type TrackCommand =
     { /// null: the embedded default model.
@@ -250,7 +252,8 @@ let private trainCommand (r: ParseResults<TrainArgs>) =
           LogEvery = max 1 (r.GetResult(TrainArgs.Log_Every, 10))
           MnistDir = r.TryGetResult TrainArgs.Mnist_Dir |> Option.toObj
           Cuda = r.Contains TrainArgs.Cuda
-          Only = r.GetResults TrainArgs.Only |> List.map (fun p -> if String.IsNullOrWhiteSpace p then usage "--only expects a parameter-name prefix" else p.Trim()) }
+          Only = r.GetResults TrainArgs.Only |> List.map (fun p -> if String.IsNullOrWhiteSpace p then usage "--only expects a parameter-name prefix" else p.Trim())
+          Init = r.TryGetResult TrainArgs.Init |> Option.toObj }
 
 let private capacityOf (c: int option) =
     let c = defaultArg c 64

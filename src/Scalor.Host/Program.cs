@@ -35,7 +35,7 @@ public static class Program
         catch (Exception e) when (Describe(e) is { } line)
         {
             Console.Error.WriteLine($"scalor-host: error: {line}");
-            return 1;
+            return e is UserError u ? u.ExitCode : 1;
         }
     }
 

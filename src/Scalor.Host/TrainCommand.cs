@@ -54,6 +54,24 @@ public static class TrainCommand
             Checkpoints.Restore(latest, nets, opt, gen, entries);
             start = header.Step;
             Console.WriteLine($"train: resumed from {latest} at step {start}");
+            TrimLog(Path.Combine(run, "log.jsonl"), start);
+        }
+        else if (cmd.Init is not null)
+        {
+            // Fine-tuning: the weights, the optimizer's running averages and the step (so the warm-up, the
+            // presence-prior annealing and the temperature go on where they were) come from the checkpoint; the
+            // world, the seed (data and sampling noise) and the anchors are this run's.
+            if (Checkpoints.Latest(ckptDir) is { } existing)
+                throw new UserError($"--init: {run} already holds checkpoints ({Path.GetFileName(existing)}); --resume continues them");
+            var (header, entries) = Checkpoints.Read(cmd.Init);
+            var mismatch = Train.fineTuneMismatch(cfg, header.Config);
+            if (mismatch.Length > 0)
+                throw new UserError($"--init: {cmd.Init} was trained with other settings ({string.Join("; ", mismatch)}); only the anchors and execution settings may differ");
+            if (cmd.Steps <= header.Step)
+                throw new UserError($"--init: {cmd.Init} is at step {header.Step}; --steps counts from 0, so give more than {header.Step}");
+            Checkpoints.Restore(cmd.Init, nets, opt, null, entries);
+            start = header.Step;
+            Console.WriteLine($"train: starting from {cmd.Init} (step {start}) with this run's world and anchors");
         }
         File.WriteAllText(Path.Combine(run, "config.json"), Train.configToJson(cfg) + "\n");
         if (!cmd.Only.IsEmpty)
@@ -66,6 +84,8 @@ public static class TrainCommand
 
         var data = TrainingData.Create(cmd);
         using var log = new StreamWriter(Path.Combine(run, "log.jsonl"), append: true) { AutoFlush = true };
+        if (cmd.Init is not null && !cmd.Resume)
+            log.WriteLine(JsonSerializer.Serialize(new { init = Path.GetFullPath(cmd.Init), from_step = start }));
         var tb = torch.utils.tensorboard.SummaryWriter(Path.Combine(run, "tensorboard"));
         using var tbImages = new TensorBoardImages(Path.Combine(run, "tensorboard"));
         var stop = false;
@@ -94,8 +114,8 @@ public static class TrainCommand
                 if (skipped is not null)
                 {
                     nonFinite++;
-                    Console.Error.WriteLine($"train: step {step} skipped: {skipped} ({nonFinite} in a row)");
-                    log.WriteLine(JsonSerializer.Serialize(new { step, skipped }));
+                    Console.Error.WriteLine($"train: step {step + 1} skipped: {skipped} ({nonFinite} in a row)");
+                    log.WriteLine(JsonSerializer.Serialize(new { step = step + 1, skipped }));
                     if (nonFinite >= MaxConsecutiveNonFinite)
                         throw new UserError($"stopped after {nonFinite} consecutive non-finite steps; the last good checkpoint (step {lastSaved}) is intact");
                     continue;
@@ -141,7 +161,7 @@ public static class TrainCommand
             // A libtorch error mid-step leaves the step's state unknown, so nothing is saved from it; the last
             // checkpoint was written atomically and is intact.
             var first = e.Message.Split('\n')[0].Trim();
-            throw new UserError($"stopped at step {completed} by a libtorch error ({first}); the last checkpoint (step {lastSaved}) is intact: --resume continues from it");
+            throw new UserError($"stopped at step {completed} by a libtorch error ({first}); the last checkpoint (step {lastSaved}) is intact: --resume continues from it", UserError.ResumableExitCode);
         }
         finally
         {
@@ -149,6 +169,31 @@ public static class TrainCommand
             (tb as IDisposable)?.Dispose();
         }
         return 0;
+    }
+
+    /// <summary>Drops the log lines of steps after the checkpoint a run resumes from: a crash after the last
+    /// checkpoint leaves lines that the resumed run writes again, and a program reading the log should see each
+    /// step once. Rewritten atomically, like the checkpoints.</summary>
+    public static void TrimLog(string path, int step)
+    {
+        if (!File.Exists(path)) return;
+        var lines = File.ReadAllLines(path);
+        var kept = lines.Where(line => StepOf(line) is not { } s || s <= step).ToArray();
+        if (kept.Length == lines.Length) return;
+        var tmp = path + ".tmp";
+        File.WriteAllLines(tmp, kept);
+        File.Move(tmp, path, overwrite: true);
+        Console.WriteLine($"train: dropped {lines.Length - kept.Length} log lines after step {step} (written again as the run continues)");
+    }
+
+    static int? StepOf(string line)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(line);
+            return doc.RootElement.TryGetProperty("step", out var s) && s.TryGetInt32(out var v) ? v : null;
+        }
+        catch (JsonException) { return null; }
     }
 
     /// <summary>TensorBoard picture of the first sequence of the batch, tracked deterministically by the current

@@ -51,6 +51,11 @@ let tests =
             match parse [| "train" |] with
             | Run(Train t) -> Expect.equal (t.Config.MicroBatch, t.Only) (8, []) "toy64 default: passes of 8, everything trained"
             | other -> failtestf "unexpected %A" other
+            match parse [| "train"; "--init"; "ld/ckpt-0004000.safetensors"; "--density"; "vld" |] with
+            | Run(Train t) ->
+                Expect.equal t.Init "ld/ckpt-0004000.safetensors" "fine-tuning start"
+                Expect.floatClose Accuracy.high t.Config.SizeAnchor (12.0 / 64.0) "anchors follow the VLD objects (12 px)"
+            | other -> failtestf "unexpected %A" other
 
         testCase "generate: --most-likely parses; it has one future and no from-scratch form" <| fun () ->
             match parse [| "generate"; "--out"; "g"; "--most-likely" |] with

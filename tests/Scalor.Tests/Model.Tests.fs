@@ -349,6 +349,14 @@ let tests =
                 Expect.equal (Train.withExecutionOf knobs tiny) tiny "micro-batch and recompute are execution settings"
                 Expect.notEqual (Train.withExecutionOf { knobs with Sigma = 0.5 } tiny) tiny "σ is part of the model"
 
+            testCase "fine-tuning may change the anchors and execution settings, and nothing else" <| fun () ->
+                let vld = Config.withObjectSize 12.0 { tiny with MicroBatch = 2 }
+                Expect.isEmpty (Train.fineTuneMismatch vld tiny) "another world's anchors, another micro-batch"
+                let bad = Train.fineTuneMismatch { vld with Sigma = 0.5; ZWhatDim = 8 } tiny
+                Expect.equal bad.Length 2 "two fields differ"
+                Expect.stringContains (String.concat "; " bad) "Sigma 0.5" "names the field and the value"
+                Expect.stringContains (String.concat "; " bad) "ZWhatDim" "names the field"
+
             testCase "a non-finite loss skips the step and changes no parameter" <| fun () ->
                 let nets = Scalor.create tiny 6L
                 let opt = Train.rmsProp nets tiny.LearningRate

@@ -36,6 +36,18 @@ let options (c: ScalorConfig) (step: int) (sampling: Scalor.Sampling) : Scalor.S
 let withExecutionOf (c: ScalorConfig) (other: ScalorConfig) =
     { c with MicroBatch = other.MicroBatch; RecomputeDecoder = other.RecomputeDecoder }
 
+/// Fields in which a fine-tuning run (`train --init`) differs from the checkpoint it starts from, other than
+/// those it may change: the anchors (they follow the new world's object size, [P] appendix E) and the
+/// execution settings. Empty: the run may start from that checkpoint.
+let fineTuneMismatch (run: ScalorConfig) (ckpt: ScalorConfig) =
+    let aligned =
+        { withExecutionOf run ckpt with
+            SizeAnchor = ckpt.SizeAnchor; SizeVar = ckpt.SizeVar; RatioAnchor = ckpt.RatioAnchor; RatioVar = ckpt.RatioVar }
+    let fields = Reflection.FSharpType.GetRecordFields typeof<ScalorConfig>
+    let a, b = Reflection.FSharpValue.GetRecordFields aligned, Reflection.FSharpValue.GetRecordFields ckpt
+    [| for i in 0 .. fields.Length - 1 do
+         if not (a.[i].Equals b.[i]) then yield sprintf "%s %O, not %O" fields.[i].Name a.[i] b.[i] |]
+
 /// Freezes every parameter whose name starts with none of `prefixes` (autograd then skips their gradients and
 /// the activations only they need; the optimizer skips parameters without a gradient). Returns the names
 /// still trained.
