@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Reproduces the README's "Trained models" numbers for a model (default: the embedded one): held-out tracking
-# on dSprites VLD/LD/MD and MNIST VLD (50 sequences each, seed 1000001), eval --data on 8 held-out LD sequences
+# on dSprites VLD/LD/MD and MNIST VLD (50 sequences each, seed 1000001; with the default extended rejection and with
+# the official one), eval --data on 8 held-out LD sequences
 # (MSE, NLL), and conditional generation against the constant-position baseline (12 sequences × 4 samples, and the most likely future of each).
-# Usage: scripts/evaluate-model.sh [CHECKPOINT] [OUT_DIR]   (about 3 minutes on 2 idle cores)
+# Usage: scripts/evaluate-model.sh [CHECKPOINT] [OUT_DIR]   (about 4 minutes on 2 idle cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:-}
@@ -12,10 +13,12 @@ dotnet build src/Scalor.Host -c Release -v q -nologo >/dev/null
 host=src/Scalor.Host/bin/Release/net10.0/scalor-host
 m=(); [ -n "$model" ] && m=(--model "$model")
 mkdir -p "$out"
-for d in vld ld md; do
-  echo "== dSprites $d"; "$host" track "${m[@]}" --density $d --sequences 50 --no-pictures --out "$out/track-$d" | tail -1
+for r in extended official; do
+  for d in vld ld md; do
+    echo "== dSprites $d, --rejection $r"; "$host" track "${m[@]}" --density $d --sequences 50 --no-pictures --rejection $r --out "$out/track-$d-$r" | tail -1
+  done
+  echo "== MNIST vld, --rejection $r"; "$host" track "${m[@]}" --kind mnist --density vld --sequences 50 --no-pictures --rejection $r --out "$out/track-mnist-vld-$r" | tail -1
 done
-echo "== MNIST vld"; "$host" track "${m[@]}" --kind mnist --density vld --sequences 50 --no-pictures --out "$out/track-mnist-vld" | tail -1
 echo "== eval --data (8 held-out LD sequences)"
 rm -rf "$out/ld-test"
 "$host" data --density ld --sequences 8 --seed 1000001 --split test --out "$out/ld-test" >/dev/null

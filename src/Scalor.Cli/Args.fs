@@ -112,6 +112,16 @@ type RuntimeArg =
     | Torchsharp
     | Onnx
 
+/// Which discovery rejection inference uses.
+[<Literal>]
+let rejectionUsage = "extended (default): a discovery is also rejected when stronger discoveries of the same frame explain it, so one object is not found twice; official: the official test against propagated objects alone."
+
+type RejectionArg =
+    /// [S]'s test against the propagated objects, and each discovery against the stronger ones of its frame.
+    | Extended
+    /// [S]'s test alone.
+    | Official
+
 type ProviderArg =
     | Auto
     | Cpu
@@ -136,9 +146,11 @@ type TrackArgs =
     | Runtime of RuntimeArg
     | Provider of ProviderArg
     | Capacity of int
+    | Rejection of RejectionArg
     interface IArgParserTemplate with
         member a.Usage =
             match a with
+            | Rejection _ -> rejectionUsage
             | Runtime _ -> "torchsharp (default) or onnx: export the model and run it on ONNX Runtime (boxes and ids only)."
             | Provider _ -> "ONNX Runtime execution provider: auto (DirectML on Windows, CUDA where present, else CPU), cpu, cuda, directml."
             | Capacity _ -> "object slots of the ONNX model (default 64)."
@@ -168,9 +180,11 @@ type GenerateArgs =
     | Samples of int
     | Discovery of probability: float
     | Seed of int64
+    | Rejection of RejectionArg
     interface IArgParserTemplate with
         member a.Usage =
             match a with
+            | Rejection _ -> rejectionUsage
             | Model _ -> "checkpoint (default: the embedded moving-dSprites LD model)."
             | Input _ -> "a folder of images (one sequence) to condition on (default: a generated held-out LD sequence)."
             | Observe _ -> "frames observed before imagining (default 5)."
@@ -188,9 +202,11 @@ type ExportArgs =
     | Capacity of int
     | Render
     | Dense
+    | Rejection of RejectionArg
     interface IArgParserTemplate with
         member a.Usage =
             match a with
+            | Rejection _ -> rejectionUsage
             | Model _ -> "checkpoint to export (default: the embedded moving-dSprites LD model)."
             | Out _ -> "the ONNX file to write."
             | Capacity _ -> "object slots of the exported state (default 64; the VHD preset needs about 100)."
@@ -235,9 +251,11 @@ type EvalArgs =
     | Model of checkpoint: string
     | Data of dir: string
     | Samples of int
+    | Rejection of RejectionArg
     interface IArgParserTemplate with
         member a.Usage =
             match a with
+            | Rejection _ -> rejectionUsage
             | Model _ -> "with --data: the checkpoint to evaluate (default: the embedded model)."
             | Data _ -> "a dataset written by 'scalor-host data': track it with the model, score it, and add mse, nll_elbo, nll_iw."
             | Samples _ -> "importance samples per sequence for nll_iw (default 16)."

@@ -28,7 +28,9 @@ type EvalCommand =
       /// Model mode (non-null DataDir): track DataDir with Model (null: embedded) and add the likelihood terms.
       Model: string
       DataDir: string
-      Samples: int }
+      Samples: int
+      /// Model mode: `--rejection extended` for the tracking metrics.
+      RejectAmongDiscoveries: bool }
 
 type TrainCommand =
     { Config: Scalor.Model.Config.ScalorConfig
@@ -70,7 +72,9 @@ type TrackCommand =
       Runtime: string
       /// "auto", "cpu", "cuda", "directml".
       Provider: string
-      Capacity: int }
+      Capacity: int
+      /// Test discoveries against the stronger ones of their frame too (`--rejection extended`).
+      RejectAmongDiscoveries: bool }
 
 type ExportCommand =
     { /// null: the embedded default model.
@@ -78,7 +82,8 @@ type ExportCommand =
       Out: string
       Capacity: int
       Render: bool
-      Dense: bool }
+      Dense: bool
+      RejectAmongDiscoveries: bool }
 
 type GenerateCommand =
     { Model: string
@@ -90,7 +95,8 @@ type GenerateCommand =
       Samples: int
       Discovery: float
       MostLikely: bool
-      Seed: uint64 }
+      Seed: uint64
+      RejectAmongDiscoveries: bool }
 
 type BenchCommand =
     { /// The toy64 preset with the command line's overrides.
@@ -255,6 +261,8 @@ let private trainCommand (r: ParseResults<TrainArgs>) =
           Only = r.GetResults TrainArgs.Only |> List.map (fun p -> if String.IsNullOrWhiteSpace p then usage "--only expects a parameter-name prefix" else p.Trim())
           Init = r.TryGetResult TrainArgs.Init |> Option.toObj }
 
+let private extended (r: RejectionArg option) = (defaultArg r Extended) = Extended
+
 let private capacityOf (c: int option) =
     let c = defaultArg c 64
     if c < 1 || c > 1024 then usage "--capacity must be between 1 and 1024"
@@ -266,7 +274,8 @@ let private exportCommand (r: ParseResults<ExportArgs>) =
           Out = r.GetResult ExportArgs.Out
           Capacity = capacityOf (r.TryGetResult ExportArgs.Capacity)
           Render = r.Contains ExportArgs.Render
-          Dense = r.Contains ExportArgs.Dense }
+          Dense = r.Contains ExportArgs.Dense
+          RejectAmongDiscoveries = extended (r.TryGetResult ExportArgs.Rejection) }
 
 let private trackCommand (r: ParseResults<TrackArgs>) =
     let density = densityOf (r.GetResult(TrackArgs.Density, DensityArg.Ld))
@@ -294,7 +303,8 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
           Provider =
             (match r.GetResult(TrackArgs.Provider, ProviderArg.Auto) with
              | ProviderArg.Cpu -> "cpu" | ProviderArg.Cuda -> "cuda" | ProviderArg.Directml -> "directml" | _ -> "auto")
-          Capacity = capacityOf (r.TryGetResult TrackArgs.Capacity) }
+          Capacity = capacityOf (r.TryGetResult TrackArgs.Capacity)
+          RejectAmongDiscoveries = extended (r.TryGetResult TrackArgs.Rejection) }
 
 let private generateCommand (r: ParseResults<GenerateArgs>) =
     let observe = r.GetResult(GenerateArgs.Observe, 5)
@@ -313,7 +323,8 @@ let private generateCommand (r: ParseResults<GenerateArgs>) =
           Input = r.TryGetResult GenerateArgs.Input |> Option.toObj
           Observe = observe; Steps = steps; Out = r.GetResult GenerateArgs.Out
           FromScratch = r.Contains GenerateArgs.From_Scratch; Samples = samples; Discovery = p
-          MostLikely = mostLikely; Seed = uint64 (r.GetResult(GenerateArgs.Seed, 1000001L)) }
+          MostLikely = mostLikely; Seed = uint64 (r.GetResult(GenerateArgs.Seed, 1000001L))
+          RejectAmongDiscoveries = extended (r.TryGetResult GenerateArgs.Rejection) }
 
 let private evalCommand (r: ParseResults<EvalArgs>) =
     let byIou = r.GetResult(EvalArgs.Match, MatchArg.Distance) = MatchArg.Iou
@@ -327,7 +338,8 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
     match r.TryGetResult EvalArgs.Data with
     | Some data ->
         Eval { GtDir = data; PredDir = null; ByIou = byIou; Threshold = thr; JsonFile = json
-               Model = r.TryGetResult EvalArgs.Model |> Option.toObj; DataDir = data; Samples = samples }
+               Model = r.TryGetResult EvalArgs.Model |> Option.toObj; DataDir = data; Samples = samples
+               RejectAmongDiscoveries = extended (r.TryGetResult EvalArgs.Rejection) }
     | Option.None ->
         let gt =
             match r.TryGetResult EvalArgs.Gt with
@@ -337,7 +349,8 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
             match r.TryGetResult EvalArgs.Pred with
             | Some p -> p
             | Option.None -> usage "eval needs --pred (a folder of <seq>.txt results)"
-        Eval { GtDir = gt; PredDir = pred; ByIou = byIou; Threshold = thr; JsonFile = json; Model = null; DataDir = null; Samples = samples }
+        Eval { GtDir = gt; PredDir = pred; ByIou = byIou; Threshold = thr; JsonFile = json; Model = null; DataDir = null; Samples = samples
+               RejectAmongDiscoveries = true }
 
 let private benchCommand (r: ParseResults<BenchArgs>) =
     let runs = r.GetResult(BenchArgs.Runs, 5)

@@ -45,7 +45,7 @@ public static class TrackCommand
         var mseFrames = 0;
         var sw = Stopwatch.StartNew();
         var frames = 0;
-        using var onnx = cmd.Runtime == "onnx" ? ExportCommand.Temporary(nets, cmd.Capacity, cmd.Provider, cmd.Threads, Console.Error.WriteLine) : null;
+        using var onnx = cmd.Runtime == "onnx" ? ExportCommand.Temporary(nets, cmd.Capacity, cmd.Provider, cmd.Threads, Console.Error.WriteLine, rejectAmong: cmd.RejectAmongDiscoveries) : null;
         foreach (var src in sources)
         {
             var (mse, n) = onnx is null ? TrackOne(nets, src, outDir, results, cmd) : TrackOnnx(onnx, src, results, cmd);
@@ -105,7 +105,7 @@ public static class TrackCommand
     static (double Mse, int Frames) TrackOne(Scalor.Model.Scalor.Nets nets, Source src, string outDir, string results, Parse.TrackCommand cmd)
     {
         var size = nets.Config.ImageSize;
-        var opts = Track.options(nets.Config, Scalor.Model.Scalor.Sampling.Means, true);
+        var opts = Track.deterministic(nets.Config, cmd.RejectAmongDiscoveries);
         var state = Track.initial(nets, 1);
         var mot = new StringBuilder();
         var latents = new List<object>();

@@ -38,6 +38,9 @@ let tests =
             match parse [| "track"; "--out"; "o"; "--runtime"; "onnx"; "--provider"; "directml" |] with
             | Run(Track t) -> Expect.equal (t.Runtime, t.Provider, t.Capacity) ("onnx", "directml", 64) "track on ONNX Runtime"
             | other -> failtestf "unexpected %A" other
+            match parse [| "export"; "--out"; "m.onnx"; "--rejection"; "official" |], parse [| "track"; "--out"; "o" |] with
+            | Run(Export e), Run(Track t) -> Expect.equal (e.RejectAmongDiscoveries, t.RejectAmongDiscoveries) (false, true) "official on request, extended by default"
+            | other -> failtestf "unexpected %A" other
             match parse [| "export"; "--out"; "m.onnx"; "--capacity"; "0" |] with
             | UsageError m -> Expect.stringContains m "--capacity" "names the option"
             | other -> failtestf "unexpected %A" other

@@ -12,13 +12,13 @@ let private tempModel () = Path.Combine(Path.GetTempPath(), sprintf "scalor-expo
 
 /// Tracks `frames` with TorchSharp (`Track.step`, means) and with the exported model on ONNX Runtime; returns
 /// per frame the (id, where, presence) lists of both.
-let private both (nets: Scalor.Nets) (capacity: int) (render: bool) (dense: bool) (seq: World.Sequence) =
+let private bothWith (rejectAmong: bool) (nets: Scalor.Nets) (capacity: int) (render: bool) (dense: bool) (seq: World.Sequence) =
     let path = tempModel ()
     try
-        Export.save nets { Capacity = capacity; Render = render; Dense = dense } path |> ignore
+        Export.save nets { Capacity = capacity; Render = render; Dense = dense; RejectAmongDiscoveries = rejectAmong } path |> ignore
         use onnx = OnnxTracker.Load(path, Provider.Cpu, 1)
         let x = Train.batchOf [| seq |]
-        let opts = Track.options nets.Config Scalor.Means true
+        let opts = Track.deterministic nets.Config rejectAmong
         let mutable state = Track.initial nets 1L
         let bytes = seq.ViewSize * seq.ViewSize * 3
         [ for t in 0 .. seq.Length - 1 do
@@ -33,6 +33,8 @@ let private both (nets: Scalor.Nets) (capacity: int) (render: bool) (dense: bool
             yield torchObjs, onnxObjs, recon ]
     finally
         File.Delete path
+
+let private both = bothWith true
 
 let private expectSame (frames: ((int64 * float32[] * float32)[] * (int64 * float32[] * float32)[] * _) list) (tol: float32) =
     for t, (a, b, _) in List.indexed frames do
@@ -53,6 +55,16 @@ let tests =
             let frames = both nets 12 false false (World.sequence w (World.sequenceSeed 77UL 0))
             Expect.isGreaterThan (frames |> List.sumBy (fun (a, _, _) -> a.Length)) 0 "the random model reports objects (the test is not vacuous)"
             expectSame frames 1e-3f
+
+        testCase "with the official rejection alone, too; and rejecting among discoveries keeps fewer objects" <| fun () ->
+            // Capacity 64: no trimming, so the counts compare the rejection tests alone.
+            let nets = Scalor.create { Config.toy64 with BatchSize = 1; Capacity = 64 } 3L
+            let w = World.create { World.defaultConfig with Length = 3 } None
+            let seq = World.sequence w (World.sequenceSeed 77UL 0)
+            let official = bothWith false nets 64 false false seq
+            expectSame official 1e-3f
+            let count (frames: ((int64 * float32[] * float32)[] * _ * _) list) = frames |> List.sumBy (fun (a, _, _) -> a.Length)
+            Expect.isLessThan (count (both nets 64 false false seq)) (count official) "a random model's overlapping proposals are thinned out"
 
         testCase "dense mode (every slot and cell processed) tracks the same" <| fun () ->
             let nets = Scalor.create { Config.toy64 with BatchSize = 1; Capacity = 12 } 3L

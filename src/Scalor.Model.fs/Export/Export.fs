@@ -27,9 +27,12 @@ type Options =
       Render: bool
       /// Propagate every slot and decode every discovery cell, live or not: a constant amount of work per frame
       /// (the paper's constant time in the number of objects), at the cost of the full capacity every frame.
-      Dense: bool }
+      Dense: bool
+      /// Discoveries are also tested against the stronger discoveries of the same frame, as `Track.options`
+      /// (`Discovery.rejectAmong`); false: the official rejection alone.
+      RejectAmongDiscoveries: bool }
 
-let defaultOptions = { Capacity = 64; Render = false; Dense = false }
+let defaultOptions = { Capacity = 64; Render = false; Dense = false; RejectAmongDiscoveries = true }
 
 /// Builds the ONNX model of one tracking step of `nets`.
 let build (nets: Scalor.Nets) (opts: Options) =
@@ -155,7 +158,26 @@ let build (nets: Scalor.Nets) (opts: Options) =
     let explained = Ops.gtF g c.PropagatedAlphaThreshold alphaProp
     let overlap = Ops.reduceSum g [ 1L; 2L; 3L ] false (Ops.mul g proposed explained)
     let area = Ops.reduceSum g [ 1L; 2L; 3L ] false proposed
-    let candAccept = Ops.ltF g c.RejectionThreshold (Ops.div g overlap (Ops.affine g 1.0 1e-15 area))
+    let candAccept0 = Ops.ltF g c.RejectionThreshold (Ops.div g overlap (Ops.affine g 1.0 1e-15 area))
+    let candAccept =
+        if not opts.RejectAmongDiscoveries then candAccept0
+        else
+            // `Discovery.rejectAmong` over the candidates' full canvases: stronger[i; j] = eligible j that
+            // outranks i (presence higher by more than the tolerance, else earlier in raster order); i is a
+            // duplicate when the stronger masks cover `duplicateShare` of its own.
+            let candPres = Ops.gatherRows g cand (Ops.reshape g [ k; 1L ] presCell)
+            let eligible = Ops.gtF g c.DiscoveryKeepThreshold (Ops.mul g candPres (Ops.unsqueeze g [ 1L ] candAccept0))
+            let pRow, pCol = Ops.reshape g [ 1L; -1L ] candPres, Ops.reshape g [ -1L; 1L ] candPres
+            let cellIdx = Ops.cast g DType.Float cand
+            let earlier = g.Node("Less", [ Ops.reshape g [ 1L; -1L ] cellIdx; Ops.reshape g [ -1L; 1L ] cellIdx ])
+            let above = g.Node("Greater", [ pRow; Ops.affine g 1.0 Discovery.rankTolerance pCol ])
+            let close = g.Node("LessOrEqual", [ g.Node("Abs", [ Ops.sub g pRow pCol ]); g.Scalar Discovery.rankTolerance ])
+            let stronger =
+                Ops.mul g (Ops.cast g DType.Float (g.Node("Or", [ above; g.Node("And", [ close; earlier ]) ]))) (Ops.reshape g [ 1L; -1L ] eligible)
+            let masks = Ops.reshape g [ -1L; h * w ] proposed
+            let covered = Ops.gtF g 0.5 (g.Node("MatMul", [ stronger; masks ]))
+            let share = Ops.div g (Ops.reduceSum g [ 1L ] false (Ops.mul g masks covered)) (Ops.affine g 1.0 1e-15 (Ops.reduceSum g [ 1L ] false masks))
+            Ops.mul g candAccept0 (Ops.ltF g Discovery.duplicateShare share)
     let accept = Ops.reshape g [ 1L; k ] (Ops.scatterRows g k 1L cand (Ops.unsqueeze g [ 1L ] candAccept))
     let discWhat = Ops.scatterRows g k (int64 c.ZWhatDim) cand candWhat
     let discPres = Ops.mul g presCell accept

@@ -53,8 +53,10 @@ let nll (nets: Scalor.Nets) (gen: torch.Generator) (k: int) (seq: Tensor) =
     let c = nets.Config
     let t, h, w = seq.shape.[1], seq.shape.[3], seq.shape.[4]
     let x = seq.expand(int64 k, -1L, -1L, -1L, -1L).contiguous()
+    // The bounds are of the model as [S] infers: its rejection test alone.
     let opts: Scalor.StepOptions =
-        { Tau = c.TauEnd; PresPrior = c.PresPriorEnd; Training = false; Detach = true; Sampling = Scalor.Sample gen; Discover = true; FixedAlpha = None; SkipZeroCells = false }
+        { Tau = c.TauEnd; PresPrior = c.PresPriorEnd; Training = false; Detach = true; Sampling = Scalor.Sample gen; Discover = true; FixedAlpha = None; SkipZeroCells = false
+          RejectAmongDiscoveries = false }
     let frames = Scalor.forward nets opts x
     let sum (pick: Scalor.Frame -> Tensor) = torch.stack(frames |> List.map pick |> Array.ofList, 1L).sum(1L)
     let ll = sum (fun f -> f.LogLike)

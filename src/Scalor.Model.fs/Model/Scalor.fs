@@ -70,7 +70,11 @@ type StepOptions =
       FixedAlpha: float option
       /// Decode with gradients only the discovery cells that can end up present (`decodesSparsely`).
       /// Same values and gradients either way; false is the plain official order of work.
-      SkipZeroCells: bool }
+      SkipZeroCells: bool
+      /// Inference only: test each discovery also against the stronger discoveries of the same frame
+      /// (`Discovery.rejectAmong`), so one object is not discovered twice. Not in [S]; training ignores it,
+      /// so the objective is the official one.
+      RejectAmongDiscoveries: bool }
 
 /// One frame's terms and products.
 type Frame =
@@ -254,6 +258,21 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
             use inside = Spatial.gatherWindows (torch.ones(b, 1L, int64 h, int64 w)) idx cells l
             Discovery.rejection c (win.view(b, cells, 1L, int64 l, int64 l) * inside) explained
         else torch.ones(b, cells)
+    let accept =
+        if o.RejectAmongDiscoveries && not o.Training then
+            use _ = torch.no_grad()
+            let alphaTest =
+                match decoded with
+                | Some(_, a) -> a
+                | None -> snd (Networks.glimpseDecode m.GlimpseDec what)
+            // Every proposal's mask on its own full canvas [B; K; H·W]: the pairwise test needs them side by side.
+            let win, x0, y0 = Spatial.pasteWindows alphaTest zWhere h w l
+            let own = Spatial.windowIndices (x0.view(b * cells, 1L)) (y0.view(b * cells, 1L)) h w l
+            let full = (Spatial.scatterWindows (win.view(b * cells, 1L, 1L, int64 l, int64 l)) own h w l).reshape(b, cells, int64 (h * w))
+            let proposed = full.gt(torch.tensor(c.ProposalAlphaThreshold)).to_type(torch.float32)
+            let eligible = (presOrig * accept).gt(torch.tensor(c.DiscoveryKeepThreshold)).to_type(torch.float32)
+            accept * Discovery.rejectAmong proposed presOrig eligible
+        else accept
     let pres0 = presOrig * accept
     let capMask = if o.Training then Some(Discovery.cap c.MaxObjects (pres0.detach()) live) else None
     let pres1 = match capMask with Some m -> pres0 * m | None -> pres0

@@ -49,8 +49,15 @@ let private encodeFrame (e: Networks.Encoder) (x: Tensor) (lstm: (Tensor * Tenso
                 h', c')
         input, next
 
+/// Inference options: the final temperature and prior, no cap, discoveries tested against each other too
+/// (`Discovery.rejectAmong`; `{ o with RejectAmongDiscoveries = false }` is the official test alone).
 let options (c: ScalorConfig) (sampling: Scalor.Sampling) (discover: bool) : Scalor.StepOptions =
-    { Tau = c.TauEnd; PresPrior = c.PresPriorEnd; Training = false; Detach = true; Sampling = sampling; Discover = discover; FixedAlpha = None; SkipZeroCells = false }
+    { Tau = c.TauEnd; PresPrior = c.PresPriorEnd; Training = false; Detach = true; Sampling = sampling; Discover = discover; FixedAlpha = None
+      SkipZeroCells = false; RejectAmongDiscoveries = true }
+
+/// Deterministic tracking (means), with or without the rejection among discoveries.
+let deterministic (c: ScalorConfig) (rejectAmong: bool) =
+    { options c Scalor.Means true with RejectAmongDiscoveries = rejectAmong }
 
 /// Advances by one frame `x` [B; 3; H; W] in [0, 1]. Returns the new state and the frame's products.
 let step (nets: Scalor.Nets) (opts: Scalor.StepOptions) (state: State) (x: Tensor) =

@@ -30,7 +30,8 @@ let options (c: ScalorConfig) (step: int) (sampling: Scalor.Sampling) : Scalor.S
       Sampling = sampling
       Discover = true
       FixedAlpha = if step < c.BgAlphaCurriculumSteps then Some c.BgAlphaCurriculumValue else None
-      SkipZeroCells = true }
+      SkipZeroCells = true
+      RejectAmongDiscoveries = false }
 
 /// `c` with the execution settings of `other` (how a step is computed, not what is computed).
 let withExecutionOf (c: ScalorConfig) (other: ScalorConfig) =
