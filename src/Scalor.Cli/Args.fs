@@ -114,6 +114,9 @@ type RuntimeArg =
 
 /// Which discovery rejection inference uses.
 [<Literal>]
+let minVisibleUsage = "objects the model renders with less alpha inside the frame than this share of an anchor-sized square are not reported (default 0.2; 0 reports every present object)."
+
+[<Literal>]
 let rejectionUsage = "extended (default): a discovery is also rejected when stronger discoveries of the same frame explain it, so one object is not found twice; official: the official test against propagated objects alone."
 
 type RejectionArg =
@@ -141,6 +144,7 @@ type TrackArgs =
     | Latents
     | No_Pictures
     | Min_Presence of float
+    | Min_Visible of share: float
     | Threads of int
     | Mnist_Dir of dir: string
     | Runtime of RuntimeArg
@@ -166,6 +170,7 @@ type TrackArgs =
             | Latents -> "also write the per-object latents (position, scale, depth, presence, appearance) as JSON."
             | No_Pictures -> "skip the pictures."
             | Min_Presence _ -> "objects with presence above this are reported (default 0.5)."
+            | Min_Visible _ -> minVisibleUsage
             | Threads _ -> "CPU threads (default: all cores)."
             | Mnist_Dir _ -> "folder with the MNIST IDX files."
 
@@ -252,9 +257,11 @@ type EvalArgs =
     | Data of dir: string
     | Samples of int
     | Rejection of RejectionArg
+    | Min_Visible of share: float
     interface IArgParserTemplate with
         member a.Usage =
             match a with
+            | Min_Visible _ -> minVisibleUsage
             | Rejection _ -> rejectionUsage
             | Model _ -> "with --data: the checkpoint to evaluate (default: the embedded model)."
             | Data _ -> "a dataset written by 'scalor-host data': track it with the model, score it, and add mse, nll_elbo, nll_iw."

@@ -30,7 +30,9 @@ type EvalCommand =
       DataDir: string
       Samples: int
       /// Model mode: `--rejection extended` for the tracking metrics.
-      RejectAmongDiscoveries: bool }
+      RejectAmongDiscoveries: bool
+      /// Model mode: the tracking's reporting floor (`TrackCommand.MinVisibleShare`).
+      MinVisibleShare: float }
 
 type TrainCommand =
     { Config: Scalor.Model.Config.ScalorConfig
@@ -66,6 +68,8 @@ type TrackCommand =
       Latents: bool
       Pictures: bool
       MinPresence: float32
+      /// Objects rendering less than this share of an anchor-sized square inside the frame are not reported.
+      MinVisibleShare: float
       Threads: int
       MnistDir: string
       /// "torchsharp" or "onnx".
@@ -263,6 +267,11 @@ let private trainCommand (r: ParseResults<TrainArgs>) =
 
 let private extended (r: RejectionArg option) = (defaultArg r Extended) = Extended
 
+let private minVisibleOf (v: float option) =
+    let v = defaultArg v Scalor.Model.Track.defaultMinVisibleShare
+    if v < 0.0 || v > 4.0 || Double.IsNaN v then usage "--min-visible must be a share between 0 and 4"
+    v
+
 let private capacityOf (c: int option) =
     let c = defaultArg c 64
     if c < 1 || c > 1024 then usage "--capacity must be between 1 and 1024"
@@ -297,6 +306,7 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
           Latents = r.Contains TrackArgs.Latents
           Pictures = not (r.Contains TrackArgs.No_Pictures)
           MinPresence = float32 minPres
+          MinVisibleShare = minVisibleOf (r.TryGetResult TrackArgs.Min_Visible)
           Threads = r.GetResult(TrackArgs.Threads, Environment.ProcessorCount)
           MnistDir = r.TryGetResult TrackArgs.Mnist_Dir |> Option.toObj
           Runtime = (match r.GetResult(TrackArgs.Runtime, RuntimeArg.Torchsharp) with RuntimeArg.Onnx -> "onnx" | _ -> "torchsharp")
@@ -339,7 +349,8 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
     | Some data ->
         Eval { GtDir = data; PredDir = null; ByIou = byIou; Threshold = thr; JsonFile = json
                Model = r.TryGetResult EvalArgs.Model |> Option.toObj; DataDir = data; Samples = samples
-               RejectAmongDiscoveries = extended (r.TryGetResult EvalArgs.Rejection) }
+               RejectAmongDiscoveries = extended (r.TryGetResult EvalArgs.Rejection)
+               MinVisibleShare = minVisibleOf (r.TryGetResult EvalArgs.Min_Visible) }
     | Option.None ->
         let gt =
             match r.TryGetResult EvalArgs.Gt with
@@ -350,7 +361,7 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
             | Some p -> p
             | Option.None -> usage "eval needs --pred (a folder of <seq>.txt results)"
         Eval { GtDir = gt; PredDir = pred; ByIou = byIou; Threshold = thr; JsonFile = json; Model = null; DataDir = null; Samples = samples
-               RejectAmongDiscoveries = true }
+               RejectAmongDiscoveries = true; MinVisibleShare = 0.0 }
 
 let private benchCommand (r: ParseResults<BenchArgs>) =
     let runs = r.GetResult(BenchArgs.Runs, 5)

@@ -57,13 +57,13 @@ public static class GenerateCommand
                 (observed, imagined) = ([.. o], [.. i]);
             }
             var all = observed.Concat(imagined).ToList();
-            SavePictures(outDir, s, all, observed.Count, size);
+            SavePictures(nets, outDir, s, all, observed.Count, size);
             File.WriteAllText(Path.Combine(outDir, $"latents-{s + 1}.json"), JsonSerializer.Serialize(all.Select((f, t) => new
             {
                 frame = t + 1, imagined = t >= observed.Count,
-                objects = Objects(f).Select(o => new { id = o.Id, scale_x = o.Where[0], scale_y = o.Where[1], position_x = o.Where[2], position_y = o.Where[3], depth = o.Depth, presence = o.Presence }),
+                objects = Objects(nets, f).Select(o => new { id = o.Id, scale_x = o.Where[0], scale_y = o.Where[1], position_x = o.Where[2], position_y = o.Where[3], depth = o.Depth, presence = o.Presence, visible_px = o.Visible }),
             })));
-            if (truth is not null) PositionErrors(truth, observed, imagined, size, pos);
+            if (truth is not null) PositionErrors(nets, truth, observed, imagined, size, pos);
         }
         Console.WriteLine($"generate: {cmd.Samples} sample(s) of {(cmd.FromScratch ? "" : $"{cmd.Observe} observed + ")}{cmd.Steps} imagined frames in {outDir}");
         if (truth is not null && pos.Counted.Any(c => c > 0))
@@ -89,8 +89,8 @@ public static class GenerateCommand
 
     static World.WorldConfig WithLength(int length) => World.withLength(length, World.defaultConfig);
 
-    static Track.TrackedObject[] Objects(Generate.Frame f) =>
-        Track.objectsOf(f.Objects, 0, 0.5f, Microsoft.FSharp.Collections.SetModule.Empty<long>());
+    static Track.TrackedObject[] Objects(Scalor.Model.Scalor.Nets nets, Generate.Frame f) =>
+        Track.objectsOf(f.Objects, Track.visiblePixels(nets, f.Objects), 0, 0.5f, Microsoft.FSharp.Collections.SetModule.Empty<long>());
 
     /// <summary>Sums of centre distances (px) per imagined step: the imagined object to the true one; the true
     /// position at the last observed frame held still (the constant-position baseline); the model's own last
@@ -108,10 +108,10 @@ public static class GenerateCommand
     /// <summary>Model ids are matched to true objects at the last observed frame (optimal assignment on centre
     /// distance, pairs further apart than the object's size left out); each imagined step then compares the object's imagined centre with the true one, and with
     /// the held baselines.</summary>
-    static void PositionErrors(World.Sequence truth, List<Generate.Frame> observed, List<Generate.Frame> imagined, int size, Positions pos)
+    static void PositionErrors(Scalor.Model.Scalor.Nets nets, World.Sequence truth, List<Generate.Frame> observed, List<Generate.Frame> imagined, int size, Positions pos)
     {
         var last = observed.Count - 1;
-        var objs = Objects(observed[last]);
+        var objs = Objects(nets, observed[last]);
         var gt = truth.Truth.Where(b => b.Frame == last).ToArray();
         if (objs.Length == 0 || gt.Length == 0) return;
         static double Dist((double X, double Y) a, double x, double y) => Math.Sqrt(Math.Pow(a.X - x, 2) + Math.Pow(a.Y - y, 2));
@@ -124,7 +124,7 @@ public static class GenerateCommand
         foreach (var (i, j) in pairs) { pos.Observed += cost[i, j]; pos.ObservedCount++; }
         for (var t = 0; t < imagined.Count; t++)
         {
-            var now = Objects(imagined[t]).ToDictionary(o => o.Id);
+            var now = Objects(nets, imagined[t]).ToDictionary(o => o.Id);
             foreach (var (i, j) in pairs)
             {
                 var trueNow = truth.Truth.FirstOrDefault(b => b.Frame == last + 1 + t && b.Object == gt[j].Object);
@@ -139,7 +139,7 @@ public static class GenerateCommand
 
     static (double X, double Y) Centre(Track.TrackedObject o, int size) => ((o.Where[2] + 1) / 2 * size, (o.Where[3] + 1) / 2 * size);
 
-    static void SavePictures(string dir, int sample, List<Generate.Frame> frames, int observed, int size)
+    static void SavePictures(Scalor.Model.Scalor.Nets nets, string dir, int sample, List<Generate.Frame> frames, int observed, int size)
     {
         const int k = 3;
         Rgb Img(torch.Tensor chw)
@@ -161,7 +161,7 @@ public static class GenerateCommand
             var next = new Dictionary<long, (double X, double Y)>();
             var r = Img(f.Recon[0]);
             if (t >= observed) for (var x = 0; x < r.Width; x++) for (var y = 0; y < 3; y++) r.Set(x, y, (230, 30, 30));
-            foreach (var o in Objects(f))
+            foreach (var o in Objects(nets, f))
             {
                 var (l, top, w, h) = Track.box(o.Where, size, size);
                 r.Rectangle(l * k, top * k, w * k, h * k, Rgb.IdColour((int)o.Id));

@@ -46,6 +46,11 @@ public static class TrackCommand
         var sw = Stopwatch.StartNew();
         var frames = 0;
         using var onnx = cmd.Runtime == "onnx" ? ExportCommand.Temporary(nets, cmd.Capacity, cmd.Provider, cmd.Threads, Console.Error.WriteLine, rejectAmong: cmd.RejectAmongDiscoveries) : null;
+        if (onnx is not null)
+        {
+            onnx.MinPresence = cmd.MinPresence;
+            onnx.MinVisible = Track.minVisiblePixels(nets.Config, cmd.MinVisibleShare);
+        }
         foreach (var src in sources)
         {
             var (mse, n) = onnx is null ? TrackOne(nets, src, outDir, results, cmd) : TrackOnnx(onnx, src, results, cmd);
@@ -106,6 +111,7 @@ public static class TrackCommand
     {
         var size = nets.Config.ImageSize;
         var opts = Track.deterministic(nets.Config, cmd.RejectAmongDiscoveries);
+        var minVisible = Track.minVisiblePixels(nets.Config, cmd.MinVisibleShare);
         var state = Track.initial(nets, 1);
         var mot = new StringBuilder();
         var latents = new List<object>();
@@ -124,8 +130,10 @@ public static class TrackCommand
             var (next, frame) = Track.step(nets, opts, state, x);
             state = Track.keep(scope, next);
             mseSum += (frame.Recon - x).pow(2).mean().item<float>();
-            var objects = Track.objectsOf(frame.Objects, 0, cmd.MinPresence, previous);
-            previous = Microsoft.FSharp.Collections.SetModule.OfSeq(objects.Select(o => o.Id));
+            var present = Track.objectsOf(frame.Objects, Track.visiblePixels(nets, frame.Objects), 0, cmd.MinPresence, previous);
+            // Ids of every present object, reported or not: one that shows again is not newly discovered.
+            previous = Microsoft.FSharp.Collections.SetModule.OfSeq(present.Select(o => o.Id));
+            var objects = Track.reported(minVisible, present);
             foreach (var o in objects)
             {
                 var (l, top, w, h) = Track.box(o.Where, size, size);
@@ -140,7 +148,7 @@ public static class TrackCommand
                     objects = objects.Select(o => new
                     {
                         id = o.Id, scale_x = o.Where[0], scale_y = o.Where[1], position_x = o.Where[2], position_y = o.Where[3],
-                        depth = o.Depth, presence = o.Presence, discovered = o.New, appearance = o.What,
+                        depth = o.Depth, presence = o.Presence, visible_px = o.Visible, discovered = o.New, appearance = o.What,
                     }),
                 });
             if (cmd.Pictures && t < 50) rows.Add(Picture(frame, objects, prevIds, x, size));

@@ -20,7 +20,8 @@ public enum Provider
 /// <param name="Left">Box left edge in pixels of the frame the tracker saw.</param>
 /// <param name="Where">(sx, sy, tx, ty): half-extents and centre in normalised [−1, 1] coordinates.</param>
 /// <param name="New">Discovered in this frame rather than propagated.</param>
-public sealed record TrackedObject(long Id, float Left, float Top, float Width, float Height, float Presence, float Depth, float[] Where, bool New);
+/// <param name="Visible">Pixels of the frame the model renders for it: its own Σ α·z_pres inside the frame.</param>
+public sealed record TrackedObject(long Id, float Left, float Top, float Width, float Height, float Presence, float Depth, float[] Where, bool New, float Visible);
 
 /// <summary>A frame's tracking result, in stream order.</summary>
 /// <param name="Reconstruction">The model's rendering of the frame [3; H; W] in [0, 1], when the model was exported with it.</param>
@@ -50,7 +51,10 @@ public sealed class OnnxTracker : IDisposable
     /// <summary>Whether the model outputs the reconstruction.</summary>
     public bool Renders { get; }
     /// <summary>Objects with presence above this are reported (0.5, as <c>scalor-host track</c>).</summary>
-    public float MinPresence { get; init; } = 0.5f;
+    public float MinPresence { get; set; } = 0.5f;
+    /// <summary>Objects rendered with fewer pixels inside the frame are not reported (they stay tracked). The model's
+    /// default, <c>scalor-host track</c>'s (a share of the anchor area, stored at export); 0 reports all.</summary>
+    public float MinVisible { get; set; }
 
     OnnxTracker(InferenceSession session, string provider)
     {
@@ -62,6 +66,7 @@ public sealed class OnnxTracker : IDisposable
         Capacity = Meta("scalor.capacity");
         ImageSize = Meta("scalor.image_size");
         Renders = meta.TryGetValue("scalor.render", out var r) && r == "true";
+        MinVisible = meta.TryGetValue("scalor.min_visible_px", out var mv) ? float.Parse(mv, CultureInfo.InvariantCulture) : 0f;
         inputNames = session.InputMetadata.Keys.ToArray();
         foreach (var name in inputNames)
         {
@@ -171,7 +176,8 @@ public sealed class OnnxTracker : IDisposable
                 else byName["next_" + n].GetTensorDataAsSpan<float>().CopyTo(floatState[n].Data);
             }
             float[]? Rendered(string n) => Renders ? byName[n].GetTensorDataAsSpan<float>().ToArray() : null;
-            return new TrackedFrame(frame, Objects(), Rendered("recon"), Rendered("alpha_fg"), Rendered("background"));
+            var visible = byName.TryGetValue("visible", out var v) ? v.GetTensorDataAsSpan<float>().ToArray() : null;
+            return new TrackedFrame(frame, Objects(visible), Rendered("recon"), Rendered("alpha_fg"), Rendered("background"));
         }
         finally
         {
@@ -179,7 +185,9 @@ public sealed class OnnxTracker : IDisposable
         }
     }
 
-    List<TrackedObject> Objects()
+    /// <summary>The reported objects; <paramref name="visible"/> [Capacity], each slot's rendered pixels (absent in
+    /// models exported before it existed: then nothing is left out for it).</summary>
+    List<TrackedObject> Objects(float[]? visible)
     {
         var mask = floatState["mask"].Data;
         var pres = floatState["pres"].Data;
@@ -192,9 +200,11 @@ public sealed class OnnxTracker : IDisposable
             if (mask[i] <= 0.5f) continue;
             seen.Add(ids[i]);
             if (pres[i] <= MinPresence) continue;
+            var vis = visible?[i] ?? float.PositiveInfinity;
+            if (vis < MinVisible) continue;
             var w = where.AsSpan(4 * i, 4).ToArray();
             var (left, top, width, height) = Scalor.Model.Track.box(w, ImageSize, ImageSize);
-            list.Add(new TrackedObject(ids[i], (float)left, (float)top, (float)width, (float)height, pres[i], depth[i], w, !previousIds.Contains(ids[i])));
+            list.Add(new TrackedObject(ids[i], (float)left, (float)top, (float)width, (float)height, pres[i], depth[i], w, !previousIds.Contains(ids[i]), vis));
         }
         previousIds = seen;
         return list;

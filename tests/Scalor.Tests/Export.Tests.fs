@@ -17,6 +17,8 @@ let private bothWith (rejectAmong: bool) (nets: Scalor.Nets) (capacity: int) (re
     try
         Export.save nets { Capacity = capacity; Render = render; Dense = dense; RejectAmongDiscoveries = rejectAmong } path |> ignore
         use onnx = OnnxTracker.Load(path, Provider.Cpu, 1)
+        // Compare every present object; the reporting floor is checked on its own.
+        onnx.MinVisible <- 0f
         let x = Train.batchOf [| seq |]
         let opts = Track.deterministic nets.Config rejectAmong
         let mutable state = Track.initial nets 1L
@@ -25,10 +27,10 @@ let private bothWith (rejectAmong: bool) (nets: Scalor.Nets) (capacity: int) (re
             use scope = torch.NewDisposeScope()
             let next, f = Track.step nets opts state (x.select(1L, int64 t))
             state <- Track.keep scope next
-            let torchObjs = Track.objectsOf f.Objects 0L 0.5f Set.empty |> Array.map (fun o -> o.Id, o.Where, o.Presence)
+            let torchObjs = Track.objectsOf f.Objects (Track.visiblePixels nets f.Objects) 0L 0.5f Set.empty |> Array.map (fun o -> o.Id, o.Where, o.Presence, o.Visible)
             let frame = Frame("s", t, seq.ViewSize, seq.ViewSize, seq.Frames.[t * bytes .. (t + 1) * bytes - 1])
             let r = onnx.Step frame
-            let onnxObjs = r.Objects |> Seq.map (fun o -> o.Id, o.Where, o.Presence) |> Array.ofSeq
+            let onnxObjs = r.Objects |> Seq.map (fun o -> o.Id, o.Where, o.Presence, o.Visible) |> Array.ofSeq
             let recon = if render then Some(f.Recon.contiguous().data<float32>().ToArray(), r.Reconstruction) else None
             yield torchObjs, onnxObjs, recon ]
     finally
@@ -36,13 +38,15 @@ let private bothWith (rejectAmong: bool) (nets: Scalor.Nets) (capacity: int) (re
 
 let private both = bothWith true
 
-let private expectSame (frames: ((int64 * float32[] * float32)[] * (int64 * float32[] * float32)[] * _) list) (tol: float32) =
+let private expectSame (frames: ((int64 * float32[] * float32 * float32)[] * (int64 * float32[] * float32 * float32)[] * _) list) (tol: float32) =
     for t, (a, b, _) in List.indexed frames do
-        Expect.equal (b |> Array.map (fun (i, _, _) -> i)) (a |> Array.map (fun (i, _, _) -> i)) (sprintf "frame %d: the same ids in the same order" t)
-        for (ia, wa, pa), (_, wb, pb) in Array.zip a b do
+        Expect.equal (b |> Array.map (fun (i, _, _, _) -> i)) (a |> Array.map (fun (i, _, _, _) -> i)) (sprintf "frame %d: the same ids in the same order" t)
+        for (ia, wa, pa, va), (_, wb, pb, vb) in Array.zip a b do
             for j in 0 .. 3 do
                 Expect.isLessThan (abs (wa.[j] - wb.[j])) tol (sprintf "frame %d, object %d: z_where[%d] %f vs %f" t ia j wa.[j] wb.[j])
             Expect.isLessThan (abs (pa - pb)) tol (sprintf "frame %d, object %d: presence" t ia)
+            // Rendered pixels: a sum over a few hundred pixels, each within the tolerance.
+            Expect.isLessThan (abs (va - vb)) (tol * (1f + va)) (sprintf "frame %d, object %d: rendered pixels %f vs %f" t ia va vb)
 
 [<Tests>]
 let tests =
@@ -54,6 +58,7 @@ let tests =
             let w = World.create { World.defaultConfig with Length = 5 } None
             let frames = both nets 12 false false (World.sequence w (World.sequenceSeed 77UL 0))
             Expect.isGreaterThan (frames |> List.sumBy (fun (a, _, _) -> a.Length)) 0 "the random model reports objects (the test is not vacuous)"
+            Expect.isTrue (frames |> List.exists (fun (a, _, _) -> a |> Array.exists (fun (_, _, _, v) -> v > 1f))) "objects render pixels"
             expectSame frames 1e-3f
 
         testCase "with the official rejection alone, too; and rejecting among discoveries keeps fewer objects" <| fun () ->
@@ -63,7 +68,7 @@ let tests =
             let seq = World.sequence w (World.sequenceSeed 77UL 0)
             let official = bothWith false nets 64 false false seq
             expectSame official 1e-3f
-            let count (frames: ((int64 * float32[] * float32)[] * _ * _) list) = frames |> List.sumBy (fun (a, _, _) -> a.Length)
+            let count (frames: ((int64 * float32[] * float32 * float32)[] * _ * _) list) = frames |> List.sumBy (fun (a, _, _) -> a.Length)
             Expect.isLessThan (count (both nets 64 false false seq)) (count official) "a random model's overlapping proposals are thinned out"
 
         testCase "dense mode (every slot and cell processed) tracks the same" <| fun () ->
@@ -83,6 +88,25 @@ let tests =
                     let d = Array.map2 (fun (u: float32) v -> abs (u - v)) a onnxRecon |> Array.max
                     Expect.isLessThan d 1e-3f (sprintf "frame %d reconstruction" t)
                 | _ -> failtest "no reconstruction"
+
+        testCase "the exported model carries the reporting floor; objects below it are tracked, not reported" <| fun () ->
+            let nets = Scalor.create { Config.toy64 with BatchSize = 1 } 3L
+            let path = tempModel ()
+            try
+                Export.save nets { Export.defaultOptions with Capacity = 8 } path |> ignore
+                use onnx = OnnxTracker.Load(path, Provider.Cpu, 1)
+                Expect.floatClose Accuracy.medium (float onnx.MinVisible) 20.0 "0.2 of the 10-px anchor's area"
+                let w = World.create { World.defaultConfig with Length = 2 } None
+                let seq = World.sequence w (World.sequenceSeed 77UL 0)
+                let bytes = seq.ViewSize * seq.ViewSize * 3
+                let frame t = Frame("s", t, seq.ViewSize, seq.ViewSize, seq.Frames.[t * bytes .. (t + 1) * bytes - 1])
+                onnx.MinVisible <- 1e9f
+                Expect.isEmpty (onnx.Step(frame 0)).Objects "nothing renders a billion pixels"
+                onnx.MinVisible <- 0f
+                let second = (onnx.Step(frame 1)).Objects
+                Expect.isNonEmpty second "the objects are still tracked"
+                Expect.exists second (fun o -> not o.New) "and the survivors are not new"
+            finally File.Delete path
 
         testCase "a frame of the wrong size is refused with a clear error" <| fun () ->
             let nets = Scalor.create { Config.toy64 with BatchSize = 1 } 3L

@@ -40,6 +40,35 @@ let tests =
                 [ for t in 0 .. 2 do
                     let next, f = Track.step nets opts state (seq.select(1L, int64 t))
                     state <- next
-                    yield Track.objectsOf f.Objects 0L 0.5f Set.empty |> Array.map (fun o -> o.Id, o.Where) ]
+                    yield Track.objectsOf f.Objects (Track.visiblePixels nets f.Objects) 0L 0.5f Set.empty |> Array.map (fun o -> o.Id, o.Where) ]
             Expect.equal (run ()) (run ()) "identical"
+
+        testCase "rendered pixels: linear in presence, zero off-frame and for empty slots, about half at the border" <| fun () ->
+            let nets = Scalor.create { Config.toy64 with BatchSize = 1 } 5L
+            let c = nets.Config
+            // Four copies of one object (same z_what, an anchor-sized box): centred, at half presence, past the
+            // right edge, and centred on the right edge; plus an empty slot.
+            let n = 5L
+            let what = (torch.randn([| 1L; 64L |], generator = new torch.Generator(9UL))).expand(n, -1L).reshape(1L, n, 64L)
+            let s = float32 c.SizeAnchor
+            let where = torch.tensor([| s; s; 0f; 0f;  s; s; 0f; 0f;  s; s; 1.6f; 0f;  s; s; 1f; 0f;  s; s; 0f; 0f |]).view(1L, n, 4L)
+            let pres = torch.tensor([| 1f; 0.5f; 1f; 1f; 1f |]).view(1L, n, 1L)
+            let mask = torch.tensor([| 1f; 1f; 1f; 1f; 0f |]).view(1L, n)
+            let z d = torch.zeros(1L, n, int64 d)
+            let objs : Scalor.Objects =
+                { What = what; Where = where; WhereBias = z 4; Depth = z 1; Pres = pres; TrackH = z 128; PriorH = z 64; PriorC = z 64; Cum = z 1
+                  Ids = torch.tensor([| 1L; 2L; 3L; 4L; 0L |]).view(1L, n); Mask = mask }
+            let v = (Track.visiblePixels nets objs).data<float32>().ToArray()
+            Expect.isGreaterThan v.[0] 1f "a centred object renders something"
+            Expect.floatClose Accuracy.medium (float v.[1]) (float v.[0] / 2.0) "half the presence, half the pixels"
+            Expect.equal v.[2] 0f "a box wholly past the edge renders nothing in the frame"
+            Expect.isTrue (v.[3] > 0.2f * v.[0] && v.[3] < 0.8f * v.[0]) (sprintf "on the edge: %f of %f" v.[3] v.[0])
+            Expect.equal v.[4] 0f "an empty slot renders nothing"
+
+        testCase "the reporting floor is a share of the anchor area, and only it filters" <| fun () ->
+            // toy64's LD anchors are 10 px: 0.2 of 10 × 10.
+            Expect.floatClose Accuracy.high (float (Track.minVisiblePixels Config.toy64 Track.defaultMinVisibleShare)) 20.0 "20 px"
+            let o (id: int64) (v: float32) : Track.TrackedObject =
+                { Id = id; Where = [| 0f; 0f; 0f; 0f |]; Presence = 1f; Depth = 0f; What = [||]; New = false; Visible = v }
+            Expect.equal (Track.reported 20f [| o 1L 19.9f; o 2L 20f; o 3L 64f |] |> Array.map (fun x -> x.Id)) [| 2L; 3L |] "below the floor: left out"
     ]

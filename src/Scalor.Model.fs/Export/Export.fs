@@ -154,7 +154,8 @@ let build (nets: Scalor.Nets) (opts: Options) =
     let candWhat = zWhatMean (Ops.cropMany g x 3L candWhere gl)
     let discO, discAlpha = decode candWhat
     // Rejection: share of each proposal's mask (alpha > τ_p) explained by propagated alpha (> τ_e).
-    let proposed = Ops.gtF g c.ProposalAlphaThreshold (Ops.paste g discAlpha 1L candWhere h w)
+    let candAlphaFull = Ops.paste g discAlpha 1L candWhere h w
+    let proposed = Ops.gtF g c.ProposalAlphaThreshold candAlphaFull
     let explained = Ops.gtF g c.PropagatedAlphaThreshold alphaProp
     let overlap = Ops.reduceSum g [ 1L; 2L; 3L ] false (Ops.mul g proposed explained)
     let area = Ops.reduceSum g [ 1L; 2L; 3L ] false proposed
@@ -181,6 +182,10 @@ let build (nets: Scalor.Nets) (opts: Options) =
     let accept = Ops.reshape g [ 1L; k ] (Ops.scatterRows g k 1L cand (Ops.unsqueeze g [ 1L ] candAccept))
     let discWhat = Ops.scatterRows g k (int64 c.ZWhatDim) cand candWhat
     let discPres = Ops.mul g presCell accept
+    // `Track.visiblePixels`: each object's Σ α·z_pres over the frame (full canvases hold only the frame's pixels).
+    let propVisible = Ops.reshape g [ -1L; 1L ] (Ops.reduceSum g [ 1L; 2L; 3L ] false propAzFull)
+    let candVisible = Ops.mul g (Ops.reshape g [ -1L; 1L ] (Ops.reduceSum g [ 1L; 2L; 3L ] false candAlphaFull)) (Ops.gatherRows g cand (Ops.reshape g [ k; 1L ] discPres))
+    let discVisible = Ops.scatterRows g k 1L cand candVisible
     // --- Compaction (`Scalor.compact`): survivors first, then kept discoveries, stable, first `cap`.
     let back (dim: int64) v = Ops.scatterRows g cap dim live v
     let keepProp = Ops.reshape g [ 1L; cap ] (Ops.gtF g 0.0 (back 1L propPres))
@@ -209,6 +214,7 @@ let build (nets: Scalor.Nets) (opts: Options) =
     let nextIds = Ops.mul g (g.Node("GatherElements", [ Ops.concat g 1L [ ids; newIds ]; order ], [ attrInt "axis" 1L ])) (Ops.cast g DType.Int64 kept)
     // --- Outputs.
     for n, v in List.zip (lstmNames c) lstmOut do g.Output("next_" + n, v, DType.Float, fixedDims [ 1L; d; gs; gs ])
+    g.Output("visible", Ops.reshape g [ 1L; cap ] (take (back 1L propVisible) discVisible 1L), DType.Float, fixedDims [ 1L; cap ])
     let nextByName = dict nextFields
     for (n, dim) in fields do g.Output("next_" + n, nextByName.[n], DType.Float, fixedDims [ 1L; cap; dim ])
     g.Output("next_ids", nextIds, DType.Int64, fixedDims [ 1L; cap ])
@@ -245,7 +251,8 @@ let build (nets: Scalor.Nets) (opts: Options) =
           "scalor.enc_dim", string c.ImgEncodeDim
           "scalor.conv_lstm", (if c.ConvLstm then "true" else "false")
           "scalor.render", (if opts.Render then "true" else "false")
-          "scalor.dense", (if opts.Dense then "true" else "false") ]
+          "scalor.dense", (if opts.Dense then "true" else "false")
+          "scalor.min_visible_px", string (Track.minVisiblePixels c Track.defaultMinVisibleShare) ]
     g.Model("scalor_track_step", meta)
 
 /// Exports to a file (written to a temporary name, then moved: a crash never leaves half a model).
