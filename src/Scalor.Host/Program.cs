@@ -37,9 +37,28 @@ public static class Program
             Console.Error.WriteLine($"scalor-host: error: {line}");
             return e is UserError u ? u.ExitCode : 1;
         }
+        catch (Exception e)
+        {
+            // Anything else is a bug: one line for the user, the whole trace in a file for the report.
+            Console.Error.WriteLine($"scalor-host: internal error: {e.GetType().Name}: {e.Message.Split('\n')[0].Trim()} (details: {CrashReport(args, e)})");
+            return InternalErrorExitCode;
+        }
     }
 
-    /// <summary>One line for errors a user can act on; null lets anything else crash loudly (a bug).</summary>
+    /// <summary>Exit code of an internal error (a bug), <c>EX_SOFTWARE</c> of sysexits.h.</summary>
+    public const int InternalErrorExitCode = 70;
+
+    /// <summary>Writes the command line and the exception with its stack trace; returns the file's path.</summary>
+    static string CrashReport(string[] args, Exception e)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"scalor-host-crash-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}.txt");
+        try { File.WriteAllText(path, $"scalor-host {string.Join(' ', args)}\n{DateTime.UtcNow:O}\n\n{e}\n"); }
+        catch (IOException) { return "could not be written"; }
+        catch (UnauthorizedAccessException) { return "could not be written"; }
+        return path;
+    }
+
+    /// <summary>One line for errors a user can act on; null for anything else (a bug: an internal error).</summary>
     static string? Describe(Exception e) => e switch
     {
         UserError u => u.Message,
