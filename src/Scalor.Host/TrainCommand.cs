@@ -91,6 +91,10 @@ public static class TrainCommand
         var stop = false;
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; stop = true; };
         Console.CancelKeyPress += onCancel;
+        // SIGTERM (kill, systemd, a container stopping) ends the run as Ctrl-C does: the step in flight
+        // completes and a checkpoint is written. A background job started by a shell ignores SIGINT.
+        using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+            System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop = true; });
         var sw = Stopwatch.StartNew();
         var nonFinite = 0;
         var lastSaved = start;
@@ -153,7 +157,7 @@ public static class TrainCommand
             if (stop)
             {
                 if (completed != lastSaved) Checkpoints.Save(ckptDir, nets, opt, gen, completed, cmd.Keep);
-                Console.WriteLine("train: interrupted; checkpoint saved, resume with --resume");
+                Console.WriteLine($"train: interrupted; checkpoint saved at step {completed}, resume with --resume");
             }
         }
         catch (System.Runtime.InteropServices.ExternalException e)
