@@ -188,16 +188,18 @@ let tests =
                     |> Array.ofList, 1L)
             let among (boxes: (int * int * int) list) (pres: float32 list) (eligible: float32 list) =
                 let k = int64 boxes.Length
-                (Discovery.rejectAmong (masks boxes) (torch.tensor(Array.ofList pres).view(1L, k)) (torch.tensor(Array.ofList eligible).view(1L, k))).data<float32>().ToArray()
+                (Discovery.rejectAmong c (masks boxes) (torch.tensor(Array.ofList pres).view(1L, k)) (torch.tensor(Array.ofList eligible).view(1L, k))).data<float32>().ToArray()
 
             testCase "of two copies of one proposal the stronger survives, and on a tie the earlier one" <| fun () ->
                 Expect.sequenceEqual (among [ 2, 2, 6; 2, 2, 6 ] [ 0.8f; 0.95f ] [ 1f; 1f ]) [| 0f; 1f |] "the stronger copy stays"
                 Expect.sequenceEqual (among [ 2, 2, 6; 2, 2, 6 ] [ 0.9990f; 0.9995f ] [ 1f; 1f ]) [| 1f; 0f |] "presences within the tolerance: raster order"
                 Expect.sequenceEqual (among [ 2, 2, 6; 2, 2, 6; 2, 2, 6 ] [ 0.9f; 0.9f; 0.9f ] [ 1f; 1f; 1f ]) [| 1f; 0f; 0f |] "one of three"
 
-            testCase "proposals that overlap less than the duplicate share, or that are not eligible, do not reject" <| fun () ->
-                // 6×6 squares shifted by 4 columns share 2 of 6 columns (a third of each mask).
-                Expect.sequenceEqual (among [ 0, 0, 6; 4, 0, 6 ] [ 0.9f; 0.8f ] [ 1f; 1f ]) [| 1f; 1f |] "neighbours stay"
+            testCase "proposals that overlap less than the rejection share, or that are not eligible, do not reject" <| fun () ->
+                // 6×6 squares shifted by 5 columns share 1 of 6 columns (a sixth of each mask, under 0.3); shifted
+                // by 4 they share a third, and the weaker goes.
+                Expect.sequenceEqual (among [ 0, 0, 6; 5, 0, 6 ] [ 0.9f; 0.8f ] [ 1f; 1f ]) [| 1f; 1f |] "neighbours stay"
+                Expect.sequenceEqual (among [ 0, 0, 6; 4, 0, 6 ] [ 0.9f; 0.8f ] [ 1f; 1f ]) [| 1f; 0f |] "a third covered: rejected"
                 Expect.sequenceEqual (among [ 2, 2, 6; 2, 2, 6 ] [ 0.95f; 0.8f ] [ 0f; 1f ]) [| 1f; 1f |] "an ineligible copy rejects nothing"
                 Expect.sequenceEqual (among [ 0, 0, 16; 5, 5, 4 ] [ 0.9f; 0.8f ] [ 1f; 1f ]) [| 1f; 0f |] "a proposal inside a stronger one goes"
 

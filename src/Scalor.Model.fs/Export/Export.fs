@@ -165,7 +165,7 @@ let build (nets: Scalor.Nets) (opts: Options) =
         else
             // `Discovery.rejectAmong` over the candidates' full canvases: stronger[i; j] = eligible j that
             // outranks i (presence higher by more than the tolerance, else earlier in raster order); i is a
-            // duplicate when the stronger masks cover `duplicateShare` of its own.
+            // duplicate when the stronger masks cover RejectionThreshold of its own.
             let candPres = Ops.gatherRows g cand (Ops.reshape g [ k; 1L ] presCell)
             let eligible = Ops.gtF g c.DiscoveryKeepThreshold (Ops.mul g candPres (Ops.unsqueeze g [ 1L ] candAccept0))
             let pRow, pCol = Ops.reshape g [ 1L; -1L ] candPres, Ops.reshape g [ -1L; 1L ] candPres
@@ -178,7 +178,7 @@ let build (nets: Scalor.Nets) (opts: Options) =
             let masks = Ops.reshape g [ -1L; h * w ] proposed
             let covered = Ops.gtF g 0.5 (g.Node("MatMul", [ stronger; masks ]))
             let share = Ops.div g (Ops.reduceSum g [ 1L ] false (Ops.mul g masks covered)) (Ops.affine g 1.0 1e-15 (Ops.reduceSum g [ 1L ] false masks))
-            Ops.mul g candAccept0 (Ops.ltF g Discovery.duplicateShare share)
+            Ops.mul g candAccept0 (Ops.ltF g c.RejectionThreshold share)
     let accept = Ops.reshape g [ 1L; k ] (Ops.scatterRows g k 1L cand (Ops.unsqueeze g [ 1L ] candAccept))
     let discWhat = Ops.scatterRows g k (int64 c.ZWhatDim) cand candWhat
     let discPres = Ops.mul g presCell accept

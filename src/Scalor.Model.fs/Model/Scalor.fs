@@ -271,7 +271,7 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
             let full = (Spatial.scatterWindows (win.view(b * cells, 1L, 1L, int64 l, int64 l)) own h w l).reshape(b, cells, int64 (h * w))
             let proposed = full.gt(torch.tensor(c.ProposalAlphaThreshold)).to_type(torch.float32)
             let eligible = (presOrig * accept).gt(torch.tensor(c.DiscoveryKeepThreshold)).to_type(torch.float32)
-            accept * Discovery.rejectAmong proposed presOrig eligible
+            accept * Discovery.rejectAmong c proposed presOrig eligible
         else accept
     let pres0 = presOrig * accept
     let capMask = if o.Training then Some(Discovery.cap c.MaxObjects (pres0.detach()) live) else None
