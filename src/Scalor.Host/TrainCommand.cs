@@ -108,7 +108,7 @@ public static class TrainCommand
                 completed = step + 1;
                 using var batchCpu = data.Batch(step);
                 using var batch = cmd.Cuda ? batchCpu.to(torch.CUDA) : batchCpu.alias();
-                var outcome = Train.step(nets, opt, gen, step, batch);
+                var outcome = NativeSafe.Run(() => Train.step(nets, opt, gen, step, batch));
                 var (terms, norm, skipped) = outcome switch
                 {
                     Train.Outcome.Stepped s => (s.Item1, s.gradNorm, (string?)null),
@@ -142,6 +142,7 @@ public static class TrainCommand
                     step = done, time_s = Math.Round(seconds, 2), loss = terms.Loss, log_like = terms.LogLike, kl_what = terms.KlWhat,
                     kl_where = terms.KlWhere, kl_depth = terms.KlDepth, kl_pres = terms.KlPres, kl_bg = terms.KlBg,
                     mse = terms.Mse, objects = terms.Objects, grad_norm = norm, tau, pres_prior = prior, frames_per_s = rate,
+                    gc_held_steps = NativeSafe.Held, gc_broken_steps = NativeSafe.Broken,
                 }));
                 foreach (var (tag, v) in new[] { ("loss", terms.Loss), ("log_like", terms.LogLike), ("kl/what", terms.KlWhat), ("kl/where", terms.KlWhere),
                              ("kl/depth", terms.KlDepth), ("kl/pres", terms.KlPres), ("kl/bg", terms.KlBg), ("mse", terms.Mse), ("objects", terms.Objects),
@@ -226,5 +227,42 @@ public static class TrainCommand
             recons.Add(recon);
         }
         tb.AddImage("reconstruction", Rgb.Stack([Rgb.Strip(inputs), Rgb.Strip(recons)]), step);
+    }
+}
+
+/// <summary>Runs a block of libtorch work with the garbage collector held off, then collects and runs the
+/// finalizers while no native call is in flight. TorchSharp hands temporary <c>Scalar</c>s (from <c>t * 0.5</c>
+/// and the like) to native calls and leaves them to the finalizer; if a collection finalizes one while libtorch
+/// still reads it, the process dies in libtorch (seen here: "toDouble: Expected false to be true" in one run, a
+/// segmentation fault about once an hour of CPU training in others). Without collections during the block no
+/// finalizer can run there. A block that allocates more than the budget ends the region early (the runtime
+/// then collects as usual); <see cref="Held"/> and <see cref="Broken"/> count how often each happened.</summary>
+public static class NativeSafe
+{
+    /// <summary>Managed allocation budget of one block: a training step allocates tens of megabytes of tensor
+    /// handles; the workstation collector accepts up to 240 MB here.</summary>
+    const long Budget = 240L << 20;
+
+    public static int Held { get; private set; }
+    public static int Broken { get; private set; }
+
+    public static T Run<T>(Func<T> work)
+    {
+        bool region;
+        try { region = GC.TryStartNoGCRegion(Budget); }
+        catch (ArgumentOutOfRangeException) { region = false; }
+        catch (InvalidOperationException) { region = false; }
+        try { return work(); }
+        finally
+        {
+            if (region && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion)
+            {
+                GC.EndNoGCRegion();
+                Held++;
+            }
+            else if (region) Broken++;
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
     }
 }
