@@ -150,10 +150,11 @@ public static class TrainCommand
                     tb.add_scalar(tag, (float)v, done);
                 if (done % cmd.CheckpointEvery == 0 || done == cmd.Steps)
                 {
-                    Checkpoints.Save(ckptDir, nets, opt, gen, done, cmd.Keep);
+                    NativeSafe.Run(() => { Checkpoints.Save(ckptDir, nets, opt, gen, done, cmd.Keep); return 0; });
                     lastSaved = done;
                 }
-                if (done % cmd.CheckpointEvery == 0 || done == start + 1) LogImages(tbImages, nets, batch, done);
+                if (done % cmd.CheckpointEvery == 0 || done == start + 1)
+                    NativeSafe.Run(() => { LogImages(tbImages, nets, batch, done); return 0; });
             }
             if (stop)
             {
@@ -243,6 +244,7 @@ public static class NativeSafe
     /// handles; the workstation collector accepts up to 240 MB here.</summary>
     const long Budget = 240L << 20;
 
+    /// <summary>Blocks that ran wholly without a collection, and blocks that outgrew the budget.</summary>
     public static int Held { get; private set; }
     public static int Broken { get; private set; }
 
