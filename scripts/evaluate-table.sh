@@ -2,7 +2,8 @@
 # Reproduces the README's results table beside the paper's Table 1: every setting tracked on 50 held-out
 # sequences (seed 1000001, never used in training) with the model trained for it, once with Scalor's
 # inference and once with the official code's (--rejection official --min-visible 0), printed as the
-# README's Markdown rows. A setting without its own model file uses the embedded LD model.
+# README's Markdown rows. A setting's model is the newest checkpoint in models/checkpoints/SETTING/; a setting
+# without one uses the embedded LD model.
 # Usage: scripts/evaluate-table.sh [OUT_DIR]   (about 6 minutes on 2 idle cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,21 +13,22 @@ dotnet build src/Scalor.Host -c Release -v q -nologo >/dev/null
 host=src/Scalor.Host/bin/Release/net10.0/scalor-host
 mkdir -p "$out"
 
-# name | world options | model file (empty: the embedded default) | paper MOTA (Table 1)
+# name | world options | checkpoint folder (empty: the embedded default) | paper MOTA (Table 1)
 rows=(
-  "dSprites VLD|--density vld|models/dsprites-vld.safetensors|93.8%"
+  "dSprites VLD|--density vld|models/checkpoints/dsprites-vld|93.8%"
   "dSprites LD|--density ld||92.5%"
-  "dSprites MD|--density md|models/dsprites-md.safetensors|93.5%"
-  "MNIST VLD|--kind mnist --density vld|models/mnist-vld.safetensors|94.8%"
+  "dSprites MD|--density md|models/checkpoints/dsprites-md|93.5%"
+  "MNIST VLD|--kind mnist --density vld|models/checkpoints/mnist-vld|94.8%"
   "dSprites LD, length 20 (LG)|--density ld --length 20||92.3%"
 )
 field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(sys.argv[2] % tuple(d[k] * (100 if k != 'count_mae' else 1) for k in sys.argv[3:]))" "$@"; }
 echo "| setting | model | MOTA | IDF1 | HOTA | precision | recall | count-MAE | MOTA, official inference | paper MOTA (Table 1) |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for row in "${rows[@]}"; do
-  IFS='|' read -r name world file paper <<< "$row"
+  IFS='|' read -r name world folder paper <<< "$row"
   model=(); label="default (LD)"
-  if [ -n "$file" ] && [ -f "$file" ]; then model=(--model "$file"); label=$(basename "$file" .safetensors); fi
+  file=$( [ -n "$folder" ] && ls "$folder"/ckpt-*.safetensors 2>/dev/null | sort | tail -1 || true)
+  if [ -n "$file" ]; then model=(--model "$file"); label="$(basename "$folder"), step $(basename "$file" .safetensors | sed 's/^ckpt-0*//')"; fi
   dir="$out/$(echo "$name" | tr -c 'A-Za-z0-9' '-')"
   # shellcheck disable=SC2086
   "$host" track "${model[@]}" $world --sequences 50 --no-pictures --out "$dir-scalor" > /dev/null

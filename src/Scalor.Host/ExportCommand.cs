@@ -10,6 +10,8 @@ public static class ExportCommand
 {
     public static int Run(Parse.ExportCommand cmd)
     {
+        if (Directory.Exists(cmd.Out))
+            throw new UserError($"--out {cmd.Out} is a folder; give the model's file name, e.g. {Path.Combine(cmd.Out, "model.onnx")}");
         var nets = cmd.Model is null ? EmbeddedModel.Load() : Checkpoints.LoadModel(cmd.Model);
         var dir = Path.GetDirectoryName(Path.GetFullPath(cmd.Out))!;
         Paths.EnsureWritableDirectory(dir);

@@ -18,12 +18,19 @@ public enum Provider
 /// <summary>One tracked object: its id, box in the frame's pixels, and latents.</summary>
 /// <param name="Id">Track id; kept while the object is propagated.</param>
 /// <param name="Left">Box left edge in pixels of the frame the tracker saw.</param>
+/// <param name="Top">Box top edge in pixels.</param>
+/// <param name="Width">Box width in pixels.</param>
+/// <param name="Height">Box height in pixels.</param>
+/// <param name="Presence">z_pres in [0, 1].</param>
+/// <param name="Depth">z_depth: the smaller, the more it is in front (its weight in the mix is sigmoid(−depth)).</param>
 /// <param name="Where">(sx, sy, tx, ty): half-extents and centre in normalised [−1, 1] coordinates.</param>
 /// <param name="New">Discovered in this frame rather than propagated.</param>
 /// <param name="Visible">Pixels of the frame the model renders for it: its own Σ α·z_pres inside the frame.</param>
 public sealed record TrackedObject(long Id, float Left, float Top, float Width, float Height, float Presence, float Depth, float[] Where, bool New, float Visible);
 
 /// <summary>A frame's tracking result, in stream order.</summary>
+/// <param name="Frame">The frame as it came in.</param>
+/// <param name="Objects">The objects reported for it (above the presence and visibility floors).</param>
 /// <param name="Reconstruction">The model's rendering of the frame [3; H; W] in [0, 1], when the model was exported with it.</param>
 /// <param name="AlphaFg">The foreground alpha [1; H; W], when rendered.</param>
 /// <param name="Background">The background [3; H; W], when rendered.</param>
