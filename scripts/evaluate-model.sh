@@ -4,6 +4,7 @@
 # setting and the official inference beside, is scripts/evaluate-table.sh), eval --data on 8 held-out LD sequences
 # (MSE, NLL), and conditional generation against the constant-position baseline (12 sequences × 4 samples, and the most likely future of each).
 # Usage: scripts/evaluate-model.sh [CHECKPOINT] [OUT_DIR]   (about 3 minutes on 2 idle cores)
+# THREADS=N gives every command N CPU threads (default: all cores), e.g. beside a training run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:-}
@@ -11,16 +12,17 @@ out=${2:-out/evaluate}
 dotnet tool restore >/dev/null
 dotnet build src/Scalor.Host -c Release -v q -nologo >/dev/null
 host=src/Scalor.Host/bin/Release/net10.0/scalor-host
+t=(); [ -n "${THREADS:-}" ] && t=(--threads "$THREADS")
 m=(); [ -n "$model" ] && m=(--model "$model")
 mkdir -p "$out"
 for d in vld ld md; do
-  echo "== dSprites $d"; "$host" track "${m[@]}" --density $d --sequences 50 --no-pictures --out "$out/track-$d" | tail -1
+  echo "== dSprites $d"; "$host" track "${t[@]}" "${m[@]}" --density $d --sequences 50 --no-pictures --out "$out/track-$d" | tail -1
 done
-echo "== MNIST vld"; "$host" track "${m[@]}" --kind mnist --density vld --sequences 50 --no-pictures --out "$out/track-mnist-vld" | tail -1
+echo "== MNIST vld"; "$host" track "${t[@]}" "${m[@]}" --kind mnist --density vld --sequences 50 --no-pictures --out "$out/track-mnist-vld" | tail -1
 echo "== eval --data (8 held-out LD sequences)"
 rm -rf "$out/ld-test"
 "$host" data --density ld --sequences 8 --seed 1000001 --split test --out "$out/ld-test" >/dev/null
-"$host" eval "${m[@]}" --data "$out/ld-test" --json "$out/eval-ld.json" | tail -1
+"$host" eval "${t[@]}" "${m[@]}" --data "$out/ld-test" --json "$out/eval-ld.json" | tail -1
 # Generation lines: "generate: step K: ... position D px (constant-position baseline C px, N objects; the model's
 # last inferred position held: M px)"; averaged over sequences weighted by N.
 summarise() {
@@ -32,9 +34,9 @@ summarise() {
 }
 echo "== conditional generation, sampled futures (5 observed, 5 imagined, discovery off, 4 samples)"
 for s in $(seq 1000001 1000012); do
-  "$host" generate "${m[@]}" --seed $s --samples 4 --out "$out/generate-$s" | grep "generate: [ls]"
+  "$host" generate "${t[@]}" "${m[@]}" --seed $s --samples 4 --out "$out/generate-$s" | grep "generate: [ls]"
 done | summarise
 echo "== conditional generation, the most likely future (--most-likely)"
 for s in $(seq 1000001 1000012); do
-  "$host" generate "${m[@]}" --seed $s --most-likely --out "$out/generate-likely-$s" | grep "generate: [ls]"
+  "$host" generate "${t[@]}" "${m[@]}" --seed $s --most-likely --out "$out/generate-likely-$s" | grep "generate: [ls]"
 done | summarise

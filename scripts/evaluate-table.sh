@@ -5,12 +5,14 @@
 # README's Markdown rows. A setting's model is the newest checkpoint in models/checkpoints/SETTING/; a setting
 # without one uses the embedded LD model.
 # Usage: scripts/evaluate-table.sh [OUT_DIR]   (about 6 minutes on 2 idle cores)
+# THREADS=N gives every command N CPU threads (default: all cores), e.g. beside a training run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-out/table}
 dotnet tool restore >/dev/null
 dotnet build src/Scalor.Host -c Release -v q -nologo >/dev/null
 host=src/Scalor.Host/bin/Release/net10.0/scalor-host
+t=(); [ -n "${THREADS:-}" ] && t=(--threads "$THREADS")
 mkdir -p "$out"
 
 # name | world options | checkpoint folder (empty: the embedded default) | paper MOTA (Table 1)
@@ -31,9 +33,9 @@ for row in "${rows[@]}"; do
   if [ -n "$file" ]; then model=(--model "$file"); label="$(basename "$folder"), step $(basename "$file" .safetensors | sed 's/^ckpt-0*//')"; fi
   dir="$out/$(echo "$name" | tr -c 'A-Za-z0-9' '-')"
   # shellcheck disable=SC2086
-  "$host" track "${model[@]}" $world --sequences 50 --no-pictures --out "$dir-scalor" > /dev/null
+  "$host" track "${t[@]}" "${model[@]}" $world --sequences 50 --no-pictures --out "$dir-scalor" > /dev/null
   # shellcheck disable=SC2086
-  "$host" track "${model[@]}" $world --sequences 50 --no-pictures --rejection official --min-visible 0 --out "$dir-official" > /dev/null
+  "$host" track "${t[@]}" "${model[@]}" $world --sequences 50 --no-pictures --rejection official --min-visible 0 --out "$dir-official" > /dev/null
   main=$(field "$dir-scalor/metrics.json" "%.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.3f" mota idf1 hota precision recall count_mae)
   official=$(field "$dir-official/metrics.json" "%.1f%%" mota)
   echo "| $name | $label | $main | $official | $paper |"

@@ -5,6 +5,7 @@
 # printed, best last.
 # Usage: scripts/select-checkpoint.sh CHECKPOINT_FOLDER WORLD-OPTIONS...
 #   e.g. scripts/select-checkpoint.sh runs/mnist-vld/checkpoints --kind mnist --density vld
+# THREADS=N gives every command N CPU threads (default: all cores), e.g. beside a training run.
 # SCALOR_HOST names the scalor-host to run (default: build and use src/Scalor.Host's Release build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,10 +16,11 @@ if [ -z "$host" ]; then
   dotnet tool restore >/dev/null && dotnet build src/Scalor.Host -c Release -v q -nologo >/dev/null
   host=src/Scalor.Host/bin/Release/net10.0/scalor-host
 fi
+t=(); [ -n "${THREADS:-}" ] && t=(--threads "$THREADS")
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for ckpt in $(ls "$folder"/ckpt-*.safetensors | sort); do
-  "$host" track --model "$ckpt" "$@" --seed 3000001 --sequences 50 --no-pictures --out "$out/t" > /dev/null
+  "$host" track "${t[@]}" --model "$ckpt" "$@" --seed 3000001 --sequences 50 --no-pictures --out "$out/t" > /dev/null
   python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print('%.2f%% MOTA  %.2f%% IDF1  %s' % (100*d['mota'], 100*d['idf1'], sys.argv[2]))" "$out/t/metrics.json" "$ckpt"
   rm -rf "$out/t"
 done | sort -n

@@ -4,6 +4,10 @@ module Scalor.Cli.Args
 
 open Argu
 
+/// libtorch's OpenMP workers spin while they wait, so two processes on the same cores slow each other badly.
+[<Literal>]
+let threadsUsage = "CPU threads for TorchSharp (default: all cores; give each of several processes its own cores)."
+
 type KindArg =
     | Dsprites
     | Mnist
@@ -94,7 +98,7 @@ type TrainArgs =
             | Steps _ -> "optimisation steps in total (a resumed run counts from its checkpoint; default 100000)."
             | Batch _ -> "sequences per batch (default: the preset's, 16 for toy64)."
             | Seed _ -> "seed of initialisation, sampling and the generated world (default 1)."
-            | Threads _ -> "CPU threads for TorchSharp (default: all cores)."
+            | Threads _ -> threadsUsage
             | Preset _ -> "configuration preset: toy64 (the paper's synthetic settings), natural128, official64."
             | Kind _ -> "generated world to train on (default dsprites)."
             | Density _ -> "density of the generated world (default ld)."
@@ -171,7 +175,7 @@ type TrackArgs =
             | No_Pictures -> "skip the pictures."
             | Min_Presence _ -> "objects with presence above this are reported (default 0.5)."
             | Min_Visible _ -> minVisibleUsage
-            | Threads _ -> "CPU threads (default: all cores)."
+            | Threads _ -> threadsUsage
             | Mnist_Dir _ -> "folder with the MNIST IDX files."
 
 type GenerateArgs =
@@ -186,10 +190,12 @@ type GenerateArgs =
     | Discovery of probability: float
     | Seed of int64
     | Rejection of RejectionArg
+    | Threads of int
     interface IArgParserTemplate with
         member a.Usage =
             match a with
             | Rejection _ -> rejectionUsage
+            | Threads _ -> threadsUsage
             | Model _ -> "checkpoint (default: the embedded moving-dSprites LD model)."
             | Input _ -> "a folder of images (one sequence) to condition on (default: a generated held-out LD sequence)."
             | Observe _ -> "frames observed before imagining (default 5)."
@@ -240,7 +246,7 @@ type BenchArgs =
             | Batch _ -> "batch size (train; default 16)."
             | Model _ -> "track: checkpoint to measure (default: the embedded model)."
             | Runs _ -> "timed runs after one warm-up; the median is reported (default 5)."
-            | Threads _ -> "threads (default: all cores)."
+            | Threads _ -> threadsUsage
             | Json _ -> "also write the results as JSON."
 
 type MatchArg =
@@ -258,11 +264,13 @@ type EvalArgs =
     | Samples of int
     | Rejection of RejectionArg
     | Min_Visible of share: float
+    | Threads of int
     interface IArgParserTemplate with
         member a.Usage =
             match a with
             | Min_Visible _ -> minVisibleUsage
             | Rejection _ -> rejectionUsage
+            | Threads _ -> threadsUsage
             | Model _ -> "with --data: the checkpoint to evaluate (default: the embedded model)."
             | Data _ -> "a dataset written by 'scalor-host data': track it with the model, score it, and add mse, nll_elbo, nll_iw."
             | Samples _ -> "importance samples per sequence for nll_iw (default 16)."

@@ -32,7 +32,9 @@ type EvalCommand =
       /// Model mode: `--rejection extended` for the tracking metrics.
       RejectAmongDiscoveries: bool
       /// Model mode: the tracking's reporting floor (`TrackCommand.MinVisibleShare`).
-      MinVisibleShare: float }
+      MinVisibleShare: float
+      /// Model mode: CPU threads for TorchSharp.
+      Threads: int }
 
 type TrainCommand =
     { Config: Scalor.Model.Config.ScalorConfig
@@ -100,7 +102,9 @@ type GenerateCommand =
       Discovery: float
       MostLikely: bool
       Seed: uint64
-      RejectAmongDiscoveries: bool }
+      RejectAmongDiscoveries: bool
+      /// CPU threads for TorchSharp.
+      Threads: int }
 
 type BenchCommand =
     { /// The toy64 preset with the command line's overrides.
@@ -225,6 +229,11 @@ let applyOverride (c: Scalor.Model.Config.ScalorConfig) (kv: string) =
             with :? FormatException -> usage "--set: '%s' is not a valid %s for %s" value f.PropertyType.Name f.Name
         Microsoft.FSharp.Reflection.FSharpValue.MakeRecord(t, values) :?> Scalor.Model.Config.ScalorConfig
 
+let private threadsOf (t: int option) =
+    let t = defaultArg t Environment.ProcessorCount
+    if t < 1 then usage "--threads must be at least 1"
+    t
+
 let private trainCommand (r: ParseResults<TrainArgs>) =
     let presetName, preset =
         match r.GetResult(TrainArgs.Preset, PresetArg.Toy64) with
@@ -252,7 +261,7 @@ let private trainCommand (r: ParseResults<TrainArgs>) =
           PresetName = presetName
           Steps = steps
           Seed = r.GetResult(TrainArgs.Seed, 1L)
-          Threads = r.GetResult(TrainArgs.Threads, Environment.ProcessorCount)
+          Threads = threadsOf (r.TryGetResult TrainArgs.Threads)
           World = world
           DataDir = r.TryGetResult TrainArgs.Data |> Option.toObj
           Out = r.GetResult(TrainArgs.Out, IO.Path.Combine("runs", sprintf "%s-%s" kindName density.Name))
@@ -307,7 +316,7 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
           Pictures = not (r.Contains TrackArgs.No_Pictures)
           MinPresence = float32 minPres
           MinVisibleShare = minVisibleOf (r.TryGetResult TrackArgs.Min_Visible)
-          Threads = r.GetResult(TrackArgs.Threads, Environment.ProcessorCount)
+          Threads = threadsOf (r.TryGetResult TrackArgs.Threads)
           MnistDir = r.TryGetResult TrackArgs.Mnist_Dir |> Option.toObj
           Runtime = (match r.GetResult(TrackArgs.Runtime, RuntimeArg.Torchsharp) with RuntimeArg.Onnx -> "onnx" | _ -> "torchsharp")
           Provider =
@@ -334,7 +343,8 @@ let private generateCommand (r: ParseResults<GenerateArgs>) =
           Observe = observe; Steps = steps; Out = r.GetResult GenerateArgs.Out
           FromScratch = r.Contains GenerateArgs.From_Scratch; Samples = samples; Discovery = p
           MostLikely = mostLikely; Seed = uint64 (r.GetResult(GenerateArgs.Seed, 1000001L))
-          RejectAmongDiscoveries = extended (r.TryGetResult GenerateArgs.Rejection) }
+          RejectAmongDiscoveries = extended (r.TryGetResult GenerateArgs.Rejection)
+          Threads = threadsOf (r.TryGetResult GenerateArgs.Threads) }
 
 let private evalCommand (r: ParseResults<EvalArgs>) =
     let byIou = r.GetResult(EvalArgs.Match, MatchArg.Distance) = MatchArg.Iou
@@ -350,7 +360,8 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
         Eval { GtDir = data; PredDir = null; ByIou = byIou; Threshold = thr; JsonFile = json
                Model = r.TryGetResult EvalArgs.Model |> Option.toObj; DataDir = data; Samples = samples
                RejectAmongDiscoveries = extended (r.TryGetResult EvalArgs.Rejection)
-               MinVisibleShare = minVisibleOf (r.TryGetResult EvalArgs.Min_Visible) }
+               MinVisibleShare = minVisibleOf (r.TryGetResult EvalArgs.Min_Visible)
+               Threads = threadsOf (r.TryGetResult EvalArgs.Threads) }
     | Option.None ->
         let gt =
             match r.TryGetResult EvalArgs.Gt with
@@ -361,15 +372,14 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
             | Some p -> p
             | Option.None -> usage "eval needs --pred (a folder of <seq>.txt results)"
         Eval { GtDir = gt; PredDir = pred; ByIou = byIou; Threshold = thr; JsonFile = json; Model = null; DataDir = null; Samples = samples
-               RejectAmongDiscoveries = true; MinVisibleShare = 0.0 }
+               RejectAmongDiscoveries = true; MinVisibleShare = 0.0; Threads = threadsOf Option.None }
 
 let private benchCommand (r: ParseResults<BenchArgs>) =
     let runs = r.GetResult(BenchArgs.Runs, 5)
     if runs < 1 then usage "--runs must be at least 1"
     let batch = r.GetResult(BenchArgs.Batch, 16)
     if batch < 1 then usage "--batch must be at least 1"
-    let threads = r.GetResult(BenchArgs.Threads, Environment.ProcessorCount)
-    if threads < 1 then usage "--threads must be at least 1"
+    let threads = threadsOf (r.TryGetResult BenchArgs.Threads)
     let target =
         match r.GetResult BenchArgs.Target with
         | BenchTarget.Data -> "data"

@@ -13,7 +13,11 @@ public static class EvalCommand
 {
     public static int Run(Parse.EvalCommand cmd)
     {
-        if (cmd.DataDir is not null) return RunModel(cmd);
+        if (cmd.DataDir is not null)
+        {
+            TorchSharp.torch.set_num_threads(cmd.Threads);
+            return RunModel(cmd);
+        }
         var threshold = double.IsNaN(cmd.Threshold) ? FSharpOption<double>.None : FSharpOption<double>.Some(cmd.Threshold);
         List<Evaluate.SequenceResult> results;
         try

@@ -17,6 +17,7 @@ public static class GenerateCommand
 {
     public static int Run(Parse.GenerateCommand cmd)
     {
+        torch.set_num_threads(cmd.Threads);
         var outDir = Paths.EnsureWritableDirectory(cmd.Out);
         var nets = cmd.Model is null ? EmbeddedModel.Load() : Checkpoints.LoadModel(cmd.Model);
         var size = nets.Config.ImageSize;

@@ -45,6 +45,20 @@ let tests =
             | UsageError m -> Expect.stringContains m "--capacity" "names the option"
             | other -> failtestf "unexpected %A" other
 
+        testCase "--threads reaches every TorchSharp command; below 1 is a usage error naming it" <| fun () ->
+            match parse [| "eval"; "--data"; "d"; "--threads"; "1" |], parse [| "generate"; "--out"; "o"; "--threads"; "1" |],
+                  parse [| "track"; "--out"; "o"; "--threads"; "1" |], parse [| "train"; "--threads"; "1" |] with
+            | Run(Eval e), Run(Generate g), Run(Track t), Run(Train r) ->
+                Expect.equal (e.Threads, g.Threads, t.Threads, r.Threads) (1, 1, 1, 1) "one thread each"
+            | other -> failtestf "unexpected %A" other
+            match parse [| "generate"; "--out"; "o" |] with
+            | Run(Generate g) -> Expect.equal g.Threads System.Environment.ProcessorCount "default: every core"
+            | other -> failtestf "unexpected %A" other
+            for cmd in [ [| "eval"; "--data"; "d" |]; [| "generate"; "--out"; "o" |]; [| "track"; "--out"; "o" |]; [| "train" |]; [| "bench"; "train" |] ] do
+                match parse (Array.append cmd [| "--threads"; "0" |]) with
+                | UsageError m -> Expect.stringContains m "--threads" (sprintf "names the option for %A" cmd)
+                | other -> failtestf "expected a usage error for %A, got %A" cmd other
+
         testCase "train: micro-batch override and --only prefixes parse" <| fun () ->
             match parse [| "train"; "--set"; "MicroBatch=4"; "--only"; "propagate_cell.prior_cell"; "--only"; "bg_prior" |] with
             | Run(Train t) ->
