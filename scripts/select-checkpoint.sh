@@ -3,8 +3,9 @@
 # generated with seed 3000001 (never used in training, and not the held-out test seed 1000001 of the
 # README's table, so choosing a checkpoint here does not fit the test numbers), and the MOTA of each is
 # printed, best last.
-# Usage: scripts/select-checkpoint.sh CHECKPOINT_FOLDER WORLD-OPTIONS...
+# Usage: scripts/select-checkpoint.sh CHECKPOINT_FOLDER WORLD-OPTIONS... [TRACK-OPTIONS...]
 #   e.g. scripts/select-checkpoint.sh runs/mnist-vld/checkpoints --kind mnist --density vld
+#        scripts/select-checkpoint.sh runs/dsprites-md/checkpoints --density md --duplicate-share 0.8
 # THREADS=N gives every command N CPU threads (default: all cores), e.g. beside a training run.
 # SCALOR_HOST names the scalor-host to run (default: build and use src/Scalor.Host's Release build).
 set -euo pipefail

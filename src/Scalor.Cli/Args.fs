@@ -121,7 +121,10 @@ type RuntimeArg =
 let minVisibleUsage = "objects the model renders with less alpha inside the frame than this share of an anchor-sized square are not reported (default 0.2; 0 reports every present object)."
 
 [<Literal>]
-let rejectionUsage = "extended (default): a discovery is also rejected when stronger discoveries of the same frame explain it, so one object is not found twice; official: the official test against propagated objects alone."
+let rejectionUsage = "extended (default): a discovery is also rejected when a stronger discovery of the same frame covers its mask (--duplicate-share), so one object is not found twice; official: the official test against propagated objects alone."
+
+[<Literal>]
+let duplicateShareUsage = "extended rejection: a discovery is rejected when one stronger discovery of its frame covers this share of its mask (default 0.3; 0.8 suits crowded scenes, see the README)."
 
 type RejectionArg =
     /// [S]'s test against the propagated objects, and each discovery against the stronger ones of its frame.
@@ -155,10 +158,12 @@ type TrackArgs =
     | Provider of ProviderArg
     | Capacity of int
     | Rejection of RejectionArg
+    | Duplicate_Share of share: float
     interface IArgParserTemplate with
         member a.Usage =
             match a with
             | Rejection _ -> rejectionUsage
+            | Duplicate_Share _ -> duplicateShareUsage
             | Runtime _ -> "torchsharp (default) or onnx: export the model and run it on ONNX Runtime (boxes and ids only)."
             | Provider _ -> "ONNX Runtime execution provider: auto (DirectML on Windows, CUDA where present, else CPU), cpu, cuda, directml."
             | Capacity _ -> "object slots of the ONNX model (default 64)."
@@ -190,11 +195,13 @@ type GenerateArgs =
     | Discovery of probability: float
     | Seed of int64
     | Rejection of RejectionArg
+    | Duplicate_Share of share: float
     | Threads of int
     interface IArgParserTemplate with
         member a.Usage =
             match a with
             | Rejection _ -> rejectionUsage
+            | Duplicate_Share _ -> duplicateShareUsage
             | Threads _ -> threadsUsage
             | Model _ -> "checkpoint (default: the embedded moving-dSprites LD model)."
             | Input _ -> "a folder of images (one sequence) to condition on (default: a generated held-out LD sequence)."
@@ -214,10 +221,12 @@ type ExportArgs =
     | Render
     | Dense
     | Rejection of RejectionArg
+    | Duplicate_Share of share: float
     interface IArgParserTemplate with
         member a.Usage =
             match a with
             | Rejection _ -> rejectionUsage
+            | Duplicate_Share _ -> duplicateShareUsage
             | Model _ -> "checkpoint to export (default: the embedded moving-dSprites LD model)."
             | Out _ -> "the ONNX file to write."
             | Capacity _ -> "object slots of the exported state (default 64; the VHD preset needs about 100)."
@@ -263,6 +272,7 @@ type EvalArgs =
     | Data of dir: string
     | Samples of int
     | Rejection of RejectionArg
+    | Duplicate_Share of share: float
     | Min_Visible of share: float
     | Threads of int
     interface IArgParserTemplate with
@@ -270,6 +280,7 @@ type EvalArgs =
             match a with
             | Min_Visible _ -> minVisibleUsage
             | Rejection _ -> rejectionUsage
+            | Duplicate_Share _ -> duplicateShareUsage
             | Threads _ -> threadsUsage
             | Model _ -> "with --data: the checkpoint to evaluate (default: the embedded model)."
             | Data _ -> "a dataset written by 'scalor-host data': track it with the model, score it, and add mse, nll_elbo, nll_iw."

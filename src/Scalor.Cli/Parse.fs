@@ -29,8 +29,8 @@ type EvalCommand =
       Model: string
       DataDir: string
       Samples: int
-      /// Model mode: `--rejection extended` for the tracking metrics.
-      RejectAmongDiscoveries: bool
+      /// Model mode: the tracking's duplicate share (`TrackCommand.DuplicateShare`).
+      DuplicateShare: float
       /// Model mode: the tracking's reporting floor (`TrackCommand.MinVisibleShare`).
       MinVisibleShare: float
       /// Model mode: CPU threads for TorchSharp.
@@ -79,8 +79,9 @@ type TrackCommand =
       /// "auto", "cpu", "cuda", "directml".
       Provider: string
       Capacity: int
-      /// Test discoveries against the stronger ones of their frame too (`--rejection extended`).
-      RejectAmongDiscoveries: bool }
+      /// A discovery is rejected when one stronger discovery of its frame covers this share of its mask
+      /// (`--rejection extended`, `--duplicate-share`); `Discovery.noDuplicateTest` with `--rejection official`.
+      DuplicateShare: float }
 
 type ExportCommand =
     { /// null: the embedded default model.
@@ -89,7 +90,7 @@ type ExportCommand =
       Capacity: int
       Render: bool
       Dense: bool
-      RejectAmongDiscoveries: bool }
+      DuplicateShare: float }
 
 type GenerateCommand =
     { Model: string
@@ -102,7 +103,7 @@ type GenerateCommand =
       Discovery: float
       MostLikely: bool
       Seed: uint64
-      RejectAmongDiscoveries: bool
+      DuplicateShare: float
       /// CPU threads for TorchSharp.
       Threads: int }
 
@@ -274,7 +275,14 @@ let private trainCommand (r: ParseResults<TrainArgs>) =
           Only = r.GetResults TrainArgs.Only |> List.map (fun p -> if String.IsNullOrWhiteSpace p then usage "--only expects a parameter-name prefix" else p.Trim())
           Init = r.TryGetResult TrainArgs.Init |> Option.toObj }
 
-let private extended (r: RejectionArg option) = (defaultArg r Extended) = Extended
+let private duplicateShareOf (rejection: RejectionArg option) (share: float option) =
+    match defaultArg rejection Extended, share with
+    | Official, Some _ -> usage "--duplicate-share sets the extended rejection; it does not combine with --rejection official"
+    | Official, Option.None -> Scalor.Model.Discovery.noDuplicateTest
+    | Extended, share ->
+        let v = defaultArg share Scalor.Model.Discovery.defaultDuplicateShare
+        if Double.IsNaN v || v <= 0.0 || v > 1.0 then usage "--duplicate-share must be a share in (0, 1]"
+        v
 
 let private minVisibleOf (v: float option) =
     let v = defaultArg v Scalor.Model.Track.defaultMinVisibleShare
@@ -293,7 +301,7 @@ let private exportCommand (r: ParseResults<ExportArgs>) =
           Capacity = capacityOf (r.TryGetResult ExportArgs.Capacity)
           Render = r.Contains ExportArgs.Render
           Dense = r.Contains ExportArgs.Dense
-          RejectAmongDiscoveries = extended (r.TryGetResult ExportArgs.Rejection) }
+          DuplicateShare = duplicateShareOf (r.TryGetResult ExportArgs.Rejection) (r.TryGetResult ExportArgs.Duplicate_Share) }
 
 let private trackCommand (r: ParseResults<TrackArgs>) =
     let density = densityOf (r.GetResult(TrackArgs.Density, DensityArg.Ld))
@@ -323,7 +331,7 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
             (match r.GetResult(TrackArgs.Provider, ProviderArg.Auto) with
              | ProviderArg.Cpu -> "cpu" | ProviderArg.Cuda -> "cuda" | ProviderArg.Directml -> "directml" | _ -> "auto")
           Capacity = capacityOf (r.TryGetResult TrackArgs.Capacity)
-          RejectAmongDiscoveries = extended (r.TryGetResult TrackArgs.Rejection) }
+          DuplicateShare = duplicateShareOf (r.TryGetResult TrackArgs.Rejection) (r.TryGetResult TrackArgs.Duplicate_Share) }
 
 let private generateCommand (r: ParseResults<GenerateArgs>) =
     let observe = r.GetResult(GenerateArgs.Observe, 5)
@@ -343,7 +351,7 @@ let private generateCommand (r: ParseResults<GenerateArgs>) =
           Observe = observe; Steps = steps; Out = r.GetResult GenerateArgs.Out
           FromScratch = r.Contains GenerateArgs.From_Scratch; Samples = samples; Discovery = p
           MostLikely = mostLikely; Seed = uint64 (r.GetResult(GenerateArgs.Seed, 1000001L))
-          RejectAmongDiscoveries = extended (r.TryGetResult GenerateArgs.Rejection)
+          DuplicateShare = duplicateShareOf (r.TryGetResult GenerateArgs.Rejection) (r.TryGetResult GenerateArgs.Duplicate_Share)
           Threads = threadsOf (r.TryGetResult GenerateArgs.Threads) }
 
 let private evalCommand (r: ParseResults<EvalArgs>) =
@@ -359,7 +367,7 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
     | Some data ->
         Eval { GtDir = data; PredDir = null; ByIou = byIou; Threshold = thr; JsonFile = json
                Model = r.TryGetResult EvalArgs.Model |> Option.toObj; DataDir = data; Samples = samples
-               RejectAmongDiscoveries = extended (r.TryGetResult EvalArgs.Rejection)
+               DuplicateShare = duplicateShareOf (r.TryGetResult EvalArgs.Rejection) (r.TryGetResult EvalArgs.Duplicate_Share)
                MinVisibleShare = minVisibleOf (r.TryGetResult EvalArgs.Min_Visible)
                Threads = threadsOf (r.TryGetResult EvalArgs.Threads) }
     | Option.None ->
@@ -372,7 +380,7 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
             | Some p -> p
             | Option.None -> usage "eval needs --pred (a folder of <seq>.txt results)"
         Eval { GtDir = gt; PredDir = pred; ByIou = byIou; Threshold = thr; JsonFile = json; Model = null; DataDir = null; Samples = samples
-               RejectAmongDiscoveries = true; MinVisibleShare = 0.0; Threads = threadsOf Option.None }
+               DuplicateShare = Scalor.Model.Discovery.defaultDuplicateShare; MinVisibleShare = 0.0; Threads = threadsOf Option.None }
 
 let private benchCommand (r: ParseResults<BenchArgs>) =
     let runs = r.GetResult(BenchArgs.Runs, 5)

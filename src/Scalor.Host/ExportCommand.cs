@@ -15,22 +15,22 @@ public static class ExportCommand
         var nets = cmd.Model is null ? EmbeddedModel.Load() : Checkpoints.LoadModel(cmd.Model);
         var dir = Path.GetDirectoryName(Path.GetFullPath(cmd.Out))!;
         Paths.EnsureWritableDirectory(dir);
-        var model = Export.save(nets, new Export.Options(cmd.Capacity, cmd.Render, cmd.Dense, cmd.RejectAmongDiscoveries), cmd.Out);
+        var model = Export.save(nets, new Export.Options(cmd.Capacity, cmd.Render, cmd.Dense, cmd.DuplicateShare), cmd.Out);
         using var check = OnnxTracker.Load(cmd.Out, Provider.Cpu, 1);
         Console.WriteLine($"export: {cmd.Out}: opset {OnnxGraph.opset}, {model.Graph.Node.Count} nodes, {model.Graph.Initializer.Count} initializers, " +
                           $"{new FileInfo(cmd.Out).Length / 1e6:F1} MB, capacity {check.Capacity}, {check.ImageSize}×{check.ImageSize} frames" +
                           (cmd.Render ? ", with rendering" : "") + (cmd.Dense ? ", dense (constant work per frame)" : "") +
-                          (cmd.RejectAmongDiscoveries ? "" : ", official rejection") + "; loaded by ONNX Runtime");
+                          (cmd.DuplicateShare > 1 ? ", official rejection" : cmd.DuplicateShare == Discovery.defaultDuplicateShare ? "" : $", duplicate share {cmd.DuplicateShare}") + "; loaded by ONNX Runtime");
         return 0;
     }
 
     /// <summary>Exports <paramref name="nets"/> to a temporary file and loads it with the chosen provider.</summary>
-    public static OnnxTracker Temporary(Scalor.Model.Scalor.Nets nets, int capacity, string provider, int threads, Action<string> log, bool dense = false, bool rejectAmong = true)
+    public static OnnxTracker Temporary(Scalor.Model.Scalor.Nets nets, int capacity, string provider, int threads, Action<string> log, bool dense = false, double duplicateShare = Discovery.defaultDuplicateShare)
     {
         var path = Path.Combine(Path.GetTempPath(), $"scalor-{Environment.ProcessId}-{Guid.NewGuid():N}.onnx");
         try
         {
-            Export.save(nets, new Export.Options(capacity, false, dense, rejectAmong), path);
+            Export.save(nets, new Export.Options(capacity, false, dense, duplicateShare), path);
             var p = provider switch { "cpu" => Provider.Cpu, "cuda" => Provider.Cuda, "directml" => Provider.DirectML, _ => Provider.Auto };
             return OnnxTracker.Load(path, p, threads, log);
         }

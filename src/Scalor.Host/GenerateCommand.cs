@@ -54,7 +54,7 @@ public static class GenerateCommand
             }
             else
             {
-                var (o, i) = Generate.conditional(nets, gen, cmd.MostLikely, cmd.RejectAmongDiscoveries, seq!, cmd.Observe, cmd.Steps, cmd.Discovery);
+                var (o, i) = Generate.conditional(nets, gen, cmd.MostLikely, cmd.DuplicateShare, seq!, cmd.Observe, cmd.Steps, cmd.Discovery);
                 (observed, imagined) = ([.. o], [.. i]);
             }
             var all = observed.Concat(imagined).ToList();

@@ -45,7 +45,7 @@ public static class TrackCommand
         var mseFrames = 0;
         var sw = Stopwatch.StartNew();
         var frames = 0;
-        using var onnx = cmd.Runtime == "onnx" ? ExportCommand.Temporary(nets, cmd.Capacity, cmd.Provider, cmd.Threads, Console.Error.WriteLine, rejectAmong: cmd.RejectAmongDiscoveries) : null;
+        using var onnx = cmd.Runtime == "onnx" ? ExportCommand.Temporary(nets, cmd.Capacity, cmd.Provider, cmd.Threads, Console.Error.WriteLine, duplicateShare: cmd.DuplicateShare) : null;
         if (onnx is not null)
         {
             onnx.MinPresence = cmd.MinPresence;
@@ -110,7 +110,7 @@ public static class TrackCommand
     static (double Mse, int Frames) TrackOne(Scalor.Model.Scalor.Nets nets, Source src, string outDir, string results, Parse.TrackCommand cmd)
     {
         var size = nets.Config.ImageSize;
-        var opts = Track.deterministic(nets.Config, cmd.RejectAmongDiscoveries);
+        var opts = Track.deterministic(nets.Config, cmd.DuplicateShare);
         var minVisible = Track.minVisiblePixels(nets.Config, cmd.MinVisibleShare);
         var state = Track.initial(nets, 1);
         var mot = new StringBuilder();

@@ -39,8 +39,17 @@ let tests =
             | Run(Track t) -> Expect.equal (t.Runtime, t.Provider, t.Capacity) ("onnx", "directml", 64) "track on ONNX Runtime"
             | other -> failtestf "unexpected %A" other
             match parse [| "export"; "--out"; "m.onnx"; "--rejection"; "official" |], parse [| "track"; "--out"; "o" |] with
-            | Run(Export e), Run(Track t) -> Expect.equal (e.RejectAmongDiscoveries, t.RejectAmongDiscoveries) (false, true) "official on request, extended by default"
+            | Run(Export e), Run(Track t) ->
+                Expect.equal (e.DuplicateShare, t.DuplicateShare) (Scalor.Model.Discovery.noDuplicateTest, 0.3) "official on request, extended with share 0.3 by default"
             | other -> failtestf "unexpected %A" other
+            match parse [| "track"; "--out"; "o"; "--duplicate-share"; "0.8" |], parse [| "eval"; "--data"; "d"; "--duplicate-share"; "0.5" |] with
+            | Run(Track t), Run(Eval e) -> Expect.equal (t.DuplicateShare, e.DuplicateShare) (0.8, 0.5) "the share reaches track and eval"
+            | other -> failtestf "unexpected %A" other
+            for bad in [ [| "track"; "--out"; "o"; "--duplicate-share"; "0" |]; [| "generate"; "--out"; "o"; "--duplicate-share"; "1.5" |]
+                         [| "export"; "--out"; "m.onnx"; "--rejection"; "official"; "--duplicate-share"; "0.5" |] ] do
+                match parse bad with
+                | UsageError m -> Expect.stringContains m "--duplicate-share" "names the option"
+                | other -> failtestf "unexpected %A for %A" other bad
             match parse [| "export"; "--out"; "m.onnx"; "--capacity"; "0" |] with
             | UsageError m -> Expect.stringContains m "--capacity" "names the option"
             | other -> failtestf "unexpected %A" other

@@ -12,15 +12,15 @@ let private tempModel () = Path.Combine(Path.GetTempPath(), sprintf "scalor-expo
 
 /// Tracks `frames` with TorchSharp (`Track.step`, means) and with the exported model on ONNX Runtime; returns
 /// per frame the (id, where, presence) lists of both.
-let private bothWith (rejectAmong: bool) (nets: Scalor.Nets) (capacity: int) (render: bool) (dense: bool) (seq: World.Sequence) =
+let private bothWith (duplicateShare: float) (nets: Scalor.Nets) (capacity: int) (render: bool) (dense: bool) (seq: World.Sequence) =
     let path = tempModel ()
     try
-        Export.save nets { Capacity = capacity; Render = render; Dense = dense; RejectAmongDiscoveries = rejectAmong } path |> ignore
+        Export.save nets { Capacity = capacity; Render = render; Dense = dense; DuplicateShare = duplicateShare } path |> ignore
         use onnx = OnnxTracker.Load(path, Provider.Cpu, 1)
         // Compare every present object; the reporting floor is checked on its own.
         onnx.MinVisible <- 0f
         let x = Train.batchOf [| seq |]
-        let opts = Track.deterministic nets.Config rejectAmong
+        let opts = Track.deterministic nets.Config duplicateShare
         let mutable state = Track.initial nets 1L
         let bytes = seq.ViewSize * seq.ViewSize * 3
         [ for t in 0 .. seq.Length - 1 do
@@ -36,7 +36,7 @@ let private bothWith (rejectAmong: bool) (nets: Scalor.Nets) (capacity: int) (re
     finally
         File.Delete path
 
-let private both = bothWith true
+let private both = bothWith Discovery.defaultDuplicateShare
 
 let private expectSame (frames: ((int64 * float32[] * float32 * float32)[] * (int64 * float32[] * float32 * float32)[] * _) list) (tol: float32) =
     for t, (a, b, _) in List.indexed frames do
@@ -61,15 +61,19 @@ let tests =
             Expect.isTrue (frames |> List.exists (fun (a, _, _) -> a |> Array.exists (fun (_, _, _, v) -> v > 1f))) "objects render pixels"
             expectSame frames 1e-3f
 
-        testCase "with the official rejection alone, too; and rejecting among discoveries keeps fewer objects" <| fun () ->
+        testCase "with the official rejection alone and with a larger duplicate share, too; a smaller share keeps fewer objects" <| fun () ->
             // Capacity 64: no trimming, so the counts compare the rejection tests alone.
             let nets = Scalor.create { Config.toy64 with BatchSize = 1; Capacity = 64 } 3L
             let w = World.create { World.defaultConfig with Length = 3 } None
             let seq = World.sequence w (World.sequenceSeed 77UL 0)
-            let official = bothWith false nets 64 false false seq
+            let official = bothWith Discovery.noDuplicateTest nets 64 false false seq
             expectSame official 1e-3f
+            let loose = bothWith 0.8 nets 64 false false seq
+            expectSame loose 1e-3f
             let count (frames: ((int64 * float32[] * float32 * float32)[] * _ * _) list) = frames |> List.sumBy (fun (a, _, _) -> a.Length)
             Expect.isLessThan (count (both nets 64 false false seq)) (count official) "a random model's overlapping proposals are thinned out"
+            Expect.isLessThanOrEqual (count (both nets 64 false false seq)) (count loose) "0.3 rejects at least what 0.8 rejects"
+            Expect.isLessThanOrEqual (count loose) (count official) "0.8 still rejects some"
 
         testCase "dense mode (every slot and cell processed) tracks the same" <| fun () ->
             let nets = Scalor.create { Config.toy64 with BatchSize = 1; Capacity = 12 } 3L

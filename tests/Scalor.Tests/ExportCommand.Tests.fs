@@ -7,7 +7,7 @@ open Scalor.Cli
 open Scalor.Host
 
 let private command model out : Parse.ExportCommand =
-    { Model = model; Out = out; Capacity = 8; Render = false; Dense = false; RejectAmongDiscoveries = true }
+    { Model = model; Out = out; Capacity = 8; Render = false; Dense = false; DuplicateShare = Scalor.Model.Discovery.defaultDuplicateShare }
 
 let private refusal (cmd: Parse.ExportCommand) =
     try

@@ -20,7 +20,7 @@ let tests =
             noisy.narrow(1L, 3L, 3L).copy_(torch.rand([| 1L; 3L; 3L; 64L; 64L |])) |> ignore
             let run (s: torch.Tensor) =
                 use g = new torch.Generator(5UL)
-                let _, imagined = Generate.conditional nets g false true s 3 4 0.0
+                let _, imagined = Generate.conditional nets g false Discovery.defaultDuplicateShare s 3 4 0.0
                 imagined |> List.map (fun f -> f.Recon.clone())
             let a, b = run seq, run noisy
             List.iter2 (fun (x: torch.Tensor) (y: torch.Tensor) -> Expect.equal ((x - y).abs().max().item<float32>()) 0f "identical") a b
@@ -29,7 +29,7 @@ let tests =
             let nets, seq = setup ()
             let run seed =
                 use g = new torch.Generator(uint64 seed)
-                let _, imagined = Generate.conditional nets g false true seq 3 4 0.1
+                let _, imagined = Generate.conditional nets g false Discovery.defaultDuplicateShare seq 3 4 0.1
                 imagined |> List.map (fun f -> f.Recon.clone())
             let a, b, c = run 7, run 7, run 8
             List.iter2 (fun (x: torch.Tensor) (y: torch.Tensor) -> Expect.equal ((x - y).abs().max().item<float32>()) 0f "same seed") a b
@@ -39,7 +39,7 @@ let tests =
             let nets, seq = setup ()
             let run mostLikely seed =
                 use g = new torch.Generator(uint64 seed)
-                let _, imagined = Generate.conditional nets g mostLikely true seq 3 4 0.0
+                let _, imagined = Generate.conditional nets g mostLikely Discovery.defaultDuplicateShare seq 3 4 0.0
                 imagined |> List.map (fun f -> f.Recon.clone())
             let worst a b = List.map2 (fun (x: torch.Tensor) (y: torch.Tensor) -> (x - y).abs().max().item<float32>()) a b |> List.max
             let a = run true 7
@@ -49,7 +49,7 @@ let tests =
         testCase "with discovery off the number of objects never grows" <| fun () ->
             let nets, seq = setup ()
             use g = new torch.Generator(3UL)
-            let observed, imagined = Generate.conditional nets g false true seq 3 6 0.0
+            let observed, imagined = Generate.conditional nets g false Discovery.defaultDuplicateShare seq 3 6 0.0
             let start = (List.last observed).Objects.Mask.sum().item<float32>()
             let cs = start :: counts imagined
             Expect.isTrue (List.pairwise cs |> List.forall (fun (a, b) -> b <= a)) (sprintf "counts %A" cs)

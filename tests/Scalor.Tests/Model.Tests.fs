@@ -186,9 +186,10 @@ let tests =
                         m.narrow(2L, int64 y, int64 s).narrow(3L, int64 x, int64 s).fill_((1.0).ToScalar()) |> ignore
                         m.view(1L, 1L, 256L))
                     |> Array.ofList, 1L)
-            let among (boxes: (int * int * int) list) (pres: float32 list) (eligible: float32 list) =
+            let amongWith (share: float) (boxes: (int * int * int) list) (pres: float32 list) (eligible: float32 list) =
                 let k = int64 boxes.Length
-                (Discovery.rejectAmong c (masks boxes) (torch.tensor(Array.ofList pres).view(1L, k)) (torch.tensor(Array.ofList eligible).view(1L, k))).data<float32>().ToArray()
+                (Discovery.rejectAmong share (masks boxes) (torch.tensor(Array.ofList pres).view(1L, k)) (torch.tensor(Array.ofList eligible).view(1L, k))).data<float32>().ToArray()
+            let among = amongWith Discovery.defaultDuplicateShare
 
             testCase "of two copies of one proposal the stronger survives, and on a tie the earlier one" <| fun () ->
                 Expect.sequenceEqual (among [ 2, 2, 6; 2, 2, 6 ] [ 0.8f; 0.95f ] [ 1f; 1f ]) [| 0f; 1f |] "the stronger copy stays"
@@ -202,6 +203,13 @@ let tests =
                 Expect.sequenceEqual (among [ 0, 0, 6; 4, 0, 6 ] [ 0.9f; 0.8f ] [ 1f; 1f ]) [| 1f; 0f |] "a third covered: rejected"
                 Expect.sequenceEqual (among [ 2, 2, 6; 2, 2, 6 ] [ 0.95f; 0.8f ] [ 0f; 1f ]) [| 1f; 1f |] "an ineligible copy rejects nothing"
                 Expect.sequenceEqual (among [ 0, 0, 16; 5, 5, 4 ] [ 0.9f; 0.8f ] [ 1f; 1f ]) [| 1f; 0f |] "a proposal inside a stronger one goes"
+
+            testCase "one stronger proposal must cover the share: neighbours do not add up; the share is a parameter" <| fun () ->
+                // The weak 6×6 square at column 5 shares one column with each stronger neighbour: a sixth each, a
+                // third together. A crowd is not a duplicate.
+                Expect.sequenceEqual (among [ 0, 5, 6; 10, 5, 6; 5, 5, 6 ] [ 0.9f; 0.9f; 0.8f ] [ 1f; 1f; 1f ]) [| 1f; 1f; 1f |] "pairwise, not the union"
+                Expect.sequenceEqual (amongWith 0.5 [ 0, 0, 6; 4, 0, 6 ] [ 0.9f; 0.8f ] [ 1f; 1f ]) [| 1f; 1f |] "a third covered stays at share 0.5"
+                Expect.sequenceEqual (amongWith 0.5 [ 0, 0, 6; 2, 0, 6 ] [ 0.9f; 0.8f ] [ 1f; 1f ]) [| 1f; 0f |] "two thirds covered go at share 0.5"
 
             testPropertyWithConfig cfgProps "the test does not depend on the order of proposals with distinct presences" <| fun (seed: int) ->
                 let rnd = Random(seed)

@@ -28,11 +28,11 @@ type Options =
       /// Propagate every slot and decode every discovery cell, live or not: a constant amount of work per frame
       /// (the paper's constant time in the number of objects), at the cost of the full capacity every frame.
       Dense: bool
-      /// Discoveries are also tested against the stronger discoveries of the same frame, as `Track.options`
-      /// (`Discovery.rejectAmong`); false: the official rejection alone.
-      RejectAmongDiscoveries: bool }
+      /// Discoveries are also tested against the stronger discoveries of the same frame with this share, as
+      /// `Track.options` (`Discovery.rejectAmong`); `Discovery.noDuplicateTest`: the official rejection alone.
+      DuplicateShare: float }
 
-let defaultOptions = { Capacity = 64; Render = false; Dense = false; RejectAmongDiscoveries = true }
+let defaultOptions = { Capacity = 64; Render = false; Dense = false; DuplicateShare = Discovery.defaultDuplicateShare }
 
 /// Builds the ONNX model of one tracking step of `nets`.
 let build (nets: Scalor.Nets) (opts: Options) =
@@ -161,11 +161,11 @@ let build (nets: Scalor.Nets) (opts: Options) =
     let area = Ops.reduceSum g [ 1L; 2L; 3L ] false proposed
     let candAccept0 = Ops.ltF g c.RejectionThreshold (Ops.div g overlap (Ops.affine g 1.0 1e-15 area))
     let candAccept =
-        if not opts.RejectAmongDiscoveries then candAccept0
+        if opts.DuplicateShare > 1.0 then candAccept0
         else
             // `Discovery.rejectAmong` over the candidates' full canvases: stronger[i; j] = eligible j that
             // outranks i (presence higher by more than the tolerance, else earlier in raster order); i is a
-            // duplicate when the stronger masks cover RejectionThreshold of its own.
+            // duplicate when one stronger mask covers DuplicateShare of its own.
             let candPres = Ops.gatherRows g cand (Ops.reshape g [ k; 1L ] presCell)
             let eligible = Ops.gtF g c.DiscoveryKeepThreshold (Ops.mul g candPres (Ops.unsqueeze g [ 1L ] candAccept0))
             let pRow, pCol = Ops.reshape g [ 1L; -1L ] candPres, Ops.reshape g [ -1L; 1L ] candPres
@@ -176,9 +176,10 @@ let build (nets: Scalor.Nets) (opts: Options) =
             let stronger =
                 Ops.mul g (Ops.cast g DType.Float (g.Node("Or", [ above; g.Node("And", [ close; earlier ]) ]))) (Ops.reshape g [ 1L; -1L ] eligible)
             let masks = Ops.reshape g [ -1L; h * w ] proposed
-            let covered = Ops.gtF g 0.5 (g.Node("MatMul", [ stronger; masks ]))
-            let share = Ops.div g (Ops.reduceSum g [ 1L ] false (Ops.mul g masks covered)) (Ops.affine g 1.0 1e-15 (Ops.reduceSum g [ 1L ] false masks))
-            Ops.mul g candAccept0 (Ops.ltF g c.RejectionThreshold share)
+            let overlap = g.Node("MatMul", [ masks; Ops.transpose g [ 1L; 0L ] masks ])
+            let covered = Ops.div g overlap (Ops.affine g 1.0 1e-15 (Ops.reduceSum g [ 1L ] true masks))
+            let worst = Ops.reduceMax g [ 1L ] false (Ops.mul g covered stronger)
+            Ops.mul g candAccept0 (Ops.ltF g opts.DuplicateShare worst)
     let accept = Ops.reshape g [ 1L; k ] (Ops.scatterRows g k 1L cand (Ops.unsqueeze g [ 1L ] candAccept))
     let discWhat = Ops.scatterRows g k (int64 c.ZWhatDim) cand candWhat
     let discPres = Ops.mul g presCell accept

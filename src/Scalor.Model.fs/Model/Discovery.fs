@@ -75,15 +75,16 @@ let rankTolerance = 1e-3
 /// proposals against propagated objects only, so at the first frame, and wherever an object enters, two
 /// neighbouring cells can both claim it; the copies render as one (compositing normalises their weights and
 /// the alpha sum is clamped), and propagation keeps both for good: 41% of the default model's false positives
-/// on held-out LD. Here proposal i is rejected when the masks of the proposals that outrank it cover
-/// RejectionThreshold of its own mask, the official test's share: those that are eligible (passed the
-/// propagation test, clear the keep threshold) and stronger (presence higher by more than `rankTolerance`, else
-/// earlier in raster order). One pass, not greedy: an eligible proposal rejected here still counts for the
-/// weaker ones. The share was compared with 0.4 and 0.5 on validation worlds (seed 3000001): within 0.6 MOTA
-/// points on dSprites VLD, LD and MD, and 16 points better on MNIST, whose thin strokes let shifted copies
-/// overlap little.
+/// on held-out LD. Here proposal i is rejected when one proposal that outranks it covers at least `share` of
+/// its own mask: one that is eligible (passed the propagation test, clears the keep threshold) and stronger
+/// (presence higher by more than `rankTolerance`, else earlier in raster order). One pass, not greedy: an
+/// eligible proposal rejected here still counts for the weaker ones.
+/// Pairwise, not the union of the stronger masks: a duplicate copies one object, while in a crowd (MD) the
+/// union of several true neighbours covers a share of a proposal that none of them covers alone. The share
+/// depends on the model (`defaultDuplicateShare`, README "Tracking"): thin MNIST strokes let a shifted copy
+/// overlap its original little (0.3 is best), crowded dSprites objects overlap each other a lot (0.8).
 /// `proposed` [B; K; P] 0/1 masks over the image's P pixels, `pres` and `eligible` [B; K] → accept [B; K] (0/1).
-let rejectAmong (c: ScalorConfig) (proposed: Tensor) (pres: Tensor) (eligible: Tensor) =
+let rejectAmong (share: float) (proposed: Tensor) (pres: Tensor) (eligible: Tensor) =
     let k = pres.shape.[1]
     use pi = pres.unsqueeze(2L)
     use pj = pres.unsqueeze(1L)
@@ -93,9 +94,19 @@ let rejectAmong (c: ScalorConfig) (proposed: Tensor) (pres: Tensor) (eligible: T
     use tied = (pj - pi).abs().le(torch.tensor(float32 rankTolerance)).logical_and(earlier)
     // stronger[b; i; j]: proposal j outranks proposal i.
     use stronger = above.logical_or(tied).to_type(torch.float32) * eligible.unsqueeze(1L)
-    use covered = stronger.matmul(proposed).gt(torch.tensor(0.5f)).to_type(torch.float32)
-    let share = (proposed * covered).sum(2L) / (proposed.sum(2L) + 1e-15)
-    share.lt(torch.tensor(c.RejectionThreshold)).to_type(torch.float32)
+    // covered[b; i; j]: the share of i's mask that j's mask covers, |m_i ∧ m_j| / |m_i|.
+    use overlap = proposed.matmul(proposed.transpose(1L, 2L))
+    use covered = overlap / (proposed.sum(2L).unsqueeze(2L) + 1e-15)
+    use worst = (covered * stronger).amax([| 2L |])
+    worst.lt(torch.tensor(share)).to_type(torch.float32)
+
+/// The share that turns `rejectAmong` off (the official test alone): no share of a mask reaches it.
+let noDuplicateTest = System.Double.PositiveInfinity
+
+/// The inference default: the official test's share (RejectionThreshold), chosen with 0.5 and 0.8 on
+/// validation worlds (seed 3000001).
+[<Literal>]
+let defaultDuplicateShare = 0.3
 
 /// Training cap ([S] `phase_obj_num_contrain`): with k = maxObjects − live[b] free places, keep only cells
 /// whose z_pres is strictly greater than the (k+1)-th largest; k ≥ cells keeps all. `pres` [B; K], `live` [B].

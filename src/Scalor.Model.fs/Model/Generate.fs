@@ -74,10 +74,10 @@ let step (nets: Scalor.Nets) (gen: torch.Generator) (tau: float) (mostLikely: bo
 
 /// Conditional generation: infer over the first `observe` frames of `seq` [B; T; 3; H; W] (deterministic),
 /// then imagine `steps` frames. Frames after `observe` are never read.
-/// `rejectAmong`: the observed frames' discoveries are also tested against each other (`Track.options`).
-let conditional (nets: Scalor.Nets) (gen: torch.Generator) (mostLikely: bool) (rejectAmong: bool) (seq: Tensor) (observe: int) (steps: int) (discoveryProb: float) =
+/// `duplicateShare`: the observed frames' discoveries are also tested against each other (`Track.deterministic`).
+let conditional (nets: Scalor.Nets) (gen: torch.Generator) (mostLikely: bool) (duplicateShare: float) (seq: Tensor) (observe: int) (steps: int) (discoveryProb: float) =
     let b = seq.shape.[0]
-    let opts = Track.deterministic nets.Config rejectAmong
+    let opts = Track.deterministic nets.Config duplicateShare
     let mutable state = Track.initial nets b
     let observed =
         [ for t in 0 .. observe - 1 do

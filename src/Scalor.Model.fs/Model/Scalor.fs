@@ -71,10 +71,11 @@ type StepOptions =
       /// Decode with gradients only the discovery cells that can end up present (`decodesSparsely`).
       /// Same values and gradients either way; false is the plain official order of work.
       SkipZeroCells: bool
-      /// Inference only: test each discovery also against the stronger discoveries of the same frame
-      /// (`Discovery.rejectAmong`), so one object is not discovered twice. Not in [S]; training ignores it,
-      /// so the objective is the official one.
-      RejectAmongDiscoveries: bool }
+      /// Inference only: a discovery is also rejected when one stronger discovery of the same frame covers
+      /// this share of its mask (`Discovery.rejectAmong`), so one object is not discovered twice;
+      /// `Discovery.noDuplicateTest` turns it off. Not in [S]; training ignores it, so the objective is the
+      /// official one.
+      DuplicateShare: float }
 
 /// One frame's terms and products.
 type Frame =
@@ -259,7 +260,7 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
             Discovery.rejection c (win.view(b, cells, 1L, int64 l, int64 l) * inside) explained
         else torch.ones(b, cells)
     let accept =
-        if o.RejectAmongDiscoveries && not o.Training then
+        if o.DuplicateShare <= 1.0 && not o.Training then
             use _ = torch.no_grad()
             let alphaTest =
                 match decoded with
@@ -271,7 +272,7 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
             let full = (Spatial.scatterWindows (win.view(b * cells, 1L, 1L, int64 l, int64 l)) own h w l).reshape(b, cells, int64 (h * w))
             let proposed = full.gt(torch.tensor(c.ProposalAlphaThreshold)).to_type(torch.float32)
             let eligible = (presOrig * accept).gt(torch.tensor(c.DiscoveryKeepThreshold)).to_type(torch.float32)
-            accept * Discovery.rejectAmong c proposed presOrig eligible
+            accept * Discovery.rejectAmong o.DuplicateShare proposed presOrig eligible
         else accept
     let pres0 = presOrig * accept
     let capMask = if o.Training then Some(Discovery.cap c.MaxObjects (pres0.detach()) live) else None

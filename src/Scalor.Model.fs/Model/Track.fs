@@ -53,14 +53,15 @@ let private encodeFrame (e: Networks.Encoder) (x: Tensor) (lstm: (Tensor * Tenso
         input, next
 
 /// Inference options: the final temperature and prior, no cap, discoveries tested against each other too
-/// (`Discovery.rejectAmong`; `{ o with RejectAmongDiscoveries = false }` is the official test alone).
+/// (`Discovery.rejectAmong`; `{ o with DuplicateShare = Discovery.noDuplicateTest }` is the official test alone).
 let options (c: ScalorConfig) (sampling: Scalor.Sampling) (discover: bool) : Scalor.StepOptions =
     { Tau = c.TauEnd; PresPrior = c.PresPriorEnd; Training = false; Detach = true; Sampling = sampling; Discover = discover; FixedAlpha = None
-      SkipZeroCells = false; RejectAmongDiscoveries = true }
+      SkipZeroCells = false; DuplicateShare = Discovery.defaultDuplicateShare }
 
-/// Deterministic tracking (means), with or without the rejection among discoveries.
-let deterministic (c: ScalorConfig) (rejectAmong: bool) =
-    { options c Scalor.Means true with RejectAmongDiscoveries = rejectAmong }
+/// Deterministic tracking (means) with the given duplicate share (`Discovery.noDuplicateTest`: the official
+/// rejection alone).
+let deterministic (c: ScalorConfig) (duplicateShare: float) =
+    { options c Scalor.Means true with DuplicateShare = duplicateShare }
 
 /// Advances by one frame `x` [B; 3; H; W] in [0, 1]. Returns the new state and the frame's products.
 let step (nets: Scalor.Nets) (opts: Scalor.StepOptions) (state: State) (x: Tensor) =

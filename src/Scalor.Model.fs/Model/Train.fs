@@ -31,7 +31,7 @@ let options (c: ScalorConfig) (step: int) (sampling: Scalor.Sampling) : Scalor.S
       Discover = true
       FixedAlpha = if step < c.BgAlphaCurriculumSteps then Some c.BgAlphaCurriculumValue else None
       SkipZeroCells = true
-      RejectAmongDiscoveries = false }
+      DuplicateShare = Discovery.noDuplicateTest }
 
 /// `c` with the execution settings of `other` (how a step is computed, not what is computed).
 let withExecutionOf (c: ScalorConfig) (other: ScalorConfig) =
