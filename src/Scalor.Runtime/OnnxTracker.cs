@@ -62,6 +62,10 @@ public sealed class OnnxTracker : IDisposable
     /// <summary>Objects rendered with fewer pixels inside the frame are not reported (they stay tracked). The model's
     /// default, <c>scalor-host track</c>'s (a share of the anchor area, stored at export); 0 reports all.</summary>
     public float MinVisible { get; set; }
+    /// <summary>The rejection baked into the model at export: a discovery is rejected when one stronger discovery
+    /// of its frame covers this share of its mask; null for the official rejection alone (or a model exported
+    /// before the share was recorded).</summary>
+    public double? DuplicateShare { get; }
 
     OnnxTracker(InferenceSession session, string provider)
     {
@@ -74,6 +78,8 @@ public sealed class OnnxTracker : IDisposable
         ImageSize = Meta("scalor.image_size");
         Renders = meta.TryGetValue("scalor.render", out var r) && r == "true";
         MinVisible = meta.TryGetValue("scalor.min_visible_px", out var mv) ? float.Parse(mv, CultureInfo.InvariantCulture) : 0f;
+        DuplicateShare = meta.TryGetValue("scalor.duplicate_share", out var ds)
+            && double.TryParse(ds, NumberStyles.Float, CultureInfo.InvariantCulture, out var share) ? share : null;
         inputNames = session.InputMetadata.Keys.ToArray();
         foreach (var name in inputNames)
         {

@@ -17,6 +17,8 @@ let private bothWith (duplicateShare: float) (nets: Scalor.Nets) (capacity: int)
     try
         Export.save nets { Capacity = capacity; Render = render; Dense = dense; DuplicateShare = duplicateShare } path |> ignore
         use onnx = OnnxTracker.Load(path, Provider.Cpu, 1)
+        let recorded = if duplicateShare > 1.0 then Nullable() else Nullable duplicateShare
+        Expect.equal onnx.DuplicateShare recorded "the model file records its duplicate share"
         // Compare every present object; the reporting floor is checked on its own.
         onnx.MinVisible <- 0f
         let x = Train.batchOf [| seq |]

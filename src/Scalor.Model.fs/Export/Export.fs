@@ -253,7 +253,11 @@ let build (nets: Scalor.Nets) (opts: Options) =
           "scalor.conv_lstm", (if c.ConvLstm then "true" else "false")
           "scalor.render", (if opts.Render then "true" else "false")
           "scalor.dense", (if opts.Dense then "true" else "false")
-          "scalor.min_visible_px", string (Track.minVisiblePixels c Track.defaultMinVisibleShare) ]
+          "scalor.min_visible_px", string (Track.minVisiblePixels c Track.defaultMinVisibleShare)
+          // Baked into the graph; recorded so a model file says which rejection it runs ("official": none among
+          // discoveries).
+          "scalor.duplicate_share",
+          (if opts.DuplicateShare > 1.0 then "official" else opts.DuplicateShare.ToString(System.Globalization.CultureInfo.InvariantCulture)) ]
     g.Model("scalor_track_step", meta)
 
 /// Exports to a file (written to a temporary name, then moved: a crash never leaves half a model).
