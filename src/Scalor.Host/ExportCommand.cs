@@ -20,7 +20,7 @@ public static class ExportCommand
         Console.WriteLine($"export: {cmd.Out}: opset {OnnxGraph.opset}, {model.Graph.Node.Count} nodes, {model.Graph.Initializer.Count} initializers, " +
                           $"{new FileInfo(cmd.Out).Length / 1e6:F1} MB, capacity {check.Capacity}, {check.ImageSize}×{check.ImageSize} frames" +
                           (cmd.Render ? ", with rendering" : "") + (cmd.Dense ? ", dense (constant work per frame)" : "") +
-                          (cmd.DuplicateShare > 1 ? ", official rejection" : cmd.DuplicateShare == Discovery.defaultDuplicateShare ? "" : $", duplicate share {cmd.DuplicateShare}") + "; loaded by ONNX Runtime");
+                          (!Discovery.testsDuplicates(cmd.DuplicateShare) ? ", official rejection" : cmd.DuplicateShare == Discovery.defaultDuplicateShare ? "" : $", duplicate share {cmd.DuplicateShare}") + "; loaded by ONNX Runtime");
         return 0;
     }
 

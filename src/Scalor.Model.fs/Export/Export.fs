@@ -161,7 +161,7 @@ let build (nets: Scalor.Nets) (opts: Options) =
     let area = Ops.reduceSum g [ 1L; 2L; 3L ] false proposed
     let candAccept0 = Ops.ltF g c.RejectionThreshold (Ops.div g overlap (Ops.affine g 1.0 1e-15 area))
     let candAccept =
-        if opts.DuplicateShare > 1.0 then candAccept0
+        if not (Discovery.testsDuplicates opts.DuplicateShare) then candAccept0
         else
             // `Discovery.rejectAmong` over the candidates' full canvases: stronger[i; j] = eligible j that
             // outranks i (presence higher by more than the tolerance, else earlier in raster order); i is a
@@ -257,7 +257,7 @@ let build (nets: Scalor.Nets) (opts: Options) =
           // Baked into the graph; recorded so a model file says which rejection it runs ("official": none among
           // discoveries).
           "scalor.duplicate_share",
-          (if opts.DuplicateShare > 1.0 then "official" else opts.DuplicateShare.ToString(System.Globalization.CultureInfo.InvariantCulture)) ]
+          (if Discovery.testsDuplicates opts.DuplicateShare then opts.DuplicateShare.ToString(System.Globalization.CultureInfo.InvariantCulture) else "official") ]
     g.Model("scalor_track_step", meta)
 
 /// Exports to a file (written to a temporary name, then moved: a crash never leaves half a model).

@@ -103,6 +103,9 @@ let rejectAmong (share: float) (proposed: Tensor) (pres: Tensor) (eligible: Tens
 /// The share that turns `rejectAmong` off (the official test alone): no share of a mask reaches it.
 let noDuplicateTest = System.Double.PositiveInfinity
 
+/// Whether a duplicate share tests discoveries against each other at all (`noDuplicateTest` does not).
+let testsDuplicates (share: float) = share <= 1.0
+
 /// The inference default: the official test's share (RejectionThreshold), chosen with 0.5 and 0.8 on
 /// validation worlds (seed 3000001).
 [<Literal>]

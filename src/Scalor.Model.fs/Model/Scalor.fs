@@ -260,7 +260,7 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
             Discovery.rejection c (win.view(b, cells, 1L, int64 l, int64 l) * inside) explained
         else torch.ones(b, cells)
     let accept =
-        if o.DuplicateShare <= 1.0 && not o.Training then
+        if Discovery.testsDuplicates o.DuplicateShare && not o.Training then
             use _ = torch.no_grad()
             let alphaTest =
                 match decoded with
