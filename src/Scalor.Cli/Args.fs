@@ -92,7 +92,7 @@ type TrainArgs =
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Init _ -> "start from another run's checkpoint (fine-tuning): its weights, optimizer state and step (so the schedules go on), with this run's world, seed and anchors; only for a run folder without checkpoints (with --resume the run's own checkpoint is used)."
+            | Init _ -> "start from another run's checkpoint (fine-tuning): its weights, optimizer state and step (so the schedules go on), with this run's world, seed and anchors (and learning rate, e.g. --set LearningRate=1e-4); only for a run folder without checkpoints (with --resume the run's own checkpoint is used)."
             | Only _ -> "train only the parameters whose official name starts with this prefix (repeatable; e.g. propagate_cell.prior_cell): the rest stay as they are."
             | Cuda -> "train on the CUDA GPU (needs a CUDA build of libtorch; the result is the same model and config)."
             | Steps _ -> "optimisation steps in total (a resumed run counts from its checkpoint; default 100000)."
@@ -124,7 +124,7 @@ let minVisibleUsage = "objects the model renders with less alpha inside the fram
 let rejectionUsage = "extended (default): a discovery is also rejected when a stronger discovery of the same frame covers its mask (--duplicate-share), so one object is not found twice; official: the official test against propagated objects alone."
 
 [<Literal>]
-let duplicateShareUsage = "extended rejection: a discovery is rejected when one stronger discovery of its frame covers this share of its mask (default 0.3; 0.8 suits crowded scenes, see the README)."
+let duplicateShareUsage = "extended rejection: a discovery is rejected when one stronger discovery of its frame covers this share of its mask (default: the share the checkpoint records, else 0.3; 0.8 suits crowded scenes, see the README)."
 
 type RejectionArg =
     /// [S]'s test against the propagated objects, and each discovery against the stronger ones of its frame.
@@ -228,7 +228,7 @@ type ExportArgs =
             | Rejection _ -> rejectionUsage
             | Duplicate_Share _ -> duplicateShareUsage
             | Model _ -> "checkpoint to export (default: the embedded moving-dSprites LD model)."
-            | Out _ -> "the ONNX file to write."
+            | Out _ -> "the ONNX file to write; or X.safetensors: a copy of the --model checkpoint that records --duplicate-share (or --rejection official), which track, eval, generate and export then use unless told otherwise."
             | Capacity _ -> "object slots of the exported state (default 64; the VHD preset needs about 100)."
             | Render -> "also output the reconstruction, foreground alpha and background."
             | Dense -> "process every slot and cell every frame: constant time in the number of objects (slower)."

@@ -30,7 +30,7 @@ type EvalCommand =
       DataDir: string
       Samples: int
       /// Model mode: the tracking's duplicate share (`TrackCommand.DuplicateShare`).
-      DuplicateShare: float
+      DuplicateShare: float option
       /// Model mode: the tracking's reporting floor (`TrackCommand.MinVisibleShare`).
       MinVisibleShare: float
       /// Model mode: CPU threads for TorchSharp.
@@ -81,7 +81,9 @@ type TrackCommand =
       Capacity: int
       /// A discovery is rejected when one stronger discovery of its frame covers this share of its mask
       /// (`--rejection extended`, `--duplicate-share`); `Discovery.noDuplicateTest` with `--rejection official`.
-      DuplicateShare: float }
+      /// None (neither option given): the share the checkpoint records, else `Discovery.defaultDuplicateShare`
+      /// (`Train.duplicateShareFor`).
+      DuplicateShare: float option }
 
 type ExportCommand =
     { /// null: the embedded default model.
@@ -90,7 +92,8 @@ type ExportCommand =
       Capacity: int
       Render: bool
       Dense: bool
-      DuplicateShare: float }
+      /// As `TrackCommand.DuplicateShare`.
+      DuplicateShare: float option }
 
 type GenerateCommand =
     { Model: string
@@ -103,7 +106,8 @@ type GenerateCommand =
       Discovery: float
       MostLikely: bool
       Seed: uint64
-      DuplicateShare: float
+      /// As `TrackCommand.DuplicateShare`.
+      DuplicateShare: float option
       /// CPU threads for TorchSharp.
       Threads: int }
 
@@ -275,14 +279,16 @@ let private trainCommand (r: ParseResults<TrainArgs>) =
           Only = r.GetResults TrainArgs.Only |> List.map (fun p -> if String.IsNullOrWhiteSpace p then usage "--only expects a parameter-name prefix" else p.Trim())
           Init = r.TryGetResult TrainArgs.Init |> Option.toObj }
 
+/// None when neither option is given: the checkpoint's recorded share then applies.
 let private duplicateShareOf (rejection: RejectionArg option) (share: float option) =
-    match defaultArg rejection Extended, share with
-    | Official, Some _ -> usage "--duplicate-share sets the extended rejection; it does not combine with --rejection official"
-    | Official, Option.None -> Scalor.Model.Discovery.noDuplicateTest
-    | Extended, share ->
+    match rejection, share with
+    | Some Official, Some _ -> usage "--duplicate-share sets the extended rejection; it does not combine with --rejection official"
+    | Some Official, Option.None -> Some Scalor.Model.Discovery.noDuplicateTest
+    | Option.None, Option.None -> Option.None
+    | _, share ->
         let v = defaultArg share Scalor.Model.Discovery.defaultDuplicateShare
         if Double.IsNaN v || v <= 0.0 || v > 1.0 then usage "--duplicate-share must be a share in (0, 1]"
-        v
+        Some v
 
 let private minVisibleOf (v: float option) =
     let v = defaultArg v Scalor.Model.Track.defaultMinVisibleShare
@@ -380,7 +386,7 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
             | Some p -> p
             | Option.None -> usage "eval needs --pred (a folder of <seq>.txt results)"
         Eval { GtDir = gt; PredDir = pred; ByIou = byIou; Threshold = thr; JsonFile = json; Model = null; DataDir = null; Samples = samples
-               DuplicateShare = Scalor.Model.Discovery.defaultDuplicateShare; MinVisibleShare = 0.0; Threads = threadsOf Option.None }
+               DuplicateShare = Option.None; MinVisibleShare = 0.0; Threads = threadsOf Option.None }
 
 let private benchCommand (r: ParseResults<BenchArgs>) =
     let runs = r.GetResult(BenchArgs.Runs, 5)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Scalor.Model;
+using Microsoft.FSharp.Core;
 using TorchSharp;
 
 namespace Scalor.Host;
@@ -47,13 +48,36 @@ public static class Checkpoints
     }
 
     /// <summary>Loads a model for inference from a checkpoint.</summary>
-    public static Scalor.Model.Scalor.Nets LoadModel(string path)
+    public static Scalor.Model.Scalor.Nets LoadModel(string path) => LoadModel(path, null, path).Nets;
+
+    /// <summary>Loads a model for inference — <paramref name="path"/>, or the embedded model when null — with
+    /// the duplicate share to track it with: <paramref name="asked"/> (the command line's; null when neither
+    /// --rejection nor --duplicate-share was given), else the share the checkpoint records, else the default.</summary>
+    public static (Scalor.Model.Scalor.Nets Nets, double DuplicateShare) LoadForInference(string? path, FSharpOption<double>? asked) =>
+        path is null ? EmbeddedModel.WithFile(tmp => LoadModel(tmp, asked, "the embedded model")) : LoadModel(path, asked, path);
+
+    static (Scalor.Model.Scalor.Nets Nets, double DuplicateShare) LoadModel(string path, FSharpOption<double>? asked, string name)
     {
         var (h, e) = Read(path);
         CheckImageSize(h.Config);
+        double share;
+        try { share = Train.duplicateShareFor(asked, name, h); }
+        catch (Train.CheckpointError c) { throw new UserError(c.Data0); }
         var nets = Scalor.Model.Scalor.create(h.Config, 0);
         Restore(path, nets, null, null, e);
-        return nets;
+        return (nets, share);
+    }
+
+    public static string DescribeShare(double share) =>
+        Discovery.testsDuplicates(share) ? string.Create(CultureInfo.InvariantCulture, $"duplicate share {share}") : "official rejection";
+
+    /// <summary>Copies checkpoint <paramref name="source"/> to <paramref name="target"/> recording the duplicate
+    /// share it is to be tracked with (<c>export --out X.safetensors</c>).</summary>
+    public static void RecordDuplicateShare(string source, string target, double share)
+    {
+        Read(source);
+        try { Train.recordDuplicateShare(source, target, share); }
+        catch (Train.CheckpointError c) { throw new UserError(c.Data0); }
     }
 
     public static void CheckImageSize(Config.ScalorConfig c)

@@ -12,15 +12,31 @@ public static class ExportCommand
     {
         if (Directory.Exists(cmd.Out))
             throw new UserError($"--out {cmd.Out} is a folder; give the model's file name, e.g. {Path.Combine(cmd.Out, "model.onnx")}");
-        var nets = cmd.Model is null ? EmbeddedModel.Load() : Checkpoints.LoadModel(cmd.Model);
         var dir = Path.GetDirectoryName(Path.GetFullPath(cmd.Out))!;
+        if (cmd.Out.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+            return RecordShare(cmd, dir);
+        var (nets, share) = Checkpoints.LoadForInference(cmd.Model, cmd.DuplicateShare);
         Paths.EnsureWritableDirectory(dir);
-        var model = Export.save(nets, new Export.Options(cmd.Capacity, cmd.Render, cmd.Dense, cmd.DuplicateShare), cmd.Out);
+        var model = Export.save(nets, new Export.Options(cmd.Capacity, cmd.Render, cmd.Dense, share), cmd.Out);
         using var check = OnnxTracker.Load(cmd.Out, Provider.Cpu, 1);
         Console.WriteLine($"export: {cmd.Out}: opset {OnnxGraph.opset}, {model.Graph.Node.Count} nodes, {model.Graph.Initializer.Count} initializers, " +
                           $"{new FileInfo(cmd.Out).Length / 1e6:F1} MB, capacity {check.Capacity}, {check.ImageSize}×{check.ImageSize} frames" +
                           (cmd.Render ? ", with rendering" : "") + (cmd.Dense ? ", dense (constant work per frame)" : "") +
-                          (!Discovery.testsDuplicates(cmd.DuplicateShare) ? ", official rejection" : cmd.DuplicateShare == Discovery.defaultDuplicateShare ? "" : $", duplicate share {cmd.DuplicateShare}") + "; loaded by ONNX Runtime");
+                          (share == Discovery.defaultDuplicateShare ? "" : ", " + Checkpoints.DescribeShare(share)) + "; loaded by ONNX Runtime");
+        return 0;
+    }
+
+    /// <summary><c>export --out X.safetensors</c>: the checkpoint itself (every tensor, so it still resumes and
+    /// fine-tunes), recording the rejection asked for, so that track, eval, generate and export use it without
+    /// options.</summary>
+    static int RecordShare(Parse.ExportCommand cmd, string dir)
+    {
+        if (cmd.Model is null) throw new UserError("--out X.safetensors copies the checkpoint given with --model, recording its rejection; give --model");
+        if (cmd.DuplicateShare is null) throw new UserError("--out X.safetensors records a rejection in the checkpoint; give --duplicate-share S or --rejection official");
+        if (cmd.Render || cmd.Dense || cmd.Capacity != 64) throw new UserError("--render, --dense and --capacity shape an ONNX model; a checkpoint has none of them");
+        Paths.EnsureWritableDirectory(dir);
+        Checkpoints.RecordDuplicateShare(cmd.Model, cmd.Out, cmd.DuplicateShare.Value);
+        Console.WriteLine($"export: {cmd.Out}: the checkpoint {cmd.Model} with {Checkpoints.DescribeShare(cmd.DuplicateShare.Value)} recorded");
         return 0;
     }
 

@@ -19,7 +19,7 @@ public static class GenerateCommand
     {
         torch.set_num_threads(cmd.Threads);
         var outDir = Paths.EnsureWritableDirectory(cmd.Out);
-        var nets = cmd.Model is null ? EmbeddedModel.Load() : Checkpoints.LoadModel(cmd.Model);
+        var (nets, share) = Checkpoints.LoadForInference(cmd.Model, cmd.DuplicateShare);
         var size = nets.Config.ImageSize;
         var total = cmd.Observe + cmd.Steps;
         torch.Tensor? seq = null;
@@ -54,7 +54,7 @@ public static class GenerateCommand
             }
             else
             {
-                var (o, i) = Generate.conditional(nets, gen, cmd.MostLikely, cmd.DuplicateShare, seq!, cmd.Observe, cmd.Steps, cmd.Discovery);
+                var (o, i) = Generate.conditional(nets, gen, cmd.MostLikely, share, seq!, cmd.Observe, cmd.Steps, cmd.Discovery);
                 (observed, imagined) = ([.. o], [.. i]);
             }
             var all = observed.Concat(imagined).ToList();

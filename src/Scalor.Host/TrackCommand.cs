@@ -23,7 +23,9 @@ public static class TrackCommand
     {
         torch.set_num_threads(cmd.Threads);
         var outDir = Paths.EnsureWritableDirectory(cmd.Out);
-        var nets = cmd.Model is null ? EmbeddedModel.Load() : Checkpoints.LoadModel(cmd.Model);
+        var (nets, share) = Checkpoints.LoadForInference(cmd.Model, cmd.DuplicateShare);
+        if (cmd.DuplicateShare is null && share != Discovery.defaultDuplicateShare)
+            Console.WriteLine($"track: {Checkpoints.DescribeShare(share)}, as the checkpoint records");
         var size = nets.Config.ImageSize;
         string? gtDir = null;
         List<Source> sources;
@@ -45,7 +47,7 @@ public static class TrackCommand
         var mseFrames = 0;
         var sw = Stopwatch.StartNew();
         var frames = 0;
-        using var onnx = cmd.Runtime == "onnx" ? ExportCommand.Temporary(nets, cmd.Capacity, cmd.Provider, cmd.Threads, Console.Error.WriteLine, duplicateShare: cmd.DuplicateShare) : null;
+        using var onnx = cmd.Runtime == "onnx" ? ExportCommand.Temporary(nets, cmd.Capacity, cmd.Provider, cmd.Threads, Console.Error.WriteLine, duplicateShare: share) : null;
         if (onnx is not null)
         {
             onnx.MinPresence = cmd.MinPresence;
@@ -53,7 +55,7 @@ public static class TrackCommand
         }
         foreach (var src in sources)
         {
-            var (mse, n) = onnx is null ? TrackOne(nets, src, outDir, results, cmd) : TrackOnnx(onnx, src, results, cmd);
+            var (mse, n) = onnx is null ? TrackOne(nets, share, src, outDir, results, cmd) : TrackOnnx(onnx, src, results, cmd);
             mseSum += mse * n;
             mseFrames += n;
             frames += n;
@@ -107,10 +109,10 @@ public static class TrackCommand
         return (double.NaN, done);
     }
 
-    static (double Mse, int Frames) TrackOne(Scalor.Model.Scalor.Nets nets, Source src, string outDir, string results, Parse.TrackCommand cmd)
+    static (double Mse, int Frames) TrackOne(Scalor.Model.Scalor.Nets nets, double share, Source src, string outDir, string results, Parse.TrackCommand cmd)
     {
         var size = nets.Config.ImageSize;
-        var opts = Track.deterministic(nets.Config, cmd.DuplicateShare);
+        var opts = Track.deterministic(nets.Config, share);
         var minVisible = Track.minVisiblePixels(nets.Config, cmd.MinVisibleShare);
         var state = Track.initial(nets, 1);
         var mot = new StringBuilder();

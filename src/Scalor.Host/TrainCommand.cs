@@ -66,7 +66,7 @@ public static class TrainCommand
             var (header, entries) = Checkpoints.Read(cmd.Init);
             var mismatch = Train.fineTuneMismatch(cfg, header.Config);
             if (mismatch.Length > 0)
-                throw new UserError($"--init: {cmd.Init} was trained with other settings ({string.Join("; ", mismatch)}); only the anchors and execution settings may differ");
+                throw new UserError($"--init: {cmd.Init} was trained with other settings ({string.Join("; ", mismatch)}); only the anchors, the learning rate and execution settings may differ");
             if (cmd.Steps <= header.Step)
                 throw new UserError($"--init: {cmd.Init} is at step {header.Step}; --steps counts from 0, so give more than {header.Step}");
             Checkpoints.Restore(cmd.Init, nets, opt, null, entries);

@@ -38,12 +38,15 @@ let tests =
             match parse [| "track"; "--out"; "o"; "--runtime"; "onnx"; "--provider"; "directml" |] with
             | Run(Track t) -> Expect.equal (t.Runtime, t.Provider, t.Capacity) ("onnx", "directml", 64) "track on ONNX Runtime"
             | other -> failtestf "unexpected %A" other
-            match parse [| "export"; "--out"; "m.onnx"; "--rejection"; "official" |], parse [| "track"; "--out"; "o" |] with
-            | Run(Export e), Run(Track t) ->
-                Expect.equal (e.DuplicateShare, t.DuplicateShare) (Scalor.Model.Discovery.noDuplicateTest, 0.3) "official on request, extended with share 0.3 by default"
+            match parse [| "export"; "--out"; "m.onnx"; "--rejection"; "official" |], parse [| "track"; "--out"; "o" |],
+                  parse [| "generate"; "--out"; "o"; "--rejection"; "extended" |] with
+            | Run(Export e), Run(Track t), Run(Generate g) ->
+                Expect.equal (e.DuplicateShare, t.DuplicateShare, g.DuplicateShare)
+                    (Some Scalor.Model.Discovery.noDuplicateTest, None, Some 0.3)
+                    "official on request; nothing asked leaves it to the checkpoint; extended alone is the default share"
             | other -> failtestf "unexpected %A" other
             match parse [| "track"; "--out"; "o"; "--duplicate-share"; "0.8" |], parse [| "eval"; "--data"; "d"; "--duplicate-share"; "0.5" |] with
-            | Run(Track t), Run(Eval e) -> Expect.equal (t.DuplicateShare, e.DuplicateShare) (0.8, 0.5) "the share reaches track and eval"
+            | Run(Track t), Run(Eval e) -> Expect.equal (t.DuplicateShare, e.DuplicateShare) (Some 0.8, Some 0.5) "the share reaches track and eval"
             | other -> failtestf "unexpected %A" other
             for bad in [ [| "track"; "--out"; "o"; "--duplicate-share"; "0" |]; [| "generate"; "--out"; "o"; "--duplicate-share"; "1.5" |]
                          [| "export"; "--out"; "m.onnx"; "--rejection"; "official"; "--duplicate-share"; "0.5" |] ] do

@@ -7,7 +7,7 @@ open Scalor.Cli
 open Scalor.Host
 
 let private command model out : Parse.ExportCommand =
-    { Model = model; Out = out; Capacity = 8; Render = false; Dense = false; DuplicateShare = Scalor.Model.Discovery.defaultDuplicateShare }
+    { Model = model; Out = out; Capacity = 8; Render = false; Dense = false; DuplicateShare = None }
 
 let private refusal (cmd: Parse.ExportCommand) =
     try
@@ -32,4 +32,20 @@ let tests =
             let e = refusal (command (Path.Combine(dir, "none.safetensors")) out)
             Expect.stringContains e.Message "not found" "says the checkpoint is missing"
             Expect.isFalse (File.Exists out) "no model written"
+
+        testCase "--out X.safetensors records the share in a copy of the checkpoint, which inference then uses" <| fun () ->
+            let dir = Directory.CreateTempSubdirectory("scalor-export").FullName
+            let source, out = Path.Combine(dir, "ckpt.safetensors"), Path.Combine(dir, "md.safetensors")
+            let cfg = { Scalor.Model.Config.toy64 with BatchSize = 2; SeqLength = 3 }
+            let nets = Scalor.Model.Scalor.create cfg 5L
+            Scalor.Model.Train.save source nets None None 3 []
+            for cmd, says in [ command null out, "give --model"; command source out, "give --duplicate-share"
+                               { command source out with DuplicateShare = Some 0.8; Render = true }, "ONNX model" ] do
+                Expect.stringContains (refusal cmd).Message says "names what is missing or wrong"
+                Expect.isFalse (File.Exists out) "nothing written"
+            ExportCommand.Run { command source out with DuplicateShare = Some 0.8; Capacity = 64 } |> ignore
+            let shareOf path asked = let struct (_, share) = Checkpoints.LoadForInference(path, asked) in share
+            Expect.equal (shareOf out None) 0.8 "recorded"
+            Expect.equal (shareOf out (Some 0.5)) 0.5 "asked for"
+            Expect.equal (shareOf source None) Scalor.Model.Discovery.defaultDuplicateShare "the source is unchanged"
     ]

@@ -394,9 +394,9 @@ let tests =
                 Expect.equal (Train.withExecutionOf knobs tiny) tiny "micro-batch and recompute are execution settings"
                 Expect.notEqual (Train.withExecutionOf { knobs with Sigma = 0.5 } tiny) tiny "σ is part of the model"
 
-            testCase "fine-tuning may change the anchors and execution settings, and nothing else" <| fun () ->
-                let vld = Config.withObjectSize 12.0 { tiny with MicroBatch = 2 }
-                Expect.isEmpty (Train.fineTuneMismatch vld tiny) "another world's anchors, another micro-batch"
+            testCase "fine-tuning may change the anchors, the learning rate and execution settings, and nothing else" <| fun () ->
+                let vld = Config.withObjectSize 12.0 { tiny with MicroBatch = 2; LearningRate = tiny.LearningRate / 5.0 }
+                Expect.isEmpty (Train.fineTuneMismatch vld tiny) "another world's anchors, a lower rate, another micro-batch"
                 let bad = Train.fineTuneMismatch { vld with Sigma = 0.5; ZWhatDim = 8 } tiny
                 Expect.equal bad.Length 2 "two fields differ"
                 Expect.stringContains (String.concat "; " bad) "Sigma 0.5" "names the field and the value"
@@ -423,6 +423,27 @@ let tests =
                 Scalor.IO.Safetensors.write foreign [ Scalor.IO.Safetensors.ofFloats "w" [| 1L |] [| 1f |] ] []
                 let e = Expect.throwsC (fun () -> Train.read foreign |> ignore) id
                 Expect.stringContains e.Message "not a Scalor checkpoint" "says why"
+
+            testCase "a checkpoint records the duplicate share it is tracked with; what is asked for wins" <| fun () ->
+                let dir = IO.Directory.CreateTempSubdirectory("scalor-share").FullName
+                let plain, recorded, official = IO.Path.Combine(dir, "plain.safetensors"), IO.Path.Combine(dir, "md.safetensors"), IO.Path.Combine(dir, "off.safetensors")
+                let nets = Scalor.create tiny 5L
+                use gen = new torch.Generator(9UL)
+                Train.save plain nets (Some(Train.rmsProp nets tiny.LearningRate)) (Some gen) 7 []
+                Train.recordDuplicateShare plain recorded 0.8
+                Train.recordDuplicateShare plain official Discovery.noDuplicateTest
+                let h0, e0 = Train.read plain
+                let h1, e1 = Train.read recorded
+                let h2, _ = Train.read official
+                Expect.equal (h1.Step, h1.Config) (h0.Step, h0.Config) "step and config kept"
+                Expect.equal (e1 |> List.map (fun e -> e.Name, e.Shape, e.Data)) (e0 |> List.map (fun e -> e.Name, e.Shape, e.Data)) "every tensor kept, optimizer and generator state too"
+                Expect.equal (Train.duplicateShareFor None plain h0) Discovery.defaultDuplicateShare "nothing recorded: the default"
+                Expect.equal (Train.duplicateShareFor None recorded h1) 0.8 "the recorded share"
+                Expect.equal (Train.duplicateShareFor (Some 0.5) recorded h1) 0.5 "the command line wins"
+                Expect.equal (Train.duplicateShareFor None official h2) Discovery.noDuplicateTest "official recorded"
+                let bad = { h1 with Extra = h1.Extra.Add(Train.duplicateShareKey, "1.5") }
+                let e = Expect.throwsC (fun () -> Train.duplicateShareFor None recorded bad |> ignore) id
+                Expect.stringContains e.Message "(0, 1]" "says what a share must be"
         ]
         testList "Likelihood" [
             testCase "log p − log q at samples from q averages to −KL (Monte Carlo, normals)" <| fun () ->

@@ -256,8 +256,7 @@ let build (nets: Scalor.Nets) (opts: Options) =
           "scalor.min_visible_px", string (Track.minVisiblePixels c Track.defaultMinVisibleShare)
           // Baked into the graph; recorded so a model file says which rejection it runs ("official": none among
           // discoveries).
-          "scalor.duplicate_share",
-          (if Discovery.testsDuplicates opts.DuplicateShare then opts.DuplicateShare.ToString(System.Globalization.CultureInfo.InvariantCulture) else "official") ]
+          Train.duplicateShareKey, Train.formatDuplicateShare opts.DuplicateShare ]
     g.Model("scalor_track_step", meta)
 
 /// Exports to a file (written to a temporary name, then moved: a crash never leaves half a model).

@@ -38,12 +38,14 @@ let withExecutionOf (c: ScalorConfig) (other: ScalorConfig) =
     { c with MicroBatch = other.MicroBatch; RecomputeDecoder = other.RecomputeDecoder }
 
 /// Fields in which a fine-tuning run (`train --init`) differs from the checkpoint it starts from, other than
-/// those it may change: the anchors (they follow the new world's object size, [P] appendix E) and the
-/// execution settings. Empty: the run may start from that checkpoint.
+/// those it may change: the anchors (they follow the new world's object size, [P] appendix E), the learning
+/// rate (fine-tuning at a lower rate than the first training, as a step decay would) and the execution
+/// settings. Empty: the run may start from that checkpoint.
 let fineTuneMismatch (run: ScalorConfig) (ckpt: ScalorConfig) =
     let aligned =
         { withExecutionOf run ckpt with
-            SizeAnchor = ckpt.SizeAnchor; SizeVar = ckpt.SizeVar; RatioAnchor = ckpt.RatioAnchor; RatioVar = ckpt.RatioVar }
+            SizeAnchor = ckpt.SizeAnchor; SizeVar = ckpt.SizeVar; RatioAnchor = ckpt.RatioAnchor; RatioVar = ckpt.RatioVar
+            LearningRate = ckpt.LearningRate }
     let fields = Reflection.FSharpType.GetRecordFields typeof<ScalorConfig>
     let a, b = Reflection.FSharpValue.GetRecordFields aligned, Reflection.FSharpValue.GetRecordFields ckpt
     [| for i in 0 .. fields.Length - 1 do
@@ -175,6 +177,43 @@ let read (path: string) =
     let config = configFromJson path meta.["config"]
     let step = match Int32.TryParse meta.["step"] with | true, s -> s | _ -> raise (CheckpointError(sprintf "%s: bad step" path))
     { Step = step; Config = config; Extra = meta }, entries
+
+// A checkpoint may record the duplicate share its model was chosen with on validation worlds (README, "Trained
+// models"): the crowded-scene model wants 0.8 where the default is 0.3, and a user should not have to know.
+// The key and its values are the ONNX export's ("official": no test among discoveries).
+
+[<Literal>]
+let duplicateShareKey = "scalor.duplicate_share"
+
+let formatDuplicateShare (share: float) =
+    if Discovery.testsDuplicates share then share.ToString("R", Globalization.CultureInfo.InvariantCulture) else "official"
+
+/// The duplicate share `c` records, if any; a value that is neither "official" nor a share in (0, 1] is an error.
+let recordedDuplicateShare (path: string) (c: Checkpoint) =
+    match c.Extra.TryFind duplicateShareKey with
+    | None -> None
+    | Some "official" -> Some Discovery.noDuplicateTest
+    | Some v ->
+        match Double.TryParse(v, Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture) with
+        | true, s when s > 0.0 && s <= 1.0 -> Some s
+        | _ -> raise (CheckpointError(sprintf "%s: bad %s '%s' (a share in (0, 1] or official)" path duplicateShareKey v))
+
+/// The share to track with: the one asked for (`--duplicate-share`, `--rejection`), else the checkpoint's, else
+/// `Discovery.defaultDuplicateShare`.
+let duplicateShareFor (asked: float option) (path: string) (c: Checkpoint) =
+    match asked with
+    | Some s -> s
+    | None -> recordedDuplicateShare path c |> Option.defaultValue Discovery.defaultDuplicateShare
+
+/// Copies checkpoint `source` (every tensor, optimizer and generator state included, so it still resumes and
+/// fine-tunes) to `target` recording `share`. Written atomically.
+let recordDuplicateShare (source: string) (target: string) (share: float) =
+    let entries, meta =
+        try Safetensors.read source
+        with Safetensors.SafetensorsError msg -> raise (CheckpointError msg)
+    if meta.TryFind "format" <> Some "scalor-checkpoint-1" then raise (CheckpointError(sprintf "%s: not a Scalor checkpoint" source))
+    let meta = meta |> Map.add duplicateShareKey (formatDuplicateShare share)
+    Safetensors.write target entries (Map.toList meta)
 
 /// Restores weights (and optionally optimizer and generator state) into freshly created nets.
 let restore (path: string) (nets: Scalor.Nets) (opt: RmsProp option) (gen: torch.Generator option) entries =
