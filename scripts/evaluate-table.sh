@@ -3,8 +3,8 @@
 # sequences (seed 1000001, never used in training) with the model trained for it, once with Scalor's
 # inference and once with the official code's (--rejection official --min-visible 0), printed as the
 # README's Markdown rows. A setting's model is the newest checkpoint in models/checkpoints/SETTING/; a setting
-# without one uses the embedded LD model. A row's tracking options (the duplicate share chosen for its model on
-# validation worlds, README "Tracking") apply to Scalor's inference only.
+# without one uses the embedded LD model. A checkpoint's recorded duplicate share (chosen for its model on
+# validation worlds, README "Tracking") applies to Scalor's inference only, as do a row's tracking options.
 # Usage: scripts/evaluate-table.sh [OUT_DIR]   (about 6 minutes on 2 idle cores)
 # THREADS=N gives every command N CPU threads (default: all cores), e.g. beside a training run.
 set -euo pipefail
@@ -18,9 +18,9 @@ mkdir -p "$out"
 
 # name | world options | checkpoint folder (empty: the embedded default) | tracking options | paper MOTA (Table 1)
 rows=(
-  "dSprites VLD|--density vld|models/checkpoints/dsprites-vld|--duplicate-share 0.5|93.8%"
+  "dSprites VLD|--density vld|models/checkpoints/dsprites-vld||93.8%"
   "dSprites LD|--density ld|||92.5%"
-  "dSprites MD|--density md|models/checkpoints/dsprites-md|--duplicate-share 0.8|93.5%"
+  "dSprites MD|--density md|models/checkpoints/dsprites-md||93.5%"
   "MNIST VLD|--kind mnist --density vld|models/checkpoints/mnist-vld||94.8%"
   "dSprites LD, length 20 (LG)|--density ld --length 20|||92.3%"
 )
@@ -35,7 +35,9 @@ for row in "${rows[@]}"; do
   [ -n "$opts" ] && label="$label, \`$opts\`"
   dir="$out/$(echo "$name" | tr -c 'A-Za-z0-9' '-')"
   # shellcheck disable=SC2086
-  "$host" track "${t[@]}" "${model[@]}" $world $opts --sequences 50 --no-pictures --out "$dir-scalor" > /dev/null
+  "$host" track "${t[@]}" "${model[@]}" $world $opts --sequences 50 --no-pictures --out "$dir-scalor" > "$dir-scalor.log"
+  recorded=$(sed -n 's/^track: \(.*\), as the checkpoint records$/\1/p' "$dir-scalor.log")
+  [ -n "$recorded" ] && label="$label, $recorded (recorded)"
   # shellcheck disable=SC2086
   "$host" track "${t[@]}" "${model[@]}" $world --sequences 50 --no-pictures --rejection official --min-visible 0 --out "$dir-official" > /dev/null
   main=$(field "$dir-scalor/metrics.json" "%.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.3f" mota idf1 hota precision recall count_mae)
