@@ -25,10 +25,11 @@ public static class BenchCommand
     static int TrackBench(Parse.BenchCommand cmd)
     {
         TorchSharp.torch.set_num_threads(cmd.Threads);
-        var nets = cmd.Model is null ? EmbeddedModel.Load() : Checkpoints.LoadModel(cmd.Model);
+        // The share the checkpoint records (else the default), so a model is measured as `track` runs it.
+        var (nets, share) = Checkpoints.LoadForInference(cmd.Model, null);
         const int capacity = 128;
-        using var onnx = ExportCommand.Temporary(nets, capacity, "cpu", cmd.Threads, Console.Error.WriteLine);
-        using var dense = ExportCommand.Temporary(nets, capacity, "cpu", cmd.Threads, _ => { }, dense: true);
+        using var onnx = ExportCommand.Temporary(nets, capacity, "cpu", cmd.Threads, Console.Error.WriteLine, duplicateShare: share);
+        using var dense = ExportCommand.Temporary(nets, capacity, "cpu", cmd.Threads, _ => { }, dense: true, duplicateShare: share);
         var counts = new[] { 4, 16, 32, 64, 100 };
         var warm = 2;
         var length = warm + Math.Max(3, cmd.Runs) * 2;
@@ -43,7 +44,7 @@ public static class BenchCommand
             var world = World.create(World.withObjectCount(n, length, World.defaultConfig), null);
             var seq = World.sequence(world, World.sequenceSeed(4242, n));
             var x = Scalor.Model.Train.batchOf([seq]);
-            var opts = Scalor.Model.Track.options(nets.Config, Scalor.Model.Scalor.Sampling.Means, true);
+            var opts = Scalor.Model.Track.deterministic(nets.Config, share);
             var state = Scalor.Model.Track.initial(nets, 1);
             var times = new List<double>();
             var counted = new List<double>();
@@ -82,8 +83,8 @@ public static class BenchCommand
         }
         var idx64 = Array.IndexOf(counts, 64);
         Console.WriteLine(string.Create(inv,
-            $"bench track: time(64)/time(4): TorchSharp {torchMs[idx64] / torchMs[0]:F2}, ONNX {onnxMs[idx64] / onnxMs[0]:F2}, ONNX dense {denseMs[idx64] / denseMs[0]:F2} (batch 1, {cmd.Threads} threads, ONNX capacity {capacity}, {onnx.ProviderName})"));
-        WriteJson(cmd.JsonFile, new { target = "track", objects = counts, torchsharp_ms = torchMs, onnx_ms = onnxMs, onnx_dense_ms = denseMs, tracked_objects = tracked, capacity, threads = cmd.Threads, provider = onnx.ProviderName });
+            $"bench track: time(64)/time(4): TorchSharp {torchMs[idx64] / torchMs[0]:F2}, ONNX {onnxMs[idx64] / onnxMs[0]:F2}, ONNX dense {denseMs[idx64] / denseMs[0]:F2} (batch 1, {cmd.Threads} threads, ONNX capacity {capacity}, {onnx.ProviderName}, {Checkpoints.DescribeShare(share)})"));
+        WriteJson(cmd.JsonFile, new { target = "track", objects = counts, torchsharp_ms = torchMs, onnx_ms = onnxMs, onnx_dense_ms = denseMs, tracked_objects = tracked, capacity, threads = cmd.Threads, provider = onnx.ProviderName, duplicate_share = Scalor.Model.Train.formatDuplicateShare(share) });
         return 0;
     }
 
