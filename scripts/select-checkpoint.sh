@@ -6,6 +6,8 @@
 # Usage: scripts/select-checkpoint.sh CHECKPOINT_FOLDER WORLD-OPTIONS... [TRACK-OPTIONS...]
 #   e.g. scripts/select-checkpoint.sh runs/mnist-vld/checkpoints --kind mnist --density vld
 #        scripts/select-checkpoint.sh runs/dsprites-md/checkpoints --density md --duplicate-share 0.8
+# SHARES="0.3 0.5 0.8" also sweeps the duplicate share (README "Tracking"): every checkpoint × share, and the
+# last line is the command that records the best pair's share in a copy of its checkpoint.
 # THREADS=N gives every command N CPU threads (default: all cores), e.g. beside a training run.
 # SCALOR_HOST names the scalor-host to run (default: build and use src/Scalor.Host's Release build).
 set -euo pipefail
@@ -20,8 +22,17 @@ fi
 t=(); [ -n "${THREADS:-}" ] && t=(--threads "$THREADS")
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+read -r -a shares <<< "${SHARES:-}"
+[ ${#shares[@]} -eq 0 ] && shares=("")
 for ckpt in $(ls "$folder"/ckpt-*.safetensors | sort); do
-  "$host" track "${t[@]}" --model "$ckpt" "$@" --seed 3000001 --sequences 50 --no-pictures --out "$out/t" > /dev/null
-  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print('%.2f%% MOTA  %.2f%% IDF1  %s' % (100*d['mota'], 100*d['idf1'], sys.argv[2]))" "$out/t/metrics.json" "$ckpt"
-  rm -rf "$out/t"
-done | sort -n
+  for share in "${shares[@]}"; do
+    opt=(); [ -n "$share" ] && opt=(--duplicate-share "$share")
+    "$host" track "${t[@]}" --model "$ckpt" "$@" "${opt[@]}" --seed 3000001 --sequences 50 --no-pictures --out "$out/t" > /dev/null
+    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print('%.2f%% MOTA  %.2f%% IDF1  %s%s' % (100*d['mota'], 100*d['idf1'], sys.argv[2], '  share ' + sys.argv[3] if sys.argv[3] else ''))" "$out/t/metrics.json" "$ckpt" "$share"
+    rm -rf "$out/t"
+  done
+done | sort -n | tee "$out/scores"
+if [ -n "${shares[0]}" ]; then
+  read -r _ _ _ _ best _ share < <(tail -1 "$out/scores")
+  echo "record it: $host export --model $best --duplicate-share $share --out models/checkpoints/NAME/$(basename "$best")"
+fi
