@@ -287,7 +287,7 @@ let private duplicateShareOf (rejection: RejectionArg option) (share: float opti
     | Option.None, Option.None -> Option.None
     | _, share ->
         let v = defaultArg share Scalor.Model.Discovery.defaultDuplicateShare
-        if Double.IsNaN v || v <= 0.0 || v > 1.0 then usage "--duplicate-share must be a share in (0, 1]"
+        if not (Scalor.Model.Discovery.isDuplicateShare v) then usage "--duplicate-share must be a share in (0, 1]"
         Some v
 
 let private minVisibleOf (v: float option) =

@@ -75,9 +75,8 @@ public static class Checkpoints
     /// share it is to be tracked with (<c>export --out X.safetensors</c>).</summary>
     public static void RecordDuplicateShare(string source, string target, double share)
     {
-        Read(source);
-        try { Train.recordDuplicateShare(source, target, share); }
-        catch (Train.CheckpointError c) { throw new UserError(c.Data0); }
+        var (header, entries) = Read(source);
+        Train.recordDuplicateShare(header, entries, target, share);
     }
 
     public static void CheckImageSize(Config.ScalorConfig c)

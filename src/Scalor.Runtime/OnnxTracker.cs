@@ -78,7 +78,7 @@ public sealed class OnnxTracker : IDisposable
         ImageSize = Meta("scalor.image_size");
         Renders = meta.TryGetValue("scalor.render", out var r) && r == "true";
         MinVisible = meta.TryGetValue("scalor.min_visible_px", out var mv) ? float.Parse(mv, CultureInfo.InvariantCulture) : 0f;
-        DuplicateShare = meta.TryGetValue("scalor.duplicate_share", out var ds)
+        DuplicateShare = meta.TryGetValue(Scalor.Model.Train.duplicateShareKey, out var ds)
             && double.TryParse(ds, NumberStyles.Float, CultureInfo.InvariantCulture, out var share) ? share : null;
         inputNames = session.InputMetadata.Keys.ToArray();
         foreach (var name in inputNames)

@@ -430,9 +430,9 @@ let tests =
                 let nets = Scalor.create tiny 5L
                 use gen = new torch.Generator(9UL)
                 Train.save plain nets (Some(Train.rmsProp nets tiny.LearningRate)) (Some gen) 7 []
-                Train.recordDuplicateShare plain recorded 0.8
-                Train.recordDuplicateShare plain official Discovery.noDuplicateTest
                 let h0, e0 = Train.read plain
+                Train.recordDuplicateShare h0 e0 recorded 0.8
+                Train.recordDuplicateShare h0 e0 official Discovery.noDuplicateTest
                 let h1, e1 = Train.read recorded
                 let h2, _ = Train.read official
                 Expect.equal (h1.Step, h1.Config) (h0.Step, h0.Config) "step and config kept"

@@ -106,6 +106,9 @@ let noDuplicateTest = System.Double.PositiveInfinity
 /// Whether a duplicate share tests discoveries against each other at all (`noDuplicateTest` does not).
 let testsDuplicates (share: float) = share <= 1.0
 
+/// Whether `share` is one a user may give or a checkpoint may record: in (0, 1] (NaN is not).
+let isDuplicateShare (share: float) = share > 0.0 && share <= 1.0
+
 /// The inference default: the official test's share (RejectionThreshold), chosen with 0.5 and 0.8 on
 /// validation worlds (seed 3000001).
 [<Literal>]

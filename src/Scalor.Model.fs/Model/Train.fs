@@ -195,7 +195,7 @@ let recordedDuplicateShare (path: string) (c: Checkpoint) =
     | Some "official" -> Some Discovery.noDuplicateTest
     | Some v ->
         match Double.TryParse(v, Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture) with
-        | true, s when s > 0.0 && s <= 1.0 -> Some s
+        | true, s when Discovery.isDuplicateShare s -> Some s
         | _ -> raise (CheckpointError(sprintf "%s: bad %s '%s' (a share in (0, 1] or official)" path duplicateShareKey v))
 
 /// The share to track with: the one asked for (`--duplicate-share`, `--rejection`), else the checkpoint's, else
@@ -205,15 +205,10 @@ let duplicateShareFor (asked: float option) (path: string) (c: Checkpoint) =
     | Some s -> s
     | None -> recordedDuplicateShare path c |> Option.defaultValue Discovery.defaultDuplicateShare
 
-/// Copies checkpoint `source` (every tensor, optimizer and generator state included, so it still resumes and
-/// fine-tunes) to `target` recording `share`. Written atomically.
-let recordDuplicateShare (source: string) (target: string) (share: float) =
-    let entries, meta =
-        try Safetensors.read source
-        with Safetensors.SafetensorsError msg -> raise (CheckpointError msg)
-    if meta.TryFind "format" <> Some "scalor-checkpoint-1" then raise (CheckpointError(sprintf "%s: not a Scalor checkpoint" source))
-    let meta = meta |> Map.add duplicateShareKey (formatDuplicateShare share)
-    Safetensors.write target entries (Map.toList meta)
+/// Writes a checkpoint read with `read` (every tensor, optimizer and generator state included, so it still
+/// resumes and fine-tunes) to `target`, recording `share`. Written atomically.
+let recordDuplicateShare (header: Checkpoint) (entries: Safetensors.Entry list) (target: string) (share: float) =
+    Safetensors.write target entries (header.Extra |> Map.add duplicateShareKey (formatDuplicateShare share) |> Map.toList)
 
 /// Restores weights (and optionally optimizer and generator state) into freshly created nets.
 let restore (path: string) (nets: Scalor.Nets) (opt: RmsProp option) (gen: torch.Generator option) entries =
