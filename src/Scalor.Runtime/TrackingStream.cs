@@ -47,6 +47,9 @@ public static class TrackingStream
                 {
                     await foreach (var item in channel.Reader.ReadAllAsync(cts.Token))
                     {
+                        // ReadAllAsync checks the token only while it waits: without this, a disposed stream would
+                        // still run the step on every item already buffered (up to the buffer size).
+                        cts.Token.ThrowIfCancellationRequested();
                         TOut result;
                         try { result = step(item); }
                         catch (Exception e)

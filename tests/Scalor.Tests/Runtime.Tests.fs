@@ -93,6 +93,23 @@ let streamTests =
             Thread.Sleep 200
             Expect.isLessThanOrEqual (Volatile.Read(&steps) - atStop) 1 "no work after disposal (at most the step in flight)"
 
+        testCase "cancellation: after disposal no buffered item is stepped, only the one in flight finishes" <| fun () ->
+            let mutable steps = 0
+            use entered = new ManualResetEventSlim()
+            use gate = new ManualResetEventSlim()
+            let step i =
+                Interlocked.Increment(&steps) |> ignore
+                entered.Set()
+                gate.Wait()
+                i
+            // Range pushes all ten at once, so while the first step waits on the gate the buffer is full.
+            let sub = (ints 10).Process(step, StreamOptions(4, Overflow.DropOldest)).Subscribe(fun _ -> ())
+            Expect.isTrue (entered.Wait 5000) "a step started"
+            sub.Dispose()
+            gate.Set()
+            Thread.Sleep 200
+            Expect.equal (Volatile.Read(&steps)) 1 "the step in flight, and none of the four buffered items"
+
         testCase "a bad item ends the stream with its error, after the good ones; the process goes on" <| fun () ->
             let received = Collections.Generic.List<int>()
             let mutable error: exn = null
