@@ -117,7 +117,7 @@ public static class TrackCommand
         var state = Track.initial(nets, 1);
         var mot = new StringBuilder();
         var latents = new List<object>();
-        var rows = new List<(Rgb Input, Rgb Recon, Rgb Bg, Rgb Seg)>();
+        var rows = new List<FramePictures>();
         var tracks = new Dictionary<long, List<(double X, double Y)>>();
         var previous = Microsoft.FSharp.Collections.SetModule.Empty<long>();
         double mseSum = 0;
@@ -153,7 +153,7 @@ public static class TrackCommand
                         depth = o.Depth, presence = o.Presence, visible_px = o.Visible, discovered = o.New, appearance = o.What,
                     }),
                 });
-            if (cmd.Pictures && t < 50) rows.Add(Picture(frame, objects, prevIds, x, size));
+            if (cmd.Pictures && t < 50) rows.Add(Picture(frame, objects, prevIds, x, size, perObject: t < ShownFrames));
             t++;
         }
         File.WriteAllText(Path.Combine(results, src.Name + ".txt"), mot.ToString());
@@ -166,9 +166,17 @@ public static class TrackCommand
         return (t == 0 ? 0 : mseSum / t, t);
     }
 
-    /// <summary>One frame's row of pictures: input with boxes coloured by id (white circle: discovered here),
-    /// reconstruction, background, segmentation by id colour.</summary>
-    internal static (Rgb, Rgb, Rgb, Rgb) Picture(Scalor.Model.Scalor.Frame f, Track.TrackedObject[] objects, torch.Tensor prevIds, torch.Tensor x, int size)
+    /// <summary>Frames in the PNG strip (the GIF shows up to 50).</summary>
+    const int ShownFrames = 10;
+    /// <summary>Objects with a row of their own reconstructions in the PNG strip.</summary>
+    const int ObjectRows = 4;
+
+    /// <summary>One frame's pictures, each enlarged 3×: input with boxes coloured by id (white circle: discovered
+    /// here), reconstruction, background, segmentation by id colour, and each reported object's own
+    /// reconstruction by id (empty unless asked for).</summary>
+    internal sealed record FramePictures(Rgb Input, Rgb Recon, Rgb Background, Rgb Segmentation, IReadOnlyDictionary<long, Rgb> Objects);
+
+    internal static FramePictures Picture(Scalor.Model.Scalor.Frame f, Track.TrackedObject[] objects, torch.Tensor prevIds, torch.Tensor x, int size, bool perObject = false)
     {
         const int k = 3;
         var input = ToImage(x[0]).Scale(k);
@@ -180,7 +188,42 @@ public static class TrackCommand
         }
         var recon = ToImage(f.Recon[0]).Scale(k);
         var bg = ToImage(f.Background[0]).Scale(k);
-        return (input, recon, bg, Segmentation(f.Maps, f.AlphaFg, prevIds, size).Scale(k));
+        var own = new Dictionary<long, Rgb>();
+        if (perObject)
+            foreach (var (id, img) in ObjectRenders(f.Maps, prevIds, objects.Select(o => o.Id).ToHashSet(), size))
+            {
+                var o = objects.First(o => o.Id == id);
+                var (l, top, w, h) = Track.box(o.Where, size, size);
+                var big = img.Scale(k);
+                big.Rectangle(l * k, top * k, w * k, h * k, Rgb.IdColour((int)id));
+                own[id] = big;
+            }
+        return new FramePictures(input, recon, bg, Segmentation(f.Maps, f.AlphaFg, prevIds, size).Scale(k), own);
+    }
+
+    /// <summary>The track id a slot of a frame's maps stands for: the maps hold the previous frame's slots (ids
+    /// <paramref name="prev"/>, 0 for an empty slot) then the discovery cells, which take the ids
+    /// <c>Scalor.nextObjects</c> gives them (the largest previous id + cell index + 1).</summary>
+    static long SlotId(int slot, long[] prev) =>
+        slot < prev.Length ? prev[slot] : (prev.Length == 0 ? 0 : prev.Max()) + (slot - prev.Length) + 1;
+
+    static long[] IdsOf(torch.Tensor prevIds) =>
+        prevIds.numel() == 0 ? [] : prevIds[0].cpu().data<long>().ToArray();
+
+    /// <summary>Per-object reconstructions of image 0 (paper Fig. 3c): each wanted id's own rendering
+    /// α·z_pres·o on black, whole even where another object covers it in the composite.</summary>
+    public static Dictionary<long, Rgb> ObjectRenders(Render.ObjectMaps m, torch.Tensor prevIds, IReadOnlySet<long> ids, int size)
+    {
+        using var scope = torch.NewDisposeScope();
+        var full = Render.fullMaps(m, size, size)[0];
+        var prev = IdsOf(prevIds);
+        var renders = new Dictionary<long, Rgb>();
+        for (var slot = 0; slot < full.shape[0]; slot++)
+        {
+            var id = SlotId(slot, prev);
+            if (id > 0 && ids.Contains(id)) renders[id] = ToImage(full[slot].narrow(0, 0, 3));
+        }
+        return renders;
     }
 
     /// <summary>Segmentation of image 0: each pixel where α_fg ≥ 0.1 takes the id colour of the object with the
@@ -190,25 +233,22 @@ public static class TrackCommand
     {
         var imp = Render.fullMaps(m, size, size)[0].narrow(1, 4, 1).squeeze(1);
         var (_, arg) = imp.max(0);
-        var prev = prevIds.numel() == 0 ? Array.Empty<long>() : prevIds[0].cpu().data<long>().ToArray();
-        var maxPrev = prev.Length == 0 ? 0 : prev.Max();
+        var prev = IdsOf(prevIds);
         var seg = new Rgb(size, size);
         var alpha = alphaFg[0, 0].cpu().data<float>().ToArray();
         var argv = arg.cpu().data<long>().ToArray();
         for (var i = 0; i < size * size; i++)
         {
             if (alpha[i] < 0.1f) continue;
-            var slot = (int)argv[i];
-            var id = slot < prev.Length ? prev[slot] : maxPrev + (slot - prev.Length) + 1;
-            seg.Set(i % size, i / size, Rgb.IdColour((int)id));
+            seg.Set(i % size, i / size, Rgb.IdColour((int)SlotId((int)argv[i], prev)));
         }
         return seg;
     }
 
-    static void SavePictures(string dir, string name, List<(Rgb Input, Rgb Recon, Rgb Bg, Rgb Seg)> rows, Dictionary<long, List<(double X, double Y)>> tracks, int size, double sx, double sy)
+    static void SavePictures(string dir, string name, List<FramePictures> rows, Dictionary<long, List<(double X, double Y)>> tracks, int size, double sx, double sy)
     {
         Directory.CreateDirectory(dir);
-        var shown = rows.Take(10).ToList();
+        var shown = rows.Take(ShownFrames).ToList();
         const int k = 3;
         var traj = new Rgb(size * k, size * k);
         foreach (var (id, path) in tracks)
@@ -217,10 +257,19 @@ public static class TrackCommand
                 traj.Line(path[i - 1].X / sx * k, path[i - 1].Y / sy * k, path[i].X / sx * k, path[i].Y / sy * k, Rgb.IdColour((int)id));
             traj.Circle(path[^1].X / sx * k, path[^1].Y / sy * k, 2, Rgb.IdColour((int)id));
         }
-        var strip = Rgb.Stack([
-            Rgb.Strip(shown.Select(r => r.Input).ToList()), Rgb.Strip(shown.Select(r => r.Recon).ToList()),
-            Rgb.Strip(shown.Select(r => r.Bg).ToList()), Rgb.Strip(shown.Select(r => r.Seg).ToList()), traj]);
-        strip.SavePng(Path.Combine(dir, name + ".png"));
-        Gif.Write(Path.Combine(dir, name + ".gif"), rows.Select(r => Rgb.Strip([r.Input, r.Recon, r.Seg])).ToList(), 30);
+        var strips = new List<Rgb> { Rgb.Strip(shown.Select(r => r.Input).ToList()), Rgb.Strip(shown.Select(r => r.Recon).ToList()) };
+        // As the paper's Fig. 3c, a subset: the objects reported in most of the shown frames.
+        var blank = new Rgb(size * k, size * k);
+        foreach (var id in PerObjectRows(shown.Select(r => r.Objects.Keys), ObjectRows))
+            strips.Add(Rgb.Strip(shown.Select(r => r.Objects.GetValueOrDefault(id, blank)).ToList()));
+        strips.AddRange([Rgb.Strip(shown.Select(r => r.Background).ToList()), Rgb.Strip(shown.Select(r => r.Segmentation).ToList()), traj]);
+        Rgb.Stack(strips).SavePng(Path.Combine(dir, name + ".png"));
+        Gif.Write(Path.Combine(dir, name + ".gif"), rows.Select(r => Rgb.Strip([r.Input, r.Recon, r.Segmentation])).ToList(), 30);
     }
+
+    /// <summary>The ids given a row of their own reconstructions: the <paramref name="count"/> reported in the
+    /// most frames, ties to the older (smaller) id.</summary>
+    public static long[] PerObjectRows(IEnumerable<IEnumerable<long>> idsPerFrame, int count) =>
+        idsPerFrame.SelectMany(ids => ids).GroupBy(id => id)
+            .OrderByDescending(g => g.Count()).ThenBy(g => g.Key).Take(count).Select(g => g.Key).ToArray();
 }

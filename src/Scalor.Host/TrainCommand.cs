@@ -223,9 +223,9 @@ public static class TrainCommand
             state = next;
             var objects = Track.objectsOf(f.Objects, Track.visiblePixels(nets, f.Objects), 0, 0.5f, previous);
             previous = Microsoft.FSharp.Collections.SetModule.OfSeq(objects.Select(o => o.Id));
-            var (input, recon, _, _) = TrackCommand.Picture(f, objects, prevIds, x, size);
-            inputs.Add(input);
-            recons.Add(recon);
+            var p = TrackCommand.Picture(f, objects, prevIds, x, size);
+            inputs.Add(p.Input);
+            recons.Add(p.Recon);
         }
         tb.AddImage("reconstruction", Rgb.Stack([Rgb.Strip(inputs), Rgb.Strip(recons)]), step);
     }

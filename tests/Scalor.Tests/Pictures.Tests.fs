@@ -1,7 +1,9 @@
 module Scalor.Tests.Pictures
 
 open System.IO
+open System.Collections.Generic
 open Expecto
+open TorchSharp
 open Scalor.Host
 
 /// A minimal GIF decoder (global palette, LZW), independent of the writer: frame index arrays and palette.
@@ -92,6 +94,32 @@ let tests =
             use fs = File.OpenRead path
             let first = StbImageSharp.ImageResult.FromStream(fs, StbImageSharp.ColorComponents.RedGreenBlue)
             Expect.equal (first.Data.[0], first.Data.[1], first.Data.[2]) (255uy, 0uy, 0uy) "stb_image: red"
+
+        testCase "per-object reconstructions: each id's own rendering, whole where another covers it, black elsewhere" <| fun () ->
+            // Two opaque grey squares, the second (0.4) nearer and over the first (0.8). Slot 0 is a propagated
+            // object with id 7; slot 1 a discovery cell, which takes the next id, 8.
+            let box (left: float32) (top: float32) (s: float32) =
+                torch.tensor([| s / 64f; s / 64f; (left + s / 2f) / 32f - 1f; (top + s / 2f) / 32f - 1f |]).view(1L, 4L)
+            let grey (v: float32) = torch.full([| 1L; 3L; 8L; 8L |], v.ToScalar())
+            let l = Scalor.Model.Spatial.windowSize 64 0.2 0.1 1.0 0.0
+            let maps =
+                Scalor.Model.Render.paste 1L (torch.cat([| grey 0.8f; grey 0.4f |], 0L)) (torch.ones(2L, 1L, 8L, 8L)) (torch.ones(2L, 1L))
+                    (torch.tensor([| 2f; -2f |]).view(-1L, 1L)) (torch.cat([| box 10f 10f 14f; box 16f 16f 14f |], 0L)) 64 64 l
+            let prevIds = torch.tensor([| 7L |]).view(1L, 1L)
+            let renders = TrackCommand.ObjectRenders(maps, prevIds, HashSet [ 7L; 8L ], 64)
+            Expect.equal (Set.ofSeq renders.Keys) (set [ 7L; 8L ]) "one picture per wanted id"
+            let near (img: Rgb) x y (v: int) = abs (int img.Pixels.[(y * 64 + x) * 3 + 1] - v) <= 1
+            Expect.isTrue (near renders.[7L] 12 12 204) "the far object's colour in its own box"
+            Expect.isTrue (near renders.[7L] 20 20 204) "and where the near one covers it"
+            Expect.isTrue (near renders.[8L] 20 20 102) "the near object's colour in its box"
+            Expect.isTrue (near renders.[8L] 12 12 0 && near renders.[7L] 40 40 0) "black outside an object's box"
+            let only = TrackCommand.ObjectRenders(maps, prevIds, HashSet [ 8L ], 64)
+            Expect.equal (List.ofSeq only.Keys) [ 8L ] "only the ids asked for"
+
+        testCase "per-object rows go to the objects reported in the most frames, ties to the older id" <| fun () ->
+            let frames: seq<seq<int64>> = [ [ 1L; 2L; 3L ]; [ 2L; 3L ]; [ 3L; 5L ]; [ 5L ] ]
+            Expect.equal (TrackCommand.PerObjectRows(frames, 2)) [| 3L; 2L |] "3 in three frames, then 2 (two frames, older than 5)"
+            Expect.equal (TrackCommand.PerObjectRows(frames, 9)) [| 3L; 2L; 5L; 1L |] "fewer objects than rows: all of them"
 
         testCase "PNG round trip" <| fun () ->
             let img = Rgb(7, 5)
