@@ -222,11 +222,13 @@ type ExportArgs =
     | Dense
     | Rejection of RejectionArg
     | Duplicate_Share of share: float
+    | Weights_Only
     interface IArgParserTemplate with
         member a.Usage =
             match a with
             | Rejection _ -> rejectionUsage
             | Duplicate_Share _ -> duplicateShareUsage
+            | Weights_Only -> "with --out X.safetensors: keep the model's weights only (no optimizer or sampling state: half the size, as the embedded default); the copy tracks but cannot resume training."
             | Model _ -> "checkpoint to export (default: the embedded moving-dSprites LD model)."
             | Out _ -> "the ONNX file to write; or X.safetensors: a copy of the --model checkpoint that records --duplicate-share (or --rejection official), which track, eval, generate and export then use unless told otherwise."
             | Capacity _ -> "object slots of the exported state (default 64; the VHD preset needs about 100)."

@@ -93,7 +93,9 @@ type ExportCommand =
       Render: bool
       Dense: bool
       /// As `TrackCommand.DuplicateShare`.
-      DuplicateShare: float option }
+      DuplicateShare: float option
+      /// A .safetensors copy without optimizer and sampling state (`Train.weightsOnly`).
+      WeightsOnly: bool }
 
 type GenerateCommand =
     { Model: string
@@ -307,7 +309,8 @@ let private exportCommand (r: ParseResults<ExportArgs>) =
           Capacity = capacityOf (r.TryGetResult ExportArgs.Capacity)
           Render = r.Contains ExportArgs.Render
           Dense = r.Contains ExportArgs.Dense
-          DuplicateShare = duplicateShareOf (r.TryGetResult ExportArgs.Rejection) (r.TryGetResult ExportArgs.Duplicate_Share) }
+          DuplicateShare = duplicateShareOf (r.TryGetResult ExportArgs.Rejection) (r.TryGetResult ExportArgs.Duplicate_Share)
+          WeightsOnly = r.Contains ExportArgs.Weights_Only }
 
 let private trackCommand (r: ParseResults<TrackArgs>) =
     let density = densityOf (r.GetResult(TrackArgs.Density, DensityArg.Ld))

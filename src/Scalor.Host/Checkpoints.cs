@@ -73,10 +73,10 @@ public static class Checkpoints
 
     /// <summary>Copies checkpoint <paramref name="source"/> to <paramref name="target"/> recording the duplicate
     /// share it is to be tracked with (<c>export --out X.safetensors</c>).</summary>
-    public static void RecordDuplicateShare(string source, string target, double share)
+    public static void RecordDuplicateShare(string source, string target, double share, bool weightsOnly = false)
     {
         var (header, entries) = Read(source);
-        Train.recordDuplicateShare(header, entries, target, share);
+        Train.recordDuplicateShare(header, weightsOnly ? Train.weightsOnly(entries) : entries, target, share);
     }
 
     public static void CheckImageSize(Config.ScalorConfig c)

@@ -15,6 +15,7 @@ public static class ExportCommand
         var dir = Path.GetDirectoryName(Path.GetFullPath(cmd.Out))!;
         if (cmd.Out.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
             return RecordShare(cmd, dir);
+        if (cmd.WeightsOnly) throw new UserError("--weights-only shapes a checkpoint copy (--out X.safetensors); an ONNX model holds weights only anyway");
         var (nets, share) = Checkpoints.LoadForInference(cmd.Model, cmd.DuplicateShare);
         Paths.EnsureWritableDirectory(dir);
         var model = Export.save(nets, new Export.Options(cmd.Capacity, cmd.Render, cmd.Dense, share), cmd.Out);
@@ -27,7 +28,7 @@ public static class ExportCommand
     }
 
     /// <summary><c>export --out X.safetensors</c>: the checkpoint itself (every tensor, so it still resumes and
-    /// fine-tunes), recording the rejection asked for, so that track, eval, generate and export use it without
+    /// fine-tunes; or its weights alone with --weights-only), recording the rejection asked for, so that track, eval, generate and export use it without
     /// options.</summary>
     static int RecordShare(Parse.ExportCommand cmd, string dir)
     {
@@ -35,8 +36,9 @@ public static class ExportCommand
         if (cmd.DuplicateShare is null) throw new UserError("--out X.safetensors records a rejection in the checkpoint; give --duplicate-share S or --rejection official");
         if (cmd.Render || cmd.Dense || cmd.Capacity != 64) throw new UserError("--render, --dense and --capacity shape an ONNX model; a checkpoint has none of them");
         Paths.EnsureWritableDirectory(dir);
-        Checkpoints.RecordDuplicateShare(cmd.Model, cmd.Out, cmd.DuplicateShare.Value);
-        Console.WriteLine($"export: {cmd.Out}: the checkpoint {cmd.Model} with {Checkpoints.DescribeShare(cmd.DuplicateShare.Value)} recorded");
+        Checkpoints.RecordDuplicateShare(cmd.Model, cmd.Out, cmd.DuplicateShare.Value, cmd.WeightsOnly);
+        Console.WriteLine($"export: {cmd.Out}: the checkpoint {cmd.Model}" + (cmd.WeightsOnly ? " (weights only: it tracks but cannot resume)" : "") +
+                          $" with {Checkpoints.DescribeShare(cmd.DuplicateShare.Value)} recorded");
         return 0;
     }
 

@@ -33,7 +33,10 @@ let tests =
         testCase "export and the ONNX runtime options parse; a bad capacity is a usage error" <| fun () ->
             match parse [| "export"; "--out"; "m.onnx"; "--capacity"; "100"; "--render" |] with
             | Run(Export e) ->
-                Expect.equal (e.Out, e.Capacity, e.Render, e.Model) ("m.onnx", 100, true, null) "export"
+                Expect.equal (e.Out, e.Capacity, e.Render, e.Model, e.WeightsOnly) ("m.onnx", 100, true, null, false) "export"
+            | other -> failtestf "unexpected %A" other
+            match parse [| "export"; "--model"; "c.safetensors"; "--duplicate-share"; "0.8"; "--weights-only"; "--out"; "w.safetensors" |] with
+            | Run(Export e) -> Expect.equal (e.Model, e.DuplicateShare, e.WeightsOnly) ("c.safetensors", Some 0.8, true) "a weights-only copy"
             | other -> failtestf "unexpected %A" other
             match parse [| "track"; "--out"; "o"; "--runtime"; "onnx"; "--provider"; "directml" |] with
             | Run(Track t) -> Expect.equal (t.Runtime, t.Provider, t.Capacity) ("onnx", "directml", 64) "track on ONNX Runtime"

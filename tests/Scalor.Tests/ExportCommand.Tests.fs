@@ -7,7 +7,7 @@ open Scalor.Cli
 open Scalor.Host
 
 let private command model out : Parse.ExportCommand =
-    { Model = model; Out = out; Capacity = 8; Render = false; Dense = false; DuplicateShare = None }
+    { Model = model; Out = out; Capacity = 8; Render = false; Dense = false; DuplicateShare = None; WeightsOnly = false }
 
 let private refusal (cmd: Parse.ExportCommand) =
     try
@@ -48,4 +48,31 @@ let tests =
             Expect.equal (shareOf out None) 0.8 "recorded"
             Expect.equal (shareOf out (Some 0.5)) 0.5 "asked for"
             Expect.equal (shareOf source None) Scalor.Model.Discovery.defaultDuplicateShare "the source is unchanged"
+
+        testCase "--weights-only: the copy keeps the weights, step and share, drops optimizer and sampling state, and cannot resume" <| fun () ->
+            let dir = Directory.CreateTempSubdirectory("scalor-export").FullName
+            let source, out = Path.Combine(dir, "ckpt.safetensors"), Path.Combine(dir, "light.safetensors")
+            let cfg = { Scalor.Model.Config.toy64 with BatchSize = 2; SeqLength = 3 }
+            let nets = Scalor.Model.Scalor.create cfg 5L
+            Scalor.Model.Train.save source nets (Some(Scalor.Model.Train.rmsProp nets 1e-4)) (Some(new TorchSharp.torch.Generator(7UL))) 3 []
+            let onnx = refusal { command source (Path.Combine(dir, "m.onnx")) with DuplicateShare = Some 0.8; WeightsOnly = true }
+            Expect.stringContains onnx.Message "--weights-only" "an ONNX model is refused the option"
+            ExportCommand.Run { command source out with DuplicateShare = Some 0.8; Capacity = 64; WeightsOnly = true } |> ignore
+            let struct (full, fullEntries) = Checkpoints.Read source
+            let struct (light, lightEntries) = Checkpoints.Read out
+            let names (es: Scalor.IO.Safetensors.Entry list) = es |> List.map (fun e -> e.Name) |> Set.ofList
+            Expect.equal (names lightEntries) (nets.Store.Named |> List.map fst |> Set.ofList) "exactly the model's tensors"
+            Expect.isTrue (Set.isProperSubset (names lightEntries) (names fullEntries)) "the source held more"
+            for e in lightEntries do
+                Expect.equal e.Data (fullEntries |> List.find (fun f -> f.Name = e.Name)).Data (sprintf "%s unchanged" e.Name)
+            Expect.equal light.Step full.Step "same step"
+            let struct (_, share) = Checkpoints.LoadForInference(out, None)
+            Expect.equal share 0.8 "the share is recorded"
+            let again = Scalor.Model.Scalor.create cfg 6L
+            let resume =
+                try
+                    Checkpoints.Restore(out, again, Scalor.Model.Train.rmsProp again 1e-4, new TorchSharp.torch.Generator(1UL), lightEntries)
+                    failtest "resumed"
+                with :? UserError as e -> e
+            Expect.stringContains resume.Message "no optimizer state" "resuming is a one-line error"
     ]

@@ -205,8 +205,14 @@ let duplicateShareFor (asked: float option) (path: string) (c: Checkpoint) =
     | Some s -> s
     | None -> recordedDuplicateShare path c |> Option.defaultValue Discovery.defaultDuplicateShare
 
-/// Writes a checkpoint read with `read` (every tensor, optimizer and generator state included, so it still
-/// resumes and fine-tunes) to `target`, recording `share`. Written atomically.
+/// A checkpoint's model tensors alone, without the optimizer's state (`optim.*`) and the sampling generator's
+/// (`rng.sampling`): an inference copy of half the size, as the embedded default. It tracks, evaluates,
+/// generates and exports; resuming or fine-tuning from it is refused (`restore` finds no optimizer state).
+let weightsOnly (entries: Safetensors.Entry list) =
+    entries |> List.filter (fun e -> not (e.Name.StartsWith("optim.", StringComparison.Ordinal) || e.Name = "rng.sampling"))
+
+/// Writes a checkpoint read with `read` (every tensor it holds: with optimizer and generator state it still
+/// resumes and fine-tunes; see `weightsOnly`) to `target`, recording `share`. Written atomically.
 let recordDuplicateShare (header: Checkpoint) (entries: Safetensors.Entry list) (target: string) (share: float) =
     Safetensors.write target entries (header.Extra |> Map.add duplicateShareKey (formatDuplicateShare share) |> Map.toList)
 
