@@ -188,27 +188,34 @@ public static class TrackCommand
         }
         var recon = ToImage(f.Recon[0]).Scale(k);
         var bg = ToImage(f.Background[0]).Scale(k);
+        // Image 0's full-resolution maps [K; 5; H; W] and each slot's id, shared by both pictures that need them.
+        var full = Render.fullMaps(f.Maps, size, size)[0];
+        var slotIds = SlotIds(prevIds, full.shape[0]);
         var own = new Dictionary<long, Rgb>();
         if (perObject)
-            foreach (var (id, img) in ObjectRenders(f.Maps, prevIds, objects.Select(o => o.Id).ToHashSet(), size))
+        {
+            var renders = ObjectRenders(full, slotIds, objects.Select(o => o.Id).ToHashSet());
+            foreach (var o in objects)
             {
-                var o = objects.First(o => o.Id == id);
+                if (!renders.TryGetValue(o.Id, out var img)) continue;
                 var (l, top, w, h) = Track.box(o.Where, size, size);
                 var big = img.Scale(k);
-                big.Rectangle(l * k, top * k, w * k, h * k, Rgb.IdColour((int)id));
-                own[id] = big;
+                big.Rectangle(l * k, top * k, w * k, h * k, Rgb.IdColour((int)o.Id));
+                own[o.Id] = big;
             }
-        return new FramePictures(input, recon, bg, Segmentation(f.Maps, f.AlphaFg, prevIds, size).Scale(k), own);
+        }
+        return new FramePictures(input, recon, bg, Segmentation(full, slotIds, f.AlphaFg, size).Scale(k), own);
     }
 
-    /// <summary>The track id a slot of a frame's maps stands for: the maps hold the previous frame's slots (ids
-    /// <paramref name="prev"/>, 0 for an empty slot) then the discovery cells, which take the ids
-    /// <c>Scalor.nextObjects</c> gives them (the largest previous id + cell index + 1).</summary>
-    static long SlotId(int slot, long[] prev) =>
-        slot < prev.Length ? prev[slot] : (prev.Length == 0 ? 0 : prev.Max()) + (slot - prev.Length) + 1;
-
-    static long[] IdsOf(torch.Tensor prevIds) =>
-        prevIds.numel() == 0 ? [] : prevIds[0].cpu().data<long>().ToArray();
+    /// <summary>The track id each of a frame's <paramref name="slots"/> map slots stands for: the maps hold the
+    /// previous frame's slots (ids <paramref name="prevIds"/> [B; N], 0 for an empty slot) then the discovery
+    /// cells, which take the ids <c>Scalor.nextObjects</c> gives them (the largest previous id + cell index + 1).</summary>
+    static long[] SlotIds(torch.Tensor prevIds, long slots)
+    {
+        var prev = prevIds.numel() == 0 ? [] : prevIds[0].cpu().data<long>().ToArray();
+        var largest = prev.Length == 0 ? 0 : prev.Max();
+        return [.. Enumerable.Range(0, (int)slots).Select(s => s < prev.Length ? prev[s] : largest + (s - prev.Length) + 1)];
+    }
 
     /// <summary>Per-object reconstructions of image 0 (paper Fig. 3c): each wanted id's own rendering
     /// α·z_pres·o on black, whole even where another object covers it in the composite.</summary>
@@ -216,31 +223,35 @@ public static class TrackCommand
     {
         using var scope = torch.NewDisposeScope();
         var full = Render.fullMaps(m, size, size)[0];
-        var prev = IdsOf(prevIds);
+        return ObjectRenders(full, SlotIds(prevIds, full.shape[0]), ids);
+    }
+
+    static Dictionary<long, Rgb> ObjectRenders(torch.Tensor full, long[] slotIds, IReadOnlySet<long> ids)
+    {
         var renders = new Dictionary<long, Rgb>();
-        for (var slot = 0; slot < full.shape[0]; slot++)
-        {
-            var id = SlotId(slot, prev);
-            if (id > 0 && ids.Contains(id)) renders[id] = ToImage(full[slot].narrow(0, 0, 3));
-        }
+        for (var slot = 0; slot < slotIds.Length; slot++)
+            if (slotIds[slot] > 0 && ids.Contains(slotIds[slot])) renders[slotIds[slot]] = ToImage(full[slot].narrow(0, 0, 3));
         return renders;
     }
 
     /// <summary>Segmentation of image 0: each pixel where α_fg ≥ 0.1 takes the id colour of the object with the
-    /// largest importance there. The maps hold the previous frame's slots (ids <paramref name="prevIds"/>
-    /// [B; N]) then the discovery cells, coloured as the new ids they would get.</summary>
+    /// largest importance there; discovery cells are coloured as the new ids they would get (<see cref="SlotIds"/>).</summary>
     internal static Rgb Segmentation(Render.ObjectMaps m, torch.Tensor alphaFg, torch.Tensor prevIds, int size)
     {
-        var imp = Render.fullMaps(m, size, size)[0].narrow(1, 4, 1).squeeze(1);
-        var (_, arg) = imp.max(0);
-        var prev = IdsOf(prevIds);
+        var full = Render.fullMaps(m, size, size)[0];
+        return Segmentation(full, SlotIds(prevIds, full.shape[0]), alphaFg, size);
+    }
+
+    static Rgb Segmentation(torch.Tensor full, long[] slotIds, torch.Tensor alphaFg, int size)
+    {
+        var (_, arg) = full.narrow(1, 4, 1).squeeze(1).max(0);
         var seg = new Rgb(size, size);
         var alpha = alphaFg[0, 0].cpu().data<float>().ToArray();
         var argv = arg.cpu().data<long>().ToArray();
         for (var i = 0; i < size * size; i++)
         {
             if (alpha[i] < 0.1f) continue;
-            seg.Set(i % size, i / size, Rgb.IdColour((int)SlotId((int)argv[i], prev)));
+            seg.Set(i % size, i / size, Rgb.IdColour((int)slotIds[argv[i]]));
         }
         return seg;
     }

@@ -128,6 +128,9 @@ let step (nets: Scalor.Nets) (opt: RmsProp) (gen: torch.Generator) (globalStep: 
 // under "optim.<name>", the sampling generator's state, and the config and step in the metadata.
 
 let private jsonOptions = JsonSerializerOptions(WriteIndented = false, IncludeFields = true)
+/// Checkpoint entry names of the optimizer's state ("optim." + parameter name) and the sampling generator's.
+let private optimizerPrefix = "optim."
+let private samplingKey = "rng.sampling"
 
 let configToJson (c: ScalorConfig) = JsonSerializer.Serialize(c, jsonOptions)
 
@@ -154,10 +157,10 @@ let save (path: string) (nets: Scalor.Nets) (opt: RmsProp option) (gen: torch.Ge
     let entries =
         [ for (n, t) in nets.Store.Named do yield tensorEntry n t
           match opt with
-          | Some o -> for (n, v) in o.SquareAvg do yield tensorEntry ("optim." + n) v
+          | Some o -> for (n, v) in o.SquareAvg do yield tensorEntry (optimizerPrefix + n) v
           | None -> ()
           match gen with
-          | Some g -> yield tensorEntry "rng.sampling" (g.get_state())
+          | Some g -> yield tensorEntry samplingKey (g.get_state())
           | None -> () ]
     let meta = [ "format", "scalor-checkpoint-1"; "step", string step; "config", configToJson nets.Config ] @ extra
     Safetensors.write path entries meta
@@ -209,7 +212,7 @@ let duplicateShareFor (asked: float option) (path: string) (c: Checkpoint) =
 /// (`rng.sampling`): an inference copy of half the size, as the embedded default. It tracks, evaluates,
 /// generates and exports; resuming or fine-tuning from it is refused (`restore` finds no optimizer state).
 let weightsOnly (entries: Safetensors.Entry list) =
-    entries |> List.filter (fun e -> not (e.Name.StartsWith("optim.", StringComparison.Ordinal) || e.Name = "rng.sampling"))
+    entries |> List.filter (fun e -> not (e.Name.StartsWith(optimizerPrefix, StringComparison.Ordinal) || e.Name = samplingKey))
 
 /// Writes a checkpoint read with `read` (every tensor it holds: with optimizer and generator state it still
 /// resumes and fine-tunes; see `weightsOnly`) to `target`, recording `share`. Written atomically.
@@ -230,13 +233,13 @@ let restore (path: string) (nets: Scalor.Nets) (opt: RmsProp option) (gen: torch
     | Some o ->
         use _ = torch.no_grad()
         for (n, v) in o.SquareAvg do
-            match byName.TryGetValue("optim." + n) with
+            match byName.TryGetValue(optimizerPrefix + n) with
             | true, e -> v.copy_(toTensor e) |> ignore
             | _ -> raise (CheckpointError(sprintf "%s: no optimizer state for %s" path n))
     | None -> ()
     match gen with
     | Some g ->
-        match byName.TryGetValue "rng.sampling" with
+        match byName.TryGetValue samplingKey with
         | true, e -> g.set_state(toTensor e) |> ignore
         | _ -> raise (CheckpointError(sprintf "%s: no generator state" path))
     | None -> ()
