@@ -29,6 +29,7 @@ public static class EvalCommand
 
         var combined = Evaluate.summarise(Microsoft.FSharp.Collections.ListModule.OfSeq(results));
         PrintTable(results, combined);
+        Console.WriteLine($"eval: {ErrorLine(combined)}");
         if (cmd.JsonFile is not null)
         {
             var perSequence = results.ToDictionary(r => r.Name,
@@ -59,6 +60,7 @@ public static class EvalCommand
             var results = Evaluate.evaluateFolders(cmd.DataDir, Path.Combine(tmp, "results"), cmd.ByIou, threshold);
             var combined = Evaluate.summarise(results);
             PrintTable([.. results], combined);
+            Console.WriteLine($"eval: {ErrorLine(combined)}");
             var gen = new TorchSharp.torch.Generator(20200101);
             var nll = new List<Scalor.Model.Elbo.Nll>();
             foreach (var src in sources)
@@ -96,7 +98,19 @@ public static class EvalCommand
             ["idf1"] = F(s.Identity.Idf1), ["idp"] = F(s.Identity.Idp), ["idr"] = F(s.Identity.Idr),
             ["hota"] = F(s.Hota.Hota), ["deta"] = F(s.Hota.DetA), ["assa"] = F(s.Hota.AssA), ["loca"] = F(s.Hota.LocA),
             ["count_mae"] = F(s.CountMae), ["num_gt"] = s.NumGt, ["num_pred"] = s.NumPred,
+            ["tp"] = s.ClearCounts.TP, ["fn"] = s.ClearCounts.FN, ["fp"] = s.ClearCounts.FP,
+            ["fn_overlapped"] = s.Errors.MissOverlapped, ["fn_touching"] = s.Errors.MissTouching, ["fn_alone"] = s.Errors.MissAlone,
+            ["fp_near_found"] = s.Errors.FalseNearFound, ["fp_partly_out"] = s.Errors.FalsePartlyOut, ["fp_elsewhere"] = s.Errors.FalseElsewhere,
         };
+    }
+
+    /// <summary>One line on why the combined errors happened (<see cref="Errors"/>).</summary>
+    public static string ErrorLine(Evaluate.Summary s)
+    {
+        var e = s.Errors;
+        return string.Create(CultureInfo.InvariantCulture, $"{Errors.misses(e)} missed ({e.MissOverlapped} sharing over {Errors.overlapShare * 100:F0}% of their box with another object, {e.MissTouching} touching one, {e.MissAlone} alone); ")
+            + string.Create(CultureInfo.InvariantCulture, $"{Errors.falsePositives(e)} false positives ({e.FalseNearFound} near an object another track found, {e.FalsePartlyOut} partly out of view, {e.FalseElsewhere} elsewhere); ")
+            + string.Create(CultureInfo.InvariantCulture, $"{s.ClearCounts.IDSW} id switch{(s.ClearCounts.IDSW == 1 ? "" : "es")}");
     }
 
     static void PrintTable(List<Evaluate.SequenceResult> results, Evaluate.Summary combined)
@@ -152,7 +166,7 @@ public static class EvalCommand
         double Full()
         {
             var sw = Stopwatch.StartNew();
-            Evaluate.evaluateRows("bench", 1000, Evaluate.Matching.NewDistance(10), gtA, prA, "gt", "pred");
+            Evaluate.evaluateRows("bench", 1000, FSharpOption<Tuple<double, double>>.None, Evaluate.Matching.NewDistance(10), gtA, prA, "gt", "pred");
             return sw.Elapsed.TotalMilliseconds;
         }
         Solve(); Full();

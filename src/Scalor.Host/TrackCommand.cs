@@ -72,6 +72,7 @@ public static class TrackCommand
             BenchCommand.WriteJson(Path.Combine(outDir, "metrics.json"), json);
             Console.WriteLine(string.Create(inv,
                 $"track: MOTA {100 * summary.Clear.Mota:F1}%  precision {100 * summary.Clear.Precision:F1}%  recall {100 * summary.Clear.Recall:F1}%  IDF1 {100 * summary.Identity.Idf1:F1}%  HOTA {100 * summary.Hota.Hota:F1}%  count-MAE {summary.CountMae:F3}  (metrics.json)"));
+            Console.WriteLine($"track: {EvalCommand.ErrorLine(summary)}");
         }
         return 0;
     }

@@ -190,7 +190,7 @@ let tests =
 
         testList "Edge cases" [
             let row f id l t : MotFiles.Row = { Frame = f; Id = id; Box = { Left = l; Top = t; Width = 4.0; Height = 4.0 }; Flag = 1.0; Class = 1 }
-            let eval gt pr len px = Evaluate.evaluateRows "s" len (Evaluate.Distance px) gt pr "gt.txt" "pred.txt"
+            let eval gt pr len px = Evaluate.evaluateRows "s" len None (Evaluate.Distance px) gt pr "gt.txt" "pred.txt"
 
             testCase "empty frames are counted but add no events" <| fun () ->
                 let r = eval [| row 1 1 0.0 0.0; row 3 1 1.0 0.0 |] [| row 1 7 0.0 0.0; row 3 7 1.0 0.0 |] 5 2.0
@@ -234,6 +234,46 @@ let tests =
                 let pr = [| row 1 1 0.0 0.0; row 1 2 20.0 20.0; row 1 3 40.0 40.0 |]
                 let r = eval gt pr 1 2.0
                 Expect.equal (r.Clear.TP, r.Clear.FP, r.Clear.FN) (1, 1, 0) "distractor match dropped; flag-0 GT box unmatched tracker is FP"
+        ]
+
+        testList "Errors" [
+            let box l t w h : Geometry.Box = { Left = l; Top = t; Width = w; Height = h }
+            let row f id (b: Geometry.Box) : MotFiles.Row = { Frame = f; Id = id; Box = b; Flag = 1.0; Class = 1 }
+            let eval view gt pr = Evaluate.evaluateRows "s" 1 view (Evaluate.Distance 4.0) gt pr "gt.txt" "pred.txt"
+
+            testCase "misses by how much another object's box shares theirs" <| fun () ->
+                // Found: the object at (0, 0). Missed: one sharing half its box with it, one touching it at an
+                // edge, one far from everything. The tracker reports the first alone.
+                let gt = [| row 1 1 (box 0.0 0.0 10.0 10.0); row 1 2 (box 5.0 0.0 10.0 10.0); row 1 3 (box 0.0 10.0 10.0 10.0); row 1 4 (box 40.0 40.0 10.0 10.0) |]
+                let r = eval None gt [| row 1 9 (box 0.0 0.0 10.0 10.0) |]
+                Expect.equal (r.Clear.TP, r.Clear.FN) (1, 3) "one found, three missed"
+                Expect.equal (r.Errors.MissOverlapped, r.Errors.MissTouching, r.Errors.MissAlone) (1, 1, 1) "half shared; edge; alone"
+
+            testCase "false positives: near a found object, partly out of view, elsewhere" <| fun () ->
+                let gt = [| row 1 1 (box 20.0 20.0 10.0 10.0) |]
+                let pr = [| row 1 1 (box 20.0 20.0 10.0 10.0); row 1 2 (box 21.0 20.0 10.0 10.0); row 1 3 (box -6.0 30.0 10.0 10.0); row 1 4 (box 45.0 5.0 10.0 10.0) |]
+                let r = eval (Some(64.0, 64.0)) gt pr
+                Expect.equal (r.Clear.TP, r.Clear.FP) (1, 3) "one match, three false positives"
+                Expect.equal (r.Errors.FalseNearFound, r.Errors.FalsePartlyOut, r.Errors.FalseElsewhere) (1, 1, 1) "one of each"
+                let unknownView = eval None gt pr
+                Expect.equal (unknownView.Errors.FalsePartlyOut, unknownView.Errors.FalseElsewhere) (0, 2) "no view: nothing is partly out"
+
+            testCase "coveredShare is the largest share one other box covers" <| fun () ->
+                let a = box 0.0 0.0 10.0 10.0
+                approx (Errors.coveredShare a [ box 5.0 0.0 10.0 10.0; box 0.0 8.0 10.0 10.0 ]) 0.5 "half from the first, a fifth from the second"
+                approx (Errors.coveredShare a []) 0.0 "no others"
+                approx (Errors.coveredShare a [ box -5.0 -5.0 30.0 30.0 ]) 1.0 "inside a larger box"
+
+            testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 200 } "every miss and false positive is in exactly one class" <| fun (seed: int) ->
+                let rng = Random(seed)
+                let frames = rng.Next(1, 6)
+                let boxes id0 =
+                    [| for f in 1 .. frames do
+                         for k in 0 .. rng.Next(0, 7) - 1 do
+                             yield row f (id0 + k) (box (rng.NextDouble() * 70.0 - 8.0) (rng.NextDouble() * 70.0 - 8.0) (2.0 + rng.NextDouble() * 10.0) (2.0 + rng.NextDouble() * 10.0)) |]
+                let view = if rng.Next 2 = 0 then None else Some(64.0, 64.0)
+                let r = Evaluate.evaluateRows "s" frames view (Evaluate.Distance(1.0 + rng.NextDouble() * 6.0)) (boxes 1) (boxes 100) "gt.txt" "pred.txt"
+                Errors.misses r.Errors = r.Clear.FN && Errors.falsePositives r.Errors = r.Clear.FP
         ]
 
         testList "MOT files" [

@@ -49,12 +49,14 @@ type Metrics =
 
 /// `threshold`: minimum similarity of a true positive (0.5). `maxSwitchTime`: a changed tracker id counts
 /// as a switch only if the object was last matched at most this many frames ago (py-motmetrics option;
-/// TrackEval has none, so the default is infinity).
-let evaluate (threshold: float) (maxSwitchTime: float) (data: SequenceData) : Counts =
+/// TrackEval has none, so the default is infinity). Also returns each frame's matches as (gt index, tracker
+/// index) pairs into that frame's `GtIds` and `TrackerIds`, for `Errors.classify`.
+let evaluateMatched (threshold: float) (maxSwitchTime: float) (data: SequenceData) : Counts * (int * int)[][] =
     let gtDets, trDets = data.NumGtDets, data.NumTrackerDets
     let frames = data.Frames.Length
-    if trDets = 0 then { zero with FN = gtDets; ML = data.NumGtIds; Frames = frames; Early = true }
-    elif gtDets = 0 then { zero with FP = trDets; Frames = frames; Early = true }
+    let matchesOf = Array.create frames [||]
+    if trDets = 0 then { zero with FN = gtDets; ML = data.NumGtIds; Frames = frames; Early = true }, matchesOf
+    elif gtDets = 0 then { zero with FP = trDets; Frames = frames; Early = true }, matchesOf
     else
         let n = data.NumGtIds
         let idCount = Array.zeroCreate<int> n
@@ -78,6 +80,7 @@ let evaluate (threshold: float) (maxSwitchTime: float) (data: SequenceData) : Co
                         if sim < threshold - eps then 0.0
                         else (if prevStep.[f.GtIds.[i]] = f.TrackerIds.[j] then 1000.0 else 0.0) + sim)
                 let matches = Assignment.maximise score |> Array.filter (fun (i, j) -> score.[i, j] > eps)
+                matchesOf.[t] <- matches
                 let mutable idsw = 0
                 for (i, j) in matches do
                     let g, tr = f.GtIds.[i], f.TrackerIds.[j]
@@ -104,7 +107,10 @@ let evaluate (threshold: float) (maxSwitchTime: float) (data: SequenceData) : Co
         let mt = ratios |> Array.filter (fun r -> r > 0.8) |> Array.length
         let pt = (ratios |> Array.filter (fun r -> r >= 0.2) |> Array.length) - mt
         let frag = fragCount |> Array.sumBy (fun x -> if x > 0 then x - 1 else 0)
-        { c with MT = mt; PT = pt; ML = n - mt - pt; Frag = frag }
+        { c with MT = mt; PT = pt; ML = n - mt - pt; Frag = frag }, matchesOf
+
+let evaluate (threshold: float) (maxSwitchTime: float) (data: SequenceData) : Counts =
+    evaluateMatched threshold maxSwitchTime data |> fst
 
 let private safe (x: float) = max 1.0 x
 

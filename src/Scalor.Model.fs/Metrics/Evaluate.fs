@@ -18,6 +18,8 @@ type SequenceResult =
       Clear: Clear.Counts
       Identity: Identity.Counts
       Hota: Hota.Counts
+      /// Each miss and false positive of `Clear`, by cause.
+      Errors: Errors.Counts
       /// Σ over frames with ground truth of |#pred − #gt| / #gt, and the number of such frames.
       CountErrorSum: float
       CountFrames: int
@@ -29,6 +31,7 @@ type Summary =
       ClearCounts: Clear.Counts
       Identity: Identity.Metrics
       Hota: Hota.Metrics
+      Errors: Errors.Counts
       CountMae: float
       NumGt: int
       NumPred: int }
@@ -48,8 +51,9 @@ let private similarityAndDistance (matching: Matching) (gt: Box[]) (tr: Box[]) =
         let dist = Array2D.init gt.Length tr.Length (fun i j -> centreDistance gt.[i] tr.[j])
         Array2D.map (euclideanSimilarity (2.0 * px)) dist, dist
 
-/// Evaluates one sequence from parsed rows. `gtPath`/`predPath` only name files in errors.
-let evaluateRows (name: string) (length: int) (matching: Matching) (gtRows: Row[]) (predRows: Row[]) (gtPath: string) (predPath: string) =
+/// Evaluates one sequence from parsed rows. `view`: the frame's width and height, when known (`Errors`).
+/// `gtPath`/`predPath` only name files in errors.
+let evaluateRows (name: string) (length: int) (view: (float * float) option) (matching: Matching) (gtRows: Row[]) (predRows: Row[]) (gtPath: string) (predPath: string) =
     let threshold = match matching with Iou m -> m | Distance _ -> 0.5
     for r in gtRows do
         if r.Frame > length then raise (EvalError(sprintf "%s: frame %d beyond seqLength %d" gtPath r.Frame length))
@@ -76,18 +80,26 @@ let evaluateRows (name: string) (length: int) (matching: Matching) (gtRows: Row[
                      |> set
                  pred <- pred |> Array.indexed |> Array.filter (fun (j, _) -> not (drop.Contains j)) |> Array.map snd
              let gt = gtAll |> Array.filter (fun r -> r.Flag <> 0.0 && r.Class = 1)
-             let sim, dist = similarityAndDistance matching (gt |> Array.map (fun r -> r.Box)) (pred |> Array.map (fun r -> r.Box))
-             yield (gt |> Array.map (fun r -> r.Id), pred |> Array.map (fun r -> r.Id), sim, dist) |]
+             let gtBoxes, predBoxes = gt |> Array.map (fun r -> r.Box), pred |> Array.map (fun r -> r.Box)
+             let sim, dist = similarityAndDistance matching gtBoxes predBoxes
+             yield (gt |> Array.map (fun r -> r.Id), pred |> Array.map (fun r -> r.Id), sim, dist), (gtBoxes, predBoxes) |]
+    let boxes = frames |> Array.map snd
+    let frames = frames |> Array.map fst
     let data =
         try Sequence.build frames
         with Sequence.DuplicateIdError(t, side, id) ->
             raise (EvalError(sprintf "%s: frame %d lists %s id %d twice" (if side = "tracker" then predPath else gtPath) (t + 1) side id))
     let countErr, countFrames =
         frames |> Array.fold (fun (s, n) (g, p, _, _) -> if g.Length = 0 then (s, n) else (s + abs (float p.Length - float g.Length) / float g.Length, n + 1)) (0.0, 0)
+    let clear, matches = Clear.evaluateMatched threshold infinity data
+    let errors =
+        Array.map3 (fun (gtBoxes, predBoxes) (f: Sequence.FrameData) m -> Errors.classify threshold view gtBoxes predBoxes f.Similarity m) boxes data.Frames matches
+        |> Array.fold Errors.add Errors.zero
     { Name = name
-      Clear = Clear.evaluate threshold infinity data
+      Clear = clear
       Identity = Identity.evaluate threshold data
       Hota = Hota.evaluate data
+      Errors = errors
       CountErrorSum = countErr
       CountFrames = countFrames
       NumGt = data.NumGtDets
@@ -104,6 +116,7 @@ let summarise (results: SequenceResult list) : Summary =
       ClearCounts = clearCounts
       Identity = results |> List.fold (fun acc r -> Identity.add acc r.Identity) Identity.zero |> Identity.metrics
       Hota = Hota.metrics (match results with [ one ] -> one.Hota | many -> Hota.combine (many |> List.map (fun r -> r.Hota)))
+      Errors = results |> List.fold (fun acc r -> Errors.add acc r.Errors) Errors.zero
       CountMae = (if frames = 0 then nan else (results |> List.sumBy (fun r -> r.CountErrorSum)) / float frames)
       NumGt = results |> List.sumBy (fun r -> r.NumGt)
       NumPred = results |> List.sumBy (fun r -> r.NumPred) }
@@ -132,4 +145,5 @@ let evaluateFolders (gtDir: string) (predDir: string) (byIou: bool) (threshold: 
         let gtPath = Path.Combine(d, "gt", "gt.txt")
         let predPath = Path.Combine(predDir, name + ".txt")
         if not (File.Exists predPath) then raise (EvalError(sprintf "%s: results file not found for sequence %s" predPath name))
-        yield evaluateRows name info.Length matching (read gtPath true) (read predPath false) gtPath predPath ]
+        let view = if info.Width > 0 && info.Height > 0 then Some(float info.Width, float info.Height) else None
+        yield evaluateRows name info.Length view matching (read gtPath true) (read predPath false) gtPath predPath ]
