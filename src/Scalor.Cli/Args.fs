@@ -126,6 +126,9 @@ let rejectionUsage = "extended (default): a discovery is also rejected when a st
 [<Literal>]
 let duplicateShareUsage = "extended rejection: a discovery is rejected when one stronger discovery of its frame covers this share of its mask (default: the share the checkpoint records, else 0.3; 0.8 suits crowded scenes, see the README)."
 
+[<Literal>]
+let explainedShareUsage = "the official test: a discovery is rejected when propagated objects explain this share of its mask (default: the share the checkpoint records, else the config's 0.3, the paper's; --rejection official without this option: the config's)."
+
 type RejectionArg =
     /// [S]'s test against the propagated objects, and each discovery against the stronger ones of its frame.
     | Extended
@@ -159,11 +162,13 @@ type TrackArgs =
     | Capacity of int
     | Rejection of RejectionArg
     | Duplicate_Share of share: float
+    | Explained_Share of share: float
     interface IArgParserTemplate with
         member a.Usage =
             match a with
             | Rejection _ -> rejectionUsage
             | Duplicate_Share _ -> duplicateShareUsage
+            | Explained_Share _ -> explainedShareUsage
             | Runtime _ -> "torchsharp (default) or onnx: export the model and run it on ONNX Runtime (boxes and ids only)."
             | Provider _ -> "ONNX Runtime execution provider: auto (DirectML on Windows, CUDA where present, else CPU), cpu, cuda, directml."
             | Capacity _ -> "object slots of the ONNX model (default 64)."
@@ -196,12 +201,14 @@ type GenerateArgs =
     | Seed of int64
     | Rejection of RejectionArg
     | Duplicate_Share of share: float
+    | Explained_Share of share: float
     | Threads of int
     interface IArgParserTemplate with
         member a.Usage =
             match a with
             | Rejection _ -> rejectionUsage
             | Duplicate_Share _ -> duplicateShareUsage
+            | Explained_Share _ -> explainedShareUsage
             | Threads _ -> threadsUsage
             | Model _ -> "checkpoint (default: the embedded moving-dSprites LD model)."
             | Input _ -> "a folder of images (one sequence) to condition on (default: a generated held-out LD sequence)."
@@ -222,15 +229,17 @@ type ExportArgs =
     | Dense
     | Rejection of RejectionArg
     | Duplicate_Share of share: float
+    | Explained_Share of share: float
     | Weights_Only
     interface IArgParserTemplate with
         member a.Usage =
             match a with
             | Rejection _ -> rejectionUsage
             | Duplicate_Share _ -> duplicateShareUsage
+            | Explained_Share _ -> explainedShareUsage
             | Weights_Only -> "with --out X.safetensors: keep the model's weights only (no optimizer or sampling state: half the size, as the embedded default); the copy tracks but cannot resume training."
             | Model _ -> "checkpoint to export (default: the embedded moving-dSprites LD model)."
-            | Out _ -> "the ONNX file to write; or X.safetensors: a copy of the --model checkpoint that records --duplicate-share (or --rejection official), which track, eval, generate and export then use unless told otherwise."
+            | Out _ -> "the ONNX file to write; or X.safetensors: a copy of the --model checkpoint that records --duplicate-share (or --rejection official) and --explained-share, which track, eval, generate and export then use unless told otherwise."
             | Capacity _ -> "object slots of the exported state (default 64; the VHD preset needs about 100)."
             | Render -> "also output the reconstruction, foreground alpha and background."
             | Dense -> "process every slot and cell every frame: constant time in the number of objects (slower)."
@@ -275,6 +284,7 @@ type EvalArgs =
     | Samples of int
     | Rejection of RejectionArg
     | Duplicate_Share of share: float
+    | Explained_Share of share: float
     | Min_Visible of share: float
     | Threads of int
     interface IArgParserTemplate with
@@ -283,6 +293,7 @@ type EvalArgs =
             | Min_Visible _ -> minVisibleUsage
             | Rejection _ -> rejectionUsage
             | Duplicate_Share _ -> duplicateShareUsage
+            | Explained_Share _ -> explainedShareUsage
             | Threads _ -> threadsUsage
             | Model _ -> "with --data: the checkpoint to evaluate (default: the embedded model)."
             | Data _ -> "a dataset written by 'scalor-host data': track it with the model, score it, and add mse, nll_elbo, nll_iw."

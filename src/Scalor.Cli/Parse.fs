@@ -31,6 +31,8 @@ type EvalCommand =
       Samples: int
       /// Model mode: the tracking's duplicate share (`TrackCommand.DuplicateShare`).
       DuplicateShare: float option
+      /// Model mode: the tracking's explained share (`TrackCommand.ExplainedShare`).
+      ExplainedShare: float option
       /// Model mode: the tracking's reporting floor (`TrackCommand.MinVisibleShare`).
       MinVisibleShare: float
       /// Model mode: CPU threads for TorchSharp.
@@ -83,7 +85,11 @@ type TrackCommand =
       /// (`--rejection extended`, `--duplicate-share`); `Discovery.noDuplicateTest` with `--rejection official`.
       /// None (neither option given): the share the checkpoint records, else `Discovery.defaultDuplicateShare`
       /// (`Train.duplicateShareFor`).
-      DuplicateShare: float option }
+      DuplicateShare: float option
+      /// The official test's share: a discovery is rejected when propagated objects explain this share of its
+      /// mask (`--explained-share`). None: the share the checkpoint records (unless `--rejection official`),
+      /// else the config's `RejectionThreshold` (`Train.explainedShareFor`).
+      ExplainedShare: float option }
 
 type ExportCommand =
     { /// null: the embedded default model.
@@ -94,6 +100,8 @@ type ExportCommand =
       Dense: bool
       /// As `TrackCommand.DuplicateShare`.
       DuplicateShare: float option
+      /// As `TrackCommand.ExplainedShare`.
+      ExplainedShare: float option
       /// A .safetensors copy without optimizer and sampling state (`Train.weightsOnly`).
       WeightsOnly: bool }
 
@@ -110,6 +118,8 @@ type GenerateCommand =
       Seed: uint64
       /// As `TrackCommand.DuplicateShare`.
       DuplicateShare: float option
+      /// As `TrackCommand.ExplainedShare`.
+      ExplainedShare: float option
       /// CPU threads for TorchSharp.
       Threads: int }
 
@@ -292,6 +302,9 @@ let private duplicateShareOf (rejection: RejectionArg option) (share: float opti
         if not (Scalor.Model.Discovery.isDuplicateShare v) then usage "--duplicate-share must be a share in (0, 1]"
         Some v
 
+let private explainedShareOf (share: float option) =
+    share |> Option.map (fun v -> if Scalor.Model.Discovery.isDuplicateShare v then v else usage "--explained-share must be a share in (0, 1]")
+
 let private minVisibleOf (v: float option) =
     let v = defaultArg v Scalor.Model.Track.defaultMinVisibleShare
     if v < 0.0 || v > 4.0 || Double.IsNaN v then usage "--min-visible must be a share between 0 and 4"
@@ -310,6 +323,7 @@ let private exportCommand (r: ParseResults<ExportArgs>) =
           Render = r.Contains ExportArgs.Render
           Dense = r.Contains ExportArgs.Dense
           DuplicateShare = duplicateShareOf (r.TryGetResult ExportArgs.Rejection) (r.TryGetResult ExportArgs.Duplicate_Share)
+          ExplainedShare = explainedShareOf (r.TryGetResult ExportArgs.Explained_Share)
           WeightsOnly = r.Contains ExportArgs.Weights_Only }
 
 let private trackCommand (r: ParseResults<TrackArgs>) =
@@ -340,7 +354,8 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
             (match r.GetResult(TrackArgs.Provider, ProviderArg.Auto) with
              | ProviderArg.Cpu -> "cpu" | ProviderArg.Cuda -> "cuda" | ProviderArg.Directml -> "directml" | _ -> "auto")
           Capacity = capacityOf (r.TryGetResult TrackArgs.Capacity)
-          DuplicateShare = duplicateShareOf (r.TryGetResult TrackArgs.Rejection) (r.TryGetResult TrackArgs.Duplicate_Share) }
+          DuplicateShare = duplicateShareOf (r.TryGetResult TrackArgs.Rejection) (r.TryGetResult TrackArgs.Duplicate_Share)
+          ExplainedShare = explainedShareOf (r.TryGetResult TrackArgs.Explained_Share) }
 
 let private generateCommand (r: ParseResults<GenerateArgs>) =
     let observe = r.GetResult(GenerateArgs.Observe, 5)
@@ -361,6 +376,7 @@ let private generateCommand (r: ParseResults<GenerateArgs>) =
           FromScratch = r.Contains GenerateArgs.From_Scratch; Samples = samples; Discovery = p
           MostLikely = mostLikely; Seed = uint64 (r.GetResult(GenerateArgs.Seed, 1000001L))
           DuplicateShare = duplicateShareOf (r.TryGetResult GenerateArgs.Rejection) (r.TryGetResult GenerateArgs.Duplicate_Share)
+          ExplainedShare = explainedShareOf (r.TryGetResult GenerateArgs.Explained_Share)
           Threads = threadsOf (r.TryGetResult GenerateArgs.Threads) }
 
 let private evalCommand (r: ParseResults<EvalArgs>) =
@@ -377,6 +393,7 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
         Eval { GtDir = data; PredDir = null; ByIou = byIou; Threshold = thr; JsonFile = json
                Model = r.TryGetResult EvalArgs.Model |> Option.toObj; DataDir = data; Samples = samples
                DuplicateShare = duplicateShareOf (r.TryGetResult EvalArgs.Rejection) (r.TryGetResult EvalArgs.Duplicate_Share)
+               ExplainedShare = explainedShareOf (r.TryGetResult EvalArgs.Explained_Share)
                MinVisibleShare = minVisibleOf (r.TryGetResult EvalArgs.Min_Visible)
                Threads = threadsOf (r.TryGetResult EvalArgs.Threads) }
     | Option.None ->
@@ -389,7 +406,7 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
             | Some p -> p
             | Option.None -> usage "eval needs --pred (a folder of <seq>.txt results)"
         Eval { GtDir = gt; PredDir = pred; ByIou = byIou; Threshold = thr; JsonFile = json; Model = null; DataDir = null; Samples = samples
-               DuplicateShare = Option.None; MinVisibleShare = 0.0; Threads = threadsOf Option.None }
+               DuplicateShare = Option.None; ExplainedShare = Option.None; MinVisibleShare = 0.0; Threads = threadsOf Option.None }
 
 let private benchCommand (r: ParseResults<BenchArgs>) =
     let runs = r.GetResult(BenchArgs.Runs, 5)

@@ -47,23 +47,34 @@ public static class Checkpoints
         catch (Train.CheckpointError c) { throw new UserError(c.Data0); }
     }
 
-    /// <summary>Loads a model for inference from a checkpoint.</summary>
-    public static Scalor.Model.Scalor.Nets LoadModel(string path) => LoadModel(path, null, path).Nets;
+    /// <summary>Loads a model as trained: its config unchanged, so the official test at the share training used,
+    /// whatever explained share the checkpoint records (the likelihood estimates of <c>eval --data</c>).</summary>
+    public static Scalor.Model.Scalor.Nets LoadModel(string path) => LoadModel(path, null, null, path, asTrained: true).Nets;
 
     /// <summary>Loads a model for inference — <paramref name="path"/>, or the embedded model when null — with
     /// the duplicate share to track it with: <paramref name="asked"/> (the command line's; null when neither
-    /// --rejection nor --duplicate-share was given), else the share the checkpoint records, else the default.</summary>
-    public static (Scalor.Model.Scalor.Nets Nets, double DuplicateShare) LoadForInference(string? path, FSharpOption<double>? asked) =>
-        path is null ? EmbeddedModel.WithFile(tmp => LoadModel(tmp, asked, "the embedded model")) : LoadModel(path, asked, path);
+    /// --rejection nor --duplicate-share was given), else the share the checkpoint records, else the default;
+    /// and its config's <c>RejectionThreshold</c> the explained share (<see cref="Train.explainedShareFor"/>):
+    /// <paramref name="askedExplained"/>, else the checkpoint's record (not with --rejection official), else the
+    /// config's.</summary>
+    public static (Scalor.Model.Scalor.Nets Nets, double DuplicateShare) LoadForInference(string? path, FSharpOption<double>? asked,
+        FSharpOption<double>? askedExplained = null) =>
+        path is null ? EmbeddedModel.WithFile(tmp => LoadModel(tmp, asked, askedExplained, "the embedded model")) : LoadModel(path, asked, askedExplained, path);
 
-    static (Scalor.Model.Scalor.Nets Nets, double DuplicateShare) LoadModel(string path, FSharpOption<double>? asked, string name)
+    static (Scalor.Model.Scalor.Nets Nets, double DuplicateShare) LoadModel(string path, FSharpOption<double>? asked, FSharpOption<double>? askedExplained, string name,
+        bool asTrained = false)
     {
         var (h, e) = Read(path);
         CheckImageSize(h.Config);
-        double share;
-        try { share = Train.duplicateShareFor(asked, name, h); }
+        double share, explained;
+        try
+        {
+            share = Train.duplicateShareFor(asked, name, h);
+            var official = asked is not null && !Discovery.testsDuplicates(asked.Value);
+            explained = Train.explainedShareFor(askedExplained, official, name, h);
+        }
         catch (Train.CheckpointError c) { throw new UserError(c.Data0); }
-        var nets = Scalor.Model.Scalor.create(h.Config, 0);
+        var nets = Scalor.Model.Scalor.create(asTrained ? h.Config : Train.inferenceConfig(h, explained), 0);
         Restore(path, nets, null, null, e);
         return (nets, share);
     }
@@ -72,11 +83,11 @@ public static class Checkpoints
         Discovery.testsDuplicates(share) ? string.Create(CultureInfo.InvariantCulture, $"duplicate share {share}") : "official rejection";
 
     /// <summary>Copies checkpoint <paramref name="source"/> to <paramref name="target"/> recording the duplicate
-    /// share it is to be tracked with (<c>export --out X.safetensors</c>).</summary>
-    public static void RecordDuplicateShare(string source, string target, double share, bool weightsOnly = false)
+    /// and explained shares given (null keeps what it records; <c>export --out X.safetensors</c>).</summary>
+    public static void RecordRejection(string source, string target, FSharpOption<double>? share, FSharpOption<double>? explained, bool weightsOnly = false)
     {
         var (header, entries) = Read(source);
-        Train.recordDuplicateShare(header, weightsOnly ? Train.weightsOnly(entries) : entries, target, share);
+        Train.recordRejection(header, weightsOnly ? Train.weightsOnly(entries) : entries, target, share, explained);
     }
 
     public static void CheckImageSize(Config.ScalorConfig c)

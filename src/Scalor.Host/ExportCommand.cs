@@ -16,7 +16,7 @@ public static class ExportCommand
         if (cmd.Out.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
             return RecordShare(cmd, dir);
         if (cmd.WeightsOnly) throw new UserError("--weights-only shapes a checkpoint copy (--out X.safetensors); an ONNX model holds weights only anyway");
-        var (nets, share) = Checkpoints.LoadForInference(cmd.Model, cmd.DuplicateShare);
+        var (nets, share) = Checkpoints.LoadForInference(cmd.Model, cmd.DuplicateShare, cmd.ExplainedShare);
         Paths.EnsureWritableDirectory(dir);
         var model = Export.save(nets, new Export.Options(cmd.Capacity, cmd.Render, cmd.Dense, share), cmd.Out);
         using var check = OnnxTracker.Load(cmd.Out, Provider.Cpu, 1);
@@ -33,12 +33,16 @@ public static class ExportCommand
     static int RecordShare(Parse.ExportCommand cmd, string dir)
     {
         if (cmd.Model is null) throw new UserError("--out X.safetensors copies the checkpoint given with --model, recording its rejection; give --model");
-        if (cmd.DuplicateShare is null) throw new UserError("--out X.safetensors records a rejection in the checkpoint; give --duplicate-share S or --rejection official");
+        if (cmd.DuplicateShare is null && cmd.ExplainedShare is null)
+            throw new UserError("--out X.safetensors records a rejection in the checkpoint; give --duplicate-share S (or --rejection official) or --explained-share S");
         if (cmd.Render || cmd.Dense || cmd.Capacity != 64) throw new UserError("--render, --dense and --capacity shape an ONNX model; a checkpoint has none of them");
         Paths.EnsureWritableDirectory(dir);
-        Checkpoints.RecordDuplicateShare(cmd.Model, cmd.Out, cmd.DuplicateShare.Value, cmd.WeightsOnly);
+        Checkpoints.RecordRejection(cmd.Model, cmd.Out, cmd.DuplicateShare, cmd.ExplainedShare, cmd.WeightsOnly);
+        var what = new List<string>();
+        if (cmd.DuplicateShare is not null) what.Add(Checkpoints.DescribeShare(cmd.DuplicateShare.Value));
+        if (cmd.ExplainedShare is not null) what.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"explained share {cmd.ExplainedShare.Value}"));
         Console.WriteLine($"export: {cmd.Out}: the checkpoint {cmd.Model}" + (cmd.WeightsOnly ? " (weights only: it tracks but cannot resume)" : "") +
-                          $" with {Checkpoints.DescribeShare(cmd.DuplicateShare.Value)} recorded");
+                          $" with {string.Join(" and ", what)} recorded");
         return 0;
     }
 

@@ -19,7 +19,7 @@ public static class GenerateCommand
     {
         torch.set_num_threads(cmd.Threads);
         var outDir = Paths.EnsureWritableDirectory(cmd.Out);
-        var (nets, share) = Checkpoints.LoadForInference(cmd.Model, cmd.DuplicateShare);
+        var (nets, share) = Checkpoints.LoadForInference(cmd.Model, cmd.DuplicateShare, cmd.ExplainedShare);
         var size = nets.Config.ImageSize;
         var total = cmd.Observe + cmd.Steps;
         torch.Tensor? seq = null;

@@ -23,9 +23,12 @@ public static class TrackCommand
     {
         torch.set_num_threads(cmd.Threads);
         var outDir = Paths.EnsureWritableDirectory(cmd.Out);
-        var (nets, share) = Checkpoints.LoadForInference(cmd.Model, cmd.DuplicateShare);
-        if (cmd.DuplicateShare is null && share != Discovery.defaultDuplicateShare)
-            Console.WriteLine($"track: {Checkpoints.DescribeShare(share)}, as the checkpoint records");
+        var (nets, share) = Checkpoints.LoadForInference(cmd.Model, cmd.DuplicateShare, cmd.ExplainedShare);
+        var recorded = new List<string>();
+        if (cmd.DuplicateShare is null && share != Discovery.defaultDuplicateShare) recorded.Add(Checkpoints.DescribeShare(share));
+        if (cmd.ExplainedShare is null && cmd.DuplicateShare is null && nets.Config.RejectionThreshold != Config.toy64.RejectionThreshold)
+            recorded.Add(string.Create(CultureInfo.InvariantCulture, $"explained share {nets.Config.RejectionThreshold}"));
+        if (recorded.Count > 0) Console.WriteLine($"track: {string.Join(", ", recorded)}, as the checkpoint records");
         var size = nets.Config.ImageSize;
         string? gtDir = null;
         List<Source> sources;

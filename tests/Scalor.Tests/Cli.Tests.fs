@@ -56,6 +56,15 @@ let tests =
                 match parse bad with
                 | UsageError m -> Expect.stringContains m "--duplicate-share" "names the option"
                 | other -> failtestf "unexpected %A for %A" other bad
+            match parse [| "track"; "--out"; "o"; "--explained-share"; "0.7" |], parse [| "eval"; "--data"; "d"; "--explained-share"; "0.5"; "--rejection"; "official" |],
+                  parse [| "generate"; "--out"; "o" |] with
+            | Run(Track t), Run(Eval e), Run(Generate g) ->
+                Expect.equal (t.ExplainedShare, e.ExplainedShare, g.ExplainedShare) (Some 0.7, Some 0.5, None) "the explained share reaches the commands; none asked leaves it to the checkpoint"
+            | other -> failtestf "unexpected %A" other
+            for bad in [ [| "track"; "--out"; "o"; "--explained-share"; "0" |]; [| "export"; "--out"; "m.onnx"; "--explained-share"; "1.2" |] ] do
+                match parse bad with
+                | UsageError m -> Expect.stringContains m "--explained-share" "names the option"
+                | other -> failtestf "unexpected %A for %A" other bad
             match parse [| "export"; "--out"; "m.onnx"; "--capacity"; "0" |] with
             | UsageError m -> Expect.stringContains m "--capacity" "names the option"
             | other -> failtestf "unexpected %A" other

@@ -7,7 +7,7 @@ open Scalor.Cli
 open Scalor.Host
 
 let private command model out : Parse.ExportCommand =
-    { Model = model; Out = out; Capacity = 8; Render = false; Dense = false; DuplicateShare = None; WeightsOnly = false }
+    { Model = model; Out = out; Capacity = 8; Render = false; Dense = false; DuplicateShare = None; ExplainedShare = None; WeightsOnly = false }
 
 let private refusal (cmd: Parse.ExportCommand) =
     try
@@ -48,6 +48,22 @@ let tests =
             Expect.equal (shareOf out None) 0.8 "recorded"
             Expect.equal (shareOf out (Some 0.5)) 0.5 "asked for"
             Expect.equal (shareOf source None) Scalor.Model.Discovery.defaultDuplicateShare "the source is unchanged"
+
+        testCase "--explained-share: recorded beside the duplicate share; inference uses it, the likelihood model and --rejection official do not" <| fun () ->
+            let dir = Directory.CreateTempSubdirectory("scalor-export").FullName
+            let source, md, both = Path.Combine(dir, "ckpt.safetensors"), Path.Combine(dir, "md.safetensors"), Path.Combine(dir, "both.safetensors")
+            let cfg = { Scalor.Model.Config.toy64 with BatchSize = 2; SeqLength = 3 }
+            Scalor.Model.Train.save source (Scalor.Model.Scalor.create cfg 5L) None None 3 []
+            ExportCommand.Run { command source md with DuplicateShare = Some 0.8; Capacity = 64 } |> ignore
+            ExportCommand.Run { command md both with ExplainedShare = Some 0.7; Capacity = 64 } |> ignore
+            let load path asked explained =
+                let struct (nets: Scalor.Model.Scalor.Nets, share) = Checkpoints.LoadForInference(path, asked, explained)
+                share, nets.Config.RejectionThreshold
+            Expect.equal (load both None None) (0.8, 0.7) "both recorded; the copy of a copy keeps the first record"
+            Expect.equal (load both None (Some 0.5)) (0.8, 0.5) "asked for"
+            Expect.equal (load both (Some Scalor.Model.Discovery.noDuplicateTest) None) (Scalor.Model.Discovery.noDuplicateTest, cfg.RejectionThreshold) "--rejection official: the official test at the config's share"
+            Expect.equal (load md None None) (0.8, cfg.RejectionThreshold) "nothing recorded: the config's"
+            Expect.equal (Checkpoints.LoadModel both).Config.RejectionThreshold cfg.RejectionThreshold "the model as trained keeps its config"
 
         testCase "--weights-only: the copy keeps the weights, step and share, drops optimizer and sampling state, and cannot resume" <| fun () ->
             let dir = Directory.CreateTempSubdirectory("scalor-export").FullName

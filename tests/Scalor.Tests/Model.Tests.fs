@@ -431,8 +431,8 @@ let tests =
                 use gen = new torch.Generator(9UL)
                 Train.save plain nets (Some(Train.rmsProp nets tiny.LearningRate)) (Some gen) 7 []
                 let h0, e0 = Train.read plain
-                Train.recordDuplicateShare h0 e0 recorded 0.8
-                Train.recordDuplicateShare h0 e0 official Discovery.noDuplicateTest
+                Train.recordRejection h0 e0 recorded (Some 0.8) None
+                Train.recordRejection h0 e0 official (Some Discovery.noDuplicateTest) None
                 let h1, e1 = Train.read recorded
                 let h2, _ = Train.read official
                 Expect.equal (h1.Step, h1.Config) (h0.Step, h0.Config) "step and config kept"
@@ -443,6 +443,26 @@ let tests =
                 Expect.equal (Train.duplicateShareFor None official h2) Discovery.noDuplicateTest "official recorded"
                 let bad = { h1 with Extra = h1.Extra.Add(Train.duplicateShareKey, "1.5") }
                 let e = Expect.throwsC (fun () -> Train.duplicateShareFor None recorded bad |> ignore) id
+                Expect.stringContains e.Message "(0, 1]" "says what a share must be"
+
+            testCase "a checkpoint records the explained share it is tracked with; training's config keeps the paper's" <| fun () ->
+                let dir = IO.Directory.CreateTempSubdirectory("scalor-explained").FullName
+                let plain, gentle, both = IO.Path.Combine(dir, "plain.safetensors"), IO.Path.Combine(dir, "gentle.safetensors"), IO.Path.Combine(dir, "both.safetensors")
+                Train.save plain (Scalor.create tiny 5L) None None 3 []
+                let h0, e0 = Train.read plain
+                Train.recordRejection h0 e0 gentle None (Some 0.7)
+                let h1, e1 = Train.read gentle
+                Train.recordRejection h1 e1 both (Some 0.8) None
+                let h2, _ = Train.read both
+                Expect.equal h1.Config h0.Config "the config, and so training's RejectionThreshold, unchanged"
+                Expect.equal (Train.explainedShareFor None false plain h0) tiny.RejectionThreshold "nothing recorded: the config's"
+                Expect.equal (Train.explainedShareFor None false gentle h1) 0.7 "the recorded share"
+                Expect.equal (Train.explainedShareFor (Some 0.5) false gentle h1) 0.5 "the command line wins"
+                Expect.equal (Train.explainedShareFor None true gentle h1) tiny.RejectionThreshold "the official inference: the config's"
+                Expect.equal (Train.explainedShareFor None false both h2, Train.duplicateShareFor None both h2) (0.7, 0.8) "recording one share keeps the other"
+                Expect.equal (Train.inferenceConfig h1 0.7) { h1.Config with RejectionThreshold = 0.7 } "inference config"
+                let bad = { h1 with Extra = h1.Extra.Add(Train.explainedShareKey, "0") }
+                let e = Expect.throwsC (fun () -> Train.explainedShareFor None false gentle bad |> ignore) id
                 Expect.stringContains e.Message "(0, 1]" "says what a share must be"
         ]
         testList "Likelihood" [

@@ -255,8 +255,9 @@ let build (nets: Scalor.Nets) (opts: Options) =
           "scalor.dense", (if opts.Dense then "true" else "false")
           "scalor.min_visible_px", string (Track.minVisiblePixels c Track.defaultMinVisibleShare)
           // Baked into the graph; recorded so a model file says which rejection it runs ("official": none among
-          // discoveries).
-          Train.duplicateShareKey, Train.formatDuplicateShare opts.DuplicateShare ]
+          // discoveries; the explained share is the official test's).
+          Train.duplicateShareKey, Train.formatDuplicateShare opts.DuplicateShare
+          Train.explainedShareKey, c.RejectionThreshold.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ]
     g.Model("scalor_track_step", meta)
 
 /// Exports to a file (written to a temporary name, then moved: a crash never leaves half a model).
