@@ -66,6 +66,9 @@ public sealed class OnnxTracker : IDisposable
     /// of its frame covers this share of its mask; null for the official rejection alone (or a model exported
     /// before the share was recorded).</summary>
     public double? DuplicateShare { get; }
+    /// <summary>The official test's share baked in at export (<c>--explained-share</c>): a discovery is rejected when
+    /// propagated objects explain this share of its mask; null for a model exported before it was recorded.</summary>
+    public double? ExplainedShare { get; }
 
     OnnxTracker(InferenceSession session, string provider)
     {
@@ -80,6 +83,8 @@ public sealed class OnnxTracker : IDisposable
         MinVisible = meta.TryGetValue("scalor.min_visible_px", out var mv) ? float.Parse(mv, CultureInfo.InvariantCulture) : 0f;
         DuplicateShare = meta.TryGetValue(Scalor.Model.Train.duplicateShareKey, out var ds)
             && double.TryParse(ds, NumberStyles.Float, CultureInfo.InvariantCulture, out var share) ? share : null;
+        ExplainedShare = meta.TryGetValue(Scalor.Model.Train.explainedShareKey, out var es)
+            && double.TryParse(es, NumberStyles.Float, CultureInfo.InvariantCulture, out var explained) ? explained : null;
         inputNames = session.InputMetadata.Keys.ToArray();
         foreach (var name in inputNames)
         {

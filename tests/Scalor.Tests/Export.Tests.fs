@@ -19,6 +19,7 @@ let private bothWith (duplicateShare: float) (nets: Scalor.Nets) (capacity: int)
         use onnx = OnnxTracker.Load(path, Provider.Cpu, 1)
         let recorded = if Discovery.testsDuplicates duplicateShare then Nullable duplicateShare else Nullable()
         Expect.equal onnx.DuplicateShare recorded "the model file records its duplicate share"
+        Expect.equal onnx.ExplainedShare (Nullable nets.Config.RejectionThreshold) "and the official test's share"
         // Compare every present object; the reporting floor is checked on its own.
         onnx.MinVisible <- 0f
         let x = Train.batchOf [| seq |]
