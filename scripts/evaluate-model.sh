@@ -16,9 +16,9 @@ t=(); [ -n "${THREADS:-}" ] && t=(--threads "$THREADS")
 m=(); [ -n "$model" ] && m=(--model "$model")
 mkdir -p "$out"
 for d in vld ld md; do
-  echo "== dSprites $d"; "$host" track "${t[@]}" "${m[@]}" --density $d --sequences 50 --no-pictures --out "$out/track-$d" | tail -1
+  echo "== dSprites $d"; "$host" track "${t[@]}" "${m[@]}" --density $d --sequences 50 --no-pictures --out "$out/track-$d" | tail -2
 done
-echo "== MNIST vld"; "$host" track "${t[@]}" "${m[@]}" --kind mnist --density vld --sequences 50 --no-pictures --out "$out/track-mnist-vld" | tail -1
+echo "== MNIST vld"; "$host" track "${t[@]}" "${m[@]}" --kind mnist --density vld --sequences 50 --no-pictures --out "$out/track-mnist-vld" | tail -2
 echo "== eval --data (8 held-out LD sequences)"
 rm -rf "$out/ld-test"
 "$host" data --density ld --sequences 8 --seed 1000001 --split test --out "$out/ld-test" >/dev/null
