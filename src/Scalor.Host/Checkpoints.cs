@@ -82,6 +82,8 @@ public static class Checkpoints
     public static string DescribeShare(double share) =>
         Discovery.testsDuplicates(share) ? string.Create(CultureInfo.InvariantCulture, $"duplicate share {share}") : "official rejection";
 
+    public static string DescribeExplainedShare(double share) => string.Create(CultureInfo.InvariantCulture, $"explained share {share}");
+
     /// <summary>Copies checkpoint <paramref name="source"/> to <paramref name="target"/> recording the duplicate
     /// and explained shares given (null keeps what it records; <c>export --out X.safetensors</c>).</summary>
     public static void RecordRejection(string source, string target, FSharpOption<double>? share, FSharpOption<double>? explained, bool weightsOnly = false)

@@ -108,9 +108,10 @@ public static class EvalCommand
     public static string ErrorLine(Evaluate.Summary s)
     {
         var e = s.Errors;
-        return string.Create(CultureInfo.InvariantCulture, $"{Errors.misses(e)} missed ({e.MissOverlapped} sharing over {Errors.overlapShare * 100:F0}% of their box with another object, {e.MissTouching} touching one, {e.MissAlone} alone); ")
-            + string.Create(CultureInfo.InvariantCulture, $"{Errors.falsePositives(e)} false positives ({e.FalseNearFound} near an object another track found, {e.FalsePartlyOut} partly out of view, {e.FalseElsewhere} elsewhere); ")
-            + string.Create(CultureInfo.InvariantCulture, $"{s.ClearCounts.IDSW} id switch{(s.ClearCounts.IDSW == 1 ? "" : "es")}");
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{Errors.misses(e)} missed ({e.MissOverlapped} sharing over {Errors.overlapShare * 100:F0}% of their box with another object, {e.MissTouching} touching one, {e.MissAlone} alone); "
+            + $"{Errors.falsePositives(e)} false positives ({e.FalseNearFound} near an object another track found, {e.FalsePartlyOut} partly out of view, {e.FalseElsewhere} elsewhere); "
+            + $"{s.ClearCounts.IDSW} id switch{(s.ClearCounts.IDSW == 1 ? "" : "es")}");
     }
 
     static void PrintTable(List<Evaluate.SequenceResult> results, Evaluate.Summary combined)

@@ -40,7 +40,7 @@ public static class ExportCommand
         Checkpoints.RecordRejection(cmd.Model, cmd.Out, cmd.DuplicateShare, cmd.ExplainedShare, cmd.WeightsOnly);
         var what = new List<string>();
         if (cmd.DuplicateShare is not null) what.Add(Checkpoints.DescribeShare(cmd.DuplicateShare.Value));
-        if (cmd.ExplainedShare is not null) what.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"explained share {cmd.ExplainedShare.Value}"));
+        if (cmd.ExplainedShare is not null) what.Add(Checkpoints.DescribeExplainedShare(cmd.ExplainedShare.Value));
         Console.WriteLine($"export: {cmd.Out}: the checkpoint {cmd.Model}" + (cmd.WeightsOnly ? " (weights only: it tracks but cannot resume)" : "") +
                           $" with {string.Join(" and ", what)} recorded");
         return 0;

@@ -27,7 +27,7 @@ public static class TrackCommand
         var recorded = new List<string>();
         if (cmd.DuplicateShare is null && share != Discovery.defaultDuplicateShare) recorded.Add(Checkpoints.DescribeShare(share));
         if (cmd.ExplainedShare is null && nets.Config.RejectionThreshold != Config.toy64.RejectionThreshold)
-            recorded.Add(string.Create(CultureInfo.InvariantCulture, $"explained share {nets.Config.RejectionThreshold}"));
+            recorded.Add(Checkpoints.DescribeExplainedShare(nets.Config.RejectionThreshold));
         if (recorded.Count > 0) Console.WriteLine($"track: {string.Join(", ", recorded)}, as the checkpoint records");
         var size = nets.Config.ImageSize;
         string? gtDir = null;

@@ -257,7 +257,7 @@ let build (nets: Scalor.Nets) (opts: Options) =
           // Baked into the graph; recorded so a model file says which rejection it runs ("official": none among
           // discoveries; the explained share is the official test's).
           Train.duplicateShareKey, Train.formatDuplicateShare opts.DuplicateShare
-          Train.explainedShareKey, c.RejectionThreshold.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ]
+          Train.explainedShareKey, Train.formatShare c.RejectionThreshold ]
     g.Model("scalor_track_step", meta)
 
 /// Exports to a file (written to a temporary name, then moved: a crash never leaves half a model).

@@ -5,8 +5,7 @@ module Scalor.Metrics.Clear
 
 open Scalor.Metrics.Sequence
 
-/// numpy `finfo(float).eps`, as TrackEval uses it around thresholds.
-let private eps = 2.220446049250313e-16
+let private eps = Scalor.Metrics.Geometry.eps
 
 /// Additive counts; sequences combine by summing them.
 type Counts =

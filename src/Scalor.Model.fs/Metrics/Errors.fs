@@ -43,11 +43,7 @@ let coveredShare (a: Box) (others: Box seq) =
     let area = a.Width * a.Height
     if area <= 0.0 then 0.0
     else
-        others
-        |> Seq.fold (fun best (b: Box) ->
-            let ix = max 0.0 (min (a.Left + a.Width) (b.Left + b.Width) - max a.Left b.Left)
-            let iy = max 0.0 (min (a.Top + a.Height) (b.Top + b.Height) - max a.Top b.Top)
-            max best (ix * iy / area)) 0.0
+        others |> Seq.fold (fun best b -> max best (intersection a b / area)) 0.0
 
 let private touches (a: Box) (b: Box) =
     a.Left <= b.Left + b.Width && b.Left <= a.Left + a.Width && a.Top <= b.Top + b.Height && b.Top <= a.Top + a.Height
@@ -74,8 +70,8 @@ let classify (threshold: float) (view: (float * float) option) (gt: Box[]) (tr: 
             else c <- { c with MissAlone = c.MissAlone + 1 }
     for j in 0 .. tr.Length - 1 do
         if not trMatched.[j] then
-            // TrackEval's epsilon, as CLEAR compares similarities with the threshold.
-            let duplicate = Seq.init gt.Length id |> Seq.exists (fun i -> gtMatched.[i] && sim.[i, j] >= threshold - 2.220446049250313e-16)
+            // As CLEAR compares similarities with the threshold.
+            let duplicate = Seq.init gt.Length id |> Seq.exists (fun i -> gtMatched.[i] && sim.[i, j] >= threshold - eps)
             if duplicate then c <- { c with FalseNearFound = c.FalseNearFound + 1 }
             elif view |> Option.exists (fun v -> partlyOut v tr.[j]) then c <- { c with FalsePartlyOut = c.FalsePartlyOut + 1 }
             else c <- { c with FalseElsewhere = c.FalseElsewhere + 1 }

@@ -72,7 +72,7 @@ let evaluateRows (name: string) (length: int) (view: (float * float) option) (ma
                  let sim =
                      Array2D.init gtAll.Length pred.Length (fun i j ->
                          let v = iou gtAll.[i].Box pred.[j].Box
-                         if v < 0.5 - 2.220446049250313e-16 then 0.0 else v)
+                         if v < 0.5 - eps then 0.0 else v)
                  let drop =
                      Assignment.maximise sim
                      |> Array.filter (fun (i, j) -> sim.[i, j] > 0.0 && distractorClasses.Contains gtAll.[i].Class)

@@ -5,12 +5,19 @@ module Scalor.Metrics.Geometry
 [<Struct>]
 type Box = { Left: float; Top: float; Width: float; Height: float }
 
+/// numpy `finfo(float).eps`, as TrackEval uses it around thresholds.
+let eps = 2.220446049250313e-16
+
+/// The area two boxes share.
+let intersection (a: Box) (b: Box) =
+    let ix = max 0.0 (min (a.Left + a.Width) (b.Left + b.Width) - max a.Left b.Left)
+    let iy = max 0.0 (min (a.Top + a.Height) (b.Top + b.Height) - max a.Top b.Top)
+    ix * iy
+
 let centre (b: Box) = (b.Left + b.Width / 2.0, b.Top + b.Height / 2.0)
 
 let iou (a: Box) (b: Box) =
-    let ix = max 0.0 (min (a.Left + a.Width) (b.Left + b.Width) - max a.Left b.Left)
-    let iy = max 0.0 (min (a.Top + a.Height) (b.Top + b.Height) - max a.Top b.Top)
-    let inter = ix * iy
+    let inter = intersection a b
     let union = a.Width * a.Height + b.Width * b.Height - inter
     if union <= 0.0 then 0.0 else inter / union
 

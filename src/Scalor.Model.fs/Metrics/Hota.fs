@@ -5,7 +5,7 @@ module Scalor.Metrics.Hota
 
 open Scalor.Metrics.Sequence
 
-let private eps = 2.220446049250313e-16
+let private eps = Scalor.Metrics.Geometry.eps
 
 let alphas = Array.init 19 (fun i -> 0.05 * float (i + 1))
 

@@ -188,8 +188,11 @@ let read (path: string) =
 [<Literal>]
 let duplicateShareKey = "scalor.duplicate_share"
 
+/// A share as checkpoint and ONNX metadata write it (round-trip, invariant culture).
+let formatShare (share: float) = share.ToString("R", Globalization.CultureInfo.InvariantCulture)
+
 let formatDuplicateShare (share: float) =
-    if Discovery.testsDuplicates share then share.ToString("R", Globalization.CultureInfo.InvariantCulture) else "official"
+    if Discovery.testsDuplicates share then formatShare share else "official"
 
 /// The duplicate share `c` records, if any; a value that is neither "official" nor a share in (0, 1] is an error.
 let recordedDuplicateShare (path: string) (c: Checkpoint) =
@@ -252,7 +255,7 @@ let recordRejection (header: Checkpoint) (entries: Safetensors.Entry list) (targ
     let meta =
         header.Extra
         |> put duplicateShareKey (duplicateShare |> Option.map formatDuplicateShare)
-        |> put explainedShareKey (explainedShare |> Option.map (fun s -> s.ToString("R", Globalization.CultureInfo.InvariantCulture)))
+        |> put explainedShareKey (explainedShare |> Option.map formatShare)
     Safetensors.write target entries (Map.toList meta)
 
 /// Restores weights (and optionally optimizer and generator state) into freshly created nets.
