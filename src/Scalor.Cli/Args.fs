@@ -286,11 +286,13 @@ type EvalArgs =
     | Duplicate_Share of share: float
     | Explained_Share of share: float
     | Min_Visible of share: float
+    | Min_Gt_Visibility of share: float
     | Threads of int
     interface IArgParserTemplate with
         member a.Usage =
             match a with
             | Min_Visible _ -> minVisibleUsage
+            | Min_Gt_Visibility _ -> "ignore ground-truth rows less visible than this share (gt.txt column 9: MOT16's visibility; in Scalor worlds, what lies in view and is not covered by other objects), and the tracker boxes matched to them, as distractors are (default 0: score every row)."
             | Rejection _ -> rejectionUsage
             | Duplicate_Share _ -> duplicateShareUsage
             | Explained_Share _ -> explainedShareUsage

@@ -36,7 +36,9 @@ type EvalCommand =
       /// Model mode: the tracking's reporting floor (`TrackCommand.MinVisibleShare`).
       MinVisibleShare: float
       /// Model mode: CPU threads for TorchSharp.
-      Threads: int }
+      Threads: int
+      /// Ground-truth rows less visible than this (gt.txt column 9) are ignored, with the boxes matched to them.
+      MinGtVisibility: float }
 
 type TrainCommand =
     { Config: Scalor.Model.Config.ScalorConfig
@@ -388,6 +390,8 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
     let samples = r.GetResult(EvalArgs.Samples, 16)
     if samples < 1 || samples > 256 then usage "--samples must be between 1 and 256"
     let json = r.TryGetResult EvalArgs.Json |> Option.toObj
+    let minGt = r.GetResult(EvalArgs.Min_Gt_Visibility, 0.0)
+    if not (minGt >= 0.0 && minGt <= 1.0) then usage "--min-gt-visibility must be a share in [0, 1]"
     match r.TryGetResult EvalArgs.Data with
     | Some data ->
         Eval { GtDir = data; PredDir = null; ByIou = byIou; Threshold = thr; JsonFile = json
@@ -395,7 +399,7 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
                DuplicateShare = duplicateShareOf (r.TryGetResult EvalArgs.Rejection) (r.TryGetResult EvalArgs.Duplicate_Share)
                ExplainedShare = explainedShareOf (r.TryGetResult EvalArgs.Explained_Share)
                MinVisibleShare = minVisibleOf (r.TryGetResult EvalArgs.Min_Visible)
-               Threads = threadsOf (r.TryGetResult EvalArgs.Threads) }
+               Threads = threadsOf (r.TryGetResult EvalArgs.Threads); MinGtVisibility = minGt }
     | Option.None ->
         let gt =
             match r.TryGetResult EvalArgs.Gt with
@@ -406,7 +410,8 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
             | Some p -> p
             | Option.None -> usage "eval needs --pred (a folder of <seq>.txt results)"
         Eval { GtDir = gt; PredDir = pred; ByIou = byIou; Threshold = thr; JsonFile = json; Model = null; DataDir = null; Samples = samples
-               DuplicateShare = Option.None; ExplainedShare = Option.None; MinVisibleShare = 0.0; Threads = threadsOf Option.None }
+               DuplicateShare = Option.None; ExplainedShare = Option.None; MinVisibleShare = 0.0; Threads = threadsOf Option.None
+               MinGtVisibility = minGt }
 
 let private benchCommand (r: ParseResults<BenchArgs>) =
     let runs = r.GetResult(BenchArgs.Runs, 5)

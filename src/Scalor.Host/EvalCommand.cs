@@ -22,7 +22,7 @@ public static class EvalCommand
         List<Evaluate.SequenceResult> results;
         try
         {
-            results = [.. Evaluate.evaluateFolders(cmd.GtDir, cmd.PredDir, cmd.ByIou, threshold)];
+            results = [.. Evaluate.evaluateFolders(cmd.GtDir, cmd.PredDir, cmd.ByIou, threshold, cmd.MinGtVisibility)];
         }
         catch (Evaluate.EvalError e) { throw new UserError(e.Data0); }
         catch (MotFiles.MotFormatError e) { throw new UserError(e.Data0); }
@@ -36,6 +36,7 @@ public static class EvalCommand
                 r => Keys(Evaluate.summarise(Microsoft.FSharp.Collections.ListModule.OfSeq(new[] { r }))));
             var json = Keys(combined);
             json["matching"] = cmd.ByIou ? "iou" : "distance";
+            json["min_gt_visibility"] = cmd.MinGtVisibility;
             json["sequences"] = perSequence;
             BenchCommand.WriteJson(cmd.JsonFile, json);
         }
@@ -57,7 +58,7 @@ public static class EvalCommand
                 cmd.MinVisibleShare, Environment.ProcessorCount, null, "torchsharp", "auto", 64, cmd.DuplicateShare, cmd.ExplainedShare);
             TrackCommand.Run(track);
             var threshold = double.IsNaN(cmd.Threshold) ? FSharpOption<double>.None : FSharpOption<double>.Some(cmd.Threshold);
-            var results = Evaluate.evaluateFolders(cmd.DataDir, Path.Combine(tmp, "results"), cmd.ByIou, threshold);
+            var results = Evaluate.evaluateFolders(cmd.DataDir, Path.Combine(tmp, "results"), cmd.ByIou, threshold, cmd.MinGtVisibility);
             var combined = Evaluate.summarise(results);
             PrintTable([.. results], combined);
             Console.WriteLine($"eval: {ErrorLine(combined)}");
@@ -70,6 +71,7 @@ public static class EvalCommand
                 nll.Add(Scalor.Model.Elbo.nll(nets, gen, cmd.Samples, x));
             }
             var json = Keys(combined);
+            json["min_gt_visibility"] = cmd.MinGtVisibility;
             json["mse"] = nll.Average(n => n.Mse);
             json["nll_elbo"] = nll.Average(n => n.NegElbo);
             json["nll_iw"] = nll.Average(n => n.ImportanceWeighted);
@@ -159,15 +161,15 @@ public static class EvalCommand
             for (var k = 0; k < 100; k++)
             {
                 var (x, y) = (k % 10 * 20.0 + t % 7, k / 10 * 20.0);
-                gt.Add(new MotFiles.Row(t, k + 1, new Geometry.Box(x, y, 8, 8), 1, 1));
+                gt.Add(new MotFiles.Row(t, k + 1, new Geometry.Box(x, y, 8, 8), 1, 1, 1));
                 var id = (t / 100 % 2 == 1 && k < 5) ? 1000 + k : k + 1;
-                pr.Add(new MotFiles.Row(t, id, new Geometry.Box(x + rng.NextDouble(), y + rng.NextDouble(), 8, 8), 1, 1));
+                pr.Add(new MotFiles.Row(t, id, new Geometry.Box(x + rng.NextDouble(), y + rng.NextDouble(), 8, 8), 1, 1, 1));
             }
         var (gtA, prA) = (gt.ToArray(), pr.ToArray());
         double Full()
         {
             var sw = Stopwatch.StartNew();
-            Evaluate.evaluateRows("bench", 1000, FSharpOption<Tuple<double, double>>.None, Evaluate.Matching.NewDistance(10), gtA, prA, "gt", "pred");
+            Evaluate.evaluateRows("bench", 1000, FSharpOption<Tuple<double, double>>.None, Evaluate.Matching.NewDistance(10), 0.0, gtA, prA, "gt", "pred");
             return sw.Elapsed.TotalMilliseconds;
         }
         Solve(); Full();

@@ -68,7 +68,7 @@ public static class TrackCommand
         Console.WriteLine(string.Create(inv, $"track: {frames} frames in {sw.Elapsed.TotalSeconds:F1} s ({1000 * sw.Elapsed.TotalSeconds / Math.Max(1, frames):F1} ms/frame){(onnx is null ? $"; reconstruction MSE {mseSum / Math.Max(1, mseFrames):F5}" : $" on ONNX Runtime ({onnx.ProviderName})")}; results in {results}"));
         if (gtDir is not null && Directory.Exists(gtDir))
         {
-            var evaluated = Evaluate.evaluateFolders(gtDir, results, false, null);
+            var evaluated = Evaluate.evaluateFolders(gtDir, results, false, null, 0.0);
             var summary = Evaluate.summarise(evaluated);
             var json = EvalCommand.Keys(summary);
             if (onnx is null) json["mse"] = mseSum / Math.Max(1, mseFrames);

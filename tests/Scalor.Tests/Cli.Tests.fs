@@ -65,6 +65,13 @@ let tests =
                 match parse bad with
                 | UsageError m -> Expect.stringContains m "--explained-share" "names the option"
                 | other -> failtestf "unexpected %A for %A" other bad
+            match parse [| "eval"; "--gt"; "g"; "--pred"; "p"; "--min-gt-visibility"; "0.5" |], parse [| "eval"; "--data"; "d" |] with
+            | Run(Eval s), Run(Eval d) -> Expect.equal (s.MinGtVisibility, d.MinGtVisibility) (0.5, 0.0) "the floor reaches eval; default 0 scores every row"
+            | other -> failtestf "unexpected %A" other
+            for bad in [ [| "eval"; "--gt"; "g"; "--pred"; "p"; "--min-gt-visibility"; "1.5" |]; [| "eval"; "--data"; "d"; "--min-gt-visibility"; "-0.1" |] ] do
+                match parse bad with
+                | UsageError m -> Expect.stringContains m "--min-gt-visibility" "names the option"
+                | other -> failtestf "unexpected %A for %A" other bad
             match parse [| "export"; "--out"; "m.onnx"; "--capacity"; "0" |] with
             | UsageError m -> Expect.stringContains m "--capacity" "names the option"
             | other -> failtestf "unexpected %A" other

@@ -189,8 +189,8 @@ let tests =
         ]
 
         testList "Edge cases" [
-            let row f id l t : MotFiles.Row = { Frame = f; Id = id; Box = { Left = l; Top = t; Width = 4.0; Height = 4.0 }; Flag = 1.0; Class = 1 }
-            let eval gt pr len px = Evaluate.evaluateRows "s" len None (Evaluate.Distance px) gt pr "gt.txt" "pred.txt"
+            let row f id l t : MotFiles.Row = { Frame = f; Id = id; Box = { Left = l; Top = t; Width = 4.0; Height = 4.0 }; Flag = 1.0; Class = 1; Visibility = 1.0 }
+            let eval gt pr len px = Evaluate.evaluateRows "s" len None (Evaluate.Distance px) 0.0 gt pr "gt.txt" "pred.txt"
 
             testCase "empty frames are counted but add no events" <| fun () ->
                 let r = eval [| row 1 1 0.0 0.0; row 3 1 1.0 0.0 |] [| row 1 7 0.0 0.0; row 3 7 1.0 0.0 |] 5 2.0
@@ -234,12 +234,44 @@ let tests =
                 let pr = [| row 1 1 0.0 0.0; row 1 2 20.0 20.0; row 1 3 40.0 40.0 |]
                 let r = eval gt pr 1 2.0
                 Expect.equal (r.Clear.TP, r.Clear.FP, r.Clear.FN) (1, 1, 0) "distractor match dropped; flag-0 GT box unmatched tracker is FP"
+
+            testCase "ground truth below the visibility floor is ignored, with the boxes it matches" <| fun () ->
+                let hidden f id l t = { row f id l t with Visibility = 0.1 }
+                // Object 1 shows; 2 and 3 are nearly hidden, and only 2 is found. A box at (1, 0) is nearer to
+                // the shown object 1 than to hidden 4 beside it, so CLEAR's matching gives it to 1 and it stays.
+                let gt = [| row 1 1 0.0 0.0; hidden 1 2 20.0 20.0; hidden 1 3 40.0 40.0; hidden 1 4 3.5 0.0 |]
+                let pr = [| row 1 1 1.0 0.0; row 1 2 20.0 20.0; row 1 3 60.0 0.0 |]
+                let at v = Evaluate.evaluateRows "s" 1 None (Evaluate.Distance 2.0) v gt pr "gt.txt" "pred.txt"
+                let all = at 0.0
+                Expect.equal (all.Clear.TP, all.Clear.FP, all.Clear.FN) (2, 1, 2) "every row scored"
+                let shown = at 0.5
+                Expect.equal (shown.Clear.TP, shown.Clear.FP, shown.Clear.FN, shown.NumGt) (1, 1, 0, 1) "hidden rows and the box on 2 drop out; the far box stays an FP"
+                let exact = at 0.1
+                Expect.equal (exact.Clear.TP, exact.NumGt) (2, 4) "a row exactly at the floor counts"
+
+            testCase "a track keeps its object when a hidden neighbour's box is dropped" <| fun () ->
+                // Frame 1: tracks 1 and 2 on objects 1 and 2. Frame 2: object 2 slips under object 1, and track 1
+                // is a little nearer to object 2 than to its own. By similarity alone track 1 would go to the
+                // hidden object and be dropped, and track 2 would take object 1: an id switch. CLEAR's matching
+                // keeps last frame's pair, so track 2's box on the hidden object is the one dropped.
+                let gt = [| row 1 1 0.0 0.0; row 1 2 3.0 0.0; row 2 1 0.0 0.0; { row 2 2 1.0 0.0 with Visibility = 0.1 } |]
+                let pr = [| row 1 1 0.0 0.0; row 1 2 3.0 0.0; row 2 1 0.9 0.0; row 2 2 0.1 0.0 |]
+                let r = Evaluate.evaluateRows "s" 2 None (Evaluate.Distance 2.0) 0.5 gt pr "gt.txt" "pred.txt"
+                Expect.equal (r.Clear.TP, r.Clear.FP, r.Clear.FN, r.Clear.IDSW) (3, 0, 0, 0) "no switch, nothing left over"
+
+            testCase "gt.txt column 9 is the visibility; MOT15 and results have none" <| fun () ->
+                let gt = MotFiles.parse "gt.txt" true [| "1,1,0,0,4,4,1,1,0.25"; "1,2,5,5,4,4,1,1,1" |]
+                Expect.equal (gt |> Array.map (fun r -> r.Visibility)) [| 0.25; 1.0 |] "MOT16 column 9"
+                let mot15 = MotFiles.parse "gt.txt" true [| "1,1,0,0,4,4,1,-1,-1,-1" |]
+                Expect.equal mot15.[0].Visibility 1.0 "MOT15: world coordinates, no visibility"
+                let res = MotFiles.parse "r.txt" false [| "1,1,0,0,4,4,0.3,-1,-1" |]
+                Expect.equal res.[0].Visibility 1.0 "results: none"
         ]
 
         testList "Errors" [
             let box l t w h : Geometry.Box = { Left = l; Top = t; Width = w; Height = h }
-            let row f id (b: Geometry.Box) : MotFiles.Row = { Frame = f; Id = id; Box = b; Flag = 1.0; Class = 1 }
-            let eval view gt pr = Evaluate.evaluateRows "s" 1 view (Evaluate.Distance 4.0) gt pr "gt.txt" "pred.txt"
+            let row f id (b: Geometry.Box) : MotFiles.Row = { Frame = f; Id = id; Box = b; Flag = 1.0; Class = 1; Visibility = 1.0 }
+            let eval view gt pr = Evaluate.evaluateRows "s" 1 view (Evaluate.Distance 4.0) 0.0 gt pr "gt.txt" "pred.txt"
 
             testCase "misses by how much another object's box shares theirs" <| fun () ->
                 // Found: the object at (0, 0). Missed: one sharing half its box with it, one touching it at an
@@ -272,7 +304,7 @@ let tests =
                          for k in 0 .. rng.Next(0, 7) - 1 do
                              yield row f (id0 + k) (box (rng.NextDouble() * 70.0 - 8.0) (rng.NextDouble() * 70.0 - 8.0) (2.0 + rng.NextDouble() * 10.0) (2.0 + rng.NextDouble() * 10.0)) |]
                 let view = if rng.Next 2 = 0 then None else Some(64.0, 64.0)
-                let r = Evaluate.evaluateRows "s" frames view (Evaluate.Distance(1.0 + rng.NextDouble() * 6.0)) (boxes 1) (boxes 100) "gt.txt" "pred.txt"
+                let r = Evaluate.evaluateRows "s" frames view (Evaluate.Distance(1.0 + rng.NextDouble() * 6.0)) 0.0 (boxes 1) (boxes 100) "gt.txt" "pred.txt"
                 Errors.misses r.Errors = r.Clear.FN && Errors.falsePositives r.Errors = r.Clear.FP
         ]
 
@@ -312,12 +344,12 @@ let tests =
                     File.WriteAllText(Path.Combine(gtDir, name, "seqinfo.ini"), sprintf "[Sequence]\nname=%s\nseqLength=%d\nobjectSize=10\n" name s.Length)
                     Directory.CreateDirectory predDir |> ignore
                     File.WriteAllLines(Path.Combine(predDir, name + ".txt"), lines 50 "1,-1,-1,-1")
-                let results = Evaluate.evaluateFolders gtDir predDir false None
+                let results = Evaluate.evaluateFolders gtDir predDir false None 0.0
                 Expect.equal results.Length 2 "two sequences"
                 let s = Evaluate.summarise results
                 Expect.equal (s.Clear.Mota, s.Identity.Idf1, s.Hota.Hota, s.CountMae) (1.0, 1.0, 1.0, 0.0) "perfect"
                 File.Delete(Path.Combine(predDir, "seq-1.txt"))
-                let e = Expect.throwsC (fun () -> Evaluate.evaluateFolders gtDir predDir false None |> ignore) id
+                let e = Expect.throwsC (fun () -> Evaluate.evaluateFolders gtDir predDir false None 0.0 |> ignore) id
                 Expect.stringContains e.Message "seq-1.txt" "names the missing file"
         ]
     ]

@@ -51,8 +51,29 @@ let tests =
                     s.Truth |> Array.forall (fun b ->
                         b.Left >= 0f && b.Top >= 0f && b.Width > 0f && b.Height > 0f
                         && b.Left + b.Width <= float32 s.ViewSize && b.Top + b.Height <= float32 s.ViewSize)
-                let visibleEnough = s.Truth |> Array.forall (fun b -> float b.Visibility >= cfg.MinVisibleFraction - 1e-6)
-                unique && inside && visibleEnough)
+                // Listing counts the box's share in view; visibility (MOT16's) also counts occlusion.
+                let visibleEnough = s.Truth |> Array.forall (fun b -> float (b.Width * b.Height / (b.Size * b.Size)) >= cfg.MinVisibleFraction - 1e-6)
+                let share = s.Truth |> Array.forall (fun b -> b.Visibility >= 0f && b.Visibility <= 1f + 1e-5f)
+                unique && inside && visibleEnough && share)
+
+        testCase "visibility: 1 for a lone object in view, occlusion lowers it in crowds" <| fun () ->
+            let lone = create { defaultConfig with ObjectCount = Some(1, 1); Length = 20 } None
+            let rows = Array.init 30 (fun i -> (sequence lone (sequenceSeed 21UL i)).Truth) |> Array.concat
+            let whole, cut = rows |> Array.partition (fun b -> b.Width = b.Size && b.Height = b.Size)
+            Expect.isGreaterThan whole.Length 100 "lone objects fully in view"
+            for b in whole do
+                Expect.floatClose Accuracy.medium (float b.Visibility) 1.0 "nothing covers a lone object in view"
+            Expect.isNonEmpty cut "some leave the view"
+            for b in cut do
+                Expect.isLessThanOrEqual b.Visibility (1f + 1e-5f) "a cut object shows at most all of its ink"
+            Expect.isTrue (cut |> Array.exists (fun b -> b.Visibility < 0.99f)) "the border cuts ink"
+            let crowdWorld = create { defaultConfig with Density = md } None
+            let crowd = Array.init 20 (fun i -> (sequence crowdWorld (sequenceSeed 22UL i)).Truth) |> Array.concat
+            let inView = crowd |> Array.filter (fun b -> b.Width = b.Size && b.Height = b.Size)
+            let hidden = inView |> Array.filter (fun b -> b.Visibility < 0.5f)
+            // MD covers about a third of the view, so objects fully in view are often partly covered.
+            Expect.isTrue (hidden.Length > 0 && hidden.Length < inView.Length / 2) (sprintf "%d of %d objects in view under half visible" hidden.Length inView.Length)
+            Expect.isLessThan (inView |> Array.averageBy (fun b -> float b.Visibility)) 0.99 "occlusion counts"
 
         testPropertyWithConfig config "a track id is one continuous episode of one object" <| fun (seed: uint64) ->
             Prop.forAll cfgArb (fun cfg ->

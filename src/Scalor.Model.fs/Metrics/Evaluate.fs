@@ -52,8 +52,10 @@ let private similarityAndDistance (matching: Matching) (gt: Box[]) (tr: Box[]) =
         Array2D.map (euclideanSimilarity (2.0 * px)) dist, dist
 
 /// Evaluates one sequence from parsed rows. `view`: the frame's width and height, when known (`Errors`).
+/// `minVisibility`: ground-truth rows less visible than this are ignored, and so are the tracker boxes the
+/// sequence's own matching assigns to them (neither TP nor FP, as distractors); 0 scores every row.
 /// `gtPath`/`predPath` only name files in errors.
-let evaluateRows (name: string) (length: int) (view: (float * float) option) (matching: Matching) (gtRows: Row[]) (predRows: Row[]) (gtPath: string) (predPath: string) =
+let evaluateRows (name: string) (length: int) (view: (float * float) option) (matching: Matching) (minVisibility: float) (gtRows: Row[]) (predRows: Row[]) (gtPath: string) (predPath: string) =
     let threshold = match matching with Iou m -> m | Distance _ -> 0.5
     for r in gtRows do
         if r.Frame > length then raise (EvalError(sprintf "%s: frame %d beyond seqLength %d" gtPath r.Frame length))
@@ -79,18 +81,34 @@ let evaluateRows (name: string) (length: int) (view: (float * float) option) (ma
                      |> Array.map snd
                      |> set
                  pred <- pred |> Array.indexed |> Array.filter (fun (j, _) -> not (drop.Contains j)) |> Array.map snd
-             let gt = gtAll |> Array.filter (fun r -> r.Flag <> 0.0 && r.Class = 1)
-             let gtBoxes, predBoxes = gt |> Array.map (fun r -> r.Box), pred |> Array.map (fun r -> r.Box)
-             let sim, dist = similarityAndDistance matching gtBoxes predBoxes
-             yield (gt |> Array.map (fun r -> r.Id), pred |> Array.map (fun r -> r.Id), sim, dist), (gtBoxes, predBoxes) |]
-    let boxes = frames |> Array.map snd
-    let frames = frames |> Array.map fst
-    let data =
-        try Sequence.build frames
-        with Sequence.DuplicateIdError(t, side, id) ->
-            raise (EvalError(sprintf "%s: frame %d lists %s id %d twice" (if side = "tracker" then predPath else gtPath) (t + 1) side id))
+             yield gtAll |> Array.filter (fun r -> r.Flag <> 0.0 && r.Class = 1), pred |]
+    let build (frames: (Row[] * Row[])[]) =
+        let perFrame =
+            frames |> Array.map (fun (gt, pred) ->
+                let gtBoxes, predBoxes = gt |> Array.map (fun r -> r.Box), pred |> Array.map (fun r -> r.Box)
+                let sim, dist = similarityAndDistance matching gtBoxes predBoxes
+                (gt |> Array.map (fun r -> r.Id), pred |> Array.map (fun r -> r.Id), sim, dist), (gtBoxes, predBoxes))
+        let data =
+            try Sequence.build (perFrame |> Array.map fst)
+            with Sequence.DuplicateIdError(t, side, id) ->
+                raise (EvalError(sprintf "%s: frame %d lists %s id %d twice" (if side = "tracker" then predPath else gtPath) (t + 1) side id))
+        data, perFrame |> Array.map snd
+    let hidden (r: Row) = r.Visibility < minVisibility - eps
+    let frames =
+        if not (frames |> Array.exists (fst >> Array.exists hidden)) then frames
+        else
+            // CLEAR's own matching over every considered row decides which boxes found a hidden object, so its
+            // preference for last frame's pairs keeps a track on its object when a hidden neighbour is dropped.
+            let data, _ = build frames
+            let _, matches = Clear.evaluateMatched threshold infinity data
+            Array.map2 (fun (gt: Row[], pred: Row[]) (m: (int * int)[]) ->
+                let drop = m |> Array.filter (fun (i, _) -> hidden gt.[i]) |> Array.map snd |> set
+                gt |> Array.filter (hidden >> not), pred |> Array.indexed |> Array.filter (fun (j, _) -> not (drop.Contains j)) |> Array.map snd)
+                frames matches
+    let data, boxes = build frames
+    let frames = data.Frames |> Array.map (fun f -> f.GtIds, f.TrackerIds)
     let countErr, countFrames =
-        frames |> Array.fold (fun (s, n) (g, p, _, _) -> if g.Length = 0 then (s, n) else (s + abs (float p.Length - float g.Length) / float g.Length, n + 1)) (0.0, 0)
+        frames |> Array.fold (fun (s, n) (g, p) -> if g.Length = 0 then (s, n) else (s + abs (float p.Length - float g.Length) / float g.Length, n + 1)) (0.0, 0)
     let clear, matches = Clear.evaluateMatched threshold infinity data
     let errors =
         Array.map3 (fun (gtBoxes, predBoxes) (f: Sequence.FrameData) m -> Errors.classify threshold view gtBoxes predBoxes f.Similarity m) boxes data.Frames matches
@@ -122,8 +140,9 @@ let summarise (results: SequenceResult list) : Summary =
       NumPred = results |> List.sumBy (fun r -> r.NumPred) }
 
 /// Evaluates every sequence folder of `gtDir` (those with gt/gt.txt) against `predDir/<seq>.txt`.
-/// `threshold`: None for the default (distance: 2 × objectSize from seqinfo.ini; IoU: 0.5).
-let evaluateFolders (gtDir: string) (predDir: string) (byIou: bool) (threshold: float option) : SequenceResult list =
+/// `threshold`: None for the default (distance: 2 × objectSize from seqinfo.ini; IoU: 0.5). `minVisibility`:
+/// see `evaluateRows`.
+let evaluateFolders (gtDir: string) (predDir: string) (byIou: bool) (threshold: float option) (minVisibility: float) : SequenceResult list =
     if not (Directory.Exists gtDir) then raise (EvalError(sprintf "%s: ground-truth folder not found" gtDir))
     if not (Directory.Exists predDir) then raise (EvalError(sprintf "%s: results folder not found" predDir))
     let seqDirs =
@@ -146,4 +165,4 @@ let evaluateFolders (gtDir: string) (predDir: string) (byIou: bool) (threshold: 
         let predPath = Path.Combine(predDir, name + ".txt")
         if not (File.Exists predPath) then raise (EvalError(sprintf "%s: results file not found for sequence %s" predPath name))
         let view = if info.Width > 0 && info.Height > 0 then Some(float info.Width, float info.Height) else None
-        yield evaluateRows name info.Length view matching (read gtPath true) (read predPath false) gtPath predPath ]
+        yield evaluateRows name info.Length view matching minVisibility (read gtPath true) (read predPath false) gtPath predPath ]

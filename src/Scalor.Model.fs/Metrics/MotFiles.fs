@@ -14,7 +14,9 @@ type Row =
       /// GT: consider flag (0 = ignore); results: confidence.
       Flag: float
       /// GT class (1 = pedestrian / object); 1 where the format has none.
-      Class: int }
+      Class: int
+      /// GT visibility (MOT16/17/20 column 9: the share of the object that shows); 1 where the format has none.
+      Visibility: float }
 
 type SeqInfo =
     { Name: string
@@ -55,7 +57,10 @@ let parse (path: string) (isGt: bool) (lines: string[]) : Row[] =
             // MOT16/17/20 ground truth has a class in column 8 and 9 columns in all; MOT15 (10 columns)
             // has world coordinates there instead.
             let cls = if isGt && fields.Length = 9 then whole 7 else 1
-            rows.Add { Frame = frame; Id = id; Box = { Left = num 2; Top = num 3; Width = w; Height = h }; Flag = flag; Class = cls }
+            let visibility = if isGt && fields.Length = 9 then num 8 else 1.0
+            rows.Add
+                { Frame = frame; Id = id; Box = { Left = num 2; Top = num 3; Width = w; Height = h }; Flag = flag; Class = cls
+                  Visibility = visibility }
     rows.ToArray()
 
 let read (path: string) (isGt: bool) =

@@ -106,7 +106,9 @@ type TruthBox =
       Top: float32
       Width: float32
       Height: float32
-      /// Share of the object's box that is in view.
+      /// MOT16's visibility: the share of the object's ink that shows in the frame, i.e. lies in view and is
+      /// not covered by objects drawn over it (alpha-weighted). Listing uses the box's share in view alone
+      /// (`MinVisibleFraction`), so a hidden object stays listed with a visibility near 0.
       Visibility: float32
       /// Centre of the whole object, view pixels (may lie slightly outside the view).
       CenterX: float32
@@ -261,6 +263,9 @@ let sequence (world: World) (seed: uint64) : Sequence =
     let frames = Array.zeroCreate<byte> (cfg.Length * frameBytes)
     let truth = Collections.Generic.List<TruthBox>(cfg.Length * (snd (countRange cfg) + 1))
     let mutable nextTrack = 1
+    let drawn = Collections.Generic.List<struct (int * int * int * int * int * int * int * bool)>(objs.Length)
+    let transmit = Array.zeroCreate<float32> (v * v)
+    let shown = Array.zeroCreate<float> objs.Length
     // Moves one coordinate: walls of the environment always reflect; the view's border reflects an object
     // that was fully inside unless it wins the exit draw.
     let move (pos: float) (vel: float) (half: float) =
@@ -302,6 +307,8 @@ let sequence (world: World) (seed: uint64) : Sequence =
                     frame.[dst] <- byte (min 255 ((int bgTex.[src] * gainQ) >>> 8))
                     frame.[dst + 1] <- byte (min 255 ((int bgTex.[src + 1] * gainQ) >>> 8))
                     frame.[dst + 2] <- byte (min 255 ((int bgTex.[src + 2] * gainQ) >>> 8))
+        // Objects drawn this frame, in drawing order (view rectangle and whether listed), for the visibility pass.
+        drawn.Clear()
         for oi in 0 .. objs.Length - 1 do
             let o = objs.[oi]
             if t >= o.BornAt then
@@ -328,19 +335,45 @@ let sequence (world: World) (seed: uint64) : Sequence =
                                 frame.[dst] <- blend frame.[dst] o.R
                                 frame.[dst + 1] <- blend frame.[dst + 1] o.G
                                 frame.[dst + 2] <- blend frame.[dst + 2] o.B
-                if visible >= cfg.MinVisibleFraction - 1e-9 then
+                let listed = visible >= cfg.MinVisibleFraction - 1e-9
+                if listed then
                     if o.Track = 0 then
                         if cfg.NewIdOnReentry || o.FirstTrack = 0 then
                             o.Track <- nextTrack
                             nextTrack <- nextTrack + 1
                         else o.Track <- o.FirstTrack
                         if o.FirstTrack = 0 then o.FirstTrack <- o.Track
-                    truth.Add
-                        { Frame = t; Track = o.Track; Object = oi
-                          Left = float32 x0; Top = float32 y0; Width = float32 (x1 - x0); Height = float32 (y1 - y0)
-                          Visibility = float32 visible
-                          CenterX = float32 (o.X - m); CenterY = float32 (o.Y - m); Size = float32 s }
                 else o.Track <- 0
+                if visible > 0.0 then drawn.Add(struct (oi, left, top, x0, x1, y0, y1, listed))
+        // Front to back: what an object shows is its coverage times the light the objects drawn after it let
+        // through (`transmit`, per view pixel), so occlusion is counted as the frame composes it.
+        Array.Fill(transmit, 1f)
+        Array.Fill(shown, 0.0)
+        for k in drawn.Count - 1 .. -1 .. 0 do
+            let struct (oi, left, top, x0, x1, y0, y1, _) = drawn.[k]
+            let o = objs.[oi]
+            let s = o.Size
+            let cov = o.Mask.Coverage
+            let mutable ink = 0.0
+            for y in y0 .. y1 - 1 do
+                let mrow = (y - top) * s
+                for x in x0 .. x1 - 1 do
+                    let a = cov.[mrow + x - left]
+                    if a > 0f then
+                        let p = y * v + x
+                        ink <- ink + float (a * transmit.[p])
+                        transmit.[p] <- transmit.[p] * (1f - a)
+            shown.[k] <- ink
+        for k in 0 .. drawn.Count - 1 do
+            let struct (oi, _, _, x0, x1, y0, y1, listed) = drawn.[k]
+            if listed then
+                let o = objs.[oi]
+                let total = Array.sum o.Mask.Coverage
+                truth.Add
+                    { Frame = t; Track = o.Track; Object = oi
+                      Left = float32 x0; Top = float32 y0; Width = float32 (x1 - x0); Height = float32 (y1 - y0)
+                      Visibility = (if total > 0f then float32 (shown.[k] / float total) else 0f)
+                      CenterX = float32 (o.X - m); CenterY = float32 (o.Y - m); Size = float32 o.Size }
     { Seed = seed; Length = cfg.Length; ViewSize = v; Frames = frames; Truth = truth.ToArray(); ObjectCount = objs.Length }
 
 /// Seed of sequence `index` of a dataset generated from `seed`: datasets and on-the-fly training draw the
