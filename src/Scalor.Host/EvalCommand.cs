@@ -30,6 +30,7 @@ public static class EvalCommand
         var combined = Evaluate.summarise(Microsoft.FSharp.Collections.ListModule.OfSeq(results));
         PrintTable(results, combined);
         Console.WriteLine($"eval: {ErrorLine(combined)}");
+        if (RecallByFrameLine(combined) is { } recallLine) Console.WriteLine($"eval: {recallLine}");
         if (cmd.JsonFile is not null)
         {
             var perSequence = results.ToDictionary(r => r.Name,
@@ -62,6 +63,7 @@ public static class EvalCommand
             var combined = Evaluate.summarise(results);
             PrintTable([.. results], combined);
             Console.WriteLine($"eval: {ErrorLine(combined)}");
+            if (RecallByFrameLine(combined) is { } recallLine) Console.WriteLine($"eval: {recallLine}");
             var gen = new TorchSharp.torch.Generator(20200101);
             var nll = new List<Scalor.Model.Elbo.Nll>();
             foreach (var src in sources)
@@ -103,7 +105,19 @@ public static class EvalCommand
             ["tp"] = s.ClearCounts.TP, ["fn"] = s.ClearCounts.FN, ["fp"] = s.ClearCounts.FP,
             ["fn_overlapped"] = s.Errors.MissOverlapped, ["fn_touching"] = s.Errors.MissTouching, ["fn_alone"] = s.Errors.MissAlone,
             ["fp_near_found"] = s.Errors.FalseNearFound, ["fp_partly_out"] = s.Errors.FalsePartlyOut, ["fp_elsewhere"] = s.Errors.FalseElsewhere,
+            ["recall_by_frame"] = s.RecallByFrame.Select(F).ToArray(),
         };
+    }
+
+    /// <summary>Recall at each frame index, for sequences of at most <paramref name="maxFrames"/> frames (longer
+    /// ones have it in the JSON only); null when longer.</summary>
+    public static string? RecallByFrameLine(Evaluate.Summary s, int maxFrames = 30)
+    {
+        var r = s.RecallByFrame;
+        if (r.Length == 0 || r.Length > maxFrames) return null;
+        return "recall by frame: " + string.Join(" ", r.Select((x, t) =>
+            string.Create(CultureInfo.InvariantCulture, $"{t + 1}:{(double.IsNaN(x) ? "-" : (100 * x).ToString("F1", CultureInfo.InvariantCulture))}")))
+            + " (%)";
     }
 
     /// <summary>One line on why the combined errors happened (<see cref="Errors"/>).</summary>

@@ -76,6 +76,7 @@ public static class TrackCommand
             Console.WriteLine(string.Create(inv,
                 $"track: MOTA {100 * summary.Clear.Mota:F1}%  precision {100 * summary.Clear.Precision:F1}%  recall {100 * summary.Clear.Recall:F1}%  IDF1 {100 * summary.Identity.Idf1:F1}%  HOTA {100 * summary.Hota.Hota:F1}%  count-MAE {summary.CountMae:F3}  (metrics.json)"));
             Console.WriteLine($"track: {EvalCommand.ErrorLine(summary)}");
+            if (EvalCommand.RecallByFrameLine(summary) is { } recallLine) Console.WriteLine($"track: {recallLine}");
         }
         return 0;
     }

@@ -221,6 +221,17 @@ let tests =
                 let beyond = eval [| row 1 1 0.0 0.0 |] [| row 1 1 2.001 0.0 |] 1 2.0
                 Expect.equal (beyond.Clear.TP, beyond.Clear.FP, beyond.Clear.FN) (0, 1, 1) "d > threshold is FP + FN"
 
+            testCase "recall by frame pools each frame index over the sequences that reach it" <| fun () ->
+                // a (2 frames): 1 of 2 found, then 1 of 1. b (3 frames): 1 of 1, no ground truth, 0 of 1.
+                let a = eval [| row 1 1 0.0 0.0; row 1 2 9.0 9.0; row 2 1 0.0 0.0 |] [| row 1 1 0.0 0.0; row 2 1 0.0 0.0 |] 2 2.0
+                let b = eval [| row 1 1 0.0 0.0; row 3 1 0.0 0.0 |] [| row 1 4 0.0 0.0; row 3 4 30.0 30.0 |] 3 2.0
+                let both = (Evaluate.summarise [ a; b ]).RecallByFrame
+                Expect.equal both.Length 3 "as long as the longest sequence"
+                approx both.[0] (2.0 / 3.0) "frame 1"
+                approx both.[1] 1.0 "frame 2: a alone has ground truth"
+                approx both.[2] 0.0 "frame 3"
+                Expect.isTrue (Double.IsNaN (Evaluate.summarise [ b ]).RecallByFrame.[1]) "no ground truth at an index: NaN"
+
             testCase "duplicate ids in a frame are a clear error" <| fun () ->
                 let e = Expect.throwsC (fun () -> eval [| row 1 1 0.0 0.0 |] [| row 1 3 0.0 0.0; row 1 3 5.0 5.0 |] 1 2.0 |> ignore) id
                 Expect.stringContains e.Message "pred.txt: frame 1 lists tracker id 3 twice" "names file, frame and id"

@@ -23,6 +23,9 @@ type SequenceResult =
       /// Σ over frames with ground truth of |#pred − #gt| / #gt, and the number of such frames.
       CountErrorSum: float
       CountFrames: int
+      /// Per frame of the sequence: CLEAR's true positives and the ground-truth rows scored.
+      FoundByFrame: int[]
+      GtByFrame: int[]
       NumGt: int
       NumPred: int }
 
@@ -33,6 +36,9 @@ type Summary =
       Hota: Hota.Metrics
       Errors: Errors.Counts
       CountMae: float
+      /// Recall at each frame index (0-based) over the sequences that reach it: where in a sequence objects
+      /// are missed (a crowded first frame is discovered only as objects separate). NaN without ground truth.
+      RecallByFrame: float[]
       NumGt: int
       NumPred: int }
 
@@ -120,6 +126,8 @@ let evaluateRows (name: string) (length: int) (view: (float * float) option) (ma
       Errors = errors
       CountErrorSum = countErr
       CountFrames = countFrames
+      FoundByFrame = matches |> Array.map Array.length
+      GtByFrame = data.Frames |> Array.map (fun f -> f.GtIds.Length)
       NumGt = data.NumGtDets
       NumPred = data.NumTrackerDets }
 
@@ -136,6 +144,12 @@ let summarise (results: SequenceResult list) : Summary =
       Hota = Hota.metrics (match results with [ one ] -> one.Hota | many -> Hota.combine (many |> List.map (fun r -> r.Hota)))
       Errors = results |> List.fold (fun acc r -> Errors.add acc r.Errors) Errors.zero
       CountMae = (if frames = 0 then nan else (results |> List.sumBy (fun r -> r.CountErrorSum)) / float frames)
+      RecallByFrame =
+        let longest = results |> List.fold (fun m r -> max m r.GtByFrame.Length) 0
+        let sumAt t (f: SequenceResult -> int[]) = results |> List.sumBy (fun r -> let a = f r in if t < a.Length then a.[t] else 0)
+        Array.init longest (fun t ->
+            let gt = sumAt t (fun r -> r.GtByFrame)
+            if gt = 0 then nan else float (sumAt t (fun r -> r.FoundByFrame)) / float gt)
       NumGt = results |> List.sumBy (fun r -> r.NumGt)
       NumPred = results |> List.sumBy (fun r -> r.NumPred) }
 
