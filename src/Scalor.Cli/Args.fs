@@ -141,6 +141,10 @@ type ProviderArg =
     | Cuda
     | Directml
 
+type BoxesArg =
+    | Mask
+    | Glimpse
+
 type TrackArgs =
     | Model of checkpoint: string
     | Input of path: string
@@ -163,12 +167,14 @@ type TrackArgs =
     | Rejection of RejectionArg
     | Duplicate_Share of share: float
     | Explained_Share of share: float
+    | Boxes of BoxesArg
     interface IArgParserTemplate with
         member a.Usage =
             match a with
             | Rejection _ -> rejectionUsage
             | Duplicate_Share _ -> duplicateShareUsage
             | Explained_Share _ -> explainedShareUsage
+            | Boxes _ -> "reported boxes: mask (default), the box of the pixels where the object's rendered alpha reaches 0.5, what the model draws; or glimpse, the z_where window it draws in (larger). An object with no such pixel gets its glimpse."
             | Runtime _ -> "torchsharp (default) or onnx: export the model and run it on ONNX Runtime (boxes and ids only)."
             | Provider _ -> "ONNX Runtime execution provider: auto (DirectML on Windows, CUDA where present, else CPU), cpu, cuda, directml."
             | Capacity _ -> "object slots of the ONNX model (default 64)."

@@ -91,7 +91,9 @@ type TrackCommand =
       /// The official test's share: a discovery is rejected when propagated objects explain this share of its
       /// mask (`--explained-share`). None: the share the checkpoint records (unless `--rejection official`),
       /// else the config's `RejectionThreshold` (`Train.explainedShareFor`).
-      ExplainedShare: float option }
+      ExplainedShare: float option
+      /// Report mask boxes (`Track.Rendering.MaskBox`) rather than z_where glimpses.
+      MaskBoxes: bool }
 
 type ExportCommand =
     { /// null: the embedded default model.
@@ -356,6 +358,7 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
             (match r.GetResult(TrackArgs.Provider, ProviderArg.Auto) with
              | ProviderArg.Cpu -> "cpu" | ProviderArg.Cuda -> "cuda" | ProviderArg.Directml -> "directml" | _ -> "auto")
           Capacity = capacityOf (r.TryGetResult TrackArgs.Capacity)
+          MaskBoxes = r.GetResult(TrackArgs.Boxes, BoxesArg.Mask) = BoxesArg.Mask
           DuplicateShare = duplicateShareOf (r.TryGetResult TrackArgs.Rejection) (r.TryGetResult TrackArgs.Duplicate_Share)
           ExplainedShare = explainedShareOf (r.TryGetResult TrackArgs.Explained_Share) }
 

@@ -56,7 +56,7 @@ public static class EvalCommand
         try
         {
             var track = new Parse.TrackCommand(cmd.Model, cmd.DataDir, tmp, Scalor.Worlds.World.defaultConfig, 1, 0, false, false, 0.5f,
-                cmd.MinVisibleShare, Environment.ProcessorCount, null, "torchsharp", "auto", 64, cmd.DuplicateShare, cmd.ExplainedShare);
+                cmd.MinVisibleShare, Environment.ProcessorCount, null, "torchsharp", "auto", 64, cmd.DuplicateShare, cmd.ExplainedShare, true);
             TrackCommand.Run(track);
             var threshold = double.IsNaN(cmd.Threshold) ? FSharpOption<double>.None : FSharpOption<double>.Some(cmd.Threshold);
             var results = Evaluate.evaluateFolders(cmd.DataDir, Path.Combine(tmp, "results"), cmd.ByIou, threshold, cmd.MinGtVisibility);

@@ -91,7 +91,7 @@ public static class GenerateCommand
     static World.WorldConfig WithLength(int length) => World.withLength(length, World.defaultConfig);
 
     static Track.TrackedObject[] Objects(Scalor.Model.Scalor.Nets nets, Generate.Frame f) =>
-        Track.objectsOf(f.Objects, Track.visiblePixels(nets, f.Objects), 0, 0.5f, Microsoft.FSharp.Collections.SetModule.Empty<long>());
+        Track.objectsOf(f.Objects, Track.rendering(nets, f.Objects), 0, 0.5f, Microsoft.FSharp.Collections.SetModule.Empty<long>());
 
     /// <summary>Sums of centre distances (px) per imagined step: the imagined object to the true one; the true
     /// position at the last observed frame held still (the constant-position baseline); the model's own last

@@ -55,6 +55,7 @@ public static class TrackCommand
         {
             onnx.MinPresence = cmd.MinPresence;
             onnx.MinVisible = Track.minVisiblePixels(nets.Config, cmd.MinVisibleShare);
+            onnx.MaskBoxes = cmd.MaskBoxes;
         }
         foreach (var src in sources)
         {
@@ -137,13 +138,13 @@ public static class TrackCommand
             var (next, frame) = Track.step(nets, opts, state, x);
             state = Track.keep(scope, next);
             mseSum += (frame.Recon - x).pow(2).mean().item<float>();
-            var present = Track.objectsOf(frame.Objects, Track.visiblePixels(nets, frame.Objects), 0, cmd.MinPresence, previous);
+            var present = Track.objectsOf(frame.Objects, Track.rendering(nets, frame.Objects), 0, cmd.MinPresence, previous);
             // Ids of every present object, reported or not: one that shows again is not newly discovered.
             previous = Microsoft.FSharp.Collections.SetModule.OfSeq(present.Select(o => o.Id));
             var objects = Track.reported(minVisible, present);
             foreach (var o in objects)
             {
-                var (l, top, w, h) = Track.box(o.Where, size, size);
+                var (l, top, w, h) = BoxOf(o, size, cmd.MaskBoxes);
                 mot.Append(inv, $"{t + 1},{o.Id},{l * sx:0.##},{top * sy:0.##},{w * sx:0.##},{h * sy:0.##},{o.Presence:0.###},-1,-1,-1\n");
                 if (!tracks.TryGetValue(o.Id, out var path)) tracks[o.Id] = path = [];
                 path.Add(((l + w / 2) * sx, (top + h / 2) * sy));
@@ -158,7 +159,7 @@ public static class TrackCommand
                         depth = o.Depth, presence = o.Presence, visible_px = o.Visible, discovered = o.New, appearance = o.What,
                     }),
                 });
-            if (cmd.Pictures && t < 50) rows.Add(Picture(frame, objects, prevIds, x, size, perObject: t < ShownFrames));
+            if (cmd.Pictures && t < 50) rows.Add(Picture(frame, objects, prevIds, x, size, perObject: t < ShownFrames, maskBoxes: cmd.MaskBoxes));
             t++;
         }
         File.WriteAllText(Path.Combine(results, src.Name + ".txt"), mot.ToString());
@@ -181,13 +182,17 @@ public static class TrackCommand
     /// reconstruction by id (empty unless asked for).</summary>
     internal sealed record FramePictures(Rgb Input, Rgb Recon, Rgb Background, Rgb Segmentation, IReadOnlyDictionary<long, Rgb> Objects);
 
-    internal static FramePictures Picture(Scalor.Model.Scalor.Frame f, Track.TrackedObject[] objects, torch.Tensor prevIds, torch.Tensor x, int size, bool perObject = false)
+    /// <summary>An object's reported box in pixels: its mask box when asked for and it has one, else its glimpse.</summary>
+    internal static (double Left, double Top, double Width, double Height) BoxOf(Track.TrackedObject o, int size, bool mask) =>
+        mask && o.MaskBox.Length == 4 ? (o.MaskBox[0], o.MaskBox[1], o.MaskBox[2], o.MaskBox[3]) : Track.box(o.Where, size, size).ToValueTuple();
+
+    internal static FramePictures Picture(Scalor.Model.Scalor.Frame f, Track.TrackedObject[] objects, torch.Tensor prevIds, torch.Tensor x, int size, bool perObject = false, bool maskBoxes = true)
     {
         const int k = 3;
         var input = ToImage(x[0]).Scale(k);
         foreach (var o in objects)
         {
-            var (l, top, w, h) = Track.box(o.Where, size, size);
+            var (l, top, w, h) = BoxOf(o, size, maskBoxes);
             input.Rectangle(l * k, top * k, w * k, h * k, Rgb.IdColour((int)o.Id));
             if (o.New) input.Circle((l + w / 2) * k, (top + h / 2) * k, 4, (255, 255, 255));
         }
@@ -203,7 +208,7 @@ public static class TrackCommand
             foreach (var o in objects)
             {
                 if (!renders.TryGetValue(o.Id, out var img)) continue;
-                var (l, top, w, h) = Track.box(o.Where, size, size);
+                var (l, top, w, h) = BoxOf(o, size, maskBoxes);
                 var big = img.Scale(k);
                 big.Rectangle(l * k, top * k, w * k, h * k, Rgb.IdColour((int)o.Id));
                 own[o.Id] = big;

@@ -17,7 +17,8 @@ public enum Provider
 
 /// <summary>One tracked object: its id, box in the frame's pixels, and latents.</summary>
 /// <param name="Id">Track id; kept while the object is propagated.</param>
-/// <param name="Left">Box left edge in pixels of the frame the tracker saw.</param>
+/// <param name="Left">Box left edge in pixels of the frame the tracker saw (the mask box, or the glimpse:
+/// <see cref="OnnxTracker.MaskBoxes"/>).</param>
 /// <param name="Top">Box top edge in pixels.</param>
 /// <param name="Width">Box width in pixels.</param>
 /// <param name="Height">Box height in pixels.</param>
@@ -62,6 +63,10 @@ public sealed class OnnxTracker : IDisposable
     /// <summary>Objects rendered with fewer pixels inside the frame are not reported (they stay tracked). The model's
     /// default, <c>scalor-host track</c>'s (a share of the anchor area, stored at export); 0 reports all.</summary>
     public float MinVisible { get; set; }
+    /// <summary>Report each object's mask box, the box of the pixels where its α·z_pres reaches 0.5 (default,
+    /// as <c>scalor-host track</c>); false, or a model exported before the graph had it: the z_where glimpse, the
+    /// window the object is drawn in. An object with no such pixel gets its glimpse either way.</summary>
+    public bool MaskBoxes { get; set; } = true;
     /// <summary>The rejection baked into the model at export: a discovery is rejected when one stronger discovery
     /// of its frame covers this share of its mask; null for the official rejection alone (or a model exported
     /// before the share was recorded).</summary>
@@ -195,7 +200,8 @@ public sealed class OnnxTracker : IDisposable
             }
             float[]? Rendered(string n) => Renders ? byName[n].GetTensorDataAsSpan<float>().ToArray() : null;
             var visible = byName.TryGetValue("visible", out var v) ? v.GetTensorDataAsSpan<float>().ToArray() : null;
-            return new TrackedFrame(frame, Objects(visible), Rendered("recon"), Rendered("alpha_fg"), Rendered("background"));
+            var maskBoxes = MaskBoxes && byName.TryGetValue("mask_box", out var mb) ? mb.GetTensorDataAsSpan<float>().ToArray() : null;
+            return new TrackedFrame(frame, Objects(visible, maskBoxes), Rendered("recon"), Rendered("alpha_fg"), Rendered("background"));
         }
         finally
         {
@@ -204,8 +210,9 @@ public sealed class OnnxTracker : IDisposable
     }
 
     /// <summary>The reported objects; <paramref name="visible"/> [Capacity], each slot's rendered pixels (absent in
-    /// models exported before it existed: then nothing is left out for it).</summary>
-    List<TrackedObject> Objects(float[]? visible)
+    /// models exported before it existed: then nothing is left out for it); <paramref name="maskBoxes"/>
+    /// [Capacity; 4], each slot's mask box (null: glimpse boxes).</summary>
+    List<TrackedObject> Objects(float[]? visible, float[]? maskBoxes)
     {
         var mask = floatState["mask"].Data;
         var pres = floatState["pres"].Data;
@@ -221,7 +228,9 @@ public sealed class OnnxTracker : IDisposable
             var vis = visible?[i] ?? float.PositiveInfinity;
             if (vis < MinVisible) continue;
             var w = where.AsSpan(4 * i, 4).ToArray();
-            var (left, top, width, height) = Scalor.Model.Track.box(w, ImageSize, ImageSize);
+            var (left, top, width, height) = maskBoxes is not null && maskBoxes[4 * i + 2] > 0
+                ? ((double)maskBoxes[4 * i], (double)maskBoxes[4 * i + 1], (double)maskBoxes[4 * i + 2], (double)maskBoxes[4 * i + 3])
+                : Scalor.Model.Track.box(w, ImageSize, ImageSize).ToValueTuple();
             list.Add(new TrackedObject(ids[i], (float)left, (float)top, (float)width, (float)height, pres[i], depth[i], w, !previousIds.Contains(ids[i]), vis));
         }
         previousIds = seen;

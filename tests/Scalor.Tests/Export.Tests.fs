@@ -30,10 +30,16 @@ let private bothWith (duplicateShare: float) (nets: Scalor.Nets) (capacity: int)
             use scope = torch.NewDisposeScope()
             let next, f = Track.step nets opts state (x.select(1L, int64 t))
             state <- Track.keep scope next
-            let torchObjs = Track.objectsOf f.Objects (Track.visiblePixels nets f.Objects) 0L 0.5f Set.empty |> Array.map (fun o -> o.Id, o.Where, o.Presence, o.Visible)
+            // z_where and then the reported box (the mask box where the object has one, as `track` reports).
+            let reported (o: Track.TrackedObject) =
+                if o.MaskBox.Length = 4 then o.MaskBox
+                else let l, t, w, h = Track.box o.Where seq.ViewSize seq.ViewSize in [| float32 l; float32 t; float32 w; float32 h |]
+            let torchObjs =
+                Track.objectsOf f.Objects (Track.rendering nets f.Objects) 0L 0.5f Set.empty
+                |> Array.map (fun o -> o.Id, Array.append o.Where (reported o), o.Presence, o.Visible)
             let frame = Frame("s", t, seq.ViewSize, seq.ViewSize, seq.Frames.[t * bytes .. (t + 1) * bytes - 1])
             let r = onnx.Step frame
-            let onnxObjs = r.Objects |> Seq.map (fun o -> o.Id, o.Where, o.Presence, o.Visible) |> Array.ofSeq
+            let onnxObjs = r.Objects |> Seq.map (fun o -> o.Id, Array.append o.Where [| o.Left; o.Top; o.Width; o.Height |], o.Presence, o.Visible) |> Array.ofSeq
             let recon = if render then Some(f.Recon.contiguous().data<float32>().ToArray(), r.Reconstruction) else None
             yield torchObjs, onnxObjs, recon ]
     finally
@@ -47,6 +53,10 @@ let private expectSame (frames: ((int64 * float32[] * float32 * float32)[] * (in
         for (ia, wa, pa, va), (_, wb, pb, vb) in Array.zip a b do
             for j in 0 .. 3 do
                 Expect.isLessThan (abs (wa.[j] - wb.[j])) tol (sprintf "frame %d, object %d: z_where[%d] %f vs %f" t ia j wa.[j] wb.[j])
+            // Mask box edges are pixel indices where α·z_pres reaches 0.5: equal, or one pixel apart where a
+            // value lies within float error of the threshold.
+            for j in 4 .. 7 do
+                Expect.isLessThanOrEqual (abs (wa.[j] - wb.[j])) 1.0f (sprintf "frame %d, object %d: box[%d] %f vs %f" t ia (j - 4) wa.[j] wb.[j])
             Expect.isLessThan (abs (pa - pb)) tol (sprintf "frame %d, object %d: presence" t ia)
             // Rendered pixels: a sum over a few hundred pixels, each within the tolerance.
             Expect.isLessThan (abs (va - vb)) (tol * (1f + va)) (sprintf "frame %d, object %d: rendered pixels %f vs %f" t ia va vb)
@@ -62,6 +72,9 @@ let tests =
             let frames = both nets 12 false false (World.sequence w (World.sequenceSeed 77UL 0))
             Expect.isGreaterThan (frames |> List.sumBy (fun (a, _, _) -> a.Length)) 0 "the random model reports objects (the test is not vacuous)"
             Expect.isTrue (frames |> List.exists (fun (a, _, _) -> a |> Array.exists (fun (_, _, _, v) -> v > 1f))) "objects render pixels"
+            // A glimpse is s_x·64 px wide; a mask box is narrower, and whole pixels.
+            let masked = frames |> List.sumBy (fun (a, _, _) -> a |> Array.filter (fun (_, w, _, _) -> w.[6] < 64f * w.[0] - 0.5f && w.[6] = round w.[6]) |> Array.length)
+            Expect.isGreaterThan masked 0 "some objects report mask boxes (the box comparison is not vacuous)"
             expectSame frames 1e-3f
 
         testCase "with the official rejection alone and with a larger duplicate share, too; a smaller share keeps fewer objects" <| fun () ->

@@ -300,6 +300,9 @@ let tests =
                 Expect.equal (r.Errors.FalseNearFound, r.Errors.FalsePartlyOut, r.Errors.FalseElsewhere) (1, 1, 1) "one of each"
                 let unknownView = eval None gt pr
                 Expect.equal (unknownView.Errors.FalsePartlyOut, unknownView.Errors.FalseElsewhere) (0, 2) "no view: nothing is partly out"
+                // A mask box ends at the view's edge: touching the border counts, half a pixel inside does not.
+                let edge = eval (Some(64.0, 64.0)) gt [| pr.[0]; row 1 5 (box 54.0 40.0 10.0 10.0); row 1 6 (box 40.0 0.6 10.0 10.0) |]
+                Expect.equal (edge.Errors.FalsePartlyOut, edge.Errors.FalseElsewhere) (1, 1) "right edge at 64: at the border; top at 0.6: inside"
 
             testCase "coveredShare is the largest share one other box covers" <| fun () ->
                 let a = box 0.0 0.0 10.0 10.0

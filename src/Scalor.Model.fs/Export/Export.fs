@@ -187,6 +187,24 @@ let build (nets: Scalor.Nets) (opts: Options) =
     let propVisible = Ops.reshape g [ -1L; 1L ] (Ops.reduceSum g [ 1L; 2L; 3L ] false propAzFull)
     let candVisible = Ops.mul g (Ops.reshape g [ -1L; 1L ] (Ops.reduceSum g [ 1L; 2L; 3L ] false candAlphaFull)) (Ops.gatherRows g cand (Ops.reshape g [ k; 1L ] discPres))
     let discVisible = Ops.scatterRows g k 1L cand candVisible
+    // `Track.rendering`'s mask box: the first and last column (row) where α·z_pres reaches `Track.maskAlpha`,
+    // from full canvases [m; 1; h; w] → [m; 4] (left, top, width, height); all 0 without such a pixel.
+    let maskBox (az: string) =
+        let m = Ops.geF g Track.maskAlpha az
+        let span (any: string) (extent: int64) =
+            let u = g.Floats([| 1L; extent |], Array.init (int extent) float32)
+            let far = float (4L * max h w)
+            let gap = Ops.affine g (-far) far any
+            let first = Ops.neg g (Ops.reduceMax g [ 1L ] true (Ops.neg g (Ops.add g u gap)))
+            let last = Ops.reduceMax g [ 1L ] true (Ops.sub g u gap)
+            let has = Ops.reduceMax g [ 1L ] true any
+            Ops.mul g first has, Ops.mul g (g.Node("Relu", [ Ops.affine g 1.0 1.0 (Ops.sub g last first) ])) has
+        let left, width = span (Ops.reduceMax g [ 1L; 2L ] false m) w
+        let top, height = span (Ops.reduceMax g [ 1L; 3L ] false m) h
+        Ops.concat g 1L [ left; top; width; height ]
+    let propBox = maskBox propAzFull
+    let candBox = maskBox (Ops.mul g candAlphaFull (Ops.reshape g [ -1L; 1L; 1L; 1L ] (Ops.gatherRows g cand (Ops.reshape g [ k; 1L ] discPres))))
+    let discBox = Ops.scatterRows g k 4L cand candBox
     // --- Compaction (`Scalor.compact`): survivors first, then kept discoveries, stable, first `cap`.
     let back (dim: int64) v = Ops.scatterRows g cap dim live v
     let keepProp = Ops.reshape g [ 1L; cap ] (Ops.gtF g 0.0 (back 1L propPres))
@@ -216,6 +234,7 @@ let build (nets: Scalor.Nets) (opts: Options) =
     // --- Outputs.
     for n, v in List.zip (lstmNames c) lstmOut do g.Output("next_" + n, v, DType.Float, fixedDims [ 1L; d; gs; gs ])
     g.Output("visible", Ops.reshape g [ 1L; cap ] (take (back 1L propVisible) discVisible 1L), DType.Float, fixedDims [ 1L; cap ])
+    g.Output("mask_box", take (back 4L propBox) discBox 4L, DType.Float, fixedDims [ 1L; cap; 4L ])
     let nextByName = dict nextFields
     for (n, dim) in fields do g.Output("next_" + n, nextByName.[n], DType.Float, fixedDims [ 1L; cap; dim ])
     g.Output("next_ids", nextIds, DType.Int64, fixedDims [ 1L; cap ])

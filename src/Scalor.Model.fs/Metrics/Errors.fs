@@ -22,8 +22,9 @@ type Counts =
       /// tracked box is matched to in the same frame. Under IoU matching this is a second track on a found
       /// object; under the paper's centre distance (two object sizes) it may also be a track beside one.
       FalseNearFound: int
-      /// Other false positives whose box reaches beyond the view (by more than half a pixel): mostly objects
-      /// entering or leaving, which the ground truth lists only while half of their box is in view.
+      /// Other false positives whose box reaches the view's border (to within half a pixel) or beyond: mostly
+      /// objects entering or leaving, which the ground truth lists only while half of their box is in view.
+      /// The border, not only beyond it, as mask boxes (`track --boxes mask`) end at the view's edge.
       FalsePartlyOut: int
       /// The remaining false positives.
       FalseElsewhere: int }
@@ -48,9 +49,9 @@ let coveredShare (a: Box) (others: Box seq) =
 let private touches (a: Box) (b: Box) =
     a.Left <= b.Left + b.Width && b.Left <= a.Left + a.Width && a.Top <= b.Top + b.Height && b.Top <= a.Top + a.Height
 
-/// Whether `b` reaches more than half a pixel beyond a `width` × `height` view.
+/// Whether `b` reaches to within half a pixel of the border of a `width` × `height` view, or beyond it.
 let partlyOut (width: float, height: float) (b: Box) =
-    b.Left < -0.5 || b.Top < -0.5 || b.Left + b.Width > width + 0.5 || b.Top + b.Height > height + 0.5
+    b.Left < 0.5 || b.Top < 0.5 || b.Left + b.Width > width - 0.5 || b.Top + b.Height > height - 0.5
 
 /// Classifies one frame's errors. `sim` [gt; tracker] is the matching's similarity and `threshold` the least
 /// similarity of a match (as CLEAR's); `matches` are CLEAR's (gt index, tracker index) pairs of this frame;

@@ -28,7 +28,10 @@ type TrackedObject =
       New: bool
       /// Pixels of the frame the model renders for it (`visiblePixels`): its own Σ α·z_pres inside the frame,
       /// before occlusion by other objects.
-      Visible: float32 }
+      Visible: float32
+      /// (left, top, width, height) in pixels of what it draws (`Rendering.MaskBox`); empty when no pixel
+      /// reaches `maskAlpha`.
+      MaskBox: float32[] }
 
 /// Image box of a z_where in pixels of a width×height frame: (left, top, width, height). The glimpse spans
 /// [t ± s] in normalised coordinates, i.e. s·width pixels.
@@ -80,13 +83,41 @@ let keep (scope: DisposeScope) (state: State) =
     | None -> ()
     state
 
-/// How much of each object the model renders inside the frame: Σ over the frame's pixels of its pasted
-/// α·z_pres, in pixels, [B; N] (0 for empty slots). The object list holds this frame's latents, so this is the
-/// alpha the frame's reconstruction used for the object.
-let visiblePixels (nets: Scalor.Nets) (o: Scalor.Objects) =
+/// What the frame's reconstruction draws for each object, inside the frame: the object list holds this
+/// frame's latents, so this is the alpha the reconstruction used.
+type Rendering =
+    { /// [B; N]: Σ over the frame's pixels of the object's pasted α·z_pres, in pixels (0 for empty slots).
+      Visible: Tensor
+      /// [B; N; 4]: (left, top, width, height) in pixels of the pixels where α·z_pres reaches `maskAlpha`:
+      /// the box of what the model draws, where the z_where glimpse (`box`) is the window it draws in.
+      /// All 0 where no pixel does.
+      MaskBox: Tensor }
+
+/// The alpha a pixel needs to count towards an object's mask box: more of the object than of what is behind.
+let maskAlpha = 0.5
+
+/// Mask boxes of windows `drawn` [B; N; L; L] of α·z_pres whose pixel (u, v) is frame pixel (x0 + u, y0 + v),
+/// `x0`, `y0` [B; N] (int64) → [B; N; 4] (left, top, width, height): the first and last column (row) holding a
+/// pixel at `maskAlpha` or more, by a min (max) over the offsets with the empty ones pushed out of range.
+let maskBoxes (drawn: Tensor) (x0: Tensor) (y0: Tensor) =
+    let l = drawn.shape.[3]
+    let m = drawn.ge(torch.tensor(float32 maskAlpha)).to_type(torch.float32)
+    use u = torch.arange(l, dtype = torch.float32).view(1L, 1L, -1L)
+    let far = float32 (4L * l)
+    let span (any: Tensor) =
+        let first = (u + (1.0f - any) * far).amin([| 2L |])
+        let last = (u - (1.0f - any) * far).amax([| 2L |])
+        let has = any.amax([| 2L |])
+        first * has, (last - first + 1.0f).clamp_min(0.0) * has
+    let left, width = span (m.amax([| 2L |]))
+    let top, height = span (m.amax([| 3L |]))
+    let x0f, y0f = x0.to_type(torch.float32), y0.to_type(torch.float32)
+    torch.stack([| (left + x0f) * width.sign(); (top + y0f) * height.sign(); width; height |], 2L)
+
+let rendering (nets: Scalor.Nets) (o: Scalor.Objects) =
     use _ = torch.no_grad()
     let b, n = o.Mask.shape.[0], o.Slots
-    if n = 0L then torch.zeros(b, 0L)
+    if n = 0L then { Visible = torch.zeros(b, 0L); MaskBox = torch.zeros(b, 0L, 4L) }
     else
         let c = nets.Config
         let _, alpha = Networks.glimpseDecode nets.GlimpseDec (o.What.reshape(b * n, -1L))
@@ -96,7 +127,11 @@ let visiblePixels (nets: Scalor.Nets) (o: Scalor.Objects) =
         // Only pixels inside the frame count: gather the windows over an all-ones image.
         let idx = Spatial.windowIndices (x0.view(b, n)) (y0.view(b, n)) c.ImageSize c.ImageSize l
         let inside = Spatial.gatherWindows (torch.ones(b, 1L, int64 c.ImageSize, int64 c.ImageSize)) idx n l
-        (win.view(b, n, 1L, int64 l, int64 l) * inside).sum([| 2L; 3L; 4L |])
+        let drawn = (win.view(b, n, 1L, int64 l, int64 l) * inside).view(b, n, int64 l, int64 l)
+        { Visible = drawn.sum([| 2L; 3L |]); MaskBox = maskBoxes drawn (x0.view(b, n)) (y0.view(b, n)) }
+
+/// Σ α·z_pres inside the frame per object, [B; N] (`Rendering.Visible`).
+let visiblePixels (nets: Scalor.Nets) (o: Scalor.Objects) = (rendering nets o).Visible
 
 /// Objects whose rendering covers less of the frame than this share of an anchor-sized square are not
 /// reported (`reported`). Chosen on validation worlds (seed 3000001) over 0 to 0.5 of the LD model's anchor area:
@@ -114,8 +149,8 @@ let minVisiblePixels (c: ScalorConfig) (share: float) =
 let reported (minVisible: float32) (objects: TrackedObject[]) = objects |> Array.filter (fun o -> o.Visible >= minVisible)
 
 /// The objects of image `b` in an object list, those with presence above `minPresence` (0.5: G-SWM's rule).
-/// `visible` [B; N]: their rendered pixels (`visiblePixels`).
-let objectsOf (o: Scalor.Objects) (visible: Tensor) (b: int64) (minPresence: float32) (previousIds: Set<int64>) =
+/// `r`: the list's `rendering`.
+let objectsOf (o: Scalor.Objects) (r: Rendering) (b: int64) (minPresence: float32) (previousIds: Set<int64>) =
     let n = o.Slots
     if n = 0L then [||]
     else
@@ -126,9 +161,11 @@ let objectsOf (o: Scalor.Objects) (visible: Tensor) (b: int64) (minPresence: flo
         let where = o.Where.[b].contiguous().cpu().data<float32>().ToArray()
         let depth = o.Depth.[b].reshape(-1L).cpu().data<float32>().ToArray()
         let what = o.What.[b].contiguous().cpu().data<float32>().ToArray()
-        let vis = visible.[b].cpu().data<float32>().ToArray()
+        let vis = r.Visible.[b].cpu().data<float32>().ToArray()
+        let boxes = r.MaskBox.[b].contiguous().cpu().data<float32>().ToArray()
         let dw = int o.What.shape.[2]
         [| for i in 0 .. int n - 1 do
              if mask.[i] > 0.5f && pres.[i] > minPresence then
                  yield { Id = ids.[i]; Where = where.[4 * i .. 4 * i + 3]; Presence = pres.[i]; Depth = depth.[i]
-                         What = what.[dw * i .. dw * (i + 1) - 1]; New = not (previousIds.Contains ids.[i]); Visible = vis.[i] } |]
+                         What = what.[dw * i .. dw * (i + 1) - 1]; New = not (previousIds.Contains ids.[i]); Visible = vis.[i]
+                         MaskBox = (if boxes.[4 * i + 2] > 0f then boxes.[4 * i .. 4 * i + 3] else [||]) } |]
