@@ -174,7 +174,7 @@ type TrackArgs =
             | Rejection _ -> rejectionUsage
             | Duplicate_Share _ -> duplicateShareUsage
             | Explained_Share _ -> explainedShareUsage
-            | Boxes _ -> "reported boxes: mask (default), the box of the pixels where the object's rendered alpha reaches 0.5, what the model draws; or glimpse, the z_where window it draws in (larger). An object with no such pixel gets its glimpse."
+            | Boxes _ -> "reported boxes: mask (default), the box of the pixels where the object's rendered alpha exceeds 0.3 (the official code's mask threshold), what the model draws; or glimpse, the z_where window it draws in (larger). An object with no such pixel gets its glimpse."
             | Runtime _ -> "torchsharp (default) or onnx: export the model and run it on ONNX Runtime (boxes and ids only)."
             | Provider _ -> "ONNX Runtime execution provider: auto (DirectML on Windows, CUDA where present, else CPU), cpu, cuda, directml."
             | Capacity _ -> "object slots of the ONNX model (default 64)."

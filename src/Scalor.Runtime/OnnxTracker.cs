@@ -63,7 +63,7 @@ public sealed class OnnxTracker : IDisposable
     /// <summary>Objects rendered with fewer pixels inside the frame are not reported (they stay tracked). The model's
     /// default, <c>scalor-host track</c>'s (a share of the anchor area, stored at export); 0 reports all.</summary>
     public float MinVisible { get; set; }
-    /// <summary>Report each object's mask box, the box of the pixels where its α·z_pres reaches 0.5 (default,
+    /// <summary>Report each object's mask box, the box of the pixels where its α·z_pres exceeds 0.3 (default,
     /// as <c>scalor-host track</c>); false, or a model exported before the graph had it: the z_where glimpse, the
     /// window the object is drawn in. An object with no such pixel gets its glimpse either way.</summary>
     public bool MaskBoxes { get; set; } = true;

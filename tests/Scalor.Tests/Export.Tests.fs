@@ -53,7 +53,7 @@ let private expectSame (frames: ((int64 * float32[] * float32 * float32)[] * (in
         for (ia, wa, pa, va), (_, wb, pb, vb) in Array.zip a b do
             for j in 0 .. 3 do
                 Expect.isLessThan (abs (wa.[j] - wb.[j])) tol (sprintf "frame %d, object %d: z_where[%d] %f vs %f" t ia j wa.[j] wb.[j])
-            // Mask box edges are pixel indices where α·z_pres reaches 0.5: equal, or one pixel apart where a
+            // Mask box edges are pixel indices where α·z_pres exceeds 0.3: equal, or one pixel apart where a
             // value lies within float error of the threshold.
             for j in 4 .. 7 do
                 Expect.isLessThanOrEqual (abs (wa.[j] - wb.[j])) 1.0f (sprintf "frame %d, object %d: box[%d] %f vs %f" t ia (j - 4) wa.[j] wb.[j])

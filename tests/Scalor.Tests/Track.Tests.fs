@@ -65,20 +65,20 @@ let tests =
             Expect.isTrue (v.[3] > 0.2f * v.[0] && v.[3] < 0.8f * v.[0]) (sprintf "on the edge: %f of %f" v.[3] v.[0])
             Expect.equal v.[4] 0f "an empty slot renders nothing"
 
-        testCase "mask box: the pixels at alpha 0.5 or more, offset by the window's origin; none gives zeros" <| fun () ->
-            // One image, two 6×6 windows: the first draws rows 2–3, columns 1–4 (one pixel just under 0.5 at
-            // column 5 does not count); the second draws nothing that reaches 0.5.
+        testCase "mask box: the pixels above the alpha, offset by the window's origin; none gives zeros" <| fun () ->
+            // One image, two 6×6 windows and the alpha 0.5: the first draws rows 2–3, columns 1–4 (a pixel under
+            // 0.5 at column 5 does not count); the second nothing above 0.5 (one pixel exactly at it).
             let values =
                 Array.init 72 (fun i ->
                     let window, row, col = i / 36, i % 36 / 6, i % 6
-                    if window = 1 then (if i = 36 then 0.5f - 1e-6f else 0.3f)
+                    if window = 1 then (if i = 36 then 0.5f else 0.3f)
                     elif row >= 2 && row <= 3 && col >= 1 && col <= 4 then 0.9f
                     elif row = 3 && col = 5 then 0.49f
                     else 0f)
             let drawn = torch.tensor(values).view(1L, 2L, 6L, 6L)
             let x0 = torch.tensor([| 10L; -3L |]).view(1L, 2L)
             let y0 = torch.tensor([| 20L; 7L |]).view(1L, 2L)
-            let boxes = (Track.maskBoxes drawn x0 y0).data<float32>().ToArray()
+            let boxes = (Track.maskBoxes 0.5 drawn x0 y0).data<float32>().ToArray()
             Expect.equal boxes [| 11f; 22f; 4f; 2f; 0f; 0f; 0f; 0f |] "(left, top, width, height) in frame pixels; all 0 without a mask pixel"
 
         testCase "the reporting floor is a share of the anchor area, and only it filters" <| fun () ->

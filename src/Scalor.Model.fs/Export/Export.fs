@@ -187,10 +187,11 @@ let build (nets: Scalor.Nets) (opts: Options) =
     let propVisible = Ops.reshape g [ -1L; 1L ] (Ops.reduceSum g [ 1L; 2L; 3L ] false propAzFull)
     let candVisible = Ops.mul g (Ops.reshape g [ -1L; 1L ] (Ops.reduceSum g [ 1L; 2L; 3L ] false candAlphaFull)) (Ops.gatherRows g cand (Ops.reshape g [ k; 1L ] discPres))
     let discVisible = Ops.scatterRows g k 1L cand candVisible
-    // `Track.rendering`'s mask box: the first and last column (row) where α·z_pres reaches `Track.maskAlpha`,
-    // from full canvases [m; 1; h; w] → [m; 4] (left, top, width, height); all 0 without such a pixel.
+    // `Track.rendering`'s mask box: the first and last column (row) where α·z_pres exceeds the config's
+    // `ProposalAlphaThreshold`, from full canvases [m; 1; h; w] → [m; 4] (left, top, width, height); all 0
+    // without such a pixel.
     let maskBox (az: string) =
-        let m = Ops.geF g Track.maskAlpha az
+        let m = Ops.gtF g c.ProposalAlphaThreshold az
         let span (any: string) (extent: int64) =
             let u = g.Floats([| 1L; extent |], Array.init (int extent) float32)
             let far = float (4L * max h w)

@@ -209,7 +209,6 @@ module Ops =
     /// (x > v) as float 0/1.
     let gtF (g: Graph) (v: float) x = cast g DType.Float (g.Node("Greater", [ x; g.Scalar v ]))
     let ltF (g: Graph) (v: float) x = cast g DType.Float (g.Node("Less", [ x; g.Scalar v ]))
-    let geF (g: Graph) (v: float) x = cast g DType.Float (g.Node("GreaterOrEqual", [ x; g.Scalar v ]))
 
     let layer (g: Graph) (l: Store.Layer) x =
         match l with
