@@ -142,6 +142,12 @@ public static class TrackCommand
             // Ids of every present object, reported or not: one that shows again is not newly discovered.
             previous = Microsoft.FSharp.Collections.SetModule.OfSeq(present.Select(o => o.Id));
             var objects = Track.reported(minVisible, present);
+            // The reported box in the input's pixels: results, latents and trajectories agree.
+            double[] Reported(Track.TrackedObject o)
+            {
+                var (l, top, w, h) = BoxOf(o, size, cmd.MaskBoxes);
+                return [Math.Round(l * sx, 2), Math.Round(top * sy, 2), Math.Round(w * sx, 2), Math.Round(h * sy, 2)];
+            }
             foreach (var o in objects)
             {
                 var (l, top, w, h) = BoxOf(o, size, cmd.MaskBoxes);
@@ -156,7 +162,7 @@ public static class TrackCommand
                     objects = objects.Select(o => new
                     {
                         id = o.Id, scale_x = o.Where[0], scale_y = o.Where[1], position_x = o.Where[2], position_y = o.Where[3],
-                        depth = o.Depth, presence = o.Presence, visible_px = o.Visible, discovered = o.New, appearance = o.What,
+                        box = Reported(o), depth = o.Depth, presence = o.Presence, visible_px = o.Visible, discovered = o.New, appearance = o.What,
                     }),
                 });
             if (cmd.Pictures && t < 50) rows.Add(Picture(frame, objects, prevIds, x, size, perObject: t < ShownFrames, maskBoxes: cmd.MaskBoxes));

@@ -11,8 +11,9 @@ let overlapShare = 0.3
 
 /// Additive counts; each FN and each FP of CLEAR is in exactly one class.
 type Counts =
-    { /// Misses sharing more than `overlapShare` of their box with another ground-truth box: in a crowd, often
-      /// hidden behind another object (worlds list an object in view however covered it is).
+    { /// Misses sharing more than `overlapShare` of their box with another ground-truth box: in a crowd. Worlds
+      /// list an object in view however covered it is, but few such misses are hidden: their visibility column
+      /// says how much shows (`eval --min-gt-visibility`; on held-out MD 183 of 1,477 misses show under half).
       MissOverlapped: int
       /// Misses whose box touches another ground-truth box, sharing at most `overlapShare`.
       MissTouching: int

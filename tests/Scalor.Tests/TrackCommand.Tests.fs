@@ -1,0 +1,60 @@
+/// `scalor-host track` end to end with the embedded model: the files it writes agree with each other.
+module Scalor.Tests.TrackCommand
+
+open System
+open System.IO
+open System.Text.Json
+open Expecto
+open Scalor.Cli
+open Scalor.Host
+
+let private command out masks : Parse.TrackCommand =
+    { Model = null; Input = null; Out = out; World = Scalor.Worlds.World.defaultConfig; Sequences = 1; Seed = 1000001UL
+      Latents = true; Pictures = false; MinPresence = 0.5f; MinVisibleShare = Scalor.Model.Track.defaultMinVisibleShare
+      Threads = Environment.ProcessorCount; MnistDir = null; Runtime = "torchsharp"; Provider = "auto"; Capacity = 64
+      DuplicateShare = None; ExplainedShare = None; MaskBoxes = masks }
+
+/// (frame, id) → box of a MOTChallenge results file.
+let private results (path: string) =
+    File.ReadAllLines path
+    |> Array.map (fun l ->
+        let f = l.Split(',') |> Array.map (fun x -> Double.Parse(x, Globalization.CultureInfo.InvariantCulture))
+        (int f.[0], int64 f.[1]), [| f.[2]; f.[3]; f.[4]; f.[5] |])
+    |> Map.ofArray
+
+[<Tests>]
+let tests =
+    testSequenced <| testList "TrackCommand" [
+        testCase "results, latents and metrics agree; mask boxes lie in the frame inside their glimpses" <| fun () ->
+            let dir = Directory.CreateTempSubdirectory("scalor-track").FullName
+            try
+                let run name masks =
+                    let out = Path.Combine(dir, name)
+                    Expect.equal (TrackCommand.Run(command out masks)) 0 "track succeeds"
+                    out
+                let maskOut, glimpseOut = run "mask" true, run "glimpse" false
+                let masked = results (Path.Combine(maskOut, "results", "seq-0001.txt"))
+                Expect.isGreaterThan masked.Count 20 "the default model tracks the LD objects"
+                use latents = JsonDocument.Parse(File.ReadAllText(Path.Combine(maskOut, "latents", "seq-0001.json")))
+                let fromLatents =
+                    [ for frame in latents.RootElement.EnumerateArray() do
+                        for o in frame.GetProperty("objects").EnumerateArray() do
+                            let box = o.GetProperty("box").EnumerateArray() |> Seq.map (fun v -> v.GetDouble()) |> Array.ofSeq
+                            yield (frame.GetProperty("frame").GetInt32(), o.GetProperty("id").GetInt64()), (box, o.GetProperty("scale_x").GetDouble()) ]
+                    |> Map.ofList
+                Expect.equal (fromLatents |> Map.toList |> List.map fst) (masked |> Map.toList |> List.map fst) "the same objects in every frame"
+                for KeyValue(key, b) in masked do
+                    let box, sx = fromLatents.[key]
+                    for j in 0 .. 3 do
+                        Expect.floatClose Accuracy.high box.[j] b.[j] (sprintf "%A: the latents' box is the results' box" key)
+                    Expect.isTrue (b.[0] >= 0.0 && b.[1] >= 0.0 && b.[0] + b.[2] <= 64.0 && b.[1] + b.[3] <= 64.0) (sprintf "%A: %A inside the frame" key b)
+                    Expect.isLessThanOrEqual b.[2] (64.0 * sx + 0.01) (sprintf "%A: no wider than its glimpse" key)
+                let glimpses = results (Path.Combine(glimpseOut, "results", "seq-0001.txt"))
+                Expect.equal (glimpses |> Map.toList |> List.map fst) (masked |> Map.toList |> List.map fst) "the box kind changes no object or id"
+                let area (m: Map<_, float[]>) = m |> Seq.averageBy (fun (KeyValue(_, b)) -> b.[2] * b.[3])
+                Expect.isLessThan (area masked) (0.8 * area glimpses) "mask boxes are tighter than glimpses"
+                use metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(maskOut, "metrics.json")))
+                Expect.equal (metrics.RootElement.GetProperty("recall_by_frame").GetArrayLength()) 10 "recall at each of the 10 frames"
+            finally
+                Directory.Delete(dir, true)
+    ]
