@@ -57,4 +57,23 @@ let tests =
                 Expect.equal (metrics.RootElement.GetProperty("recall_by_frame").GetArrayLength()) 10 "recall at each of the 10 frames"
             finally
                 Directory.Delete(dir, true)
+
+        testCase "the ONNX runtime reports the rows TorchSharp does with the trained model, mask boxes included" <| fun () ->
+            // A trained model's alphas are near 0 or 1, so no mask pixel sits within float error of the threshold:
+            // the two runtimes must agree on every id and box to the files' rounding.
+            let dir = Directory.CreateTempSubdirectory("scalor-track").FullName
+            try
+                let run name runtime =
+                    let out = Path.Combine(dir, name)
+                    Expect.equal (TrackCommand.Run { command out true with Latents = false; Runtime = runtime; Sequences = 2 }) 0 "track succeeds"
+                    [ for s in [ "seq-0001"; "seq-0002" ] -> results (Path.Combine(out, "results", s + ".txt")) ]
+                let torch, onnx = run "torch" "torchsharp", run "onnx" "onnx"
+                for t, o in List.zip torch onnx do
+                    Expect.isGreaterThan t.Count 20 "objects tracked"
+                    Expect.equal (o |> Map.toList |> List.map fst) (t |> Map.toList |> List.map fst) "the same frames and ids"
+                    for KeyValue(key, b) in t do
+                        for j in 0 .. 3 do
+                            Expect.floatClose { absolute = 0.011; relative = 0.0 } o.[key].[j] b.[j] (sprintf "%A: box[%d]" key j)
+            finally
+                Directory.Delete(dir, true)
     ]
