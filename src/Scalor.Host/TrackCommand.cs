@@ -142,16 +142,16 @@ public static class TrackCommand
             // Ids of every present object, reported or not: one that shows again is not newly discovered.
             previous = Microsoft.FSharp.Collections.SetModule.OfSeq(present.Select(o => o.Id));
             var objects = Track.reported(minVisible, present);
-            // The reported box in the input's pixels: results, latents and trajectories agree.
-            double[] Reported(Track.TrackedObject o)
+            // Each reported box once, in the input's pixels to the results file's two decimals ("0.##" rounds
+            // half away from zero): the results and the latents carry the same numbers.
+            var reported = new double[objects.Length][];
+            for (var i = 0; i < objects.Length; i++)
             {
+                var o = objects[i];
                 var (l, top, w, h) = BoxOf(o, size, cmd.MaskBoxes);
-                return [Math.Round(l * sx, 2), Math.Round(top * sy, 2), Math.Round(w * sx, 2), Math.Round(h * sy, 2)];
-            }
-            foreach (var o in objects)
-            {
-                var (l, top, w, h) = BoxOf(o, size, cmd.MaskBoxes);
-                mot.Append(inv, $"{t + 1},{o.Id},{l * sx:0.##},{top * sy:0.##},{w * sx:0.##},{h * sy:0.##},{o.Presence:0.###},-1,-1,-1\n");
+                reported[i] = [.. new[] { l * sx, top * sy, w * sx, h * sy }.Select(v => Math.Round(v, 2, MidpointRounding.AwayFromZero))];
+                var b = reported[i];
+                mot.Append(inv, $"{t + 1},{o.Id},{b[0]:0.##},{b[1]:0.##},{b[2]:0.##},{b[3]:0.##},{o.Presence:0.###},-1,-1,-1\n");
                 if (!tracks.TryGetValue(o.Id, out var path)) tracks[o.Id] = path = [];
                 path.Add(((l + w / 2) * sx, (top + h / 2) * sy));
             }
@@ -159,10 +159,10 @@ public static class TrackCommand
                 latents.Add(new
                 {
                     frame = t + 1,
-                    objects = objects.Select(o => new
+                    objects = objects.Select((o, i) => new
                     {
                         id = o.Id, scale_x = o.Where[0], scale_y = o.Where[1], position_x = o.Where[2], position_y = o.Where[3],
-                        box = Reported(o), depth = o.Depth, presence = o.Presence, visible_px = o.Visible, discovered = o.New, appearance = o.What,
+                        box = reported[i], depth = o.Depth, presence = o.Presence, visible_px = o.Visible, discovered = o.New, appearance = o.What,
                     }),
                 });
             if (cmd.Pictures && t < 50) rows.Add(Picture(frame, objects, prevIds, x, size, perObject: t < ShownFrames, maskBoxes: cmd.MaskBoxes));

@@ -58,7 +58,7 @@ let tests =
             let objs : Scalor.Objects =
                 { What = what; Where = where; WhereBias = z 4; Depth = z 1; Pres = pres; TrackH = z 128; PriorH = z 64; PriorC = z 64; Cum = z 1
                   Ids = torch.tensor([| 1L; 2L; 3L; 4L; 0L |]).view(1L, n); Mask = mask }
-            let v = (Track.visiblePixels nets objs).data<float32>().ToArray()
+            let v = (Track.rendering nets objs).Visible.data<float32>().ToArray()
             Expect.isGreaterThan v.[0] 1f "a centred object renders something"
             Expect.floatClose Accuracy.medium (float v.[1]) (float v.[0] / 2.0) "half the presence, half the pixels"
             Expect.equal v.[2] 0f "a box wholly past the edge renders nothing in the frame"

@@ -183,7 +183,7 @@ let build (nets: Scalor.Nets) (opts: Options) =
     let accept = Ops.reshape g [ 1L; k ] (Ops.scatterRows g k 1L cand (Ops.unsqueeze g [ 1L ] candAccept))
     let discWhat = Ops.scatterRows g k (int64 c.ZWhatDim) cand candWhat
     let discPres = Ops.mul g presCell accept
-    // `Track.visiblePixels`: each object's Σ α·z_pres over the frame (full canvases hold only the frame's pixels).
+    // `Track.rendering`'s `Visible`: each object's Σ α·z_pres over the frame (full canvases hold only the frame's pixels).
     let propVisible = Ops.reshape g [ -1L; 1L ] (Ops.reduceSum g [ 1L; 2L; 3L ] false propAzFull)
     let candVisible = Ops.mul g (Ops.reshape g [ -1L; 1L ] (Ops.reduceSum g [ 1L; 2L; 3L ] false candAlphaFull)) (Ops.gatherRows g cand (Ops.reshape g [ k; 1L ] discPres))
     let discVisible = Ops.scatterRows g k 1L cand candVisible

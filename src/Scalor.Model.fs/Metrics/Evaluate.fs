@@ -48,6 +48,9 @@ let distractorClasses = set [ 2; 7; 8; 12 ]
 
 exception EvalError of string
 
+/// `xs` without the elements at the indices in `drop`.
+let private without (drop: Set<int>) (xs: 'a[]) = xs |> Array.indexed |> Array.filter (fun (j, _) -> not (drop.Contains j)) |> Array.map snd
+
 let private similarityAndDistance (matching: Matching) (gt: Box[]) (tr: Box[]) =
     match matching with
     | Iou _ ->
@@ -86,7 +89,7 @@ let evaluateRows (name: string) (length: int) (view: (float * float) option) (ma
                      |> Array.filter (fun (i, j) -> sim.[i, j] > 0.0 && distractorClasses.Contains gtAll.[i].Class)
                      |> Array.map snd
                      |> set
-                 pred <- pred |> Array.indexed |> Array.filter (fun (j, _) -> not (drop.Contains j)) |> Array.map snd
+                 pred <- without drop pred
              yield gtAll |> Array.filter (fun r -> r.Flag <> 0.0 && r.Class = 1), pred |]
     let build (frames: (Row[] * Row[])[]) =
         let perFrame =
@@ -109,12 +112,13 @@ let evaluateRows (name: string) (length: int) (view: (float * float) option) (ma
             let _, matches = Clear.evaluateMatched threshold infinity data
             Array.map2 (fun (gt: Row[], pred: Row[]) (m: (int * int)[]) ->
                 let drop = m |> Array.filter (fun (i, _) -> hidden gt.[i]) |> Array.map snd |> set
-                gt |> Array.filter (hidden >> not), pred |> Array.indexed |> Array.filter (fun (j, _) -> not (drop.Contains j)) |> Array.map snd)
+                gt |> Array.filter (hidden >> not), without drop pred)
                 frames matches
     let data, boxes = build frames
-    let frames = data.Frames |> Array.map (fun f -> f.GtIds, f.TrackerIds)
     let countErr, countFrames =
-        frames |> Array.fold (fun (s, n) (g, p) -> if g.Length = 0 then (s, n) else (s + abs (float p.Length - float g.Length) / float g.Length, n + 1)) (0.0, 0)
+        data.Frames |> Array.fold (fun (s, n) f ->
+            let g, p = f.GtIds.Length, f.TrackerIds.Length
+            if g = 0 then (s, n) else (s + abs (float p - float g) / float g, n + 1)) (0.0, 0)
     let clear, matches = Clear.evaluateMatched threshold infinity data
     let errors =
         Array.map3 (fun (gtBoxes, predBoxes) (f: Sequence.FrameData) m -> Errors.classify threshold view gtBoxes predBoxes f.Similarity m) boxes data.Frames matches

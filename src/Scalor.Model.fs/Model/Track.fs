@@ -26,7 +26,7 @@ type TrackedObject =
       What: float32[]
       /// Discovered in this frame (not propagated).
       New: bool
-      /// Pixels of the frame the model renders for it (`visiblePixels`): its own Σ α·z_pres inside the frame,
+      /// Pixels of the frame the model renders for it (`Rendering.Visible`): its own Σ α·z_pres inside the frame,
       /// before occlusion by other objects.
       Visible: float32
       /// (left, top, width, height) in pixels of what it draws (`Rendering.MaskBox`); empty when it has no
@@ -129,9 +129,6 @@ let rendering (nets: Scalor.Nets) (o: Scalor.Objects) =
         // An object's pixels are those the official code counts as its mask in the rejection test (alpha above
         // `ProposalAlphaThreshold`, 0.3); on validation worlds 0.3 and 0.2 gave the best IoU MOTA, 0.5 and 0.1 less.
         { Visible = drawn.sum([| 2L; 3L |]); MaskBox = maskBoxes c.ProposalAlphaThreshold drawn (x0.view(b, n)) (y0.view(b, n)) }
-
-/// Σ α·z_pres inside the frame per object, [B; N] (`Rendering.Visible`).
-let visiblePixels (nets: Scalor.Nets) (o: Scalor.Objects) = (rendering nets o).Visible
 
 /// Objects whose rendering covers less of the frame than this share of an anchor-sized square are not
 /// reported (`reported`). Chosen on validation worlds (seed 3000001) over 0 to 0.5 of the LD model's anchor area:
