@@ -145,6 +145,9 @@ type BoxesArg =
     | Mask
     | Glimpse
 
+let private boxesUsage =
+    "reported boxes: mask (default), the box of the pixels where the object's rendered alpha exceeds 0.3 (the official code's mask threshold), what the model draws; or glimpse, the z_where window it draws in (larger). An object with no such pixel gets its glimpse."
+
 type TrackArgs =
     | Model of checkpoint: string
     | Input of path: string
@@ -174,7 +177,7 @@ type TrackArgs =
             | Rejection _ -> rejectionUsage
             | Duplicate_Share _ -> duplicateShareUsage
             | Explained_Share _ -> explainedShareUsage
-            | Boxes _ -> "reported boxes: mask (default), the box of the pixels where the object's rendered alpha exceeds 0.3 (the official code's mask threshold), what the model draws; or glimpse, the z_where window it draws in (larger). An object with no such pixel gets its glimpse."
+            | Boxes _ -> boxesUsage
             | Runtime _ -> "torchsharp (default) or onnx: export the model and run it on ONNX Runtime (boxes and ids only)."
             | Provider _ -> "ONNX Runtime execution provider: auto (DirectML on Windows, CUDA where present, else CPU), cpu, cuda, directml."
             | Capacity _ -> "object slots of the ONNX model (default 64)."
@@ -209,6 +212,7 @@ type GenerateArgs =
     | Duplicate_Share of share: float
     | Explained_Share of share: float
     | Threads of int
+    | Boxes of BoxesArg
     interface IArgParserTemplate with
         member a.Usage =
             match a with
@@ -216,6 +220,7 @@ type GenerateArgs =
             | Duplicate_Share _ -> duplicateShareUsage
             | Explained_Share _ -> explainedShareUsage
             | Threads _ -> threadsUsage
+            | Boxes _ -> boxesUsage + " Drawn in the pictures and written to the latents."
             | Model _ -> "checkpoint (default: the embedded moving-dSprites LD model)."
             | Input _ -> "a folder of images (one sequence) to condition on (default: a generated held-out LD sequence)."
             | Observe _ -> "frames observed before imagining (default 5)."

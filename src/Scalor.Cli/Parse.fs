@@ -125,7 +125,9 @@ type GenerateCommand =
       /// As `TrackCommand.ExplainedShare`.
       ExplainedShare: float option
       /// CPU threads for TorchSharp.
-      Threads: int }
+      Threads: int
+      /// As `TrackCommand.MaskBoxes`: the boxes the pictures draw and the latents record.
+      MaskBoxes: bool }
 
 type BenchCommand =
     { /// The toy64 preset with the command line's overrides.
@@ -382,7 +384,8 @@ let private generateCommand (r: ParseResults<GenerateArgs>) =
           MostLikely = mostLikely; Seed = uint64 (r.GetResult(GenerateArgs.Seed, 1000001L))
           DuplicateShare = duplicateShareOf (r.TryGetResult GenerateArgs.Rejection) (r.TryGetResult GenerateArgs.Duplicate_Share)
           ExplainedShare = explainedShareOf (r.TryGetResult GenerateArgs.Explained_Share)
-          Threads = threadsOf (r.TryGetResult GenerateArgs.Threads) }
+          Threads = threadsOf (r.TryGetResult GenerateArgs.Threads)
+          MaskBoxes = r.GetResult(GenerateArgs.Boxes, BoxesArg.Mask) = BoxesArg.Mask }
 
 let private evalCommand (r: ParseResults<EvalArgs>) =
     let byIou = r.GetResult(EvalArgs.Match, MatchArg.Distance) = MatchArg.Iou

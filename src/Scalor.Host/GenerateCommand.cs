@@ -58,11 +58,15 @@ public static class GenerateCommand
                 (observed, imagined) = ([.. o], [.. i]);
             }
             var all = observed.Concat(imagined).ToList();
-            SavePictures(nets, outDir, s, all, observed.Count, size);
+            SavePictures(nets, outDir, s, all, observed.Count, size, cmd.MaskBoxes);
             File.WriteAllText(Path.Combine(outDir, $"latents-{s + 1}.json"), JsonSerializer.Serialize(all.Select((f, t) => new
             {
                 frame = t + 1, imagined = t >= observed.Count,
-                objects = Objects(nets, f).Select(o => new { id = o.Id, scale_x = o.Where[0], scale_y = o.Where[1], position_x = o.Where[2], position_y = o.Where[3], depth = o.Depth, presence = o.Presence, visible_px = o.Visible }),
+                objects = Objects(nets, f).Select(o =>
+                {
+                    var (l, top, w, h) = TrackCommand.BoxOf(o, size, cmd.MaskBoxes);
+                    return new { id = o.Id, scale_x = o.Where[0], scale_y = o.Where[1], position_x = o.Where[2], position_y = o.Where[3], box = new[] { l, top, w, h }, depth = o.Depth, presence = o.Presence, visible_px = o.Visible };
+                }),
             })));
             if (truth is not null) PositionErrors(nets, truth, observed, imagined, size, pos);
         }
@@ -140,7 +144,7 @@ public static class GenerateCommand
 
     static (double X, double Y) Centre(Track.TrackedObject o, int size) => ((o.Where[2] + 1) / 2 * size, (o.Where[3] + 1) / 2 * size);
 
-    static void SavePictures(Scalor.Model.Scalor.Nets nets, string dir, int sample, List<Generate.Frame> frames, int observed, int size)
+    static void SavePictures(Scalor.Model.Scalor.Nets nets, string dir, int sample, List<Generate.Frame> frames, int observed, int size, bool maskBoxes)
     {
         const int k = 3;
         Rgb Img(torch.Tensor chw)
@@ -156,15 +160,18 @@ public static class GenerateCommand
         var traj = new Rgb(size * k, size * k);
         var last = new Dictionary<long, (double X, double Y)>();
         using var none = torch.zeros(1, 0, dtype: torch.int64);
+        var floor = Track.minVisiblePixels(nets.Config, Track.defaultMinVisibleShare);
         for (var t = 0; t < frames.Count; t++)
         {
             var f = frames[t];
             var next = new Dictionary<long, (double X, double Y)>();
             var r = Img(f.Recon[0]);
             if (t >= observed) for (var x = 0; x < r.Width; x++) for (var y = 0; y < 3; y++) r.Set(x, y, (230, 30, 30));
-            foreach (var o in Objects(nets, f))
+            // The objects, boxes and trajectories `track` would report: an imagined object's mask box is the box of
+            // what the priors make it draw, and one that has left the view is not drawn (it keeps its latents).
+            foreach (var o in Track.reported(floor, Objects(nets, f)))
             {
-                var (l, top, w, h) = Track.box(o.Where, size, size);
+                var (l, top, w, h) = TrackCommand.BoxOf(o, size, maskBoxes);
                 r.Rectangle(l * k, top * k, w * k, h * k, Rgb.IdColour((int)o.Id));
                 var centre = ((l + w / 2) * k, (top + h / 2) * k);
                 if (last.TryGetValue(o.Id, out var before))

@@ -68,6 +68,9 @@ let tests =
             match parse [| "track"; "--out"; "o" |], parse [| "track"; "--out"; "o"; "--boxes"; "glimpse" |] with
             | Run(Track m), Run(Track g) -> Expect.equal (m.MaskBoxes, g.MaskBoxes) (true, false) "mask boxes by default; --boxes glimpse reports z_where windows"
             | other -> failtestf "unexpected %A" other
+            match parse [| "generate"; "--out"; "o" |], parse [| "generate"; "--out"; "o"; "--boxes"; "glimpse" |] with
+            | Run(Generate m), Run(Generate g) -> Expect.equal (m.MaskBoxes, g.MaskBoxes) (true, false) "generate draws mask boxes by default, as track"
+            | other -> failtestf "unexpected %A" other
             match parse [| "eval"; "--gt"; "g"; "--pred"; "p"; "--min-gt-visibility"; "0.5" |], parse [| "eval"; "--data"; "d" |] with
             | Run(Eval s), Run(Eval d) -> Expect.equal (s.MinGtVisibility, d.MinGtVisibility) (0.5, 0.0) "the floor reaches eval; default 0 scores every row"
             | other -> failtestf "unexpected %A" other
