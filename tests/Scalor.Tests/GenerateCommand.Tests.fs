@@ -38,7 +38,8 @@ let tests =
             try
                 let masked, glimpses = generate dir "mask" true, generate dir "glimpse" false
                 // The objects `track` would report (an object leaving the view keeps its latents, not its mask).
-                let floor = float (Scalor.Model.Track.minVisiblePixels Scalor.Model.Config.toy64 Scalor.Model.Track.defaultMinVisibleShare)
+                let config = EmbeddedModel.Load().Config
+                let floor = float (Scalor.Model.Track.minVisiblePixels config Scalor.Model.Track.defaultMinVisibleShare)
                 let shown = masked |> Map.filter (fun _ (_, _, _, v) -> v >= floor)
                 let imagined = shown |> Map.filter (fun _ (i, _, _, _) -> i)
                 Expect.isGreaterThan imagined.Count 5 "the embedded model imagines the LD objects on"
