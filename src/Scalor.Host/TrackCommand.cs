@@ -142,16 +142,15 @@ public static class TrackCommand
             // Ids of every present object, reported or not: one that shows again is not newly discovered.
             previous = Microsoft.FSharp.Collections.SetModule.OfSeq(present.Select(o => o.Id));
             var objects = Track.reported(minVisible, present);
-            // Each reported box once, in the input's pixels to the results file's two decimals ("0.##" rounds
-            // half away from zero): the results and the latents carry the same numbers.
+            // Each reported box once, in the input's pixels to the results file's two decimals: the results and the
+            // latents carry the same numbers.
             var reported = new double[objects.Length][];
             for (var i = 0; i < objects.Length; i++)
             {
                 var o = objects[i];
                 var (l, top, w, h) = BoxOf(o, size, cmd.MaskBoxes);
-                reported[i] = [.. new[] { l * sx, top * sy, w * sx, h * sy }.Select(v => Math.Round(v, 2, MidpointRounding.AwayFromZero))];
-                var b = reported[i];
-                mot.Append(inv, $"{t + 1},{o.Id},{b[0]:0.##},{b[1]:0.##},{b[2]:0.##},{b[3]:0.##},{o.Presence:0.###},-1,-1,-1\n");
+                reported[i] = TrackingStream.MotBox([l * sx, top * sy, w * sx, h * sy]);
+                mot.Append(TrackingStream.MotLine(t + 1, o.Id, reported[i], o.Presence)).Append('\n');
                 if (!tracks.TryGetValue(o.Id, out var path)) tracks[o.Id] = path = [];
                 path.Add(((l + w / 2) * sx, (top + h / 2) * sy));
             }

@@ -110,6 +110,19 @@ public static class TrackingStream
     public static IObservable<TrackedFrame> RecordMot(this IObservable<TrackedFrame> frames, string dir, int? width = null, int? height = null) =>
         Observable.Using(() => new MotWriter(dir, width, height), w => frames.Do(w.Write));
 
+    /// <summary>Rounds a box in pixels (left, top, width, height) as MOTChallenge result files carry it: to two
+    /// decimals, halves away from zero.</summary>
+    public static double[] MotBox(IEnumerable<double> box) => [.. box.Select(v => Math.Round(v, 2, MidpointRounding.AwayFromZero))];
+
+    /// <summary>One MOTChallenge results line, <c>frame,id,left,top,width,height,conf,-1,-1,-1</c>: the box
+    /// rounded by <see cref="MotBox"/>, trailing zeros dropped, the confidence to three decimals. Every writer of
+    /// results uses it, so both runtimes write the same bytes for the same tracks.</summary>
+    public static string MotLine(int frame, long id, IEnumerable<double> box, double confidence)
+    {
+        var b = MotBox(box);
+        return string.Create(CultureInfo.InvariantCulture, $"{frame},{id},{b[0]:0.##},{b[1]:0.##},{b[2]:0.##},{b[3]:0.##},{confidence:0.###},-1,-1,-1");
+    }
+
     sealed class MotWriter(string dir, int? width, int? height) : IDisposable
     {
         readonly Dictionary<string, StreamWriter> files = new();
@@ -124,8 +137,7 @@ public static class TrackingStream
             }
             double sx = (width ?? f.Frame.Width) / (double)f.Frame.Width, sy = (height ?? f.Frame.Height) / (double)f.Frame.Height;
             foreach (var o in f.Objects)
-                w.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{f.Frame.Index + 1},{o.Id},{o.Left * sx:F2},{o.Top * sy:F2},{o.Width * sx:F2},{o.Height * sy:F2},{o.Presence:F4},-1,-1,-1"));
+                w.WriteLine(MotLine(f.Frame.Index + 1, o.Id, [o.Left * sx, o.Top * sy, o.Width * sx, o.Height * sy], o.Presence));
         }
 
         public void Dispose()

@@ -133,6 +133,11 @@ let streamTests =
             Expect.equal (List.ofSeq received) [ 0 .. 4 ] "buffered items first"
             Expect.stringContains error.Message "source failed" "then the source's error"
 
+        testCase "MOTChallenge lines: two decimals, halves away from zero, no trailing zeros" <| fun () ->
+            // 10.125 and −0.125 are exact binary halves at the third decimal: half-to-even would give 10.12 and −0.12.
+            Expect.equal (TrackingStream.MotLine(3, 7L, [ 10.125; 2.0; 0.5; -0.125 ], 0.9996)) "3,7,10.13,2,0.5,-0.13,1,-1,-1,-1" "rounded as the files carry it"
+            Expect.sequenceEqual (TrackingStream.MotBox [ 10.125; 2.004 ]) [ 10.13; 2.0 ] "the box the line writes"
+
         testCase "end to end: a generated world through an exported model, recorded as MOTChallenge files" <| fun () ->
             let nets = Scalor.Model.Scalor.create { Scalor.Model.Config.toy64 with BatchSize = 1 } 3L
             let path = IO.Path.Combine(IO.Path.GetTempPath(), sprintf "scalor-stream-%s.onnx" (Guid.NewGuid().ToString("N")))

@@ -66,14 +66,14 @@ let tests =
                 let run name runtime =
                     let out = Path.Combine(dir, name)
                     Expect.equal (TrackCommand.Run { command out true with Latents = false; Runtime = runtime; Sequences = 2 }) 0 "track succeeds"
-                    [ for s in [ "seq-0001"; "seq-0002" ] -> results (Path.Combine(out, "results", s + ".txt")) ]
+                    [ for s in [ "seq-0001"; "seq-0002" ] -> File.ReadAllLines(Path.Combine(out, "results", s + ".txt")) ]
                 let torch, onnx = run "torch" "torchsharp", run "onnx" "onnx"
+                // Frame, id and box as the files write them (one formatter for both runtimes); the confidence, a
+                // float near 1, is left out: another CPU's rounding may move its third decimal.
+                let firstSix (lines: string[]) = lines |> Array.map (fun l -> l.Split(',').[0..5] |> String.concat ",")
                 for t, o in List.zip torch onnx do
-                    Expect.isGreaterThan t.Count 20 "objects tracked"
-                    Expect.equal (o |> Map.toList |> List.map fst) (t |> Map.toList |> List.map fst) "the same frames and ids"
-                    for KeyValue(key, b) in t do
-                        for j in 0 .. 3 do
-                            Expect.floatClose { absolute = 0.011; relative = 0.0 } o.[key].[j] b.[j] (sprintf "%A: box[%d]" key j)
+                    Expect.isGreaterThan t.Length 20 "objects tracked"
+                    Expect.sequenceEqual (firstSix o) (firstSix t) "the same frames, ids and boxes, written alike"
             finally
                 Directory.Delete(dir, true)
     ]
