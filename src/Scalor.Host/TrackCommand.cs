@@ -189,7 +189,7 @@ public static class TrackCommand
 
     /// <summary>An object's reported box in pixels: its mask box when asked for and it has one, else its glimpse.</summary>
     internal static (double Left, double Top, double Width, double Height) BoxOf(Track.TrackedObject o, int size, bool mask) =>
-        mask && o.MaskBox.Length == 4 ? (o.MaskBox[0], o.MaskBox[1], o.MaskBox[2], o.MaskBox[3]) : Track.box(o.Where, size, size).ToValueTuple();
+        Track.reportedBox(mask, o.MaskBox, o.Where, size, size).ToValueTuple();
 
     internal static FramePictures Picture(Scalor.Model.Scalor.Frame f, Track.TrackedObject[] objects, torch.Tensor prevIds, torch.Tensor x, int size, bool perObject = false, bool maskBoxes = true)
     {

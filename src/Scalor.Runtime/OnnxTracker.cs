@@ -228,9 +228,8 @@ public sealed class OnnxTracker : IDisposable
             var vis = visible?[i] ?? float.PositiveInfinity;
             if (vis < MinVisible) continue;
             var w = where.AsSpan(4 * i, 4).ToArray();
-            var (left, top, width, height) = maskBoxes is not null && maskBoxes[4 * i + 2] > 0
-                ? ((double)maskBoxes[4 * i], (double)maskBoxes[4 * i + 1], (double)maskBoxes[4 * i + 2], (double)maskBoxes[4 * i + 3])
-                : Scalor.Model.Track.box(w, ImageSize, ImageSize).ToValueTuple();
+            var (left, top, width, height) = Scalor.Model.Track.reportedBox(maskBoxes is not null,
+                maskBoxes is null ? [] : maskBoxes.AsSpan(4 * i, 4).ToArray(), w, ImageSize, ImageSize).ToValueTuple();
             list.Add(new TrackedObject(ids[i], (float)left, (float)top, (float)width, (float)height, pres[i], depth[i], w, !previousIds.Contains(ids[i]), vis));
         }
         previousIds = seen;

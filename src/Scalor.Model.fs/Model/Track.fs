@@ -41,6 +41,12 @@ let box (where: float32[]) (width: int) (height: int) =
     let w, h = sx * float width, sy * float height
     (cx - w / 2.0, cy - h / 2.0, w, h)
 
+/// The box an object is reported with, in pixels of a width×height frame: its mask box (`Rendering.MaskBox`:
+/// left, top, width, height) when `mask` is asked for and the box has a positive width, else its glimpse (`box`).
+let reportedBox (mask: bool) (maskBox: float32[]) (where: float32[]) (width: int) (height: int) =
+    if mask && maskBox.Length = 4 && maskBox.[2] > 0f then float maskBox.[0], float maskBox.[1], float maskBox.[2], float maskBox.[3]
+    else box where width height
+
 let private encodeFrame (e: Networks.Encoder) (x: Tensor) (lstm: (Tensor * Tensor)[]) =
     let feats = Networks.imgEncode e.Image x
     if e.Lstm.Length = 0 then feats, lstm

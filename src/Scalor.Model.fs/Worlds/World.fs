@@ -266,6 +266,8 @@ let sequence (world: World) (seed: uint64) : Sequence =
     let drawn = Collections.Generic.List<struct (int * int * int * int * int * int * int * bool)>(objs.Length)
     let transmit = Array.zeroCreate<float32> (v * v)
     let shown = Array.zeroCreate<float> objs.Length
+    // Each object's whole ink, the denominator of its visibility: its mask never changes.
+    let wholeInk = objs |> Array.map (fun o -> Array.sum o.Mask.Coverage)
     // Moves one coordinate: walls of the environment always reflect; the view's border reflects an object
     // that was fully inside unless it wins the exit draw.
     let move (pos: float) (vel: float) (half: float) =
@@ -348,7 +350,6 @@ let sequence (world: World) (seed: uint64) : Sequence =
         // Front to back: what an object shows is its coverage times the light the objects drawn after it let
         // through (`transmit`, per view pixel), so occlusion is counted as the frame composes it.
         Array.Fill(transmit, 1f)
-        Array.Fill(shown, 0.0)
         for k in drawn.Count - 1 .. -1 .. 0 do
             let struct (oi, left, top, x0, x1, y0, y1, _) = drawn.[k]
             let o = objs.[oi]
@@ -368,7 +369,7 @@ let sequence (world: World) (seed: uint64) : Sequence =
             let struct (oi, _, _, x0, x1, y0, y1, listed) = drawn.[k]
             if listed then
                 let o = objs.[oi]
-                let total = Array.sum o.Mask.Coverage
+                let total = wholeInk.[oi]
                 truth.Add
                     { Frame = t; Track = o.Track; Object = oi
                       Left = float32 x0; Top = float32 y0; Width = float32 (x1 - x0); Height = float32 (y1 - y0)
