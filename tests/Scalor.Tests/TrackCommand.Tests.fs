@@ -7,6 +7,7 @@ open System.Text.Json
 open Expecto
 open Scalor.Cli
 open Scalor.Host
+open Scalor.Tests.CommandFiles
 
 let private command out masks : Parse.TrackCommand =
     { Model = null; Input = null; Out = out; World = Scalor.Worlds.World.defaultConfig; Sequences = 1; Seed = 1000001UL
@@ -26,8 +27,7 @@ let private results (path: string) =
 let tests =
     testSequenced <| testList "TrackCommand" [
         testCase "results, latents and metrics agree; mask boxes lie in the frame inside their glimpses" <| fun () ->
-            let dir = Directory.CreateTempSubdirectory("scalor-track").FullName
-            try
+            inTempDir "scalor-track" <| fun dir ->
                 let run name masks =
                     let out = Path.Combine(dir, name)
                     Expect.equal (TrackCommand.Run(command out masks)) 0 "track succeeds"
@@ -39,30 +39,24 @@ let tests =
                 let fromLatents =
                     [ for frame in latents.RootElement.EnumerateArray() do
                         for o in frame.GetProperty("objects").EnumerateArray() do
-                            let box = o.GetProperty("box").EnumerateArray() |> Seq.map (fun v -> v.GetDouble()) |> Array.ofSeq
-                            yield (frame.GetProperty("frame").GetInt32(), o.GetProperty("id").GetInt64()), (box, o.GetProperty("scale_x").GetDouble()) ]
+                            yield (frame.GetProperty("frame").GetInt32(), o.GetProperty("id").GetInt64()), (latentBox o, o.GetProperty("scale_x").GetDouble()) ]
                     |> Map.ofList
                 Expect.equal (fromLatents |> Map.toList |> List.map fst) (masked |> Map.toList |> List.map fst) "the same objects in every frame"
                 for KeyValue(key, b) in masked do
                     let box, sx = fromLatents.[key]
                     for j in 0 .. 3 do
                         Expect.floatClose Accuracy.high box.[j] b.[j] (sprintf "%A: the latents' box is the results' box" key)
-                    Expect.isTrue (b.[0] >= 0.0 && b.[1] >= 0.0 && b.[0] + b.[2] <= 64.0 && b.[1] + b.[3] <= 64.0) (sprintf "%A: %A inside the frame" key b)
-                    Expect.isLessThanOrEqual b.[2] (64.0 * sx + 0.01) (sprintf "%A: no wider than its glimpse" key)
+                    expectMaskBoxInGlimpse key b sx
                 let glimpses = results (Path.Combine(glimpseOut, "results", "seq-0001.txt"))
                 Expect.equal (glimpses |> Map.toList |> List.map fst) (masked |> Map.toList |> List.map fst) "the box kind changes no object or id"
-                let area (m: Map<_, float[]>) = m |> Seq.averageBy (fun (KeyValue(_, b)) -> b.[2] * b.[3])
-                Expect.isLessThan (area masked) (0.8 * area glimpses) "mask boxes are tighter than glimpses"
+                Expect.isLessThan (meanArea masked.Values) (0.8 * meanArea glimpses.Values) "mask boxes are tighter than glimpses"
                 use metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(maskOut, "metrics.json")))
                 Expect.equal (metrics.RootElement.GetProperty("recall_by_frame").GetArrayLength()) 10 "recall at each of the 10 frames"
-            finally
-                Directory.Delete(dir, true)
 
         testCase "the ONNX runtime reports the rows TorchSharp does with the trained model, mask boxes included" <| fun () ->
             // A trained model's alphas are near 0 or 1, so no mask pixel sits within float error of the threshold:
             // the two runtimes must agree on every id and box to the files' rounding.
-            let dir = Directory.CreateTempSubdirectory("scalor-track").FullName
-            try
+            inTempDir "scalor-track" <| fun dir ->
                 let run name runtime =
                     let out = Path.Combine(dir, name)
                     Expect.equal (TrackCommand.Run { command out true with Latents = false; Runtime = runtime; Sequences = 2 }) 0 "track succeeds"
@@ -74,6 +68,4 @@ let tests =
                 for t, o in List.zip torch onnx do
                     Expect.isGreaterThan t.Length 20 "objects tracked"
                     Expect.sequenceEqual (firstSix o) (firstSix t) "the same frames, ids and boxes, written alike"
-            finally
-                Directory.Delete(dir, true)
     ]

@@ -1,0 +1,22 @@
+/// What the end-to-end command tests share: a scratch folder, and the boxes `track` and `generate` write.
+module Scalor.Tests.CommandFiles
+
+open System.IO
+open System.Text.Json
+open Expecto
+
+/// Runs `f` in a fresh temporary folder, deleted afterwards whatever happens.
+let inTempDir (prefix: string) (f: string -> unit) =
+    let dir = Directory.CreateTempSubdirectory(prefix).FullName
+    try f dir finally Directory.Delete(dir, true)
+
+/// An object's `box` in a latents file: (left, top, width, height) in pixels.
+let latentBox (o: JsonElement) = o.GetProperty("box").EnumerateArray() |> Seq.map (fun v -> v.GetDouble()) |> Array.ofSeq
+
+/// A mask box `b` of a 64×64 frame lies in the frame and is no wider than its glimpse (scale `sx`).
+let expectMaskBoxInGlimpse key (b: float[]) (sx: float) =
+    Expect.isTrue (b.[0] >= 0.0 && b.[1] >= 0.0 && b.[0] + b.[2] <= 64.0 && b.[1] + b.[3] <= 64.0) (sprintf "%A: %A inside the frame" key b)
+    Expect.isLessThanOrEqual b.[2] (64.0 * sx + 0.01) (sprintf "%A: no wider than its glimpse" key)
+
+/// The mean area of (left, top, width, height) boxes.
+let meanArea (boxes: seq<float[]>) = boxes |> Seq.averageBy (fun b -> b.[2] * b.[3])
