@@ -109,7 +109,7 @@ let glimpseDecode (d: GlimpseDecoder) (zWhat: Tensor) =
         // One 16→4 convolution instead of a 16→3 and a 16→1: oneDNN takes about as long for 4 output channels
         // as for 3 or 1, so the two heads cost half (measured: 379 → 185 ms forward and backward for one
         // training frame's 1,744 glimpses). Same values; the parameters keep their official names.
-        let oa = torch.sigmoid(torch.nn.functional.conv2d(h, torch.cat([| wo; wa |], 0L), torch.cat([| bo; ba |], 0L), padding = [| p; p |]))
+        let oa = torch.sigmoid(conv2d h (torch.cat([| wo; wa |], 0L)) (torch.cat([| bo; ba |], 0L)) 1L p)
         let k = wo.shape.[0]
         oa.narrow(1L, 0L, k), oa.narrow(1L, k, wa.shape.[0])
     | _ -> torch.sigmoid(run d.DecO h), torch.sigmoid(run d.DecAlpha h)
