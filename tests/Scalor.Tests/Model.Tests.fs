@@ -147,7 +147,7 @@ let tests =
 
             testCase "convolutions with fewer than 16 output channels: input gradient finite and exact, backward after backward" <| fun () ->
                 // oneDNN's padded output-gradient layout returned NaNs at random on some CPUs (Store.conv2d);
-                // 25 backwards per shape would miss a 1-in-10 failure with odds of 7%, all four shapes 1 in 10⁴.
+                // 25 backwards per shape miss a 1-in-10 failure with odds of 7%; all four shapes, under 1 in 10⁴.
                 for (n, ci, co, hw, k, p) in [ (8L, 16L, 4L, 32L, 3L, 1L); (4L, 16L, 3L, 64L, 3L, 1L); (8L, 64L, 20L, 4L, 4L, 0L); (8L, 64L, 1L, 8L, 1L, 0L) ] do
                     let x = rand 31 [| n; ci; hw; hw |] - 0.5
                     let w = rand 32 [| co; ci; k; k |] - 0.5
