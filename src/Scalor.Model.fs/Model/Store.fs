@@ -112,14 +112,14 @@ let sequential (s: Store) (prefix: string) (specs: Spec list) : Layer[] =
 /// are the same and the extra filters cost little (oneDNN computed the padded channels anyway). Only where
 /// an input gradient will be taken, on the CPU.
 let conv2d (x: Tensor) (w: Tensor) (b: Tensor) (stride: int64) (pad: int64) =
+    let conv (w: Tensor) (b: Tensor) = torch.nn.functional.conv2d(x, w, b, strides = [| stride; stride |], padding = [| pad; pad |])
     let co = w.shape.[0]
-    if co % 16L = 0L || not x.requires_grad || x.device_type <> DeviceType.CPU || not (torch.is_grad_enabled ()) then
-        torch.nn.functional.conv2d(x, w, b, strides = [| stride; stride |], padding = [| pad; pad |])
+    let extra = (16L - co % 16L) % 16L
+    if extra = 0L || not x.requires_grad || x.device_type <> DeviceType.CPU || not (torch.is_grad_enabled ()) then conv w b
     else
-        let extra = 16L - co % 16L
-        let w16 = torch.cat([| w; torch.zeros(extra, w.shape.[1], w.shape.[2], w.shape.[3], dtype = w.dtype) |], 0L)
-        let b16 = if isNull b then null else torch.cat([| b; torch.zeros(extra, dtype = b.dtype) |], 0L)
-        torch.nn.functional.conv2d(x, w16, b16, strides = [| stride; stride |], padding = [| pad; pad |]).narrow(1L, 0L, co)
+        // Zero rows after the last filter [C_out + extra; C_in; k; k] (pads run from the last dimension).
+        let grow (t: Tensor) = torch.nn.functional.pad(t, Array.append (Array.zeroCreate (2 * (int (t.dim ()) - 1))) [| 0L; extra |])
+        (conv (grow w) (if isNull b then null else grow b)).narrow(1L, 0L, co)
 
 let apply (layer: Layer) (x: Tensor) : Tensor =
     match layer with
