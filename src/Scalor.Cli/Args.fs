@@ -255,6 +255,19 @@ type ExportArgs =
             | Render -> "also output the reconstruction, foreground alpha and background."
             | Dense -> "process every slot and cell every frame: constant time in the number of objects (slower)."
 
+type AverageArgs =
+    | [<MainCommand; Mandatory>] Checkpoints of checkpoint: string list
+    | [<Mandatory>] Out of file: string
+    | From of step: int
+    | To of step: int
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Checkpoints _ -> "checkpoints of one run to average, or run folders (every ckpt-*.safetensors in them)."
+            | Out _ -> "the checkpoint to write (X.safetensors): the mean weights, with the newest checkpoint's step, config, recorded shares, optimizer and sampling state."
+            | From _ -> "average only checkpoints of this step or later."
+            | To _ -> "average only checkpoints of this step or earlier."
+
 type BenchTarget =
     | Data
     | Assign
@@ -326,6 +339,7 @@ type HostArgs =
     | [<CliPrefix(CliPrefix.None)>] Eval of ParseResults<EvalArgs>
     | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
     | [<CliPrefix(CliPrefix.None)>] Export of ParseResults<ExportArgs>
+    | [<CliPrefix(CliPrefix.None)>] Average of ParseResults<AverageArgs>
     interface IArgParserTemplate with
         member a.Usage =
             match a with
@@ -336,3 +350,4 @@ type HostArgs =
             | Eval _ -> "score tracking results against ground truth (CLEAR MOT, identity, HOTA, count MAE)."
             | Bench _ -> "measure speed: data, assign, train, track."
             | Export _ -> "export the per-frame tracking step as ONNX (opset 20) for ONNX Runtime."
+            | Average _ -> "average the weights of checkpoints of one run (stochastic weight averaging) into a checkpoint."

@@ -129,6 +129,14 @@ type GenerateCommand =
       /// As `TrackCommand.MaskBoxes`: the boxes the pictures draw and the latents record.
       MaskBoxes: bool }
 
+type AverageCommand =
+    { /// Checkpoint files and run folders, as given.
+      Checkpoints: string list
+      Out: string
+      /// Only checkpoints of these steps (inclusive); None: no bound.
+      From: int option
+      To: int option }
+
 type BenchCommand =
     { /// The toy64 preset with the command line's overrides.
       Config: Scalor.Model.Config.ScalorConfig
@@ -148,6 +156,7 @@ type Command =
     | Eval of EvalCommand
     | Bench of BenchCommand
     | Export of ExportCommand
+    | Average of AverageCommand
 
 type Outcome =
     | Run of Command
@@ -435,6 +444,13 @@ let private benchCommand (r: ParseResults<BenchArgs>) =
     Bench { Config = cfg; Target = target; Batch = batch; Runs = runs; Threads = threads; JsonFile = r.TryGetResult BenchArgs.Json |> Option.toObj
             Model = r.TryGetResult BenchArgs.Model |> Option.toObj }
 
+let private averageCommand (r: ParseResults<AverageArgs>) =
+    let from, upTo = r.TryGetResult AverageArgs.From, r.TryGetResult AverageArgs.To
+    match from, upTo with
+    | Some f, Some t when f > t -> usage "--from must not be after --to"
+    | _ -> ()
+    Average { Checkpoints = r.GetResult AverageArgs.Checkpoints; Out = r.GetResult AverageArgs.Out; From = from; To = upTo }
+
 let parser = ArgumentParser.Create<HostArgs>(programName = "scalor-host")
 
 /// Parses `argv`. Never throws for bad input.
@@ -449,6 +465,7 @@ let parse (argv: string[]) : Outcome =
         | HostArgs.Eval e -> Run(evalCommand e)
         | HostArgs.Bench b -> Run(benchCommand b)
         | HostArgs.Export e -> Run(exportCommand e)
+        | HostArgs.Average a -> Run(averageCommand a)
     with
     | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText -> Help e.Message
     | :? ArguParseException as e ->

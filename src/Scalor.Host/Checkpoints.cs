@@ -92,6 +92,10 @@ public static class Checkpoints
         Train.recordRejection(header, weightsOnly ? Train.weightsOnly(entries) : entries, target, share, explained);
     }
 
+    /// <summary>Writes a checkpoint as read (or averaged), atomically, with the shares its metadata records.</summary>
+    public static void Write(Train.Checkpoint header, Microsoft.FSharp.Collections.FSharpList<Scalor.IO.Safetensors.Entry> entries, string target) =>
+        Train.recordRejection(header, entries, target, null, null);
+
     public static void CheckImageSize(Config.ScalorConfig c)
     {
         if (c.ImageSize != 64 && c.ImageSize != 128) throw new UserError($"image size {c.ImageSize} is not supported (64 or 128)");

@@ -29,6 +29,7 @@ public static class Program
                 Parse.Command.Eval e => EvalCommand.Run(e.Item),
                 Parse.Command.Bench b => BenchCommand.Run(b.Item),
                 Parse.Command.Export x => ExportCommand.Run(x.Item),
+                Parse.Command.Average a => AverageCommand.Run(a.Item),
                 _ => throw new UserError("unknown command"),
             };
         }

@@ -82,6 +82,15 @@ let tests =
             | UsageError m -> Expect.stringContains m "--capacity" "names the option"
             | other -> failtestf "unexpected %A" other
 
+        testCase "average parses checkpoints and a step range; --from after --to is a usage error" <| fun () ->
+            match parse [| "average"; "runs/a/checkpoints"; "x.safetensors"; "--out"; "avg.safetensors"; "--from"; "4525" |] with
+            | Run(Average a) -> Expect.equal (a.Checkpoints, a.Out, a.From, a.To) ([ "runs/a/checkpoints"; "x.safetensors" ], "avg.safetensors", Some 4525, None) "average"
+            | other -> failtestf "unexpected %A" other
+            for bad, says in [ [| "average"; "a"; "--out"; "o.safetensors"; "--from"; "5"; "--to"; "3" |], "--from"; [| "average"; "a" |], "--out" ] do
+                match parse bad with
+                | UsageError m -> Expect.stringContains m says "names the option"
+                | other -> failtestf "unexpected %A for %A" other bad
+
         testCase "--threads reaches every TorchSharp command; below 1 is a usage error naming it" <| fun () ->
             match parse [| "eval"; "--data"; "d"; "--threads"; "1" |], parse [| "generate"; "--out"; "o"; "--threads"; "1" |],
                   parse [| "track"; "--out"; "o"; "--threads"; "1" |], parse [| "train"; "--threads"; "1" |] with

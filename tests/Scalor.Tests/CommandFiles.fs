@@ -10,6 +10,13 @@ let inTempDir (prefix: string) (f: string -> unit) =
     let dir = Directory.CreateTempSubdirectory(prefix).FullName
     try f dir finally Directory.Delete(dir, true)
 
+/// The one-line error (a `UserError`) that `run` ends with; the test fails if the command runs.
+let refusalOf (run: unit -> int) =
+    try
+        run () |> ignore
+        failtest "the command ran"
+    with :? Scalor.Host.UserError as e -> e
+
 /// An object's `box` in a latents file: (left, top, width, height) in pixels.
 let latentBox (o: JsonElement) = o.GetProperty("box").EnumerateArray() |> Seq.map (fun v -> v.GetDouble()) |> Array.ofSeq
 

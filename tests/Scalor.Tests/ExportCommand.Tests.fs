@@ -9,11 +9,7 @@ open Scalor.Host
 let private command model out : Parse.ExportCommand =
     { Model = model; Out = out; Capacity = 8; Render = false; Dense = false; DuplicateShare = None; ExplainedShare = None; WeightsOnly = false }
 
-let private refusal (cmd: Parse.ExportCommand) =
-    try
-        ExportCommand.Run cmd |> ignore
-        failtest "the command ran"
-    with :? UserError as e -> e
+let private refusal (cmd: Parse.ExportCommand) = CommandFiles.refusalOf (fun () -> ExportCommand.Run cmd)
 
 [<Tests>]
 let tests =

@@ -485,6 +485,68 @@ let tests =
                 let bad = { h1 with Extra = h1.Extra.Add(Train.explainedShareKey, "0") }
                 let e = Expect.throwsC (fun () -> Train.explainedShareFor None false gentle bad |> ignore) id
                 Expect.stringContains e.Message "(0, 1]" "says what a share must be"
+
+            testCase "averaging checkpoints: each weight's mean, in any order; the newest's step, config, shares, optimizer and sampling state" <| fun () ->
+                let dir = IO.Directory.CreateTempSubdirectory("scalor-average").FullName
+                let save name seed step =
+                    let path = IO.Path.Combine(dir, name)
+                    let nets = Scalor.create tiny seed
+                    use gen = new torch.Generator(uint64 seed)
+                    let opt = Train.rmsProp nets tiny.LearningRate
+                    for (_, v) in opt.SquareAvg do v.fill_(float seed) |> ignore
+                    Train.save path nets (Some opt) (Some gen) step []
+                    let h, e = Train.read path
+                    path, h, e
+                let (_, ha, ea) as a = save "a.safetensors" 3L 40
+                let (pb, hb0, eb0) = save "b.safetensors" 4L 50
+                Train.recordRejection hb0 eb0 pb (Some 0.8) (Some 0.7)
+                let hb, eb = Train.read pb
+                let (_, _, ec) as c = save "c.safetensors" 5L 45
+                let h, e = Train.average [ a; (pb, hb, eb); c ]
+                Expect.equal (h.Step, h.Config) (hb.Step, hb.Config) "the newest's step and config"
+                Expect.equal (Train.duplicateShareFor None pb h, Train.explainedShareFor None false pb h) (0.8, 0.7) "the newest's recorded shares"
+                Expect.equal (Train.averagedSteps h) (Some [| 40; 45; 50 |]) "the steps averaged, in order"
+                let named (es: Scalor.IO.Safetensors.Entry list) = es |> List.map (fun x -> x.Name, x) |> Map.ofList
+                let am, bm, cm, m = named ea, named eb, named ec, named e
+                Expect.equal (e |> List.map (fun x -> x.Name, x.Shape)) (eb |> List.map (fun x -> x.Name, x.Shape)) "the same tensors, in the same order"
+                let weights = Train.weightsOnly e |> List.map (fun x -> x.Name) |> Set.ofList
+                let mutable moved = 0
+                for KeyValue(n, x) in m do
+                    if weights.Contains n then
+                        let got = Scalor.IO.Safetensors.toFloats x
+                        let vs = [ am; bm; cm ] |> List.map (fun d -> Scalor.IO.Safetensors.toFloats d.[n])
+                        for i in 0 .. got.Length - 1 do
+                            let want = (float vs.[0].[i] + float vs.[1].[i] + float vs.[2].[i]) / 3.0
+                            if abs (float got.[i] - want) > 1e-6 * (1.0 + abs want) then failtestf "%s[%d]: %g, mean %g" n i got.[i] want
+                        if got <> vs.[1] then moved <- moved + 1
+                    else Expect.equal x.Data bm.[n].Data (sprintf "%s: the newest's state" n)
+                Expect.isGreaterThan moved 10 "the weights did move towards the others"
+                let _, reordered = Train.average [ c; a; (pb, hb, eb) ]
+                Expect.equal (reordered |> List.map (fun x -> x.Data)) (e |> List.map (fun x -> x.Data)) "the order given does not matter"
+                // A checkpoint averaged with a copy of itself is itself: (x + x) / 2 is exact.
+                let copy = IO.Path.Combine(dir, "copy.safetensors")
+                Train.recordRejection { ha with Step = 41; Extra = ha.Extra.Add("step", "41") } ea copy None None
+                let hcopy, ecopy = Train.read copy
+                let _, same = Train.average [ a; (copy, hcopy, ecopy) ]
+                Expect.equal (Train.weightsOnly same |> List.map (fun x -> x.Data)) (Train.weightsOnly ea |> List.map (fun x -> x.Data)) "idempotent"
+
+            testCase "averaging refuses one checkpoint, two of one step and checkpoints of another model, naming them" <| fun () ->
+                let dir = IO.Directory.CreateTempSubdirectory("scalor-average").FullName
+                let save name cfg step =
+                    let path = IO.Path.Combine(dir, name)
+                    Train.save path (Scalor.create cfg 3L) None None step []
+                    let h, e = Train.read path
+                    path, h, e
+                let a, b = save "a.safetensors" tiny 10, save "b.safetensors" tiny 10
+                let other = save "other.safetensors" { tiny with ZWhatDim = 8 } 20
+                let shifted = save "shifted.safetensors" { tiny with Sigma = tiny.Sigma + 0.1 } 30
+                let says (xs: (string * Train.Checkpoint * Scalor.IO.Safetensors.Entry list) list) (words: string list) =
+                    let e = Expect.throwsC (fun () -> Train.average xs |> ignore) id
+                    for w in words do Expect.stringContains e.Message w "names the problem and the file"
+                says [ a ] [ "two checkpoints" ]
+                says [ a; b ] [ "both are step 10"; "a.safetensors" ]
+                says [ a; other ] [ "another model config"; "a.safetensors" ]
+                says [ a; shifted ] [ "another model config" ]
         ]
         testList "Likelihood" [
             testCase "log p − log q at samples from q averages to −KL (Monte Carlo, normals)" <| fun () ->

@@ -247,6 +247,52 @@ let inferenceConfig (c: Checkpoint) (explainedShare: float) = { c.Config with Re
 let weightsOnly (entries: Safetensors.Entry list) =
     entries |> List.filter (fun e -> not (e.Name.StartsWith(optimizerPrefix, StringComparison.Ordinal) || e.Name = samplingKey))
 
+// Weight averaging (Izmailov et al. 2018, "Averaging weights leads to wider optima"): at a constant learning
+// rate (the paper's RMSprop has no schedule) the iterates circle a wide optimum, and checkpoint-to-checkpoint
+// MOTA jumps by a point or more (README, "Trained models"); their mean sits nearer its centre. The model has
+// GroupNorm and no running statistics, so the mean of the weights is a model as it stands.
+
+[<Literal>]
+let averagedStepsKey = "scalor.averaged_steps"
+
+/// The mean of the model tensors of checkpoints of one run (`read`'s results), as a checkpoint to write
+/// with `recordRejection`: the newest one's step, config, metadata (recorded shares included), optimizer and
+/// sampling state, so resuming from it restarts training at the average; its metadata lists the steps
+/// averaged (`averagedStepsKey`). Means are taken in float64 and rounded once. Checkpoints of another config,
+/// tensor set or shape, or two of one step, are a `CheckpointError` naming them.
+let average (checkpoints: (string * Checkpoint * Safetensors.Entry list) list) : Checkpoint * Safetensors.Entry list =
+    if checkpoints.Length < 2 then raise (CheckpointError "averaging needs two checkpoints or more")
+    let sorted = checkpoints |> List.sortBy (fun (_, h, _) -> h.Step)
+    let newestPath, newest, newestEntries = List.last sorted
+    let model = weightsOnly newestEntries
+    let shapes = model |> List.map (fun e -> e.Name, (e.DType, e.Shape)) |> Map.ofList
+    for (p, h, es) in sorted do
+        if p <> newestPath then
+            if h.Step = newest.Step then raise (CheckpointError(sprintf "%s and %s: both are step %d; average distinct checkpoints" p newestPath h.Step))
+            if configToJson h.Config <> configToJson newest.Config then
+                raise (CheckpointError(sprintf "%s: another model config than %s (average checkpoints of one run)" p newestPath))
+            let mine = weightsOnly es |> List.map (fun e -> e.Name, (e.DType, e.Shape)) |> Map.ofList
+            if mine.Count <> shapes.Count || mine |> Map.exists (fun n s -> shapes.TryFind n <> Some s) then
+                raise (CheckpointError(sprintf "%s: other tensors than %s (average checkpoints of one model)" p newestPath))
+    let byName = sorted |> List.map (fun (_, _, es) -> es |> List.map (fun e -> e.Name, e) |> dict)
+    let k = float sorted.Length
+    let mean (e: Safetensors.Entry) =
+        if e.DType <> "F32" then raise (CheckpointError(sprintf "%s: tensor %s is %s; only F32 weights average" newestPath e.Name e.DType))
+        let sum = Array.zeroCreate<float> (e.Data.Length / 4)
+        for d in byName do
+            let v = Safetensors.toFloats d.[e.Name]
+            for i in 0 .. v.Length - 1 do sum.[i] <- sum.[i] + float v.[i]
+        Safetensors.ofFloats e.Name e.Shape (sum |> Array.map (fun s -> float32 (s / k)))
+    let averaged = model |> List.map (fun e -> e.Name, mean e) |> dict
+    let entries = newestEntries |> List.map (fun e -> match averaged.TryGetValue e.Name with | true, m -> m | _ -> e)
+    let steps = sorted |> List.map (fun (_, h, _) -> string h.Step) |> String.concat ","
+    { newest with Extra = newest.Extra.Add(averagedStepsKey, steps) }, entries
+
+/// The steps a checkpoint's weights average (`average`), if it is such a mean.
+let averagedSteps (c: Checkpoint) =
+    c.Extra.TryFind averagedStepsKey
+    |> Option.map (fun s -> s.Split ',' |> Array.choose (fun x -> match Int32.TryParse x with | true, n -> Some n | _ -> None))
+
 /// Writes a checkpoint read with `read` (every tensor it holds: with optimizer and generator state it still
 /// resumes and fine-tunes; see `weightsOnly`) to `target`, recording the duplicate and explained shares
 /// given (None keeps what the checkpoint records). Written atomically.

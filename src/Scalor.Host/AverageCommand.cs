@@ -1,0 +1,62 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Scalor.Cli;
+using Scalor.Model;
+using Microsoft.FSharp.Core;
+
+namespace Scalor.Host;
+
+/// <summary><c>scalor-host average</c>: the mean weights of checkpoints of one run (stochastic weight
+/// averaging, <see cref="Train.average"/>) as a checkpoint that tracks, evaluates, exports and resumes.</summary>
+public static partial class AverageCommand
+{
+    [GeneratedRegex(@"^ckpt-(\d+)\.safetensors$")]
+    private static partial Regex CheckpointName();
+
+    public static int Run(Parse.AverageCommand cmd)
+    {
+        if (Directory.Exists(cmd.Out))
+            throw new UserError($"--out {cmd.Out} is a folder; give the checkpoint's file name, e.g. {Path.Combine(cmd.Out, "average.safetensors")}");
+        if (!cmd.Out.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+            throw new UserError($"--out {cmd.Out}: the average is a checkpoint; give a .safetensors file name");
+        bool InRange(int step) =>
+            (cmd.From is null || step >= cmd.From.Value) && (cmd.To is null || step <= cmd.To.Value);
+
+        var files = new List<string>();
+        foreach (var given in cmd.Checkpoints)
+        {
+            if (Directory.Exists(given))
+            {
+                // A run folder: its checkpoints by name, filtered by the step in the name before anything is read.
+                var inFolder = Directory.GetFiles(given, "ckpt-*.safetensors").OrderBy(f => f, StringComparer.Ordinal)
+                    .Where(f => CheckpointName().Match(Path.GetFileName(f)) is { Success: true } m &&
+                                InRange(int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)))
+                    .ToList();
+                files.AddRange(inFolder);
+            }
+            else if (File.Exists(given)) files.Add(given);
+            else throw new UserError($"checkpoint '{given}' not found (a checkpoint file or a run folder)");
+        }
+
+        var read = new List<Tuple<string, Train.Checkpoint, Microsoft.FSharp.Collections.FSharpList<Scalor.IO.Safetensors.Entry>>>();
+        foreach (var f in files.Distinct(StringComparer.Ordinal))
+        {
+            var (header, entries) = Checkpoints.Read(f);
+            if (InRange(header.Step)) read.Add(Tuple.Create(f, header, entries));
+        }
+        if (read.Count < 2)
+            throw new UserError($"averaging needs two checkpoints or more; {read.Count} found" +
+                                (cmd.From is null && cmd.To is null ? "" : $" between steps {cmd.From?.Value.ToString(CultureInfo.InvariantCulture) ?? "any"} and {cmd.To?.Value.ToString(CultureInfo.InvariantCulture) ?? "any"}"));
+
+        Tuple<Train.Checkpoint, Microsoft.FSharp.Collections.FSharpList<Scalor.IO.Safetensors.Entry>> averaged;
+        try { averaged = Train.average(Microsoft.FSharp.Collections.ListModule.OfSeq(read)); }
+        catch (Train.CheckpointError c) { throw new UserError(c.Data0); }
+        Paths.EnsureWritableDirectory(Path.GetDirectoryName(Path.GetFullPath(cmd.Out))!);
+        Checkpoints.Write(averaged.Item1, averaged.Item2, cmd.Out);
+
+        var steps = Train.averagedSteps(averaged.Item1)?.Value ?? [];
+        Console.WriteLine($"average: {cmd.Out}: the mean weights of {steps.Length} checkpoints (steps {string.Join(", ", steps)}); " +
+                          $"step {averaged.Item1.Step}'s config, recorded shares, optimizer and sampling state");
+        return 0;
+    }
+}

@@ -1,0 +1,60 @@
+/// The average command: which checkpoints it takes from files and run folders, what it writes, its errors.
+module Scalor.Tests.AverageCommand
+
+open System.IO
+open Expecto
+open Scalor.Cli
+open Scalor.Host
+open Scalor.Model
+
+let private cfg = { Config.toy64 with BatchSize = 2; SeqLength = 3 }
+
+/// A run folder with checkpoints of these steps (weights of a different seed each) and its path.
+let private run (steps: int list) =
+    let dir = Directory.CreateTempSubdirectory("scalor-average").FullName
+    let ckpts = Path.Combine(dir, "checkpoints")
+    Directory.CreateDirectory ckpts |> ignore
+    for s in steps do
+        let nets = Scalor.create cfg (int64 s)
+        Train.save (Checkpoints.PathFor(ckpts, s)) nets (Some(Train.rmsProp nets 1e-4)) (Some(new TorchSharp.torch.Generator(uint64 s))) s []
+    dir, ckpts
+
+let private command files out from upTo : Parse.AverageCommand = { Checkpoints = files; Out = out; From = from; To = upTo }
+
+let private refusal cmd = CommandFiles.refusalOf (fun () -> AverageCommand.Run cmd)
+
+[<Tests>]
+let tests =
+    testList "AverageCommand" [
+        testCase "a run folder with --from and --to: the checkpoints in range, averaged into one that tracks and resumes" <| fun () ->
+            let dir, ckpts = run [ 25; 50; 75; 100 ]
+            let out = Path.Combine(dir, "avg", "average.safetensors")
+            AverageCommand.Run(command [ ckpts ] out (Some 50) (Some 100)) |> ignore
+            let struct (h, entries) = Checkpoints.Read out
+            Expect.equal (Train.averagedSteps h) (Some [| 50; 75; 100 |]) "the steps in range"
+            Expect.equal h.Step 100 "the newest's step"
+            let newest = Checkpoints.PathFor(ckpts, 100)
+            let struct (_, newestEntries) = Checkpoints.Read newest
+            Expect.equal (entries |> List.map (fun e -> e.Name)) (newestEntries |> List.map (fun e -> e.Name)) "every tensor, optimizer and sampling state included"
+            // It loads for inference and restores optimizer and sampling state, as `train --resume` does.
+            let struct (nets: Scalor.Nets, _) = Checkpoints.LoadForInference(out, None)
+            Expect.equal nets.Config cfg "the run's config"
+            let again = Scalor.create cfg 1L
+            Checkpoints.Restore(out, again, Train.rmsProp again 1e-4, new TorchSharp.torch.Generator(1UL), entries)
+            // Files given one by one, in any order, average to the same bytes.
+            let files = Path.Combine(dir, "files.safetensors")
+            AverageCommand.Run(command [ Checkpoints.PathFor(ckpts, 100); Checkpoints.PathFor(ckpts, 50); Checkpoints.PathFor(ckpts, 75) ] files None None) |> ignore
+            Expect.equal (File.ReadAllBytes files) (File.ReadAllBytes out) "the same checkpoint"
+
+        testCase "too few checkpoints, a missing path, a folder or an ONNX name for --out: one-line errors, nothing written" <| fun () ->
+            let dir, ckpts = run [ 25; 50 ]
+            let out = Path.Combine(dir, "average.safetensors")
+            for cmd, says in [ command [ ckpts ] out (Some 50) None, "1 found between steps 50 and any"
+                               command [ ckpts; Path.Combine(dir, "none.safetensors") ] out None None, "not found"
+                               command [ ckpts ] dir None None, "is a folder"
+                               command [ ckpts ] (Path.Combine(dir, "m.onnx")) None None, ".safetensors" ] do
+                let e = refusal cmd
+                Expect.stringContains e.Message says "says what is wrong"
+                Expect.isFalse (e.Message.Contains '\n') "one line"
+            Expect.isFalse (File.Exists out) "nothing written"
+    ]
