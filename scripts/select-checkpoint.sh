@@ -8,6 +8,8 @@
 #        scripts/select-checkpoint.sh runs/dsprites-md/checkpoints --density md --duplicate-share 0.8
 # SHARES="0.3 0.5 0.8" also sweeps the duplicate share (README "Tracking"): every checkpoint × share, and the
 # last line is the command that records the best pair's share in a copy of its checkpoint.
+# WINDOWS="4 8 16" also scores the mean weights of the folder's last 4, 8 and 16 checkpoints (`scalor-host average`,
+# README "Training"), named "average:STEP", the first step averaged; the last line then gives the command that writes it.
 # THREADS=N gives every command N CPU threads (default: all cores), e.g. beside a training run.
 # SCALOR_HOST names the scalor-host to run (default: build and use src/Scalor.Host's Release build).
 set -euo pipefail
@@ -24,15 +26,30 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 read -r -a shares <<< "${SHARES:-}"
 [ ${#shares[@]} -eq 0 ] && shares=("")
-for ckpt in $(ls "$folder"/ckpt-*.safetensors | sort); do
+mapfile -t ckpts < <(ls "$folder"/ckpt-*.safetensors | sort)
+candidates=("${ckpts[@]}")
+read -r -a windows <<< "${WINDOWS:-}"
+for n in "${windows[@]}"; do
+  [ "$n" -ge 2 ] && [ "$n" -le ${#ckpts[@]} ] || continue
+  first=$(basename "${ckpts[${#ckpts[@]}-n]}" .safetensors)
+  first=$((10#${first#ckpt-}))
+  "$host" average "$folder" --from "$first" --out "$out/average:$first.safetensors" > /dev/null
+  candidates+=("$out/average:$first.safetensors")
+done
+for ckpt in "${candidates[@]}"; do
+  name=$ckpt; [[ $ckpt == "$out"/* ]] && name=$(basename "$ckpt" .safetensors)
   for share in "${shares[@]}"; do
     opt=(); [ -n "$share" ] && opt=(--duplicate-share "$share")
     "$host" track "${t[@]}" --model "$ckpt" "$@" "${opt[@]}" --seed 3000001 --sequences 50 --no-pictures --out "$out/t" > /dev/null
-    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print('%.2f%% MOTA  %.2f%% IDF1  %s%s' % (100*d['mota'], 100*d['idf1'], sys.argv[2], '  share ' + sys.argv[3] if sys.argv[3] else ''))" "$out/t/metrics.json" "$ckpt" "$share"
+    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print('%.2f%% MOTA  %.2f%% IDF1  %s%s' % (100*d['mota'], 100*d['idf1'], sys.argv[2], '  share ' + sys.argv[3] if sys.argv[3] else ''))" "$out/t/metrics.json" "$name" "$share"
     rm -rf "$out/t"
   done
 done | sort -n | tee "$out/scores"
-if [ -n "${shares[0]}" ]; then
-  read -r _ _ _ _ best _ share < <(tail -1 "$out/scores")
+read -r _ _ _ _ best _ share < <(tail -1 "$out/scores")
+if [[ $best == average:* ]]; then
+  target=models/checkpoints/NAME/$(basename "${ckpts[${#ckpts[@]}-1]}")
+  echo "write it: $host average $folder --from ${best#average:} --out $target"
+  [ -n "${shares[0]}" ] && echo "record it: $host export --model $target --duplicate-share $share --out $target"
+elif [ -n "${shares[0]}" ]; then
   echo "record it: $host export --model $best --duplicate-share $share --out models/checkpoints/NAME/$(basename "$best")"
 fi

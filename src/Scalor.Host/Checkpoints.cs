@@ -79,6 +79,15 @@ public static class Checkpoints
         return (nets, share);
     }
 
+    /// <summary>"weights averaged over steps A–B (N checkpoints)" when the checkpoint at <paramref name="path"/> is
+    /// such a mean (<see cref="Train.average"/>); null for any other, and for the embedded model (null path).</summary>
+    public static string? DescribeAveraging(string? path)
+    {
+        if (path is null) return null;
+        var steps = Train.averagedSteps(Read(path).Header)?.Value;
+        return steps is { Length: > 0 } ? $"weights averaged over steps {steps[0]}–{steps[^1]} ({steps.Length} checkpoints)" : null;
+    }
+
     public static string DescribeShare(double share) =>
         Discovery.testsDuplicates(share) ? string.Create(CultureInfo.InvariantCulture, $"duplicate share {share}") : "official rejection";
 

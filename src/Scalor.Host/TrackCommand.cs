@@ -25,6 +25,7 @@ public static class TrackCommand
         var outDir = Paths.EnsureWritableDirectory(cmd.Out);
         var (nets, share) = Checkpoints.LoadForInference(cmd.Model, cmd.DuplicateShare, cmd.ExplainedShare);
         var recorded = new List<string>();
+        if (Checkpoints.DescribeAveraging(cmd.Model) is { } averaging) recorded.Add(averaging);
         if (cmd.DuplicateShare is null && share != Discovery.defaultDuplicateShare) recorded.Add(Checkpoints.DescribeShare(share));
         if (cmd.ExplainedShare is null && nets.Config.RejectionThreshold != Config.toy64.RejectionThreshold)
             recorded.Add(Checkpoints.DescribeExplainedShare(nets.Config.RejectionThreshold));

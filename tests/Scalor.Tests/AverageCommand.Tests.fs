@@ -33,6 +33,8 @@ let tests =
             let struct (h, entries) = Checkpoints.Read out
             Expect.equal (Train.averagedSteps h) (Some [| 50; 75; 100 |]) "the steps in range"
             Expect.equal h.Step 100 "the newest's step"
+            Expect.equal (Checkpoints.DescribeAveraging out) "weights averaged over steps 50–100 (3 checkpoints)" "what track says of it"
+            Expect.isNull (Checkpoints.DescribeAveraging(Checkpoints.PathFor(ckpts, 100))) "nothing to say of a plain checkpoint"
             let newest = Checkpoints.PathFor(ckpts, 100)
             let struct (_, newestEntries) = Checkpoints.Read newest
             Expect.equal (entries |> List.map (fun e -> e.Name)) (newestEntries |> List.map (fun e -> e.Name)) "every tensor, optimizer and sampling state included"
