@@ -65,7 +65,7 @@ public static class GenerateCommand
                 objects = Objects(nets, f).Select(o =>
                 {
                     var (l, top, w, h) = TrackCommand.BoxOf(o, size, cmd.MaskBoxes);
-                    return new { id = o.Id, scale_x = o.Where[0], scale_y = o.Where[1], position_x = o.Where[2], position_y = o.Where[3], box = new[] { l, top, w, h }, depth = o.Depth, presence = o.Presence, visible_px = o.Visible };
+                    return new { id = o.Id, scale_x = o.Where[0], scale_y = o.Where[1], position_x = o.Where[2], position_y = o.Where[3], box = TrackingStream.MotBox([l, top, w, h]), depth = o.Depth, presence = o.Presence, visible_px = o.Visible };
                 }),
             })));
             if (truth is not null) PositionErrors(nets, truth, observed, imagined, size, pos);

@@ -46,7 +46,8 @@ let tests =
                 for KeyValue(key, (_, b, sx, _)) in shown do
                     let _, g, _, _ = glimpses.[key]
                     expectMaskBoxInGlimpse key b sx
-                    Expect.floatClose Accuracy.high g.[2] (64.0 * sx) (sprintf "%A: --boxes glimpse writes the z_where window" key)
+                    Expect.floatClose { absolute = 0.005 + 1e-9; relative = 0.0 } g.[2] (64.0 * sx) (sprintf "%A: --boxes glimpse writes the z_where window, to the results' two decimals" key)
+                    Expect.equal g (Scalor.Runtime.TrackingStream.MotBox g) (sprintf "%A: rounded as track's latents and results" key)
                 let boxes (m: Map<_, bool * float[] * float * float>) = m.Values |> Seq.map (fun (_, b, _, _) -> b)
                 Expect.isLessThan (meanArea (boxes imagined)) (0.8 * meanArea (boxes (glimpses |> Map.filter (fun k _ -> imagined.ContainsKey k)))) "imagined mask boxes are tighter than glimpses"
     ]
