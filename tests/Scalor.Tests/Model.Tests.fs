@@ -545,6 +545,10 @@ let tests =
                     for w in words do Expect.stringContains e.Message w "names the problem and the file"
                 says [ a ] [ "two checkpoints" ]
                 says [ a; b ] [ "both are step 10"; "a.safetensors" ]
+                let later = save "later.safetensors" tiny 15
+                says [ later; b; a ] [ "both are step 10" ]
+                let knobs = save "knobs.safetensors" { tiny with MicroBatch = 1; RecomputeDecoder = true } 12
+                Expect.equal (Train.averagedSteps (fst (Train.average [ a; knobs; later ]))) (Some [| 10; 12; 15 |]) "execution settings are not another model"
                 says [ a; other ] [ "another model config"; "a.safetensors" ]
                 says [ a; shifted ] [ "another model config" ]
         ]

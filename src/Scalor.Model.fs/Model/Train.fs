@@ -266,10 +266,12 @@ let average (checkpoints: (string * Checkpoint * Safetensors.Entry list) list) :
     let newestPath, newest, newestEntries = List.last sorted
     let model = weightsOnly newestEntries
     let shapes = model |> List.map (fun e -> e.Name, (e.DType, e.Shape)) |> Map.ofList
+    for ((p, h, _), (q, g, _)) in List.pairwise sorted do
+        if h.Step = g.Step then raise (CheckpointError(sprintf "%s and %s: both are step %d; average distinct checkpoints" p q h.Step))
     for (p, h, es) in sorted do
         if p <> newestPath then
-            if h.Step = newest.Step then raise (CheckpointError(sprintf "%s and %s: both are step %d; average distinct checkpoints" p newestPath h.Step))
-            if configToJson h.Config <> configToJson newest.Config then
+            // How a step was computed (micro-batches, recomputation) does not make another model.
+            if configToJson (withExecutionOf h.Config newest.Config) <> configToJson newest.Config then
                 raise (CheckpointError(sprintf "%s: another model config than %s (average checkpoints of one run)" p newestPath))
             let mine = weightsOnly es |> List.map (fun e -> e.Name, (e.DType, e.Shape)) |> Map.ofList
             if mine.Count <> shapes.Count || mine |> Map.exists (fun n s -> shapes.TryFind n <> Some s) then
