@@ -14,14 +14,18 @@ public static class Checkpoints
     public static string? Latest(string dir) =>
         Directory.Exists(dir) ? Directory.GetFiles(dir, "ckpt-*.safetensors").OrderBy(f => f, StringComparer.Ordinal).LastOrDefault() : null;
 
-    public static void Save(string dir, Scalor.Model.Scalor.Nets nets, Train.RmsProp opt, torch.Generator gen, int step, int keep)
+    /// <summary>Writes step <paramref name="step"/>'s checkpoint, with the metadata <paramref name="records"/> (the
+    /// shares a resumed run carries, <see cref="Train.carriedRecords"/>), into <paramref name="dir"/>, keeps the
+    /// newest <paramref name="keep"/>, and writes the weights beside the folder as <c>model.safetensors</c>.</summary>
+    public static void Save(string dir, Scalor.Model.Scalor.Nets nets, Train.RmsProp opt, torch.Generator gen, int step, int keep,
+        Microsoft.FSharp.Collections.FSharpList<Tuple<string, string>> records)
     {
-        Train.save(PathFor(dir, step), nets, opt, gen, step, Microsoft.FSharp.Collections.FSharpList<Tuple<string, string>>.Empty);
+        Train.save(PathFor(dir, step), nets, opt, gen, step, records);
         foreach (var old in Directory.GetFiles(dir, "ckpt-*.safetensors").OrderBy(f => f, StringComparer.Ordinal).SkipLast(keep))
             File.Delete(old);
         // The newest weights also as a plain safetensors file for other tools.
         var model = Path.Combine(Path.GetDirectoryName(dir)!, "model.safetensors");
-        Train.save(model, nets, null, null, step, Microsoft.FSharp.Collections.FSharpList<Tuple<string, string>>.Empty);
+        Train.save(model, nets, null, null, step, records);
     }
 
     public static (Train.Checkpoint Header, Microsoft.FSharp.Collections.FSharpList<Scalor.IO.Safetensors.Entry> Entries) Read(string path)

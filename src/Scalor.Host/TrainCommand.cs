@@ -38,6 +38,7 @@ public static class TrainCommand
         var opt = Train.rmsProp(nets, cfg.LearningRate);
         var gen = new torch.Generator((ulong)(cmd.Seed * 7919 + 17));
         var start = 0;
+        var carried = Microsoft.FSharp.Collections.FSharpList<Tuple<string, string>>.Empty;
         if (cmd.Resume)
         {
             var latest = Checkpoints.Latest(ckptDir) ?? throw new UserError($"--resume: no checkpoint in {ckptDir}");
@@ -53,7 +54,10 @@ public static class TrainCommand
             opt = Train.rmsProp(nets, cfg.LearningRate);
             Checkpoints.Restore(latest, nets, opt, gen, entries);
             start = header.Step;
+            carried = CarriedRecords(latest, header);
             Console.WriteLine($"train: resumed from {latest} at step {start}");
+            if (!carried.IsEmpty)
+                Console.WriteLine($"train: the new checkpoints record what it records: {DescribeRecords(carried)}");
             TrimLog(Path.Combine(run, "log.jsonl"), start);
         }
         else if (cmd.Init is not null)
@@ -72,6 +76,10 @@ public static class TrainCommand
             Checkpoints.Restore(cmd.Init, nets, opt, null, entries);
             start = header.Step;
             Console.WriteLine($"train: starting from {cmd.Init} (step {start}) with this run's world and anchors");
+            // Shares chosen for the init's world need not suit this run's (a crowded world wants a stricter duplicate
+            // test), so they are not carried; the user chooses again on validation worlds.
+            if (CarriedRecords(cmd.Init, header) is { IsEmpty: false } recorded)
+                Console.WriteLine($"train: {cmd.Init} records {DescribeRecords(recorded)}; this run's checkpoints do not (its world may want others): choose them on validation worlds and record them with export --out");
         }
         File.WriteAllText(Path.Combine(run, "config.json"), Train.configToJson(cfg) + "\n");
         if (!cmd.Only.IsEmpty)
@@ -150,7 +158,7 @@ public static class TrainCommand
                     tb.add_scalar(tag, (float)v, done);
                 if (done % cmd.CheckpointEvery == 0 || done == cmd.Steps)
                 {
-                    NativeSafe.Run(() => { Checkpoints.Save(ckptDir, nets, opt, gen, done, cmd.Keep); return 0; });
+                    NativeSafe.Run(() => { Checkpoints.Save(ckptDir, nets, opt, gen, done, cmd.Keep, carried); return 0; });
                     lastSaved = done;
                 }
                 if (done % cmd.CheckpointEvery == 0 || done == start + 1)
@@ -158,7 +166,7 @@ public static class TrainCommand
             }
             if (stop)
             {
-                if (completed != lastSaved) Checkpoints.Save(ckptDir, nets, opt, gen, completed, cmd.Keep);
+                if (completed != lastSaved) Checkpoints.Save(ckptDir, nets, opt, gen, completed, cmd.Keep, carried);
                 Console.WriteLine($"train: interrupted; checkpoint saved at step {completed}, resume with --resume");
             }
         }
@@ -176,6 +184,15 @@ public static class TrainCommand
         }
         return 0;
     }
+
+    static Microsoft.FSharp.Collections.FSharpList<Tuple<string, string>> CarriedRecords(string path, Train.Checkpoint header)
+    {
+        try { return Train.carriedRecords(path, header); }
+        catch (Train.CheckpointError c) { throw new UserError(c.Data0); }
+    }
+
+    static string DescribeRecords(IEnumerable<Tuple<string, string>> records) =>
+        string.Join(", ", records.Select(r => $"{r.Item1.Replace("scalor.", "").Replace('_', ' ')} {r.Item2}"));
 
     /// <summary>Drops the log lines of steps after the checkpoint a run resumes from: a crash after the last
     /// checkpoint leaves lines that the resumed run writes again, and a program reading the log should see each

@@ -237,6 +237,15 @@ let explainedShareFor (asked: float option) (official: bool) (path: string) (c: 
     | None when official -> c.Config.RejectionThreshold
     | None -> recordedExplainedShare path c |> Option.defaultValue c.Config.RejectionThreshold
 
+/// The records a resumed run's new checkpoints carry over from the checkpoint it continues: the shares to track
+/// with, chosen on validation worlds for this model (README, "Trained models"), so its checkpoints track as the
+/// one it continues and their scores compare. Not what describes the weights themselves (`averagedStepsKey`):
+/// the new weights are no mean. A bad record is a `CheckpointError` now rather than in a later checkpoint.
+let carriedRecords (path: string) (c: Checkpoint) =
+    recordedDuplicateShare path c |> ignore
+    recordedExplainedShare path c |> ignore
+    [ duplicateShareKey; explainedShareKey ] |> List.choose (fun k -> c.Extra.TryFind k |> Option.map (fun v -> k, v))
+
 /// The config to track with: the checkpoint's, with the explained share in place of `RejectionThreshold`.
 /// For inference only; what trains or estimates the objective (`Elbo.nll`) keeps the checkpoint's config.
 let inferenceConfig (c: Checkpoint) (explainedShare: float) = { c.Config with RejectionThreshold = explainedShare }
