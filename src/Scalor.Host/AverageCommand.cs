@@ -38,18 +38,21 @@ public static partial class AverageCommand
             else throw new UserError($"checkpoint '{given}' not found (a checkpoint file or a run folder)");
         }
 
-        var read = new List<Tuple<string, Train.Checkpoint, Microsoft.FSharp.Collections.FSharpList<Scalor.IO.Safetensors.Entry>>>();
+        // Headers first (a few kilobytes each): the steps in range and the configs are known before any
+        // weights are read, and the mean then holds one checkpoint at a time.
+        var headers = new List<Tuple<string, Train.Checkpoint>>();
         foreach (var f in files.Distinct(StringComparer.Ordinal))
         {
-            var (header, entries) = Checkpoints.Read(f);
-            if (InRange(header.Step)) read.Add(Tuple.Create(f, header, entries));
+            var header = Checkpoints.ReadHeader(f);
+            if (InRange(header.Step)) headers.Add(Tuple.Create(f, header));
         }
-        if (read.Count < 2)
-            throw new UserError($"averaging needs two checkpoints or more; {read.Count} found" +
+        if (headers.Count < 2)
+            throw new UserError($"averaging needs two checkpoints or more; {headers.Count} found" +
                                 (cmd.From is null && cmd.To is null ? "" : $" between steps {cmd.From?.Value.ToString(CultureInfo.InvariantCulture) ?? "any"} and {cmd.To?.Value.ToString(CultureInfo.InvariantCulture) ?? "any"}"));
 
         Tuple<Train.Checkpoint, Microsoft.FSharp.Collections.FSharpList<Scalor.IO.Safetensors.Entry>> averaged;
-        try { averaged = Train.average(Microsoft.FSharp.Collections.ListModule.OfSeq(read)); }
+        var load = FuncConvert.FromFunc((string f) => Checkpoints.Read(f).Entries);
+        try { averaged = Train.average(Microsoft.FSharp.Collections.ListModule.OfSeq(headers), load); }
         catch (Train.CheckpointError c) { throw new UserError(c.Data0); }
         Paths.EnsureWritableDirectory(Path.GetDirectoryName(Path.GetFullPath(cmd.Out))!);
         Checkpoints.Write(averaged.Item1, averaged.Item2, cmd.Out);

@@ -39,6 +39,14 @@ public static class Checkpoints
         catch (Train.CheckpointError c) { throw new UserError(c.Data0); }
     }
 
+    /// <summary>A checkpoint's step, config and metadata, without reading its tensors.</summary>
+    public static Train.Checkpoint ReadHeader(string path)
+    {
+        if (!File.Exists(path)) throw new UserError($"checkpoint '{path}' not found");
+        try { return Train.readHeader(path); }
+        catch (Train.CheckpointError c) { throw new UserError(c.Data0); }
+    }
+
     public static void Restore(string path, Scalor.Model.Scalor.Nets nets, Train.RmsProp? opt, torch.Generator? gen,
         Microsoft.FSharp.Collections.FSharpList<Scalor.IO.Safetensors.Entry> entries)
     {
@@ -88,7 +96,7 @@ public static class Checkpoints
     public static string? DescribeAveraging(string? path)
     {
         if (path is null) return null;
-        var steps = Train.averagedSteps(Read(path).Header)?.Value;
+        var steps = Train.averagedSteps(ReadHeader(path))?.Value;
         return steps is { Length: > 0 } ? $"weights averaged over steps {steps[0]}–{steps[^1]} ({steps.Length} checkpoints)" : null;
     }
 

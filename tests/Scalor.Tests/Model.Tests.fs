@@ -39,6 +39,13 @@ let private objects (boxes: (float32 * float32 * float32 * float32 * float32 * f
     let depth = torch.tensor(boxes |> List.map (fun (_, _, _, d, _, _) -> d) |> Array.ofList).view(-1L, 1L)
     Render.paste 1L o alpha pres depth zw 64 64 l
 
+let private fst3 (x, _, _) = x
+
+/// `Train.average` over checkpoints read whole (path, header, tensors), reporting each path it loads to `onLoad`.
+let private averageOf (onLoad: string -> unit) (xs: (string * Train.Checkpoint * Scalor.IO.Safetensors.Entry list) list) =
+    let tensors = xs |> List.map (fun (p, _, e) -> p, e) |> Map.ofList
+    Train.average (xs |> List.map (fun (p, h, _) -> p, h)) (fun p -> onLoad p; tensors.[p])
+
 [<Tests>]
 let tests =
     testSequenced <| testList "Model" [
@@ -487,6 +494,10 @@ let tests =
                 Expect.stringContains e.Message "(0, 1]" "says what a share must be"
 
             testCase "averaging checkpoints: each weight's mean, in any order; the newest's step, config, shares, optimizer and sampling state" <| fun () ->
+                let loads = Collections.Generic.List<string>()
+                let averageOf xs =
+                    loads.Clear()
+                    averageOf (fun p -> loads.Add p) xs
                 let dir = IO.Directory.CreateTempSubdirectory("scalor-average").FullName
                 let save name seed step =
                     let path = IO.Path.Combine(dir, name)
@@ -502,7 +513,8 @@ let tests =
                 Train.recordRejection hb0 eb0 pb (Some 0.8) (Some 0.7)
                 let hb, eb = Train.read pb
                 let (_, _, ec) as c = save "c.safetensors" 5L 45
-                let h, e = Train.average [ a; (pb, hb, eb); c ]
+                let h, e = averageOf [ a; (pb, hb, eb); c ]
+                Expect.equal (List.ofSeq loads) [ pb; fst3 a; fst3 c ] "each checkpoint read once: the newest, then by step" 
                 Expect.equal (h.Step, h.Config) (hb.Step, hb.Config) "the newest's step and config"
                 Expect.equal (Train.duplicateShareFor None pb h, Train.explainedShareFor None false pb h) (0.8, 0.7) "the newest's recorded shares"
                 Expect.equal (Train.averagedSteps h) (Some [| 40; 45; 50 |]) "the steps averaged, in order"
@@ -521,13 +533,13 @@ let tests =
                         if got <> vs.[1] then moved <- moved + 1
                     else Expect.equal x.Data bm.[n].Data (sprintf "%s: the newest's state" n)
                 Expect.isGreaterThan moved 10 "the weights did move towards the others"
-                let _, reordered = Train.average [ c; a; (pb, hb, eb) ]
+                let _, reordered = averageOf [ c; a; (pb, hb, eb) ]
                 Expect.equal (reordered |> List.map (fun x -> x.Data)) (e |> List.map (fun x -> x.Data)) "the order given does not matter"
                 // A checkpoint averaged with a copy of itself is itself: (x + x) / 2 is exact.
                 let copy = IO.Path.Combine(dir, "copy.safetensors")
                 Train.recordRejection { ha with Step = 41; Extra = ha.Extra.Add("step", "41") } ea copy None None
                 let hcopy, ecopy = Train.read copy
-                let _, same = Train.average [ a; (copy, hcopy, ecopy) ]
+                let _, same = averageOf [ a; (copy, hcopy, ecopy) ]
                 Expect.equal (Train.weightsOnly same |> List.map (fun x -> x.Data)) (Train.weightsOnly ea |> List.map (fun x -> x.Data)) "idempotent"
 
             testCase "averaging refuses one checkpoint, two of one step and checkpoints of another model, naming them" <| fun () ->
@@ -541,14 +553,16 @@ let tests =
                 let other = save "other.safetensors" { tiny with ZWhatDim = 8 } 20
                 let shifted = save "shifted.safetensors" { tiny with Sigma = tiny.Sigma + 0.1 } 30
                 let says (xs: (string * Train.Checkpoint * Scalor.IO.Safetensors.Entry list) list) (words: string list) =
-                    let e = Expect.throwsC (fun () -> Train.average xs |> ignore) id
+                    let mutable loaded = 0
+                    let e = Expect.throwsC (fun () -> averageOf (fun _ -> loaded <- loaded + 1) xs |> ignore) id
                     for w in words do Expect.stringContains e.Message w "names the problem and the file"
+                    Expect.equal loaded 0 "refused from the headers, before any weights are read"
                 says [ a ] [ "two checkpoints" ]
                 says [ a; b ] [ "both are step 10"; "a.safetensors" ]
                 let later = save "later.safetensors" tiny 15
                 says [ later; b; a ] [ "both are step 10" ]
                 let knobs = save "knobs.safetensors" { tiny with MicroBatch = 1; RecomputeDecoder = true } 12
-                Expect.equal (Train.averagedSteps (fst (Train.average [ a; knobs; later ]))) (Some [| 10; 12; 15 |]) "execution settings are not another model"
+                Expect.equal (Train.averagedSteps (fst (averageOf ignore [ a; knobs; later ]))) (Some [| 10; 12; 15 |]) "execution settings are not another model"
                 says [ a; other ] [ "another model config"; "a.safetensors" ]
                 says [ a; shifted ] [ "another model config" ]
         ]

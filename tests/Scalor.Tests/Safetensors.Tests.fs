@@ -19,11 +19,25 @@ let tests =
             Expect.equal (entries |> List.find (fun e -> e.Name = "u")).Data [| 7uy; 8uy; 9uy |] "bytes"
             let n = System.BitConverter.ToUInt64(File.ReadAllBytes path, 0)
             Expect.equal (n % 8UL) 0UL "aligned header"
+            Expect.equal (Safetensors.readMetadata path) meta "the header alone gives the same metadata"
+            // Only the header is read: the file cut after it still gives its metadata, while `read` refuses it.
+            let cut = Path.GetTempFileName()
+            File.WriteAllBytes(cut, (File.ReadAllBytes path).[.. 8 + int n - 1])
+            Expect.equal (Safetensors.readMetadata cut) meta "no tensor byte read"
+            Expect.throwsT<Safetensors.SafetensorsError> (fun () -> Safetensors.read cut |> ignore) "the tensors are missing"
 
         testCase "a corrupt file is a clear error" <| fun () ->
             let path = Path.GetTempFileName()
             File.WriteAllBytes(path, Array.append (System.BitConverter.GetBytes 4UL) "{{{{"B)
             Expect.throwsT<Safetensors.SafetensorsError> (fun () -> Safetensors.read path |> ignore) "bad JSON"
+            Expect.throwsT<Safetensors.SafetensorsError> (fun () -> Safetensors.readMetadata path |> ignore) "bad JSON, header alone"
+            File.WriteAllBytes(path, Array.append (System.BitConverter.GetBytes 400UL) "{}"B)
+            for readIt in [ (fun p -> Safetensors.read p |> ignore); (fun p -> Safetensors.readMetadata p |> ignore) ] do
+                let e = Expect.throwsC (fun () -> readIt path) id
+                Expect.stringContains e.Message "exceeds the file" "a header longer than the file"
+                Expect.stringContains e.Message path "names the file"
+            File.WriteAllBytes(path, [| 1uy; 2uy |])
+            Expect.throwsT<Safetensors.SafetensorsError> (fun () -> Safetensors.readMetadata path |> ignore) "too short"
 
         testCase "a dataset pack round-trips frames and truth" <| fun () ->
             let w = World.create World.defaultConfig None

@@ -73,25 +73,45 @@ let write (path: string) (entries: Entry list) (metadata: (string * string) list
         fs.Flush(true)
     File.Move(tmp, path, true)
 
+let private failIn (path: string) msg = raise (SafetensorsError(sprintf "%s: %s" path msg))
+
+/// The header's JSON, parsed: `readHeader` and `read` share the checks on its length.
+let private parseHeader (path: string) (bytes: ReadOnlyMemory<byte>) =
+    try JsonDocument.Parse bytes
+    with :? JsonException as e -> failIn path ("header is not valid JSON: " + e.Message)
+
+let private metadataOf (root: JsonElement) =
+    match root.TryGetProperty "__metadata__" with
+    | true, m -> m.EnumerateObject() |> Seq.map (fun kv -> kv.Name, kv.Value.GetString()) |> Map.ofSeq
+    | _ -> Map.empty
+
+/// Reads the metadata alone: the header's bytes, not the tensors' (a checkpoint's step and config without its
+/// weights; averaging checks every checkpoint before it loads any). Errors name the file.
+let readMetadata (path: string) : Map<string, string> =
+    if not (File.Exists path) then failIn path "file not found"
+    use fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read)
+    let lengthBytes = Array.zeroCreate<byte> 8
+    if fs.Length < 8L || fs.Read(lengthBytes, 0, 8) <> 8 then failIn path "too short for a safetensors header"
+    let n = BitConverter.ToUInt64(lengthBytes, 0)
+    if n > uint64 (fs.Length - 8L) || n > uint64 Int32.MaxValue then failIn path "header length exceeds the file"
+    let header = Array.zeroCreate<byte> (int n)
+    fs.ReadExactly(header, 0, header.Length)
+    use doc = parseHeader path (ReadOnlyMemory header)
+    metadataOf doc.RootElement
+
 /// Reads every tensor and the metadata. Errors name the file.
 let read (path: string) : Entry list * Map<string, string> =
-    let fail msg = raise (SafetensorsError(sprintf "%s: %s" path msg))
+    let fail = failIn path
     if not (File.Exists path) then fail "file not found"
     let bytes = File.ReadAllBytes path
     if bytes.Length < 8 then fail "too short for a safetensors header"
     let n = BitConverter.ToUInt64(bytes, 0)
     if n > uint64 (bytes.Length - 8) then fail "header length exceeds the file"
-    let doc =
-        try JsonDocument.Parse(ReadOnlyMemory(bytes, 8, int n))
-        with :? JsonException as e -> fail ("header is not valid JSON: " + e.Message)
-    use doc = doc
+    use doc = parseHeader path (ReadOnlyMemory(bytes, 8, int n))
     let dataStart = 8 + int n
-    let mutable meta = Map.empty
     let entries =
         [ for p in doc.RootElement.EnumerateObject() do
-              if p.Name = "__metadata__" then
-                  for kv in p.Value.EnumerateObject() do meta <- meta.Add(kv.Name, kv.Value.GetString())
-              else
+              if p.Name <> "__metadata__" then
                   let dtype = p.Value.GetProperty("dtype").GetString()
                   let shape = [| for d in p.Value.GetProperty("shape").EnumerateArray() -> d.GetInt64() |]
                   let offs = [| for d in p.Value.GetProperty("data_offsets").EnumerateArray() -> d.GetInt64() |]
@@ -100,7 +120,7 @@ let read (path: string) : Entry list * Map<string, string> =
                   let expected = (shape |> Array.fold (*) 1L) * int64 (elementSize dtype)
                   if expected <> offs.[1] - offs.[0] then fail (sprintf "tensor %s: shape and byte range disagree" p.Name)
                   yield { Name = p.Name; DType = dtype; Shape = shape; Data = bytes.[dataStart + int offs.[0] .. dataStart + int offs.[1] - 1] } ]
-    entries, meta
+    entries, metadataOf doc.RootElement
 
 let ofFloats name (shape: int64[]) (values: float32[]) =
     let data = Array.zeroCreate<byte> (values.Length * 4)

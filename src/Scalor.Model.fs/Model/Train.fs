@@ -171,15 +171,25 @@ let private toTensor (e: Safetensors.Entry) =
     | "U8" -> torch.tensor(e.Data, dtype = torch.uint8, device = torch.CPU).reshape(e.Shape)
     | d -> raise (CheckpointError(sprintf "tensor %s has unsupported dtype %s" e.Name d))
 
+let private headerOf (path: string) (meta: Map<string, string>) =
+    if meta.TryFind "format" <> Some "scalor-checkpoint-1" then raise (CheckpointError(sprintf "%s: not a Scalor checkpoint" path))
+    let config = configFromJson path meta.["config"]
+    let step = match Int32.TryParse meta.["step"] with | true, s -> s | _ -> raise (CheckpointError(sprintf "%s: bad step" path))
+    { Step = step; Config = config; Extra = meta }
+
 /// Reads a checkpoint's header (config, step, metadata) and tensors.
 let read (path: string) =
     let entries, meta =
         try Safetensors.read path
         with Safetensors.SafetensorsError msg -> raise (CheckpointError msg)
-    if meta.TryFind "format" <> Some "scalor-checkpoint-1" then raise (CheckpointError(sprintf "%s: not a Scalor checkpoint" path))
-    let config = configFromJson path meta.["config"]
-    let step = match Int32.TryParse meta.["step"] with | true, s -> s | _ -> raise (CheckpointError(sprintf "%s: bad step" path))
-    { Step = step; Config = config; Extra = meta }, entries
+    headerOf path meta, entries
+
+/// Reads a checkpoint's header alone (config, step, metadata), not its tensors.
+let readHeader (path: string) =
+    let meta =
+        try Safetensors.readMetadata path
+        with Safetensors.SafetensorsError msg -> raise (CheckpointError msg)
+    headerOf path meta
 
 // A checkpoint may record the duplicate share its model was chosen with on validation worlds (README, "Trained
 // models"): the crowded-scene model wants 0.8 where the default is 0.3, and a user should not have to know.
@@ -264,39 +274,45 @@ let weightsOnly (entries: Safetensors.Entry list) =
 [<Literal>]
 let averagedStepsKey = "scalor.averaged_steps"
 
-/// The mean of the model tensors of checkpoints of one run (`read`'s results), as a checkpoint to write
-/// with `recordRejection`: the newest one's step, config, metadata (recorded shares included), optimizer and
-/// sampling state, so resuming from it restarts training at the average; its metadata lists the steps
-/// averaged (`averagedStepsKey`). Means are taken in float64 and rounded once. Checkpoints of another config,
-/// tensor set or shape, or two of one step, are a `CheckpointError` naming them.
-let average (checkpoints: (string * Checkpoint * Safetensors.Entry list) list) : Checkpoint * Safetensors.Entry list =
+/// The mean of the model tensors of checkpoints of one run, given as paths with their headers (`readHeader`)
+/// and read with `load` one at a time (`read`'s tensors), so memory holds one checkpoint and the float64 sums,
+/// however many are averaged. Every header is checked before any tensor is read. The result is a checkpoint to
+/// write with `recordRejection`: the newest one's step, config, metadata (recorded shares included), optimizer
+/// and sampling state, so resuming from it restarts training at the average; its metadata lists the steps
+/// averaged (`averagedStepsKey`). Means are rounded once. Checkpoints of another config, tensor set or shape,
+/// or two of one step, are a `CheckpointError` naming them.
+let average (checkpoints: (string * Checkpoint) list) (load: string -> Safetensors.Entry list) : Checkpoint * Safetensors.Entry list =
     if checkpoints.Length < 2 then raise (CheckpointError "averaging needs two checkpoints or more")
-    let sorted = checkpoints |> List.sortBy (fun (_, h, _) -> h.Step)
-    let newestPath, newest, newestEntries = List.last sorted
-    let model = weightsOnly newestEntries
-    let shapes = model |> List.map (fun e -> e.Name, (e.DType, e.Shape)) |> Map.ofList
-    for ((p, h, _), (q, g, _)) in List.pairwise sorted do
+    let sorted = checkpoints |> List.sortBy (fun (_, h) -> h.Step)
+    let newestPath, newest = List.last sorted
+    for ((p, h), (q, g)) in List.pairwise sorted do
         if h.Step = g.Step then raise (CheckpointError(sprintf "%s and %s: both are step %d; average distinct checkpoints" p q h.Step))
-    for (p, h, es) in sorted do
-        if p <> newestPath then
-            // How a step was computed (micro-batches, recomputation) does not make another model.
-            if configToJson (withExecutionOf h.Config newest.Config) <> configToJson newest.Config then
-                raise (CheckpointError(sprintf "%s: another model config than %s (average checkpoints of one run)" p newestPath))
-            let mine = weightsOnly es |> List.map (fun e -> e.Name, (e.DType, e.Shape)) |> Map.ofList
-            if mine.Count <> shapes.Count || mine |> Map.exists (fun n s -> shapes.TryFind n <> Some s) then
-                raise (CheckpointError(sprintf "%s: other tensors than %s (average checkpoints of one model)" p newestPath))
-    let byName = sorted |> List.map (fun (_, _, es) -> es |> List.map (fun e -> e.Name, e) |> dict)
-    let k = float sorted.Length
-    let mean (e: Safetensors.Entry) =
+    for (p, h) in sorted do
+        // How a step was computed (micro-batches, recomputation) does not make another model.
+        if p <> newestPath && configToJson (withExecutionOf h.Config newest.Config) <> configToJson newest.Config then
+            raise (CheckpointError(sprintf "%s: another model config than %s (average checkpoints of one run)" p newestPath))
+    let newestEntries = load newestPath
+    let model = weightsOnly newestEntries
+    for e in model do
         if e.DType <> "F32" then raise (CheckpointError(sprintf "%s: tensor %s is %s; only F32 weights average" newestPath e.Name e.DType))
-        let sum = Array.zeroCreate<float> (e.Data.Length / 4)
-        for d in byName do
-            let v = Safetensors.toFloats d.[e.Name]
+    let shapes = model |> List.map (fun e -> e.Name, (e.DType, e.Shape)) |> Map.ofList
+    let sums = model |> List.map (fun e -> e.Name, Array.zeroCreate<float> (e.Data.Length / 4)) |> dict
+    let add (p: string) (es: Safetensors.Entry list) =
+        let mine = weightsOnly es
+        if mine.Length <> shapes.Count || mine |> List.exists (fun e -> shapes.TryFind e.Name <> Some(e.DType, e.Shape)) then
+            raise (CheckpointError(sprintf "%s: other tensors than %s (average checkpoints of one model)" p newestPath))
+        for e in mine do
+            let sum, v = sums.[e.Name], Safetensors.toFloats e
             for i in 0 .. v.Length - 1 do sum.[i] <- sum.[i] + float v.[i]
-        Safetensors.ofFloats e.Name e.Shape (sum |> Array.map (fun s -> float32 (s / k)))
-    let averaged = model |> List.map (fun e -> e.Name, mean e) |> dict
-    let entries = newestEntries |> List.map (fun e -> match averaged.TryGetValue e.Name with | true, m -> m | _ -> e)
-    let steps = sorted |> List.map (fun (_, h, _) -> string h.Step) |> String.concat ","
+    for (p, _) in sorted do add p (if p = newestPath then newestEntries else load p)
+    let k = float sorted.Length
+    let entries =
+        newestEntries
+        |> List.map (fun e ->
+            match sums.TryGetValue e.Name with
+            | true, sum -> Safetensors.ofFloats e.Name e.Shape (sum |> Array.map (fun s -> float32 (s / k)))
+            | _ -> e)
+    let steps = sorted |> List.map (fun (_, h) -> string h.Step) |> String.concat ","
     { newest with Extra = newest.Extra.Add(averagedStepsKey, steps) }, entries
 
 /// The steps a checkpoint's weights average (`average`), if it is such a mean.
