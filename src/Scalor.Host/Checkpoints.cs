@@ -95,7 +95,8 @@ public static class Checkpoints
     /// such a mean (<see cref="Train.average"/>); null for any other, and for the embedded model (null path).</summary>
     public static string? DescribeAveraging(string? path)
     {
-        if (path is null) return null;
+        // The embedded default is such a mean too (README, "Trained models").
+        if (path is null) return EmbeddedModel.WithFile(DescribeAveraging);
         var steps = Train.averagedSteps(ReadHeader(path))?.Value;
         return steps is { Length: > 0 } ? $"weights averaged over steps {steps[0]}–{steps[^1]} ({steps.Length} checkpoints)" : null;
     }

@@ -35,6 +35,10 @@ let tests =
             Expect.equal h.Step 100 "the newest's step"
             Expect.equal (Checkpoints.DescribeAveraging out) "weights averaged over steps 50–100 (3 checkpoints)" "what track says of it"
             Expect.isNull (Checkpoints.DescribeAveraging(Checkpoints.PathFor(ckpts, 100))) "nothing to say of a plain checkpoint"
+            // Without --model, track describes the embedded default's header as it would the same file's.
+            let embedded = Path.Combine(dir, "embedded.safetensors")
+            EmbeddedModel.WithFile(fun tmp -> File.Copy(tmp, embedded); 0) |> ignore
+            Expect.equal (Checkpoints.DescribeAveraging null) (Checkpoints.DescribeAveraging embedded) "the embedded model's record"
             let newest = Checkpoints.PathFor(ckpts, 100)
             let struct (_, newestEntries) = Checkpoints.Read newest
             Expect.equal (entries |> List.map (fun e -> e.Name)) (newestEntries |> List.map (fun e -> e.Name)) "every tensor, optimizer and sampling state included"
