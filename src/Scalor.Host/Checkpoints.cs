@@ -28,22 +28,18 @@ public static class Checkpoints
         Train.save(model, nets, null, null, step, records);
     }
 
-    public static (Train.Checkpoint Header, Microsoft.FSharp.Collections.FSharpList<Scalor.IO.Safetensors.Entry> Entries) Read(string path)
-    {
-        if (!File.Exists(path)) throw new UserError($"checkpoint '{path}' not found");
-        try
-        {
-            var (h, e) = Train.read(path);
-            return (h, e);
-        }
-        catch (Train.CheckpointError c) { throw new UserError(c.Data0); }
-    }
+    public static (Train.Checkpoint Header, Microsoft.FSharp.Collections.FSharpList<Scalor.IO.Safetensors.Entry> Entries) Read(string path) =>
+        Checked(path, () => Train.read(path).ToValueTuple());
 
     /// <summary>A checkpoint's step, config and metadata, without reading its tensors.</summary>
-    public static Train.Checkpoint ReadHeader(string path)
+    public static Train.Checkpoint ReadHeader(string path) => Checked(path, () => Train.readHeader(path));
+
+    /// <summary>Reads checkpoint <paramref name="path"/> with <paramref name="read"/>: a missing file or a
+    /// <see cref="Train.CheckpointError"/> is a one-line <see cref="UserError"/>.</summary>
+    static T Checked<T>(string path, Func<T> read)
     {
         if (!File.Exists(path)) throw new UserError($"checkpoint '{path}' not found");
-        try { return Train.readHeader(path); }
+        try { return read(); }
         catch (Train.CheckpointError c) { throw new UserError(c.Data0); }
     }
 

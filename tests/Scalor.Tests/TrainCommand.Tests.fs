@@ -40,7 +40,7 @@ let tests =
             Expect.isFalse (File.Exists(path + ".tmp")) "no temporary file left"
             TrainCommand.TrimLog(Path.Combine(dir, "missing.jsonl"), 5)
             Expect.isFalse (File.Exists(Path.Combine(dir, "missing.jsonl"))) "a missing log stays missing"
-    
+
         testCase "a resumed run's checkpoints record the shares the checkpoint it continues records; a fine-tuning run's do not" <| fun () ->
             CommandFiles.inTempDir "scalor-train" <| fun dir ->
                 let run = Path.Combine(dir, "run")

@@ -75,7 +75,15 @@ let write (path: string) (entries: Entry list) (metadata: (string * string) list
 
 let private failIn (path: string) msg = raise (SafetensorsError(sprintf "%s: %s" path msg))
 
-/// The header's JSON, parsed: `readHeader` and `read` share the checks on its length.
+/// The header's length from the file's first 8 bytes (`first8`), checked against the file's length: `read` and
+/// `readMetadata` refuse the same files with the same words.
+let private headerLength (path: string) (fileLength: int64) (first8: byte[]) =
+    if fileLength < 8L then failIn path "too short for a safetensors header"
+    let n = BitConverter.ToUInt64(first8, 0)
+    if n > uint64 (fileLength - 8L) || n > uint64 Int32.MaxValue then failIn path "header length exceeds the file"
+    int n
+
+/// The header's JSON, parsed.
 let private parseHeader (path: string) (bytes: ReadOnlyMemory<byte>) =
     try JsonDocument.Parse bytes
     with :? JsonException as e -> failIn path ("header is not valid JSON: " + e.Message)
@@ -90,11 +98,9 @@ let private metadataOf (root: JsonElement) =
 let readMetadata (path: string) : Map<string, string> =
     if not (File.Exists path) then failIn path "file not found"
     use fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read)
-    let lengthBytes = Array.zeroCreate<byte> 8
-    if fs.Length < 8L || fs.Read(lengthBytes, 0, 8) <> 8 then failIn path "too short for a safetensors header"
-    let n = BitConverter.ToUInt64(lengthBytes, 0)
-    if n > uint64 (fs.Length - 8L) || n > uint64 Int32.MaxValue then failIn path "header length exceeds the file"
-    let header = Array.zeroCreate<byte> (int n)
+    let first8 = Array.zeroCreate<byte> 8
+    if fs.Length >= 8L then fs.ReadExactly(first8, 0, 8)
+    let header = Array.zeroCreate<byte> (headerLength path fs.Length first8)
     fs.ReadExactly(header, 0, header.Length)
     use doc = parseHeader path (ReadOnlyMemory header)
     metadataOf doc.RootElement
@@ -104,11 +110,9 @@ let read (path: string) : Entry list * Map<string, string> =
     let fail = failIn path
     if not (File.Exists path) then fail "file not found"
     let bytes = File.ReadAllBytes path
-    if bytes.Length < 8 then fail "too short for a safetensors header"
-    let n = BitConverter.ToUInt64(bytes, 0)
-    if n > uint64 (bytes.Length - 8) then fail "header length exceeds the file"
-    use doc = parseHeader path (ReadOnlyMemory(bytes, 8, int n))
-    let dataStart = 8 + int n
+    let n = headerLength path bytes.LongLength bytes
+    use doc = parseHeader path (ReadOnlyMemory(bytes, 8, n))
+    let dataStart = 8 + n
     let entries =
         [ for p in doc.RootElement.EnumerateObject() do
               if p.Name <> "__metadata__" then
