@@ -28,8 +28,8 @@ public static class BenchCommand
         // The share the checkpoint records (else the default), so a model is measured as `track` runs it.
         var (nets, share) = Checkpoints.LoadForInference(cmd.Model, null);
         const int capacity = 128;
-        using var onnx = ExportCommand.Temporary(nets, capacity, "cpu", cmd.Threads, Console.Error.WriteLine, duplicateShare: share);
-        using var dense = ExportCommand.Temporary(nets, capacity, "cpu", cmd.Threads, _ => { }, dense: true, duplicateShare: share);
+        using var onnx = ExportCommand.InMemory(nets, capacity, "cpu", cmd.Threads, Console.Error.WriteLine, duplicateShare: share);
+        using var dense = ExportCommand.InMemory(nets, capacity, "cpu", cmd.Threads, _ => { }, dense: true, duplicateShare: share);
         var counts = new[] { 4, 16, 32, 64, 100 };
         var warm = 2;
         var length = warm + Math.Max(3, cmd.Runs) * 2;

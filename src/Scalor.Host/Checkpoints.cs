@@ -28,17 +28,22 @@ public static class Checkpoints
         Train.save(model, nets, null, null, step, records);
     }
 
-    public static (Train.Checkpoint Header, Microsoft.FSharp.Collections.FSharpList<Scalor.IO.Safetensors.Entry> Entries) Read(string path) =>
-        Checked(path, () => Train.read(path).ToValueTuple());
+    /// <summary>Reads checkpoint <paramref name="path"/>, or the embedded model when it is null.</summary>
+    public static (Train.Checkpoint Header, Microsoft.FSharp.Collections.FSharpList<Scalor.IO.Safetensors.Entry> Entries) Read(string? path) =>
+        path is null
+            ? Checked(null, () => Train.parse(EmbeddedModel.Name, EmbeddedModel.Bytes()).ToValueTuple())
+            : Checked(path, () => Train.read(path).ToValueTuple());
 
-    /// <summary>A checkpoint's step, config and metadata, without reading its tensors.</summary>
-    public static Train.Checkpoint ReadHeader(string path) => Checked(path, () => Train.readHeader(path));
+    /// <summary>A checkpoint's step, config and metadata, without reading its tensors (the embedded model's when
+    /// <paramref name="path"/> is null).</summary>
+    public static Train.Checkpoint ReadHeader(string? path) =>
+        path is null ? Checked(null, () => Train.parseHeader(EmbeddedModel.Name, EmbeddedModel.Bytes())) : Checked(path, () => Train.readHeader(path));
 
-    /// <summary>Reads checkpoint <paramref name="path"/> with <paramref name="read"/>: a missing file or a
-    /// <see cref="Train.CheckpointError"/> is a one-line <see cref="UserError"/>.</summary>
-    static T Checked<T>(string path, Func<T> read)
+    /// <summary>Reads checkpoint <paramref name="path"/> (null: the embedded model) with <paramref name="read"/>: a
+    /// missing file or a <see cref="Train.CheckpointError"/> is a one-line <see cref="UserError"/>.</summary>
+    static T Checked<T>(string? path, Func<T> read)
     {
-        if (!File.Exists(path)) throw new UserError($"checkpoint '{path}' not found");
+        if (path is not null && !File.Exists(path)) throw new UserError($"checkpoint '{path}' not found");
         try { return read(); }
         catch (Train.CheckpointError c) { throw new UserError(c.Data0); }
     }
@@ -55,9 +60,10 @@ public static class Checkpoints
         catch (Train.CheckpointError c) { throw new UserError(c.Data0); }
     }
 
-    /// <summary>Loads a model as trained: its config unchanged, so the official test at the share training used,
-    /// whatever explained share the checkpoint records (the likelihood estimates of <c>eval --data</c>).</summary>
-    public static Scalor.Model.Scalor.Nets LoadModel(string path) => LoadModel(path, null, null, path, asTrained: true).Nets;
+    /// <summary>Loads a model as trained (the embedded model when <paramref name="path"/> is null): its config
+    /// unchanged, so the official test at the share training used, whatever explained share the checkpoint records
+    /// (the likelihood estimates of <c>eval --data</c>).</summary>
+    public static Scalor.Model.Scalor.Nets LoadModel(string? path) => LoadModel(path, null, null, asTrained: true).Nets;
 
     /// <summary>Loads a model for inference — <paramref name="path"/>, or the embedded model when null — with
     /// the duplicate share to track it with: <paramref name="asked"/> (the command line's; null when neither
@@ -67,11 +73,12 @@ public static class Checkpoints
     /// config's.</summary>
     public static (Scalor.Model.Scalor.Nets Nets, double DuplicateShare) LoadForInference(string? path, FSharpOption<double>? asked,
         FSharpOption<double>? askedExplained = null) =>
-        path is null ? EmbeddedModel.WithFile(tmp => LoadModel(tmp, asked, askedExplained, "the embedded model")) : LoadModel(path, asked, askedExplained, path);
+        LoadModel(path, asked, askedExplained);
 
-    static (Scalor.Model.Scalor.Nets Nets, double DuplicateShare) LoadModel(string path, FSharpOption<double>? asked, FSharpOption<double>? askedExplained, string name,
+    static (Scalor.Model.Scalor.Nets Nets, double DuplicateShare) LoadModel(string? path, FSharpOption<double>? asked, FSharpOption<double>? askedExplained,
         bool asTrained = false)
     {
+        var name = path ?? EmbeddedModel.Name;
         var (h, e) = Read(path);
         CheckImageSize(h.Config);
         double share, explained;
@@ -83,16 +90,15 @@ public static class Checkpoints
         }
         catch (Train.CheckpointError c) { throw new UserError(c.Data0); }
         var nets = Scalor.Model.Scalor.create(asTrained ? h.Config : Train.inferenceConfig(h, explained), 0);
-        Restore(path, nets, null, null, e);
+        Restore(name, nets, null, null, e);
         return (nets, share);
     }
 
     /// <summary>"weights averaged over steps A–B (N checkpoints)" when the checkpoint at <paramref name="path"/> is
-    /// such a mean (<see cref="Train.average"/>); null for any other, and for the embedded model (null path).</summary>
+    /// such a mean (<see cref="Train.average"/>), or the embedded model when it is null (the default is such a mean too,
+    /// README "Trained models"); null for any other.</summary>
     public static string? DescribeAveraging(string? path)
     {
-        // The embedded default is such a mean too (README, "Trained models").
-        if (path is null) return EmbeddedModel.WithFile(DescribeAveraging);
         var steps = Train.averagedSteps(ReadHeader(path))?.Value;
         return steps is { Length: > 0 } ? $"weights averaged over steps {steps[0]}–{steps[^1]} ({steps.Length} checkpoints)" : null;
     }

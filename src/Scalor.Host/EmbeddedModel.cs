@@ -1,26 +1,25 @@
 using System.Reflection;
+using Scalor.Model;
 
 namespace Scalor.Host;
 
 /// <summary>The default model shipped inside scalor-host: SCALOR trained on moving dSprites LD (see README,
-/// "Trained models"), so tracking needs no download.</summary>
+/// "Trained models"), so tracking needs no download. It is parsed where it lies in memory: no temporary file,
+/// so a read-only or full temporary folder does not stop <c>track</c>.</summary>
 public static class EmbeddedModel
 {
     public const string ResourceName = "scalor-default-model";
 
-    public static Scalor.Model.Scalor.Nets Load() => WithFile(Checkpoints.LoadModel);
+    /// <summary>How errors and messages name it, where they would name a checkpoint file.</summary>
+    public const string Name = "the embedded model";
 
-    /// <summary>Runs <paramref name="use"/> on the embedded checkpoint written to a temporary file.</summary>
-    public static T WithFile<T>(Func<string, T> use)
+    /// <summary>The checkpoint's bytes, as a <c>.safetensors</c> file would hold them.</summary>
+    public static byte[] Bytes()
     {
         using var s = Assembly.GetExecutingAssembly().GetManifestResourceStream(ResourceName)
             ?? throw new UserError("this build carries no embedded model; pass --model");
-        var tmp = Path.Combine(Path.GetTempPath(), $"scalor-default-{Environment.ProcessId}-{Guid.NewGuid():N}.safetensors");
-        try
-        {
-            using (var f = File.Create(tmp)) s.CopyTo(f);
-            return use(tmp);
-        }
-        finally { File.Delete(tmp); }
+        var bytes = new byte[s.Length];
+        s.ReadExactly(bytes);
+        return bytes;
     }
 }

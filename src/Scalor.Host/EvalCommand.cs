@@ -48,7 +48,7 @@ public static class EvalCommand
     /// truth, and adds the reconstruction MSE and the per-pixel NLL estimates (<see cref="Scalor.Model.Elbo.nll"/>).</summary>
     static int RunModel(Parse.EvalCommand cmd)
     {
-        var nets = cmd.Model is null ? EmbeddedModel.Load() : Checkpoints.LoadModel(cmd.Model);
+        var nets = Checkpoints.LoadModel(cmd.Model);
         var size = nets.Config.ImageSize;
         var sources = Scalor.Runtime.Inputs.Open(cmd.DataDir, size, out var gtDir);
         if (gtDir is null) throw new UserError($"{cmd.DataDir}: no ground truth (<seq>/gt/gt.txt); --data needs a dataset written by 'scalor-host data'");

@@ -46,16 +46,11 @@ public static class ExportCommand
         return 0;
     }
 
-    /// <summary>Exports <paramref name="nets"/> to a temporary file and loads it with the chosen provider.</summary>
-    public static OnnxTracker Temporary(Scalor.Model.Scalor.Nets nets, int capacity, string provider, int threads, Action<string> log, bool dense = false, double duplicateShare = Discovery.defaultDuplicateShare)
+    /// <summary>Exports <paramref name="nets"/> and loads the model from memory with the chosen provider.</summary>
+    public static OnnxTracker InMemory(Scalor.Model.Scalor.Nets nets, int capacity, string provider, int threads, Action<string> log, bool dense = false, double duplicateShare = Discovery.defaultDuplicateShare)
     {
-        var path = Path.Combine(Path.GetTempPath(), $"scalor-{Environment.ProcessId}-{Guid.NewGuid():N}.onnx");
-        try
-        {
-            Export.save(nets, new Export.Options(capacity, false, dense, duplicateShare), path);
-            var p = provider switch { "cpu" => Provider.Cpu, "cuda" => Provider.Cuda, "directml" => Provider.DirectML, _ => Provider.Auto };
-            return OnnxTracker.Load(path, p, threads, log);
-        }
-        finally { File.Delete(path); }
+        var model = OnnxGraph.toBytes(Export.model(nets, new Export.Options(capacity, false, dense, duplicateShare)));
+        var p = provider switch { "cpu" => Provider.Cpu, "cuda" => Provider.Cuda, "directml" => Provider.DirectML, _ => Provider.Auto };
+        return OnnxTracker.Load(model, "the exported model", p, threads, log);
     }
 }

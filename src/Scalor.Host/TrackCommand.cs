@@ -51,7 +51,7 @@ public static class TrackCommand
         var mseFrames = 0;
         var sw = Stopwatch.StartNew();
         var frames = 0;
-        using var onnx = cmd.Runtime == "onnx" ? ExportCommand.Temporary(nets, cmd.Capacity, cmd.Provider, cmd.Threads, Console.Error.WriteLine, duplicateShare: share) : null;
+        using var onnx = cmd.Runtime == "onnx" ? ExportCommand.InMemory(nets, cmd.Capacity, cmd.Provider, cmd.Threads, Console.Error.WriteLine, duplicateShare: share) : null;
         if (onnx is not null)
         {
             onnx.MinPresence = cmd.MinPresence;

@@ -111,6 +111,17 @@ public sealed class OnnxTracker : IDisposable
     public static OnnxTracker Load(string path, Provider provider = Provider.Auto, int threads = 0, Action<string>? log = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"model '{path}' not found", path);
+        return Load(path, options => new InferenceSession(path, options), provider, threads, log);
+    }
+
+    /// <summary>Loads an exported model held in memory (<paramref name="model"/>: the ONNX file's bytes; an
+    /// application that exports and tracks at once needs no temporary file). <paramref name="name"/> names it in
+    /// errors.</summary>
+    public static OnnxTracker Load(byte[] model, string name, Provider provider = Provider.Auto, int threads = 0, Action<string>? log = null) =>
+        Load(name, options => new InferenceSession(model, options), provider, threads, log);
+
+    static OnnxTracker Load(string source, Func<SessionOptions, InferenceSession> open, Provider provider, int threads, Action<string>? log)
+    {
         log ??= _ => { };
         var available = OrtEnv.Instance().GetAvailableProviders();
         var wanted = provider switch
@@ -149,8 +160,8 @@ public sealed class OnnxTracker : IDisposable
             name = "CPUExecutionProvider";
         }
         InferenceSession session;
-        try { session = new InferenceSession(path, options); }
-        catch (OnnxRuntimeException e) { throw new InvalidDataException($"{path}: not a loadable ONNX model ({e.Message.Split('\n')[0]})", e); }
+        try { session = open(options); }
+        catch (OnnxRuntimeException e) { throw new InvalidDataException($"{source}: not a loadable ONNX model ({e.Message.Split('\n')[0]})", e); }
         finally { options.Dispose(); }
         log($"runtime: {name} (ONNX Runtime; available: {string.Join(", ", available)})");
         return new OnnxTracker(session, name);

@@ -148,4 +148,31 @@ let tests =
                     Expect.equal onnx.ProviderName "CPUExecutionProvider" "fell back"
                     Expect.exists messages (fun m -> m.Contains "falling back to CPU") "said so"
             finally File.Delete path
+    
+        testCase "held in memory, the exported model is the file's bytes and tracks as the file does; bad bytes are a clear error" <| fun () ->
+            let nets = Scalor.create { Config.toy64 with BatchSize = 1 } 3L
+            let opts = { Export.defaultOptions with Capacity = 8 }
+            let path = tempModel ()
+            try
+                Export.save nets opts path |> ignore
+                let bytes = OnnxGraph.toBytes (Export.model nets opts)
+                Expect.sequenceEqual bytes (File.ReadAllBytes path) "the same model as the file"
+                use fromFile = OnnxTracker.Load(path, Provider.Cpu, 1)
+                use inMemory = OnnxTracker.Load(bytes, "the test's model", Provider.Cpu, 1)
+                let w = World.create { World.defaultConfig with Length = 3 } None
+                let seq = World.sequence w (World.sequenceSeed 78UL 0)
+                let size = seq.ViewSize * seq.ViewSize * 3
+                for onnx in [ inMemory; fromFile ] do onnx.MinVisible <- 0f
+                let reported =
+                    [ for t in 0 .. 2 do
+                        let frame = Frame("s", t, seq.ViewSize, seq.ViewSize, seq.Frames.[t * size .. (t + 1) * size - 1])
+                        let describe (f: TrackedFrame) = [ for o in f.Objects -> o.Id, (o.Left, o.Top, o.Width, o.Height), o.Presence, o.Where ]
+                        let objects = describe (inMemory.Step frame)
+                        Expect.equal objects (describe (fromFile.Step frame)) (sprintf "frame %d: the same objects" t)
+                        yield! objects ]
+                Expect.isNonEmpty reported "objects to compare"
+                let e = Expect.throwsC (fun () -> OnnxTracker.Load(Array.init 64 byte, "the broken model", Provider.Cpu, 1) |> ignore) id
+                Expect.isTrue (e :? InvalidDataException) "InvalidDataException"
+                Expect.stringContains e.Message "the broken model" "names it"
+            finally File.Delete path
     ]

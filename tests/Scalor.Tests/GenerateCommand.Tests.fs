@@ -37,7 +37,7 @@ let tests =
             inTempDir "scalor-generate" <| fun dir ->
                 let masked, glimpses = generate dir "mask" true, generate dir "glimpse" false
                 // The objects `track` would report (an object leaving the view keeps its latents, not its mask).
-                let config = EmbeddedModel.Load().Config
+                let config = (Checkpoints.ReadHeader null).Config
                 let floor = float (Scalor.Model.Track.minVisiblePixels config Scalor.Model.Track.defaultMinVisibleShare)
                 let shown = masked |> Map.filter (fun _ (_, _, _, v) -> v >= floor)
                 let imagined = shown |> Map.filter (fun _ (i, _, _, _) -> i)

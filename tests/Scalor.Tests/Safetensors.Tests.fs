@@ -25,6 +25,13 @@ let tests =
             File.WriteAllBytes(cut, (File.ReadAllBytes path).[.. 8 + int n - 1])
             Expect.equal (Safetensors.readMetadata cut) meta "no tensor byte read"
             Expect.throwsT<Safetensors.SafetensorsError> (fun () -> Safetensors.read cut |> ignore) "the tensors are missing"
+            // Held in memory (the embedded model), the same bytes parse to the same tensors and metadata.
+            let parsed, parsedMeta = Safetensors.parse "image" (File.ReadAllBytes path)
+            Expect.equal parsed entries "the same tensors"
+            Expect.equal parsedMeta meta "the same metadata"
+            Expect.equal (Safetensors.parseMetadata "image" (File.ReadAllBytes cut)) meta "the header alone from memory"
+            let e = Expect.throwsC (fun () -> Safetensors.parse "the image" (File.ReadAllBytes cut) |> ignore) id
+            Expect.stringContains e.Message "the image" "names the source"
 
         testCase "a corrupt file is a clear error" <| fun () ->
             let path = Path.GetTempFileName()

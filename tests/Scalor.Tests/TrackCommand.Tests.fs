@@ -68,4 +68,19 @@ let tests =
                 for t, o in List.zip torch onnx do
                     Expect.isGreaterThan t.Length 20 "objects tracked"
                     Expect.sequenceEqual (firstSix o) (firstSix t) "the same frames, ids and boxes, written alike"
+    
+        testCase "the embedded model is read from memory as its bytes would be from a file: header, shares and weights" <| fun () ->
+            inTempDir "scalor-embedded" <| fun dir ->
+                let file = Path.Combine(dir, "default.safetensors")
+                File.WriteAllBytes(file, EmbeddedModel.Bytes())
+                let headerOf (path: string) = Checkpoints.ReadHeader path
+                Expect.equal (headerOf null).Extra (headerOf file).Extra "the same metadata, config and step"
+                let struct (inMemory: Scalor.Model.Scalor.Nets, share) = Checkpoints.LoadForInference(null, None)
+                let struct (fromFile: Scalor.Model.Scalor.Nets, fileShare) = Checkpoints.LoadForInference(file, None)
+                Expect.equal share fileShare "the recorded duplicate share"
+                Expect.equal inMemory.Config fromFile.Config "the inference config"
+                Expect.equal (List.map fst inMemory.Store.Named) (List.map fst fromFile.Store.Named) "every tensor"
+                for (n, a), (_, b) in List.zip inMemory.Store.Named fromFile.Store.Named do
+                    Expect.isTrue (a.shape = b.shape && a.equal(b).all().item<bool>()) (sprintf "%s: the same values" n)
+                Expect.equal (Checkpoints.LoadModel null).Config (Checkpoints.LoadModel file).Config "as trained: the config it records"
     ]

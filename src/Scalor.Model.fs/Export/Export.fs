@@ -280,15 +280,19 @@ let build (nets: Scalor.Nets) (opts: Options) =
           Train.explainedShareKey, Train.formatShare c.RejectionThreshold ]
     g.Model("scalor_track_step", meta)
 
-/// Exports to a file (written to a temporary name, then moved: a crash never leaves half a model).
-let save (nets: Scalor.Nets) (opts: Options) (path: string) =
+/// The ONNX model of `nets` (refused for a ConvLSTM whose initial state is not zero).
+let model (nets: Scalor.Nets) (opts: Options) =
     use _ = TorchSharp.torch.no_grad()
     for cell in nets.Encoder.Lstm do
         // The runtime starts the ConvLSTM from zeros; the official initial states are zero buffers.
         if cell.H0.abs().max().item<float32>() <> 0.0f || cell.C0.abs().max().item<float32>() <> 0.0f then
             invalidOp "the ConvLSTM's initial state is not zero; this exporter assumes it is"
-    let model = build nets opts
+    build nets opts
+
+/// Exports to a file (written to a temporary name, then moved: a crash never leaves half a model).
+let save (nets: Scalor.Nets) (opts: Options) (path: string) =
+    let m = model nets opts
     let tmp = path + ".tmp"
-    System.IO.File.WriteAllBytes(tmp, toBytes model)
+    System.IO.File.WriteAllBytes(tmp, toBytes m)
     System.IO.File.Move(tmp, path, true)
-    model
+    m

@@ -75,7 +75,7 @@ let write (path: string) (entries: Entry list) (metadata: (string * string) list
 
 let private failIn (path: string) msg = raise (SafetensorsError(sprintf "%s: %s" path msg))
 
-/// The header's length from the file's first 8 bytes (`first8`), checked against the file's length: `read` and
+/// The header's length from the image's first 8 bytes (`first8`), checked against its length: `parse`, `read` and
 /// `readMetadata` refuse the same files with the same words.
 let private headerLength (path: string) (fileLength: int64) (first8: byte[]) =
     if fileLength < 8L then failIn path "too short for a safetensors header"
@@ -105,13 +105,12 @@ let readMetadata (path: string) : Map<string, string> =
     use doc = parseHeader path (ReadOnlyMemory header)
     metadataOf doc.RootElement
 
-/// Reads every tensor and the metadata. Errors name the file.
-let read (path: string) : Entry list * Map<string, string> =
-    let fail = failIn path
-    if not (File.Exists path) then fail "file not found"
-    let bytes = File.ReadAllBytes path
-    let n = headerLength path bytes.LongLength bytes
-    use doc = parseHeader path (ReadOnlyMemory(bytes, 8, n))
+/// Parses a whole safetensors image held in memory: every tensor and the metadata. `source` names it in errors
+/// (a file, or the model embedded in scalor-host, which needs no temporary file).
+let parse (source: string) (bytes: byte[]) : Entry list * Map<string, string> =
+    let fail = failIn source
+    let n = headerLength source bytes.LongLength bytes
+    use doc = parseHeader source (ReadOnlyMemory(bytes, 8, n))
     let dataStart = 8 + n
     let entries =
         [ for p in doc.RootElement.EnumerateObject() do
@@ -125,6 +124,17 @@ let read (path: string) : Entry list * Map<string, string> =
                   if expected <> offs.[1] - offs.[0] then fail (sprintf "tensor %s: shape and byte range disagree" p.Name)
                   yield { Name = p.Name; DType = dtype; Shape = shape; Data = bytes.[dataStart + int offs.[0] .. dataStart + int offs.[1] - 1] } ]
     entries, metadataOf doc.RootElement
+
+/// The metadata alone of a safetensors image held in memory (`parse`'s header, no tensor copied).
+let parseMetadata (source: string) (bytes: byte[]) : Map<string, string> =
+    let n = headerLength source bytes.LongLength bytes
+    use doc = parseHeader source (ReadOnlyMemory(bytes, 8, n))
+    metadataOf doc.RootElement
+
+/// Reads every tensor and the metadata. Errors name the file.
+let read (path: string) : Entry list * Map<string, string> =
+    if not (File.Exists path) then failIn path "file not found"
+    parse path (File.ReadAllBytes path)
 
 let ofFloats name (shape: int64[]) (values: float32[]) =
     let data = Array.zeroCreate<byte> (values.Length * 4)

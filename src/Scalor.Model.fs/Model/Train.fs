@@ -177,19 +177,25 @@ let private headerOf (path: string) (meta: Map<string, string>) =
     let step = match Int32.TryParse meta.["step"] with | true, s -> s | _ -> raise (CheckpointError(sprintf "%s: bad step" path))
     { Step = step; Config = config; Extra = meta }
 
+let private checkpointError f =
+    try f ()
+    with Safetensors.SafetensorsError msg -> raise (CheckpointError msg)
+
 /// Reads a checkpoint's header (config, step, metadata) and tensors.
 let read (path: string) =
-    let entries, meta =
-        try Safetensors.read path
-        with Safetensors.SafetensorsError msg -> raise (CheckpointError msg)
+    let entries, meta = checkpointError (fun () -> Safetensors.read path)
     headerOf path meta, entries
 
+/// A checkpoint held in memory (the model embedded in scalor-host), as `read` reads a file; `source` names it in errors.
+let parse (source: string) (bytes: byte[]) =
+    let entries, meta = checkpointError (fun () -> Safetensors.parse source bytes)
+    headerOf source meta, entries
+
 /// Reads a checkpoint's header alone (config, step, metadata), not its tensors.
-let readHeader (path: string) =
-    let meta =
-        try Safetensors.readMetadata path
-        with Safetensors.SafetensorsError msg -> raise (CheckpointError msg)
-    headerOf path meta
+let readHeader (path: string) = headerOf path (checkpointError (fun () -> Safetensors.readMetadata path))
+
+/// The header alone of a checkpoint held in memory.
+let parseHeader (source: string) (bytes: byte[]) = headerOf source (checkpointError (fun () -> Safetensors.parseMetadata source bytes))
 
 // A checkpoint may record the duplicate share its model was chosen with on validation worlds (README, "Trained
 // models"): the crowded-scene model wants 0.8 where the default is 0.3, and a user should not have to know.
