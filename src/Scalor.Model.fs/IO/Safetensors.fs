@@ -118,8 +118,10 @@ let parse (source: string) (bytes: byte[]) : Entry list * Map<string, string> =
                   let dtype = p.Value.GetProperty("dtype").GetString()
                   let shape = [| for d in p.Value.GetProperty("shape").EnumerateArray() -> d.GetInt64() |]
                   let offs = [| for d in p.Value.GetProperty("data_offsets").EnumerateArray() -> d.GetInt64() |]
-                  if offs.Length <> 2 || offs.[0] < 0L || offs.[1] < offs.[0] || int64 dataStart + offs.[1] > int64 bytes.Length then
-                      fail (sprintf "tensor %s has a bad byte range" p.Name)
+                  if offs.Length <> 2 || offs.[0] < 0L || offs.[1] < offs.[0] then fail (sprintf "tensor %s has a bad byte range" p.Name)
+                  if int64 dataStart + offs.[1] > int64 bytes.Length then
+                      // The usual cause: a copy or download cut short.
+                      fail (sprintf "truncated at %d bytes: tensor %s ends at byte %d" bytes.Length p.Name (int64 dataStart + offs.[1]))
                   let expected = (shape |> Array.fold (*) 1L) * int64 (elementSize dtype)
                   if expected <> offs.[1] - offs.[0] then fail (sprintf "tensor %s: shape and byte range disagree" p.Name)
                   yield { Name = p.Name; DType = dtype; Shape = shape; Data = bytes.[dataStart + int offs.[0] .. dataStart + int offs.[1] - 1] } ]
