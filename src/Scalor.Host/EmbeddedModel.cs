@@ -1,5 +1,4 @@
 using System.Reflection;
-using Scalor.Model;
 
 namespace Scalor.Host;
 

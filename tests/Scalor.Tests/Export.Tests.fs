@@ -148,7 +148,7 @@ let tests =
                     Expect.equal onnx.ProviderName "CPUExecutionProvider" "fell back"
                     Expect.exists messages (fun m -> m.Contains "falling back to CPU") "said so"
             finally File.Delete path
-    
+
         testCase "held in memory, the exported model is the file's bytes and tracks as the file does; bad bytes are a clear error" <| fun () ->
             let nets = Scalor.create { Config.toy64 with BatchSize = 1 } 3L
             let opts = { Export.defaultOptions with Capacity = 8 }

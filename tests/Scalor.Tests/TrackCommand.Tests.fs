@@ -68,7 +68,7 @@ let tests =
                 for t, o in List.zip torch onnx do
                     Expect.isGreaterThan t.Length 20 "objects tracked"
                     Expect.sequenceEqual (firstSix o) (firstSix t) "the same frames, ids and boxes, written alike"
-    
+
         testCase "the embedded model is read from memory as its bytes would be from a file: header, shares and weights" <| fun () ->
             inTempDir "scalor-embedded" <| fun dir ->
                 let file = Path.Combine(dir, "default.safetensors")
