@@ -12,13 +12,16 @@ public static class EmbeddedModel
     /// <summary>How errors and messages name it, where they would name a checkpoint file.</summary>
     public const string Name = "the embedded model";
 
-    /// <summary>The checkpoint's bytes, as a <c>.safetensors</c> file would hold them.</summary>
-    public static byte[] Bytes()
+    /// <summary>The checkpoint's bytes, as a <c>.safetensors</c> file would hold them; read from the assembly once
+    /// (<c>track</c> reads the header for its "weights averaged" line and then the weights).</summary>
+    public static byte[] Bytes() => bytes.Value;
+
+    static readonly Lazy<byte[]> bytes = new(() =>
     {
         using var s = Assembly.GetExecutingAssembly().GetManifestResourceStream(ResourceName)
             ?? throw new UserError("this build carries no embedded model; pass --model");
-        var bytes = new byte[s.Length];
-        s.ReadExactly(bytes);
-        return bytes;
-    }
+        var b = new byte[s.Length];
+        s.ReadExactly(b);
+        return b;
+    });
 }

@@ -105,12 +105,17 @@ let readMetadata (path: string) : Map<string, string> =
     use doc = parseHeader path (ReadOnlyMemory header)
     metadataOf doc.RootElement
 
+/// An image's header length and parsed JSON (the caller disposes it): `parse` and `parseMetadata` share it.
+let private imageHeader (source: string) (bytes: byte[]) =
+    let n = headerLength source bytes.LongLength bytes
+    n, parseHeader source (ReadOnlyMemory(bytes, 8, n))
+
 /// Parses a whole safetensors image held in memory: every tensor and the metadata. `source` names it in errors
 /// (a file, or the model embedded in scalor-host, which needs no temporary file).
 let parse (source: string) (bytes: byte[]) : Entry list * Map<string, string> =
     let fail = failIn source
-    let n = headerLength source bytes.LongLength bytes
-    use doc = parseHeader source (ReadOnlyMemory(bytes, 8, n))
+    let n, doc = imageHeader source bytes
+    use doc = doc
     let dataStart = 8 + n
     let entries =
         [ for p in doc.RootElement.EnumerateObject() do
@@ -129,8 +134,8 @@ let parse (source: string) (bytes: byte[]) : Entry list * Map<string, string> =
 
 /// The metadata alone of a safetensors image held in memory (`parse`'s header, no tensor copied).
 let parseMetadata (source: string) (bytes: byte[]) : Map<string, string> =
-    let n = headerLength source bytes.LongLength bytes
-    use doc = parseHeader source (ReadOnlyMemory(bytes, 8, n))
+    let _, doc = imageHeader source bytes
+    use doc = doc
     metadataOf doc.RootElement
 
 /// Reads every tensor and the metadata. Errors name the file.
