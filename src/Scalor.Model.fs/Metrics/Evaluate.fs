@@ -157,12 +157,13 @@ let summarise (results: SequenceResult list) : Summary =
       NumGt = results |> List.sumBy (fun r -> r.NumGt)
       NumPred = results |> List.sumBy (fun r -> r.NumPred) }
 
-/// Evaluates every sequence folder of `gtDir` (those with gt/gt.txt) against `predDir/<seq>.txt`.
+/// Evaluates every sequence folder of `gtDir` (those with gt/gt.txt) against the tracker rows
+/// `predictions name` gives for it, with the path or label its messages name: a results folder
+/// (`evaluateFolders`), or results held in memory (`eval --data`, which needs no folder to write them to).
 /// `threshold`: None for the default (distance: 2 × objectSize from seqinfo.ini; IoU: 0.5). `minVisibility`:
 /// see `evaluateRows`.
-let evaluateFolders (gtDir: string) (predDir: string) (byIou: bool) (threshold: float option) (minVisibility: float) : SequenceResult list =
+let evaluateSequences (gtDir: string) (predictions: string -> string * Row[]) (byIou: bool) (threshold: float option) (minVisibility: float) : SequenceResult list =
     if not (Directory.Exists gtDir) then raise (EvalError(sprintf "%s: ground-truth folder not found" gtDir))
-    if not (Directory.Exists predDir) then raise (EvalError(sprintf "%s: results folder not found" predDir))
     let seqDirs =
         Directory.GetDirectories gtDir
         |> Array.filter (fun d -> File.Exists(Path.Combine(d, "gt", "gt.txt")))
@@ -180,7 +181,17 @@ let evaluateFolders (gtDir: string) (predDir: string) (byIou: bool) (threshold: 
                 | Some s -> Distance(2.0 * s)
                 | None -> raise (EvalError(sprintf "%s: no objectSize for the default distance threshold; pass --threshold or --match iou" (Path.Combine(d, "seqinfo.ini"))))
         let gtPath = Path.Combine(d, "gt", "gt.txt")
+        let predPath, predRows = predictions name
+        let view = if info.Width > 0 && info.Height > 0 then Some(float info.Width, float info.Height) else None
+        yield evaluateRows name info.Length view matching minVisibility (read gtPath true) predRows gtPath predPath ]
+
+/// Evaluates every sequence folder of `gtDir` (those with gt/gt.txt) against `predDir/<seq>.txt`
+/// (`evaluateSequences`).
+let evaluateFolders (gtDir: string) (predDir: string) (byIou: bool) (threshold: float option) (minVisibility: float) : SequenceResult list =
+    if not (Directory.Exists gtDir) then raise (EvalError(sprintf "%s: ground-truth folder not found" gtDir))
+    if not (Directory.Exists predDir) then raise (EvalError(sprintf "%s: results folder not found" predDir))
+    let fromFolder name =
         let predPath = Path.Combine(predDir, name + ".txt")
         if not (File.Exists predPath) then raise (EvalError(sprintf "%s: results file not found for sequence %s" predPath name))
-        let view = if info.Width > 0 && info.Height > 0 then Some(float info.Width, float info.Height) else None
-        yield evaluateRows name info.Length view matching minVisibility (read gtPath true) (read predPath false) gtPath predPath ]
+        predPath, read predPath false
+    evaluateSequences gtDir fromFolder byIou threshold minVisibility

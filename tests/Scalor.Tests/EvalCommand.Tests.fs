@@ -1,0 +1,52 @@
+/// `scalor-host eval --data` end to end with the embedded model: its tracking, kept in memory, scores as
+/// `track` and then `eval --gt --pred` on the files do.
+module Scalor.Tests.EvalCommand
+
+open System
+open System.IO
+open System.Text.Json
+open Expecto
+open Scalor.Cli
+open Scalor.Host
+open Scalor.Tests.CommandFiles
+
+let private evalCommand gt pred data json : Parse.EvalCommand =
+    { GtDir = gt; PredDir = pred; ByIou = false; Threshold = nan; JsonFile = json; Model = null; DataDir = data; Samples = 2
+      DuplicateShare = None; ExplainedShare = None; MinVisibleShare = Scalor.Model.Track.defaultMinVisibleShare
+      Threads = Environment.ProcessorCount; MinGtVisibility = 0.0 }
+
+[<Tests>]
+let tests =
+    testSequenced <| testList "EvalCommand" [
+        testCase "eval --data scores its in-memory tracking as eval --gt --pred scores track's files, and adds the likelihood" <| fun () ->
+            inTempDir "scalor-eval" <| fun dir ->
+                let data = Path.Combine(dir, "data")
+                let world = { Scalor.Worlds.World.defaultConfig with Length = 6 }
+                let dataCmd : Parse.DataCommand =
+                    { World = world; Sequences = 1; Seed = 1000001UL; Out = data; Split = "test"; MnistDir = null; WriteImages = true }
+                Expect.equal (DataCommand.Run dataCmd) 0 "data succeeds"
+                let tracked = Path.Combine(dir, "track")
+                let trackCmd : Parse.TrackCommand =
+                    { Model = null; Input = data; Out = tracked; World = world; Sequences = 1; Seed = 0UL
+                      Latents = false; Pictures = false; MinPresence = 0.5f; MinVisibleShare = Scalor.Model.Track.defaultMinVisibleShare
+                      Threads = Environment.ProcessorCount; MnistDir = null; Runtime = "torchsharp"; Provider = "auto"; Capacity = 64
+                      DuplicateShare = None; ExplainedShare = None; MaskBoxes = true }
+                Expect.equal (TrackCommand.Run trackCmd) 0 "track succeeds"
+                let files, memory = Path.Combine(dir, "files.json"), Path.Combine(dir, "memory.json")
+                Expect.equal (EvalCommand.Run(evalCommand data (Path.Combine(tracked, "results")) null files)) 0 "eval --gt --pred succeeds"
+                Expect.equal (EvalCommand.Run(evalCommand null null data memory)) 0 "eval --data succeeds"
+                use a = JsonDocument.Parse(File.ReadAllText files)
+                use b = JsonDocument.Parse(File.ReadAllText memory)
+                let num (d: JsonDocument) (k: string) = d.RootElement.GetProperty(k).GetDouble()
+                Expect.isGreaterThan (num a "num_pred") 12.0 "the default model tracks the LD objects"
+                for k in [ "mota"; "idf1"; "hota"; "motp_dist"; "num_pred"; "tp"; "fp"; "fn"; "idsw"; "count_mae" ] do
+                    Expect.floatClose Accuracy.veryHigh (num b k) (num a k) (sprintf "%s: in memory as from the files" k)
+                Expect.equal (b.RootElement.GetProperty("sequences").GetProperty("seq-0001").GetProperty("mota").GetDouble()) (num a "mota")
+                    "per-sequence keys, as eval --gt --pred writes them"
+                Expect.isFalse (Directory.Exists(Path.Combine(data, "results"))) "eval --data writes no results beside the data"
+                let mse, elbo, iw = num b "mse", num b "nll_elbo", num b "nll_iw"
+                Expect.isTrue (mse > 0.0 && mse < 0.01) (sprintf "reconstruction MSE %g of a trained model" mse)
+                Expect.isTrue (Double.IsFinite elbo && Double.IsFinite iw) "finite NLL estimates"
+                // log-mean-exp of the importance weights is at least their mean (Jensen); within float error.
+                Expect.isLessThanOrEqual iw (num b "nll_elbo" + 0.05) "the importance-weighted bound is no looser than the ELBO's"
+    ]
