@@ -42,6 +42,7 @@ public static class EvalCommand
         var frames = 0;
         foreach (var src in sources)
         {
+            // Parsed from the text a results file would hold, so the scores are those of track's files, rounding included.
             var (mot, _, n) = TrackCommand.TrackOne(nets, share, src, null, track);
             tracked[src.Name] = MotFiles.parse(ResultsLabel(src.Name), false, mot.Split('\n'));
             frames += n;

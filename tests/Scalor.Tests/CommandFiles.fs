@@ -5,6 +5,14 @@ open System.IO
 open System.Text.Json
 open Expecto
 
+/// `track` of one held-out generated LD sequence (seed 1000001) into `out` with the embedded model, latents and
+/// mask boxes on, pictures off: what the command tests vary.
+let trackCommand (out: string) : Scalor.Cli.Parse.TrackCommand =
+    { Model = null; Input = null; Out = out; World = Scalor.Worlds.World.defaultConfig; Sequences = 1; Seed = 1000001UL
+      Latents = true; Pictures = false; MinPresence = 0.5f; MinVisibleShare = Scalor.Model.Track.defaultMinVisibleShare
+      Threads = System.Environment.ProcessorCount; MnistDir = null; Runtime = "torchsharp"; Provider = "auto"; Capacity = 64
+      DuplicateShare = None; ExplainedShare = None; MaskBoxes = true }
+
 /// Runs `f` in a fresh temporary folder, deleted afterwards whatever happens.
 let inTempDir (prefix: string) (f: string -> unit) =
     let dir = Directory.CreateTempSubdirectory(prefix).FullName

@@ -26,12 +26,7 @@ let tests =
                     { World = world; Sequences = 1; Seed = 1000001UL; Out = data; Split = "test"; MnistDir = null; WriteImages = true }
                 Expect.equal (DataCommand.Run dataCmd) 0 "data succeeds"
                 let tracked = Path.Combine(dir, "track")
-                let trackCmd : Parse.TrackCommand =
-                    { Model = null; Input = data; Out = tracked; World = world; Sequences = 1; Seed = 0UL
-                      Latents = false; Pictures = false; MinPresence = 0.5f; MinVisibleShare = Scalor.Model.Track.defaultMinVisibleShare
-                      Threads = Environment.ProcessorCount; MnistDir = null; Runtime = "torchsharp"; Provider = "auto"; Capacity = 64
-                      DuplicateShare = None; ExplainedShare = None; MaskBoxes = true }
-                Expect.equal (TrackCommand.Run trackCmd) 0 "track succeeds"
+                Expect.equal (TrackCommand.Run { trackCommand tracked with Input = data; Latents = false }) 0 "track succeeds"
                 let files, memory = Path.Combine(dir, "files.json"), Path.Combine(dir, "memory.json")
                 Expect.equal (EvalCommand.Run(evalCommand data (Path.Combine(tracked, "results")) null files)) 0 "eval --gt --pred succeeds"
                 Expect.equal (EvalCommand.Run(evalCommand null null data memory)) 0 "eval --data succeeds"

@@ -9,11 +9,7 @@ open Scalor.Cli
 open Scalor.Host
 open Scalor.Tests.CommandFiles
 
-let private command out masks : Parse.TrackCommand =
-    { Model = null; Input = null; Out = out; World = Scalor.Worlds.World.defaultConfig; Sequences = 1; Seed = 1000001UL
-      Latents = true; Pictures = false; MinPresence = 0.5f; MinVisibleShare = Scalor.Model.Track.defaultMinVisibleShare
-      Threads = Environment.ProcessorCount; MnistDir = null; Runtime = "torchsharp"; Provider = "auto"; Capacity = 64
-      DuplicateShare = None; ExplainedShare = None; MaskBoxes = masks }
+let private command out masks : Parse.TrackCommand = { trackCommand out with MaskBoxes = masks }
 
 /// (frame, id) → box of a MOTChallenge results file.
 let private results (path: string) =

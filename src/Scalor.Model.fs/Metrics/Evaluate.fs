@@ -188,9 +188,9 @@ let evaluateSequences (gtDir: string) (predictions: string -> string * Row[]) (b
 /// Evaluates every sequence folder of `gtDir` (those with gt/gt.txt) against `predDir/<seq>.txt`
 /// (`evaluateSequences`).
 let evaluateFolders (gtDir: string) (predDir: string) (byIou: bool) (threshold: float option) (minVisibility: float) : SequenceResult list =
-    if not (Directory.Exists gtDir) then raise (EvalError(sprintf "%s: ground-truth folder not found" gtDir))
-    if not (Directory.Exists predDir) then raise (EvalError(sprintf "%s: results folder not found" predDir))
+    // Checked as each sequence asks for its rows, so a missing ground-truth folder is still named first.
     let fromFolder name =
+        if not (Directory.Exists predDir) then raise (EvalError(sprintf "%s: results folder not found" predDir))
         let predPath = Path.Combine(predDir, name + ".txt")
         if not (File.Exists predPath) then raise (EvalError(sprintf "%s: results file not found for sequence %s" predPath name))
         predPath, read predPath false
