@@ -45,30 +45,35 @@ public static class GenerateCommand
         var pos = new Positions(cmd.Steps);
         for (var s = 0; s < cmd.Samples; s++)
         {
-            using var gen = new torch.Generator(Rng.derive(cmd.Seed, (ulong)s + 1));
-            List<Generate.Frame> observed, imagined;
-            if (cmd.FromScratch)
+            // One block per sample (NativeSafe): no collection, so no finalizer, while libtorch runs.
+            NativeSafe.Run(() =>
             {
-                observed = [];
-                imagined = [.. Generate.fromScratch(nets, gen, 1, cmd.Steps, 0.2, cmd.Discovery)];
-            }
-            else
-            {
-                var (o, i) = Generate.conditional(nets, gen, cmd.MostLikely, share, seq!, cmd.Observe, cmd.Steps, cmd.Discovery);
-                (observed, imagined) = ([.. o], [.. i]);
-            }
-            var all = observed.Concat(imagined).ToList();
-            SavePictures(nets, outDir, s, all, observed.Count, size, cmd.MaskBoxes);
-            File.WriteAllText(Path.Combine(outDir, $"latents-{s + 1}.json"), JsonSerializer.Serialize(all.Select((f, t) => new
-            {
-                frame = t + 1, imagined = t >= observed.Count,
-                objects = Objects(nets, f).Select(o =>
+                using var gen = new torch.Generator(Rng.derive(cmd.Seed, (ulong)s + 1));
+                List<Generate.Frame> observed, imagined;
+                if (cmd.FromScratch)
                 {
-                    var (l, top, w, h) = TrackCommand.BoxOf(o, size, cmd.MaskBoxes);
-                    return new { id = o.Id, scale_x = o.Where[0], scale_y = o.Where[1], position_x = o.Where[2], position_y = o.Where[3], box = TrackingStream.MotBox([l, top, w, h]), depth = o.Depth, presence = o.Presence, visible_px = o.Visible };
-                }),
-            })));
-            if (truth is not null) PositionErrors(nets, truth, observed, imagined, size, pos);
+                    observed = [];
+                    imagined = [.. Generate.fromScratch(nets, gen, 1, cmd.Steps, 0.2, cmd.Discovery)];
+                }
+                else
+                {
+                    var (o, i) = Generate.conditional(nets, gen, cmd.MostLikely, share, seq!, cmd.Observe, cmd.Steps, cmd.Discovery);
+                    (observed, imagined) = ([.. o], [.. i]);
+                }
+                var all = observed.Concat(imagined).ToList();
+                SavePictures(nets, outDir, s, all, observed.Count, size, cmd.MaskBoxes);
+                File.WriteAllText(Path.Combine(outDir, $"latents-{s + 1}.json"), JsonSerializer.Serialize(all.Select((f, t) => new
+                {
+                    frame = t + 1, imagined = t >= observed.Count,
+                    objects = Objects(nets, f).Select(o =>
+                    {
+                        var (l, top, w, h) = TrackCommand.BoxOf(o, size, cmd.MaskBoxes);
+                        return new { id = o.Id, scale_x = o.Where[0], scale_y = o.Where[1], position_x = o.Where[2], position_y = o.Where[3], box = TrackingStream.MotBox([l, top, w, h]), depth = o.Depth, presence = o.Presence, visible_px = o.Visible };
+                    }),
+                })));
+                if (truth is not null) PositionErrors(nets, truth, observed, imagined, size, pos);
+                return 0;
+            });
         }
         Console.WriteLine($"generate: {cmd.Samples} sample(s) of {(cmd.FromScratch ? "" : $"{cmd.Observe} observed + ")}{cmd.Steps} imagined frames in {outDir}");
         if (truth is not null && pos.Counted.Any(c => c > 0))

@@ -150,43 +150,48 @@ public static class TrackCommand
         var t = 0;
         var inv = CultureInfo.InvariantCulture;
         double sx = (double)src.Width / size, sy = (double)src.Height / size;
-        foreach (var rgb in src.Frames)
+        // One block for the sequence (NativeSafe): a long video outgrows the budget and then tracks as before.
+        NativeSafe.Run(() =>
         {
-            using var scope = torch.NewDisposeScope();
-            var x = ToTensor(rgb, size);
-            var prevIds = state.Objects.Ids;
-            var (next, frame) = Track.step(nets, opts, state, x);
-            state = Track.keep(scope, next);
-            mseSum += (frame.Recon - x).pow(2).mean().item<float>();
-            var present = Track.objectsOf(frame.Objects, Track.rendering(nets, frame.Objects), 0, cmd.MinPresence, previous);
-            // Ids of every present object, reported or not: one that shows again is not newly discovered.
-            previous = Microsoft.FSharp.Collections.SetModule.OfSeq(present.Select(o => o.Id));
-            var objects = Track.reported(minVisible, present);
-            // Each reported box once, in the input's pixels to the results file's two decimals: the results and the
-            // latents carry the same numbers.
-            var reported = new double[objects.Length][];
-            for (var i = 0; i < objects.Length; i++)
+            foreach (var rgb in src.Frames)
             {
-                var o = objects[i];
-                var (l, top, w, h) = BoxOf(o, size, cmd.MaskBoxes);
-                reported[i] = TrackingStream.MotBox([l * sx, top * sy, w * sx, h * sy]);
-                mot.Append(TrackingStream.MotLine(t + 1, o.Id, reported[i], o.Presence)).Append('\n');
-                if (!tracks.TryGetValue(o.Id, out var path)) tracks[o.Id] = path = [];
-                path.Add(((l + w / 2) * sx, (top + h / 2) * sy));
-            }
-            if (cmd.Latents)
-                latents.Add(new
+                using var scope = torch.NewDisposeScope();
+                var x = ToTensor(rgb, size);
+                var prevIds = state.Objects.Ids;
+                var (next, frame) = Track.step(nets, opts, state, x);
+                state = Track.keep(scope, next);
+                mseSum += (frame.Recon - x).pow(2).mean().item<float>();
+                var present = Track.objectsOf(frame.Objects, Track.rendering(nets, frame.Objects), 0, cmd.MinPresence, previous);
+                // Ids of every present object, reported or not: one that shows again is not newly discovered.
+                previous = Microsoft.FSharp.Collections.SetModule.OfSeq(present.Select(o => o.Id));
+                var objects = Track.reported(minVisible, present);
+                // Each reported box once, in the input's pixels to the results file's two decimals: the results and the
+                // latents carry the same numbers.
+                var reported = new double[objects.Length][];
+                for (var i = 0; i < objects.Length; i++)
                 {
-                    frame = t + 1,
-                    objects = objects.Select((o, i) => new
+                    var o = objects[i];
+                    var (l, top, w, h) = BoxOf(o, size, cmd.MaskBoxes);
+                    reported[i] = TrackingStream.MotBox([l * sx, top * sy, w * sx, h * sy]);
+                    mot.Append(TrackingStream.MotLine(t + 1, o.Id, reported[i], o.Presence)).Append('\n');
+                    if (!tracks.TryGetValue(o.Id, out var path)) tracks[o.Id] = path = [];
+                    path.Add(((l + w / 2) * sx, (top + h / 2) * sy));
+                }
+                if (cmd.Latents)
+                    latents.Add(new
                     {
-                        id = o.Id, scale_x = o.Where[0], scale_y = o.Where[1], position_x = o.Where[2], position_y = o.Where[3],
-                        box = reported[i], depth = o.Depth, presence = o.Presence, visible_px = o.Visible, discovered = o.New, appearance = o.What,
-                    }),
-                });
-            if (cmd.Pictures && t < 50) rows.Add(Picture(frame, objects, prevIds, x, size, perObject: t < ShownFrames, maskBoxes: cmd.MaskBoxes));
-            t++;
-        }
+                        frame = t + 1,
+                        objects = objects.Select((o, i) => new
+                        {
+                            id = o.Id, scale_x = o.Where[0], scale_y = o.Where[1], position_x = o.Where[2], position_y = o.Where[3],
+                            box = reported[i], depth = o.Depth, presence = o.Presence, visible_px = o.Visible, discovered = o.New, appearance = o.What,
+                        }),
+                    });
+                if (cmd.Pictures && t < 50) rows.Add(Picture(frame, objects, prevIds, x, size, perObject: t < ShownFrames, maskBoxes: cmd.MaskBoxes));
+                t++;
+            }
+            return 0;
+        });
         if (cmd.Latents && outDir is not null)
         {
             Directory.CreateDirectory(Path.Combine(outDir, "latents"));

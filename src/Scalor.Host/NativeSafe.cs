@@ -1,0 +1,59 @@
+namespace Scalor.Host;
+
+/// <summary>Runs a block of libtorch work with the garbage collector held off, then collects and runs the
+/// finalizers while no native call is in flight. TorchSharp hands temporary <c>Scalar</c>s (from <c>t * 0.5</c>
+/// and the like) to native calls and leaves them to the finalizer; if a collection finalizes one while libtorch
+/// still reads it, the process dies in libtorch (seen here: "toDouble: Expected false to be true" in one run, a
+/// segmentation fault about once an hour of CPU training in others, and once in the test suite's
+/// <c>generate</c>). Without collections during the block no finalizer can run there. Training runs each step
+/// in a block, tracking each sequence, generation each sample. A block that allocates more than the budget ends
+/// the region early (the runtime then collects as usual), as does a collection that another thread forces;
+/// <see cref="Held"/> and <see cref="Broken"/> count how often each happened.</summary>
+public static class NativeSafe
+{
+    /// <summary>Managed allocation budget of one block: a training step allocates tens of megabytes of tensor
+    /// handles; the workstation collector accepts up to 240 MB here.</summary>
+    const long Budget = 240L << 20;
+
+    /// <summary>Blocks that ran wholly without a collection, and blocks that ran without one whole region (it ended
+    /// early, or could not start: another thread's block held one).</summary>
+    public static int Held => held;
+    public static int Broken => broken;
+
+    // Blocks may run on several threads at once (the tests do), so the counts are kept with Interlocked.
+    static int held, broken;
+
+    public static T Run<T>(Func<T> work)
+    {
+        bool region;
+        try { region = GC.TryStartNoGCRegion(Budget); }
+        catch (ArgumentOutOfRangeException) { region = false; }
+        catch (InvalidOperationException) { region = false; }
+        try { return work(); }
+        finally
+        {
+            if (region) End();
+            else Interlocked.Increment(ref broken);
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+    }
+
+    /// <summary>Leaves the region this block started. Another thread's block (parallel callers, e.g. the tests) may
+    /// have ended it with its own collection in between, so a region already gone counts as broken, not as an
+    /// error.</summary>
+    static void End()
+    {
+        try
+        {
+            if (System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion)
+            {
+                GC.EndNoGCRegion();
+                Interlocked.Increment(ref held);
+                return;
+            }
+        }
+        catch (InvalidOperationException) { }
+        Interlocked.Increment(ref broken);
+    }
+}
