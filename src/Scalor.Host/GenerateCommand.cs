@@ -72,7 +72,6 @@ public static class GenerateCommand
                     }),
                 })));
                 if (truth is not null) PositionErrors(nets, truth, observed, imagined, size, pos);
-                return 0;
             });
         }
         Console.WriteLine($"generate: {cmd.Samples} sample(s) of {(cmd.FromScratch ? "" : $"{cmd.Observe} observed + ")}{cmd.Steps} imagined frames in {outDir}");

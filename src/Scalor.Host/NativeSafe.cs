@@ -39,6 +39,9 @@ public static class NativeSafe
         }
     }
 
+    /// <summary>A block with no result.</summary>
+    public static void Run(Action work) => Run(() => { work(); return 0; });
+
     /// <summary>Leaves the region this block started. Another thread's block (parallel callers, e.g. the tests) may
     /// have ended it with its own collection in between, so a region already gone counts as broken, not as an
     /// error.</summary>

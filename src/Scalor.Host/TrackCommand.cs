@@ -190,7 +190,6 @@ public static class TrackCommand
                 if (cmd.Pictures && t < 50) rows.Add(Picture(frame, objects, prevIds, x, size, perObject: t < ShownFrames, maskBoxes: cmd.MaskBoxes));
                 t++;
             }
-            return 0;
         });
         if (cmd.Latents && outDir is not null)
         {

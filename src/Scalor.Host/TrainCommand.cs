@@ -158,11 +158,11 @@ public static class TrainCommand
                     tb.add_scalar(tag, (float)v, done);
                 if (done % cmd.CheckpointEvery == 0 || done == cmd.Steps)
                 {
-                    NativeSafe.Run(() => { Checkpoints.Save(ckptDir, nets, opt, gen, done, cmd.Keep, carried); return 0; });
+                    NativeSafe.Run(() => Checkpoints.Save(ckptDir, nets, opt, gen, done, cmd.Keep, carried));
                     lastSaved = done;
                 }
                 if (done % cmd.CheckpointEvery == 0 || done == start + 1)
-                    NativeSafe.Run(() => { LogImages(tbImages, nets, batch, done); return 0; });
+                    NativeSafe.Run(() => LogImages(tbImages, nets, batch, done));
             }
             if (stop)
             {

@@ -28,10 +28,10 @@ let tests =
 
         testCase "blocks on four threads at once: none throws, each is counted once, no region is left open" <| fun () ->
             let held, broken = NativeSafe.Held, NativeSafe.Broken
-            let work (k: int) =
+            let work () =
                 Task.Run(fun () ->
                     [ for i in 1..25 -> NativeSafe.Run(fun () -> Array.init 1000 (fun j -> string (i * j)) |> Array.length) ] |> List.sum)
-            let sums = Task.WhenAll(Array.init 4 work).Result
+            let sums = Task.WhenAll(Array.init 4 (fun _ -> work ())).Result
             Expect.equal sums (Array.create 4 25000) "every block's value"
             Expect.equal (NativeSafe.Held + NativeSafe.Broken - held - broken) 100 "each block counted once"
             Expect.notEqual GCSettings.LatencyMode GCLatencyMode.NoGCRegion "no region left open"
