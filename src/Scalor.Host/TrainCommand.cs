@@ -166,7 +166,7 @@ public static class TrainCommand
             }
             if (stop)
             {
-                if (completed != lastSaved) Checkpoints.Save(ckptDir, nets, opt, gen, completed, cmd.Keep, carried);
+                if (completed != lastSaved) NativeSafe.Run(() => Checkpoints.Save(ckptDir, nets, opt, gen, completed, cmd.Keep, carried));
                 Console.WriteLine($"train: interrupted; checkpoint saved at step {completed}, resume with --resume");
             }
         }

@@ -13,7 +13,12 @@ let main argv =
                         do! defaultConfig.printer.summary cfg summary
                         counts <- (summary.passed.Length, summary.failed.Length + summary.errored.Length, summary.ignored.Length)
                     } }
-    let rc = runTestsInAssemblyWithCLIArgs [ CLIArguments.Printer printer ] argv
+    // One test at a time. TorchSharp leaves its temporaries (implicit Scalars, intermediate tensors outside a
+    // dispose scope) to the finalizer, and a collection that another thread triggers while libtorch still reads
+    // one frees it under the call: parallel tests (training steps collecting between steps beside an export)
+    // crashed CI once with a segmentation fault. With one test running, collections start only between that
+    // test's own calls, as in the command-line host, where each block of libtorch work runs under NativeSafe.
+    let rc = runTestsInAssemblyWithCLIArgs [ CLIArguments.Printer printer; CLIArguments.Sequenced ] argv
     let (passed, failed, skipped) = counts
     // Expecto's own summary carries colour codes; CI reads this plain line instead. Expecto replaced
     // Console.Out, so write to the raw stream after a newline.

@@ -10,7 +10,8 @@ open Scalor.Host
 
 [<Tests>]
 let tests =
-    // Sequenced: the counters are process-wide, and the parallel tests' training steps use them too.
+    // Sequenced (Main.fs runs every test one at a time; this list says so itself, since it depends on it): the
+    // counters are process-wide, and other tests' training steps use them too.
     testSequenced <| testList "NativeSafe" [
         testCase "a block returns its result; one that allocates past the budget still runs to the end" <| fun () ->
             let held, broken = NativeSafe.Held, NativeSafe.Broken
