@@ -7,6 +7,7 @@ public static class Program
     public static int Main(string[] args)
     {
         Scalor.Model.Native.tuneAllocator();
+        Scalor.Model.Native.quietLog();
         var outcome = Parse.parse(args);
         switch (outcome)
         {

@@ -4,6 +4,8 @@ open Expecto
 
 [<EntryPoint>]
 let main argv =
+    // As scalor-host: libtorch's C++ warnings (NNPACK's, once per batched convolution here) only at TORCH_CPP_LOG_LEVEL.
+    Scalor.Model.Native.quietLog ()
     let mutable counts = (0, 0, 0)
     let printer =
         { defaultConfig.printer with

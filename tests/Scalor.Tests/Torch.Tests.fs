@@ -1,7 +1,47 @@
 module Scalor.Tests.Torch
 
+open System.IO
+open System.Runtime.InteropServices
 open Expecto
 open TorchSharp
+open Scalor.Model
+
+module private Fd =
+    [<DllImport("libc")>]
+    extern int dup(int fd)
+    [<DllImport("libc")>]
+    extern int dup2(int oldFd, int newFd)
+    [<DllImport("libc")>]
+    extern int close(int fd)
+    [<DllImport("libc", EntryPoint = "open")>]
+    extern int openFile(string path, int flags, int mode)
+    /// libtorch's `at::native::_nnpack_available()` (Linux x86-64 name): false where NNPACK cannot start.
+    [<DllImport("libtorch_cpu", EntryPoint = "_ZN2at6native17_nnpack_availableEv")>]
+    extern [<return: MarshalAs(UnmanagedType.U1)>] bool nnpackAvailable()
+
+/// What native code writes to standard error (file descriptor 2) while `f` runs: a file stands in for it
+/// meanwhile. c10 writes its log lines unbuffered, so they are in the file when `f` returns.
+let private nativeStderr (f: unit -> unit) =
+    let path = Path.GetTempFileName()
+    let fd = Fd.openFile (path, 1 ||| 64 ||| 512, 0o644) // O_WRONLY | O_CREAT | O_TRUNC
+    Expect.isGreaterThanOrEqual fd 0 "opened the capture file"
+    let saved = Fd.dup 2
+    Fd.dup2 (fd, 2) |> ignore
+    try f ()
+    finally
+        Fd.dup2 (saved, 2) |> ignore
+        Fd.close saved |> ignore
+        Fd.close fd |> ignore
+    let text = File.ReadAllText path
+    File.Delete path
+    text
+
+/// A convolution of one image: where NNPACK cannot start (unsupported CPUs), libtorch logs a warning for each.
+let private convolution () =
+    use x = torch.ones(1L, 3L, 64L, 64L)
+    use w = torch.ones(16L, 3L, 3L, 3L)
+    use y = torch.nn.functional.conv2d(x, w, padding = [| 1L; 1L |])
+    Expect.equal y.shape [| 1L; 16L; 64L; 64L |] "the convolution ran"
 
 [<Tests>]
 let tests =
@@ -11,4 +51,26 @@ let tests =
             use w = torch.ones(1L, 1L, 1L, 2L)
             use y = torch.nn.functional.conv2d(x, w)
             Expect.sequenceEqual (y.data<float32>().ToArray()) [| 1f; 3f; 7f; 9f |] "1×2 box filter"
+
+        testCase "TORCH_CPP_LOG_LEVEL names libtorch's C++ log level as PyTorch reads it; error by default" <| fun () ->
+            for s, level in [ null, 2; "", 2; "INFO", 0; "0", 0; " warning ", 1; "1", 1; "ERROR", 2; "2", 2; "fatal", 3; "3", 3; "verbose", 2 ] do
+                Expect.equal (Native.logLevelOf s) level (sprintf "%A" s)
+
+        testCase "at level error libtorch's C++ warnings are not written; the level is restored after" <| fun () ->
+            let before = Native.logLevel ()
+            Expect.isSome before "c10 exports its log level"
+            try
+                Expect.equal (Native.setLogLevel 2) (Some 2) "set to error"
+                let available = Fd.nnpackAvailable ()
+                let quiet = nativeStderr convolution
+                Expect.equal (Native.setLogLevel 1) (Some 1) "set to warning"
+                let warned = nativeStderr convolution
+                Expect.equal (Native.logLevel ()) (Some 1) "read back"
+                Expect.equal (quiet.Trim()) "" "nothing written at error"
+                // The control: where NNPACK cannot start (this machine's CPU, CI's), the same convolution warns at
+                // warning, as libtorch does by default. Where it can, there is nothing to silence.
+                if not available then
+                    Expect.stringContains warned "Could not initialize NNPACK" "the warning at warning"
+            finally
+                Native.setLogLevel before.Value |> ignore
     ]

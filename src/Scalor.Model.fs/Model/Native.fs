@@ -16,3 +16,43 @@ let tuneAllocator () =
             mallopt (-4, 0) |> ignore // M_MMAP_MAX: no mmap'd chunks
             mallopt (-1, System.Int32.MaxValue) |> ignore // M_TRIM_THRESHOLD: keep freed memory for reuse
         with _ -> ()
+
+/// libtorch's own C++ log (c10's `FLAGS_caffe2_log_level`: 0 info, 1 warning, 2 error, 3 fatal). Its
+/// default, warning, writes "Could not initialize NNPACK! Reason: Unsupported hardware." for every batched
+/// convolution on CPUs NNPACK does not support (AMD EPYC here, CI's machine too): 880 lines to the main job's 12,
+/// and the whole tail of a failed CI run. PyTorch reads `TORCH_CPP_LOG_LEVEL` when its Python module loads;
+/// libtorch alone never does, so this does it, with error as the default. TorchSharp's own warnings and errors
+/// are not c10 log lines and are unaffected.
+let private c10Level () : nativeint option =
+    let name =
+        if RuntimeInformation.IsOSPlatform OSPlatform.Windows then "c10.dll"
+        elif RuntimeInformation.IsOSPlatform OSPlatform.OSX then "libc10.dylib"
+        else "libc10.so"
+    // The native libraries lie beside TorchSharp's assembly; loading by that path finds the copy libtorch uses.
+    match NativeLibrary.TryLoad(name, typeof<TorchSharp.torch>.Assembly, System.Nullable()) with
+    | true, lib ->
+        match NativeLibrary.TryGetExport(lib, "FLAGS_caffe2_log_level") with
+        | true, flag -> Some flag
+        | _ -> None
+    | _ -> None
+
+/// The level `TORCH_CPP_LOG_LEVEL` names (INFO, WARNING, ERROR, FATAL or 0–3, as PyTorch reads it); error
+/// when it is unset or names none of them.
+let logLevelOf (setting: string) =
+    match (if isNull setting then "" else setting.Trim().ToUpperInvariant()) with
+    | "0" | "INFO" -> 0
+    | "1" | "WARNING" -> 1
+    | "3" | "FATAL" -> 3
+    | _ -> 2
+
+/// Sets libtorch's C++ log level; None where the library exports no such flag (then nothing changes).
+let setLogLevel (level: int) =
+    c10Level () |> Option.map (fun flag -> Marshal.WriteInt32(flag, level); level)
+
+/// libtorch's C++ log level now, if the library exports it.
+let logLevel () = c10Level () |> Option.map Marshal.ReadInt32
+
+/// Applies `TORCH_CPP_LOG_LEVEL` (default error) before libtorch logs anything. Called once at startup.
+let quietLog () =
+    try setLogLevel (logLevelOf (System.Environment.GetEnvironmentVariable "TORCH_CPP_LOG_LEVEL")) |> ignore
+    with _ -> ()
