@@ -36,7 +36,8 @@ let private nativeStderr (f: unit -> unit) =
     File.Delete path
     text
 
-/// A convolution of one image: where NNPACK cannot start (unsupported CPUs), libtorch logs a warning for each.
+/// A convolution of one image, one NNPACK might serve: where NNPACK cannot start (unsupported CPUs), libtorch
+/// logs a warning for each.
 let private convolution () =
     use x = torch.ones(1L, 3L, 64L, 64L)
     use w = torch.ones(16L, 3L, 3L, 3L)

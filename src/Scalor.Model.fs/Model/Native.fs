@@ -18,23 +18,24 @@ let tuneAllocator () =
         with _ -> ()
 
 /// libtorch's own C++ log (c10's `FLAGS_caffe2_log_level`: 0 info, 1 warning, 2 error, 3 fatal). Its
-/// default, warning, writes "Could not initialize NNPACK! Reason: Unsupported hardware." for every batched
-/// convolution on CPUs NNPACK does not support (AMD EPYC here, CI's machine too): 880 lines to the main job's 12,
-/// and the whole tail of a failed CI run. PyTorch reads `TORCH_CPP_LOG_LEVEL` when its Python module loads;
+/// default, warning, writes "Could not initialize NNPACK! Reason: Unsupported hardware." for each convolution
+/// NNPACK might serve (a single image's, among others) on CPUs it does not support (AMD EPYC here, CI's machine
+/// too): 880 lines beside the main job's 9, and the whole tail of a failed CI run. PyTorch reads `TORCH_CPP_LOG_LEVEL` when its Python module loads;
 /// libtorch alone never does, so this does it, with error as the default. TorchSharp's own warnings and errors
 /// are not c10 log lines and are unaffected.
-let private c10Level () : nativeint option =
-    let name =
-        if RuntimeInformation.IsOSPlatform OSPlatform.Windows then "c10.dll"
-        elif RuntimeInformation.IsOSPlatform OSPlatform.OSX then "libc10.dylib"
-        else "libc10.so"
-    // The native libraries lie beside TorchSharp's assembly; loading by that path finds the copy libtorch uses.
-    match NativeLibrary.TryLoad(name, typeof<TorchSharp.torch>.Assembly, System.Nullable()) with
-    | true, lib ->
-        match NativeLibrary.TryGetExport(lib, "FLAGS_caffe2_log_level") with
-        | true, flag -> Some flag
+let private c10Level: Lazy<nativeint option> =
+    lazy
+        let name =
+            if RuntimeInformation.IsOSPlatform OSPlatform.Windows then "c10.dll"
+            elif RuntimeInformation.IsOSPlatform OSPlatform.OSX then "libc10.dylib"
+            else "libc10.so"
+        // The native libraries lie beside TorchSharp's assembly; loading by that path finds the copy libtorch uses.
+        match NativeLibrary.TryLoad(name, typeof<TorchSharp.torch>.Assembly, System.Nullable()) with
+        | true, lib ->
+            match NativeLibrary.TryGetExport(lib, "FLAGS_caffe2_log_level") with
+            | true, flag -> Some flag
+            | _ -> None
         | _ -> None
-    | _ -> None
 
 /// The level `TORCH_CPP_LOG_LEVEL` names (INFO, WARNING, ERROR, FATAL or 0–3, as PyTorch reads it); error
 /// when it is unset or names none of them.
@@ -47,10 +48,10 @@ let logLevelOf (setting: string) =
 
 /// Sets libtorch's C++ log level; None where the library exports no such flag (then nothing changes).
 let setLogLevel (level: int) =
-    c10Level () |> Option.map (fun flag -> Marshal.WriteInt32(flag, level); level)
+    c10Level.Value |> Option.map (fun flag -> Marshal.WriteInt32(flag, level); level)
 
 /// libtorch's C++ log level now, if the library exports it.
-let logLevel () = c10Level () |> Option.map Marshal.ReadInt32
+let logLevel () = c10Level.Value |> Option.map Marshal.ReadInt32
 
 /// Applies `TORCH_CPP_LOG_LEVEL` (default error) before libtorch logs anything. Called once at startup.
 let quietLog () =
