@@ -4,7 +4,8 @@ open Expecto
 
 [<EntryPoint>]
 let main argv =
-    // As scalor-host: libtorch's C++ warnings (NNPACK's, once per batched convolution here) only at TORCH_CPP_LOG_LEVEL.
+    // As scalor-host: libtorch's C++ warnings (NNPACK's, once per convolution it might serve, on this CPU) only
+    // where TORCH_CPP_LOG_LEVEL asks for them.
     Scalor.Model.Native.quietLog ()
     let mutable counts = (0, 0, 0)
     let printer =

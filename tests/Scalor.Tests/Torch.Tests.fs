@@ -6,7 +6,7 @@ open Expecto
 open TorchSharp
 open Scalor.Model
 
-module private Fd =
+module private NativeCalls =
     [<DllImport("libc")>]
     extern int dup(int fd)
     [<DllImport("libc")>]
@@ -23,15 +23,15 @@ module private Fd =
 /// meanwhile. c10 writes its log lines unbuffered, so they are in the file when `f` returns.
 let private nativeStderr (f: unit -> unit) =
     let path = Path.GetTempFileName()
-    let fd = Fd.openFile (path, 1 ||| 64 ||| 512, 0o644) // O_WRONLY | O_CREAT | O_TRUNC
+    let fd = NativeCalls.openFile (path, 1 ||| 64 ||| 512, 0o644) // O_WRONLY | O_CREAT | O_TRUNC
     Expect.isGreaterThanOrEqual fd 0 "opened the capture file"
-    let saved = Fd.dup 2
-    Fd.dup2 (fd, 2) |> ignore
+    let saved = NativeCalls.dup 2
+    NativeCalls.dup2 (fd, 2) |> ignore
     try f ()
     finally
-        Fd.dup2 (saved, 2) |> ignore
-        Fd.close saved |> ignore
-        Fd.close fd |> ignore
+        NativeCalls.dup2 (saved, 2) |> ignore
+        NativeCalls.close saved |> ignore
+        NativeCalls.close fd |> ignore
     let text = File.ReadAllText path
     File.Delete path
     text
@@ -62,7 +62,7 @@ let tests =
             Expect.isSome before "c10 exports its log level"
             try
                 Expect.equal (Native.setLogLevel 2) (Some 2) "set to error"
-                let available = Fd.nnpackAvailable ()
+                let available = NativeCalls.nnpackAvailable ()
                 let quiet = nativeStderr convolution
                 Expect.equal (Native.setLogLevel 1) (Some 1) "set to warning"
                 let warned = nativeStderr convolution

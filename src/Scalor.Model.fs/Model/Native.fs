@@ -20,9 +20,9 @@ let tuneAllocator () =
 /// libtorch's own C++ log (c10's `FLAGS_caffe2_log_level`: 0 info, 1 warning, 2 error, 3 fatal). Its
 /// default, warning, writes "Could not initialize NNPACK! Reason: Unsupported hardware." for each convolution
 /// NNPACK might serve (a single image's, among others) on CPUs it does not support (AMD EPYC here, CI's machine
-/// too): 880 lines beside the main job's 9, and the whole tail of a failed CI run. PyTorch reads `TORCH_CPP_LOG_LEVEL` when its Python module loads;
-/// libtorch alone never does, so this does it, with error as the default. TorchSharp's own warnings and errors
-/// are not c10 log lines and are unaffected.
+/// too): 880 lines beside the main job's 9, and the whole tail of a failed CI run. PyTorch reads
+/// `TORCH_CPP_LOG_LEVEL` when its Python module loads; libtorch alone never does, so this does it, with error as
+/// the default. TorchSharp's own warnings and errors are not c10 log lines and are unaffected.
 let private c10Level: Lazy<nativeint option> =
     lazy
         let name =
