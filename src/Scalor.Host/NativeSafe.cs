@@ -20,7 +20,8 @@ public static class NativeSafe
     public static int Held => held;
     public static int Broken => broken;
 
-    // Blocks may run on several threads at once (the tests do), so the counts are kept with Interlocked.
+    // Blocks may run on several threads at once (an embedding program could; NativeSafe's own parallel test does),
+    // so the counts are kept with Interlocked.
     static int held, broken;
 
     public static T Run<T>(Func<T> work)

@@ -57,7 +57,7 @@ let tests =
             for s, level in [ null, 2; "", 2; "INFO", 0; "0", 0; " warning ", 1; "1", 1; "ERROR", 2; "2", 2; "fatal", 3; "3", 3; "verbose", 2 ] do
                 Expect.equal (Native.logLevelOf s) level (sprintf "%A" s)
 
-        testCase "at level error libtorch's C++ warnings are not written; the level is restored after" <| fun () ->
+        testCase "at level error libtorch's C++ warnings are not written" <| fun () ->
             let before = Native.logLevel ()
             Expect.isSome before "c10 exports its log level"
             try
