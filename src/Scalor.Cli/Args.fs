@@ -148,6 +148,9 @@ type BoxesArg =
 let private boxesUsage =
     "reported boxes: mask (default), the box of the pixels where the object's rendered alpha exceeds 0.3 (the official code's mask threshold), what the model draws; or glimpse, the z_where window it draws in (larger). An object with no such pixel gets its glimpse."
 
+let private backfillUsage =
+    "also track each sequence played backwards and extend every track that starts late back through the frames where the backward pass already followed its object (offline: results, not pictures or latents; twice the tracking time)."
+
 type TrackArgs =
     | Model of checkpoint: string
     | Input of path: string
@@ -171,6 +174,7 @@ type TrackArgs =
     | Duplicate_Share of share: float
     | Explained_Share of share: float
     | Boxes of BoxesArg
+    | Backfill
     interface IArgParserTemplate with
         member a.Usage =
             match a with
@@ -178,6 +182,7 @@ type TrackArgs =
             | Duplicate_Share _ -> duplicateShareUsage
             | Explained_Share _ -> explainedShareUsage
             | Boxes _ -> boxesUsage
+            | Backfill -> backfillUsage
             | Runtime _ -> "torchsharp (default) or onnx: export the model and run it on ONNX Runtime (boxes and ids only)."
             | Provider _ -> "ONNX Runtime execution provider: auto (DirectML on Windows, CUDA where present, else CPU), cpu, cuda, directml."
             | Capacity _ -> "object slots of the ONNX model (default 64)."
@@ -312,9 +317,11 @@ type EvalArgs =
     | Min_Visible of share: float
     | Min_Gt_Visibility of share: float
     | Threads of int
+    | Backfill
     interface IArgParserTemplate with
         member a.Usage =
             match a with
+            | Backfill -> "with --data: " + backfillUsage
             | Min_Visible _ -> minVisibleUsage
             | Min_Gt_Visibility _ -> "ignore ground-truth rows less visible than this share (gt.txt column 9: MOT16's visibility; in Scalor worlds, what lies in view and is not covered by other objects), and the tracker boxes matched to them, as distractors are (default 0: score every row)."
             | Rejection _ -> rejectionUsage

@@ -38,7 +38,9 @@ type EvalCommand =
       /// Model mode: CPU threads for TorchSharp.
       Threads: int
       /// Ground-truth rows less visible than this (gt.txt column 9) are ignored, with the boxes matched to them.
-      MinGtVisibility: float }
+      MinGtVisibility: float
+      /// Model mode: track as `track --backfill` (`TrackCommand.Backfill`).
+      Backfill: bool }
 
 type TrainCommand =
     { Config: Scalor.Model.Config.ScalorConfig
@@ -93,7 +95,9 @@ type TrackCommand =
       /// else the config's `RejectionThreshold` (`Train.explainedShareFor`).
       ExplainedShare: float option
       /// Report mask boxes (`Track.Rendering.MaskBox`) rather than z_where glimpses.
-      MaskBoxes: bool }
+      MaskBoxes: bool
+      /// Also track each sequence backwards and extend late-starting tracks with it (`Backfill.extend`).
+      Backfill: bool }
 
 type ExportCommand =
     { /// null: the embedded default model.
@@ -371,7 +375,8 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
           Capacity = capacityOf (r.TryGetResult TrackArgs.Capacity)
           MaskBoxes = r.GetResult(TrackArgs.Boxes, BoxesArg.Mask) = BoxesArg.Mask
           DuplicateShare = duplicateShareOf (r.TryGetResult TrackArgs.Rejection) (r.TryGetResult TrackArgs.Duplicate_Share)
-          ExplainedShare = explainedShareOf (r.TryGetResult TrackArgs.Explained_Share) }
+          ExplainedShare = explainedShareOf (r.TryGetResult TrackArgs.Explained_Share)
+          Backfill = r.Contains TrackArgs.Backfill }
 
 let private generateCommand (r: ParseResults<GenerateArgs>) =
     let observe = r.GetResult(GenerateArgs.Observe, 5)
@@ -414,8 +419,10 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
                DuplicateShare = duplicateShareOf (r.TryGetResult EvalArgs.Rejection) (r.TryGetResult EvalArgs.Duplicate_Share)
                ExplainedShare = explainedShareOf (r.TryGetResult EvalArgs.Explained_Share)
                MinVisibleShare = minVisibleOf (r.TryGetResult EvalArgs.Min_Visible)
-               Threads = threadsOf (r.TryGetResult EvalArgs.Threads); MinGtVisibility = minGt }
+               Threads = threadsOf (r.TryGetResult EvalArgs.Threads); MinGtVisibility = minGt
+               Backfill = r.Contains EvalArgs.Backfill }
     | Option.None ->
+        if r.Contains EvalArgs.Backfill then usage "--backfill tracks with the model: it needs --data (evaluate a model on a dataset)"
         let gt =
             match r.TryGetResult EvalArgs.Gt with
             | Some g -> g
@@ -426,7 +433,7 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
             | Option.None -> usage "eval needs --pred (a folder of <seq>.txt results)"
         Eval { GtDir = gt; PredDir = pred; ByIou = byIou; Threshold = thr; JsonFile = json; Model = null; DataDir = null; Samples = samples
                DuplicateShare = Option.None; ExplainedShare = Option.None; MinVisibleShare = 0.0; Threads = threadsOf Option.None
-               MinGtVisibility = minGt }
+               MinGtVisibility = minGt; Backfill = false }
 
 let private benchCommand (r: ParseResults<BenchArgs>) =
     let runs = r.GetResult(BenchArgs.Runs, 5)

@@ -36,14 +36,14 @@ public static class EvalCommand
         // The tracking of `track` (deterministic, the same reporting rules), its results kept in memory: no
         // results folder, so a read-only or full temporary folder does not stop the evaluation.
         var track = new Parse.TrackCommand(cmd.Model, cmd.DataDir, null, Scalor.Worlds.World.defaultConfig, 1, 0, false, false, 0.5f,
-            cmd.MinVisibleShare, cmd.Threads, null, "torchsharp", "auto", 64, cmd.DuplicateShare, cmd.ExplainedShare, true);
+            cmd.MinVisibleShare, cmd.Threads, null, "torchsharp", "auto", 64, cmd.DuplicateShare, cmd.ExplainedShare, true, cmd.Backfill);
         var tracked = new Dictionary<string, MotFiles.Row[]>();
         var sw = Stopwatch.StartNew();
         var frames = 0;
         foreach (var src in sources)
         {
             // Parsed from the text a results file would hold, so the scores are those of track's files, rounding included.
-            var (mot, _, n) = TrackCommand.TrackOne(nets, share, src, null, track);
+            var (mot, _, n, _) = TrackCommand.TrackSequence(nets, share, src, null, track);
             tracked[src.Name] = MotFiles.parse(ResultsLabel(src.Name), false, mot.Split('\n'));
             frames += n;
         }

@@ -58,16 +58,17 @@ public static class TrackCommand
         {
             int n;
             double mse = double.NaN;
+            int added;
             if (onnx is null)
             {
-                (var mot, mse, n) = TrackOne(nets, share, src, outDir, cmd);
+                (var mot, mse, n, added) = TrackSequence(nets, share, src, outDir, cmd);
                 File.WriteAllText(Path.Combine(results, src.Name + ".txt"), mot);
             }
-            else n = TrackOnnx(onnx, src, results);
+            else (n, added) = TrackOnnx(onnx, src, results, cmd.Backfill);
             mseSum += mse * n;
             mseFrames += n;
             frames += n;
-            Console.WriteLine($"track: {src.Name}: {n} frames");
+            Console.WriteLine($"track: {src.Name}: {n} frames{(cmd.Backfill ? $"; backfill added {added} boxes" : "")}");
         }
         var inv = CultureInfo.InvariantCulture;
         Console.WriteLine(string.Create(inv, $"track: {frames} frames in {sw.Elapsed.TotalSeconds:F1} s ({1000 * sw.Elapsed.TotalSeconds / Math.Max(1, frames):F1} ms/frame){(onnx is null ? $"; reconstruction MSE {mseSum / Math.Max(1, mseFrames):F5}" : $" on ONNX Runtime ({onnx.ProviderName})")}; results in {results}"));
@@ -119,8 +120,27 @@ public static class TrackCommand
         return img;
     }
 
-    /// <summary>The same tracking on ONNX Runtime: boxes and ids (no reconstruction, so no MSE or pictures).</summary>
-    static int TrackOnnx(OnnxTracker onnx, Source src, string results)
+    /// <summary>The same tracking on ONNX Runtime: boxes and ids (no reconstruction, so no MSE or pictures); with
+    /// <paramref name="backfill"/>, a backward pass too, merged as <see cref="TrackSequence"/> does.</summary>
+    static (int Frames, int Added) TrackOnnx(OnnxTracker onnx, Source src, string results, bool backfill)
+    {
+        if (!backfill) return (TrackOnnxPass(onnx, src, results), 0);
+        var frames = src.Frames.ToList();
+        var n = TrackOnnxPass(onnx, src with { Frames = frames }, results);
+        var scratch = Directory.CreateTempSubdirectory("scalor-backfill-");
+        try
+        {
+            TrackOnnxPass(onnx, src with { Frames = Enumerable.Reverse(frames).ToList() }, scratch.FullName);
+            var file = Path.Combine(results, src.Name + ".txt");
+            var backward = Path.Combine(scratch.FullName, src.Name + ".txt");
+            var (mot, added) = Backfilled(File.ReadAllText(file), File.Exists(backward) ? File.ReadAllText(backward) : "", n);
+            File.WriteAllText(file, mot);
+            return (n, added);
+        }
+        finally { scratch.Delete(recursive: true); }
+    }
+
+    static int TrackOnnxPass(OnnxTracker onnx, Source src, string results)
     {
         onnx.Reset();
         var size = onnx.ImageSize;
@@ -130,6 +150,37 @@ public static class TrackCommand
             .Count()
             .Wait();
         return done;
+    }
+
+    /// <summary>Tracks one sequence as <see cref="TrackOne"/> does; with <c>--backfill</c> it also tracks the
+    /// sequence played backwards (fresh state, nothing recorded) and extends the forward pass's late-starting tracks
+    /// with that pass (<see cref="Backfill.extend"/>): the results text, the forward pass's MSE and pictures, the
+    /// frame count and the boxes added. The frames are decoded once and held for both passes.</summary>
+    internal static (string Mot, double Mse, int Frames, int Added) TrackSequence(Scalor.Model.Scalor.Nets nets, double share, Source src, string? outDir, Parse.TrackCommand cmd)
+    {
+        if (!cmd.Backfill)
+        {
+            var (m, e, n) = TrackOne(nets, share, src, outDir, cmd);
+            return (m, e, n, 0);
+        }
+        var frames = src.Frames.ToList();
+        var (mot, mse, count) = TrackOne(nets, share, src with { Frames = frames }, outDir, cmd);
+        var (back, _, _) = TrackOne(nets, share, src with { Frames = Enumerable.Reverse(frames).ToList() }, null, cmd);
+        var (merged, added) = Backfilled(mot, back, count);
+        return (merged, mse, count, added);
+    }
+
+    /// <summary>Forward results text merged with a backward pass's (its frame t of <paramref name="length"/> is frame
+    /// length + 1 − t) by <see cref="Backfill.extend"/>, written by the one results formatter; and the rows added.</summary>
+    internal static (string Mot, int Added) Backfilled(string forward, string backward, int length)
+    {
+        var f = MotFiles.parse("forward results", false, forward.Split('\n'));
+        var b = Backfill.reverseFrames(length, MotFiles.parse("backward results", false, backward.Split('\n')));
+        var rows = Backfill.extend(Backfill.defaults, f, b);
+        var mot = new StringBuilder();
+        foreach (var r in rows)
+            mot.Append(TrackingStream.MotLine(r.Frame, r.Id, [r.Box.Left, r.Box.Top, r.Box.Width, r.Box.Height], r.Flag)).Append('\n');
+        return (mot.ToString(), rows.Length - f.Length);
     }
 
     /// <summary>Tracks one sequence with TorchSharp: its MOTChallenge results text, mean reconstruction MSE and frame
@@ -177,7 +228,7 @@ public static class TrackCommand
                     if (!tracks.TryGetValue(o.Id, out var path)) tracks[o.Id] = path = [];
                     path.Add(((l + w / 2) * sx, (top + h / 2) * sy));
                 }
-                if (cmd.Latents)
+                if (cmd.Latents && outDir is not null)
                     latents.Add(new
                     {
                         frame = t + 1,
@@ -187,7 +238,7 @@ public static class TrackCommand
                             box = reported[i], depth = o.Depth, presence = o.Presence, visible_px = o.Visible, discovered = o.New, appearance = o.What,
                         }),
                     });
-                if (cmd.Pictures && t < 50) rows.Add(Picture(frame, objects, prevIds, x, size, perObject: t < ShownFrames, maskBoxes: cmd.MaskBoxes));
+                if (cmd.Pictures && outDir is not null && t < 50) rows.Add(Picture(frame, objects, prevIds, x, size, perObject: t < ShownFrames, maskBoxes: cmd.MaskBoxes));
                 t++;
             }
         });

@@ -20,7 +20,8 @@ let tests =
                           [| "data"; "--out"; "x" |]
                           [| "frobnicate" |]
                           [| "data"; "--sequences"; "0"; "--out"; "x" |]
-                          [| "data"; "--sequences"; "1"; "--out"; "x"; "--digits"; "3-12" |] ] do
+                          [| "data"; "--sequences"; "1"; "--out"; "x"; "--digits"; "3-12" |]
+                          [| "eval"; "--gt"; "g"; "--pred"; "p"; "--backfill" |] ] do
                 match parse argv with
                 | UsageError line -> Expect.isFalse (line.Contains "\n") (sprintf "one line: %s" line)
                 | other -> failtestf "expected a usage error for %A, got %A" argv other
@@ -40,6 +41,9 @@ let tests =
             | other -> failtestf "unexpected %A" other
             match parse [| "track"; "--out"; "o"; "--runtime"; "onnx"; "--provider"; "directml" |] with
             | Run(Track t) -> Expect.equal (t.Runtime, t.Provider, t.Capacity) ("onnx", "directml", 64) "track on ONNX Runtime"
+            | other -> failtestf "unexpected %A" other
+            match parse [| "track"; "--out"; "o"; "--backfill" |], parse [| "track"; "--out"; "o" |], parse [| "eval"; "--data"; "d"; "--backfill" |] with
+            | Run(Track a), Run(Track b), Run(Eval e) -> Expect.equal (a.Backfill, b.Backfill, e.Backfill) (true, false, true) "--backfill on request only"
             | other -> failtestf "unexpected %A" other
             match parse [| "export"; "--out"; "m.onnx"; "--rejection"; "official" |], parse [| "track"; "--out"; "o" |],
                   parse [| "generate"; "--out"; "o"; "--rejection"; "extended" |] with
