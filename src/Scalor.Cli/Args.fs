@@ -149,7 +149,7 @@ let private boxesUsage =
     "reported boxes: mask (default), the box of the pixels where the object's rendered alpha exceeds 0.3 (the official code's mask threshold), what the model draws; or glimpse, the z_where window it draws in (larger). An object with no such pixel gets its glimpse."
 
 let private backfillUsage =
-    "also track each sequence played backwards and extend every track that starts late back through the frames where the backward pass already followed its object (offline: results, not pictures or latents; twice the tracking time)."
+    "also track each sequence played backwards and extend every track that starts late back through the frames where the backward pass already followed its object (offline: the results and pictures, not the latents; twice the tracking time)."
 
 type TrackArgs =
     | Model of checkpoint: string

@@ -70,6 +70,8 @@ public static class EvalCommand
         json["nll_elbo"] = nll.Average(n => n.NegElbo);
         json["nll_iw"] = nll.Average(n => n.ImportanceWeighted);
         json["nll_samples"] = cmd.Samples;
+        // The tracking metrics above are offline ones with --backfill: the file says which.
+        json["backfill"] = cmd.Backfill;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"eval: {nll.Count} sequences: MSE {json["mse"]:F5}; NLL per pixel: negative ELBO {json["nll_elbo"]:F4}, importance-weighted ({cmd.Samples} samples) {json["nll_iw"]:F4} nats"));
         BenchCommand.WriteJson(cmd.JsonFile, json);

@@ -78,6 +78,7 @@ public static class TrackCommand
             var summary = Evaluate.summarise(evaluated);
             var json = EvalCommand.Keys(summary);
             if (onnx is null) json["mse"] = mseSum / Math.Max(1, mseFrames);
+            json["backfill"] = cmd.Backfill;
             BenchCommand.WriteJson(Path.Combine(outDir, "metrics.json"), json);
             Console.WriteLine(string.Create(inv,
                 $"track: MOTA {100 * summary.Clear.Mota:F1}%  precision {100 * summary.Clear.Precision:F1}%  recall {100 * summary.Clear.Recall:F1}%  IDF1 {100 * summary.Identity.Idf1:F1}%  HOTA {100 * summary.Hota.Hota:F1}%  count-MAE {summary.CountMae:F3}  (metrics.json)"));
@@ -154,8 +155,9 @@ public static class TrackCommand
 
     /// <summary>Tracks one sequence as <see cref="TrackOne"/> does; with <c>--backfill</c> it also tracks the
     /// sequence played backwards (fresh state, nothing recorded) and extends the forward pass's late-starting tracks
-    /// with that pass (<see cref="Backfill.extend"/>): the results text, the forward pass's MSE and pictures, the
-    /// frame count and the boxes added. The frames are decoded once and held for both passes.</summary>
+    /// with that pass (<see cref="Backfill.extend"/>): the results text, the forward pass's MSE, the frame count and
+    /// the boxes added. The pictures are the forward pass's with the added boxes drawn in; the latents are the
+    /// forward pass's alone. The frames are decoded once and held for both passes.</summary>
     internal static (string Mot, double Mse, int Frames, int Added) TrackSequence(Scalor.Model.Scalor.Nets nets, double share, Source src, string? outDir, Parse.TrackCommand cmd)
     {
         if (!cmd.Backfill)
@@ -164,10 +166,15 @@ public static class TrackCommand
             return (m, e, n, 0);
         }
         var frames = src.Frames.ToList();
-        var (mot, mse, count) = TrackOne(nets, share, src with { Frames = frames }, outDir, cmd);
+        // The backward pass first, so that the forward pass's pictures can draw what it adds.
         var (back, _, _) = TrackOne(nets, share, src with { Frames = Enumerable.Reverse(frames).ToList() }, null, cmd);
-        var (merged, added) = Backfilled(mot, back, count);
-        return (merged, mse, count, added);
+        var added = 0;
+        var (mot, mse, count) = TrackOne(nets, share, src with { Frames = frames }, outDir, cmd, online =>
+        {
+            (var merged, added) = Backfilled(online, back, frames.Count);
+            return merged;
+        });
+        return (mot, mse, count, added);
     }
 
     /// <summary>Forward results text merged with a backward pass's (its frame t of <paramref name="length"/> is frame
@@ -186,7 +193,9 @@ public static class TrackCommand
     /// <summary>Tracks one sequence with TorchSharp: its MOTChallenge results text, mean reconstruction MSE and frame
     /// count; latents and pictures go under <paramref name="outDir"/> when <paramref name="cmd"/> asks for them
     /// (<c>eval --data</c> asks for neither and keeps the results in memory).</summary>
-    internal static (string Mot, double Mse, int Frames) TrackOne(Scalor.Model.Scalor.Nets nets, double share, Source src, string? outDir, Parse.TrackCommand cmd)
+    /// <param name="complete">With <c>--backfill</c>: turns the online results text into the final one (its rows a
+    /// superset), before the pictures are saved, so they draw the added boxes and trajectories too.</param>
+    internal static (string Mot, double Mse, int Frames) TrackOne(Scalor.Model.Scalor.Nets nets, double share, Source src, string? outDir, Parse.TrackCommand cmd, Func<string, string>? complete = null)
     {
         var size = nets.Config.ImageSize;
         var opts = Track.deterministic(nets.Config, share);
@@ -247,8 +256,33 @@ public static class TrackCommand
             Directory.CreateDirectory(Path.Combine(outDir, "latents"));
             File.WriteAllText(Path.Combine(outDir, "latents", src.Name + ".json"), JsonSerializer.Serialize(latents));
         }
+        var text = mot.ToString();
+        if (complete is not null)
+        {
+            var online = text;
+            text = complete(online);
+            if (cmd.Pictures) DrawAdded(online, text, rows, tracks, sx, sy);
+        }
         if (cmd.Pictures && outDir is not null && rows.Count > 0) SavePictures(Path.Combine(outDir, "pictures"), src.Name, rows, tracks, size, sx, sy);
-        return (mot.ToString(), t == 0 ? 0 : mseSum / t, t);
+        return (text, t == 0 ? 0 : mseSum / t, t);
+    }
+
+    /// <summary>Draws the rows that <paramref name="final"/> adds to <paramref name="online"/> (<c>--backfill</c>) on the
+    /// frames' input pictures, boxes coloured by id as the others, and puts them at the start of their trajectories
+    /// (they come before the track's first online frame).</summary>
+    static void DrawAdded(string online, string final, List<FramePictures> rows, Dictionary<long, List<(double X, double Y)>> tracks, double sx, double sy)
+    {
+        const int k = 3;
+        var before = MotFiles.parse("online results", false, online.Split('\n')).Select(r => (r.Frame, r.Id)).ToHashSet();
+        var added = MotFiles.parse("results", false, final.Split('\n')).Where(r => !before.Contains((r.Frame, r.Id)));
+        foreach (var group in added.GroupBy(r => (long)r.Id))
+        {
+            var path = group.OrderBy(r => r.Frame).Select(r => (r.Box.Left + r.Box.Width / 2, r.Box.Top + r.Box.Height / 2)).ToList();
+            if (tracks.TryGetValue(group.Key, out var rest)) rest.InsertRange(0, path);
+            else tracks[group.Key] = path;
+            foreach (var r in group.Where(r => r.Frame <= rows.Count))
+                rows[r.Frame - 1].Input.Rectangle(r.Box.Left / sx * k, r.Box.Top / sy * k, r.Box.Width / sx * k, r.Box.Height / sy * k, Rgb.IdColour(r.Id));
+        }
     }
 
     /// <summary>Frames in the PNG strip (the GIF shows up to 50).</summary>

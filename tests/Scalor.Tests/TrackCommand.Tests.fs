@@ -72,6 +72,9 @@ let tests =
                     Expect.equal (TrackCommand.Run { command out true with Latents = false; Runtime = runtime; Sequences = 3; Backfill = backfill }) 0 "track succeeds"
                     [ for s in [ "seq-0001"; "seq-0002"; "seq-0003" ] -> results (Path.Combine(out, "results", s + ".txt")) ]
                 let online, filled = run "online" "torchsharp" false, run "filled" "torchsharp" true
+                for name, expected in [ "online", false; "filled", true ] do
+                    use metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, name, "metrics.json")))
+                    Expect.equal (metrics.RootElement.GetProperty("backfill").GetBoolean()) expected (sprintf "%s: metrics.json says whether it backfilled" name)
                 let added = List.sumBy (fun (o: Map<_, _>, f: Map<_, _>) -> f.Count - o.Count) (List.zip online filled)
                 // The default model misses objects at the start of these LD sequences, which it finds later.
                 Expect.isGreaterThan added 0 "the backward pass adds rows"
@@ -82,6 +85,20 @@ let tests =
                     for KeyValue((t, id), _) in f do
                         if not (o.ContainsKey((t, id))) then
                             Expect.isTrue (first.ContainsKey id && t < first.[id]) (sprintf "frame %d, id %d: added before the track's first frame" t id)
+                // Pictures: the same reconstructions; the input row gains the added boxes of its 10 frames.
+                let picture name backfill =
+                    let out = Path.Combine(dir, name)
+                    Expect.equal (TrackCommand.Run { command out true with Latents = false; Pictures = true; Sequences = 3; Backfill = backfill }) 0 "track succeeds"
+                    [ for s in [ "seq-0001"; "seq-0002"; "seq-0003" ] ->
+                        use fs = File.OpenRead(Path.Combine(out, "pictures", s + ".png"))
+                        StbImageSharp.ImageResult.FromStream(fs, StbImageSharp.ColorComponents.RedGreenBlue) ]
+                let tile = 64 * 3
+                for (o, f), (a, b) in List.zip (List.zip online filled) (List.zip (picture "online-png" false) (picture "filled-png" true)) do
+                    let strip (img: StbImageSharp.ImageResult) row = img.Data.[row * tile * img.Width * 3 .. (row + 1) * tile * img.Width * 3 - 1]
+                    Expect.equal (b.Width, b.Height) (a.Width, a.Height) "the same layout"
+                    Expect.isTrue (strip a 1 = strip b 1) "the same reconstructions"
+                    let addedShown = f |> Map.exists (fun (t, id) _ -> t <= 10 && not (o.ContainsKey((t, id))))
+                    Expect.equal (strip a 0 <> strip b 0) addedShown "the input row changes exactly where boxes were added"
                 let onnx = run "onnx" "onnx" true
                 for t, o in List.zip filled onnx do
                     Expect.equal (o |> Map.toList |> List.map fst) (t |> Map.toList |> List.map fst) "ONNX: the same frames and ids"
