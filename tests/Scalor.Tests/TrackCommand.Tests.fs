@@ -7,6 +7,8 @@ open System.Text.Json
 open Expecto
 open Scalor.Cli
 open Scalor.Host
+open System.Reactive.Linq
+open Scalor.Runtime
 open Scalor.Tests.CommandFiles
 
 let private command out masks : Parse.TrackCommand = { trackCommand out with MaskBoxes = masks }
@@ -102,6 +104,30 @@ let tests =
                 let onnx = run "onnx" "onnx" true
                 for t, o in List.zip filled onnx do
                     Expect.equal (o |> Map.toList |> List.map fst) (t |> Map.toList |> List.map fst) "ONNX: the same frames and ids"
+
+        testCase "the runtime's offline tracking keeps every online object and adds the backward pass's before a track's first frame" <| fun () ->
+            let struct (nets: Scalor.Model.Scalor.Nets, share) = Checkpoints.LoadForInference(null, None)
+            use tracker = ExportCommand.InMemory(nets, 64, "cpu", 1, ignore, duplicateShare = share)
+            let world = DataCommand.CreateWorld(Scalor.Worlds.World.defaultConfig, "test", null, ignore)
+            let all = FrameSources.FromWorld(world, 1000001UL, 3).ToList().Wait() |> Seq.toList
+            let mutable added = 0
+            for _, frames in all |> List.groupBy (fun (f: Frame) -> f.Sequence) do
+                let frames = Collections.Generic.List<Frame>(frames)
+                let online = [ for f in frames -> tracker.Step f ]
+                tracker.Reset()
+                let filled = tracker.TrackBackfilled(frames)
+                Expect.equal filled.Count frames.Count "a tracked frame per frame"
+                let first = online |> List.indexed |> List.collect (fun (t, f) -> [ for o in f.Objects -> o.Id, t ]) |> List.groupBy fst |> List.map (fun (id, ts) -> id, ts |> List.map snd |> List.min) |> Map.ofList
+                for t in 0 .. frames.Count - 1 do
+                    Expect.equal filled.[t].Frame frames.[t] "the frame as it came in"
+                    let before = online.[t].Objects |> Seq.map (fun o -> o.Id, (o.Left, o.Top, o.Width, o.Height)) |> Set.ofSeq
+                    let after = filled.[t].Objects |> Seq.map (fun o -> o.Id, (o.Left, o.Top, o.Width, o.Height)) |> Set.ofSeq
+                    Expect.isTrue (Set.isSubset before after) (sprintf "frame %d: every online object kept" t)
+                    for o in filled.[t].Objects do
+                        if not (before.Contains(o.Id, (o.Left, o.Top, o.Width, o.Height))) then
+                            added <- added + 1
+                            Expect.isTrue (first.ContainsKey o.Id && t < first.[o.Id] && not o.New) (sprintf "frame %d, id %d: added before its track's first frame" t o.Id)
+            Expect.isGreaterThan added 0 "the backward pass adds objects"
 
         testCase "the embedded model is read from memory as its bytes would be from a file: header, shares and weights" <| fun () ->
             inTempDir "scalor-embedded" <| fun dir ->

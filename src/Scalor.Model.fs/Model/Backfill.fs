@@ -66,12 +66,12 @@ let candidates (o: Options) (forward: Row[]) (backward: Row[]) =
                      | _ -> () |]
     |> Array.sortBy (fun (i, j, m) -> -m, i, j)
 
-/// Forward results with each late-starting track extended backwards by the backward track matched to it (one
-/// to one, best mean IoU first), frame by frame from its first frame down, for as long as the backward track
-/// reports the object, its box is no copy of a box already in that frame (`MaxDuplicateIou`) and no other forward
-/// track that follows the same object is in that frame (`SameObjectIou`). The forward rows are kept as they are;
-/// an added row has the forward track's id and the backward pass's box and confidence. Sorted by frame, then id.
-let extend (o: Options) (forward: Row[]) (backward: Row[]) : Row[] =
+/// One row `extendWithSources` adds: at `Frame`, forward track `Id` takes the box of backward track `From`.
+type Added = { Frame: int; Id: int; From: int }
+
+/// `extend`, and where each added row came from (in the order they were added), so that a caller holding more
+/// than rows per object (the ONNX runtime's tracked objects) can carry the backward pass's object over.
+let extendWithSources (o: Options) (forward: Row[]) (backward: Row[]) : Row[] * Added[] =
     let f, b = tracksOf forward, tracksOf backward
     // Every box of a frame with its track's id, added ones included.
     let byFrame = Dictionary<int, List<int * Geometry.Box>>()
@@ -85,6 +85,7 @@ let extend (o: Options) (forward: Row[]) (backward: Row[]) : Row[] =
     for r in forward do (boxesAt r.Frame).Add((r.Id, r.Box))
     let usedF, usedB = HashSet<int>(), HashSet<int>()
     let added = List<Row>()
+    let sources = List<Added>()
     for i, j, _ in candidates o forward backward do
         if not (usedF.Contains i || usedB.Contains j) then
             usedF.Add i |> ignore
@@ -102,7 +103,15 @@ let extend (o: Options) (forward: Row[]) (backward: Row[]) : Row[] =
                 match bj.TryFind t with
                 | Some r when free r ->
                     added.Add { r with Id = i }
+                    sources.Add { Frame = t; Id = i; From = j }
                     (boxesAt t).Add((i, r.Box))
                     t <- t - 1
                 | _ -> go <- false
-    Array.append forward (added.ToArray()) |> Array.sortBy (fun r -> r.Frame, r.Id)
+    Array.append forward (added.ToArray()) |> Array.sortBy (fun r -> r.Frame, r.Id), sources.ToArray()
+
+/// Forward results with each late-starting track extended backwards by the backward track matched to it (one
+/// to one, best mean IoU first), frame by frame from its first frame down, for as long as the backward track
+/// reports the object, its box is no copy of a box already in that frame (`MaxDuplicateIou`) and no other forward
+/// track that follows the same object is in that frame (`SameObjectIou`). The forward rows are kept as they are;
+/// an added row has the forward track's id and the backward pass's box and confidence. Sorted by frame, then id.
+let extend (o: Options) (forward: Row[]) (backward: Row[]) : Row[] = fst (extendWithSources o forward backward)
