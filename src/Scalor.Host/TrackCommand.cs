@@ -128,17 +128,17 @@ public static class TrackCommand
         if (!backfill) return (TrackOnnxPass(onnx, src, results), 0);
         var frames = src.Frames.ToList();
         var n = TrackOnnxPass(onnx, src with { Frames = frames }, results);
-        var scratch = Directory.CreateTempSubdirectory("scalor-backfill-");
-        try
-        {
-            TrackOnnxPass(onnx, src with { Frames = Enumerable.Reverse(frames).ToList() }, scratch.FullName);
-            var file = Path.Combine(results, src.Name + ".txt");
-            var backward = Path.Combine(scratch.FullName, src.Name + ".txt");
-            var (mot, added) = Backfilled(File.ReadAllText(file), File.Exists(backward) ? File.ReadAllText(backward) : "", n);
-            File.WriteAllText(file, mot);
-            return (n, added);
-        }
-        finally { scratch.Delete(recursive: true); }
+        // The backward pass's lines in memory, written as the results file's are (no temporary file: "Runtime").
+        onnx.Reset();
+        var size = onnx.ImageSize;
+        var back = new StringBuilder();
+        for (var t = 0; t < frames.Count; t++)
+            foreach (var line in TrackingStream.MotLines(onnx.Step(new Frame(src.Name, t, size, size, frames[frames.Count - 1 - t])), src.Width, src.Height))
+                back.Append(line).Append('\n');
+        var file = Path.Combine(results, src.Name + ".txt");
+        var (mot, added) = Backfilled(File.Exists(file) ? File.ReadAllText(file) : "", back.ToString(), n);
+        File.WriteAllText(file, mot);
+        return (n, added);
     }
 
     static int TrackOnnxPass(OnnxTracker onnx, Source src, string results)

@@ -123,6 +123,14 @@ public static class TrackingStream
         return string.Create(CultureInfo.InvariantCulture, $"{frame},{id},{b[0]:0.##},{b[1]:0.##},{b[2]:0.##},{b[3]:0.##},{confidence:0.###},-1,-1,-1");
     }
 
+    /// <summary>A tracked frame's MOTChallenge result lines (<see cref="MotLine"/>), its boxes scaled to the frame's
+    /// original size <paramref name="width"/>×<paramref name="height"/> when given.</summary>
+    public static IEnumerable<string> MotLines(TrackedFrame f, int? width = null, int? height = null)
+    {
+        double sx = (width ?? f.Frame.Width) / (double)f.Frame.Width, sy = (height ?? f.Frame.Height) / (double)f.Frame.Height;
+        return f.Objects.Select(o => MotLine(f.Frame.Index + 1, o.Id, [o.Left * sx, o.Top * sy, o.Width * sx, o.Height * sy], o.Presence));
+    }
+
     sealed class MotWriter(string dir, int? width, int? height) : IDisposable
     {
         readonly Dictionary<string, StreamWriter> files = new();
@@ -135,9 +143,7 @@ public static class TrackingStream
                 // Flushed per frame: the file is complete when the frame has passed, and a crash loses nothing written.
                 w = files[f.Frame.Sequence] = new StreamWriter(Path.Combine(dir, f.Frame.Sequence + ".txt")) { AutoFlush = true };
             }
-            double sx = (width ?? f.Frame.Width) / (double)f.Frame.Width, sy = (height ?? f.Frame.Height) / (double)f.Frame.Height;
-            foreach (var o in f.Objects)
-                w.WriteLine(MotLine(f.Frame.Index + 1, o.Id, [o.Left * sx, o.Top * sy, o.Width * sx, o.Height * sy], o.Presence));
+            foreach (var line in MotLines(f, width, height)) w.WriteLine(line);
         }
 
         public void Dispose()
