@@ -33,6 +33,48 @@ public static class Offline
         return [.. forward.Select((f, i) => f with { Objects = objects[i] })];
     }
 
+    /// <summary>The Rx form of <see cref="TrackBackfilled(OnnxTracker, IReadOnlyList{Frame}, Backfill.Options?)"/> for a
+    /// finite source (a file, a dataset): each sequence's frames are gathered until the next sequence starts or the
+    /// source completes, then tracked offline and emitted in order. Nothing of a sequence comes out before its last
+    /// frame has arrived; an error of the source, or of a sequence's tracking (a frame of the wrong size), ends the stream after the sequences completed before it.</summary>
+    public static IObservable<TrackedFrame> TrackBackfilled(this IObservable<Frame> frames, OnnxTracker tracker, Backfill.Options? options = null) =>
+        System.Reactive.Linq.Observable.Create<TrackedFrame>(observer =>
+        {
+            var pending = new List<Frame>();
+            var failed = false;
+            void Fail(Exception e)
+            {
+                failed = true;
+                observer.OnError(e);
+            }
+            void Flush()
+            {
+                if (pending.Count == 0) return;
+                var done = tracker.TrackBackfilled(pending, options);
+                pending = [];
+                foreach (var f in done) observer.OnNext(f);
+            }
+            return frames.Subscribe(
+                f =>
+                {
+                    if (failed) return;
+                    try
+                    {
+                        if (pending.Count > 0 && pending[0].Sequence != f.Sequence) Flush();
+                        pending.Add(f);
+                    }
+                    catch (Exception e) { Fail(e); }
+                },
+                e => { if (!failed) Fail(e); },
+                () =>
+                {
+                    if (failed) return;
+                    try { Flush(); }
+                    catch (Exception e) { Fail(e); return; }
+                    observer.OnCompleted();
+                });
+        });
+
     static MotFiles.Row[] RowsOf(List<TrackedFrame> pass, Func<int, int> frameOf) =>
         [.. pass.SelectMany((f, i) => f.Objects.Select(o => new MotFiles.Row(frameOf(i + 1), checked((int)o.Id),
             new Geometry.Box(o.Left, o.Top, o.Width, o.Height), o.Presence, 1, 1.0)))];

@@ -128,6 +128,15 @@ let tests =
                             added <- added + 1
                             Expect.isTrue (first.ContainsKey o.Id && t < first.[o.Id] && not o.New) (sprintf "frame %d, id %d: added before its track's first frame" t o.Id)
             Expect.isGreaterThan added 0 "the backward pass adds objects"
+            // The Rx form over the whole source: the same frames and objects, sequence by sequence, in order.
+            let key (f: TrackedFrame) = f.Frame.Sequence, f.Frame.Index, [ for o in f.Objects -> o.Id, o.Left, o.Top, o.Width, o.Height ]
+            let streamed = FrameSources.FromWorld(world, 1000001UL, 3).TrackBackfilled(tracker).ToList().Wait() |> Seq.map key |> Seq.toList
+            let listed =
+                all |> List.groupBy (fun (f: Frame) -> f.Sequence)
+                |> List.collect (fun (_, fs) -> tracker.TrackBackfilled(Collections.Generic.List<Frame>(fs)) |> Seq.map key |> Seq.toList)
+            Expect.equal streamed listed "the stream gathers each sequence and tracks it offline"
+            let bad = Observable.Return(Frame("x", 0, 32, 32, Array.zeroCreate (32 * 32 * 3)))
+            Expect.throwsT<ArgumentException> (fun () -> bad.TrackBackfilled(tracker).Wait() |> ignore) "a wrong-sized frame ends the stream with its error"
 
         testCase "the embedded model is read from memory as its bytes would be from a file: header, shares and weights" <| fun () ->
             inTempDir "scalor-embedded" <| fun dir ->
