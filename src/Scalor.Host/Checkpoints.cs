@@ -89,8 +89,13 @@ public static class Checkpoints
             explained = Train.explainedShareFor(askedExplained, official, name, h);
         }
         catch (Train.CheckpointError c) { throw new UserError(c.Data0); }
-        var nets = Scalor.Model.Scalor.create(asTrained ? h.Config : Train.inferenceConfig(h, explained), 0);
-        Restore(name, nets, null, null, e);
+        // Building the model and copying the weights in are thousands of libtorch calls: one NativeSafe block.
+        var nets = NativeSafe.Run(() =>
+        {
+            var n = Scalor.Model.Scalor.create(asTrained ? h.Config : Train.inferenceConfig(h, explained), 0);
+            Restore(name, n, null, null, e);
+            return n;
+        });
         return (nets, share);
     }
 

@@ -61,11 +61,12 @@ public static class EvalCommand
         var gen = new TorchSharp.torch.Generator(20200101);
         var nll = new List<Scalor.Model.Elbo.Nll>();
         foreach (var src in sources)
-        {
-            using var scope = TorchSharp.torch.NewDisposeScope();
-            var x = TorchSharp.torch.stack(src.Frames.Select(f => TrackCommand.ToTensor(f, size)).ToArray(), 1);
-            nll.Add(Scalor.Model.Elbo.nll(trained, gen, cmd.Samples, x));
-        }
+            NativeSafe.Run(() =>
+            {
+                using var scope = TorchSharp.torch.NewDisposeScope();
+                var x = TorchSharp.torch.stack(src.Frames.Select(f => TrackCommand.ToTensor(f, size)).ToArray(), 1);
+                nll.Add(Scalor.Model.Elbo.nll(trained, gen, cmd.Samples, x));
+            });
         json["mse"] = nll.Average(n => n.Mse);
         json["nll_elbo"] = nll.Average(n => n.NegElbo);
         json["nll_iw"] = nll.Average(n => n.ImportanceWeighted);

@@ -15,8 +15,9 @@ public static class NativeSafe
     /// handles; the workstation collector accepts up to 240 MB here.</summary>
     const long Budget = 240L << 20;
 
-    /// <summary>Blocks that ran wholly without a collection, and blocks that ran without one whole region (it ended
-    /// early, or could not start: another thread's block held one).</summary>
+    /// <summary>Blocks that ran wholly without a collection in a region of their own, and blocks that ran without
+    /// one whole region of their own (it ended early, or could not start, or an enclosing or another thread's block
+    /// held one).</summary>
     public static int Held => held;
     public static int Broken => broken;
 
@@ -26,6 +27,14 @@ public static class NativeSafe
 
     public static T Run<T>(Func<T> work)
     {
+        // Already inside a region (an enclosing block's: the tests run each test as one block; or another thread's):
+        // the work runs in it, and the block that started the region ends it and collects. Collecting here would
+        // end that region under the enclosing block's later calls.
+        if (System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion)
+        {
+            Interlocked.Increment(ref broken);
+            return work();
+        }
         bool region;
         try { region = GC.TryStartNoGCRegion(Budget); }
         catch (ArgumentOutOfRangeException) { region = false; }

@@ -21,7 +21,23 @@ let main argv =
     // one frees it under the call: parallel tests (training steps collecting between steps beside an export)
     // crashed CI once with a segmentation fault. With one test running, collections start only between that
     // test's own calls, as in the command-line host, where each block of libtorch work runs under NativeSafe.
-    let rc = runTestsInAssemblyWithCLIArgs [ CLIArguments.Printer printer; CLIArguments.Sequenced ] argv
+    // Each test also runs as one NativeSafe block: with one test running, collections can still start on Expecto's
+    // own threads (its printer writes the tests' captured output) while a test is inside a libtorch call: a run here
+    // died so (exit code 139, between two `track` runs of one test) after the tests ran one at a time.
+    // The tests of NativeSafe itself count its blocks, so they run bare.
+    let rec guard (path: string list) (test: Test) =
+        match test with
+        | TestLabel(label, inner, state) -> TestLabel(label, guard (label :: path) inner, state)
+        | TestList(tests, state) -> TestList(tests |> List.map (guard path), state)
+        | Test.Sequenced(how, inner) -> Test.Sequenced(how, guard path inner)
+        | TestCase(Sync code, state) when not (List.contains "NativeSafe" path) ->
+            TestCase(Sync(fun () -> Scalor.Host.NativeSafe.Run(System.Action code)), state)
+        | other -> other
+    let tests =
+        match Impl.testFromThisAssembly () with
+        | Some t -> guard [] t
+        | None -> failwith "no tests found"
+    let rc = runTestsWithCLIArgs [ CLIArguments.Printer printer; CLIArguments.Sequenced ] argv tests
     let (passed, failed, skipped) = counts
     // Expecto's own summary carries colour codes; CI reads this plain line instead. Expecto replaced
     // Console.Out, so write to the raw stream after a newline.

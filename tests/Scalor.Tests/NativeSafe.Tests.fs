@@ -23,6 +23,17 @@ let tests =
             Expect.isGreaterThanOrEqual (NativeSafe.Broken - broken) 1 "the large block ended its region early"
             Expect.notEqual GCSettings.LatencyMode GCLatencyMode.NoGCRegion "no region left open"
 
+        testCase "a block inside a block runs in the enclosing region and leaves it to the enclosing block" <| fun () ->
+            let held, broken = NativeSafe.Held, NativeSafe.Broken
+            let inner, stillHeld =
+                NativeSafe.Run(fun () ->
+                    let v = NativeSafe.Run(fun () -> GCSettings.LatencyMode)
+                    v, GCSettings.LatencyMode)
+            Expect.equal inner GCLatencyMode.NoGCRegion "the inner block runs in the region"
+            Expect.equal stillHeld GCLatencyMode.NoGCRegion "the inner block neither ended it nor collected"
+            Expect.equal (NativeSafe.Held - held, NativeSafe.Broken - broken) (1, 1) "the outer block held it; the inner had none of its own"
+            Expect.notEqual GCSettings.LatencyMode GCLatencyMode.NoGCRegion "no region left open"
+
         testCase "an exception in a block propagates and leaves no region open" <| fun () ->
             Expect.throwsT<InvalidOperationException> (fun () -> NativeSafe.Run(fun () -> invalidOp "inside") |> ignore) "the block's own exception"
             Expect.notEqual GCSettings.LatencyMode GCLatencyMode.NoGCRegion "no region left open"

@@ -47,6 +47,9 @@ let private convolution () =
 [<Tests>]
 let tests =
     testList "TorchSharp" [
+        testCase "each test runs as one NativeSafe block, with the collector held off (Main.fs)" <| fun () ->
+            Expect.equal System.Runtime.GCSettings.LatencyMode System.Runtime.GCLatencyMode.NoGCRegion "inside a no-GC region"
+
         testCase "native library loads and computes (GLIBCXX fix applied to the build output)" <| fun () ->
             use x = torch.arange(6L, dtype = torch.float32).reshape(1L, 1L, 2L, 3L)
             use w = torch.ones(1L, 1L, 1L, 2L)
