@@ -138,7 +138,7 @@ public static class TrackCommand
         var file = Path.Combine(results, src.Name + ".txt");
         var (mot, added) = Backfilled(File.Exists(file) ? File.ReadAllText(file) : "", back.ToString(), n);
         File.WriteAllText(file, mot);
-        return (n, added);
+        return (n, added.Length);
     }
 
     static int TrackOnnxPass(OnnxTracker onnx, Source src, string results)
@@ -171,7 +171,8 @@ public static class TrackCommand
         var added = 0;
         var (mot, mse, count) = TrackOne(nets, share, src with { Frames = frames }, outDir, cmd, online =>
         {
-            (var merged, added) = Backfilled(online, back, frames.Count);
+            var merged = Backfilled(online, back, frames.Count);
+            added = merged.Added.Length;
             return merged;
         });
         return (mot, mse, count, added);
@@ -179,23 +180,25 @@ public static class TrackCommand
 
     /// <summary>Forward results text merged with a backward pass's (its frame t of <paramref name="length"/> is frame
     /// length + 1 − t) by <see cref="Backfill.extend"/>, written by the one results formatter; and the rows added.</summary>
-    internal static (string Mot, int Added) Backfilled(string forward, string backward, int length)
+    internal static (string Mot, MotFiles.Row[] Added) Backfilled(string forward, string backward, int length)
     {
         var f = MotFiles.parse("forward results", false, forward.Split('\n'));
         var b = Backfill.reverseFrames(length, MotFiles.parse("backward results", false, backward.Split('\n')));
         var rows = Backfill.extend(Backfill.defaults, f, b);
+        var online = f.Select(r => (r.Frame, r.Id)).ToHashSet();
         var mot = new StringBuilder();
         foreach (var r in rows)
             mot.Append(TrackingStream.MotLine(r.Frame, r.Id, [r.Box.Left, r.Box.Top, r.Box.Width, r.Box.Height], r.Flag)).Append('\n');
-        return (mot.ToString(), rows.Length - f.Length);
+        return (mot.ToString(), [.. rows.Where(r => !online.Contains((r.Frame, r.Id)))]);
     }
 
     /// <summary>Tracks one sequence with TorchSharp: its MOTChallenge results text, mean reconstruction MSE and frame
     /// count; latents and pictures go under <paramref name="outDir"/> when <paramref name="cmd"/> asks for them
     /// (<c>eval --data</c> asks for neither and keeps the results in memory).</summary>
-    /// <param name="complete">With <c>--backfill</c>: turns the online results text into the final one (its rows a
-    /// superset), before the pictures are saved, so they draw the added boxes and trajectories too.</param>
-    internal static (string Mot, double Mse, int Frames) TrackOne(Scalor.Model.Scalor.Nets nets, double share, Source src, string? outDir, Parse.TrackCommand cmd, Func<string, string>? complete = null)
+    /// <param name="complete">With <c>--backfill</c>: turns the online results text into the final one and the rows
+    /// it adds, before the pictures are saved, so they draw the added boxes and trajectories too.</param>
+    internal static (string Mot, double Mse, int Frames) TrackOne(Scalor.Model.Scalor.Nets nets, double share, Source src, string? outDir, Parse.TrackCommand cmd,
+        Func<string, (string Mot, MotFiles.Row[] Added)>? complete = null)
     {
         var size = nets.Config.ImageSize;
         var opts = Track.deterministic(nets.Config, share);
@@ -259,22 +262,19 @@ public static class TrackCommand
         var text = mot.ToString();
         if (complete is not null)
         {
-            var online = text;
-            text = complete(online);
-            if (cmd.Pictures) DrawAdded(online, text, rows, tracks, sx, sy);
+            var (final, added) = complete(text);
+            text = final;
+            if (cmd.Pictures) DrawAdded(added, rows, tracks, sx, sy);
         }
         if (cmd.Pictures && outDir is not null && rows.Count > 0) SavePictures(Path.Combine(outDir, "pictures"), src.Name, rows, tracks, size, sx, sy);
         return (text, t == 0 ? 0 : mseSum / t, t);
     }
 
-    /// <summary>Draws the rows that <paramref name="final"/> adds to <paramref name="online"/> (<c>--backfill</c>) on the
-    /// frames' input pictures, boxes coloured by id as the others, and puts them at the start of their trajectories
-    /// (they come before the track's first online frame).</summary>
-    static void DrawAdded(string online, string final, List<FramePictures> rows, Dictionary<long, List<(double X, double Y)>> tracks, double sx, double sy)
+    /// <summary>Draws the rows <c>--backfill</c> added on the frames' input pictures, boxes coloured by id as the
+    /// others, and puts them at the start of their trajectories (they come before the track's first online frame).</summary>
+    static void DrawAdded(MotFiles.Row[] added, List<FramePictures> rows, Dictionary<long, List<(double X, double Y)>> tracks, double sx, double sy)
     {
         const int k = 3;
-        var before = MotFiles.parse("online results", false, online.Split('\n')).Select(r => (r.Frame, r.Id)).ToHashSet();
-        var added = MotFiles.parse("results", false, final.Split('\n')).Where(r => !before.Contains((r.Frame, r.Id)));
         foreach (var group in added.GroupBy(r => (long)r.Id))
         {
             var path = group.OrderBy(r => r.Frame).Select(r => (r.Box.Left + r.Box.Width / 2, r.Box.Top + r.Box.Height / 2)).ToList();

@@ -55,8 +55,7 @@ let private meanIou (o: Options) (a: Map<int, Row>) (b: Map<int, Row>) =
 /// The pairs (forward id, backward id, mean IoU) that may be one object: the forward track starts after frame 1,
 /// the backward track reaches an earlier frame, and they share at least `MinCommonFrames` frames with a mean IoU
 /// of at least `MinMatchIou`. Best first; ties by ids, so the result does not depend on row order.
-let candidates (o: Options) (forward: Row[]) (backward: Row[]) =
-    let f, b = tracksOf forward, tracksOf backward
+let private candidatesOf (o: Options) (f: Map<int, Map<int, Row>>) (b: Map<int, Map<int, Row>>) =
     [| for KeyValue(i, fi) in f do
          let birth = (Seq.head fi).Key
          if birth > 1 then
@@ -66,6 +65,8 @@ let candidates (o: Options) (forward: Row[]) (backward: Row[]) =
                      | Some mean when mean >= o.MinMatchIou -> yield i, j, mean
                      | _ -> () |]
     |> Array.sortBy (fun (i, j, m) -> -m, i, j)
+
+let candidates (o: Options) (forward: Row[]) (backward: Row[]) = candidatesOf o (tracksOf forward) (tracksOf backward)
 
 /// One row `extendWithSources` adds: at `Frame`, forward track `Id` takes the box of backward track `From`.
 type Added = { Frame: int; Id: int; From: int }
@@ -87,7 +88,7 @@ let extendWithSources (o: Options) (forward: Row[]) (backward: Row[]) : Row[] * 
     let usedF, usedB = HashSet<int>(), HashSet<int>()
     let added = List<Row>()
     let sources = List<Added>()
-    for i, j, _ in candidates o forward backward do
+    for i, j, _ in candidatesOf o f b do
         if not (usedF.Contains i || usedB.Contains j) then
             usedF.Add i |> ignore
             usedB.Add j |> ignore
