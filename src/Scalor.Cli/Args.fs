@@ -149,7 +149,7 @@ let private boxesUsage =
     "reported boxes: mask (default), the box of the pixels where the object's rendered alpha exceeds 0.3 (the official code's mask threshold), what the model draws; or glimpse, the z_where window it draws in (larger). An object with no such pixel gets its glimpse."
 
 let private backfillUsage =
-    "also track each sequence played backwards and extend every track that starts late back through the frames where the backward pass already followed its object (offline: the results and pictures, not the latents; twice the tracking time)."
+    "also track each sequence played backwards and extend every track that starts late back through the frames where the backward pass already followed its object (offline: the results, pictures and latents, where added objects are marked backfilled; twice the tracking time)."
 
 type TrackArgs =
     | Model of checkpoint: string
@@ -195,7 +195,7 @@ type TrackArgs =
             | Sequences _ -> "generated sequences (default 4)."
             | Length _ -> "generated sequence length (default 10)."
             | Seed _ -> "seed of the generated world (default 1000001: never used in training)."
-            | Latents -> "also write the per-object latents (position, scale, depth, presence, appearance) as JSON."
+            | Latents -> "also write the per-object latents (position, scale, depth, presence, appearance) as JSON (TorchSharp runtime)."
             | No_Pictures -> "skip the pictures."
             | Min_Presence _ -> "objects with presence above this are reported (default 0.5)."
             | Min_Visible _ -> minVisibleUsage

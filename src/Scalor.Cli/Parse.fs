@@ -355,6 +355,9 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
     if length < 1 then usage "--length must be at least 1"
     let minPres = r.GetResult(TrackArgs.Min_Presence, 0.5)
     if minPres < 0.0 || minPres >= 1.0 then usage "--min-presence must be in [0, 1)"
+    let runtime = match r.GetResult(TrackArgs.Runtime, RuntimeArg.Torchsharp) with RuntimeArg.Onnx -> "onnx" | _ -> "torchsharp"
+    // The graph reports boxes and ids, not appearance: asked-for latents must not be dropped in silence.
+    if runtime = "onnx" && r.Contains TrackArgs.Latents then usage "--latents needs --runtime torchsharp: the ONNX graph reports boxes and ids, not the latents"
     Track
         { Model = r.TryGetResult TrackArgs.Model |> Option.toObj
           Input = r.TryGetResult TrackArgs.Input |> Option.toObj
@@ -368,7 +371,7 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
           MinVisibleShare = minVisibleOf (r.TryGetResult TrackArgs.Min_Visible)
           Threads = threadsOf (r.TryGetResult TrackArgs.Threads)
           MnistDir = r.TryGetResult TrackArgs.Mnist_Dir |> Option.toObj
-          Runtime = (match r.GetResult(TrackArgs.Runtime, RuntimeArg.Torchsharp) with RuntimeArg.Onnx -> "onnx" | _ -> "torchsharp")
+          Runtime = runtime
           Provider =
             (match r.GetResult(TrackArgs.Provider, ProviderArg.Auto) with
              | ProviderArg.Cpu -> "cpu" | ProviderArg.Cuda -> "cuda" | ProviderArg.Directml -> "directml" | _ -> "auto")

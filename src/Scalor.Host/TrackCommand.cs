@@ -136,7 +136,7 @@ public static class TrackCommand
             foreach (var line in TrackingStream.MotLines(onnx.Step(new Frame(src.Name, t, size, size, frames[frames.Count - 1 - t])), src.Width, src.Height))
                 back.Append(line).Append('\n');
         var file = Path.Combine(results, src.Name + ".txt");
-        var (mot, added) = Backfilled(File.Exists(file) ? File.ReadAllText(file) : "", back.ToString(), n);
+        var (mot, added, _) = Backfilled(File.Exists(file) ? File.ReadAllText(file) : "", back.ToString(), n);
         File.WriteAllText(file, mot);
         return (n, added.Length);
     }
@@ -157,47 +157,89 @@ public static class TrackCommand
     /// sequence played backwards (fresh state, nothing recorded) and extends the forward pass's late-starting tracks
     /// with that pass (<see cref="Backfill.extend"/>): the results text, the forward pass's MSE, the frame count and
     /// the boxes added. The pictures are the forward pass's with the added boxes drawn in; the latents are the
-    /// forward pass's alone. The frames are decoded once and held for both passes.</summary>
+    /// forward pass's with each added row's backward object under the forward id (<see cref="AddBackfilled"/>).
+    /// The frames are decoded once and held for both passes.</summary>
     internal static (string Mot, double Mse, int Frames, int Added) TrackSequence(Scalor.Model.Scalor.Nets nets, double share, Source src, string? outDir, Parse.TrackCommand cmd)
     {
         if (!cmd.Backfill)
         {
-            var (m, e, n) = TrackOne(nets, share, src, outDir, cmd);
+            var (m, e, n, l) = TrackOne(nets, share, src, outDir, cmd);
+            WriteLatents(outDir, src.Name, l);
             return (m, e, n, 0);
         }
         var frames = src.Frames.ToList();
         // The backward pass first, so that the forward pass's pictures can draw what it adds.
-        var (back, _, _) = TrackOne(nets, share, src with { Frames = Enumerable.Reverse(frames).ToList() }, null, cmd);
-        var added = 0;
-        var (mot, mse, count) = TrackOne(nets, share, src with { Frames = frames }, outDir, cmd, online =>
+        var (back, _, _, backLatents) = TrackOne(nets, share, src with { Frames = Enumerable.Reverse(frames).ToList() }, null, cmd);
+        Backfill.Added[] sources = [];
+        var (mot, mse, count, latents) = TrackOne(nets, share, src with { Frames = frames }, outDir, cmd, online =>
         {
             var merged = Backfilled(online, back, frames.Count);
-            added = merged.Added.Length;
-            return merged;
+            sources = merged.Sources;
+            return (merged.Mot, merged.Added);
         });
-        return (mot, mse, count, added);
+        if (latents is not null && backLatents is not null) AddBackfilled(latents, backLatents, sources, frames.Count);
+        WriteLatents(outDir, src.Name, latents);
+        return (mot, mse, count, sources.Length);
+    }
+
+    /// <summary>One reported object of a latents file (snake_case keys: <c>id</c>, <c>scale_x</c>, …,
+    /// <c>visible_px</c>, <c>discovered</c>, <c>appearance</c>). <c>backfilled</c> is written with <c>--backfill</c>
+    /// only: true where the row came from the backward pass.</summary>
+    internal sealed record LatentObject(long Id, float ScaleX, float ScaleY, float PositionX, float PositionY, double[] Box,
+        float Depth, float Presence, float VisiblePx, bool Discovered, float[] Appearance, bool? Backfilled);
+
+    /// <summary>A frame of a latents file: its 1-based index and reported objects.</summary>
+    internal sealed record LatentFrame(int Frame, List<LatentObject> Objects);
+
+    static readonly JsonSerializerOptions LatentsJson = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    static void WriteLatents(string? outDir, string name, List<LatentFrame>? latents)
+    {
+        if (latents is null || outDir is null) return;
+        Directory.CreateDirectory(Path.Combine(outDir, "latents"));
+        File.WriteAllText(Path.Combine(outDir, "latents", name + ".json"), JsonSerializer.Serialize(latents, LatentsJson));
+    }
+
+    /// <summary>Puts the backward pass's object behind each row <c>--backfill</c> added into the forward latents:
+    /// the added row at frame t of forward track i came from backward track j at the backward pass's frame
+    /// length + 1 − t, so that object's latents go into frame t under id i, marked backfilled and not discovered
+    /// (the track existed; the circle and the flag are for the online pass's own discoveries). The results and the
+    /// latents then list the same objects with the same boxes.</summary>
+    internal static void AddBackfilled(List<LatentFrame> forward, List<LatentFrame> backward, IEnumerable<Backfill.Added> sources, int length)
+    {
+        var forwardAt = forward.ToDictionary(f => f.Frame);
+        var backwardAt = backward.ToDictionary(f => f.Frame);
+        foreach (var a in sources)
+        {
+            var origin = backwardAt[length + 1 - a.Frame].Objects.Single(o => o.Id == a.From);
+            forwardAt[a.Frame].Objects.Add(origin with { Id = a.Id, Discovered = false, Backfilled = true });
+        }
     }
 
     /// <summary>Forward results text merged with a backward pass's (its frame t of <paramref name="length"/> is frame
     /// length + 1 − t) by <see cref="Backfill.extend"/>, written by the one results formatter; and the rows added.</summary>
-    internal static (string Mot, MotFiles.Row[] Added) Backfilled(string forward, string backward, int length)
+    internal static (string Mot, MotFiles.Row[] Added, Backfill.Added[] Sources) Backfilled(string forward, string backward, int length)
     {
         var f = MotFiles.parse("forward results", false, forward.Split('\n'));
         var b = Backfill.reverseFrames(length, MotFiles.parse("backward results", false, backward.Split('\n')));
-        var rows = Backfill.extend(Backfill.defaults, f, b);
+        var (rows, sources) = Backfill.extendWithSources(Backfill.defaults, f, b).ToValueTuple();
         var online = f.Select(r => (r.Frame, r.Id)).ToHashSet();
         var mot = new StringBuilder();
         foreach (var r in rows)
             mot.Append(TrackingStream.MotLine(r.Frame, r.Id, [r.Box.Left, r.Box.Top, r.Box.Width, r.Box.Height], r.Flag)).Append('\n');
-        return (mot.ToString(), [.. rows.Where(r => !online.Contains((r.Frame, r.Id)))]);
+        return (mot.ToString(), [.. rows.Where(r => !online.Contains((r.Frame, r.Id)))], sources);
     }
 
-    /// <summary>Tracks one sequence with TorchSharp: its MOTChallenge results text, mean reconstruction MSE and frame
-    /// count; latents and pictures go under <paramref name="outDir"/> when <paramref name="cmd"/> asks for them
-    /// (<c>eval --data</c> asks for neither and keeps the results in memory).</summary>
+    /// <summary>Tracks one sequence with TorchSharp: its MOTChallenge results text, mean reconstruction MSE, frame
+    /// count and, when <paramref name="cmd"/> asks for them, the latents (written by the caller); pictures go under
+    /// <paramref name="outDir"/> when asked for (<c>eval --data</c> asks for neither and keeps the results in memory).</summary>
     /// <param name="complete">With <c>--backfill</c>: turns the online results text into the final one and the rows
     /// it adds, before the pictures are saved, so they draw the added boxes and trajectories too.</param>
-    internal static (string Mot, double Mse, int Frames) TrackOne(Scalor.Model.Scalor.Nets nets, double share, Source src, string? outDir, Parse.TrackCommand cmd,
+    internal static (string Mot, double Mse, int Frames, List<LatentFrame>? Latents) TrackOne(Scalor.Model.Scalor.Nets nets, double share, Source src, string? outDir, Parse.TrackCommand cmd,
         Func<string, (string Mot, MotFiles.Row[] Added)>? complete = null)
     {
         var size = nets.Config.ImageSize;
@@ -205,7 +247,8 @@ public static class TrackCommand
         var minVisible = Track.minVisiblePixels(nets.Config, cmd.MinVisibleShare);
         var state = Track.initial(nets, 1);
         var mot = new StringBuilder();
-        var latents = new List<object>();
+        var latents = cmd.Latents ? new List<LatentFrame>() : null;
+        bool? backfilled = cmd.Backfill ? false : null;
         var rows = new List<FramePictures>();
         var tracks = new Dictionary<long, List<(double X, double Y)>>();
         var previous = Microsoft.FSharp.Collections.SetModule.Empty<long>();
@@ -240,25 +283,12 @@ public static class TrackCommand
                     if (!tracks.TryGetValue(o.Id, out var path)) tracks[o.Id] = path = [];
                     path.Add(((l + w / 2) * sx, (top + h / 2) * sy));
                 }
-                if (cmd.Latents && outDir is not null)
-                    latents.Add(new
-                    {
-                        frame = t + 1,
-                        objects = objects.Select((o, i) => new
-                        {
-                            id = o.Id, scale_x = o.Where[0], scale_y = o.Where[1], position_x = o.Where[2], position_y = o.Where[3],
-                            box = reported[i], depth = o.Depth, presence = o.Presence, visible_px = o.Visible, discovered = o.New, appearance = o.What,
-                        }),
-                    });
+                latents?.Add(new LatentFrame(t + 1, [.. objects.Select((o, i) => new LatentObject(o.Id, o.Where[0], o.Where[1], o.Where[2], o.Where[3],
+                    reported[i], o.Depth, o.Presence, o.Visible, o.New, o.What, backfilled))]));
                 if (cmd.Pictures && outDir is not null && t < 50) rows.Add(Picture(frame, objects, prevIds, x, size, perObject: t < ShownFrames, maskBoxes: cmd.MaskBoxes));
                 t++;
             }
         });
-        if (cmd.Latents && outDir is not null)
-        {
-            Directory.CreateDirectory(Path.Combine(outDir, "latents"));
-            File.WriteAllText(Path.Combine(outDir, "latents", src.Name + ".json"), JsonSerializer.Serialize(latents));
-        }
         var text = mot.ToString();
         if (complete is not null)
         {
@@ -267,7 +297,7 @@ public static class TrackCommand
             if (cmd.Pictures) DrawAdded(added, rows, tracks, sx, sy);
         }
         if (cmd.Pictures && outDir is not null && rows.Count > 0) SavePictures(Path.Combine(outDir, "pictures"), src.Name, rows, tracks, size, sx, sy);
-        return (text, t == 0 ? 0 : mseSum / t, t);
+        return (text, t == 0 ? 0 : mseSum / t, t, latents);
     }
 
     /// <summary>Draws the rows <c>--backfill</c> added on the frames' input pictures, boxes coloured by id as the

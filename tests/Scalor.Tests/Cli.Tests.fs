@@ -21,7 +21,8 @@ let tests =
                           [| "frobnicate" |]
                           [| "data"; "--sequences"; "0"; "--out"; "x" |]
                           [| "data"; "--sequences"; "1"; "--out"; "x"; "--digits"; "3-12" |]
-                          [| "eval"; "--gt"; "g"; "--pred"; "p"; "--backfill" |] ] do
+                          [| "eval"; "--gt"; "g"; "--pred"; "p"; "--backfill" |]
+                          [| "track"; "--out"; "o"; "--runtime"; "onnx"; "--latents" |] ] do
                 match parse argv with
                 | UsageError line -> Expect.isFalse (line.Contains "\n") (sprintf "one line: %s" line)
                 | other -> failtestf "expected a usage error for %A, got %A" argv other

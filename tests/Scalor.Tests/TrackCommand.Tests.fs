@@ -71,9 +71,26 @@ let tests =
             inTempDir "scalor-backfill" <| fun dir ->
                 let run name runtime backfill =
                     let out = Path.Combine(dir, name)
-                    Expect.equal (TrackCommand.Run { command out true with Latents = false; Runtime = runtime; Sequences = 3; Backfill = backfill }) 0 "track succeeds"
+                    Expect.equal (TrackCommand.Run { command out true with Latents = (runtime = "torchsharp"); Runtime = runtime; Sequences = 3; Backfill = backfill }) 0 "track succeeds"
                     [ for s in [ "seq-0001"; "seq-0002"; "seq-0003" ] -> results (Path.Combine(out, "results", s + ".txt")) ]
                 let online, filled = run "online" "torchsharp" false, run "filled" "torchsharp" true
+                // The latents list the results' objects with their boxes; "backfilled" is written with --backfill
+                // only, true exactly for the added rows.
+                for name, rows, reference in [ "online", online, online; "filled", filled, online ] do
+                    for s, (r: Map<_, float[]>), (o: Map<_, _>) in List.zip3 [ "seq-0001"; "seq-0002"; "seq-0003" ] rows reference do
+                        use latents = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, name, "latents", s + ".json")))
+                        let listed =
+                            [ for frame in latents.RootElement.EnumerateArray() do
+                                for obj in frame.GetProperty("objects").EnumerateArray() do
+                                    let key = frame.GetProperty("frame").GetInt32(), obj.GetProperty("id").GetInt64()
+                                    let flag = match obj.TryGetProperty "backfilled" with | true, v -> Some(v.GetBoolean()) | _ -> None
+                                    yield key, (latentBox obj, flag) ]
+                            |> Map.ofList
+                        Expect.equal (listed |> Map.toList |> List.map fst) (r |> Map.toList |> List.map fst) (sprintf "%s %s: the latents list the results' objects" name s)
+                        for KeyValue(key, (box, flag)) in listed do
+                            Expect.sequenceEqual box r.[key] (sprintf "%s %A: the latents' box is the results' box" name key)
+                            let expected = if name = "online" then None else Some(not (o.ContainsKey key))
+                            Expect.equal flag expected (sprintf "%s %A: marked backfilled where added, and only with --backfill" name key)
                 for name, expected in [ "online", false; "filled", true ] do
                     use metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, name, "metrics.json")))
                     Expect.equal (metrics.RootElement.GetProperty("backfill").GetBoolean()) expected (sprintf "%s: metrics.json says whether it backfilled" name)
