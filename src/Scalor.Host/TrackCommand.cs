@@ -54,22 +54,27 @@ public static class TrackCommand
             onnx.MinVisible = Track.minVisiblePixels(nets.Config, cmd.MinVisibleShare);
             onnx.MaskBoxes = cmd.MaskBoxes;
         }
-        foreach (var src in sources)
+        var passes = cmd.Backfill ? 2 : 1;
+        FrameProgress.Run("track", passes * sources.Sum(s => (long)Math.Max(0, s.Length)), (tick, say) =>
         {
-            int n;
-            double mse = double.NaN;
-            int added;
-            if (onnx is null)
+            foreach (var src in sources)
             {
-                (var mot, mse, n, added) = TrackSequence(nets, share, src, outDir, cmd);
-                File.WriteAllText(Path.Combine(results, src.Name + ".txt"), mot);
+                int n;
+                double mse = double.NaN;
+                int added;
+                Action PassTick(string pass) => tick(pass.Length == 0 ? src.Name : $"{src.Name}, {pass}", src.Length);
+                if (onnx is null)
+                {
+                    (var mot, mse, n, added) = TrackSequence(nets, share, src, outDir, cmd, PassTick);
+                    File.WriteAllText(Path.Combine(results, src.Name + ".txt"), mot);
+                }
+                else (n, added) = TrackOnnx(onnx, src, results, cmd.Backfill, PassTick);
+                mseSum += mse * n;
+                mseFrames += n;
+                frames += n;
+                say($"track: {src.Name}: {n} frames{(cmd.Backfill ? $"; backfill added {added} boxes" : "")}");
             }
-            else (n, added) = TrackOnnx(onnx, src, results, cmd.Backfill);
-            mseSum += mse * n;
-            mseFrames += n;
-            frames += n;
-            Console.WriteLine($"track: {src.Name}: {n} frames{(cmd.Backfill ? $"; backfill added {added} boxes" : "")}");
-        }
+        });
         var inv = CultureInfo.InvariantCulture;
         Console.WriteLine(string.Create(inv, $"track: {frames} frames in {sw.Elapsed.TotalSeconds:F1} s ({1000 * sw.Elapsed.TotalSeconds / Math.Max(1, frames):F1} ms/frame){(onnx is null ? $"; reconstruction MSE {mseSum / Math.Max(1, mseFrames):F5}" : $" on ONNX Runtime ({onnx.ProviderName})")}; results in {results}"));
         if (gtDir is not null && Directory.Exists(gtDir))
@@ -123,31 +128,37 @@ public static class TrackCommand
 
     /// <summary>The same tracking on ONNX Runtime: boxes and ids (no reconstruction, so no MSE or pictures); with
     /// <paramref name="backfill"/>, a backward pass too, merged as <see cref="TrackSequence"/> does.</summary>
-    static (int Frames, int Added) TrackOnnx(OnnxTracker onnx, Source src, string results, bool backfill)
+    /// <param name="pass">The per-frame progress callback of a pass ("": the forward pass; "backward pass").</param>
+    static (int Frames, int Added) TrackOnnx(OnnxTracker onnx, Source src, string results, bool backfill, Func<string, Action> pass)
     {
-        if (!backfill) return (TrackOnnxPass(onnx, src, results), 0);
+        if (!backfill) return (TrackOnnxPass(onnx, src, results, pass("")), 0);
         var frames = src.Frames.ToList();
-        var n = TrackOnnxPass(onnx, src with { Frames = frames }, results);
+        var n = TrackOnnxPass(onnx, src with { Frames = frames }, results, pass(""));
+        var tick = pass("backward pass");
         // The backward pass's lines in memory, written as the results file's are (no temporary file: "Runtime").
         onnx.Reset();
         var size = onnx.ImageSize;
         var back = new StringBuilder();
         for (var t = 0; t < frames.Count; t++)
+        {
             foreach (var line in TrackingStream.MotLines(onnx.Step(new Frame(src.Name, t, size, size, frames[frames.Count - 1 - t])), src.Width, src.Height))
                 back.Append(line).Append('\n');
+            tick();
+        }
         var file = Path.Combine(results, src.Name + ".txt");
         var (mot, added, _) = Backfilled(File.Exists(file) ? File.ReadAllText(file) : "", back.ToString(), n);
         File.WriteAllText(file, mot);
         return (n, added.Length);
     }
 
-    static int TrackOnnxPass(OnnxTracker onnx, Source src, string results)
+    static int TrackOnnxPass(OnnxTracker onnx, Source src, string results, Action frameDone)
     {
         onnx.Reset();
         var size = onnx.ImageSize;
         var frames = src.Frames.Select((rgb, t) => new Frame(src.Name, t, size, size, rgb)).ToObservable();
         var done = frames.Track(onnx, new StreamOptions(8, Overflow.Block))
             .RecordMot(results, src.Width, src.Height)
+            .Do(_ => frameDone())
             .Count()
             .Wait();
         return done;
@@ -159,19 +170,21 @@ public static class TrackCommand
     /// the boxes added. The pictures are the forward pass's with the added boxes drawn in; the latents are the
     /// forward pass's with each added row's backward object under the forward id (<see cref="AddBackfilled"/>).
     /// The frames are decoded once and held for both passes.</summary>
-    internal static (string Mot, double Mse, int Frames, int Added) TrackSequence(Scalor.Model.Scalor.Nets nets, double share, Source src, string? outDir, Parse.TrackCommand cmd)
+    /// <param name="pass">Gives each pass's per-frame progress callback ("": the forward pass; "backward pass").</param>
+    internal static (string Mot, double Mse, int Frames, int Added) TrackSequence(Scalor.Model.Scalor.Nets nets, double share, Source src, string? outDir, Parse.TrackCommand cmd,
+        Func<string, Action>? pass = null)
     {
         if (!cmd.Backfill)
         {
-            var (m, e, n, l) = TrackOne(nets, share, src, outDir, cmd);
+            var (m, e, n, l) = TrackOne(nets, share, src, outDir, cmd, pass?.Invoke(""));
             WriteLatents(outDir, src.Name, l);
             return (m, e, n, 0);
         }
         var frames = src.Frames.ToList();
         // The backward pass first, so that the forward pass's pictures can draw what it adds.
-        var (back, _, _, backLatents) = TrackOne(nets, share, src with { Frames = Enumerable.Reverse(frames).ToList() }, null, cmd);
+        var (back, _, _, backLatents) = TrackOne(nets, share, src with { Frames = Enumerable.Reverse(frames).ToList() }, null, cmd, pass?.Invoke("backward pass"));
         Backfill.Added[] sources = [];
-        var (mot, mse, count, latents) = TrackOne(nets, share, src with { Frames = frames }, outDir, cmd, online =>
+        var (mot, mse, count, latents) = TrackOne(nets, share, src with { Frames = frames }, outDir, cmd, pass?.Invoke(""), online =>
         {
             var merged = Backfilled(online, back, frames.Count);
             sources = merged.Sources;
@@ -237,10 +250,11 @@ public static class TrackCommand
     /// <summary>Tracks one sequence with TorchSharp: its MOTChallenge results text, mean reconstruction MSE, frame
     /// count and, when <paramref name="cmd"/> asks for them, the latents (written by the caller); pictures go under
     /// <paramref name="outDir"/> when asked for (<c>eval --data</c> asks for neither and keeps the results in memory).</summary>
+    /// <param name="frameDone">Called after each frame (progress).</param>
     /// <param name="complete">With <c>--backfill</c>: turns the online results text into the final one and the rows
     /// it adds, before the pictures are saved, so they draw the added boxes and trajectories too.</param>
     internal static (string Mot, double Mse, int Frames, List<LatentFrame>? Latents) TrackOne(Scalor.Model.Scalor.Nets nets, double share, Source src, string? outDir, Parse.TrackCommand cmd,
-        Func<string, (string Mot, MotFiles.Row[] Added)>? complete = null)
+        Action? frameDone = null, Func<string, (string Mot, MotFiles.Row[] Added)>? complete = null)
     {
         var size = nets.Config.ImageSize;
         var opts = Track.deterministic(nets.Config, share);
@@ -287,6 +301,7 @@ public static class TrackCommand
                     reported[i], o.Depth, o.Presence, o.Visible, o.New, o.What, backfilled))]));
                 if (cmd.Pictures && outDir is not null && t < 50) rows.Add(Picture(frame, objects, prevIds, x, size, perObject: t < ShownFrames, maskBoxes: cmd.MaskBoxes));
                 t++;
+                frameDone?.Invoke();
             }
         });
         var text = mot.ToString();
