@@ -6,7 +6,7 @@ namespace Scalor.Host;
 /// still reads it, the process dies in libtorch (seen here: "toDouble: Expected false to be true" in one run, a
 /// segmentation fault about once an hour of CPU training in others, and once in the test suite's
 /// <c>generate</c>). Without collections during the block no finalizer can run there. Training runs each step
-/// in a block, tracking each sequence, generation each sample. A block that allocates more than the budget ends
+/// in a block, tracking every 25 frames, generation each sample. A block that allocates more than the budget ends
 /// the region early (the runtime then collects as usual), as does a collection that another thread forces;
 /// <see cref="Held"/> and <see cref="Broken"/> count how often each happened.</summary>
 public static class NativeSafe

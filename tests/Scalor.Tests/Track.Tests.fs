@@ -30,6 +30,28 @@ let tests =
                 Expect.isLessThan d 1e-3f (sprintf "frame %d reconstruction" t)
                 Expect.equal (f.Objects.Ids.data<int64>().ToArray()) (whole.[t].Objects.Ids.data<int64>().ToArray()) (sprintf "frame %d ids" t)
 
+        testCase "release frees what a step replaced, keeps what it carried on, and tracking goes on alike" <| fun () ->
+            let nets = Scalor.create { Config.toy64 with BatchSize = 1 } 3L
+            let w = Scalor.Worlds.World.create { Scalor.Worlds.World.defaultConfig with Length = 5 } None
+            let seq = Train.batchOf [| Scalor.Worlds.World.sequence w 5UL |]
+            let opts = Track.options nets.Config Scalor.Means true
+            let run release =
+                let mutable state = Track.initial nets 1L
+                [ for t in 0 .. 4 do
+                    let next, f = Track.step nets opts state (seq.select(1L, int64 t))
+                    if release then
+                        let old = Track.tensorsOf state
+                        Track.release state next
+                        let kept = Track.tensorsOf next
+                        Expect.isGreaterThan old.Count 0 "a state holds tensors"
+                        for x in old do
+                            Expect.isTrue (kept.Contains x || x.IsInvalid) (sprintf "frame %d: a tensor of the old state is carried on or freed" t)
+                        Expect.isTrue (old |> Seq.exists (fun x -> x.IsInvalid)) (sprintf "frame %d: something was freed" t)
+                        for x in kept do Expect.isFalse x.IsInvalid (sprintf "frame %d: the new state is whole" t)
+                    state <- next
+                    yield f.Recon.sum().item<float32>(), f.Objects.Ids.data<int64>().ToArray() ]
+            Expect.equal (run true) (run false) "the same reconstructions and ids with and without release"
+
         testCase "deterministic mode: the same input gives the same tracks" <| fun () ->
             let nets = Scalor.create { Config.toy64 with BatchSize = 1 } 4L
             let w = Scalor.Worlds.World.create { Scalor.Worlds.World.defaultConfig with Length = 3 } None

@@ -89,6 +89,29 @@ let keep (scope: DisposeScope) (state: State) =
     | None -> ()
     state
 
+/// Every tensor a state holds, each once.
+let tensorsOf (state: State) =
+    let o = state.Objects
+    [| o.Ids; o.What; o.Where; o.WhereBias; o.Depth; o.Pres; o.TrackH; o.PriorH; o.PriorC; o.Cum; o.Mask
+       for (h, c) in state.Lstm do
+           h
+           c
+       match state.Background with
+       | Some(z, h) ->
+           z
+           h
+       | None -> () |]
+    |> Array.filter (fun t -> not (obj.ReferenceEquals(t, null)))
+    |> fun ts -> System.Collections.Generic.HashSet<Tensor>(ts, HashIdentity.Reference)
+
+/// Frees the tensors of `old` that `next` does not hold, once a frame's step has replaced it. A tracked sequence
+/// runs as one NativeSafe block, where the collector is held off, so the finalizers that would free a state left
+/// behind do not run: measured before this, memory grew by about 2.7 MB a frame (2.4 GB after a 795-frame video).
+let release (old: State) (next: State) =
+    let kept = tensorsOf next
+    for t in tensorsOf old do
+        if not (kept.Contains t) then t.Dispose()
+
 /// What the frame's reconstruction draws for each object, inside the frame: the object list holds this
 /// frame's latents, so this is the alpha the reconstruction used.
 type Rendering =
