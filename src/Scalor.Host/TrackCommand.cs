@@ -247,16 +247,17 @@ public static class TrackCommand
         return (mot.ToString(), [.. rows.Where(r => !online.Contains((r.Frame, r.Id)))], sources);
     }
 
+    /// <summary>Frames tracked in one NativeSafe block: a collection between blocks bounds the memory that only
+    /// finalizers free; one every 25 frames costs nothing measurable (a 301-frame video: median of three runs 69.9
+    /// ms a frame, against 69.6 in one block).</summary>
+    const int FramesPerBlock = 25;
+
     /// <summary>Tracks one sequence with TorchSharp: its MOTChallenge results text, mean reconstruction MSE, frame
     /// count and, when <paramref name="cmd"/> asks for them, the latents (written by the caller); pictures go under
     /// <paramref name="outDir"/> when asked for (<c>eval --data</c> asks for neither and keeps the results in memory).</summary>
     /// <param name="frameDone">Called after each frame (progress).</param>
     /// <param name="complete">With <c>--backfill</c>: turns the online results text into the final one and the rows
     /// it adds, before the pictures are saved, so they draw the added boxes and trajectories too.</param>
-    /// <summary>Frames tracked in one NativeSafe block: a collection between blocks bounds the memory that only
-    /// finalizers free; one every 25 frames costs little beside the frames' own work.</summary>
-    const int FramesPerBlock = 25;
-
     internal static (string Mot, double Mse, int Frames, List<LatentFrame>? Latents) TrackOne(Scalor.Model.Scalor.Nets nets, double share, Source src, string? outDir, Parse.TrackCommand cmd,
         Action? frameDone = null, Func<string, (string Mot, MotFiles.Row[] Added)>? complete = null)
     {
