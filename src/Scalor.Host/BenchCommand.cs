@@ -44,7 +44,7 @@ public static class BenchCommand
             var world = World.create(World.withObjectCount(n, length, World.defaultConfig), null);
             var seq = World.sequence(world, World.sequenceSeed(4242, n));
             var x = Scalor.Model.Train.batchOf([seq]);
-            var opts = Scalor.Model.Track.deterministic(nets.Config, share);
+            var opts = Scalor.Model.Track.tracking(nets.Config, share);
             var state = Scalor.Model.Track.initial(nets, 1);
             var times = new List<double>();
             var counted = new List<double>();

@@ -262,7 +262,7 @@ public static class TrackCommand
         Action? frameDone = null, Func<string, (string Mot, MotFiles.Row[] Added)>? complete = null)
     {
         var size = nets.Config.ImageSize;
-        var opts = Track.deterministic(nets.Config, share);
+        var opts = Track.tracking(nets.Config, share);
         var minVisible = Track.minVisiblePixels(nets.Config, cmd.MinVisibleShare);
         var state = Track.initial(nets, 1);
         var mot = new StringBuilder();

@@ -56,7 +56,7 @@ let nll (nets: Scalor.Nets) (gen: torch.Generator) (k: int) (seq: Tensor) =
     // The bounds are of the model as [S] infers: its rejection test alone.
     let opts: Scalor.StepOptions =
         { Tau = c.TauEnd; PresPrior = c.PresPriorEnd; Training = false; Detach = true; Sampling = Scalor.Sample gen; Discover = true; FixedAlpha = None; SkipZeroCells = false
-          DuplicateShare = Discovery.noDuplicateTest }
+          DuplicateShare = Discovery.noDuplicateTest; SparseFloor = None }
     let frames = Scalor.forward nets opts x
     let sum (pick: Scalor.Frame -> Tensor) = torch.stack(frames |> List.map pick |> Array.ofList, 1L).sum(1L)
     let ll = sum (fun f -> f.LogLike)

@@ -75,7 +75,13 @@ type StepOptions =
       /// this share of its mask (`Discovery.rejectAmong`), so one object is not discovered twice;
       /// `Discovery.noDuplicateTest` turns it off. Not in [S]; training ignores it, so the objective is the
       /// official one.
-      DuplicateShare: float }
+      DuplicateShare: float
+      /// Inference for tracking only (`Track.tracking`): Some floor gives a glimpse, an appearance and a decoder
+      /// pass only to the discovery cells whose presence exceeds the floor; the rest count as absent. Every
+      /// cell that can be kept (presence above DiscoveryKeepThreshold) or can reject another is among them, so
+      /// the object list is the full step's; the reconstruction lacks the skipped cells, each drawn at most at
+      /// the floor's alpha. The frame's KL and importance terms are not computed (zeros). Needs `Means`.
+      SparseFloor: float option }
 
 /// One frame's terms and products.
 type Frame =
@@ -196,6 +202,8 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
     let sample = normal o.Sampling
     let relax = relaxed o.Sampling o.Tau
     let zeros () = torch.zeros(b)
+    // Tracking alone (`SparseFloor`) needs no KL or importance terms.
+    let scored = o.SparseFloor.IsNone
     // --- Propagation of the tracked objects, all slots at once.
     let propMaps, propKl, propNext, propLogImp =
         if n = 0L then Render.empty b h w l, (zeros (), zeros (), zeros (), zeros ()), None, zeros ()
@@ -206,13 +214,16 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
             let st = Propagation.step m.Propagation m.ZWhat m.GlimpseDec c enc x prev sample relax
             let weight = st.Pres * mask
             let perSlot (kl: Tensor) = (kl.sum(1L, keepdim = true) * weight).view(b, n).sum(1L)
-            let klWhere = perSlot (Distributions.klNormal st.WhereBiasMean st.WhereBiasStd pr.WhereBiasMean pr.WhereBiasStd)
-            let klWhat = perSlot (Distributions.klNormal st.WhatMean st.WhatStd pr.WhatMean pr.WhatStd)
-            let klDepth = perSlot (Distributions.klNormal st.DepthMean st.DepthStd pr.DepthMean pr.DepthStd)
-            let klPres = (Distributions.klBernoulli st.PresLogits pr.PresProb * mask).view(b, n).sum(1L)
+            let kl =
+                if not scored then zeros (), zeros (), zeros (), zeros ()
+                else
+                    perSlot (Distributions.klNormal st.WhatMean st.WhatStd pr.WhatMean pr.WhatStd),
+                    perSlot (Distributions.klNormal st.WhereBiasMean st.WhereBiasStd pr.WhereBiasMean pr.WhereBiasStd),
+                    perSlot (Distributions.klNormal st.DepthMean st.DepthStd pr.DepthMean pr.DepthStd),
+                    (Distributions.klBernoulli st.PresLogits pr.PresProb * mask).view(b, n).sum(1L)
             let maps = Render.paste b st.O st.Alpha st.Pres st.Depth st.Where h w l
             let logImp =
-              if o.Training then zeros ()
+              if o.Training || not scored then zeros ()
               else
                 // Latents count where the object is present; z_pres everywhere a slot is live.
                 let present = st.Pres.gt(torch.tensor(0.5f)).to_type(torch.float32) * mask
@@ -222,7 +233,7 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
                     + (Distributions.normalLogRatio st.WhereBias st.WhereBiasMean st.WhereBiasStd pr.WhereBiasMean pr.WhereBiasStd).sum(1L, keepdim = true)
                     + Distributions.normalLogRatio st.Depth st.DepthMean st.DepthStd pr.DepthMean pr.DepthStd
                 (latents * present + Distributions.bernoulliLogRatio sampled st.PresLogits pr.PresProb * mask).view(b, n).sum(1L)
-            maps, (klWhat, klWhere, klDepth, klPres), Some(st, pr), logImp
+            maps, kl, Some(st, pr), logImp
     // --- Discovery, conditioned on the propagated alpha (clamped, detached).
     let alphaProp =
         if n = 0L then torch.zeros(b, 1L, int64 h, int64 w)
@@ -233,9 +244,35 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
     let _, presCell = relax prop.PresLogits
     let presOrig = presCell.view(b, cells)
     let depth = sample prop.DepthMean prop.DepthStd
-    let glimpse = Spatial.cropMany x zWhere c.GlimpseSize
-    let whatMean, whatStd = Networks.zWhatEncode m.ZWhat glimpse
-    let what = sample whatMean whatStd
+    // Tracking (`SparseFloor`): nearly every cell of a trained model has a presence far below the floor, and its
+    // glimpse, appearance and decoding were most of a frame's time (about 20 of 45 ms, `bench track`).
+    let active =
+        match o.SparseFloor, o.Sampling with
+        | None, _ -> None
+        | Some floor, Means -> Some(presOrig.reshape(-1L).gt(torch.tensor(floor)))
+        | Some _, Sample _ -> invalidArg (nameof o) "SparseFloor needs Means sampling"
+    let whatMean, whatStd, what, sparseDecoded =
+        match active with
+        | None ->
+            let glimpse = Spatial.cropMany x zWhere c.GlimpseSize
+            let wm, ws = Networks.zWhatEncode m.ZWhat glimpse
+            wm, ws, sample wm ws, None
+        | Some on ->
+            let idx = on.nonzero().squeeze(1L)
+            let g = int64 c.GlimpseSize
+            let what, glimpseO, glimpseAlpha =
+                let k = idx.shape.[0]
+                if k = 0L then torch.zeros(b * cells, int64 c.ZWhatDim), torch.zeros(b * cells, 3L, g, g), torch.zeros(b * cells, 1L, g, g)
+                else
+                    let image = torch.arange(b, dtype = torch.int64).repeat_interleave(cells).index_select(0L, idx)
+                    // One glimpse per selected cell, each from its own image: [K; 3; g; g].
+                    let glimpse = Spatial.cropMany (x.index_select(0L, image)) (zWhere.index_select(0L, idx)) c.GlimpseSize
+                    let wm, _ = Networks.zWhatEncode m.ZWhat glimpse
+                    let oA, aA = Networks.glimpseDecode m.GlimpseDec wm
+                    let full (t: Tensor) = torch.zeros(Array.append [| b * cells |] t.shape.[1..]).index_copy(0L, idx, t)
+                    full wm, full oA, full aA
+            // Means are the latents; the standard deviations only enter the KL terms, which tracking skips.
+            what, torch.ones_like(what), what, Some(glimpseO, glimpseAlpha)
     let rejecting = t > 0 && n > 0L
     // Under the training cap an image keeps at most MaxObjects − live discoveries, so when few slots are free
     // (early training; the `bench train` worst case) most cells end with presence exactly 0: zeroed by the cap
@@ -243,7 +280,11 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
     // its glimpse is decoded for the rejection test only (no autograd), and decoded with gradients only for
     // the cells still alive. The sums are the same; only the work for exact zeros goes.
     let live = state.Mask.sum(1L)
-    let decoded = if decodesSparsely c o rejecting live then None else Some(Networks.decode c.RecomputeDecoder m.GlimpseDec what)
+    let decoded =
+        match sparseDecoded with
+        | Some d -> Some d
+        | None when decodesSparsely c o rejecting live -> None
+        | None -> Some(Networks.decode c.RecomputeDecoder m.GlimpseDec what)
     let accept =
         if rejecting then
             use _ = torch.no_grad()
@@ -274,6 +315,7 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
             let eligible = (presOrig * accept).gt(torch.tensor(c.DiscoveryKeepThreshold)).to_type(torch.float32)
             accept * Discovery.rejectAmong o.DuplicateShare proposed presOrig eligible
         else accept
+    let accept = match active with Some on -> accept * on.view(b, cells).to_type(torch.float32) | None -> accept
     let pres0 = presOrig * accept
     let capMask = if o.Training then Some(Discovery.cap c.MaxObjects (pres0.detach()) live) else None
     let pres1 = match capMask with Some m -> pres0 * m | None -> pres0
@@ -288,6 +330,8 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
             torch.zeros(b * cells, 3L, g, g).index_copy(0L, alive, oA), torch.zeros(b * cells, 1L, g, g).index_copy(0L, alive, aA)
     let pres = if o.Discover then pres1 else torch.zeros_like(pres1)
     let discKl =
+      if not scored then zeros (), zeros (), zeros (), zeros ()
+      else
         let wgt = presOrig
         let klWhat = (Distributions.klStdNormal whatMean whatStd).sum(1L).view(b, cells) * wgt
         let klWhere = (Distributions.klStdNormal prop.WhereMean prop.WhereStd).sum(1L).view(b, cells) * wgt
@@ -297,7 +341,7 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
         let klPres = Distributions.klBernoulli (prop.PresLogits.view(b, cells)) prior
         klWhat.sum(1L), klWhere.sum(1L), klDepth.sum(1L), klPres.sum(1L)
     let discLogImp =
-      if o.Training then zeros ()
+      if o.Training || not scored then zeros ()
       else
         let present = presOrig.gt(torch.tensor(0.5f)).to_type(torch.float32)
         let ratio (z: Tensor) (qm: Tensor) (qs: Tensor) = Distributions.normalLogRatio z qm qs (torch.zeros_like(qm)) (torch.ones_like(qs))
@@ -322,8 +366,8 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
     let dwk, dwh, dd, dp = discKl
     { Recon = recon; Foreground = fg; AlphaFg = alphaFg; Background = bgStep.Bg
       LogLike = logLikelihood c.Sigma recon x
-      KlWhat = pw + dwk; KlWhere = pwh + dwh; KlDepth = pd + dd; KlPres = pp + dp; KlBg = bgStep.Kl
-      LogImportance = propLogImp + discLogImp + bgStep.LogRatio
+      KlWhat = pw + dwk; KlWhere = pwh + dwh; KlDepth = pd + dd; KlPres = pp + dp; KlBg = (if scored then bgStep.Kl else zeros ())
+      LogImportance = propLogImp + discLogImp + (if scored then bgStep.LogRatio else zeros ())
       Objects = next; Accepted = pres.gt(torch.tensor(c.DiscoveryKeepThreshold)).to_type(torch.float32); Maps = maps },
     (bgStep.Z, bgStep.PriorH)
 

@@ -65,12 +65,21 @@ let private encodeFrame (e: Networks.Encoder) (x: Tensor) (lstm: (Tensor * Tenso
 /// (`Discovery.rejectAmong`; `{ o with DuplicateShare = Discovery.noDuplicateTest }` is the official test alone).
 let options (c: ScalorConfig) (sampling: Scalor.Sampling) (discover: bool) : Scalor.StepOptions =
     { Tau = c.TauEnd; PresPrior = c.PresPriorEnd; Training = false; Detach = true; Sampling = sampling; Discover = discover; FixedAlpha = None
-      SkipZeroCells = false; DuplicateShare = Discovery.defaultDuplicateShare }
+      SkipZeroCells = false; DuplicateShare = Discovery.defaultDuplicateShare; SparseFloor = None }
 
 /// Deterministic tracking (means) with the given duplicate share (`Discovery.noDuplicateTest`: the official
 /// rejection alone).
 let deterministic (c: ScalorConfig) (duplicateShare: float) =
     { options c Scalor.Means true with DuplicateShare = duplicateShare }
+
+/// The presence at or below which `tracking` skips a discovery cell: a skipped cell would add at most this
+/// much alpha to the reconstruction, under half a grey level in an 8-bit picture.
+let sparseFloor = 1e-3
+
+/// `deterministic` for tracking: the same object list (boxes, ids, latents) with the work for cells that cannot
+/// be kept skipped (`StepOptions.SparseFloor`); no KL or importance terms. What `track` and `bench track` run.
+let tracking (c: ScalorConfig) (duplicateShare: float) =
+    { deterministic c duplicateShare with SparseFloor = Some sparseFloor }
 
 /// Advances by one frame `x` [B; 3; H; W] in [0, 1]. Returns the new state and the frame's products.
 let step (nets: Scalor.Nets) (opts: Scalor.StepOptions) (state: State) (x: Tensor) =

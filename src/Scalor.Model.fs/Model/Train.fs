@@ -31,7 +31,8 @@ let options (c: ScalorConfig) (step: int) (sampling: Scalor.Sampling) : Scalor.S
       Discover = true
       FixedAlpha = if step < c.BgAlphaCurriculumSteps then Some c.BgAlphaCurriculumValue else None
       SkipZeroCells = true
-      DuplicateShare = Discovery.noDuplicateTest }
+      DuplicateShare = Discovery.noDuplicateTest
+      SparseFloor = None }
 
 /// `c` with the execution settings of `other` (how a step is computed, not what is computed).
 let withExecutionOf (c: ScalorConfig) (other: ScalorConfig) =
