@@ -298,7 +298,7 @@ public static class TrackCommand
             var old = state;
             state = Track.keep(scope, next);
             mseSum += (frame.Recon - x).pow(2).mean().item<float>();
-            var present = Track.objectsOf(frame.Objects, Track.rendering(nets, frame.Objects), 0, cmd.MinPresence, previous);
+            var present = Track.objectsOf(frame.Objects, Track.renderingOf(nets.Config, frame), 0, cmd.MinPresence, previous);
             // Ids of every present object, reported or not: one that shows again is not newly discovered.
             previous = Microsoft.FSharp.Collections.SetModule.OfSeq(present.Select(o => o.Id));
             var objects = Track.reported(minVisible, present);

@@ -238,7 +238,7 @@ public static class TrainCommand
             var prevIds = state.Objects.Ids;
             var (next, f) = Track.step(nets, opts, state, x);
             state = next;
-            var objects = Track.objectsOf(f.Objects, Track.rendering(nets, f.Objects), 0, 0.5f, previous);
+            var objects = Track.objectsOf(f.Objects, Track.renderingOf(nets.Config, f), 0, 0.5f, previous);
             previous = Microsoft.FSharp.Collections.SetModule.OfSeq(objects.Select(o => o.Id));
             var p = TrackCommand.Picture(f, objects, prevIds, x, size);
             inputs.Add(p.Input);

@@ -101,6 +101,34 @@ let tests =
             use gen = new torch.Generator(1UL)
             Expect.throws (fun () -> Track.step nets { sparse with Sampling = Scalor.Sample gen } (Track.initial nets 2L) (seq.select(1L, 0L)) |> ignore) "sampling needs every cell"
 
+        testCase "renderingOf reads the frame's own maps: the visible pixels and mask boxes of decoding again" <| fun () ->
+            let struct (nets: Scalor.Nets, share) = Scalor.Host.Checkpoints.LoadForInference(null, None)
+            let w = Scalor.Worlds.World.create Scalor.Worlds.World.defaultConfig None
+            let seq = Train.batchOf [| for i in 2 .. 3 -> Scalor.Worlds.World.sequence w (Scalor.Worlds.World.sequenceSeed 1000001UL i) |]
+            for opts in [ Track.deterministic nets.Config share; Track.tracking nets.Config share ] do
+                let mutable state = Track.initial nets 2L
+                let mutable objects, emptySlots = 0, 0
+                for t in 0 .. int seq.shape.[1] - 1 do
+                    let next, f = Track.step nets opts state (seq.select(1L, int64 t))
+                    state <- next
+                    let decoded, read = Track.rendering nets f.Objects, Track.renderingOf nets.Config f
+                    Expect.equal read.Visible.shape decoded.Visible.shape (sprintf "frame %d: one value per slot" t)
+                    let v1, v2 = decoded.Visible.data<float32>().ToArray(), read.Visible.data<float32>().ToArray()
+                    let m1, m2 = decoded.MaskBox.data<float32>().ToArray(), read.MaskBox.data<float32>().ToArray()
+                    let live = f.Objects.Mask.reshape(-1L).data<float32>().ToArray()
+                    objects <- objects + (v1 |> Array.filter (fun v -> v > 20f) |> Array.length)
+                    for i in 0 .. v1.Length - 1 do
+                        // The decoder ran on other batches (the frame's slots and cells, against the list): float rounding.
+                        Expect.isLessThan (abs (v1.[i] - v2.[i])) (1e-4f * (1f + v1.[i])) (sprintf "frame %d, slot %d: visible pixels" t i)
+                        if live.[i] = 0f then
+                            emptySlots <- emptySlots + 1
+                            Expect.equal v2.[i] 0f (sprintf "frame %d, slot %d: an empty slot draws nothing" t i)
+                    for i in 0 .. m1.Length - 1 do
+                        Expect.isLessThanOrEqual (abs (m1.[i] - m2.[i])) 1f (sprintf "frame %d: mask box value %d" t i)
+                    Expect.isGreaterThan (Array.zip m1 m2 |> Array.filter (fun (a, b) -> a = b) |> Array.length) (m1.Length * 9 / 10) (sprintf "frame %d: mask boxes agree but for a rare pixel at the threshold" t)
+                Expect.isGreaterThan objects 50 "objects were drawn (the comparison is not vacuous)"
+                Expect.isGreaterThan emptySlots 0 "the two images keep different counts, so empty slots were read too"
+
         testCase "deterministic mode: the same input gives the same tracks" <| fun () ->
             let nets = Scalor.create { Config.toy64 with BatchSize = 1 } 4L
             let w = Scalor.Worlds.World.create { Scalor.Worlds.World.defaultConfig with Length = 3 } None

@@ -68,7 +68,7 @@ let step (nets: Scalor.Nets) (gen: torch.Generator) (tau: float) (mostLikely: bo
             let ps = (apply nets.Background.PriorNet hNext).chunk(2L, 1L)
             sample (zPrev + ps.[0]) (torch.nn.functional.softplus(ps.[1])), hNext
     let bg = Networks.bgDecode nets.Background.Dec zBg
-    let objects = Scalor.nextObjects c false true state.Objects propagated (what, zWhere, depth, presDisc)
+    let objects, _ = Scalor.nextObjects c false true state.Objects propagated (what, zWhere, depth, presDisc)
     { state with Objects = objects; Background = Some(zBg, hBg); Frame = state.Frame + 1 },
     { Recon = Render.image fg alphaFg bg; Background = bg; AlphaFg = alphaFg; Objects = objects; Maps = maps }
 

@@ -104,7 +104,9 @@ type Frame =
       /// Discovered cells accepted into the list this frame. [B; G²] (0/1)
       Accepted: Tensor
       /// Per-object maps of this frame (propagated slots, then the G² discovery cells).
-      Maps: Render.ObjectMaps }
+      Maps: Render.ObjectMaps
+      /// Each object of `Objects`: its position in `Maps` [B; N'] (int64; where `Objects.Mask` is 0, any).
+      MapOf: Tensor }
 
 let private normal (sampling: Sampling) (mean: Tensor) (std: Tensor) =
     match sampling with
@@ -123,6 +125,7 @@ let logLikelihood (sigma: float) (recon: Tensor) (x: Tensor) =
 
 /// Keeps the slots flagged in `keep` [B; K] (survivors first, in order), trimmed to the largest count in
 /// the batch and to `capacity`. A stable argsort on (not kept, position), then gather: no per-image loop.
+/// Returns the kept fields, ids and mask, and each kept slot's position among the K [B; N'] (int64).
 let compact (capacity: int) (keep: Tensor) (fields: Tensor list) (ids: Tensor) =
     let b, k = keep.shape.[0], keep.shape.[1]
     let key = (1.0 - keep) * float k + torch.arange(k, dtype = torch.float32).unsqueeze(0L)
@@ -133,12 +136,13 @@ let compact (capacity: int) (keep: Tensor) (fields: Tensor list) (ids: Tensor) =
     let take (t: Tensor) =
         let d = t.shape.[2]
         t.gather(1L, idx.unsqueeze(2L).expand(b, n, d)) * kept.unsqueeze(2L)
-    fields |> List.map take, ids.gather(1L, idx) * kept.to_type(torch.int64), kept
+    fields |> List.map take, ids.gather(1L, idx) * kept.to_type(torch.int64), kept, idx
 
 /// The object list after a frame: propagated survivors (z_pres > 0), then discoveries with z_pres above the
 /// keep threshold, in raster order; new ids continue from the image's largest id. `propagated`: the nine
 /// per-slot fields (rows in (b, n) order) and their z_pres; `discovered`: (z_what [B·G²; Dw], z_where
-/// [B·G²; 4], z_depth, z_pres [B; G²]).
+/// [B·G²; 4], z_depth, z_pres [B; G²]). Also returns each object's position among the propagated slots and
+/// then the cells [B; N'] (int64), the order of the frame's `Maps`.
 let nextObjects (c: ScalorConfig) (training: bool) (detach: bool) (state: Objects) (propagated: (Tensor list * Tensor) option) (discovered: Tensor * Tensor * Tensor * Tensor) =
     let what, zWhere, depth, pres = discovered
     let b = pres.shape.[0]
@@ -164,11 +168,11 @@ let nextObjects (c: ScalorConfig) (training: bool) (detach: bool) (state: Object
             List.map2 (fun (a: Tensor) d -> torch.cat([| a.view(b, n, -1L); d |], 1L)) fieldsProp fieldsDisc,
             torch.cat([| state.Ids; newIds |], 1L)
     let capacity = if training then max c.MaxObjects c.Capacity else c.Capacity
-    let kept, idsNext, maskNext = compact capacity keep fields ids
+    let kept, idsNext, maskNext, from = compact capacity keep fields ids
     let d (t: Tensor) = if detach then t.detach() else t
     match kept |> List.map d with
     | [ wh; wr; wb; dp; pr; th; ph; pc; cm ] ->
-        { What = wh; Where = wr; WhereBias = wb; Depth = dp; Pres = pr; TrackH = th; PriorH = ph; PriorC = pc; Cum = cm; Ids = idsNext; Mask = maskNext }
+        { What = wh; Where = wr; WhereBias = wb; Depth = dp; Pres = pr; TrackH = th; PriorH = ph; PriorC = pc; Cum = cm; Ids = idsNext; Mask = maskNext }, from
     | _ -> failwith "unreachable"
 
 /// Flattens the object list to (b, n) rows for the propagation cell.
@@ -358,7 +362,7 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
     let alphaFg = match o.FixedAlpha with Some v -> withScalar v (fun s -> torch.full_like(alphaFg0, s)) | None -> alphaFg0
     let bgStep = Background.step m.Background x alphaFg bgPrev sample
     let recon = Render.image fg alphaFg bgStep.Bg
-    let next =
+    let next, mapOf =
         nextObjects c o.Training o.Detach state
             (propNext |> Option.map (fun (st, pr) -> [ st.What; st.Where; st.WhereBias; st.Depth; st.Pres; st.TrackH; pr.H; pr.C; st.Cum ], st.Pres))
             (what, zWhere, depth, pres)
@@ -368,7 +372,7 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
       LogLike = logLikelihood c.Sigma recon x
       KlWhat = pw + dwk; KlWhere = pwh + dwh; KlDepth = pd + dd; KlPres = pp + dp; KlBg = (if scored then bgStep.Kl else zeros ())
       LogImportance = propLogImp + discLogImp + (if scored then bgStep.LogRatio else zeros ())
-      Objects = next; Accepted = pres.gt(torch.tensor(c.DiscoveryKeepThreshold)).to_type(torch.float32); Maps = maps },
+      Objects = next; Accepted = pres.gt(torch.tensor(c.DiscoveryKeepThreshold)).to_type(torch.float32); Maps = maps; MapOf = mapOf },
     (bgStep.Z, bgStep.PriorH)
 
 /// Runs a sequence [B; T; 3; H; W] from an empty object list. Returns the frames in order.
@@ -386,7 +390,7 @@ let forward (m: Nets) (o: StepOptions) (seq: Tensor) =
         scope.MoveToOuter(
             [| f.Recon; f.Foreground; f.AlphaFg; f.Background; f.LogLike; f.KlWhat; f.KlWhere; f.KlDepth; f.KlPres; f.KlBg; f.LogImportance
                ob.What; ob.Where; ob.WhereBias; ob.Depth; ob.Pres; ob.TrackH; ob.PriorH; ob.PriorC; ob.Cum; ob.Ids; ob.Mask
-               f.Accepted; f.Maps.Windows; f.Maps.X0; f.Maps.Y0; f.Maps.Index; zBg; hBg |] |> Array.map (fun t -> t :> System.IDisposable))
+               f.Accepted; f.Maps.Windows; f.Maps.X0; f.Maps.Y0; f.Maps.Index; f.MapOf; zBg; hBg |] |> Array.map (fun t -> t :> System.IDisposable))
         state <- f.Objects
         bg <- Some(zBg, hBg)
         yield f ]
