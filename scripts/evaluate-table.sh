@@ -10,7 +10,7 @@
 # ignored, with the boxes matched to them.
 # A second table gives the same settings with `track --backfill` (README "Tracking"): the same model's tracks
 # completed offline by a backward pass over each sequence.
-# Usage: scripts/evaluate-table.sh [OUT_DIR]   (about 8 minutes on 2 idle cores)
+# Usage: scripts/evaluate-table.sh [OUT_DIR]   (about 6 minutes on 2 idle cores)
 # THREADS=N gives every command N CPU threads (default: all cores), e.g. beside a training run.
 set -euo pipefail
 cd "$(dirname "$0")/.."

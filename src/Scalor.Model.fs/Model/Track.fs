@@ -72,8 +72,8 @@ let options (c: ScalorConfig) (sampling: Scalor.Sampling) (discover: bool) : Sca
 let deterministic (c: ScalorConfig) (duplicateShare: float) =
     { options c Scalor.Means true with DuplicateShare = duplicateShare }
 
-/// The presence at or below which `tracking` skips a discovery cell: a skipped cell would add at most this
-/// much alpha to the reconstruction, under half a grey level in an 8-bit picture.
+/// The presence at or below which `tracking` skips a discovery cell: a skipped cell's α·z_pres is at most this,
+/// a quarter of a grey level in an 8-bit picture (the default model's reconstructions moved by at most 1.4e-4).
 let sparseFloor = 1e-3
 
 /// `deterministic` for tracking: the same object list (boxes, ids, latents) with the work for cells that cannot
