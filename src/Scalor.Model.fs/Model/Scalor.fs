@@ -255,6 +255,8 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
         | None, _ -> None
         | Some floor, Means -> Some(presOrig.reshape(-1L).gt(torch.tensor(floor)))
         | Some _, Sample _ -> invalidArg (nameof o) "SparseFloor needs Means sampling"
+    // Values of selected discovery cells [K; …] back in the [B·G²; …] layout, zero for the other cells.
+    let toCells (idx: Tensor) (t: Tensor) = torch.zeros(Array.append [| b * cells |] t.shape.[1..]).index_copy(0L, idx, t)
     let whatMean, whatStd, what, sparseDecoded =
         match active with
         | None ->
@@ -273,8 +275,7 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
                     let glimpse = Spatial.cropMany (x.index_select(0L, image)) (zWhere.index_select(0L, idx)) c.GlimpseSize
                     let wm, _ = Networks.zWhatEncode m.ZWhat glimpse
                     let oA, aA = Networks.glimpseDecode m.GlimpseDec wm
-                    let full (t: Tensor) = torch.zeros(Array.append [| b * cells |] t.shape.[1..]).index_copy(0L, idx, t)
-                    full wm, full oA, full aA
+                    toCells idx wm, toCells idx oA, toCells idx aA
             // Means are the latents; the standard deviations only enter the KL terms, which tracking skips.
             what, torch.ones_like(what), what, Some(glimpseO, glimpseAlpha)
     let rejecting = t > 0 && n > 0L
@@ -330,8 +331,7 @@ let frame (m: Nets) (o: StepOptions) (t: int) (x: Tensor) (enc: Tensor) (state: 
             // Cells whose multiplier (acceptance × cap) is exactly 0; the rest keep zero glimpses.
             let alive = (match capMask with Some m -> accept * m | None -> accept).reshape(-1L).nonzero().squeeze(1L)
             let oA, aA = Networks.decode c.RecomputeDecoder m.GlimpseDec (what.index_select(0L, alive))
-            let g = int64 c.GlimpseSize
-            torch.zeros(b * cells, 3L, g, g).index_copy(0L, alive, oA), torch.zeros(b * cells, 1L, g, g).index_copy(0L, alive, aA)
+            toCells alive oA, toCells alive aA
     let pres = if o.Discover then pres1 else torch.zeros_like(pres1)
     let discKl =
       if not scored then zeros (), zeros (), zeros (), zeros ()
