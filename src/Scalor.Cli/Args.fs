@@ -337,8 +337,8 @@ type EvalArgs =
             | Threshold _ -> "distance in pixels (default: twice the object size from seqinfo.ini) or minimum IoU (default 0.5)."
             | Json _ -> "write the combined metrics as JSON."
 
-[<RequireSubcommand>]
 type HostArgs =
+    | [<AltCommandLine("-V")>] Version
     | [<CliPrefix(CliPrefix.None)>] Data of ParseResults<DataArgs>
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
     | [<CliPrefix(CliPrefix.None)>] Track of ParseResults<TrackArgs>
@@ -350,6 +350,7 @@ type HostArgs =
     interface IArgParserTemplate with
         member a.Usage =
             match a with
+            | Version -> "print the versions of scalor-host, TorchSharp and ONNX Runtime, and exit."
             | Data _ -> "generate a synthetic video world (moving dSprites or MNIST) as a dataset."
             | Train _ -> "train SCALOR on a generated world or a dataset, with checkpoints and resume."
             | Track _ -> "track objects with a trained model (default: the embedded one): MOT results, latents, pictures."

@@ -166,6 +166,8 @@ type Outcome =
     | Run of Command
     /// Help text requested; print it and exit 0.
     | Help of string
+    /// --version: print the versions and exit 0.
+    | Version
     /// One line; exit 2.
     | UsageError of string
 
@@ -467,6 +469,9 @@ let parser = ArgumentParser.Create<HostArgs>(programName = "scalor-host")
 let parse (argv: string[]) : Outcome =
     try
         let r = parser.ParseCommandLine(argv, raiseOnUsage = true)
+        // The subcommand is required unless --version is asked for (hence no [<RequireSubcommand>]).
+        if r.Contains HostArgs.Version then Version else
+        if r.TryGetSubCommand().IsNone then UsageError "no command given: data, train, track, generate, eval, bench, export or average" else
         match r.GetSubCommand() with
         | HostArgs.Data d -> Run(dataCommand d)
         | HostArgs.Train t -> Run(trainCommand t)
@@ -476,6 +481,7 @@ let parse (argv: string[]) : Outcome =
         | HostArgs.Bench b -> Run(benchCommand b)
         | HostArgs.Export e -> Run(exportCommand e)
         | HostArgs.Average a -> Run(averageCommand a)
+        | HostArgs.Version -> Version
     with
     | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText -> Help e.Message
     | :? ArguParseException as e ->

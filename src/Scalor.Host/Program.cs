@@ -14,6 +14,9 @@ public static class Program
             case Parse.Outcome.Help help:
                 Console.Out.WriteLine(help.Item);
                 return 0;
+            case var v when v.IsVersion:
+                Console.Out.WriteLine(VersionLine());
+                return 0;
             case Parse.Outcome.UsageError usage:
                 Console.Error.WriteLine($"scalor-host: {usage.Item} (see 'scalor-host --help')");
                 return 2;
@@ -45,6 +48,23 @@ public static class Program
             Console.Error.WriteLine($"scalor-host: internal error: {e.GetType().Name}: {e.Message.Split('\n')[0].Trim()} (details: {CrashReport(args, e)})");
             return InternalErrorExitCode;
         }
+    }
+
+    /// <summary><c>scalor-host --version</c>: this build's version (with the commit it was built from) and those of
+    /// the libraries that do the numerical work, the first things a bug report needs.</summary>
+    public static string VersionLine()
+    {
+        static string Of(System.Reflection.Assembly a)
+        {
+            var v = a.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+                .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion
+                ?? a.GetName().Version?.ToString() ?? "unknown";
+            // "0.1.0+<40-hex commit>" → "0.1.0+<12-hex commit>".
+            var plus = v.IndexOf('+');
+            return plus >= 0 && v.Length > plus + 13 ? v[..(plus + 13)] : v;
+        }
+        return $"scalor-host {Of(typeof(Program).Assembly)} (Scalor.Model {Of(typeof(Scalor.Model.Track).Assembly)}, " +
+               $"TorchSharp {Of(typeof(TorchSharp.torch).Assembly)}, ONNX Runtime {Of(typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly)})";
     }
 
     /// <summary>Exit code of an internal error (a bug), <c>EX_SOFTWARE</c> of sysexits.h.</summary>

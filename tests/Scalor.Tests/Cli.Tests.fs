@@ -27,6 +27,26 @@ let tests =
                 | UsageError line -> Expect.isFalse (line.Contains "\n") (sprintf "one line: %s" line)
                 | other -> failtestf "expected a usage error for %A, got %A" argv other
 
+        testCase "--version and -V ask for the version, alone or before a command; no command at all is a usage error" <| fun () ->
+            for argv in [ [| "--version" |]; [| "-V" |]; [| "--version"; "track"; "--out"; "o" |] ] do
+                Expect.equal (parse argv) Version (sprintf "%A" argv)
+            match parse [||] with
+            | UsageError line -> Expect.stringContains line "no command given" "names the problem"
+            | other -> failtestf "unexpected %A" other
+            match parse [| "track"; "--out"; "o"; "--version" |] with
+            | UsageError _ -> ()
+            | other -> failtestf "a command's options do not include --version: %A" other
+
+        testCase "the version line names this build's version for the host and the model library, and the libraries'" <| fun () ->
+            let line = Scalor.Host.Program.VersionLine()
+            let model = typeof<Scalor.Model.Config.ScalorConfig>.Assembly.GetName().Version
+            let version = sprintf "%d.%d.%d" model.Major model.Minor model.Build
+            Expect.stringStarts line ("scalor-host " + version) "the host's version first"
+            Expect.stringContains line ("(Scalor.Model " + version) "the model library's, the same"
+            Expect.isMatch line @"TorchSharp \d+\.\d+\.\d+" "TorchSharp's"
+            Expect.isMatch line @"ONNX Runtime \d+\.\d+\.\d+" "ONNX Runtime's"
+            Expect.isFalse (line.Contains "\n") "one line"
+
         testCase "help is help, not an error" <| fun () ->
             match parse [| "data"; "--help" |] with
             | Help text -> Expect.stringContains text "--sequences" "lists options"

@@ -155,8 +155,11 @@ let tests =
             let path = tempModel ()
             try
                 Export.save nets opts path |> ignore
-                let bytes = OnnxGraph.toBytes (Export.model nets opts)
+                let model = Export.model nets opts
+                let bytes = OnnxGraph.toBytes model
                 Expect.sequenceEqual bytes (File.ReadAllBytes path) "the same model as the file"
+                let v = typeof<Config.ScalorConfig>.Assembly.GetName().Version
+                Expect.equal (model.ProducerName, model.ProducerVersion) ("Scalor", sprintf "%d.%d.%d" v.Major v.Minor v.Build) "written by this version of Scalor"
                 use fromFile = OnnxTracker.Load(path, Provider.Cpu, 1)
                 use inMemory = OnnxTracker.Load(bytes, "the test's model", Provider.Cpu, 1)
                 let w = World.create { World.defaultConfig with Length = 3 } None

@@ -158,7 +158,8 @@ type Graph() =
         let model = ModelProto()
         model.IrVersion <- 9L
         model.ProducerName <- "Scalor"
-        model.ProducerVersion <- "1.0"
+        // The library's version (Directory.Build.props), so a model file says which Scalor wrote it.
+        model.ProducerVersion <- (let v = typeof<Graph>.Assembly.GetName().Version in sprintf "%d.%d.%d" v.Major v.Minor v.Build)
         model.Graph <- graph
         let op = OperatorSetIdProto()
         op.Domain <- ""

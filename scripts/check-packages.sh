@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Checks the NuGet packages as an application team meets them: packs Scalor.Model and Scalor.Runtime
+# (scripts/pack.sh), builds scripts/package-check/Program.cs as a console application outside this repository
+# (so none of the repository's build files apply), referencing Scalor.Runtime from the packed folder with plain
+# `dotnet` and NuGet, runs it with the committed default model on generated held-out sequences, and compares its
+# MOTChallenge files with those of `scalor-host track --runtime onnx`: they must be identical.
+# On Debian 12 this also checks that the package's build targets let TorchSharp's native library load.
+#
+# Usage: scripts/check-packages.sh [SEQUENCES]   (default 2; about 2 minutes on 2 cores after the first restore)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sequences=${1:-2}
+work=$(mktemp -d /tmp/scalor-package-check.XXXXXX)
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+version=$(dotnet msbuild src/Scalor.Model.fs/Scalor.Model.fsproj -getProperty:Version)
+scripts/pack.sh "$work/packages" "$version"
+# NuGet caches a package by id and version: drop a copy of an earlier pack of this version, or the check
+# would build against it instead of this one.
+cache=${NUGET_PACKAGES:-$HOME/.nuget/packages}
+rm -rf "$cache/scalor.model/$version" "$cache/scalor.runtime/$version"
+mkdir -p "$work/app"
+cp scripts/package-check/Program.cs "$work/app/"
+cat > "$work/app/nuget.config" <<XML
+<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <packageSources>
+    <clear />
+    <add key="scalor" value="$work/packages" />
+    <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+  </packageSources>
+</configuration>
+XML
+cat > "$work/app/ScalorPackageCheck.csproj" <<XML
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup>
+    <OutputType>Exe</OutputType>
+    <TargetFramework>net10.0</TargetFramework>
+    <ImplicitUsings>enable</ImplicitUsings>
+    <Nullable>enable</Nullable>
+  </PropertyGroup>
+  <ItemGroup>
+    <PackageReference Include="Scalor.Runtime" Version="$version" />
+  </ItemGroup>
+</Project>
+XML
+dotnet build "$work/app" -c Release -v q -nologo -o "$work/app/bin" >/dev/null
+"$work/app/bin/ScalorPackageCheck" models/checkpoints/dsprites-ld/ckpt-0007200.safetensors "$work/app-results" "$sequences"
+host=src/Scalor.Host/bin/Release/net10.0/scalor-host
+"$host" track --runtime onnx --provider cpu --model models/checkpoints/dsprites-ld/ckpt-0007200.safetensors \
+  --sequences "$sequences" --no-pictures --out "$work/host" >/dev/null
+status=0
+for f in "$work/host/results/"*.txt; do
+  name=$(basename "$f")
+  if ! cmp -s "$f" "$work/app-results/$name"; then echo "check-packages: $name differs from the host's" >&2; status=1; fi
+done
+rows=$(cat "$work/app-results/"*.txt | wc -l)
+[ "$rows" -gt 0 ] || { echo "check-packages: the application reported no objects" >&2; status=1; }
+rm -rf "$cache/scalor.model/$version" "$cache/scalor.runtime/$version"
+[ $status -eq 0 ] && echo "check-packages: the packaged application's results equal scalor-host's ($sequences sequences, $rows rows)"
+exit $status
