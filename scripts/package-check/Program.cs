@@ -10,12 +10,8 @@ using Scalor.Runtime;
 using Scalor.Worlds;
 
 var (path, outDir, sequences) = (args[0], args[1], int.Parse(args[2]));
-var (header, entries) = Train.read(path);
-// The rejection the checkpoint records (null: nothing asked on a command line).
-var duplicateShare = Train.duplicateShareFor(null, path, header);
-var explainedShare = Train.explainedShareFor(null, false, path, header);
-var nets = Scalor.Model.Scalor.create(Train.inferenceConfig(header, explainedShare), 0);
-Train.restore(path, nets, null, null, entries);
+// The model with the rejection its checkpoint records, as `track --model` loads it.
+var (nets, duplicateShare) = Train.loadForInference(path);
 var onnx = OnnxGraph.toBytes(Export.model(nets, new Export.Options(64, false, false, duplicateShare)));
 using var tracker = OnnxTracker.Load(onnx, path, Provider.Cpu, 2, Console.Error.WriteLine);
 var frames = FrameSources.FromWorld(World.create(World.defaultConfig, null), 1000001, sequences)

@@ -81,22 +81,19 @@ public static class Checkpoints
         var name = path ?? EmbeddedModel.Name;
         var (h, e) = Read(path);
         CheckImageSize(h.Config);
-        double share, explained;
         try
         {
-            share = Train.duplicateShareFor(asked, name, h);
-            var official = asked is not null && !Discovery.testsDuplicates(asked.Value);
-            explained = Train.explainedShareFor(askedExplained, official, name, h);
+            // Building the model and copying the weights in are thousands of libtorch calls: one NativeSafe block.
+            return NativeSafe.Run(() =>
+            {
+                if (!asTrained) return Train.forInference(name, h, e, asked, askedExplained).ToValueTuple();
+                Train.carriedRecords(name, h); // a bad record is an error here too
+                var n = Scalor.Model.Scalor.create(h.Config, 0);
+                Train.restore(name, n, null, null, e);
+                return (n, Train.duplicateShareFor(asked, name, h));
+            });
         }
         catch (Train.CheckpointError c) { throw new UserError(c.Data0); }
-        // Building the model and copying the weights in are thousands of libtorch calls: one NativeSafe block.
-        var nets = NativeSafe.Run(() =>
-        {
-            var n = Scalor.Model.Scalor.create(asTrained ? h.Config : Train.inferenceConfig(h, explained), 0);
-            Restore(name, n, null, null, e);
-            return n;
-        });
-        return (nets, share);
     }
 
     /// <summary>"weights averaged over steps A–B (N checkpoints)" when the checkpoint at <paramref name="path"/> is

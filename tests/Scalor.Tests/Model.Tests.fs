@@ -495,6 +495,29 @@ let tests =
                 let e = Expect.throwsC (fun () -> Train.explainedShareFor None false gentle bad |> ignore) id
                 Expect.stringContains e.Message "(0, 1]" "says what a share must be"
 
+            testCase "loading for inference: the weights, the recorded shares, what is asked winning, and the official inference's own share" <| fun () ->
+                let dir = IO.Directory.CreateTempSubdirectory("scalor-inference").FullName
+                let plain, both = IO.Path.Combine(dir, "plain.safetensors"), IO.Path.Combine(dir, "both.safetensors")
+                let trained = Scalor.create tiny 5L
+                Train.save plain trained None None 3 []
+                let h0, e0 = Train.read plain
+                Train.recordRejection h0 e0 both (Some 0.8) (Some 0.7)
+                let nets, share = Train.loadForInference both
+                Expect.equal (share, nets.Config) (0.8, { tiny with RejectionThreshold = 0.7 }) "the recorded shares; the rest of the config as saved"
+                for ((name, loaded), (_, saved)) in Seq.zip nets.Store.Named trained.Store.Named do
+                    Expect.isTrue (loaded.allclose(saved, 0.0, 0.0)) (sprintf "%s restored" name)
+                let h, e = Train.read both
+                let _, asked = Train.forInference both h e (Some 0.5) None
+                let official, offShare = Train.forInference both h e (Some Discovery.noDuplicateTest) None
+                let gentler, _ = Train.forInference both h e None (Some 0.9)
+                Expect.equal asked 0.5 "the duplicate share asked for wins"
+                Expect.equal (offShare, official.Config.RejectionThreshold) (Discovery.noDuplicateTest, tiny.RejectionThreshold) "official inference: no duplicate test, the config's explained share"
+                Expect.equal gentler.Config.RejectionThreshold 0.9 "the explained share asked for wins"
+                Expect.equal (snd (Train.loadForInference plain)) Discovery.defaultDuplicateShare "nothing recorded: the default"
+                let broken = IO.Path.Combine(dir, "broken.safetensors")
+                Scalor.IO.Safetensors.write broken (e0 |> List.filter (fun x -> not (x.Name.StartsWith "bg_"))) (Map.toList (Scalor.IO.Safetensors.readMetadata plain))
+                Expect.throwsT<Train.CheckpointError> (fun () -> Train.loadForInference broken |> ignore) "a missing tensor is a CheckpointError"
+
             testCase "averaging checkpoints: each weight's mean, in any order; the newest's step, config, shares, optimizer and sampling state" <| fun () ->
                 let loads = Collections.Generic.List<string>()
                 let averageOf xs =

@@ -363,6 +363,24 @@ let restore (path: string) (nets: Scalor.Nets) (opt: RmsProp option) (gen: torch
         | _ -> raise (CheckpointError(sprintf "%s: no generator state" path))
     | None -> ()
 
+/// A checkpoint's model ready to track, as `scalor-host track` loads it: built with the explained share as its
+/// `RejectionThreshold` (`explainedShareFor`) and the weights restored, with the duplicate share to track with
+/// (`duplicateShareFor`). `askedDuplicate` and `askedExplained` are what a user asked for (None: what the checkpoint
+/// records, else the defaults); a duplicate share that turns the duplicate test off asks for the official
+/// inference, so it also takes the config's share for the official test. Bad records or tensors: `CheckpointError`.
+let forInference (source: string) (c: Checkpoint) (entries: Safetensors.Entry list) (askedDuplicate: float option) (askedExplained: float option) =
+    let duplicate = duplicateShareFor askedDuplicate source c
+    let official = askedDuplicate |> Option.exists (Discovery.testsDuplicates >> not)
+    let nets = Scalor.create (inferenceConfig c (explainedShareFor askedExplained official source c)) 0L
+    restore source nets None None entries
+    nets, duplicate
+
+/// `forInference` of the checkpoint file at `path`, with what it records: the one call an application needs to
+/// track as `scalor-host track --model PATH` does (then `Track.tracking nets.Config share`, or `Export.model`).
+let loadForInference (path: string) =
+    let c, entries = read path
+    forInference path c entries None None
+
 /// Converts generated sequences to a batch tensor [B; T; 3; H; W] in [0, 1].
 let batchOf (sequences: Scalor.Worlds.World.Sequence[]) =
     let b = sequences.Length
