@@ -2,8 +2,9 @@
 # Checks the NuGet packages as an application team meets them: packs Scalor.Model and Scalor.Runtime
 # (scripts/pack.sh), builds scripts/package-check/Program.cs as a console application outside this repository
 # (so none of the repository's build files apply), referencing Scalor.Runtime from the packed folder with plain
-# `dotnet` and NuGet, runs it with the committed default model on generated held-out sequences, and compares its
-# MOTChallenge files with those of `scalor-host track --runtime onnx`: they must be identical.
+# `dotnet` and NuGet, runs it with the committed default model on generated held-out sequences (tracked with
+# Scalor.Model's Tracker on TorchSharp and with Scalor.Runtime on ONNX Runtime), and compares its MOTChallenge files
+# with those of `scalor-host track` and `scalor-host track --runtime onnx`: they must be identical.
 # On Debian 12 this also checks that the package's build targets let TorchSharp's native library load.
 #
 # Usage: scripts/check-packages.sh [SEQUENCES]   (default 2; about 2 minutes on 2 cores after the first restore)
@@ -44,17 +45,20 @@ cat > "$work/app/ScalorPackageCheck.csproj" <<XML
 </Project>
 XML
 dotnet build "$work/app" -c Release -v q -nologo -o "$work/app/bin" >/dev/null
-"$work/app/bin/ScalorPackageCheck" models/checkpoints/dsprites-ld/ckpt-0007200.safetensors "$work/app-results" "$sequences"
+"$work/app/bin/ScalorPackageCheck" models/checkpoints/dsprites-ld/ckpt-0007200.safetensors "$work/app" "$sequences"
 host=src/Scalor.Host/bin/Release/net10.0/scalor-host
-"$host" track --runtime onnx --provider cpu --model models/checkpoints/dsprites-ld/ckpt-0007200.safetensors \
-  --sequences "$sequences" --no-pictures --out "$work/host" >/dev/null
 status=0
-for f in "$work/host/results/"*.txt; do
-  name=$(basename "$f")
-  if ! cmp -s "$f" "$work/app-results/$name"; then echo "check-packages: $name differs from the host's" >&2; status=1; fi
+for runtime in torchsharp onnx; do
+  "$host" track --runtime "$runtime" --provider cpu --model models/checkpoints/dsprites-ld/ckpt-0007200.safetensors \
+    --sequences "$sequences" --no-pictures --out "$work/host-$runtime" >/dev/null
+  for f in "$work/host-$runtime/results/"*.txt; do
+    name=$(basename "$f")
+    if ! cmp -s "$f" "$work/app/$runtime/$name"; then echo "check-packages: $runtime: $name differs from the host's" >&2; status=1; fi
+  done
+  rows=$(cat "$work/app/$runtime/"*.txt | wc -l)
+  [ "$rows" -gt 0 ] || { echo "check-packages: $runtime: the application reported no objects" >&2; status=1; }
+  echo "check-packages: $runtime: $rows rows"
 done
-rows=$(cat "$work/app-results/"*.txt | wc -l)
-[ "$rows" -gt 0 ] || { echo "check-packages: the application reported no objects" >&2; status=1; }
 rm -rf "$cache/scalor.model/$version" "$cache/scalor.runtime/$version"
-[ $status -eq 0 ] && echo "check-packages: the packaged application's results equal scalor-host's ($sequences sequences, $rows rows)"
+[ $status -eq 0 ] && echo "check-packages: the packaged application's results equal scalor-host's on TorchSharp and on ONNX Runtime ($sequences sequences)"
 exit $status

@@ -64,7 +64,7 @@ public static class EvalCommand
             NativeSafe.Run(() =>
             {
                 using var scope = TorchSharp.torch.NewDisposeScope();
-                var x = TorchSharp.torch.stack(src.Frames.Select(f => TrackCommand.ToTensor(f, size)).ToArray(), 1);
+                var x = TorchSharp.torch.stack(src.Frames.Select(f => Scalor.Model.Tracker.toTensor(f, size)).ToArray(), 1);
                 nll.Add(Scalor.Model.Elbo.nll(trained, gen, cmd.Samples, x));
             });
         json["mse"] = nll.Average(n => n.Mse);

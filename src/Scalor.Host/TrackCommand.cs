@@ -112,12 +112,6 @@ public static class TrackCommand
         for (var t = 0; t < s.Length; t++) yield return s.Frames[(t * bytes)..((t + 1) * bytes)];
     }
 
-    internal static torch.Tensor ToTensor(byte[] rgb, int size)
-    {
-        using var raw = torch.tensor(rgb, dtype: torch.uint8);
-        return raw.reshape(1, size, size, 3).permute(0, 3, 1, 2).to_type(torch.float32).div(255f).contiguous();
-    }
-
     static Rgb ToImage(torch.Tensor chw)
     {
         var c = chw.clamp(0f, 1f).mul(255f).add(0.5f).to_type(torch.uint8).permute(1, 2, 0).contiguous().cpu();
@@ -262,15 +256,12 @@ public static class TrackCommand
         Action? frameDone = null, Func<string, (string Mot, MotFiles.Row[] Added)>? complete = null)
     {
         var size = nets.Config.ImageSize;
-        var opts = Track.tracking(nets.Config, share);
-        var minVisible = Track.minVisiblePixels(nets.Config, cmd.MinVisibleShare);
-        var state = Track.initial(nets, 1);
+        using var tracker = new Tracker.Tracker(nets, share, cmd.MinPresence, cmd.MinVisibleShare);
         var mot = new StringBuilder();
         var latents = cmd.Latents ? new List<LatentFrame>() : null;
         bool? backfilled = cmd.Backfill ? false : null;
         var rows = new List<FramePictures>();
         var tracks = new Dictionary<long, List<(double X, double Y)>>();
-        var previous = Microsoft.FSharp.Collections.SetModule.Empty<long>();
         double mseSum = 0;
         var t = 0;
         var inv = CultureInfo.InvariantCulture;
@@ -291,17 +282,16 @@ public static class TrackCommand
 
         void TrackFrame(byte[] rgb)
         {
-            using var scope = torch.NewDisposeScope();
-            var x = ToTensor(rgb, size);
-            var prevIds = state.Objects.Ids;
-            var (next, frame) = Track.step(nets, opts, state, x);
-            var old = state;
-            state = Track.keep(scope, next);
+            tracker.Step(rgb, Seen);
+            t++;
+            frameDone?.Invoke();
+        }
+
+        // What the host makes of each frame while its tensors live: the MSE, result rows, latents and pictures.
+        void Seen(Tracker.FrameView view)
+        {
+            var (x, frame, objects) = (view.Input, view.Frame, view.Reported);
             mseSum += (frame.Recon - x).pow(2).mean().item<float>();
-            var present = Track.objectsOf(frame.Objects, Track.renderingOf(nets.Config, frame), 0, cmd.MinPresence, previous);
-            // Ids of every present object, reported or not: one that shows again is not newly discovered.
-            previous = Microsoft.FSharp.Collections.SetModule.OfSeq(present.Select(o => o.Id));
-            var objects = Track.reported(minVisible, present);
             // Each reported box once, in the input's pixels to the results file's two decimals: the results and the
             // latents carry the same numbers.
             var reported = new double[objects.Length][];
@@ -316,10 +306,7 @@ public static class TrackCommand
             }
             latents?.Add(new LatentFrame(t + 1, [.. objects.Select((o, i) => new LatentObject(o.Id, o.Where[0], o.Where[1], o.Where[2], o.Where[3],
                 reported[i], o.Depth, o.Presence, o.Visible, o.New, o.What, backfilled))]));
-            if (cmd.Pictures && outDir is not null && t < 50) rows.Add(Picture(frame, objects, prevIds, x, size, perObject: t < ShownFrames, maskBoxes: cmd.MaskBoxes));
-            Track.release(old, state);
-            t++;
-            frameDone?.Invoke();
+            if (cmd.Pictures && outDir is not null && t < 50) rows.Add(Picture(frame, objects, view.IdsBefore, x, size, perObject: t < ShownFrames, maskBoxes: cmd.MaskBoxes));
         }
 
         var text = mot.ToString();

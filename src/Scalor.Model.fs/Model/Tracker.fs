@@ -1,0 +1,82 @@
+/// Online tracking of frames with TorchSharp, one sequence at a time, as `scalor-host track` tracks: what an
+/// application needs to follow objects in its own frames with a checkpoint (`Train.loadForInference`), without the
+/// ONNX export. `Track` holds the pieces; this holds the state between frames and each frame's memory.
+module Scalor.Model.Tracker
+
+open System
+open System.Runtime.InteropServices
+open TorchSharp
+open Scalor.Model.Track
+
+/// One frame's input [1; 3; H; W] in [0, 1] from `size`·`size`·3 RGB bytes (row-major, as images decode).
+let toTensor (rgb: byte[]) (size: int) =
+    if rgb.Length <> size * size * 3 then
+        invalidArg (nameof rgb) (sprintf "a frame of %d bytes; the model takes %d×%d RGB frames (%d bytes)" rgb.Length size size (size * size * 3))
+    use raw = torch.tensor(rgb, dtype = torch.uint8)
+    raw.reshape(1L, int64 size, int64 size, 3L).permute(0L, 3L, 1L, 2L).to_type(torch.float32).div(torch.tensor(255.0f)).contiguous()
+
+/// What `Tracker.Step` lets a caller see of a frame while its tensors live (they are freed when `Step` returns).
+type FrameView =
+    { /// [1; 3; H; W]: the frame's input.
+      Input: torch.Tensor
+      /// [1; N]: the ids of the objects tracked before this frame (the slots this frame's maps start with).
+      IdsBefore: torch.Tensor
+      /// The step's products: reconstruction, maps, objects.
+      Frame: Scalor.Frame
+      /// The objects reported for this frame.
+      Reported: TrackedObject[] }
+
+/// Tracks one sequence frame by frame with `nets` (`Track.tracking` at `duplicateShare`): the objects with presence
+/// above `minPresence`, reported when they draw at least `minVisibleShare` of the anchor area inside the frame
+/// (`Track.minVisiblePixels`; the others stay tracked and keep their ids). Each frame runs in its own dispose
+/// scope, which keeps only the state carried to the next frame; the state it replaces is freed at once, so memory
+/// stays level over any length. `Reset` starts the next sequence. One thread at a time: libtorch's native memory
+/// and .NET's finalizers do not mix well under load (docs/known-issues.md), so an application that tracks long
+/// videos does best to collect between blocks of frames, as scalor-host does.
+type Tracker(nets: Scalor.Nets, duplicateShare: float, minPresence: float32, minVisibleShare: float) =
+    let opts = tracking nets.Config duplicateShare
+    let minVisible = minVisiblePixels nets.Config minVisibleShare
+    let size = nets.Config.ImageSize
+    let mutable state = initial nets 1L
+    let mutable previous = Set.empty<int64>
+    let mutable disposed = false
+
+    /// Reports objects with presence above 0.5 that draw at least `Track.defaultMinVisibleShare` of the anchor area.
+    new(nets, duplicateShare) = new Tracker(nets, duplicateShare, 0.5f, defaultMinVisibleShare)
+
+    /// The side of the square RGB frames the model takes.
+    member _.ImageSize = size
+
+    /// Frames tracked since the start or the last `Reset`.
+    member _.Frames = state.Frame
+
+    /// Tracks the next frame, `size`·`size`·3 RGB bytes; returns the objects reported. `inspect`, when given, sees
+    /// the frame (`FrameView`) before its tensors are freed: the reconstruction, the maps, the input.
+    member _.Step(rgb: byte[], [<Optional; DefaultParameterValue(null: Action<FrameView>)>] inspect: Action<FrameView>) : TrackedObject[] =
+        if disposed then raise (ObjectDisposedException(nameof Tracker))
+        use scope = torch.NewDisposeScope()
+        let x = toTensor rgb size
+        let before = state.Objects.Ids
+        let next, frame = step nets opts state x
+        let old = state
+        state <- keep scope next
+        let present = objectsOf frame.Objects (renderingOf nets.Config frame) 0L minPresence previous
+        // Every present object's id, reported or not: one that shows again is not newly discovered.
+        previous <- present |> Array.map (fun o -> o.Id) |> Set.ofArray
+        let objects = reported minVisible present
+        if not (isNull inspect) then inspect.Invoke { Input = x; IdsBefore = before; Frame = frame; Reported = objects }
+        release old state
+        objects
+
+    /// Forgets every object and the recurrent state: the next frame starts a new sequence.
+    member _.Reset() =
+        let old = state
+        state <- initial nets 1L
+        release old state
+        previous <- Set.empty
+
+    interface IDisposable with
+        member _.Dispose() =
+            if not disposed then
+                disposed <- true
+                for t in tensorsOf state do t.Dispose()
