@@ -376,7 +376,7 @@ let forInference (source: string) (c: Checkpoint) (entries: Safetensors.Entry li
     nets, duplicate
 
 /// `forInference` of the checkpoint file at `path`, with what it records: the one call an application needs to
-/// track as `scalor-host track --model PATH` does (then `Track.tracking nets.Config share`, or `Export.model`).
+/// track as `scalor-host track --model PATH` does (then `Tracker.Tracker(nets, share)`, or `Export.model`).
 let loadForInference (path: string) =
     let c, entries = read path
     forInference path c entries None None
