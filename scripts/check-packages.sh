@@ -7,7 +7,8 @@
 # with those of `scalor-host track` and `scalor-host track --runtime onnx`: they must be identical.
 # On Debian 12 this also checks that the package's build targets let TorchSharp's native library load.
 #
-# Usage: scripts/check-packages.sh [SEQUENCES]   (default 2; about 2 minutes on 2 cores after the first restore)
+# Usage: scripts/check-packages.sh [SEQUENCES]   (default 2; 25-40 s here on 2 cores once TorchSharp is restored)
+# KEEP=1 keeps the work folder (packages, the application, both runs' results) for a look.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sequences=${1:-2}
