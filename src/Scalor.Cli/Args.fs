@@ -78,7 +78,8 @@ type TrainArgs =
     | Kind of KindArg
     | Density of DensityArg
     | Background of BackgroundArg
-    | Data of dir: string
+    | Data of path: string
+    | Frame_Step of int
     | Out of dir: string
     | Resume
     | Checkpoint_Every of int
@@ -103,7 +104,8 @@ type TrainArgs =
             | Kind _ -> "generated world to train on (default dsprites)."
             | Density _ -> "density of the generated world (default ld)."
             | Background _ -> "background of the generated world (default none)."
-            | Data _ -> "train on a dataset written by 'scalor-host data' (its dataset.safetensors) instead."
+            | Data _ -> "train on recorded data instead: a dataset written by 'scalor-host data' (its dataset.safetensors), or footage (a video file, decoded with ffmpeg; a folder of images; a dataset in the MOTChallenge layout), resized to the preset's frames; every run of SeqLength consecutive frames is a training clip."
+            | Frame_Step _ -> "with --data: a clip's frames lie this many frames apart (default 1; natural footage at 25 fps moves little from frame to frame, the official code takes every 8th)."
             | Out _ -> "run folder: checkpoints, log.jsonl, TensorBoard events (default runs/<kind>-<density>)."
             | Resume -> "continue from the run folder's latest checkpoint."
             | Checkpoint_Every _ -> "steps between checkpoints (default 200)."

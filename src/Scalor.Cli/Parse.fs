@@ -51,6 +51,8 @@ type TrainCommand =
       World: World.WorldConfig
       /// null: train on the generated world.
       DataDir: string
+      /// With DataDir: frames between a clip's frames (1: consecutive).
+      FrameStep: int
       Out: string
       Resume: bool
       CheckpointEvery: int
@@ -294,6 +296,9 @@ let private trainCommand (r: ParseResults<TrainArgs>) =
     if keep < 1 then usage "--keep must be at least 1"
     let world = { World.defaultConfig with Kind = kind; Density = density; Background = background; Length = cfg.SeqLength; ViewSize = cfg.ImageSize }
     let kindName = if kind = World.Mnist then "mnist" else "dsprites"
+    let frameStep = r.GetResult(TrainArgs.Frame_Step, 1)
+    if frameStep < 1 then usage "--frame-step must be at least 1"
+    if frameStep > 1 && not (r.Contains TrainArgs.Data) then usage "--frame-step applies to --data; a generated world draws its own motion"
     Train
         { Config = cfg
           PresetName = presetName
@@ -302,6 +307,7 @@ let private trainCommand (r: ParseResults<TrainArgs>) =
           Threads = threadsOf (r.TryGetResult TrainArgs.Threads)
           World = world
           DataDir = r.TryGetResult TrainArgs.Data |> Option.toObj
+          FrameStep = frameStep
           Out = r.GetResult(TrainArgs.Out, IO.Path.Combine("runs", sprintf "%s-%s" kindName density.Name))
           Resume = r.Contains TrainArgs.Resume
           CheckpointEvery = every

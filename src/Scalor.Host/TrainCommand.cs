@@ -9,8 +9,8 @@ using TorchSharp;
 
 namespace Scalor.Host;
 
-/// <summary><c>scalor-host train</c>: trains SCALOR on a generated world (drawn on the fly, by seed) or on a
-/// packed dataset. Checkpoints are atomic and the last K are kept; <c>--resume</c> continues exactly (the same
+/// <summary><c>scalor-host train</c>: trains SCALOR on a generated world (drawn on the fly, by seed), a packed
+/// dataset or footage (<see cref="TrainingData"/>). Checkpoints are atomic and the last K are kept; <c>--resume</c> continues exactly (the same
 /// data and the same sampling noise as an uninterrupted run); Ctrl-C saves and exits; non-finite steps are
 /// skipped and reported, and repeated ones stop the run with the last good checkpoint intact.</summary>
 public static class TrainCommand
@@ -33,6 +33,9 @@ public static class TrainCommand
         Directory.CreateDirectory(ckptDir);
         var cfg = cmd.Config;
         Checkpoints.CheckImageSize(cfg);
+        // The data first: footage that cannot be read, or is too short, is refused before a model is built or the
+        // run folder changes. A resumed checkpoint may change only execution settings, never the clip shape.
+        var data = TrainingData.Create(cmd);
 
         var nets = Scalor.Model.Scalor.create(cfg, cmd.Seed);
         var opt = Train.rmsProp(nets, cfg.LearningRate);
@@ -90,7 +93,6 @@ public static class TrainCommand
             Console.WriteLine($"train: only {trained.Length} parameter tensors ({string.Join(", ", cmd.Only)}); the rest are frozen");
         }
 
-        var data = TrainingData.Create(cmd);
         using var log = new StreamWriter(Path.Combine(run, "log.jsonl"), append: true) { AutoFlush = true };
         if (cmd.Init is not null && !cmd.Resume)
             log.WriteLine(JsonSerializer.Serialize(new { init = Path.GetFullPath(cmd.Init), from_step = start }));

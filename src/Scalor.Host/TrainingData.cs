@@ -1,31 +1,85 @@
 using Scalor.Cli;
 using Scalor.Model;
+using Scalor.Runtime;
 using Scalor.Worlds;
 using TorchSharp;
 
 namespace Scalor.Host;
 
-/// <summary>Batches for training step s: a pure function of (seed, s), so a resumed run sees exactly the data
-/// an uninterrupted one would. Either drawn on the fly from a generated world, or from a packed dataset
-/// (a seeded shuffle per epoch).</summary>
+/// <summary>Batches for training step s: a pure function of (seed, s) and the data, so a resumed run sees exactly
+/// the data an uninterrupted one would. Either drawn on the fly from a generated world, or clips of recorded
+/// sequences: a packed dataset written by <c>scalor-host data</c>, or footage (a video file, a folder of images,
+/// a dataset in the MOTChallenge layout) read once, resized to the model's frames.</summary>
 public abstract class TrainingData
 {
     public abstract string Describe { get; }
     public abstract torch.Tensor Batch(int step);
 
+    /// <summary>Frames read per NativeSafe block while footage is loaded: resizing a folder's images calls libtorch.</summary>
+    const int FramesPerBlock = 25;
+
     public static TrainingData Create(Parse.TrainCommand cmd)
     {
         if (cmd.DataDir is null)
             return new Generated(DataCommand.CreateWorld(cmd.World, "train", cmd.MnistDir, Console.Error.WriteLine), (ulong)cmd.Seed, cmd.Config);
-        var pack = Directory.Exists(cmd.DataDir) ? Path.Combine(cmd.DataDir, "dataset.safetensors") : cmd.DataDir;
-        if (!File.Exists(pack)) throw new UserError($"no dataset.safetensors in '{cmd.DataDir}' (write one with 'scalor-host data')");
+        var isDir = Directory.Exists(cmd.DataDir);
+        if (!isDir && !File.Exists(cmd.DataDir)) throw new UserError($"--data: '{cmd.DataDir}' not found");
+        var pack = isDir ? Path.Combine(cmd.DataDir, "dataset.safetensors") : cmd.DataDir;
+        var packed = isDir ? File.Exists(pack) : pack.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase);
+        return packed ? FromPack(pack, cmd) : FromFootage(cmd.DataDir, cmd);
+    }
+
+    static Clips FromPack(string pack, Parse.TrainCommand cmd)
+    {
         var (seqs, _) = Dataset.unpack(pack);
         if (seqs.Length == 0) throw new UserError($"{pack} holds no sequences");
         if (seqs[0].ViewSize != cmd.Config.ImageSize)
             throw new UserError($"{pack} has {seqs[0].ViewSize}×{seqs[0].ViewSize} frames but the model expects {cmd.Config.ImageSize}×{cmd.Config.ImageSize}");
         if (seqs[0].Length < cmd.Config.SeqLength)
             throw new UserError($"{pack} has sequences of {seqs[0].Length} frames; training needs {cmd.Config.SeqLength}");
-        return new Packed(seqs, (ulong)cmd.Seed, cmd.Config, pack);
+        var frames = seqs.Select(s => SplitFrames(s.Frames, s.Length)).ToArray();
+        if (Clips.Span(cmd.Config.SeqLength, cmd.FrameStep) > seqs[0].Length)
+            throw new UserError($"{pack} has sequences of {seqs[0].Length} frames; a clip of {cmd.Config.SeqLength} frames {cmd.FrameStep} apart spans {Clips.Span(cmd.Config.SeqLength, cmd.FrameStep)}");
+        return new Clips($"{seqs.Length} sequences from {pack}", frames, cmd.Config, cmd.FrameStep, (ulong)cmd.Seed);
+    }
+
+    /// <summary>Footage as <c>track --input</c> reads it (Inputs.Open): every frame resized to the model's square
+    /// input. Sequences shorter than a training clip are left out, and said so.</summary>
+    static Clips FromFootage(string path, Parse.TrainCommand cmd)
+    {
+        var cfg = cmd.Config;
+        var span = Clips.Span(cfg.SeqLength, cmd.FrameStep);
+        var sources = Inputs.Open(path, cfg.ImageSize, out _);
+        var kept = new List<byte[][]>();
+        var tooShort = new List<string>();
+        foreach (var src in sources)
+        {
+            var frames = new List<byte[]>(Math.Max(src.Length, 0));
+            using var input = src.Frames.GetEnumerator();
+            var more = true;
+            while (more)
+                NativeSafe.Run(() =>
+                {
+                    for (var i = 0; i < FramesPerBlock && (more = input.MoveNext()); i++) frames.Add(input.Current);
+                });
+            if (frames.Count >= span) kept.Add([.. frames]);
+            else tooShort.Add($"{src.Name} ({frames.Count} frames)");
+        }
+        if (tooShort.Count > 0)
+            Console.Error.WriteLine($"train: left out {tooShort.Count} sequence(s) shorter than a training clip ({span} frames): {string.Join(", ", tooShort.Take(5))}{(tooShort.Count > 5 ? ", …" : "")}");
+        if (kept.Count == 0)
+            throw new UserError($"--data: no sequence in '{path}' has the {span} frames a training clip spans (SeqLength {cfg.SeqLength}, --frame-step {cmd.FrameStep})");
+        var total = kept.Sum(s => s.Length);
+        var mb = (double)total * cfg.ImageSize * cfg.ImageSize * 3 / (1 << 20);
+        return new Clips(
+            $"footage '{path}': {kept.Count} sequence(s), {total} frames at {cfg.ImageSize}×{cfg.ImageSize} ({mb:0.#} MB)",
+            [.. kept], cfg, cmd.FrameStep, (ulong)cmd.Seed);
+    }
+
+    static byte[][] SplitFrames(byte[] frames, int length)
+    {
+        var bytes = frames.Length / length;
+        return Enumerable.Range(0, length).Select(t => frames.AsSpan(t * bytes, bytes).ToArray()).ToArray();
     }
 
     sealed class Generated(World.World world, ulong seed, Config.ScalorConfig cfg) : TrainingData
@@ -40,26 +94,70 @@ public abstract class TrainingData
         }
     }
 
-    sealed class Packed(World.Sequence[] seqs, ulong seed, Config.ScalorConfig cfg, string path) : TrainingData
+    /// <summary>Clips of SeqLength frames, each <c>frameStep</c> frames after the one before (1: consecutive frames; the
+    /// official code takes every 8th of its 25 fps natural footage, which moves too little from frame to frame), one
+    /// starting at every frame that leaves room for one, drawn in a seeded shuffle per epoch (every clip once per
+    /// epoch). A packed dataset of clip-long sequences has one clip per sequence, so its batches are those of a plain
+    /// shuffle of the sequences, as before clips.</summary>
+    public sealed class Clips : TrainingData
     {
-        public override string Describe => $"{seqs.Length} sequences from {path}";
+        readonly byte[][][] frames;
+        readonly (int Seq, int Start)[] clips;
+        readonly Config.ScalorConfig cfg;
+        readonly int frameStep;
+        readonly ulong seed;
+        long epochOf = -1;
+        int[] order = [];
+
+        /// <param name="frames">[sequence][frame] → RGB bytes of one ImageSize×ImageSize frame.</param>
+        public Clips(string describe, byte[][][] frames, Config.ScalorConfig cfg, int frameStep, ulong seed)
+        {
+            if (frameStep < 1) throw new ArgumentOutOfRangeException(nameof(frameStep), "a frame step is at least 1");
+            this.frames = frames;
+            this.cfg = cfg;
+            this.frameStep = frameStep;
+            this.seed = seed;
+            var span = Span(cfg.SeqLength, frameStep);
+            clips = [.. frames.SelectMany((s, i) => Enumerable.Range(0, Math.Max(0, s.Length - span + 1)).Select(start => (i, start)))];
+            Describe = $"{describe}, {clips.Length} clips of {cfg.SeqLength} frames{(frameStep > 1 ? $" {frameStep} apart" : "")}";
+        }
+
+        /// <summary>Frames of footage a clip of <paramref name="length"/> frames, <paramref name="step"/> apart, covers.</summary>
+        public static int Span(int length, int step) => (length - 1) * step + 1;
+
+        public override string Describe { get; }
+
+        /// <summary>Clips in the data: (sequence, first frame).</summary>
+        public IReadOnlyList<(int Seq, int Start)> All => clips;
+
+        /// <summary>The clip that batch item <paramref name="item"/> of training step <paramref name="step"/> shows.</summary>
+        public (int Seq, int Start) ClipAt(int step, int item)
+        {
+            var k = (long)step * cfg.BatchSize + item;
+            var epoch = k / clips.Length;
+            // One shuffle per epoch, kept while steps stay in it (a step's items, and the next steps, mostly do).
+            if (epoch != epochOf)
+            {
+                order = Permutation(clips.Length, Rng.derive(seed, (ulong)epoch));
+                epochOf = epoch;
+            }
+            return clips[order[k % clips.Length]];
+        }
+
         public override torch.Tensor Batch(int step)
         {
-            var b = cfg.BatchSize;
-            var picked = new World.Sequence[b];
-            for (var i = 0; i < b; i++)
+            var t = cfg.SeqLength;
+            var picked = new World.Sequence[cfg.BatchSize];
+            for (var i = 0; i < picked.Length; i++)
             {
-                var k = (long)step * b + i;
-                var epoch = k / seqs.Length;
-                var perm = Permutation(seqs.Length, Rng.derive(seed, (ulong)epoch));
-                var s = seqs[perm[k % seqs.Length]];
-                picked[i] = s.Length == cfg.SeqLength ? s : Trim(s, cfg.SeqLength);
+                var (s, start) = ClipAt(step, i);
+                var bytes = frames[s][start].Length;
+                var clip = new byte[t * bytes];
+                for (var f = 0; f < t; f++) Buffer.BlockCopy(frames[s][start + f * frameStep], 0, clip, f * bytes, bytes);
+                picked[i] = new World.Sequence(0UL, t, cfg.ImageSize, clip, [], 0);
             }
             return Train.batchOf(picked);
         }
-
-        static World.Sequence Trim(World.Sequence s, int t) =>
-            new(s.Seed, t, s.ViewSize, s.Frames[..(t * s.ViewSize * s.ViewSize * 3)], s.Truth.Where(b => b.Frame < t).ToArray(), s.ObjectCount);
 
         static int[] Permutation(int n, ulong seed)
         {

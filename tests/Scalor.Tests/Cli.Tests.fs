@@ -145,6 +145,18 @@ let tests =
                 Expect.floatClose Accuracy.high t.Config.SizeAnchor (12.0 / 64.0) "anchors follow the VLD objects (12 px)"
             | other -> failtestf "unexpected %A" other
 
+        testCase "train: --frame-step goes with --data, and is at least 1" <| fun () ->
+            match parse [| "train"; "--data"; "video.avi"; "--frame-step"; "8" |] with
+            | Run(Train t) -> Expect.equal (t.DataDir, t.FrameStep) ("video.avi", 8) "footage, every 8th frame"
+            | other -> failtestf "unexpected %A" other
+            match parse [| "train"; "--data"; "video.avi" |] with
+            | Run(Train t) -> Expect.equal t.FrameStep 1 "consecutive frames by default"
+            | other -> failtestf "unexpected %A" other
+            for argv in [ [| "train"; "--frame-step"; "2" |]; [| "train"; "--data"; "v.avi"; "--frame-step"; "0" |] ] do
+                match parse argv with
+                | UsageError m -> Expect.stringContains m "--frame-step" (sprintf "names the option for %A" argv)
+                | other -> failtestf "expected a usage error for %A, got %A" argv other
+
         testCase "generate: --most-likely parses; it has one future and no from-scratch form" <| fun () ->
             match parse [| "generate"; "--out"; "g"; "--most-likely" |] with
             | Run(Generate g) -> Expect.equal (g.MostLikely, g.Samples, g.FromScratch) (true, 1, false) "most likely"

@@ -1,0 +1,125 @@
+/// Training data from recorded sequences: clips of footage and of packed datasets, drawn by seed.
+module Scalor.Tests.TrainingData
+
+open System.IO
+open Expecto
+open Scalor.Cli
+open Scalor.Host
+open TorchSharp
+
+/// `train --data data` with clips of 4 frames, 3 to a batch (toy64: 64×64 frames).
+let private trainArgs (data: string) (extra: string list) =
+    match Parse.parse (Array.ofList ([ "train"; "--data"; data; "--batch"; "3"; "--set"; "SeqLength=4" ] @ extra)) with
+    | Parse.Run(Parse.Train t) -> t
+    | other -> failtestf "unexpected %A" other
+
+let private clipsOf (cmd: Parse.TrainCommand) =
+    match TrainingData.Create cmd with
+    | :? TrainingData.Clips as c -> c
+    | other -> failtestf "expected clips, got %s" other.Describe
+
+/// Writes `n` flat 64×64 PNG frames into `dir`; every byte of frame t is `value t`.
+let private writeFrames (dir: string) n (value: int -> int) =
+    Directory.CreateDirectory dir |> ignore
+    for t in 0 .. n - 1 do
+        let img = Rgb(64, 64)
+        System.Array.Fill(img.Pixels, byte (value t))
+        img.SavePng(Path.Combine(dir, sprintf "%06d.png" (t + 1)))
+
+/// Batch item i's frames by their first byte: [T] values in 0..255.
+let private frameValues (batch: torch.Tensor) (i: int) =
+    use v = batch.[int64 i].select(1L, 0L).select(1L, 0L).select(1L, 0L).contiguous()
+    v.data<float32>().ToArray() |> Array.map (fun x -> int (round (x * 255.0f)))
+
+[<Tests>]
+let tests =
+    testList "TrainingData" [
+        testCase "footage: every clip is a run of consecutive frames, each drawn once per epoch in the seed's order" <| fun () ->
+            CommandFiles.inTempDir "scalor-footage" <| fun dir ->
+                // 13 frames: clips start at frames 0..9; frame t reads 1 + 3t, so a clip shows its own start.
+                writeFrames dir 13 (fun t -> 1 + 3 * t)
+                let data = clipsOf (trainArgs dir [])
+                Expect.equal (List.ofSeq data.All) [ for s in 0 .. 9 -> struct (0, s) ] "one clip at every start that leaves 4 frames"
+                Expect.stringContains data.Describe "13 frames at 64×64" "what it read"
+                let drawn =
+                    [ for step in 0 .. 3 do
+                        use batch = data.Batch step
+                        Expect.equal batch.shape [| 3L; 4L; 3L; 64L; 64L |] "[B; T; C; H; W]"
+                        for i in 0 .. 2 do
+                            let v = frameValues batch i
+                            Expect.equal v [| v.[0]; v.[0] + 3; v.[0] + 6; v.[0] + 9 |] "four consecutive frames, in order"
+                            let clip = data.ClipAt(step, i)
+                            Expect.equal clip (struct (0, (v.[0] - 1) / 3)) "the clip ClipAt names"
+                            yield clip ]
+                Expect.equal (List.sort (List.take 10 drawn)) (List.ofSeq data.All) "the first epoch shows every clip once"
+                Expect.notEqual (List.take 10 drawn) (List.ofSeq data.All) "shuffled"
+                // Any step in any order gives the same clip: a resumed run sees an uninterrupted one's data.
+                let fresh = clipsOf (trainArgs dir [])
+                let backwards = [ for step in 3 .. -1 .. 0 do for i in 2 .. -1 .. 0 -> fresh.ClipAt(step, i) ] |> List.rev
+                Expect.equal backwards drawn "steps read out of order"
+                let other = clipsOf (trainArgs dir [ "--seed"; "2" ])
+                Expect.notEqual [ for k in 0 .. 9 -> other.ClipAt(k / 3, k % 3) ] (List.take 10 drawn) "another seed, another order"
+                // Every third frame: a clip of 4 spans 10 frames, so 4 clips start at frames 0..3.
+                let spaced = clipsOf (trainArgs dir [ "--frame-step"; "3" ])
+                Expect.equal (List.ofSeq spaced.All) [ for s in 0 .. 3 -> struct (0, s) ] "starts that leave room for 10 frames"
+                use batch = spaced.Batch 0
+                for i in 0 .. 2 do
+                    let v = frameValues batch i
+                    Expect.equal v [| v.[0]; v.[0] + 9; v.[0] + 18; v.[0] + 27 |] "frames 3 apart"
+                let tooSparse = CommandFiles.refusalOf (fun () -> TrainingData.Create(trainArgs dir [ "--frame-step"; "5" ]) |> ignore; 0)
+                Expect.stringContains tooSparse.Message "16 frames" "a clip 5 apart spans 16 frames: more than the 13 there are"
+
+        testCase "footage in the MOTChallenge layout: sequences shorter than a clip are left out, and none long enough is refused" <| fun () ->
+            CommandFiles.inTempDir "scalor-footage-mot" <| fun dir ->
+                writeFrames (Path.Combine(dir, "a", "img1")) 6 (fun t -> 10 + t)
+                writeFrames (Path.Combine(dir, "b", "img1")) 3 (fun t -> 100 + t)
+                let data = clipsOf (trainArgs dir [])
+                Expect.equal (List.ofSeq data.All) [ struct (0, 0); struct (0, 1); struct (0, 2) ] "sequence a's three clips"
+                use batch = data.Batch 0
+                for i in 0 .. 2 do
+                    Expect.isLessThan (frameValues batch i).[3] 100 "no frame of the short sequence"
+                let shortOnly = Path.Combine(dir, "short")
+                writeFrames (Path.Combine(shortOnly, "b", "img1")) 3 id
+                let e = CommandFiles.refusalOf (fun () -> TrainingData.Create(trainArgs shortOnly []) |> ignore; 0)
+                Expect.stringContains e.Message "4 frames" "says how long a clip is"
+                let missing = CommandFiles.refusalOf (fun () -> TrainingData.Create(trainArgs (Path.Combine(dir, "nothing")) []) |> ignore; 0)
+                Expect.stringContains missing.Message "not found" "a missing path"
+                let empty = Path.Combine(dir, "empty")
+                Directory.CreateDirectory empty |> ignore
+                Expect.throwsT<InvalidDataException> (fun () -> TrainingData.Create(trainArgs empty []) |> ignore) "a folder without images"
+
+        testCase "a packed dataset: clip-long sequences are shown whole, once per epoch; longer ones give a clip at every start" <| fun () ->
+            CommandFiles.inTempDir "scalor-packed" <| fun dir ->
+                let write out length =
+                    match Parse.parse [| "data"; "--sequences"; "5"; "--length"; string length; "--no-images"; "--out"; out |] with
+                    | Parse.Run(Parse.Data d) -> Expect.equal (DataCommand.Run d) 0 "data written"
+                    | other -> failtestf "unexpected %A" other
+                let exact = Path.Combine(dir, "exact")
+                write exact 4
+                let data = clipsOf (trainArgs exact [])
+                Expect.equal (List.ofSeq data.All) [ for s in 0 .. 4 -> struct (s, 0) ] "one clip per sequence"
+                let seqs, _ = Scalor.Worlds.Dataset.unpack (Path.Combine(exact, "dataset.safetensors"))
+                use batch = data.Batch 1
+                for i in 0 .. 2 do
+                    let struct (s, _) = data.ClipAt(1, i)
+                    use whole = Scalor.Model.Train.batchOf [| seqs.[s] |]
+                    use item = batch.[int64 i].contiguous()
+                    Expect.equal (item.data<float32>().ToArray()) (whole.data<float32>().ToArray()) "the sequence's frames"
+                let drawn = [ for k in 0 .. 4 -> let struct (s, _) = data.ClipAt(k / 3, k % 3) in s ]
+                Expect.equal (List.sort drawn) [ 0 .. 4 ] "every sequence once in the first epoch"
+                let long = Path.Combine(dir, "long")
+                write long 6
+                Expect.equal (clipsOf (trainArgs (Path.Combine(long, "dataset.safetensors")) [])).All.Count 15 "3 clips in each of 5 sequences of 6 frames (the file named)"
+
+        testCase "train runs on footage end to end" <| fun () ->
+            CommandFiles.inTempDir "scalor-footage-train" <| fun dir ->
+                let frames = Path.Combine(dir, "frames")
+                writeFrames frames 5 (fun t -> 20 * t)
+                let run = Path.Combine(dir, "run")
+                match Parse.parse [| "train"; "--data"; frames; "--batch"; "1"; "--set"; "SeqLength=2"; "--steps"; "1"; "--out"; run |] with
+                | Parse.Run(Parse.Train t) -> Expect.equal (TrainCommand.Run t) 0 "one step"
+                | other -> failtestf "unexpected %A" other
+                Expect.isTrue (File.Exists(Checkpoints.PathFor(Path.Combine(run, "checkpoints"), 1))) "the final checkpoint"
+                let step = File.ReadAllLines(Path.Combine(run, "log.jsonl")) |> Array.last |> System.Text.Json.JsonDocument.Parse
+                Expect.isTrue (System.Double.IsFinite(step.RootElement.GetProperty("loss").GetDouble())) "a finite loss"
+    ]
