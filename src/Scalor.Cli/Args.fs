@@ -177,9 +177,11 @@ type TrackArgs =
     | Explained_Share of share: float
     | Boxes of BoxesArg
     | Backfill
+    | Frame_Step of int
     interface IArgParserTemplate with
         member a.Usage =
             match a with
+            | Frame_Step _ -> "with --input: track every k-th frame from the first (default 1), as a model trained with 'train --frame-step k' saw them; results keep the input's frame numbers, and ground truth is scored on the tracked frames."
             | Rejection _ -> rejectionUsage
             | Duplicate_Share _ -> duplicateShareUsage
             | Explained_Share _ -> explainedShareUsage

@@ -99,7 +99,9 @@ type TrackCommand =
       /// Report mask boxes (`Track.Rendering.MaskBox`) rather than z_where glimpses.
       MaskBoxes: bool
       /// Also track each sequence backwards and extend late-starting tracks with it (`Backfill.extend`).
-      Backfill: bool }
+      Backfill: bool
+      /// With Input: every FrameStep-th frame is tracked (1: every frame).
+      FrameStep: int }
 
 type ExportCommand =
     { /// null: the embedded default model.
@@ -366,6 +368,9 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
     let runtime = match r.GetResult(TrackArgs.Runtime, RuntimeArg.Torchsharp) with RuntimeArg.Onnx -> "onnx" | _ -> "torchsharp"
     // The graph reports boxes and ids, not appearance: asked-for latents must not be dropped in silence.
     if runtime = "onnx" && r.Contains TrackArgs.Latents then usage "--latents needs --runtime torchsharp: the ONNX graph reports boxes and ids, not the latents"
+    let frameStep = r.GetResult(TrackArgs.Frame_Step, 1)
+    if frameStep < 1 then usage "--frame-step must be at least 1"
+    if frameStep > 1 && not (r.Contains TrackArgs.Input) then usage "--frame-step applies to --input; a generated world draws its own motion"
     Track
         { Model = r.TryGetResult TrackArgs.Model |> Option.toObj
           Input = r.TryGetResult TrackArgs.Input |> Option.toObj
@@ -387,7 +392,8 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
           MaskBoxes = r.GetResult(TrackArgs.Boxes, BoxesArg.Mask) = BoxesArg.Mask
           DuplicateShare = duplicateShareOf (r.TryGetResult TrackArgs.Rejection) (r.TryGetResult TrackArgs.Duplicate_Share)
           ExplainedShare = explainedShareOf (r.TryGetResult TrackArgs.Explained_Share)
-          Backfill = r.Contains TrackArgs.Backfill }
+          Backfill = r.Contains TrackArgs.Backfill
+          FrameStep = frameStep }
 
 let private generateCommand (r: ParseResults<GenerateArgs>) =
     let observe = r.GetResult(GenerateArgs.Observe, 5)

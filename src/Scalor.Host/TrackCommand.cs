@@ -39,7 +39,12 @@ public static class TrackCommand
             DataCommand.WriteDataset(gtDir, seqs, cmd.World, writeImages: false);
             sources = seqs.Select((s, i) => new Source(DataCommand.SequenceName(i), size, size, FramesOf(s), s.Length)).ToList();
         }
-        else sources = Inputs.Open(cmd.Input, size, out gtDir);
+        else
+        {
+            sources = Inputs.Open(cmd.Input, size, out gtDir, cmd.FrameStep);
+            // Every k-th frame is tracked, so the truth of the frames between is no one's to find.
+            if (gtDir is not null && cmd.FrameStep > 1) gtDir = TruthEvery(gtDir, Path.Combine(outDir, $"gt-every-{cmd.FrameStep}"), cmd.FrameStep);
+        }
 
         var results = Path.Combine(outDir, "results");
         Directory.CreateDirectory(results);
@@ -66,9 +71,14 @@ public static class TrackCommand
                 if (onnx is null)
                 {
                     (var mot, mse, n, added) = TrackSequence(nets, share, src, outDir, cmd, PassTick);
-                    File.WriteAllText(Path.Combine(results, src.Name + ".txt"), mot);
+                    File.WriteAllText(Path.Combine(results, src.Name + ".txt"), Renumber(mot, cmd.FrameStep));
                 }
-                else (n, added) = TrackOnnx(onnx, src, results, cmd.Backfill, PassTick);
+                else
+                {
+                    (n, added) = TrackOnnx(onnx, src, results, cmd.Backfill, PassTick);
+                    var file = Path.Combine(results, src.Name + ".txt");
+                    if (cmd.FrameStep > 1 && File.Exists(file)) File.WriteAllText(file, Renumber(File.ReadAllText(file), cmd.FrameStep));
+                }
                 mseSum += mse * n;
                 mseFrames += n;
                 frames += n;
@@ -104,6 +114,45 @@ public static class TrackCommand
         if (askedExplained is null && nets.Config.RejectionThreshold != Config.toy64.RejectionThreshold)
             recorded.Add(Checkpoints.DescribeExplainedShare(nets.Config.RejectionThreshold));
         return recorded.Count > 0 ? $"{string.Join(", ", recorded)}, as the checkpoint records" : null;
+    }
+
+    /// <summary>Results text of every <paramref name="step"/>-th frame, tracked as frames 1, 2, …, with each row's
+    /// frame number put back to the input's: 1, 1 + step, 1 + 2·step, ….</summary>
+    internal static string Renumber(string mot, int step)
+    {
+        if (step == 1) return mot;
+        var text = new StringBuilder(mot.Length + mot.Length / 8);
+        foreach (var line in mot.Split('\n'))
+        {
+            if (line.Length == 0) continue;
+            var comma = line.IndexOf(',');
+            var frame = int.Parse(line.AsSpan(0, comma), CultureInfo.InvariantCulture);
+            text.Append((frame - 1) * step + 1).Append(line.AsSpan(comma)).Append('\n');
+        }
+        return text.ToString();
+    }
+
+    /// <summary>A copy of a MOTChallenge ground-truth folder with the rows of every <paramref name="step"/>-th frame
+    /// from the first (each sequence's <c>gt/gt.txt</c>, and its <c>seqinfo.ini</c> as it is); returns the copy.</summary>
+    internal static string TruthEvery(string gtDir, string copy, int step)
+    {
+        foreach (var seq in Directory.GetDirectories(gtDir))
+        {
+            var gt = Path.Combine(seq, "gt", "gt.txt");
+            if (!File.Exists(gt)) continue;
+            var to = Path.Combine(copy, Path.GetFileName(seq));
+            Directory.CreateDirectory(Path.Combine(to, "gt"));
+            var kept = File.ReadLines(gt).Where(l =>
+            {
+                var comma = l.IndexOf(',');
+                // A row that does not parse is kept, for the evaluator to name.
+                return comma <= 0 || !int.TryParse(l.AsSpan(0, comma), NumberStyles.Integer, CultureInfo.InvariantCulture, out var f) || (f - 1) % step == 0;
+            });
+            File.WriteAllLines(Path.Combine(to, "gt", "gt.txt"), kept);
+            var info = Path.Combine(seq, "seqinfo.ini");
+            if (File.Exists(info)) File.Copy(info, Path.Combine(to, "seqinfo.ini"), true);
+        }
+        return copy;
     }
 
     static IEnumerable<byte[]> FramesOf(World.Sequence s)
@@ -171,7 +220,7 @@ public static class TrackCommand
         if (!cmd.Backfill)
         {
             var (m, e, n, l) = TrackOne(nets, share, src, outDir, cmd, pass?.Invoke(""));
-            WriteLatents(outDir, src.Name, l);
+            WriteLatents(outDir, src.Name, l, cmd.FrameStep);
             return (m, e, n, 0);
         }
         var frames = src.Frames.ToList();
@@ -185,7 +234,7 @@ public static class TrackCommand
             return (merged.Mot, merged.Added);
         });
         if (latents is not null && backLatents is not null) AddBackfilled(latents, backLatents, sources, frames.Count);
-        WriteLatents(outDir, src.Name, latents);
+        WriteLatents(outDir, src.Name, latents, cmd.FrameStep);
         return (mot, mse, count, sources.Length);
     }
 
@@ -204,9 +253,11 @@ public static class TrackCommand
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
     };
 
-    static void WriteLatents(string? outDir, string name, List<LatentFrame>? latents)
+    /// <param name="step">The input's frames between two tracked ones: the file names the input's frame numbers.</param>
+    static void WriteLatents(string? outDir, string name, List<LatentFrame>? latents, int step)
     {
         if (latents is null || outDir is null) return;
+        if (step > 1) latents = [.. latents.Select(f => f with { Frame = (f.Frame - 1) * step + 1 })];
         Directory.CreateDirectory(Path.Combine(outDir, "latents"));
         File.WriteAllText(Path.Combine(outDir, "latents", name + ".json"), JsonSerializer.Serialize(latents, LatentsJson));
     }

@@ -33,8 +33,8 @@ public static class TrainCommand
         Directory.CreateDirectory(ckptDir);
         var cfg = cmd.Config;
         Checkpoints.CheckImageSize(cfg);
-        // The data first: footage that cannot be read, or is too short, is refused before a model is built or the
-        // run folder changes. A resumed checkpoint may change only execution settings, never the clip shape.
+        // The data first: footage that cannot be read, or is too short, is refused before a model is built or anything
+        // is written into the run folder. A resumed checkpoint may change only execution settings, never the clip shape.
         var data = TrainingData.Create(cmd);
 
         var nets = Scalor.Model.Scalor.create(cfg, cmd.Seed);

@@ -30,17 +30,21 @@ public static class FrameSources
         }, ct));
 
     /// <summary>A folder of images (png, jpg, bmp; in name order) or a video file (decoded by ffmpeg), or every
-    /// sequence of a dataset folder in the MOTChallenge layout, as frames resized to <paramref name="size"/>.</summary>
-    public static IObservable<Frame> FromPath(string path, int size) =>
+    /// sequence of a dataset folder in the MOTChallenge layout, as frames resized to <paramref name="size"/>. With
+    /// <paramref name="frameStep"/> k, every k-th frame from the first (as a model trained with
+    /// <c>train --frame-step k</c> saw them), each frame's <c>Index</c> still the input's, so MOT lines name the
+    /// input's frames.</summary>
+    public static IObservable<Frame> FromPath(string path, int size, int frameStep = 1) =>
         Observable.Create<Frame>((observer, ct) => Task.Run(() =>
         {
-            foreach (var src in Inputs.Open(path, size, out _))
+            foreach (var src in Inputs.Open(path, size, out _, frameStep))
             {
                 var t = 0;
                 foreach (var rgb in src.Frames)
                 {
                     if (ct.IsCancellationRequested) return;
-                    observer.OnNext(new Frame(src.Name, t++, size, size, rgb));
+                    observer.OnNext(new Frame(src.Name, t, size, size, rgb));
+                    t += frameStep;
                 }
             }
             observer.OnCompleted();

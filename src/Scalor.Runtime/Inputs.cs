@@ -9,13 +9,15 @@ public sealed record Source(string Name, int Width, int Height, IEnumerable<byte
 
 /// <summary>Inputs to track: a dataset folder in the MOTChallenge layout (its ground truth is used for the
 /// evaluation), a folder of images (one sequence, in name order), or a video file decoded by ffmpeg. Frames
-/// are resized to the model's input size; boxes are reported in the original pixels.</summary>
+/// are resized to the model's input size; boxes are reported in the original pixels. With a frame step k, every
+/// k-th frame from the first is read (frame t of a source is then input frame t·k).</summary>
 public static class Inputs
 {
     static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp"];
 
-    public static List<Source> Open(string path, int size, out string? gtDir)
+    public static List<Source> Open(string path, int size, out string? gtDir, int frameStep = 1)
     {
+        if (frameStep < 1) throw new ArgumentOutOfRangeException(nameof(frameStep), "a frame step is at least 1");
         gtDir = null;
         if (Directory.Exists(path))
         {
@@ -23,17 +25,18 @@ public static class Inputs
             if (seqDirs.Count > 0)
             {
                 if (seqDirs.Any(d => File.Exists(Path.Combine(d, "gt", "gt.txt")))) gtDir = path;
-                return seqDirs.Select(d => Folder(Path.GetFileName(d), Path.Combine(d, "img1"), size)).ToList();
+                return seqDirs.Select(d => Folder(Path.GetFileName(d), Path.Combine(d, "img1"), size, frameStep)).ToList();
             }
-            return [Folder(Path.GetFileName(Path.GetFullPath(path).TrimEnd('/')), path, size)];
+            return [Folder(Path.GetFileName(Path.GetFullPath(path).TrimEnd('/')), path, size, frameStep)];
         }
-        if (File.Exists(path)) return [Video(path, size)];
+        if (File.Exists(path)) return [Video(path, size, frameStep)];
         throw new FileNotFoundException($"input '{path}' not found", path);
     }
 
-    static Source Folder(string name, string dir, int size)
+    static Source Folder(string name, string dir, int size, int frameStep)
     {
-        var files = Directory.GetFiles(dir).Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant())).OrderBy(f => f, StringComparer.Ordinal).ToList();
+        var files = Directory.GetFiles(dir).Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant())).OrderBy(f => f, StringComparer.Ordinal)
+            .Where((_, i) => i % frameStep == 0).ToList();
         if (files.Count == 0) throw new InvalidDataException($"no images (png, jpg, bmp) in '{dir}'");
         var first = Read(files[0]);
         return new(name, first.Width, first.Height, files.Select(f => Resize(Read(f), size)), files.Count);
@@ -61,10 +64,10 @@ public static class Inputs
         return r.clamp(0, 255).round().to_type(torch.uint8).permute(0, 2, 3, 1).contiguous().data<byte>().ToArray();
     }
 
-    static Source Video(string file, int size)
+    static Source Video(string file, int size, int frameStep)
     {
         var (w, h, n) = Probe(file);
-        return new(Path.GetFileNameWithoutExtension(file), w, h, Decode(file, size), n);
+        return new(Path.GetFileNameWithoutExtension(file), w, h, Decode(file, size).Where((_, i) => i % frameStep == 0), (n + frameStep - 1) / frameStep);
     }
 
     static Process Start(string exe, params string[] args)

@@ -18,6 +18,18 @@ let tests =
             let s = World.sequence w (World.sequenceSeed 9UL 1)
             Expect.equal frames.[4].Rgb s.Frames.[64 * 64 * 3 .. 2 * 64 * 64 * 3 - 1] "same pixels as the generator"
 
+        testCase "a folder of images streams every frame, or every k-th under the input's frame index" <| fun () ->
+            let dir = IO.Directory.CreateTempSubdirectory("scalor-frames").FullName
+            try
+                for t in 0 .. 6 do
+                    let img = Scalor.Host.Rgb(64, 64)
+                    Array.Fill(img.Pixels, byte (10 * t + 5))
+                    img.SavePng(IO.Path.Combine(dir, sprintf "%03d.png" t))
+                let read step = FrameSources.FromPath(dir, 64, step).ToList().Wait() |> Seq.map (fun f -> f.Index, int f.Rgb.[0]) |> List.ofSeq
+                Expect.equal (read 1) [ for t in 0 .. 6 -> t, 10 * t + 5 ] "every frame, in name order"
+                Expect.equal (read 3) [ 0, 5; 3, 35; 6, 65 ] "frames 0, 3 and 6, named so"
+            finally IO.Directory.Delete(dir, true)
+
         testCase "disposing the subscription stops the work" <| fun () ->
             let w = World.create { World.defaultConfig with Length = 10 } None
             let mutable seen = 0

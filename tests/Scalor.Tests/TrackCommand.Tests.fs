@@ -169,4 +169,43 @@ let tests =
                 for (n, a), (_, b) in List.zip inMemory.Store.Named fromFile.Store.Named do
                     Expect.isTrue (a.shape = b.shape && a.equal(b).all().item<bool>()) (sprintf "%s: the same values" n)
                 Expect.equal (Checkpoints.LoadModel null).Config (Checkpoints.LoadModel file).Config "as trained: the config it records"
+
+        testCase "--frame-step tracks every k-th frame as a folder of those frames, under the input's frame numbers, scored on them" <| fun () ->
+            inTempDir "scalor-frame-step" <| fun dir ->
+                // One held-out LD sequence of 9 frames in the MOTChallenge layout, and a copy of its frames 1, 3, 5, 7, 9
+                // with their truth renumbered 1..5: what a model trained with --frame-step 2 should see.
+                let data = Path.Combine(dir, "data")
+                match Parse.parse [| "data"; "--sequences"; "1"; "--length"; "9"; "--seed"; "1000001"; "--out"; data |] with
+                | Parse.Run(Parse.Data d) -> Expect.equal (DataCommand.Run d) 0 "data written"
+                | other -> failtestf "unexpected %A" other
+                let seq = Path.Combine(data, "seq-0001")
+                let odd = Path.Combine(dir, "odd", "seq-0001")
+                Directory.CreateDirectory(Path.Combine(odd, "img1")) |> ignore
+                Directory.CreateDirectory(Path.Combine(odd, "gt")) |> ignore
+                for k in 0 .. 4 do
+                    File.Copy(Path.Combine(seq, "img1", sprintf "%06d.png" (2 * k + 1)), Path.Combine(odd, "img1", sprintf "%06d.png" (k + 1)))
+                File.Copy(Path.Combine(seq, "seqinfo.ini"), Path.Combine(odd, "seqinfo.ini"))
+                let truth = File.ReadAllLines(Path.Combine(seq, "gt", "gt.txt"))
+                let frameOf (l: string) = int (l.Split(',').[0])
+                File.WriteAllLines(Path.Combine(odd, "gt", "gt.txt"),
+                    [| for l in truth do if frameOf l % 2 = 1 then yield string ((frameOf l + 1) / 2) + l.Substring(l.IndexOf ',') |])
+                for runtime in [ "torchsharp"; "onnx" ] do
+                    let run name input step =
+                        let out = Path.Combine(dir, name + "-" + runtime)
+                        let cmd = { command out true with Input = input; FrameStep = step; Runtime = runtime; Latents = (runtime = "torchsharp") }
+                        Expect.equal (TrackCommand.Run cmd) 0 "track succeeds"
+                        out
+                    let stepped, direct = run "stepped" data 2, run "direct" (Path.Combine(dir, "odd")) 1
+                    let rows out = File.ReadAllLines(Path.Combine(out, "results", "seq-0001.txt"))
+                    let direct' = rows direct |> Array.map (fun l -> string (2 * frameOf l - 1) + l.Substring(l.IndexOf ','))
+                    Expect.isGreaterThan direct'.Length 15 (runtime + ": objects tracked")
+                    Expect.sequenceEqual (rows stepped) direct' (runtime + ": the same rows, at frames 1, 3, 5, 7, 9")
+                    use a = JsonDocument.Parse(File.ReadAllText(Path.Combine(stepped, "metrics.json")))
+                    use b = JsonDocument.Parse(File.ReadAllText(Path.Combine(direct, "metrics.json")))
+                    for key in [ "num_gt"; "tp"; "fn"; "fp"; "idsw"; "mota"; "idf1"; "hota" ] do
+                        Expect.equal (a.RootElement.GetProperty(key).GetDouble()) (b.RootElement.GetProperty(key).GetDouble()) (sprintf "%s: %s, the truth of the tracked frames only" runtime key)
+                    if runtime = "torchsharp" then
+                        use latents = JsonDocument.Parse(File.ReadAllText(Path.Combine(stepped, "latents", "seq-0001.json")))
+                        Expect.sequenceEqual [ for f in latents.RootElement.EnumerateArray() -> f.GetProperty("frame").GetInt32() ] [ 1; 3; 5; 7; 9 ] "the latents name the input's frames"
+                Expect.isTrue (File.Exists(Path.Combine(seq, "gt", "gt.txt")) && File.ReadAllLines(Path.Combine(seq, "gt", "gt.txt")) = truth) "the input's truth is left as it was"
     ]
