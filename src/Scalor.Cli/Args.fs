@@ -322,9 +322,11 @@ type EvalArgs =
     | Min_Gt_Visibility of share: float
     | Threads of int
     | Backfill
+    | Frame_Step of int
     interface IArgParserTemplate with
         member a.Usage =
             match a with
+            | Frame_Step _ -> "with --data footage that has no ground truth: a clip's frames lie this many frames apart, as the model was trained (default 1)."
             | Backfill -> "with --data: " + backfillUsage
             | Min_Visible _ -> minVisibleUsage
             | Min_Gt_Visibility _ -> "ignore ground-truth rows less visible than this share (gt.txt column 9: MOT16's visibility; in Scalor worlds, what lies in view and is not covered by other objects), and the tracker boxes matched to them, as distractors are (default 0: score every row)."
@@ -333,7 +335,7 @@ type EvalArgs =
             | Explained_Share _ -> explainedShareUsage
             | Threads _ -> threadsUsage
             | Model _ -> "with --data: the checkpoint to evaluate (default: the embedded model)."
-            | Data _ -> "a dataset written by 'scalor-host data': track it with the model, score it, and add mse, nll_elbo, nll_iw."
+            | Data _ -> "a dataset written by 'scalor-host data': track it with the model, score it, and add mse, nll_elbo, nll_iw; or footage without ground truth (a video, a folder of images): mse, nll_elbo and nll_iw over its clips."
             | Samples _ -> "importance samples per sequence for nll_iw (default 16)."
             | Gt _ -> "ground truth in the MOTChallenge layout: <seq>/gt/gt.txt and <seq>/seqinfo.ini."
             | Pred _ -> "folder of <seq>.txt result files (10 columns, 1-based frames and ids)."

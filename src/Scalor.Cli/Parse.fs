@@ -40,7 +40,9 @@ type EvalCommand =
       /// Ground-truth rows less visible than this (gt.txt column 9) are ignored, with the boxes matched to them.
       MinGtVisibility: float
       /// Model mode: track as `track --backfill` (`TrackCommand.Backfill`).
-      Backfill: bool }
+      Backfill: bool
+      /// Model mode, footage without ground truth: frames between a clip's frames (1: consecutive).
+      FrameStep: int }
 
 type TrainCommand =
     { Config: Scalor.Model.Config.ScalorConfig
@@ -427,6 +429,8 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
     let samples = r.GetResult(EvalArgs.Samples, 16)
     if samples < 1 || samples > 256 then usage "--samples must be between 1 and 256"
     let json = r.TryGetResult EvalArgs.Json |> Option.toObj
+    let frameStep = r.GetResult(EvalArgs.Frame_Step, 1)
+    if frameStep < 1 then usage "--frame-step must be at least 1"
     let minGt = r.GetResult(EvalArgs.Min_Gt_Visibility, 0.0)
     if not (minGt >= 0.0 && minGt <= 1.0) then usage "--min-gt-visibility must be a share in [0, 1]"
     match r.TryGetResult EvalArgs.Data with
@@ -437,9 +441,10 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
                ExplainedShare = explainedShareOf (r.TryGetResult EvalArgs.Explained_Share)
                MinVisibleShare = minVisibleOf (r.TryGetResult EvalArgs.Min_Visible)
                Threads = threadsOf (r.TryGetResult EvalArgs.Threads); MinGtVisibility = minGt
-               Backfill = r.Contains EvalArgs.Backfill }
+               Backfill = r.Contains EvalArgs.Backfill; FrameStep = frameStep }
     | Option.None ->
         if r.Contains EvalArgs.Backfill then usage "--backfill tracks with the model: it needs --data (evaluate a model on a dataset)"
+        if r.Contains EvalArgs.Frame_Step then usage "--frame-step cuts footage into clips: it needs --data"
         let gt =
             match r.TryGetResult EvalArgs.Gt with
             | Some g -> g
@@ -450,7 +455,7 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
             | Option.None -> usage "eval needs --pred (a folder of <seq>.txt results)"
         Eval { GtDir = gt; PredDir = pred; ByIou = byIou; Threshold = thr; JsonFile = json; Model = null; DataDir = null; Samples = samples
                DuplicateShare = Option.None; ExplainedShare = Option.None; MinVisibleShare = 0.0; Threads = threadsOf Option.None
-               MinGtVisibility = minGt; Backfill = false }
+               MinGtVisibility = minGt; Backfill = false; FrameStep = 1 }
 
 let private benchCommand (r: ParseResults<BenchArgs>) =
     let runs = r.GetResult(BenchArgs.Runs, 5)

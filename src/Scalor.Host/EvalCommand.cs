@@ -24,6 +24,60 @@ public static class EvalCommand
         return 0;
     }
 
+    /// <summary><c>eval --data FOOTAGE</c> where there is no ground truth to track against: the reconstruction MSE and
+    /// the per-pixel NLL estimates alone, as the paper scores its natural scenes (the official test cuts its footage
+    /// into clips of 10 frames, 8 apart). Each sequence is cut into blocks of SeqLength·k frames, and each block
+    /// into its k clips of SeqLength frames k apart (offsets 0..k−1), so every frame of a whole block is scored once;
+    /// the frames after the last whole block are not.</summary>
+    static int Likelihoods(Parse.EvalCommand cmd, List<Scalor.Runtime.Source> sources, int size)
+    {
+        var trained = Checkpoints.LoadModel(cmd.Model);
+        var (t, k) = (trained.Config.SeqLength, cmd.FrameStep);
+        var span = t * k;
+        var gen = new TorchSharp.torch.Generator(NllSeed);
+        var nll = new List<Scalor.Model.Elbo.Nll>();
+        var sw = Stopwatch.StartNew();
+        foreach (var src in sources)
+        {
+            using var input = src.Frames.GetEnumerator();
+            var block = new List<byte[]>(span);
+            var more = true;
+            // One NativeSafe block per block of footage: reading (a folder's images are resized with libtorch) and scoring.
+            while (more)
+                NativeSafe.Run(() =>
+                {
+                    block.Clear();
+                    while (block.Count < span && (more = input.MoveNext())) block.Add(input.Current);
+                    if (block.Count < span) return;
+                    for (var offset = 0; offset < k; offset++)
+                    {
+                        using var scope = TorchSharp.torch.NewDisposeScope();
+                        var x = TorchSharp.torch.stack(Enumerable.Range(0, t).Select(j => Scalor.Model.Tracker.toTensor(block[offset + j * k], size)).ToArray(), 1);
+                        nll.Add(Scalor.Model.Elbo.nll(trained, gen, cmd.Samples, x));
+                    }
+                });
+        }
+        if (nll.Count == 0)
+            throw new UserError($"--data: no sequence in '{cmd.DataDir}' has the {span} frames a clip of {t} frames{(k > 1 ? $" {k} apart" : "")} spans");
+        var json = new Dictionary<string, object>
+        {
+            ["mse"] = nll.Average(n => n.Mse),
+            ["nll_elbo"] = nll.Average(n => n.NegElbo),
+            ["nll_iw"] = nll.Average(n => n.ImportanceWeighted),
+            ["nll_samples"] = cmd.Samples,
+            ["clips"] = nll.Count,
+            ["clip_length"] = t,
+            ["frame_step"] = k,
+        };
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"eval: no ground truth in {cmd.DataDir}: likelihoods only, {nll.Count} clips of {t} frames{(k > 1 ? $" {k} apart" : "")} in {sw.Elapsed.TotalSeconds:F1} s: MSE {json["mse"]:F5}; NLL per pixel: negative ELBO {json["nll_elbo"]:F4}, importance-weighted ({cmd.Samples} samples) {json["nll_iw"]:F4} nats"));
+        BenchCommand.WriteJson(cmd.JsonFile, json);
+        return 0;
+    }
+
+    /// <summary>Seed of the sampling noise of the NLL estimates: the same model and data give the same numbers.</summary>
+    const ulong NllSeed = 20200101;
+
     /// <summary><c>eval --model M --data DIR</c>: tracks the dataset (deterministic), scores it against its ground
     /// truth, and adds the reconstruction MSE and the per-pixel NLL estimates (<see cref="Scalor.Model.Elbo.nll"/>).</summary>
     static int RunModel(Parse.EvalCommand cmd)
@@ -32,7 +86,9 @@ public static class EvalCommand
         if (TrackCommand.Recorded(cmd.Model, nets, share, cmd.DuplicateShare, cmd.ExplainedShare) is { } recorded) Console.WriteLine($"eval: {recorded}");
         var size = nets.Config.ImageSize;
         var sources = Scalor.Runtime.Inputs.Open(cmd.DataDir, size, out var gtDir);
-        if (gtDir is null) throw new UserError($"{cmd.DataDir}: no ground truth (<seq>/gt/gt.txt); --data needs a dataset written by 'scalor-host data'");
+        if (gtDir is null) return Likelihoods(cmd, sources, size);
+        if (cmd.FrameStep > 1)
+            throw new UserError($"--frame-step: {cmd.DataDir} has ground truth, and eval --data scores its whole sequences; 'track --input {cmd.DataDir} --frame-step {cmd.FrameStep}' scores every {cmd.FrameStep}th frame");
         // The tracking of `track` (deterministic, the same reporting rules), its results kept in memory: no
         // results folder, so a read-only or full temporary folder does not stop the evaluation.
         var track = new Parse.TrackCommand(cmd.Model, cmd.DataDir, null, Scalor.Worlds.World.defaultConfig, 1, 0, false, false, 0.5f,
@@ -58,7 +114,7 @@ public static class EvalCommand
             cmd.ByIou, threshold, cmd.MinGtVisibility), cmd);
         // The bounds are of the model as trained (its config's explained share), whatever tracking used.
         var trained = Checkpoints.LoadModel(cmd.Model);
-        var gen = new TorchSharp.torch.Generator(20200101);
+        var gen = new TorchSharp.torch.Generator(NllSeed);
         var nll = new List<Scalor.Model.Elbo.Nll>();
         foreach (var src in sources)
             NativeSafe.Run(() =>

@@ -13,7 +13,7 @@ open Scalor.Tests.CommandFiles
 let private evalCommand gt pred data json : Parse.EvalCommand =
     { GtDir = gt; PredDir = pred; ByIou = false; Threshold = nan; JsonFile = json; Model = null; DataDir = data; Samples = 2
       DuplicateShare = None; ExplainedShare = None; MinVisibleShare = Scalor.Model.Track.defaultMinVisibleShare
-      Threads = Environment.ProcessorCount; MinGtVisibility = 0.0; Backfill = false }
+      Threads = Environment.ProcessorCount; MinGtVisibility = 0.0; Backfill = false; FrameStep = 1 }
 
 [<Tests>]
 let tests =
@@ -44,4 +44,27 @@ let tests =
                 Expect.isTrue (Double.IsFinite elbo && Double.IsFinite iw) "finite NLL estimates"
                 // log-mean-exp of the importance weights is at least their mean (Jensen); within float error.
                 Expect.isLessThanOrEqual iw (num b "nll_elbo" + 0.05) "the importance-weighted bound is no looser than the ELBO's"
+
+        testCase "eval --data on footage without ground truth scores the likelihood of its clips: k per block of 10·k frames" <| fun () ->
+            inTempDir "scalor-eval-footage" <| fun dir ->
+                // 25 frames of a square moving right: with k = 2, one block of 20 frames (two clips: its even and its odd
+                // frames); the last 5 frames are left out.
+                let frames = Path.Combine(dir, "frames")
+                Directory.CreateDirectory frames |> ignore
+                for t in 0 .. 24 do
+                    let img = Rgb(64, 64)
+                    for y in 20 .. 29 do
+                        for x in t .. t + 9 do
+                            for c in 0 .. 2 do img.Pixels.[(y * 64 + x) * 3 + c] <- 230uy
+                    img.SavePng(Path.Combine(frames, sprintf "%06d.png" t))
+                let json = Path.Combine(dir, "k2.json")
+                Expect.equal (EvalCommand.Run { evalCommand null null frames json with FrameStep = 2 }) 0 "eval succeeds"
+                use d = JsonDocument.Parse(File.ReadAllText json)
+                let num (k: string) = d.RootElement.GetProperty(k).GetDouble()
+                Expect.equal (num "clips", num "clip_length", num "frame_step") (2.0, 10.0, 2.0) "two clips of 10 frames 2 apart"
+                Expect.isTrue (num "mse" > 0.0 && num "mse" < 0.01) (sprintf "the default model reconstructs a moving square (MSE %g)" (num "mse"))
+                Expect.isTrue (Double.IsFinite(num "nll_elbo") && num "nll_iw" <= num "nll_elbo" + 0.05) "finite NLL estimates, the importance-weighted one no looser"
+                Expect.isFalse (d.RootElement.TryGetProperty("mota") |> fst) "no tracking scores without ground truth"
+                let tooFew = refusalOf (fun () -> EvalCommand.Run { evalCommand null null frames null with FrameStep = 3 })
+                Expect.stringContains tooFew.Message "30 frames" "a block of 10 frames 3 apart spans 30 of the 25"
     ]
