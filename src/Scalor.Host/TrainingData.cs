@@ -119,6 +119,7 @@ public abstract class TrainingData
             this.seed = seed;
             var span = Span(cfg.SeqLength, frameStep);
             clips = [.. frames.SelectMany((s, i) => Enumerable.Range(0, Math.Max(0, s.Length - span + 1)).Select(start => (i, start)))];
+            if (clips.Length == 0) throw new ArgumentException($"no sequence has the {span} frames a clip spans", nameof(frames));
             Describe = $"{describe}, {clips.Length} clips of {cfg.SeqLength} frames{(frameStep > 1 ? $" {frameStep} apart" : "")}";
         }
 
