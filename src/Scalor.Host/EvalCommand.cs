@@ -32,6 +32,7 @@ public static class EvalCommand
     static int Likelihoods(Parse.EvalCommand cmd, List<Scalor.Runtime.Source> sources, int size)
     {
         var trained = Checkpoints.LoadModel(cmd.Model);
+        if (Checkpoints.DescribeAveraging(cmd.Model) is { } averaging) Console.WriteLine($"eval: {averaging}, as the checkpoint records");
         var (t, k) = (trained.Config.SeqLength, cmd.FrameStep);
         var span = t * k;
         var gen = new TorchSharp.torch.Generator(NllSeed);
@@ -83,12 +84,13 @@ public static class EvalCommand
     static int RunModel(Parse.EvalCommand cmd)
     {
         var (nets, share) = Checkpoints.LoadForInference(cmd.Model, cmd.DuplicateShare, cmd.ExplainedShare);
-        if (TrackCommand.Recorded(cmd.Model, nets, share, cmd.DuplicateShare, cmd.ExplainedShare) is { } recorded) Console.WriteLine($"eval: {recorded}");
         var size = nets.Config.ImageSize;
         var sources = Scalor.Runtime.Inputs.Open(cmd.DataDir, size, out var gtDir);
         if (gtDir is null) return Likelihoods(cmd, sources, size);
         if (cmd.FrameStep > 1)
             throw new UserError($"--frame-step: {cmd.DataDir} has ground truth, and eval --data scores its whole sequences; 'track --input {cmd.DataDir} --frame-step {cmd.FrameStep}' scores every {cmd.FrameStep}th frame");
+        // What tracking takes from the checkpoint; the likelihoods alone (above) track nothing.
+        if (TrackCommand.Recorded(cmd.Model, nets, share, cmd.DuplicateShare, cmd.ExplainedShare) is { } recorded) Console.WriteLine($"eval: {recorded}");
         // The tracking of `track` (deterministic, the same reporting rules), its results kept in memory: no
         // results folder, so a read-only or full temporary folder does not stop the evaluation.
         var track = new Parse.TrackCommand(cmd.Model, cmd.DataDir, null, Scalor.Worlds.World.defaultConfig, 1, 0, false, false, 0.5f,
