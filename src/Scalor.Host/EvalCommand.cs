@@ -40,23 +40,17 @@ public static class EvalCommand
         var sw = Stopwatch.StartNew();
         foreach (var src in sources)
         {
-            using var input = src.Frames.GetEnumerator();
-            var block = new List<byte[]>(span);
-            var more = true;
-            // One NativeSafe block per block of footage: reading (a folder's images are resized with libtorch) and scoring.
-            while (more)
-                NativeSafe.Run(() =>
+            // One NativeSafe block per block of footage, its reading and its scoring.
+            NativeSafe.Chunks(src.Frames, span, block =>
+            {
+                if (block.Count < span) return;
+                for (var offset = 0; offset < k; offset++)
                 {
-                    block.Clear();
-                    while (block.Count < span && (more = input.MoveNext())) block.Add(input.Current);
-                    if (block.Count < span) return;
-                    for (var offset = 0; offset < k; offset++)
-                    {
-                        using var scope = TorchSharp.torch.NewDisposeScope();
-                        var x = TorchSharp.torch.stack(Enumerable.Range(0, t).Select(j => Scalor.Model.Tracker.toTensor(block[offset + j * k], size)).ToArray(), 1);
-                        nll.Add(Scalor.Model.Elbo.nll(trained, gen, cmd.Samples, x));
-                    }
-                });
+                    using var scope = TorchSharp.torch.NewDisposeScope();
+                    var x = TorchSharp.torch.stack(Enumerable.Range(0, t).Select(j => Scalor.Model.Tracker.toTensor(block[offset + j * k], size)).ToArray(), 1);
+                    nll.Add(Scalor.Model.Elbo.nll(trained, gen, cmd.Samples, x));
+                }
+            });
         }
         if (nll.Count == 0)
             throw new UserError($"--data: no sequence in '{cmd.DataDir}' has the {span} frames a clip of {t} frames{(k > 1 ? $" {k} apart" : "")} spans");

@@ -52,6 +52,23 @@ public static class NativeSafe
     /// <summary>A block with no result.</summary>
     public static void Run(Action work) => Run(() => { work(); return 0; });
 
+    /// <summary>Hands <paramref name="items"/> to <paramref name="each"/> in chunks of up to <paramref name="size"/>,
+    /// one block per chunk, the items read inside it too (decoding frames may call libtorch: a folder's images are
+    /// resized with it). The last chunk may be shorter; an empty one is not handed on.</summary>
+    public static void Chunks<T>(IEnumerable<T> items, int size, Action<IReadOnlyList<T>> each)
+    {
+        using var input = items.GetEnumerator();
+        var chunk = new List<T>(size);
+        var more = true;
+        while (more)
+            Run(() =>
+            {
+                chunk.Clear();
+                while (chunk.Count < size && (more = input.MoveNext())) chunk.Add(input.Current);
+                if (chunk.Count > 0) each(chunk);
+            });
+    }
+
     /// <summary>Leaves the region this block started. Another thread's block (parallel callers, e.g. the tests) may
     /// have ended it with its own collection in between, so a region already gone counts as broken, not as an
     /// error.</summary>

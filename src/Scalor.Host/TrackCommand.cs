@@ -295,7 +295,7 @@ public static class TrackCommand
     /// <summary>Frames tracked in one NativeSafe block: a collection between blocks bounds the memory that only
     /// finalizers free; one every 25 frames costs nothing measurable (a 301-frame video: median of three runs 69.9
     /// ms a frame, against 69.6 in one block).</summary>
-    const int FramesPerBlock = 25;
+    internal const int FramesPerBlock = 25;
 
     /// <summary>Tracks one sequence with TorchSharp: its MOTChallenge results text, mean reconstruction MSE, frame
     /// count and, when <paramref name="cmd"/> asks for them, the latents (written by the caller); pictures go under
@@ -322,14 +322,10 @@ public static class TrackCommand
         // until the block ends. With one block for the whole sequence, the 795 frames of a pedestrian video peaked at
         // 2.49 GB and grew by about 3 MB a frame to the end; in blocks, 1.35 GB, level from about frame 600 (where
         // libtorch's oneDNN kernel cache is full).
-        using var input = src.Frames.GetEnumerator();
-        var more = true;
-        while (more)
-            NativeSafe.Run(() =>
-            {
-                for (var k = 0; k < FramesPerBlock && (more = input.MoveNext()); k++)
-                    TrackFrame(input.Current);
-            });
+        NativeSafe.Chunks(src.Frames, FramesPerBlock, chunk =>
+        {
+            foreach (var rgb in chunk) TrackFrame(rgb);
+        });
 
         void TrackFrame(byte[] rgb)
         {

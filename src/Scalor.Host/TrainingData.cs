@@ -15,9 +15,6 @@ public abstract class TrainingData
     public abstract string Describe { get; }
     public abstract torch.Tensor Batch(int step);
 
-    /// <summary>Frames read per NativeSafe block while footage is loaded: resizing a folder's images calls libtorch.</summary>
-    const int FramesPerBlock = 25;
-
     public static TrainingData Create(Parse.TrainCommand cmd)
     {
         if (cmd.DataDir is null)
@@ -35,11 +32,10 @@ public abstract class TrainingData
         if (seqs.Length == 0) throw new UserError($"{pack} holds no sequences");
         if (seqs[0].ViewSize != cmd.Config.ImageSize)
             throw new UserError($"{pack} has {seqs[0].ViewSize}×{seqs[0].ViewSize} frames but the model expects {cmd.Config.ImageSize}×{cmd.Config.ImageSize}");
-        if (seqs[0].Length < cmd.Config.SeqLength)
-            throw new UserError($"{pack} has sequences of {seqs[0].Length} frames; training needs {cmd.Config.SeqLength}");
+        var span = Clips.Span(cmd.Config.SeqLength, cmd.FrameStep);
+        if (seqs[0].Length < span)
+            throw new UserError($"{pack} has sequences of {seqs[0].Length} frames; a training clip spans {span} (SeqLength {cmd.Config.SeqLength}, --frame-step {cmd.FrameStep})");
         var frames = seqs.Select(s => SplitFrames(s.Frames, s.Length)).ToArray();
-        if (Clips.Span(cmd.Config.SeqLength, cmd.FrameStep) > seqs[0].Length)
-            throw new UserError($"{pack} has sequences of {seqs[0].Length} frames; a clip of {cmd.Config.SeqLength} frames {cmd.FrameStep} apart spans {Clips.Span(cmd.Config.SeqLength, cmd.FrameStep)}");
         return new Clips($"{seqs.Length} sequences from {pack}", frames, cmd.Config, cmd.FrameStep, (ulong)cmd.Seed);
     }
 
@@ -55,13 +51,7 @@ public abstract class TrainingData
         foreach (var src in sources)
         {
             var frames = new List<byte[]>(Math.Max(src.Length, 0));
-            using var input = src.Frames.GetEnumerator();
-            var more = true;
-            while (more)
-                NativeSafe.Run(() =>
-                {
-                    for (var i = 0; i < FramesPerBlock && (more = input.MoveNext()); i++) frames.Add(input.Current);
-                });
+            NativeSafe.Chunks(src.Frames, TrackCommand.FramesPerBlock, frames.AddRange);
             if (frames.Count >= span) kept.Add([.. frames]);
             else tooShort.Add($"{src.Name} ({frames.Count} frames)");
         }
