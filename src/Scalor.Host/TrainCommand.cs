@@ -36,6 +36,7 @@ public static class TrainCommand
         // The data first: footage that cannot be read, or is too short, is refused before a model is built or anything
         // is written into the run folder. A resumed checkpoint may change only execution settings, never the clip shape.
         var data = TrainingData.Create(cmd);
+        var trainsOn = string.Create(CultureInfo.InvariantCulture, $"{data.TrainsOn}; seed {cmd.Seed}");
 
         var nets = Scalor.Model.Scalor.create(cfg, cmd.Seed);
         var opt = Train.rmsProp(nets, cfg.LearningRate);
@@ -50,6 +51,10 @@ public static class TrainCommand
             // with other values resumes with its own, so the run continues exactly as it would have.
             if (!Train.withExecutionOf(cfg, header.Config).Equals(header.Config))
                 throw new UserError($"--resume: {latest} was trained with another configuration; resume with the same options");
+            if (Train.trainingDataMismatch(latest, header, trainsOn) is { } other)
+                throw new UserError($"--resume: {other.Value}; resume with the data options and --seed it started with (--init starts a new run from it on other data)");
+            if (!header.Extra.ContainsKey(Train.trainingDataKey))
+                Console.WriteLine($"train: {latest} does not record its training data (written before checkpoints did), so --data, --kind, --density and --seed are not checked against it");
             if (!header.Config.Equals(cfg))
                 Console.WriteLine($"train: continuing with the checkpoint's MicroBatch={header.Config.MicroBatch}, RecomputeDecoder={header.Config.RecomputeDecoder}");
             cfg = header.Config;
@@ -84,6 +89,8 @@ public static class TrainCommand
             if (CarriedRecords(cmd.Init, header) is { IsEmpty: false } recorded)
                 Console.WriteLine($"train: {cmd.Init} records {DescribeRecords(recorded)}; this run's checkpoints do not (its world may want others): choose them on validation worlds and record them with export --out");
         }
+        // The shares carried over, and what this run trains on.
+        var records = Microsoft.FSharp.Collections.ListModule.OfSeq(carried.Append(Tuple.Create(Train.trainingDataKey, trainsOn)));
         File.WriteAllText(Path.Combine(run, "config.json"), Train.configToJson(cfg) + "\n");
         if (!cmd.Only.IsEmpty)
         {
@@ -160,7 +167,7 @@ public static class TrainCommand
                     tb.add_scalar(tag, (float)v, done);
                 if (done % cmd.CheckpointEvery == 0 || done == cmd.Steps)
                 {
-                    NativeSafe.Run(() => Checkpoints.Save(ckptDir, nets, opt, gen, done, cmd.Keep, carried));
+                    NativeSafe.Run(() => Checkpoints.Save(ckptDir, nets, opt, gen, done, cmd.Keep, records));
                     lastSaved = done;
                 }
                 if (done % cmd.CheckpointEvery == 0 || done == start + 1)
@@ -168,7 +175,7 @@ public static class TrainCommand
             }
             if (stop)
             {
-                if (completed != lastSaved) NativeSafe.Run(() => Checkpoints.Save(ckptDir, nets, opt, gen, completed, cmd.Keep, carried));
+                if (completed != lastSaved) NativeSafe.Run(() => Checkpoints.Save(ckptDir, nets, opt, gen, completed, cmd.Keep, records));
                 Console.WriteLine($"train: interrupted; checkpoint saved at step {completed}, resume with --resume");
             }
         }

@@ -13,6 +13,12 @@ namespace Scalor.Host;
 public abstract class TrainingData
 {
     public abstract string Describe { get; }
+
+    /// <summary>What the batches are drawn from, on one line and without paths: a generated world's description
+    /// (<see cref="World.describe"/>), or a hash of the recorded frames with the frame step. With the seed, every
+    /// checkpoint records it (<see cref="Train.trainingDataKey"/>), so <c>--resume</c> refuses other data.</summary>
+    public abstract string TrainsOn { get; }
+
     public abstract torch.Tensor Batch(int step);
 
     public static TrainingData Create(Parse.TrainCommand cmd)
@@ -75,6 +81,7 @@ public abstract class TrainingData
     sealed class Generated(World.World world, ulong seed, Config.ScalorConfig cfg) : TrainingData
     {
         public override string Describe => $"generated {World.config(world).Kind} {World.config(world).Density.Name} world";
+        public override string TrainsOn => World.describe(World.config(world));
         public override torch.Tensor Batch(int step)
         {
             var b = cfg.BatchSize;
@@ -111,7 +118,23 @@ public abstract class TrainingData
             clips = [.. frames.SelectMany((s, i) => Enumerable.Range(0, Math.Max(0, s.Length - span + 1)).Select(start => (i, start)))];
             if (clips.Length == 0) throw new ArgumentException($"no sequence has the {span} frames a clip spans", nameof(frames));
             Describe = $"{describe}, {clips.Length} clips of {cfg.SeqLength} frames{(frameStep > 1 ? $" {frameStep} apart" : "")}";
+            TrainsOn = $"recorded frames sha256:{Hash(frames)} ({frames.Length} sequence(s), {frames.Sum(f => f.Length)} frames of {cfg.ImageSize}x{cfg.ImageSize}); frame step {frameStep}";
         }
+
+        /// <summary>SHA-256 of the sequences' frames in order, each sequence prefixed by its frame count: equal
+        /// exactly when the clips are.</summary>
+        static string Hash(byte[][][] frames)
+        {
+            using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+            foreach (var seq in frames)
+            {
+                sha.AppendData(BitConverter.GetBytes(seq.Length));
+                foreach (var f in seq) sha.AppendData(f);
+            }
+            return Convert.ToHexStringLower(sha.GetHashAndReset());
+        }
+
+        public override string TrainsOn { get; }
 
         /// <summary>Frames of footage a clip of <paramref name="length"/> frames, <paramref name="step"/> apart, covers.</summary>
         public static int Span(int length, int step) => (length - 1) * step + 1;

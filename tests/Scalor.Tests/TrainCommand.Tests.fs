@@ -61,4 +61,46 @@ let tests =
                 let tuned = Path.Combine(dir, "tuned")
                 Expect.equal (train tuned 3 [ "--init"; second; "--density"; "vld" ]) 0 "fine-tuned to step 3"
                 Expect.isNone (recorded (Checkpoints.PathFor(Path.Combine(tuned, "checkpoints"), 3)) Train.duplicateShareKey) "no share carried"
+    
+        testCase "a checkpoint records what its run trains on: --resume on other data, frame step, world or seed is refused" <| fun () ->
+            CommandFiles.inTempDir "scalor-train-data" <| fun dir ->
+                let frames name value =
+                    let d = Path.Combine(dir, name)
+                    Directory.CreateDirectory d |> ignore
+                    for t in 0 .. 4 do
+                        let img = Scalor.Host.Rgb(64, 64)
+                        System.Array.Fill(img.Pixels, byte (value + 10 * t))
+                        img.SavePng(Path.Combine(d, sprintf "%06d.png" (t + 1)))
+                    d
+                let a, b = frames "a" 10, frames "b" 20
+                let run = Path.Combine(dir, "run")
+                Expect.equal (train run 1 [ "--data"; a ]) 0 "one step on footage a"
+                let first = Checkpoints.PathFor(Path.Combine(run, "checkpoints"), 1)
+                let trainsOn = (recorded first Train.trainingDataKey).Value
+                Expect.stringContains trainsOn "sha256:" "the frames' hash"
+                Expect.stringContains trainsOn "; seed 1" "the seed"
+                Expect.isFalse (trainsOn.Contains a) "no path: moved footage still resumes"
+                let refused' folder extra = (CommandFiles.refusalOf (fun () -> train folder 2 ([ "--resume" ] @ extra))).Message
+                let refused = refused' run
+                let other = refused [ "--data"; b ]
+                Expect.stringContains other "sha256:" "other frames are named by their hash"
+                Expect.isFalse (other.Contains "seed 1") "only what differs is named"
+                Expect.stringContains (refused [ "--data"; a; "--frame-step"; "2" ]) "frame step 2" "another frame step"
+                let seed = refused [ "--data"; a; "--seed"; "2" ]
+                Expect.stringContains seed "trained on seed 1; this command gives seed 2" "another seed"
+                Expect.stringContains (refused []) "generated dsprites ld world" "a generated world in place of footage"
+                Expect.isFalse (File.Exists(Checkpoints.PathFor(Path.Combine(run, "checkpoints"), 2))) "nothing was trained"
+                Expect.equal (train run 2 [ "--resume"; "--data"; a ]) 0 "the same footage resumes"
+                // A generated world: its description, so another background is refused.
+                let world = Path.Combine(dir, "world")
+                Expect.equal (train world 1 []) 0 "one step on the generated world"
+                Expect.stringContains (refused' world [ "--background"; "static" ]) "background StaticBackground" "another background"
+                // A checkpoint from before the record resumes unchecked.
+                let old = Checkpoints.PathFor(Path.Combine(world, "checkpoints"), 1)
+                let struct (h, entries) = Checkpoints.Read old
+                Train.recordRejection { h with Extra = h.Extra.Remove Train.trainingDataKey } entries old None None
+                Expect.isNone (recorded old Train.trainingDataKey) "the record removed"
+                Expect.equal (train world 2 [ "--resume"; "--seed"; "3" ]) 0 "an unrecorded checkpoint is not checked"
+                Expect.stringContains (recorded (Checkpoints.PathFor(Path.Combine(world, "checkpoints"), 2)) Train.trainingDataKey).Value "; seed 3" "and records from then on"
     ]
+

@@ -254,6 +254,24 @@ let explainedShareFor (asked: float option) (official: bool) (path: string) (c: 
     | None when official -> c.Config.RejectionThreshold
     | None -> recordedExplainedShare path c |> Option.defaultValue c.Config.RejectionThreshold
 
+// Every checkpoint a run writes records what the run trains on: a generated world's description or a hash of the
+// recorded frames, with the seed (which orders the clips and draws the sampling noise). A resume that gave other
+// data would silently be another run, not the one it claims to continue ("training resumes exactly").
+
+[<Literal>]
+let trainingDataKey = "scalor.training_data"
+
+/// Why `c` cannot be resumed on `trainsOn` (`trainingDataKey`'s value for the resuming command), if it cannot:
+/// it recorded other data. A checkpoint that records none (written before the record) is not checked.
+let trainingDataMismatch (path: string) (c: Checkpoint) (trainsOn: string) =
+    match c.Extra.TryFind trainingDataKey with
+    | Some recorded when recorded <> trainsOn ->
+        // Name only the parts that differ (the data, the seed), not the whole of both lines.
+        let mine, theirs = recorded.Split "; ", trainsOn.Split "; "
+        let differ (a: string[]) (b: string[]) = a |> Array.filter (fun x -> not (Array.contains x b)) |> String.concat "; "
+        Some(sprintf "%s was trained on %s; this command gives %s" path (differ mine theirs) (differ theirs mine))
+    | _ -> None
+
 /// The records a resumed run's new checkpoints carry over from the checkpoint it continues: the shares to track
 /// with, chosen on validation worlds for this model (README, "Trained models"), so its checkpoints track as the
 /// one it continues and their scores compare. Not what describes the weights themselves (`averagedStepsKey`):

@@ -89,6 +89,18 @@ let defaultConfig =
       Speed = (1.5, 3.0)
       SizeJitter = 0.2 }
 
+/// What a world draws, on one line: every field that shapes its frames (not those that only decide which objects
+/// the ground truth lists), so two configs with one description draw the same sequences from one seed. A training
+/// checkpoint records it (`Train.trainingDataKey`).
+let describe (c: WorldConfig) =
+    let inv = Globalization.CultureInfo.InvariantCulture
+    let kind = match c.Kind with DSprites -> "dsprites" | Mnist -> "mnist"
+    let objects = match c.ObjectCount with Some(lo, hi) -> sprintf "%d-%d objects" lo hi | None -> "the density's objects"
+    let digits = if c.Kind = Mnist then sprintf ", digits %s" (c.DigitClasses |> Array.map string |> String.concat ",") else ""
+    let lo, hi = c.Speed
+    String.Format(inv, "generated {0} {1} world: background {2}, variant {3}, {4}{5}, {6} frames of {7}x{7}, speed {8}-{9}, size jitter {10}",
+                  kind, c.Density.Name, c.Background, c.Variant, objects, digits, c.Length, c.ViewSize, lo, hi, c.SizeJitter)
+
 /// A world with exactly `count` objects over sequences of `length` frames (benchmarks, generalisation).
 let withObjectCount (count: int) (length: int) (cfg: WorldConfig) = { cfg with ObjectCount = Some(count, count); Length = length }
 
