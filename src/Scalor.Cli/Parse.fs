@@ -42,7 +42,9 @@ type EvalCommand =
       /// Model mode: track as `track --backfill` (`TrackCommand.Backfill`).
       Backfill: bool
       /// Model mode, footage without ground truth: frames between a clip's frames (1: consecutive).
-      FrameStep: int }
+      FrameStep: int
+      /// Model mode, footage without ground truth: the windows to score, each a sequence of its own (empty: the whole frame).
+      Crops: Scalor.IO.Crop.Crop list }
 
 type TrainCommand =
     { Config: Scalor.Model.Config.ScalorConfig
@@ -55,6 +57,8 @@ type TrainCommand =
       DataDir: string
       /// With DataDir: frames between a clip's frames (1: consecutive).
       FrameStep: int
+      /// With DataDir footage: the windows to train on, each a sequence of its own (empty: the whole frame).
+      Crops: Scalor.IO.Crop.Crop list
       Out: string
       Resume: bool
       CheckpointEvery: int
@@ -103,7 +107,9 @@ type TrackCommand =
       /// Also track each sequence backwards and extend late-starting tracks with it (`Backfill.extend`).
       Backfill: bool
       /// With Input: every FrameStep-th frame is tracked (1: every frame).
-      FrameStep: int }
+      FrameStep: int
+      /// With Input: the window of each frame to track (None: the whole frame).
+      Crop: Scalor.IO.Crop.Crop option }
 
 type ExportCommand =
     { /// null: the embedded default model.
@@ -273,6 +279,11 @@ let applyOverride (c: Scalor.Model.Config.ScalorConfig) (kv: string) =
             with :? FormatException -> usage "--set: '%s' is not a valid %s for %s" value f.PropertyType.Name f.Name
         Microsoft.FSharp.Reflection.FSharpValue.MakeRecord(t, values) :?> Scalor.Model.Config.ScalorConfig
 
+let private cropOf (text: string) =
+    match Scalor.IO.Crop.parse text with
+    | Ok c -> c
+    | Error e -> usage "--crop: %s" e
+
 let private threadsOf (t: int option) =
     let t = defaultArg t Environment.ProcessorCount
     if t < 1 then usage "--threads must be at least 1"
@@ -303,6 +314,8 @@ let private trainCommand (r: ParseResults<TrainArgs>) =
     let frameStep = r.GetResult(TrainArgs.Frame_Step, 1)
     if frameStep < 1 then usage "--frame-step must be at least 1"
     if frameStep > 1 && not (r.Contains TrainArgs.Data) then usage "--frame-step applies to --data; a generated world draws its own motion"
+    let crops = r.GetResults TrainArgs.Crop |> List.map cropOf
+    if not crops.IsEmpty && not (r.Contains TrainArgs.Data) then usage "--crop applies to --data footage; a generated world is already the model's square"
     Train
         { Config = cfg
           PresetName = presetName
@@ -312,6 +325,7 @@ let private trainCommand (r: ParseResults<TrainArgs>) =
           World = world
           DataDir = r.TryGetResult TrainArgs.Data |> Option.toObj
           FrameStep = frameStep
+          Crops = crops
           Out = r.GetResult(TrainArgs.Out, IO.Path.Combine("runs", sprintf "%s-%s" kindName density.Name))
           Resume = r.Contains TrainArgs.Resume
           CheckpointEvery = every
@@ -373,6 +387,8 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
     let frameStep = r.GetResult(TrackArgs.Frame_Step, 1)
     if frameStep < 1 then usage "--frame-step must be at least 1"
     if frameStep > 1 && not (r.Contains TrackArgs.Input) then usage "--frame-step applies to --input; a generated world draws its own motion"
+    let crop = r.TryGetResult TrackArgs.Crop |> Option.map cropOf
+    if crop.IsSome && not (r.Contains TrackArgs.Input) then usage "--crop applies to --input; a generated world is already the model's square"
     Track
         { Model = r.TryGetResult TrackArgs.Model |> Option.toObj
           Input = r.TryGetResult TrackArgs.Input |> Option.toObj
@@ -395,7 +411,8 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
           DuplicateShare = duplicateShareOf (r.TryGetResult TrackArgs.Rejection) (r.TryGetResult TrackArgs.Duplicate_Share)
           ExplainedShare = explainedShareOf (r.TryGetResult TrackArgs.Explained_Share)
           Backfill = r.Contains TrackArgs.Backfill
-          FrameStep = frameStep }
+          FrameStep = frameStep
+          Crop = crop }
 
 let private generateCommand (r: ParseResults<GenerateArgs>) =
     let observe = r.GetResult(GenerateArgs.Observe, 5)
@@ -441,10 +458,12 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
                ExplainedShare = explainedShareOf (r.TryGetResult EvalArgs.Explained_Share)
                MinVisibleShare = minVisibleOf (r.TryGetResult EvalArgs.Min_Visible)
                Threads = threadsOf (r.TryGetResult EvalArgs.Threads); MinGtVisibility = minGt
-               Backfill = r.Contains EvalArgs.Backfill; FrameStep = frameStep }
+               Backfill = r.Contains EvalArgs.Backfill; FrameStep = frameStep
+               Crops = r.GetResults EvalArgs.Crop |> List.map cropOf }
     | Option.None ->
         if r.Contains EvalArgs.Backfill then usage "--backfill tracks with the model: it needs --data (evaluate a model on a dataset)"
         if r.Contains EvalArgs.Frame_Step then usage "--frame-step cuts footage into clips: it needs --data"
+        if r.Contains EvalArgs.Crop then usage "--crop cuts a window of footage: it needs --data"
         let gt =
             match r.TryGetResult EvalArgs.Gt with
             | Some g -> g
@@ -455,7 +474,7 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
             | Option.None -> usage "eval needs --pred (a folder of <seq>.txt results)"
         Eval { GtDir = gt; PredDir = pred; ByIou = byIou; Threshold = thr; JsonFile = json; Model = null; DataDir = null; Samples = samples
                DuplicateShare = Option.None; ExplainedShare = Option.None; MinVisibleShare = 0.0; Threads = threadsOf Option.None
-               MinGtVisibility = minGt; Backfill = false; FrameStep = 1 }
+               MinGtVisibility = minGt; Backfill = false; FrameStep = 1; Crops = [] }
 
 let private benchCommand (r: ParseResults<BenchArgs>) =
     let runs = r.GetResult(BenchArgs.Runs, 5)

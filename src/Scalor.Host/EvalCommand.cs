@@ -80,15 +80,17 @@ public static class EvalCommand
         var (nets, share) = Checkpoints.LoadForInference(cmd.Model, cmd.DuplicateShare, cmd.ExplainedShare);
         var size = nets.Config.ImageSize;
         var sources = Scalor.Runtime.Inputs.Open(cmd.DataDir, size, out var gtDir);
-        if (gtDir is null) return Likelihoods(cmd, sources, size);
+        if (gtDir is null) return Likelihoods(cmd, cmd.Crops.IsEmpty ? sources : Scalor.Runtime.Inputs.OpenWindows(cmd.DataDir, size, [.. cmd.Crops]), size);
         if (cmd.FrameStep > 1)
             throw new UserError($"--frame-step: {cmd.DataDir} has ground truth, and eval --data scores its whole sequences; 'track --input {cmd.DataDir} --frame-step {cmd.FrameStep}' scores every {cmd.FrameStep}th frame");
+        if (!cmd.Crops.IsEmpty)
+            throw new UserError($"--crop: {cmd.DataDir} has ground truth, and eval --data scores its whole frames; 'track --input {cmd.DataDir} --crop {Scalor.IO.Crop.describe(cmd.Crops.Head)}' scores a window");
         // What tracking takes from the checkpoint; the likelihoods alone (above) track nothing.
         if (TrackCommand.Recorded(cmd.Model, nets, share, cmd.DuplicateShare, cmd.ExplainedShare) is { } recorded) Console.WriteLine($"eval: {recorded}");
         // The tracking of `track` (deterministic, the same reporting rules), its results kept in memory: no
         // results folder, so a read-only or full temporary folder does not stop the evaluation.
         var track = new Parse.TrackCommand(cmd.Model, cmd.DataDir, null, Scalor.Worlds.World.defaultConfig, 1, 0, false, false, 0.5f,
-            cmd.MinVisibleShare, cmd.Threads, null, "torchsharp", "auto", 64, cmd.DuplicateShare, cmd.ExplainedShare, true, cmd.Backfill, 1);
+            cmd.MinVisibleShare, cmd.Threads, null, "torchsharp", "auto", 64, cmd.DuplicateShare, cmd.ExplainedShare, true, cmd.Backfill, 1, null);
         var tracked = new Dictionary<string, MotFiles.Row[]>();
         var sw = Stopwatch.StartNew();
         var frames = 0;

@@ -41,9 +41,14 @@ public static class TrackCommand
         }
         else
         {
-            sources = Inputs.Open(cmd.Input, size, out gtDir, cmd.FrameStep);
-            // Every k-th frame is tracked, so the truth of the frames between is no one's to find.
-            if (gtDir is not null && cmd.FrameStep > 1) gtDir = TruthEvery(gtDir, Path.Combine(outDir, $"gt-every-{cmd.FrameStep}"), cmd.FrameStep);
+            sources = Inputs.Open(cmd.Input, size, out gtDir, cmd.FrameStep, cmd.Crop?.Value);
+            // Every k-th frame is tracked, and only the crop's window of it, so the truth of the frames between and of
+            // the objects outside the window is no one's to find.
+            if (gtDir is not null && (cmd.FrameStep > 1 || cmd.Crop is not null))
+            {
+                var name = $"gt{(cmd.FrameStep > 1 ? $"-every-{cmd.FrameStep}" : "")}{(cmd.Crop is not null ? "-in-crop" : "")}";
+                gtDir = TruthOf(gtDir, Path.Combine(outDir, name), cmd.FrameStep, cmd.Crop is null ? null : sources.ToDictionary(s => s.Name, WindowOf));
+            }
         }
 
         var results = Path.Combine(outDir, "results");
@@ -71,13 +76,13 @@ public static class TrackCommand
                 if (onnx is null)
                 {
                     (var mot, mse, n, added) = TrackSequence(nets, share, src, outDir, cmd, PassTick);
-                    File.WriteAllText(Path.Combine(results, src.Name + ".txt"), Renumber(mot, cmd.FrameStep));
+                    File.WriteAllText(Path.Combine(results, src.Name + ".txt"), ToInput(mot, cmd.FrameStep, src));
                 }
                 else
                 {
                     (n, added) = TrackOnnx(onnx, src, results, cmd.Backfill, PassTick);
                     var file = Path.Combine(results, src.Name + ".txt");
-                    if (cmd.FrameStep > 1 && File.Exists(file)) File.WriteAllText(file, Renumber(File.ReadAllText(file), cmd.FrameStep));
+                    if ((cmd.FrameStep > 1 || src.Left != 0 || src.Top != 0) && File.Exists(file)) File.WriteAllText(file, ToInput(File.ReadAllText(file), cmd.FrameStep, src));
                 }
                 mseSum += mse * n;
                 mseFrames += n;
@@ -116,37 +121,53 @@ public static class TrackCommand
         return recorded.Count > 0 ? $"{string.Join(", ", recorded)}, as the checkpoint records" : null;
     }
 
-    /// <summary>Results text of every <paramref name="step"/>-th frame, tracked as frames 1, 2, …, with each row's
-    /// frame number put back to the input's: 1, 1 + step, 1 + 2·step, ….</summary>
-    internal static string Renumber(string mot, int step)
+    /// <summary>Results text of every <paramref name="step"/>-th frame of <paramref name="src"/>, tracked as frames 1,
+    /// 2, … in its window's pixels, put back into the input's: each row's frame number 1, 1 + step, 1 + 2·step, …, and
+    /// its box moved by the window's corner (<see cref="Source.Left"/>, <see cref="Source.Top"/>).</summary>
+    internal static string ToInput(string mot, int step, Source src)
     {
-        if (step == 1) return mot;
+        if (step == 1 && src.Left == 0 && src.Top == 0) return mot;
+        var inv = CultureInfo.InvariantCulture;
         var text = new StringBuilder(mot.Length + mot.Length / 8);
         foreach (var line in mot.Split('\n'))
         {
             if (line.Length == 0) continue;
-            var comma = line.IndexOf(',');
-            var frame = int.Parse(line.AsSpan(0, comma), CultureInfo.InvariantCulture);
-            text.Append((frame - 1) * step + 1).Append(line.AsSpan(comma)).Append('\n');
+            var c = line.Split(',');
+            c[0] = ((int.Parse(c[0], inv) - 1) * step + 1).ToString(inv);
+            if (src.Left != 0) c[2] = (double.Parse(c[2], inv) + src.Left).ToString("0.##", inv);
+            if (src.Top != 0) c[3] = (double.Parse(c[3], inv) + src.Top).ToString("0.##", inv);
+            text.AppendJoin(',', c).Append('\n');
         }
         return text.ToString();
     }
 
-    /// <summary>A copy of a MOTChallenge ground-truth folder with the rows of every <paramref name="step"/>-th frame
-    /// from the first (each sequence's <c>gt/gt.txt</c>, and its <c>seqinfo.ini</c> as it is); returns the copy.</summary>
-    internal static string TruthEvery(string gtDir, string copy, int step)
+    static Scalor.IO.Crop.Window WindowOf(Source s) => new(s.Width, s.Height, s.Left, s.Top);
+
+    /// <summary>A copy of a MOTChallenge ground-truth folder with the rows that were there to find: those of every
+    /// <paramref name="step"/>-th frame from the first, and with <paramref name="windows"/> (by sequence) those whose
+    /// box centre lies in the sequence's window (<see cref="Scalor.IO.Crop.holdsCentre"/>). Each sequence's
+    /// <c>gt/gt.txt</c>, and its <c>seqinfo.ini</c> as it is; returns the copy.</summary>
+    internal static string TruthOf(string gtDir, string copy, int step, IReadOnlyDictionary<string, Scalor.IO.Crop.Window>? windows = null)
     {
+        var inv = CultureInfo.InvariantCulture;
         foreach (var seq in Directory.GetDirectories(gtDir))
         {
             var gt = Path.Combine(seq, "gt", "gt.txt");
             if (!File.Exists(gt)) continue;
             var to = Path.Combine(copy, Path.GetFileName(seq));
             Directory.CreateDirectory(Path.Combine(to, "gt"));
+            Scalor.IO.Crop.Window? window = windows is not null && windows.TryGetValue(Path.GetFileName(seq), out var w) ? w : null;
             var kept = File.ReadLines(gt).Where(l =>
             {
-                var comma = l.IndexOf(',');
                 // A row that does not parse is kept, for the evaluator to name.
-                return comma <= 0 || !int.TryParse(l.AsSpan(0, comma), NumberStyles.Integer, CultureInfo.InvariantCulture, out var f) || (f - 1) % step == 0;
+                var c = l.Split(',');
+                if (c.Length < 6 || !int.TryParse(c[0], NumberStyles.Integer, inv, out var f)) return true;
+                if ((f - 1) % step != 0) return false;
+                if (window is null) return true;
+                double[] box = new double[4];
+                for (var i = 0; i < 4; i++)
+                    if (!double.TryParse(c[2 + i], NumberStyles.Float, inv, out box[i])) return true;
+                return Scalor.IO.Crop.holdsCentre(window, box[0], box[1], box[2], box[3]);
             });
             File.WriteAllLines(Path.Combine(to, "gt", "gt.txt"), kept);
             var info = Path.Combine(seq, "seqinfo.ini");
@@ -220,7 +241,7 @@ public static class TrackCommand
         if (!cmd.Backfill)
         {
             var (m, e, n, l) = TrackOne(nets, share, src, outDir, cmd, pass?.Invoke(""));
-            WriteLatents(outDir, src.Name, l, cmd.FrameStep);
+            WriteLatents(outDir, src, l, cmd.FrameStep);
             return (m, e, n, 0);
         }
         var frames = src.Frames.ToList();
@@ -234,7 +255,7 @@ public static class TrackCommand
             return (merged.Mot, merged.Added);
         });
         if (latents is not null && backLatents is not null) AddBackfilled(latents, backLatents, sources, frames.Count);
-        WriteLatents(outDir, src.Name, latents, cmd.FrameStep);
+        WriteLatents(outDir, src, latents, cmd.FrameStep);
         return (mot, mse, count, sources.Length);
     }
 
@@ -253,13 +274,16 @@ public static class TrackCommand
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
     };
 
-    /// <param name="step">The input's frames between two tracked ones: the file names the input's frame numbers.</param>
-    static void WriteLatents(string? outDir, string name, List<LatentFrame>? latents, int step)
+    /// <param name="step">The input's frames between two tracked ones: the file names the input's frame numbers, and
+    /// boxes in the input's pixels (a crop's window moved to its corner), as <see cref="ToInput"/> puts the results.</param>
+    static void WriteLatents(string? outDir, Source src, List<LatentFrame>? latents, int step)
     {
         if (latents is null || outDir is null) return;
         if (step > 1) latents = [.. latents.Select(f => f with { Frame = (f.Frame - 1) * step + 1 })];
+        if (src.Left != 0 || src.Top != 0)
+            latents = [.. latents.Select(f => f with { Objects = [.. f.Objects.Select(o => o with { Box = TrackingStream.MotBox([o.Box[0] + src.Left, o.Box[1] + src.Top, o.Box[2], o.Box[3]]) })] })];
         Directory.CreateDirectory(Path.Combine(outDir, "latents"));
-        File.WriteAllText(Path.Combine(outDir, "latents", name + ".json"), JsonSerializer.Serialize(latents, LatentsJson));
+        File.WriteAllText(Path.Combine(outDir, "latents", src.Name + ".json"), JsonSerializer.Serialize(latents, LatentsJson));
     }
 
     /// <summary>Puts the backward pass's object behind each row <c>--backfill</c> added into the forward latents:

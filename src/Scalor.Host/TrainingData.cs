@@ -29,6 +29,8 @@ public abstract class TrainingData
         if (!isDir && !File.Exists(cmd.DataDir)) throw new UserError($"--data: '{cmd.DataDir}' not found");
         var pack = isDir ? Path.Combine(cmd.DataDir, "dataset.safetensors") : cmd.DataDir;
         var packed = isDir ? File.Exists(pack) : pack.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase);
+        if (packed && !cmd.Crops.IsEmpty)
+            throw new UserError($"--crop: {pack} is a packed dataset, already at the model's size; --crop cuts windows of footage");
         return packed ? FromPack(pack, cmd) : FromFootage(cmd.DataDir, cmd);
     }
 
@@ -51,7 +53,7 @@ public abstract class TrainingData
     {
         var cfg = cmd.Config;
         var span = Clips.Span(cfg.SeqLength, cmd.FrameStep);
-        var sources = Inputs.Open(path, cfg.ImageSize, out _);
+        var sources = Inputs.OpenWindows(path, cfg.ImageSize, [.. cmd.Crops]);
         var kept = new List<byte[][]>();
         var tooShort = new List<string>();
         foreach (var src in sources)
@@ -68,7 +70,7 @@ public abstract class TrainingData
         var total = kept.Sum(s => s.Length);
         var mb = (double)total * cfg.ImageSize * cfg.ImageSize * 3 / (1 << 20);
         return new Clips(
-            $"footage '{path}': {kept.Count} sequence(s), {total} frames at {cfg.ImageSize}×{cfg.ImageSize} ({mb:0.#} MB)",
+            $"footage '{path}'{(cmd.Crops.IsEmpty ? "" : $" cropped to {string.Join(", ", cmd.Crops.Select(Scalor.IO.Crop.describe))}")}: {kept.Count} sequence(s), {total} frames at {cfg.ImageSize}×{cfg.ImageSize} ({mb:0.#} MB)",
             [.. kept], cfg, cmd.FrameStep, (ulong)cmd.Seed);
     }
 

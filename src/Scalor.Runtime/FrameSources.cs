@@ -33,11 +33,13 @@ public static class FrameSources
     /// sequence of a dataset folder in the MOTChallenge layout, as frames resized to <paramref name="size"/>. With
     /// <paramref name="frameStep"/> k, every k-th frame from the first (as a model trained with
     /// <c>train --frame-step k</c> saw them), each frame's <c>Index</c> still the input's, so MOT lines name the
-    /// input's frames.</summary>
-    public static IObservable<Frame> FromPath(string path, int size, int frameStep = 1) =>
+    /// input's frames. With <paramref name="crop"/>, the frames show its window of the input's (boxes scaled back by
+    /// <see cref="TrackingStream.RecordMot"/> with the window's size are then in the window's pixels: add its corner
+    /// for the input's).</summary>
+    public static IObservable<Frame> FromPath(string path, int size, int frameStep = 1, Scalor.IO.Crop.Crop? crop = null) =>
         Observable.Create<Frame>((observer, ct) => Task.Run(() =>
         {
-            foreach (var src in Inputs.Open(path, size, out _, frameStep))
+            foreach (var src in Inputs.Open(path, size, out _, frameStep, crop))
             {
                 var t = 0;
                 foreach (var rgb in src.Frames)

@@ -4,18 +4,22 @@ using TorchSharp;
 
 namespace Scalor.Runtime;
 
-/// <summary>A sequence to track: frames at the model's size, in order, plus the original size for boxes.</summary>
-public sealed record Source(string Name, int Width, int Height, IEnumerable<byte[]> Frames, int Length);
+/// <summary>A sequence to track: frames at the model's size, in order, plus the size of what they show in the input's
+/// pixels for boxes: the whole frame, or a crop's window, whose top-left corner is then at
+/// (<paramref name="Left"/>, <paramref name="Top"/>).</summary>
+public sealed record Source(string Name, int Width, int Height, IEnumerable<byte[]> Frames, int Length, int Left = 0, int Top = 0);
 
 /// <summary>Inputs to track: a dataset folder in the MOTChallenge layout (its ground truth is used for the
 /// evaluation), a folder of images (one sequence, in name order), or a video file decoded by ffmpeg. Frames
 /// are resized to the model's input size; boxes are reported in the original pixels. With a frame step k, every
-/// k-th frame from the first is read (frame t of a source is then input frame t·k).</summary>
+/// k-th frame from the first is read (frame t of a source is then input frame t·k). With a crop, only its window
+/// of each frame is resized (<see cref="Scalor.IO.Crop"/>); a window that does not fit is an
+/// <see cref="InvalidDataException"/>.</summary>
 public static class Inputs
 {
     static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp"];
 
-    public static List<Source> Open(string path, int size, out string? gtDir, int frameStep = 1)
+    public static List<Source> Open(string path, int size, out string? gtDir, int frameStep = 1, Scalor.IO.Crop.Crop? crop = null)
     {
         if (frameStep < 1) throw new ArgumentOutOfRangeException(nameof(frameStep), "a frame step is at least 1");
         gtDir = null;
@@ -25,22 +29,43 @@ public static class Inputs
             if (seqDirs.Count > 0)
             {
                 if (seqDirs.Any(d => File.Exists(Path.Combine(d, "gt", "gt.txt")))) gtDir = path;
-                return seqDirs.Select(d => Folder(Path.GetFileName(d), Path.Combine(d, "img1"), size, frameStep)).ToList();
+                return seqDirs.Select(d => Folder(Path.GetFileName(d), Path.Combine(d, "img1"), size, frameStep, crop)).ToList();
             }
-            return [Folder(Path.GetFileName(Path.GetFullPath(path).TrimEnd('/')), path, size, frameStep)];
+            return [Folder(Path.GetFileName(Path.GetFullPath(path).TrimEnd('/')), path, size, frameStep, crop)];
         }
-        if (File.Exists(path)) return [Video(path, size, frameStep)];
+        if (File.Exists(path)) return [Video(path, size, frameStep, crop)];
         throw new FileNotFoundException($"input '{path}' not found", path);
     }
 
-    static Source Folder(string name, string dir, int size, int frameStep)
+    /// <summary>The sequences of <paramref name="path"/> (ground truth aside) once for each window of
+    /// <paramref name="crops"/>, each named <c>sequence@window</c>, so that several windows of one footage are
+    /// sequences of their own (the official loader's eight windows of its station footage); the whole frames when
+    /// <paramref name="crops"/> is empty.</summary>
+    public static List<Source> OpenWindows(string path, int size, IReadOnlyCollection<Scalor.IO.Crop.Crop> crops, int frameStep = 1) =>
+        crops.Count == 0
+            ? Open(path, size, out _, frameStep)
+            : [.. crops.SelectMany(c => Open(path, size, out _, frameStep, c).Select(s => s with { Name = $"{s.Name}@{Scalor.IO.Crop.describe(c)}" }))];
+
+    static Source Folder(string name, string dir, int size, int frameStep, Scalor.IO.Crop.Crop? crop)
     {
         var files = Directory.GetFiles(dir).Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant())).OrderBy(f => f, StringComparer.Ordinal)
             .Where((_, i) => i % frameStep == 0).ToList();
         if (files.Count == 0) throw new InvalidDataException($"no images (png, jpg, bmp) in '{dir}'");
         var first = Read(files[0]);
-        return new(name, first.Width, first.Height, files.Select(f => Resize(Read(f), size)), files.Count);
+        if (crop is null) return new(name, first.Width, first.Height, files.Select(f => Resize(Read(f), size)), files.Count);
+        var w = Window(crop, first.Width, first.Height, dir);
+        return new(name, w.Width, w.Height, files.Select(f => Resize(Cut(Read(f), w, f), w.Width, w.Height, size)), files.Count, w.Left, w.Top);
     }
+
+    static Scalor.IO.Crop.Window Window(Scalor.IO.Crop.Crop crop, int width, int height, string what)
+    {
+        var window = Scalor.IO.Crop.within(width, height, crop);
+        return window.IsOk ? window.ResultValue : throw new InvalidDataException($"{what}: {window.ErrorValue}");
+    }
+
+    /// <summary>The window of one image; every image of a folder must have the first one's size.</summary>
+    static byte[] Cut(ImageResult img, Scalor.IO.Crop.Window w, string file) =>
+        Scalor.IO.Crop.cut(Window(Scalor.IO.Crop.Crop.NewWindow(w), img.Width, img.Height, file), img.Width, img.Data);
 
     static ImageResult Read(string file)
     {
@@ -64,10 +89,14 @@ public static class Inputs
         return r.clamp(0, 255).round().to_type(torch.uint8).permute(0, 2, 3, 1).contiguous().data<byte>().ToArray();
     }
 
-    static Source Video(string file, int size, int frameStep)
+    static Source Video(string file, int size, int frameStep, Scalor.IO.Crop.Crop? crop)
     {
         var (w, h, n) = Probe(file);
-        return new(Path.GetFileNameWithoutExtension(file), w, h, Decode(file, size).Where((_, i) => i % frameStep == 0), (n + frameStep - 1) / frameStep);
+        var name = Path.GetFileNameWithoutExtension(file);
+        var length = (n + frameStep - 1) / frameStep;
+        if (crop is null) return new(name, w, h, Decode(file, size, "").Where((_, i) => i % frameStep == 0), length);
+        var c = Window(crop, w, h, file);
+        return new(name, c.Width, c.Height, Decode(file, size, $"crop={c.Width}:{c.Height}:{c.Left}:{c.Top},").Where((_, i) => i % frameStep == 0), length, c.Left, c.Top);
     }
 
     static Process Start(string exe, params string[] args)
@@ -93,9 +122,10 @@ public static class Inputs
         return (w, h, n);
     }
 
-    static IEnumerable<byte[]> Decode(string file, int size)
+    /// <param name="filter">ffmpeg filters before the scaling, each followed by a comma ("" for none).</param>
+    static IEnumerable<byte[]> Decode(string file, int size, string filter)
     {
-        using var p = Start("ffmpeg", "-v", "error", "-i", file, "-vf", $"scale={size}:{size}:flags=area", "-f", "rawvideo", "-pix_fmt", "rgb24", "-");
+        using var p = Start("ffmpeg", "-v", "error", "-i", file, "-vf", $"{filter}scale={size}:{size}:flags=area", "-f", "rawvideo", "-pix_fmt", "rgb24", "-");
         var stream = p.StandardOutput.BaseStream;
         var frame = size * size * 3;
         while (true)

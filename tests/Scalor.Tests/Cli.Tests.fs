@@ -157,6 +157,26 @@ let tests =
                 | UsageError m -> Expect.stringContains m "--frame-step" (sprintf "names the option for %A" argv)
                 | other -> failtestf "expected a usage error for %A, got %A" argv other
 
+        testCase "--crop: a window or the centre for footage; train and eval take several, track one" <| fun () ->
+            let window = Scalor.IO.Crop.Window { Width = 240; Height = 240; Left = 100; Top = 8 }
+            match parse [| "train"; "--data"; "v.avi"; "--crop"; "240:240:100:8"; "--crop"; "centre" |] with
+            | Run(Train t) -> Expect.equal t.Crops [ window; Scalor.IO.Crop.Centre ] "both windows, in order"
+            | other -> failtestf "unexpected %A" other
+            match parse [| "track"; "--input"; "v.avi"; "--crop"; "240:240:100:8"; "--out"; "o" |] with
+            | Run(Track t) -> Expect.equal t.Crop (Some window) "the window"
+            | other -> failtestf "unexpected %A" other
+            match parse [| "eval"; "--data"; "v.avi"; "--crop"; "center" |] with
+            | Run(Eval e) -> Expect.equal e.Crops [ Scalor.IO.Crop.Centre ] "the centre"
+            | other -> failtestf "unexpected %A" other
+            match parse [| "track"; "--input"; "v.avi"; "--out"; "o" |] with
+            | Run(Track t) -> Expect.isNone t.Crop "the whole frame by default"
+            | other -> failtestf "unexpected %A" other
+            for argv in [ [| "train"; "--crop"; "centre" |]; [| "track"; "--crop"; "centre"; "--out"; "o" |]; [| "eval"; "--gt"; "g"; "--pred"; "p"; "--crop"; "centre" |]
+                          [| "train"; "--data"; "v.avi"; "--crop"; "240x240" |]; [| "track"; "--input"; "v"; "--out"; "o"; "--crop"; "centre"; "--crop"; "centre" |] ] do
+                match parse argv with
+                | UsageError m -> Expect.stringContains m "--crop" (sprintf "names the option for %A" argv)
+                | other -> failtestf "expected a usage error for %A, got %A" argv other
+
         testCase "generate: --most-likely parses; it has one future and no from-scratch form" <| fun () ->
             match parse [| "generate"; "--out"; "g"; "--most-likely" |] with
             | Run(Generate g) -> Expect.equal (g.MostLikely, g.Samples, g.FromScratch) (true, 1, false) "most likely"

@@ -13,7 +13,7 @@ open Scalor.Tests.CommandFiles
 let private evalCommand gt pred data json : Parse.EvalCommand =
     { GtDir = gt; PredDir = pred; ByIou = false; Threshold = nan; JsonFile = json; Model = null; DataDir = data; Samples = 2
       DuplicateShare = None; ExplainedShare = None; MinVisibleShare = Scalor.Model.Track.defaultMinVisibleShare
-      Threads = Environment.ProcessorCount; MinGtVisibility = 0.0; Backfill = false; FrameStep = 1 }
+      Threads = Environment.ProcessorCount; MinGtVisibility = 0.0; Backfill = false; FrameStep = 1; Crops = [] }
 
 [<Tests>]
 let tests =
@@ -67,4 +67,10 @@ let tests =
                 Expect.isFalse (d.RootElement.TryGetProperty("mota") |> fst) "no tracking scores without ground truth"
                 let tooFew = refusalOf (fun () -> EvalCommand.Run { evalCommand null null frames null with FrameStep = 3 })
                 Expect.stringContains tooFew.Message "30 frames" "a block of 10 frames 3 apart spans 30 of the 25"
+                let windows = [ "32:32:0:16"; "32:32:32:16" ] |> List.map (fun w -> match Scalor.IO.Crop.parse w with Ok c -> c | Error e -> failtest e)
+                let cropped = Path.Combine(dir, "cropped.json")
+                Expect.equal (EvalCommand.Run { evalCommand null null frames cropped with FrameStep = 2; Crops = windows }) 0 "eval of two windows succeeds"
+                use c = JsonDocument.Parse(File.ReadAllText cropped)
+                Expect.equal (c.RootElement.GetProperty("clips").GetDouble()) 4.0 "each window is footage of its own: two clips each"
+                Expect.notEqual (c.RootElement.GetProperty("mse").GetDouble()) (num "mse") "the windows, not the whole frames"
     ]

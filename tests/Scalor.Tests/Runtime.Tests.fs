@@ -22,12 +22,17 @@ let tests =
             let dir = IO.Directory.CreateTempSubdirectory("scalor-frames").FullName
             try
                 for t in 0 .. 6 do
-                    let img = Scalor.Host.Rgb(64, 64)
+                    // The right half one brighter: a crop of it shows so.
+                    let img = Scalor.Host.Rgb(128, 64)
                     Array.Fill(img.Pixels, byte (10 * t + 5))
+                    for y in 0 .. 63 do for x in 64 .. 127 do img.Set(x, y, (byte (10 * t + 6), 0uy, 0uy))
                     img.SavePng(IO.Path.Combine(dir, sprintf "%03d.png" t))
-                let read step = FrameSources.FromPath(dir, 64, step).ToList().Wait() |> Seq.map (fun f -> f.Index, int f.Rgb.[0]) |> List.ofSeq
-                Expect.equal (read 1) [ for t in 0 .. 6 -> t, 10 * t + 5 ] "every frame, in name order"
-                Expect.equal (read 3) [ 0, 5; 3, 35; 6, 65 ] "frames 0, 3 and 6, named so"
+                let read step crop =
+                    let frames = match crop with Some c -> FrameSources.FromPath(dir, 64, step, c) | None -> FrameSources.FromPath(dir, 64, step)
+                    frames.ToList().Wait() |> Seq.map (fun f -> f.Index, int f.Rgb.[0]) |> List.ofSeq
+                Expect.equal (read 1 None) [ for t in 0 .. 6 -> t, 10 * t + 5 ] "every frame, in name order"
+                Expect.equal (read 3 None) [ 0, 5; 3, 35; 6, 65 ] "frames 0, 3 and 6, named so"
+                Expect.equal (read 3 (Some(Scalor.IO.Crop.Window { Width = 64; Height = 64; Left = 64; Top = 0 }))) [ 0, 6; 3, 36; 6, 66 ] "the right half's window"
             finally IO.Directory.Delete(dir, true)
 
         testCase "disposing the subscription stops the work" <| fun () ->

@@ -21,6 +21,40 @@ let private results (path: string) =
         (int f.[0], int64 f.[1]), [| f.[2]; f.[3]; f.[4]; f.[5] |])
     |> Map.ofArray
 
+/// One held-out LD sequence (seed 1000001) of `length` frames in the MOTChallenge layout under `dir`/data: that
+/// folder and its sequence's.
+let private heldOutSequence (dir: string) (length: int) =
+    let data = Path.Combine(dir, "data")
+    match Parse.parse [| "data"; "--sequences"; "1"; "--length"; string length; "--seed"; "1000001"; "--out"; data |] with
+    | Parse.Run(Parse.Data d) -> Expect.equal (DataCommand.Run d) 0 "data written"
+    | other -> failtestf "unexpected %A" other
+    data, Path.Combine(data, "seq-0001")
+
+/// An empty sequence `dir`/`name`/seq-0001 with its img1/ and gt/ folders.
+let private sequenceFolder (dir: string) (name: string) =
+    let seq = Path.Combine(dir, name, "seq-0001")
+    Directory.CreateDirectory(Path.Combine(seq, "img1")) |> ignore
+    Directory.CreateDirectory(Path.Combine(seq, "gt")) |> ignore
+    seq
+
+/// Tracks `input` with `change` applied to the test command, into `dir`/`name`-`runtime`, on `runtime` (latents
+/// with TorchSharp): the output folder.
+let private trackInto (dir: string) (runtime: string) (name: string) (input: string) (change: Parse.TrackCommand -> Parse.TrackCommand) =
+    let out = Path.Combine(dir, name + "-" + runtime)
+    let cmd = change { command out true with Input = input; Runtime = runtime; Latents = (runtime = "torchsharp") }
+    Expect.equal (TrackCommand.Run cmd) 0 "track succeeds"
+    out
+
+/// The results rows of the one sequence of a `track` output folder.
+let private rowsOf (out: string) = File.ReadAllLines(Path.Combine(out, "results", "seq-0001.txt"))
+
+/// Two `track` outputs score alike: every count and score of their metrics.json.
+let private sameScores (label: string) (a: string) (b: string) =
+    use a = JsonDocument.Parse(File.ReadAllText(Path.Combine(a, "metrics.json")))
+    use b = JsonDocument.Parse(File.ReadAllText(Path.Combine(b, "metrics.json")))
+    for key in [ "num_gt"; "tp"; "fn"; "fp"; "idsw"; "mota"; "idf1"; "hota" ] do
+        Expect.equal (a.RootElement.GetProperty(key).GetDouble()) (b.RootElement.GetProperty(key).GetDouble()) (sprintf "%s: %s" label key)
+
 [<Tests>]
 let tests =
     testSequenced <| testList "TrackCommand" [
@@ -172,16 +206,10 @@ let tests =
 
         testCase "--frame-step tracks every k-th frame as a folder of those frames, under the input's frame numbers, scored on them" <| fun () ->
             inTempDir "scalor-frame-step" <| fun dir ->
-                // One held-out LD sequence of 9 frames in the MOTChallenge layout, and a copy of its frames 1, 3, 5, 7, 9
-                // with their truth renumbered 1..5: what a model trained with --frame-step 2 should see.
-                let data = Path.Combine(dir, "data")
-                match Parse.parse [| "data"; "--sequences"; "1"; "--length"; "9"; "--seed"; "1000001"; "--out"; data |] with
-                | Parse.Run(Parse.Data d) -> Expect.equal (DataCommand.Run d) 0 "data written"
-                | other -> failtestf "unexpected %A" other
-                let seq = Path.Combine(data, "seq-0001")
-                let odd = Path.Combine(dir, "odd", "seq-0001")
-                Directory.CreateDirectory(Path.Combine(odd, "img1")) |> ignore
-                Directory.CreateDirectory(Path.Combine(odd, "gt")) |> ignore
+                // One held-out LD sequence of 9 frames, and a copy of its frames 1, 3, 5, 7, 9 with their truth renumbered
+                // 1..5: what a model trained with --frame-step 2 should see.
+                let data, seq = heldOutSequence dir 9
+                let odd = sequenceFolder dir "odd"
                 for k in 0 .. 4 do
                     File.Copy(Path.Combine(seq, "img1", sprintf "%06d.png" (2 * k + 1)), Path.Combine(odd, "img1", sprintf "%06d.png" (k + 1)))
                 File.Copy(Path.Combine(seq, "seqinfo.ini"), Path.Combine(odd, "seqinfo.ini"))
@@ -190,22 +218,56 @@ let tests =
                 File.WriteAllLines(Path.Combine(odd, "gt", "gt.txt"),
                     [| for l in truth do if frameOf l % 2 = 1 then yield string ((frameOf l + 1) / 2) + l.Substring(l.IndexOf ',') |])
                 for runtime in [ "torchsharp"; "onnx" ] do
-                    let run name input step =
-                        let out = Path.Combine(dir, name + "-" + runtime)
-                        let cmd = { command out true with Input = input; FrameStep = step; Runtime = runtime; Latents = (runtime = "torchsharp") }
-                        Expect.equal (TrackCommand.Run cmd) 0 "track succeeds"
-                        out
-                    let stepped, direct = run "stepped" data 2, run "direct" (Path.Combine(dir, "odd")) 1
-                    let rows out = File.ReadAllLines(Path.Combine(out, "results", "seq-0001.txt"))
-                    let direct' = rows direct |> Array.map (fun l -> string (2 * frameOf l - 1) + l.Substring(l.IndexOf ','))
+                    let stepped = trackInto dir runtime "stepped" data (fun c -> { c with FrameStep = 2 })
+                    let direct = trackInto dir runtime "direct" (Path.Combine(dir, "odd")) id
+                    let direct' = rowsOf direct |> Array.map (fun l -> string (2 * frameOf l - 1) + l.Substring(l.IndexOf ','))
                     Expect.isGreaterThan direct'.Length 15 (runtime + ": objects tracked")
-                    Expect.sequenceEqual (rows stepped) direct' (runtime + ": the same rows, at frames 1, 3, 5, 7, 9")
-                    use a = JsonDocument.Parse(File.ReadAllText(Path.Combine(stepped, "metrics.json")))
-                    use b = JsonDocument.Parse(File.ReadAllText(Path.Combine(direct, "metrics.json")))
-                    for key in [ "num_gt"; "tp"; "fn"; "fp"; "idsw"; "mota"; "idf1"; "hota" ] do
-                        Expect.equal (a.RootElement.GetProperty(key).GetDouble()) (b.RootElement.GetProperty(key).GetDouble()) (sprintf "%s: %s, the truth of the tracked frames only" runtime key)
+                    Expect.sequenceEqual (rowsOf stepped) direct' (runtime + ": the same rows, at frames 1, 3, 5, 7, 9")
+                    sameScores (runtime + ", the truth of the tracked frames only") stepped direct
                     if runtime = "torchsharp" then
                         use latents = JsonDocument.Parse(File.ReadAllText(Path.Combine(stepped, "latents", "seq-0001.json")))
                         Expect.sequenceEqual [ for f in latents.RootElement.EnumerateArray() -> f.GetProperty("frame").GetInt32() ] [ 1; 3; 5; 7; 9 ] "the latents name the input's frames"
                 Expect.isTrue (File.Exists(Path.Combine(seq, "gt", "gt.txt")) && File.ReadAllLines(Path.Combine(seq, "gt", "gt.txt")) = truth) "the input's truth is left as it was"
+
+        testCase "--crop tracks a window as the frames it shows, boxes in the input's pixels, scored on the objects in it" <| fun () ->
+            inTempDir "scalor-crop" <| fun dir ->
+                // One held-out LD sequence, and a copy of it placed at (40, 12) in wider 112×80 black frames, its truth
+                // moved with it, plus an object outside the window that the window cannot show.
+                let data, seq = heldOutSequence dir 6
+                let wide = sequenceFolder dir "wide"
+                let dx, dy = 40, 12
+                for t in 1 .. 6 do
+                    use fs = File.OpenRead(Path.Combine(seq, "img1", sprintf "%06d.png" t))
+                    let img = StbImageSharp.ImageResult.FromStream(fs, StbImageSharp.ColorComponents.RedGreenBlue)
+                    let canvas = Rgb(112, 80)
+                    for y in 0 .. 63 do
+                        Array.blit img.Data (y * 64 * 3) canvas.Pixels (((y + dy) * 112 + dx) * 3) (64 * 3)
+                    canvas.SavePng(Path.Combine(wide, "img1", sprintf "%06d.png" t))
+                File.WriteAllText(Path.Combine(wide, "seqinfo.ini"),
+                    File.ReadAllText(Path.Combine(seq, "seqinfo.ini")).Replace("imWidth=64", "imWidth=112").Replace("imHeight=64", "imHeight=80"))
+                let inv = Globalization.CultureInfo.InvariantCulture
+                let moved (l: string) =
+                    let c = l.Split(',')
+                    c.[2] <- (Double.Parse(c.[2], inv) + float dx).ToString("0.##", inv)
+                    c.[3] <- (Double.Parse(c.[3], inv) + float dy).ToString("0.##", inv)
+                    String.Join(",", c)
+                let truth = File.ReadAllLines(Path.Combine(seq, "gt", "gt.txt"))
+                File.WriteAllLines(Path.Combine(wide, "gt", "gt.txt"),
+                    [| for l in truth -> moved l
+                       for t in 1 .. 6 -> sprintf "%d,999,2,30,10,10,1,1,1" t |])
+                let window = Scalor.IO.Crop.Window { Width = 64; Height = 64; Left = dx; Top = dy }
+                for runtime in [ "torchsharp"; "onnx" ] do
+                    let cropped = trackInto dir runtime "cropped" (Path.Combine(dir, "wide")) (fun c -> { c with Crop = Some window })
+                    let direct = trackInto dir runtime "direct" data id
+                    let direct' = rowsOf direct |> Array.map moved
+                    Expect.isGreaterThan direct'.Length 15 (runtime + ": objects tracked")
+                    Expect.sequenceEqual (rowsOf cropped) direct' (runtime + ": the same rows, moved to the window's corner")
+                    sameScores (runtime + ", the truth in the window only") cropped direct
+                    if runtime = "torchsharp" then
+                        let boxes out =
+                            use latents = JsonDocument.Parse(File.ReadAllText(Path.Combine(out, "latents", "seq-0001.json")))
+                            [ for f in latents.RootElement.EnumerateArray() do for o in f.GetProperty("objects").EnumerateArray() -> latentBox o ]
+                        let shifted = boxes direct |> List.map (fun b -> [| Math.Round(b.[0] + float dx, 2); Math.Round(b.[1] + float dy, 2); b.[2]; b.[3] |])
+                        Expect.sequenceEqual (boxes cropped) shifted "the latents' boxes are the results' boxes"
+                Expect.equal (File.ReadAllLines(Path.Combine(wide, "gt", "gt.txt"))).Length (truth.Length + 6) "the input's truth is left as it was"
     ]

@@ -122,4 +122,27 @@ let tests =
                 Expect.isTrue (File.Exists(Checkpoints.PathFor(Path.Combine(run, "checkpoints"), 1))) "the final checkpoint"
                 let step = File.ReadAllLines(Path.Combine(run, "log.jsonl")) |> Array.last |> System.Text.Json.JsonDocument.Parse
                 Expect.isTrue (System.Double.IsFinite(step.RootElement.GetProperty("loss").GetDouble())) "a finite loss"
+    
+        testCase "footage with --crop: each window is a sequence of its own, showing that window" <| fun () ->
+            CommandFiles.inTempDir "scalor-footage-crop" <| fun dir ->
+                // 96×64 frames: the left half 20·t, the right half 100 more.
+                let frames = Path.Combine(dir, "wide")
+                Directory.CreateDirectory frames |> ignore
+                for t in 0 .. 4 do
+                    let img = Rgb(96, 64)
+                    for y in 0 .. 63 do
+                        for x in 0 .. 95 do
+                            let v = byte (20 * t + (if x >= 48 then 100 else 0))
+                            img.Set(x, y, (v, v, v))
+                    img.SavePng(Path.Combine(frames, sprintf "%06d.png" (t + 1)))
+                let data = clipsOf (trainArgs frames [ "--crop"; "48:48:0:0"; "--crop"; "48:48:48:16" ])
+                Expect.stringContains data.Describe "cropped to 48:48:0:0, 48:48:48:16" "the windows are named"
+                Expect.equal (data.All |> Seq.map (fun struct (s, _) -> s) |> Seq.countBy id |> List.ofSeq) [ (0, 2); (1, 2) ] "two windows, two clips of 4 in 5 frames each"
+                use batch = data.Batch 0
+                for i in 0 .. 2 do
+                    let struct (s, start) = data.ClipAt(0, i)
+                    Expect.sequenceEqual (frameValues batch i) [ for t in start .. start + 3 -> 20 * t + 100 * s ] (sprintf "item %d: window %d's pixels" i s)
+                let e = try TrainingData.Create(trainArgs frames [ "--crop"; "64:64:40:0" ]) |> ignore; "" with :? InvalidDataException as x -> x.Message
+                Expect.stringContains e "does not fit in frames of 96×64" "a window outside the frames is refused, naming their size"
     ]
+

@@ -1,0 +1,66 @@
+/// The laws of `--crop`'s windows: reading, fitting, cutting and which truth lies in them.
+module Scalor.Tests.Crop
+
+open Expecto
+open Scalor.IO.Crop
+
+/// A frame of `w`×`h` whose pixel (x, y) is (x, y, x + y) mod 256: every pixel says where it came from.
+let private frame w h = [| for y in 0 .. h - 1 do for x in 0 .. w - 1 do yield! [| byte x; byte y; byte (x + y) |] |]
+
+/// A window inside frames of `w`×`h`, drawn from four numbers.
+let private windowIn w h (a: byte) (b: byte) (c: byte) (d: byte) =
+    let width, height = 1 + int a % w, 1 + int b % h
+    { Width = width; Height = height; Left = int c % (w - width + 1); Top = int d % (h - height + 1) }
+
+[<Tests>]
+let tests =
+    testList "Crop" [
+        testProperty "describe reads back: parse (describe c) = c" <| fun (a: byte) (b: byte) (c: byte) (d: byte) ->
+            let crop = Window { Width = 1 + int a; Height = 1 + int b; Left = int c; Top = int d }
+            parse (describe crop) = Ok crop && parse (describe Centre) = Ok Centre
+
+        testCase "what is not a crop is refused, naming the form to give" <| fun () ->
+            for bad in [ "80x240"; "1:2:3"; "1:2:3:4:5"; "0:2:3:4"; "2:0:3:4"; "-1:2:3:4"; "2:2:-1:0"; ""; "middle"; "1.5:2:3:4" ] do
+                match parse bad with
+                | Ok c -> failtestf "'%s' read as %A" bad c
+                | Error e -> Expect.stringContains e "W:H:X:Y" bad
+            Expect.equal (parse " Center ") (Ok Centre) "either spelling, any case"
+
+        testProperty "the centre is the largest square, inside the frame, centred to a pixel" <| fun (a: byte) (b: byte) ->
+            let w, h = 1 + int a, 1 + int b
+            match within w h Centre with
+            | Ok c ->
+                c.Width = min w h && c.Height = c.Width && c.Left >= 0 && c.Top >= 0
+                && c.Left + c.Width <= w && c.Top + c.Height <= h
+                && abs ((w - c.Left - c.Width) - c.Left) <= 1 && abs ((h - c.Top - c.Height) - c.Top) <= 1
+            | Error _ -> false
+
+        testProperty "a window fits exactly when it lies inside the frame" <| fun (a: byte) (b: byte) (c: byte) (d: byte) ->
+            let win = { Width = 1 + int a % 40; Height = 1 + int b % 40; Left = int c % 40; Top = int d % 40 }
+            let inside = win.Left + win.Width <= 48 && win.Top + win.Height <= 32
+            match within 48 32 (Window win) with
+            | Ok got -> inside && got = win
+            | Error e -> not inside && e.Contains "48×32"
+
+        testProperty "cutting keeps each pixel of the window, and cuts compose" <| fun (a: byte) (b: byte) (c: byte) (d: byte) (e: byte) (f: byte) ->
+            let w, h = 37, 23
+            let rgb = frame w h
+            let outer = windowIn w h a b c d
+            let inner = windowIn outer.Width outer.Height e f d c
+            let cut1 = cut outer w rgb
+            let pixelsRight =
+                Seq.forall id [ for y in 0 .. outer.Height - 1 do
+                                  for x in 0 .. outer.Width - 1 do
+                                      let i = (y * outer.Width + x) * 3
+                                      yield cut1.[i] = byte (outer.Left + x) && cut1.[i + 1] = byte (outer.Top + y) ]
+            let whole = cut { Width = w; Height = h; Left = 0; Top = 0 } w rgb = rgb
+            let composed = cut inner outer.Width cut1 = cut { inner with Left = outer.Left + inner.Left; Top = outer.Top + inner.Top } w rgb
+            pixelsRight && whole && composed
+
+        testProperty "a box's truth is in the window exactly when its centre is" <| fun (a: byte) (b: byte) (c: byte) (d: byte) ->
+            let win = windowIn 64 64 a b c d
+            let centred = (float win.Left + float win.Width / 2.0 - 3.0, float win.Top + float win.Height / 2.0 - 2.0, 6.0, 4.0)
+            let outside = (float (win.Left + win.Width) - 1.0, float win.Top, 2.0, 2.0) // centre on the right edge: out
+            let leftEdge = (float win.Left - 1.0, float win.Top - 1.0, 2.0, 2.0) // centre on the top-left corner: in
+            holdsCentre win centred && not (holdsCentre win outside) && holdsCentre win leftEdge
+    ]
