@@ -226,16 +226,20 @@ type GenerateArgs =
     | Explained_Share of share: float
     | Threads of int
     | Boxes of BoxesArg
+    | Frame_Step of int
+    | [<Unique>] Crop of window: string
     interface IArgParserTemplate with
         member a.Usage =
             match a with
+            | Frame_Step _ -> "with --input: observe every k-th frame from the first (default 1), as a model trained with 'train --frame-step k' saw them."
+            | Crop _ -> "with --input: observe this window of each frame, 'centre' or W:H:X:Y in the input's pixels, as a model trained with 'train --crop' saw it."
             | Rejection _ -> rejectionUsage
             | Duplicate_Share _ -> duplicateShareUsage
             | Explained_Share _ -> explainedShareUsage
             | Threads _ -> threadsUsage
             | Boxes _ -> boxesUsage + " Drawn in the pictures and written to the latents."
             | Model _ -> "checkpoint (default: the embedded moving-dSprites LD model)."
-            | Input _ -> "a folder of images (one sequence) to condition on (default: a generated held-out LD sequence)."
+            | Input _ -> "a folder of images or a video file (its first sequence) to condition on (default: a generated held-out LD sequence)."
             | Observe _ -> "frames observed before imagining (default 5)."
             | Steps _ -> "frames to imagine (default 5)."
             | Out _ -> "output folder: sample-N.png/.gif, latents-N.json."

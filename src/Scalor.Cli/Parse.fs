@@ -143,7 +143,11 @@ type GenerateCommand =
       /// CPU threads for TorchSharp.
       Threads: int
       /// As `TrackCommand.MaskBoxes`: the boxes the pictures draw and the latents record.
-      MaskBoxes: bool }
+      MaskBoxes: bool
+      /// With Input: every FrameStep-th frame is observed (1: every frame).
+      FrameStep: int
+      /// With Input: the window of each frame to observe (None: the whole frame).
+      Crop: Scalor.IO.Crop.Crop option }
 
 type AverageCommand =
     { /// Checkpoint files and run folders, as given.
@@ -426,6 +430,11 @@ let private generateCommand (r: ParseResults<GenerateArgs>) =
     let mostLikely = r.Contains GenerateArgs.Most_Likely
     if mostLikely && r.Contains GenerateArgs.From_Scratch then usage "--most-likely imagines the future of an observed past; it does not combine with --from-scratch"
     if mostLikely && samples > 1 && p = 0.0 then usage "--most-likely with discovery off has one future; --samples must be 1"
+    let frameStep = r.GetResult(GenerateArgs.Frame_Step, 1)
+    if frameStep < 1 then usage "--frame-step must be at least 1"
+    if frameStep > 1 && not (r.Contains GenerateArgs.Input) then usage "--frame-step applies to --input; a generated world draws its own motion"
+    let crop = r.TryGetResult GenerateArgs.Crop |> Option.map cropOf
+    if crop.IsSome && not (r.Contains GenerateArgs.Input) then usage "--crop applies to --input; a generated world is already the model's square"
     Generate
         { Model = r.TryGetResult GenerateArgs.Model |> Option.toObj
           Input = r.TryGetResult GenerateArgs.Input |> Option.toObj
@@ -435,7 +444,9 @@ let private generateCommand (r: ParseResults<GenerateArgs>) =
           DuplicateShare = duplicateShareOf (r.TryGetResult GenerateArgs.Rejection) (r.TryGetResult GenerateArgs.Duplicate_Share)
           ExplainedShare = explainedShareOf (r.TryGetResult GenerateArgs.Explained_Share)
           Threads = threadsOf (r.TryGetResult GenerateArgs.Threads)
-          MaskBoxes = r.GetResult(GenerateArgs.Boxes, BoxesArg.Mask) = BoxesArg.Mask }
+          MaskBoxes = r.GetResult(GenerateArgs.Boxes, BoxesArg.Mask) = BoxesArg.Mask
+          FrameStep = frameStep
+          Crop = crop }
 
 let private evalCommand (r: ParseResults<EvalArgs>) =
     let byIou = r.GetResult(EvalArgs.Match, MatchArg.Distance) = MatchArg.Iou

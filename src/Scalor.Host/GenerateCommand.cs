@@ -33,9 +33,10 @@ public static class GenerateCommand
             }
             else
             {
-                var src = Inputs.Open(cmd.Input, size, out _).First();
+                var src = Inputs.Open(cmd.Input, size, out _, cmd.FrameStep, cmd.Crop?.Value).First();
                 var frames = src.Frames.Take(cmd.Observe).ToList();
-                if (frames.Count < cmd.Observe) throw new UserError($"{cmd.Input}: {frames.Count} frames, fewer than --observe {cmd.Observe}");
+                if (frames.Count < cmd.Observe)
+                    throw new UserError($"{cmd.Input}: {frames.Count} frames{(cmd.FrameStep > 1 ? $" {cmd.FrameStep} apart" : "")}, fewer than --observe {cmd.Observe}");
                 var bytes = frames.SelectMany(f => f).ToArray();
                 using var raw = torch.tensor(bytes, dtype: torch.uint8);
                 seq = raw.reshape(1, frames.Count, size, size, 3).permute(0, 1, 4, 2, 3).to_type(torch.float32).div(255f).contiguous();

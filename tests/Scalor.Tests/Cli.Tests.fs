@@ -145,14 +145,17 @@ let tests =
                 Expect.floatClose Accuracy.high t.Config.SizeAnchor (12.0 / 64.0) "anchors follow the VLD objects (12 px)"
             | other -> failtestf "unexpected %A" other
 
-        testCase "train: --frame-step goes with --data, and is at least 1" <| fun () ->
+        testCase "train: --frame-step goes with --data (generate: with --input), and is at least 1" <| fun () ->
             match parse [| "train"; "--data"; "video.avi"; "--frame-step"; "8" |] with
             | Run(Train t) -> Expect.equal (t.DataDir, t.FrameStep) ("video.avi", 8) "footage, every 8th frame"
             | other -> failtestf "unexpected %A" other
             match parse [| "train"; "--data"; "video.avi" |] with
             | Run(Train t) -> Expect.equal t.FrameStep 1 "consecutive frames by default"
             | other -> failtestf "unexpected %A" other
-            for argv in [ [| "train"; "--frame-step"; "2" |]; [| "train"; "--data"; "v.avi"; "--frame-step"; "0" |] ] do
+            match parse [| "generate"; "--out"; "g"; "--input"; "v.avi"; "--frame-step"; "8"; "--crop"; "centre" |] with
+            | Run(Generate g) -> Expect.equal (g.FrameStep, g.Crop) (8, Some Scalor.IO.Crop.Centre) "generate observes footage as train saw it"
+            | other -> failtestf "unexpected %A" other
+            for argv in [ [| "train"; "--frame-step"; "2" |]; [| "train"; "--data"; "v.avi"; "--frame-step"; "0" |]; [| "generate"; "--out"; "g"; "--frame-step"; "2" |] ] do
                 match parse argv with
                 | UsageError m -> Expect.stringContains m "--frame-step" (sprintf "names the option for %A" argv)
                 | other -> failtestf "expected a usage error for %A, got %A" argv other
@@ -172,7 +175,8 @@ let tests =
             | Run(Track t) -> Expect.isNone t.Crop "the whole frame by default"
             | other -> failtestf "unexpected %A" other
             for argv in [ [| "train"; "--crop"; "centre" |]; [| "track"; "--crop"; "centre"; "--out"; "o" |]; [| "eval"; "--gt"; "g"; "--pred"; "p"; "--crop"; "centre" |]
-                          [| "train"; "--data"; "v.avi"; "--crop"; "240x240" |]; [| "track"; "--input"; "v"; "--out"; "o"; "--crop"; "centre"; "--crop"; "centre" |] ] do
+                          [| "train"; "--data"; "v.avi"; "--crop"; "240x240" |]; [| "track"; "--input"; "v"; "--out"; "o"; "--crop"; "centre"; "--crop"; "centre" |]
+                          [| "generate"; "--out"; "g"; "--crop"; "centre" |] ] do
                 match parse argv with
                 | UsageError m -> Expect.stringContains m "--crop" (sprintf "names the option for %A" argv)
                 | other -> failtestf "expected a usage error for %A, got %A" argv other

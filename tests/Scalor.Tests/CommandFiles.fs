@@ -13,6 +13,15 @@ let trackCommand (out: string) : Scalor.Cli.Parse.TrackCommand =
       Threads = System.Environment.ProcessorCount; MnistDir = null; Runtime = "torchsharp"; Provider = "auto"; Capacity = 64
       DuplicateShare = None; ExplainedShare = None; MaskBoxes = true; Backfill = false; FrameStep = 1; Crop = None }
 
+/// One held-out LD sequence (seed 1000001) of `length` frames in the MOTChallenge layout under `dir`/data: that
+/// folder and its sequence's.
+let heldOutSequence (dir: string) (length: int) =
+    let data = Path.Combine(dir, "data")
+    match Scalor.Cli.Parse.parse [| "data"; "--sequences"; "1"; "--length"; string length; "--seed"; "1000001"; "--out"; data |] with
+    | Scalor.Cli.Parse.Run(Scalor.Cli.Parse.Data d) -> Expect.equal (Scalor.Host.DataCommand.Run d) 0 "data written"
+    | other -> failtestf "unexpected %A" other
+    data, Path.Combine(data, "seq-0001")
+
 /// Runs `f` in a fresh temporary folder, deleted afterwards whatever happens.
 let inTempDir (prefix: string) (f: string -> unit) =
     let dir = Directory.CreateTempSubdirectory(prefix).FullName

@@ -12,7 +12,7 @@ open Scalor.Tests.CommandFiles
 let private command out masks : Parse.GenerateCommand =
     { Model = null; Input = null; Observe = 4; Steps = 3; Out = out; FromScratch = false; Samples = 1; Discovery = 0.0
       MostLikely = true; Seed = 1000001UL; DuplicateShare = None; ExplainedShare = None
-      Threads = Environment.ProcessorCount; MaskBoxes = masks }
+      Threads = Environment.ProcessorCount; MaskBoxes = masks; FrameStep = 1; Crop = None }
 
 /// (frame, id) → (imagined, box, scale_x, visible_px) of a latents file.
 let private latents (path: string) =
@@ -50,4 +50,33 @@ let tests =
                     Expect.equal g (Scalor.Runtime.TrackingStream.MotBox g) (sprintf "%A: rounded as track's latents and results" key)
                 let boxes (m: Map<_, bool * float[] * float * float>) = m.Values |> Seq.map (fun (_, b, _, _) -> b)
                 Expect.isLessThan (meanArea (boxes imagined)) (0.8 * meanArea (boxes (glimpses |> Map.filter (fun k _ -> imagined.ContainsKey k)))) "imagined mask boxes are tighter than glimpses"
+    
+        testCase "--input with --frame-step and --crop observes the window of every k-th frame, as a folder of those windows" <| fun () ->
+            inTempDir "scalor-generate-input" <| fun dir ->
+                // A held-out LD sequence of 8 frames placed at (16, 0) in 96×64 frames, and its frames 1, 3, 5, 7 alone.
+                let _, seq = heldOutSequence dir 8
+                let wide, odd = Path.Combine(dir, "wide"), Path.Combine(dir, "odd")
+                for d in [ wide; odd ] do Directory.CreateDirectory d |> ignore
+                for t in 1 .. 8 do
+                    let file = Path.Combine(seq, "img1", sprintf "%06d.png" t)
+                    use fs = File.OpenRead file
+                    let img = StbImageSharp.ImageResult.FromStream(fs, StbImageSharp.ColorComponents.RedGreenBlue)
+                    let canvas = Rgb(96, 64)
+                    Array.Fill(canvas.Pixels, 200uy)
+                    for y in 0 .. 63 do Array.blit img.Data (y * 64 * 3) canvas.Pixels ((y * 96 + 16) * 3) (64 * 3)
+                    canvas.SavePng(Path.Combine(wide, sprintf "%06d.png" t))
+                    if t % 2 = 1 then File.Copy(file, Path.Combine(odd, sprintf "%06d.png" t))
+                let run name input change =
+                    let out = Path.Combine(dir, name)
+                    Expect.equal (GenerateCommand.Run(change { command out true with Input = input; Steps = 2 })) 0 "generate succeeds"
+                    File.ReadAllText(Path.Combine(out, "latents-1.json"))
+                let window = Scalor.IO.Crop.Window { Width = 64; Height = 64; Left = 16; Top = 0 }
+                let through = run "through" wide (fun c -> { c with FrameStep = 2; Crop = Some window })
+                let direct = run "direct" odd id
+                Expect.isGreaterThan direct.Length 100 "objects observed and imagined"
+                Expect.equal through direct "the same past, so the same latents"
+                Expect.notEqual (run "whole" wide id) direct "the whole frames are another past"
+                let e = refusalOf (fun () -> GenerateCommand.Run { command (Path.Combine(dir, "few")) true with Input = wide; FrameStep = 3; Observe = 4 })
+                Expect.stringContains e.Message "3 frames 3 apart, fewer than --observe 4" "too few frames at that step"
     ]
+

@@ -21,15 +21,6 @@ let private results (path: string) =
         (int f.[0], int64 f.[1]), [| f.[2]; f.[3]; f.[4]; f.[5] |])
     |> Map.ofArray
 
-/// One held-out LD sequence (seed 1000001) of `length` frames in the MOTChallenge layout under `dir`/data: that
-/// folder and its sequence's.
-let private heldOutSequence (dir: string) (length: int) =
-    let data = Path.Combine(dir, "data")
-    match Parse.parse [| "data"; "--sequences"; "1"; "--length"; string length; "--seed"; "1000001"; "--out"; data |] with
-    | Parse.Run(Parse.Data d) -> Expect.equal (DataCommand.Run d) 0 "data written"
-    | other -> failtestf "unexpected %A" other
-    data, Path.Combine(data, "seq-0001")
-
 /// An empty sequence `dir`/`name`/seq-0001 with its img1/ and gt/ folders.
 let private sequenceFolder (dir: string) (name: string) =
     let seq = Path.Combine(dir, name, "seq-0001")
