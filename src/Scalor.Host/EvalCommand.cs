@@ -77,14 +77,16 @@ public static class EvalCommand
     /// truth, and adds the reconstruction MSE and the per-pixel NLL estimates (<see cref="Scalor.Model.Elbo.nll"/>).</summary>
     static int RunModel(Parse.EvalCommand cmd)
     {
-        var (nets, share) = Checkpoints.LoadForInference(cmd.Model, cmd.DuplicateShare, cmd.ExplainedShare);
-        var size = nets.Config.ImageSize;
+        // The header says the frames' size; the model is loaded once, as trained for footage's likelihoods, or as
+        // tracking loads it for a dataset with ground truth.
+        var size = Checkpoints.ReadHeader(cmd.Model).Config.ImageSize;
         var sources = Scalor.Runtime.Inputs.Open(cmd.DataDir, size, out var gtDir);
         if (gtDir is null) return Likelihoods(cmd, cmd.Crops.IsEmpty ? sources : Scalor.Runtime.Inputs.OpenWindows(cmd.DataDir, size, [.. cmd.Crops]), size);
         if (cmd.FrameStep > 1)
             throw new UserError($"--frame-step: {cmd.DataDir} has ground truth, and eval --data scores its whole sequences; 'track --input {cmd.DataDir} --frame-step {cmd.FrameStep}' scores every {cmd.FrameStep}th frame");
         if (!cmd.Crops.IsEmpty)
             throw new UserError($"--crop: {cmd.DataDir} has ground truth, and eval --data scores its whole frames; 'track --input {cmd.DataDir} --crop {Scalor.IO.Crop.describe(cmd.Crops.Head)}' scores a window");
+        var (nets, share) = Checkpoints.LoadForInference(cmd.Model, cmd.DuplicateShare, cmd.ExplainedShare);
         // What tracking takes from the checkpoint; the likelihoods alone (above) track nothing.
         if (TrackCommand.Recorded(cmd.Model, nets, share, cmd.DuplicateShare, cmd.ExplainedShare) is { } recorded) Console.WriteLine($"eval: {recorded}");
         // The tracking of `track` (deterministic, the same reporting rules), its results kept in memory: no
