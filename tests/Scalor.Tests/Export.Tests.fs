@@ -96,18 +96,19 @@ let tests =
             let w = World.create { World.defaultConfig with Length = 4 } None
             expectSame (both nets 12 false true (World.sequence w (World.sequenceSeed 77UL 0))) 1e-3f
 
-        testCase "with rendering: the reconstruction matches within 1e-3" <| fun () ->
-            let nets = Scalor.create { Config.toy64 with BatchSize = 1; Capacity = 12 } 5L
-            let w = World.create { World.defaultConfig with Length = 3 } None
-            let frames = both nets 12 true false (World.sequence w (World.sequenceSeed 78UL 0))
-            expectSame frames 1e-3f
-            for t, (_, _, recon) in List.indexed frames do
-                match recon with
-                | Some((a: float32[]), (onnxRecon: float32[])) when not (isNull onnxRecon) ->
-                    Expect.equal onnxRecon.Length a.Length "size"
-                    let d = Array.map2 (fun (u: float32) v -> abs (u - v)) a onnxRecon |> Array.max
-                    Expect.isLessThan d 1e-3f (sprintf "frame %d reconstruction" t)
-                | _ -> failtest "no reconstruction"
+        testCase "with rendering: the reconstruction matches within 1e-3, with either background decoder" <| fun () ->
+            for broadcast in [ false; true ] do
+                let nets = Scalor.create { Config.toy64 with BatchSize = 1; Capacity = 12; BgSpatialBroadcast = broadcast } 5L
+                let w = World.create { World.defaultConfig with Length = 3 } None
+                let frames = both nets 12 true false (World.sequence w (World.sequenceSeed 78UL 0))
+                expectSame frames 1e-3f
+                for t, (_, _, recon) in List.indexed frames do
+                    match recon with
+                    | Some((a: float32[]), (onnxRecon: float32[])) when not (isNull onnxRecon) ->
+                        Expect.equal onnxRecon.Length a.Length "size"
+                        let d = Array.map2 (fun (u: float32) v -> abs (u - v)) a onnxRecon |> Array.max
+                        Expect.isLessThan d 1e-3f (sprintf "spatial broadcast %b, frame %d reconstruction" broadcast t)
+                    | _ -> failtest "no reconstruction"
 
         testCase "the exported model carries the reporting floor; objects below it are tracked, not reported" <| fun () ->
             let nets = Scalor.create { Config.toy64 with BatchSize = 1 } 3L

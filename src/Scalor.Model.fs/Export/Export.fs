@@ -258,7 +258,12 @@ let build (nets: Scalor.Nets) (opts: Options) =
         let alphaFg = Ops.clip g 1e-15 (float (1.0f - 1e-15f)) (Ops.slice g 1L 3L 1L sums)
         let bgNet = nets.Background
         let bgMean = (Ops.chunk g 2 1L (2L * int64 c.BgDim) (Ops.reshape g [ 1L; -1L ] (Ops.run g bgNet.Enc.BgEnc (Ops.concat g 1L [ x; Ops.affine g -1.0 1.0 alphaFg ])))).[0]
-        let bg = Ops.sigmoid g (Ops.run g bgNet.Dec.BgOut (Ops.run g bgNet.Dec.BgDec (Ops.reshape g [ 1L; int64 c.BgDim; 1L; 1L ] bgMean)))
+        let zBg = Ops.reshape g [ 1L; int64 c.BgDim; 1L; 1L ] bgMean
+        let bgInput =
+            match bgNet.Dec.Position with
+            | None -> zBg
+            | Some pos -> Ops.concat g 1L [ g.Weight pos; Ops.expand g [ 1L; int64 c.BgDim; h; w ] zBg ]
+        let bg = Ops.sigmoid g (Ops.run g bgNet.Dec.BgOut (Ops.run g bgNet.Dec.BgDec bgInput))
         let recon = Ops.add g fg (Ops.mul g (Ops.affine g -1.0 1.0 alphaFg) bg)
         g.Output("recon", recon, DType.Float, fixedDims [ 1L; 3L; h; w ])
         g.Output("alpha_fg", alphaFg, DType.Float, fixedDims [ 1L; 1L; h; w ])

@@ -77,6 +77,11 @@ type ScalorConfig =
       /// reconstruction signal and the foreground must explain the frame. [S] off (0), 200 when on.
       BgAlphaCurriculumSteps: int
       BgAlphaCurriculumValue: float
+      /// The background decoder: false, the sub-pixel decoder; true, the weaker spatial-broadcast decoder ([S]
+      /// `using_bg_sbd`, another of its README's remedies for "foreground not working"): z_bg tiled over the frame
+      /// beside two coordinate channels, two 5×5 convolutions (three at 128 px), then 3×3 to RGB. It draws smooth
+      /// images well and small sharp things badly, so objects are left to the foreground. [S] off.
+      BgSpatialBroadcast: bool
       /// Frames per training sequence. [S] 10.
       SeqLength: int
       /// Batch size. [S] 20; [P] toy 16.
@@ -98,7 +103,7 @@ let official64 =
       DiscoveryKeepThreshold = 0.7; StopThreshold = 0.6; MaxObjects = 45; Capacity = 128
       Sigma = 0.1; LearningRate = 4e-5; WarmupSteps = 0; RecomputeDecoder = false; MicroBatch = 0; ClipNorm = 1.0; TauEnd = 0.5; TauSteps = 20000
       PresPriorStart = 0.1; PresPriorEnd = 1e-3; PresPriorSteps = 500; DetachSteps = 30000
-      BgAlphaCurriculumSteps = 0; BgAlphaCurriculumValue = 0.9
+      BgAlphaCurriculumSteps = 0; BgAlphaCurriculumValue = 0.9; BgSpatialBroadcast = false
       SeqLength = 10; BatchSize = 20 }
 
 /// The paper's synthetic-task settings ([P] appendix E) at the official 64-px branch's sizes. Anchors: the

@@ -116,7 +116,11 @@ let glimpseDecode (d: GlimpseDecoder) (zWhat: Tensor) =
 
 /// Background VAE: encoder of [x, 1 − α_fg] → (mean, softplus std) of z_bg; decoder z_bg → image.
 type BgEncoder = { BgEnc: Layer[] }
-type BgDecoder = { BgDec: Layer[]; BgOut: Layer[] }
+
+/// `Position` [1; 2; H; W]: with the spatial-broadcast decoder, the coordinate channels (channel 0 runs −1 → 1
+/// down the rows, channel 1 across the columns, as [S]'s `meshgrid`), placed before the tiled z_bg; None for the
+/// sub-pixel decoder.
+type BgDecoder = { BgDec: Layer[]; BgOut: Layer[]; Position: Tensor option }
 
 let bgEncoder (s: Store) (c: ScalorConfig) =
     let extra = if c.ImageSize = 128 then block 64 64 4 2 1 8 else []
@@ -129,19 +133,40 @@ let bgEncode (e: BgEncoder) (xAlpha: Tensor) =
     let ms = (run e.BgEnc xAlpha).flatten(1L).chunk(2L, -1L)
     ms.[0], torch.nn.functional.softplus(ms.[1])
 
-let bgDecoder (s: Store) (c: ScalorConfig) =
-    let dec =
-        if c.ImageSize = 128 then
-            block c.BgDim 256 1 1 0 16 @ up 256 128 4 16 @ block 128 128 3 1 1 16 @ up 128 64 4 8 @ block 64 64 3 1 1 8
-            @ up 64 32 2 8 @ block 32 32 3 1 1 8 @ up 32 16 4 4 @ block 16 16 3 1 1 4
-        else
-            block c.BgDim 256 1 1 0 16 @ up 256 128 4 16 @ block 128 128 3 1 1 16 @ up 128 64 4 8
-            @ block 64 64 3 1 1 8 @ up 64 16 4 4 @ block 16 16 3 1 1 4
-    { BgDec = sequential s "bg_dec.dec" dec
-      BgOut = sequential s "bg_dec.bg_dec" (block 16 16 3 1 1 4 @ [ Conv(16, 3, 3, 1, 1) ]) }
+/// The coordinate channels of the spatial-broadcast decoder [1; 2; size; size].
+let broadcastPosition (size: int) =
+    let l = torch.linspace(-1.0, 1.0, int64 size)
+    let grid = torch.meshgrid([| l; l |], indexing = "ij")
+    torch.stack(grid, 0L).unsqueeze(0L)
 
+let bgDecoder (s: Store) (c: ScalorConfig) =
+    if c.BgSpatialBroadcast then
+        let layers = if c.ImageSize = 128 then 3 else 2
+        { BgDec = sequential s "bg_dec.dec" (block (c.BgDim + 2) 64 5 1 2 8 @ List.concat (List.replicate (layers - 1) (block 64 64 5 1 2 8)))
+          // [S] `self.bg_dec = nn.Conv2d(64, 3, 3, padding=1)`: one layer, not a Sequential, so no index in its name.
+          BgOut = [| conv s "bg_dec.bg_dec" 64 3 3 1 1 true |]
+          Position = Some(s.Buffer("bg_dec.position_embedding", broadcastPosition c.ImageSize)) }
+    else
+        let dec =
+            if c.ImageSize = 128 then
+                block c.BgDim 256 1 1 0 16 @ up 256 128 4 16 @ block 128 128 3 1 1 16 @ up 128 64 4 8 @ block 64 64 3 1 1 8
+                @ up 64 32 2 8 @ block 32 32 3 1 1 8 @ up 32 16 4 4 @ block 16 16 3 1 1 4
+            else
+                block c.BgDim 256 1 1 0 16 @ up 256 128 4 16 @ block 128 128 3 1 1 16 @ up 128 64 4 8
+                @ block 64 64 3 1 1 8 @ up 64 16 4 4 @ block 16 16 3 1 1 4
+        { BgDec = sequential s "bg_dec.dec" dec
+          BgOut = sequential s "bg_dec.bg_dec" (block 16 16 3 1 1 4 @ [ Conv(16, 3, 3, 1, 1) ])
+          Position = None }
+
+/// z_bg [B; D] → background [B; 3; H; W].
 let bgDecode (d: BgDecoder) (z: Tensor) =
-    torch.sigmoid(run d.BgOut (run d.BgDec (z.view(z.shape.[0], z.shape.[1], 1L, 1L))))
+    let input =
+        match d.Position with
+        | None -> z.view(z.shape.[0], z.shape.[1], 1L, 1L)
+        | Some pos ->
+            let b, h, w = z.shape.[0], pos.shape.[2], pos.shape.[3]
+            torch.cat([| pos.expand(b, -1L, -1L, -1L); z.view(b, z.shape.[1], 1L, 1L).expand(-1L, -1L, h, w) |], 1L)
+    torch.sigmoid(run d.BgOut (run d.BgDec input))
 
 /// The glimpse decoder with its activations recomputed during backward instead of kept: decoding every
 /// discovery cell and tracked object at 32×32 holds most of a training step's memory. Same values and
