@@ -108,7 +108,7 @@ type TrainArgs =
             | Data _ -> "train on recorded data instead: a dataset written by 'scalor-host data' (its dataset.safetensors), or footage (a video file, decoded with ffmpeg; a folder of images; a dataset in the MOTChallenge layout), resized to the preset's frames; every run of SeqLength consecutive frames is a training clip."
             | Frame_Step _ -> "with --data: a clip's frames lie this many frames apart (default 1; natural footage at 25 fps moves little from frame to frame, the official code takes every 8th)."
             | Crop _ -> "with --data footage: train on this window of its frames, 'centre' (the largest centred square) or W:H:X:Y in the input's pixels (ffmpeg's crop), rather than the whole frame squashed to a square; repeatable: each window is a sequence of its own, as the official loader's eight 240×240 windows."
-            | Out _ -> "run folder: checkpoints, log.jsonl, TensorBoard events (default runs/<kind>-<density>)."
+            | Out _ -> "run folder: checkpoints, log.jsonl, TensorBoard events (default runs/<kind>-<density>, or runs/<name of the --data file or folder>)."
             | Resume -> "continue from the run folder's latest checkpoint."
             | Checkpoint_Every _ -> "steps between checkpoints (default 200)."
             | Keep _ -> "checkpoints to keep (default 3)."

@@ -318,6 +318,14 @@ let private trainCommand (r: ParseResults<TrainArgs>) =
     let frameStep = r.GetResult(TrainArgs.Frame_Step, 1)
     if frameStep < 1 then usage "--frame-step must be at least 1"
     if frameStep > 1 && not (r.Contains TrainArgs.Data) then usage "--frame-step applies to --data; a generated world draws its own motion"
+    // Named for what it trains on: the world, or the data's file or folder name (not the world it does not use).
+    let defaultRun =
+        match r.TryGetResult TrainArgs.Data with
+        | Some d ->
+            let full = IO.Path.GetFullPath(d).TrimEnd(IO.Path.DirectorySeparatorChar, IO.Path.AltDirectorySeparatorChar)
+            let name = IO.Path.GetFileNameWithoutExtension full
+            if name = "dataset" then IO.Path.GetFileName(IO.Path.GetDirectoryName full) else name
+        | Option.None -> sprintf "%s-%s" kindName density.Name
     let crops = r.GetResults TrainArgs.Crop |> List.map cropOf
     if not crops.IsEmpty && not (r.Contains TrainArgs.Data) then usage "--crop applies to --data footage; a generated world is already the model's square"
     Train
@@ -330,7 +338,7 @@ let private trainCommand (r: ParseResults<TrainArgs>) =
           DataDir = r.TryGetResult TrainArgs.Data |> Option.toObj
           FrameStep = frameStep
           Crops = crops
-          Out = r.GetResult(TrainArgs.Out, IO.Path.Combine("runs", sprintf "%s-%s" kindName density.Name))
+          Out = r.GetResult(TrainArgs.Out, IO.Path.Combine("runs", defaultRun))
           Resume = r.Contains TrainArgs.Resume
           CheckpointEvery = every
           Keep = keep

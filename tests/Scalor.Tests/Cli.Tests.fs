@@ -150,7 +150,16 @@ let tests =
             | Run(Train t) -> Expect.equal (t.DataDir, t.FrameStep) ("video.avi", 8) "footage, every 8th frame"
             | other -> failtestf "unexpected %A" other
             match parse [| "train"; "--data"; "video.avi" |] with
-            | Run(Train t) -> Expect.equal t.FrameStep 1 "consecutive frames by default"
+            | Run(Train t) ->
+                Expect.equal t.FrameStep 1 "consecutive frames by default"
+                Expect.equal t.Out (System.IO.Path.Combine("runs", "video")) "the run folder is named for the data"
+            | other -> failtestf "unexpected %A" other
+            for data, run in [ "frames/", "frames"; "ld-test/dataset.safetensors", "ld-test" ] do
+                match parse [| "train"; "--data"; data |] with
+                | Run(Train t) -> Expect.equal t.Out (System.IO.Path.Combine("runs", run)) (sprintf "--data %s" data)
+                | other -> failtestf "unexpected %A" other
+            match parse [| "train"; "--density"; "md" |] with
+            | Run(Train t) -> Expect.equal t.Out (System.IO.Path.Combine("runs", "dsprites-md")) "a generated world's run folder names the world"
             | other -> failtestf "unexpected %A" other
             match parse [| "generate"; "--out"; "g"; "--input"; "v.avi"; "--frame-step"; "8"; "--crop"; "centre" |] with
             | Run(Generate g) -> Expect.equal (g.FrameStep, g.Crop) (8, Some Scalor.IO.Crop.Centre) "generate observes footage as train saw it"
