@@ -68,13 +68,16 @@ public static class TrainCommand
                 Console.WriteLine($"train: the new checkpoints record what it records: {DescribeRecords(carried)}");
             TrimLog(Path.Combine(run, "log.jsonl"), start);
         }
+        else if (Checkpoints.Latest(ckptDir) is { } existing)
+        {
+            // A new run would write its own checkpoints beside another run's, and --keep would delete theirs.
+            throw new UserError($"{(cmd.Init is not null ? "--init: " : "")}{run} already holds checkpoints ({Path.GetFileName(existing)}); --resume continues them, or give another --out");
+        }
         else if (cmd.Init is not null)
         {
             // Fine-tuning: the weights, the optimizer's running averages and the step (so the warm-up, the
             // presence-prior annealing and the temperature go on where they were) come from the checkpoint; the
             // world, the seed (data and sampling noise) and the anchors are this run's.
-            if (Checkpoints.Latest(ckptDir) is { } existing)
-                throw new UserError($"--init: {run} already holds checkpoints ({Path.GetFileName(existing)}); --resume continues them");
             var (header, entries) = Checkpoints.Read(cmd.Init);
             var mismatch = Train.fineTuneMismatch(cfg, header.Config);
             if (mismatch.Length > 0)

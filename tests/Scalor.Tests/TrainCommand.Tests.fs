@@ -89,6 +89,10 @@ let tests =
                 let seed = refused [ "--data"; a; "--seed"; "2" ]
                 Expect.stringContains seed "trained on seed 1; this command gives seed 2" "another seed"
                 Expect.stringContains (refused []) "generated dsprites ld world" "a generated world in place of footage"
+                // A new run (no --resume) into the folder would write beside its checkpoints, and --keep delete them.
+                let fresh = (CommandFiles.refusalOf (fun () -> train run 2 [ "--data"; a ])).Message
+                Expect.stringContains fresh "already holds checkpoints (ckpt-0000001.safetensors); --resume continues them" "a fresh run into a run folder"
+                Expect.stringContains (CommandFiles.refusalOf (fun () -> train run 3 [ "--data"; a; "--init"; first ])).Message "--init: " "and fine-tuning into one"
                 Expect.isFalse (File.Exists(Checkpoints.PathFor(Path.Combine(run, "checkpoints"), 2))) "nothing was trained"
                 Expect.equal (train run 2 [ "--resume"; "--data"; a ]) 0 "the same footage resumes"
                 // A generated world: its description, so another background is refused.
