@@ -52,13 +52,15 @@ public static class Inputs
             .Where((_, i) => i % frameStep == 0).ToList();
         if (files.Count == 0) throw new InvalidDataException($"no images (png, jpg, bmp) in '{dir}'");
         var first = Read(files[0]);
-        if (crop is null) return new(name, first.Width, first.Height, files.Select(f => Resize(Read(f), size)), files.Count);
         var w = Window(crop, first.Width, first.Height, dir);
-        return new(name, w.Width, w.Height, files.Select(f => Resize(Cut(Read(f), w, f), w.Width, w.Height, size)), files.Count, w.Left, w.Top);
+        byte[] Frame(string f) => crop is null ? Resize(Read(f), size) : Resize(Cut(Read(f), w, f), w.Width, w.Height, size);
+        return new(name, w.Width, w.Height, files.Select(Frame), files.Count, w.Left, w.Top);
     }
 
-    static Scalor.IO.Crop.Window Window(Scalor.IO.Crop.Crop crop, int width, int height, string what)
+    /// <summary>The window <paramref name="crop"/> cuts from frames of width×height: the whole frame without one.</summary>
+    static Scalor.IO.Crop.Window Window(Scalor.IO.Crop.Crop? crop, int width, int height, string what)
     {
+        if (crop is null) return new(width, height, 0, 0);
         var window = Scalor.IO.Crop.within(width, height, crop);
         return window.IsOk ? window.ResultValue : throw new InvalidDataException($"{what}: {window.ErrorValue}");
     }
@@ -92,11 +94,10 @@ public static class Inputs
     static Source Video(string file, int size, int frameStep, Scalor.IO.Crop.Crop? crop)
     {
         var (w, h, n) = Probe(file);
-        var name = Path.GetFileNameWithoutExtension(file);
-        var length = (n + frameStep - 1) / frameStep;
-        if (crop is null) return new(name, w, h, Decode(file, size, "").Where((_, i) => i % frameStep == 0), length);
         var c = Window(crop, w, h, file);
-        return new(name, c.Width, c.Height, Decode(file, size, $"crop={c.Width}:{c.Height}:{c.Left}:{c.Top},").Where((_, i) => i % frameStep == 0), length, c.Left, c.Top);
+        var filter = crop is null ? "" : $"crop={c.Width}:{c.Height}:{c.Left}:{c.Top},";
+        return new(Path.GetFileNameWithoutExtension(file), c.Width, c.Height, Decode(file, size, filter).Where((_, i) => i % frameStep == 0),
+            (n + frameStep - 1) / frameStep, c.Left, c.Top);
     }
 
     static Process Start(string exe, params string[] args)
