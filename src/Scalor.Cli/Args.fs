@@ -107,7 +107,7 @@ type TrainArgs =
             | Background _ -> "background of the generated world (default none)."
             | Data _ -> "train on recorded data instead: a dataset written by 'scalor-host data' (its dataset.safetensors), or footage (a video file, decoded with ffmpeg; a folder of images; a dataset in the MOTChallenge layout), resized to the preset's frames; every run of SeqLength consecutive frames is a training clip."
             | Frame_Step _ -> "with --data: a clip's frames lie this many frames apart (default 1; natural footage at 25 fps moves little from frame to frame, the official code takes every 8th)."
-            | Crop _ -> "with --data footage: train on this window of its frames, 'centre' (the largest centred square) or W:H:X:Y in the input's pixels (ffmpeg's crop), rather than the whole frame squashed to a square; repeatable: each window is a sequence of its own, as the official loader's eight 240×240 windows."
+            | Crop _ -> "with --data footage: train on this window of its frames, 'centre' (the largest centred square), W:H:X:Y in the input's pixels (ffmpeg's crop), or tiles:S (the fewest S×S windows that cover the frame, spread evenly), rather than the whole frame squashed to a square; repeatable: each window is a sequence of its own, as the official loader's eight 240×240 windows."
             | Out _ -> "run folder: checkpoints, log.jsonl, TensorBoard events (default runs/<kind>-<density>, or runs/<name of the --data file or folder>)."
             | Resume -> "continue from the run folder's latest checkpoint."
             | Checkpoint_Every _ -> "steps between checkpoints (default 200)."
@@ -335,7 +335,7 @@ type EvalArgs =
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Crop _ -> "with --data footage that has no ground truth: score this window of its frames, as the model was trained ('centre' or W:H:X:Y; repeatable, as train's)."
+            | Crop _ -> "with --data footage that has no ground truth: score this window of its frames, as the model was trained ('centre', W:H:X:Y or tiles:S; repeatable, as train's)."
             | Frame_Step _ -> "with --data footage that has no ground truth: a clip's frames lie this many frames apart, as the model was trained (default 1)."
             | Backfill -> "with --data: " + backfillUsage
             | Min_Visible _ -> minVisibleUsage

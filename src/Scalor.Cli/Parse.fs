@@ -288,6 +288,12 @@ let private cropOf (text: string) =
     | Ok c -> c
     | Error e -> usage "--crop: %s" e
 
+/// `track` and `generate` follow one window; tiles are for the commands that take each as a sequence of its own.
+let private oneWindowOf (command: string) (text: string) =
+    match cropOf text with
+    | Scalor.IO.Crop.Tiles _ -> usage "--crop %s: %s follows one window; tiles are for train and eval (each a sequence of its own), so give one of them as W:H:X:Y" text command
+    | c -> c
+
 let private threadsOf (t: int option) =
     let t = defaultArg t Environment.ProcessorCount
     if t < 1 then usage "--threads must be at least 1"
@@ -399,7 +405,7 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
     let frameStep = r.GetResult(TrackArgs.Frame_Step, 1)
     if frameStep < 1 then usage "--frame-step must be at least 1"
     if frameStep > 1 && not (r.Contains TrackArgs.Input) then usage "--frame-step applies to --input; a generated world draws its own motion"
-    let crop = r.TryGetResult TrackArgs.Crop |> Option.map cropOf
+    let crop = r.TryGetResult TrackArgs.Crop |> Option.map (oneWindowOf "track")
     if crop.IsSome && not (r.Contains TrackArgs.Input) then usage "--crop applies to --input; a generated world is already the model's square"
     Track
         { Model = r.TryGetResult TrackArgs.Model |> Option.toObj
@@ -441,7 +447,7 @@ let private generateCommand (r: ParseResults<GenerateArgs>) =
     let frameStep = r.GetResult(GenerateArgs.Frame_Step, 1)
     if frameStep < 1 then usage "--frame-step must be at least 1"
     if frameStep > 1 && not (r.Contains GenerateArgs.Input) then usage "--frame-step applies to --input; a generated world draws its own motion"
-    let crop = r.TryGetResult GenerateArgs.Crop |> Option.map cropOf
+    let crop = r.TryGetResult GenerateArgs.Crop |> Option.map (oneWindowOf "generate")
     if crop.IsSome && not (r.Contains GenerateArgs.Input) then usage "--crop applies to --input; a generated world is already the model's square"
     Generate
         { Model = r.TryGetResult GenerateArgs.Model |> Option.toObj

@@ -35,7 +35,7 @@ public static class FrameSources
     /// <c>train --frame-step k</c> saw them), each frame's <c>Index</c> still the input's, so MOT lines name the
     /// input's frames. With <paramref name="crop"/>, the frames show its window of the input's (boxes scaled back by
     /// <see cref="TrackingStream.RecordMot"/> with the window's size are then in the window's pixels: add its corner
-    /// for the input's).</summary>
+    /// for the input's); tiles stream one sequence after another, each named for its window.</summary>
     public static IObservable<Frame> FromPath(string path, int size, int frameStep = 1, Scalor.IO.Crop.Crop? crop = null) =>
         Observable.Create<Frame>((observer, ct) => Task.Run(() =>
         {

@@ -13,8 +13,8 @@ public sealed record Source(string Name, int Width, int Height, IEnumerable<byte
 /// evaluation), a folder of images (one sequence, in name order), or a video file decoded by ffmpeg. Frames
 /// are resized to the model's input size; boxes are reported in the original pixels. With a frame step k, every
 /// k-th frame from the first is read (frame t of a source is then input frame t·k). With a crop, only its window
-/// of each frame is resized (<see cref="Scalor.IO.Crop"/>); a window that does not fit is an
-/// <see cref="InvalidDataException"/>.</summary>
+/// of each frame is resized (<see cref="Scalor.IO.Crop"/>), and tiles give a source per tile, named
+/// <c>sequence@S:S:X:Y</c>; a window that does not fit is an <see cref="InvalidDataException"/>.</summary>
 public static class Inputs
 {
     static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp"];
@@ -29,45 +29,53 @@ public static class Inputs
             if (seqDirs.Count > 0)
             {
                 if (seqDirs.Any(d => File.Exists(Path.Combine(d, "gt", "gt.txt")))) gtDir = path;
-                return seqDirs.Select(d => Folder(Path.GetFileName(d), Path.Combine(d, "img1"), size, frameStep, crop)).ToList();
+                return seqDirs.SelectMany(d => Folder(Path.GetFileName(d), Path.Combine(d, "img1"), size, frameStep, crop)).ToList();
             }
-            return [Folder(Path.GetFileName(Path.GetFullPath(path).TrimEnd('/')), path, size, frameStep, crop)];
+            return Folder(Path.GetFileName(Path.GetFullPath(path).TrimEnd('/')), path, size, frameStep, crop);
         }
-        if (File.Exists(path)) return [Video(path, size, frameStep, crop)];
+        if (File.Exists(path)) return Video(path, size, frameStep, crop);
         throw new FileNotFoundException($"input '{path}' not found", path);
     }
 
     /// <summary>The sequences of <paramref name="path"/> (ground truth aside) once for each window of
     /// <paramref name="crops"/>, each named <c>sequence@window</c>, so that several windows of one footage are
     /// sequences of their own (the official loader's eight windows of its station footage); the whole frames when
-    /// <paramref name="crops"/> is empty.</summary>
+    /// <paramref name="crops"/> is empty. Tiles (<c>tiles:S</c>) are named by their windows, <c>sequence@S:S:X:Y</c>.</summary>
     public static List<Source> OpenWindows(string path, int size, IReadOnlyCollection<Scalor.IO.Crop.Crop> crops, int frameStep = 1) =>
         crops.Count == 0
             ? Open(path, size, out _, frameStep)
-            : [.. crops.SelectMany(c => Open(path, size, out _, frameStep, c).Select(s => s with { Name = $"{s.Name}@{Scalor.IO.Crop.describe(c)}" }))];
+            : [.. crops.SelectMany(c => Open(path, size, out _, frameStep, c).Select(s => c.IsTiles ? s : s with { Name = $"{s.Name}@{Scalor.IO.Crop.describe(c)}" }))];
 
-    static Source Folder(string name, string dir, int size, int frameStep, Scalor.IO.Crop.Crop? crop)
+    /// <summary>One source per window of <paramref name="crop"/> (<see cref="Windows"/>).</summary>
+    static List<Source> Folder(string name, string dir, int size, int frameStep, Scalor.IO.Crop.Crop? crop)
     {
         var files = Directory.GetFiles(dir).Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant())).OrderBy(f => f, StringComparer.Ordinal)
             .Where((_, i) => i % frameStep == 0).ToList();
         if (files.Count == 0) throw new InvalidDataException($"no images (png, jpg, bmp) in '{dir}'");
         var first = Read(files[0]);
-        var w = Window(crop, first.Width, first.Height, dir);
-        byte[] Frame(string f) => crop is null ? Resize(Read(f), size) : Resize(Cut(Read(f), w, f), w.Width, w.Height, size);
-        return new(name, w.Width, w.Height, files.Select(Frame), files.Count, w.Left, w.Top);
+        return [.. Windows(crop, first.Width, first.Height, dir).Select(w =>
+        {
+            byte[] Frame(string f) => crop is null ? Resize(Read(f), size) : Resize(Cut(Read(f), w, f), w.Width, w.Height, size);
+            return new Source(NameOf(name, crop, w), w.Width, w.Height, files.Select(Frame), files.Count, w.Left, w.Top);
+        })];
     }
 
-    /// <summary>The window <paramref name="crop"/> cuts from frames of width×height: the whole frame without one.</summary>
-    static Scalor.IO.Crop.Window Window(Scalor.IO.Crop.Crop? crop, int width, int height, string what)
+    /// <summary>The windows <paramref name="crop"/> cuts from frames of width×height: the whole frame without one,
+    /// several for tiles.</summary>
+    static List<Scalor.IO.Crop.Window> Windows(Scalor.IO.Crop.Crop? crop, int width, int height, string what)
     {
-        if (crop is null) return new(width, height, 0, 0);
-        var window = Scalor.IO.Crop.within(width, height, crop);
-        return window.IsOk ? window.ResultValue : throw new InvalidDataException($"{what}: {window.ErrorValue}");
+        if (crop is null) return [new(width, height, 0, 0)];
+        var windows = Scalor.IO.Crop.windows(width, height, crop);
+        return windows.IsOk ? [.. windows.ResultValue] : throw new InvalidDataException($"{what}: {windows.ErrorValue}");
     }
+
+    /// <summary>A tile is a sequence of its own, named for its window; one window keeps the input's name.</summary>
+    static string NameOf(string name, Scalor.IO.Crop.Crop? crop, Scalor.IO.Crop.Window w) =>
+        crop is { IsTiles: true } ? $"{name}@{Scalor.IO.Crop.describe(Scalor.IO.Crop.Crop.NewWindow(w))}" : name;
 
     /// <summary>The window of one image; every image of a folder must have the first one's size.</summary>
     static byte[] Cut(ImageResult img, Scalor.IO.Crop.Window w, string file) =>
-        Scalor.IO.Crop.cut(Window(Scalor.IO.Crop.Crop.NewWindow(w), img.Width, img.Height, file), img.Width, img.Data);
+        Scalor.IO.Crop.cut(Windows(Scalor.IO.Crop.Crop.NewWindow(w), img.Width, img.Height, file)[0], img.Width, img.Data);
 
     static ImageResult Read(string file)
     {
@@ -91,13 +99,16 @@ public static class Inputs
         return r.clamp(0, 255).round().to_type(torch.uint8).permute(0, 2, 3, 1).contiguous().data<byte>().ToArray();
     }
 
-    static Source Video(string file, int size, int frameStep, Scalor.IO.Crop.Crop? crop)
+    /// <summary>One source per window of <paramref name="crop"/>, each decoded on its own when read.</summary>
+    static List<Source> Video(string file, int size, int frameStep, Scalor.IO.Crop.Crop? crop)
     {
         var (w, h, n) = Probe(file);
-        var c = Window(crop, w, h, file);
-        var filter = crop is null ? "" : $"crop={c.Width}:{c.Height}:{c.Left}:{c.Top},";
-        return new(Path.GetFileNameWithoutExtension(file), c.Width, c.Height, Decode(file, size, filter).Where((_, i) => i % frameStep == 0),
-            (n + frameStep - 1) / frameStep, c.Left, c.Top);
+        return [.. Windows(crop, w, h, file).Select(c =>
+        {
+            var filter = crop is null ? "" : $"crop={c.Width}:{c.Height}:{c.Left}:{c.Top},";
+            return new Source(NameOf(Path.GetFileNameWithoutExtension(file), crop, c), c.Width, c.Height,
+                Decode(file, size, filter).Where((_, i) => i % frameStep == 0), (n + frameStep - 1) / frameStep, c.Left, c.Top);
+        })];
     }
 
     static Process Start(string exe, params string[] args)

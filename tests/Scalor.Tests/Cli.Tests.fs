@@ -177,9 +177,13 @@ let tests =
             match parse [| "track"; "--input"; "v.avi"; "--crop"; "240:240:100:8"; "--out"; "o" |] with
             | Run(Track t) -> Expect.equal t.Crop (Some window) "the window"
             | other -> failtestf "unexpected %A" other
-            match parse [| "eval"; "--data"; "v.avi"; "--crop"; "center" |] with
-            | Run(Eval e) -> Expect.equal e.Crops [ Scalor.IO.Crop.Centre ] "the centre"
+            match parse [| "eval"; "--data"; "v.avi"; "--crop"; "center"; "--crop"; "tiles:240" |] with
+            | Run(Eval e) -> Expect.equal e.Crops [ Scalor.IO.Crop.Centre; Scalor.IO.Crop.Tiles 240 ] "the centre and tiles"
             | other -> failtestf "unexpected %A" other
+            for command in [ [| "track"; "--out"; "o" |]; [| "generate"; "--out"; "g" |] ] do
+                match parse (Array.append command [| "--input"; "v.avi"; "--crop"; "tiles:240" |]) with
+                | UsageError m -> Expect.stringContains m (sprintf "--crop tiles:240: %s follows one window" command.[0]) "tiles are refused where one window is followed"
+                | other -> failtestf "expected a usage error for tiles in %s, got %A" command.[0] other
             match parse [| "track"; "--input"; "v.avi"; "--out"; "o" |] with
             | Run(Track t) -> Expect.isNone t.Crop "the whole frame by default"
             | other -> failtestf "unexpected %A" other

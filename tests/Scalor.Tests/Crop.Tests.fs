@@ -17,14 +17,16 @@ let tests =
     testList "Crop" [
         testProperty "describe reads back: parse (describe c) = c" <| fun (a: byte) (b: byte) (c: byte) (d: byte) ->
             let crop = Window { Width = 1 + int a; Height = 1 + int b; Left = int c; Top = int d }
-            parse (describe crop) = Ok crop && parse (describe Centre) = Ok Centre
+            parse (describe crop) = Ok crop && parse (describe Centre) = Ok Centre && parse (describe (Tiles(1 + int a))) = Ok(Tiles(1 + int a))
 
         testCase "what is not a crop is refused, naming the form to give" <| fun () ->
-            for bad in [ "80x240"; "1:2:3"; "1:2:3:4:5"; "0:2:3:4"; "2:0:3:4"; "-1:2:3:4"; "2:2:-1:0"; ""; "middle"; "1.5:2:3:4" ] do
+            for bad in [ "80x240"; "1:2:3"; "1:2:3:4:5"; "0:2:3:4"; "2:0:3:4"; "-1:2:3:4"; "2:2:-1:0"; ""; "middle"; "1.5:2:3:4"
+                         "tiles"; "tiles:"; "tiles:0"; "tiles:-8"; "tiles:8:8"; "tile:8"; "tiles:8.5" ] do
                 match parse bad with
                 | Ok c -> failtestf "'%s' read as %A" bad c
                 | Error e -> Expect.stringContains e "W:H:X:Y" bad
             Expect.equal (parse " Center ") (Ok Centre) "either spelling, any case"
+            Expect.equal (parse "Tiles:288") (Ok(Tiles 288)) "tiles, any case"
 
         testProperty "the centre is the largest square, inside the frame, centred to a pixel" <| fun (a: byte) (b: byte) ->
             let w, h = 1 + int a, 1 + int b
@@ -56,6 +58,39 @@ let tests =
             let whole = cut { Width = w; Height = h; Left = 0; Top = 0 } w rgb = rgb
             let composed = cut inner outer.Width cut1 = cut { inner with Left = outer.Left + inner.Left; Top = outer.Top + inner.Top } w rgb
             pixelsRight && whole && composed
+
+        testProperty "tiles cover every pixel with the fewest squares that can, all inside the frame and spread evenly" <| fun (a: byte) (b: byte) (c: byte) ->
+            let w, h = 1 + int a, 1 + int b
+            let side = 1 + int c % (min w h)
+            let ceilDiv n d = (n + d - 1) / d
+            match windows w h (Tiles side) with
+            | Ok tiles ->
+                let lefts = tiles |> List.map (fun t -> t.Left) |> List.distinct |> List.sort
+                let tops = tiles |> List.map (fun t -> t.Top) |> List.distinct |> List.sort
+                let covered = Array2D.zeroCreate<bool> w h
+                for t in tiles do
+                    for x in t.Left .. t.Left + t.Width - 1 do
+                        for y in t.Top .. t.Top + t.Height - 1 do covered.[x, y] <- true
+                let gaps (starts: int list) = starts |> List.pairwise |> List.map (fun (p, q) -> q - p)
+                let even (starts: int list) = match gaps starts with [] -> true | g -> List.max g - List.min g <= 1
+                tiles |> List.forall (fun t -> t.Width = side && t.Height = side && t.Left >= 0 && t.Top >= 0 && t.Left + side <= w && t.Top + side <= h)
+                && tiles.Length = ceilDiv w side * ceilDiv h side && tiles.Length = lefts.Length * tops.Length
+                && Seq.forall id (Seq.cast<bool> covered)
+                && List.head lefts = 0 && List.last lefts = w - side && List.head tops = 0 && List.last tops = h - side
+                && even lefts && even tops
+            | Error e -> failwith e
+
+        testCase "tiles of pedestrian footage: 768×576 in 288 squares, rows from the top left; what does not fit is refused" <| fun () ->
+            let at (x, y) = { Width = 288; Height = 288; Left = x; Top = y }
+            Expect.equal (windows 768 576 (Tiles 288)) (Ok [ for y in [ 0; 288 ] do for x in [ 0; 240; 480 ] -> at (x, y) ]) "3 columns overlapping by 48, 2 rows"
+            Expect.equal (windows 576 576 (Tiles 576)) (Ok [ { Width = 576; Height = 576; Left = 0; Top = 0 } ]) "one tile spans a square frame"
+            Expect.equal (within 576 576 (Tiles 576)) (Ok { Width = 576; Height = 576; Left = 0; Top = 0 }) "one tile is one window"
+            match within 768 576 (Tiles 288) with
+            | Error e -> Expect.stringContains e "gives 6 windows" "one window is wanted"
+            | Ok w -> failtestf "six tiles read as one window %A" w
+            match windows 768 576 (Tiles 577) with
+            | Error e -> Expect.stringContains e "tiles:577 does not fit in frames of 768×576" "a tile taller than the frame"
+            | Ok w -> failtestf "read as %A" w
 
         testProperty "a box's truth is in the window exactly when its centre is" <| fun (a: byte) (b: byte) (c: byte) (d: byte) ->
             let win = windowIn 64 64 a b c d

@@ -144,5 +144,14 @@ let tests =
                     Expect.sequenceEqual (frameValues batch i) [ for t in start .. start + 3 -> 20 * t + 100 * s ] (sprintf "item %d: window %d's pixels" i s)
                 let e = try TrainingData.Create(trainArgs frames [ "--crop"; "64:64:40:0" ]) |> ignore; "" with :? InvalidDataException as x -> x.Message
                 Expect.stringContains e "does not fit in frames of 96×64" "a window outside the frames is refused, naming their size"
+                // tiles:48 of 96×64: columns at 0 and 48, rows at 0 and 16, each tile a sequence named for its window.
+                let tiles = Scalor.Runtime.Inputs.OpenWindows(frames, 48, [ Scalor.IO.Crop.Tiles 48 ])
+                Expect.equal [ for t in tiles -> t.Name, (t.Left, t.Top, t.Width, t.Height) ]
+                    [ for y in [ 0; 16 ] do for x in [ 0; 48 ] -> sprintf "wide@48:48:%d:%d" x y, (x, y, 48, 48) ] "four tiles, rows from the top left"
+                for t in tiles do
+                    let first = Seq.head t.Frames
+                    Expect.isTrue (first |> Array.forall ((=) (if t.Left >= 48 then 100uy else 0uy))) (sprintf "%s shows its own half of frame 1" t.Name)
+                let tiled = clipsOf (trainArgs frames [ "--crop"; "tiles:48" ])
+                Expect.equal (tiled.All |> Seq.map (fun struct (s, _) -> s) |> Seq.distinct |> Seq.length) 4 "four sequences to train on"
     ]
 

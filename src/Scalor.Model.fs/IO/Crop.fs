@@ -14,33 +14,58 @@ type Crop =
     | Centre
     /// A window given as ffmpeg's crop filter takes it, `width:height:left:top`.
     | Window of Window
+    /// Square windows of this side tiling the frame (`windows`): for training on footage wider or larger than the
+    /// model's frames, each tile a sequence of its own, as the official loader's fixed windows.
+    | Tiles of int
 
 /// `centre` (or `center`), or `W:H:X:Y` in the input's pixels: a window W wide and H high whose top-left corner is
-/// at (X, Y). W and H at least 1, X and Y at least 0.
+/// at (X, Y), W and H at least 1, X and Y at least 0; or `tiles:S`, square tiles of side S at least 1.
 let parse (text: string) : Result<Crop, string> =
     let s = text.Trim()
-    if s.Equals("centre", StringComparison.OrdinalIgnoreCase) || s.Equals("center", StringComparison.OrdinalIgnoreCase) then Ok Centre
-    else
-        let parts = s.Split ':'
-        let ints = parts |> Array.map (fun p -> match Int32.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture) with | true, v -> Some v | _ -> None)
-        match ints with
-        | [| Some w; Some h; Some x; Some y |] when w >= 1 && h >= 1 -> Ok(Window { Width = w; Height = h; Left = x; Top = y })
-        | _ -> Error(sprintf "'%s' is not a crop: give centre, or W:H:X:Y in the input's pixels (a window W×H whose top-left corner is at X, Y)" text)
+    let (|Int|_|) (p: string) = match Int32.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture) with | true, v -> Some v | _ -> None
+    let is (word: string) (p: string) = p.Equals(word, StringComparison.OrdinalIgnoreCase)
+    match s.Split ':' with
+    | [| word |] when is "centre" word || is "center" word -> Ok Centre
+    | [| word; Int side |] when is "tiles" word && side >= 1 -> Ok(Tiles side)
+    | [| Int w; Int h; Int x; Int y |] when w >= 1 && h >= 1 -> Ok(Window { Width = w; Height = h; Left = x; Top = y })
+    | _ -> Error(sprintf "'%s' is not a crop: give centre, W:H:X:Y in the input's pixels (a window W×H whose top-left corner is at X, Y), or tiles:S (S×S windows tiling the frame)" text)
 
 /// How `parse` reads it back.
 let describe (crop: Crop) =
     match crop with
     | Centre -> "centre"
     | Window w -> sprintf "%d:%d:%d:%d" w.Width w.Height w.Left w.Top
+    | Tiles side -> sprintf "tiles:%d" side
 
-/// The window `crop` cuts from frames of `width`×`height`; an error when it does not lie inside them.
-let within (width: int) (height: int) (crop: Crop) : Result<Window, string> =
+/// Where `count` tiles of `side` pixels start along an axis of `length`: the first at 0, the last ending at the
+/// edge, the ones between spread evenly (to the nearest pixel), so neighbours overlap by what the side does not
+/// divide; one tile, at 0, when it spans the axis.
+let private starts length side count =
+    if count = 1 then [ 0 ] else [ for i in 0 .. count - 1 -> (2 * i * (length - side) + count - 1) / (2 * (count - 1)) ]
+
+/// The windows `crop` cuts from frames of `width`×`height`; an error when they do not lie inside them. Tiles are the
+/// fewest columns and rows of S×S squares that cover every pixel (⌈width/S⌉ by ⌈height/S⌉), in rows from the top
+/// left: 768×576 frames in tiles:288 give x 0, 240, 480 by y 0, 288.
+let windows (width: int) (height: int) (crop: Crop) : Result<Window list, string> =
     match crop with
     | Centre ->
         let side = min width height
-        Ok { Width = side; Height = side; Left = (width - side) / 2; Top = (height - side) / 2 }
-    | Window w when w.Left + w.Width <= width && w.Top + w.Height <= height -> Ok w
-    | Window _ -> Error(sprintf "the crop %s does not fit in frames of %d×%d" (describe crop) width height)
+        Ok [ { Width = side; Height = side; Left = (width - side) / 2; Top = (height - side) / 2 } ]
+    | Window w when w.Left + w.Width <= width && w.Top + w.Height <= height -> Ok [ w ]
+    | Tiles side when side <= width && side <= height ->
+        let columns, rows = (width + side - 1) / side, (height + side - 1) / side
+        Ok [ for top in starts height side rows do
+                 for left in starts width side columns -> { Width = side; Height = side; Left = left; Top = top } ]
+    | Window _
+    | Tiles _ -> Error(sprintf "the crop %s does not fit in frames of %d×%d" (describe crop) width height)
+
+/// The one window `crop` cuts from frames of `width`×`height`: an error when it does not fit, or when tiles make
+/// more than one.
+let within (width: int) (height: int) (crop: Crop) : Result<Window, string> =
+    match windows width height crop with
+    | Ok [ w ] -> Ok w
+    | Ok several -> Error(sprintf "the crop %s gives %d windows of frames of %d×%d, and one is wanted here" (describe crop) several.Length width height)
+    | Error e -> Error e
 
 /// The window's pixels of a row-major RGB frame `width` pixels wide (3 bytes a pixel).
 let cut (w: Window) (width: int) (rgb: byte[]) =
