@@ -107,7 +107,7 @@ type TrainArgs =
             | Background _ -> "background of the generated world (default none)."
             | Data _ -> "train on recorded data instead: a dataset written by 'scalor-host data' (its dataset.safetensors), or footage (a video file, decoded with ffmpeg; a folder of images; a dataset in the MOTChallenge layout), resized to the preset's frames; every run of SeqLength consecutive frames is a training clip."
             | Frame_Step _ -> "with --data: a clip's frames lie this many frames apart (default 1; natural footage at 25 fps moves little from frame to frame, the official code takes every 8th)."
-            | Crop _ -> "with --data footage: train on this window of its frames, 'centre' (the largest centred square), W:H:X:Y in the input's pixels (ffmpeg's crop), or tiles:S (the fewest S×S windows that cover the frame, spread evenly), rather than the whole frame squashed to a square; repeatable: each window is a sequence of its own, as the official loader's eight 240×240 windows."
+            | Crop _ -> "with --data footage: train on this window of its frames, 'centre' (the largest centred square), W:H:X:Y in the input's pixels (ffmpeg's crop), or tiles:S (the fewest S×S windows that cover the frame, spread evenly), rather than the whole frame squashed to a square; repeatable: each window is a sequence of its own, as the official loader's eight 240×240 windows. The checkpoints record the windows and --frame-step, and track, generate and eval see footage so by default."
             | Out _ -> "run folder: checkpoints, log.jsonl, TensorBoard events (default runs/<kind>-<density>, or runs/<name of the --data file or folder>)."
             | Resume -> "continue from the run folder's latest checkpoint."
             | Checkpoint_Every _ -> "steps between checkpoints (default 200)."
@@ -184,8 +184,8 @@ type TrackArgs =
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Crop _ -> "with --input: track this window of each frame, 'centre' (the largest centred square) or W:H:X:Y in the input's pixels (ffmpeg's crop), rather than the whole frame squashed to a square; boxes are still in the input's pixels, and ground truth is scored on the objects whose centre lies in the window."
-            | Frame_Step _ -> "with --input: track every k-th frame from the first (default 1), as a model trained with 'train --frame-step k' saw them; results keep the input's frame numbers, and ground truth is scored on the tracked frames."
+            | Crop _ -> "with --input: track this window of each frame, 'centre' (the largest centred square) or W:H:X:Y in the input's pixels (ffmpeg's crop), or 'whole' (the whole frame squashed to a square); default: the window the model records (train --crop), else the whole frame; boxes are still in the input's pixels, and ground truth is scored on the objects whose centre lies in the window."
+            | Frame_Step _ -> "with --input: track every k-th frame from the first (default: the step the model records, as 'train --frame-step k' saw them, else 1); results keep the input's frame numbers, and ground truth is scored on the tracked frames."
             | Rejection _ -> rejectionUsage
             | Duplicate_Share _ -> duplicateShareUsage
             | Explained_Share _ -> explainedShareUsage
@@ -231,8 +231,8 @@ type GenerateArgs =
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Frame_Step _ -> "with --input: observe every k-th frame from the first (default 1), as a model trained with 'train --frame-step k' saw them."
-            | Crop _ -> "with --input: observe this window of each frame, 'centre' or W:H:X:Y in the input's pixels, as a model trained with 'train --crop' saw it."
+            | Frame_Step _ -> "with --input: observe every k-th frame from the first (default: the step the model records, as 'train --frame-step k' saw them, else 1)."
+            | Crop _ -> "with --input: observe this window of each frame, 'centre', W:H:X:Y in the input's pixels or 'whole' (default: the window the model records, as 'train --crop' saw it, else the whole frame)."
             | Rejection _ -> rejectionUsage
             | Duplicate_Share _ -> duplicateShareUsage
             | Explained_Share _ -> explainedShareUsage
@@ -335,8 +335,8 @@ type EvalArgs =
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Crop _ -> "with --data footage that has no ground truth: score this window of its frames, as the model was trained ('centre', W:H:X:Y or tiles:S; repeatable, as train's)."
-            | Frame_Step _ -> "with --data footage that has no ground truth: a clip's frames lie this many frames apart, as the model was trained (default 1)."
+            | Crop _ -> "with --data footage that has no ground truth: score this window of its frames ('centre', W:H:X:Y, tiles:S or 'whole'; repeatable, as train's; default: the windows the model records, else the whole frame)."
+            | Frame_Step _ -> "with --data footage that has no ground truth: a clip's frames lie this many frames apart (default: the step the model records, else 1)."
             | Backfill -> "with --data: " + backfillUsage
             | Min_Visible _ -> minVisibleUsage
             | Min_Gt_Visibility _ -> "ignore ground-truth rows less visible than this share (gt.txt column 9: MOT16's visibility; in Scalor worlds, what lies in view and is not covered by other objects), and the tracker boxes matched to them, as distractors are (default 0: score every row)."

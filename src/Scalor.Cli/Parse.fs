@@ -41,10 +41,14 @@ type EvalCommand =
       MinGtVisibility: float
       /// Model mode: track as `track --backfill` (`TrackCommand.Backfill`).
       Backfill: bool
-      /// Model mode, footage without ground truth: frames between a clip's frames (1: consecutive).
+      /// Model mode, footage without ground truth: frames between a clip's frames (1: consecutive; 0: as the model
+      /// records, else 1).
       FrameStep: int
-      /// Model mode, footage without ground truth: the windows to score, each a sequence of its own (empty: the whole frame).
+      /// Model mode, footage without ground truth: the windows to score, each a sequence of its own (empty: as the
+      /// model records, else the whole frame).
       Crops: Scalor.IO.Crop.Crop list }
+    /// With the frame step and windows to see footage with (`FootageView`).
+    member c.WithView(frameStep, crops) = { c with FrameStep = frameStep; Crops = crops }
 
 type TrainCommand =
     { Config: Scalor.Model.Config.ScalorConfig
@@ -106,10 +110,12 @@ type TrackCommand =
       MaskBoxes: bool
       /// Also track each sequence backwards and extend late-starting tracks with it (`Backfill.extend`).
       Backfill: bool
-      /// With Input: every FrameStep-th frame is tracked (1: every frame).
+      /// With Input: every FrameStep-th frame is tracked (1: every frame; 0: as the model records, else 1).
       FrameStep: int
-      /// With Input: the window of each frame to track (None: the whole frame).
+      /// With Input: the window of each frame to track (None: as the model records, else the whole frame).
       Crop: Scalor.IO.Crop.Crop option }
+    /// With the frame step and window to see footage with (`FootageView`).
+    member c.WithView(frameStep, crop) = { c with FrameStep = frameStep; Crop = crop }
 
 type ExportCommand =
     { /// null: the embedded default model.
@@ -144,10 +150,12 @@ type GenerateCommand =
       Threads: int
       /// As `TrackCommand.MaskBoxes`: the boxes the pictures draw and the latents record.
       MaskBoxes: bool
-      /// With Input: every FrameStep-th frame is observed (1: every frame).
+      /// With Input: every FrameStep-th frame is observed (1: every frame; 0: as the model records, else 1).
       FrameStep: int
-      /// With Input: the window of each frame to observe (None: the whole frame).
+      /// With Input: the window of each frame to observe (None: as the model records, else the whole frame).
       Crop: Scalor.IO.Crop.Crop option }
+    /// With the frame step and window to see footage with (`FootageView`).
+    member c.WithView(frameStep, crop) = { c with FrameStep = frameStep; Crop = crop }
 
 type AverageCommand =
     { /// Checkpoint files and run folders, as given.
@@ -402,8 +410,9 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
     let runtime = match r.GetResult(TrackArgs.Runtime, RuntimeArg.Torchsharp) with RuntimeArg.Onnx -> "onnx" | _ -> "torchsharp"
     // The graph reports boxes and ids, not appearance: asked-for latents must not be dropped in silence.
     if runtime = "onnx" && r.Contains TrackArgs.Latents then usage "--latents needs --runtime torchsharp: the ONNX graph reports boxes and ids, not the latents"
-    let frameStep = r.GetResult(TrackArgs.Frame_Step, 1)
-    if frameStep < 1 then usage "--frame-step must be at least 1"
+    // 0: not given, so as the model records (`Train.recordedFrameStep`).
+    let frameStep = r.TryGetResult TrackArgs.Frame_Step |> Option.defaultValue 0
+    if r.Contains TrackArgs.Frame_Step && frameStep < 1 then usage "--frame-step must be at least 1"
     if frameStep > 1 && not (r.Contains TrackArgs.Input) then usage "--frame-step applies to --input; a generated world draws its own motion"
     let crop = r.TryGetResult TrackArgs.Crop |> Option.map (oneWindowOf "track")
     if crop.IsSome && not (r.Contains TrackArgs.Input) then usage "--crop applies to --input; a generated world is already the model's square"
@@ -444,8 +453,9 @@ let private generateCommand (r: ParseResults<GenerateArgs>) =
     let mostLikely = r.Contains GenerateArgs.Most_Likely
     if mostLikely && r.Contains GenerateArgs.From_Scratch then usage "--most-likely imagines the future of an observed past; it does not combine with --from-scratch"
     if mostLikely && samples > 1 && p = 0.0 then usage "--most-likely with discovery off has one future; --samples must be 1"
-    let frameStep = r.GetResult(GenerateArgs.Frame_Step, 1)
-    if frameStep < 1 then usage "--frame-step must be at least 1"
+    // 0: not given, so as the model records (`Train.recordedFrameStep`).
+    let frameStep = r.TryGetResult GenerateArgs.Frame_Step |> Option.defaultValue 0
+    if r.Contains GenerateArgs.Frame_Step && frameStep < 1 then usage "--frame-step must be at least 1"
     if frameStep > 1 && not (r.Contains GenerateArgs.Input) then usage "--frame-step applies to --input; a generated world draws its own motion"
     let crop = r.TryGetResult GenerateArgs.Crop |> Option.map (oneWindowOf "generate")
     if crop.IsSome && not (r.Contains GenerateArgs.Input) then usage "--crop applies to --input; a generated world is already the model's square"
@@ -471,8 +481,9 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
     let samples = r.GetResult(EvalArgs.Samples, 16)
     if samples < 1 || samples > 256 then usage "--samples must be between 1 and 256"
     let json = r.TryGetResult EvalArgs.Json |> Option.toObj
-    let frameStep = r.GetResult(EvalArgs.Frame_Step, 1)
-    if frameStep < 1 then usage "--frame-step must be at least 1"
+    // 0: not given, so as the model records (`Train.recordedFrameStep`).
+    let frameStep = r.TryGetResult EvalArgs.Frame_Step |> Option.defaultValue 0
+    if r.Contains EvalArgs.Frame_Step && frameStep < 1 then usage "--frame-step must be at least 1"
     let minGt = r.GetResult(EvalArgs.Min_Gt_Visibility, 0.0)
     if not (minGt >= 0.0 && minGt <= 1.0) then usage "--min-gt-visibility must be a share in [0, 1]"
     match r.TryGetResult EvalArgs.Data with

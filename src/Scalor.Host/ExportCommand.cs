@@ -18,12 +18,16 @@ public static class ExportCommand
         if (cmd.WeightsOnly) throw new UserError("--weights-only shapes a checkpoint copy (--out X.safetensors); an ONNX model holds weights only anyway");
         var (nets, share) = Checkpoints.LoadForInference(cmd.Model, cmd.DuplicateShare, cmd.ExplainedShare);
         Paths.EnsureWritableDirectory(dir);
-        var model = Export.save(nets, new Export.Options(cmd.Capacity, cmd.Render, cmd.Dense, share), cmd.Out);
+        // How the model saw footage travels with it, read (and checked) as track reads it.
+        var footage = cmd.Model is null ? [] : Train.footageRecordsOf(cmd.Model, Checkpoints.ReadHeader(cmd.Model));
+        var model = Export.saveRecording(nets, new Export.Options(cmd.Capacity, cmd.Render, cmd.Dense, share), footage, cmd.Out);
         using var check = OnnxTracker.Load(cmd.Out, Provider.Cpu, 1);
         Console.WriteLine($"export: {cmd.Out}: opset {OnnxGraph.opset}, {model.Graph.Node.Count} nodes, {model.Graph.Initializer.Count} initializers, " +
                           $"{new FileInfo(cmd.Out).Length / 1e6:F1} MB, capacity {check.Capacity}, {check.ImageSize}×{check.ImageSize} frames" +
                           (cmd.Render ? ", with rendering" : "") + (cmd.Dense ? ", dense (constant work per frame)" : "") +
-                          (share == Discovery.defaultDuplicateShare ? "" : ", " + Checkpoints.DescribeShare(share)) + "; loaded by ONNX Runtime");
+                          (share == Discovery.defaultDuplicateShare ? "" : ", " + Checkpoints.DescribeShare(share)) +
+                          (check.FrameStep > 1 ? $", frame step {check.FrameStep}" : "") +
+                          (check.Crops.Count > 0 ? $", windows {string.Join(", ", check.Crops.Select(Scalor.IO.Crop.describe))}" : "") + "; loaded by ONNX Runtime");
         return 0;
     }
 

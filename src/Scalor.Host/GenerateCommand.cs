@@ -20,6 +20,9 @@ public static class GenerateCommand
         torch.set_num_threads(cmd.Threads);
         var outDir = Paths.EnsureWritableDirectory(cmd.Out);
         var (nets, share) = Checkpoints.LoadForInference(cmd.Model, cmd.DuplicateShare, cmd.ExplainedShare);
+        // Footage is observed as the model saw it in training, unless the command line says otherwise.
+        var (step, window) = cmd.Input is null ? (1, null) : FootageView.One("generate", cmd.Model, cmd.FrameStep, cmd.Crop, Console.WriteLine);
+        cmd = cmd.WithView(step, window);
         var size = nets.Config.ImageSize;
         var total = cmd.Observe + cmd.Steps;
         torch.Tensor? seq = null;

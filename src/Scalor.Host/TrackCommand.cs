@@ -26,6 +26,10 @@ public static class TrackCommand
         var outDir = Paths.EnsureWritableDirectory(cmd.Out);
         var (nets, share) = Checkpoints.LoadForInference(cmd.Model, cmd.DuplicateShare, cmd.ExplainedShare);
         if (Recorded(cmd.Model, nets, share, cmd.DuplicateShare, cmd.ExplainedShare) is { } recorded) Console.WriteLine($"track: {recorded}");
+        // Footage is tracked as the model saw it in training, unless the command line says otherwise; a generated
+        // world is the model's own square, every frame.
+        var (step, window) = cmd.Input is null ? (1, null) : FootageView.One("track", cmd.Model, cmd.FrameStep, cmd.Crop, Console.WriteLine);
+        cmd = cmd.WithView(step, window);
         var size = nets.Config.ImageSize;
         string? gtDir = null;
         List<Source> sources;

@@ -92,8 +92,10 @@ public static class TrainCommand
             if (CarriedRecords(cmd.Init, header) is { IsEmpty: false } recorded)
                 Console.WriteLine($"train: {cmd.Init} records {DescribeRecords(recorded)}; this run's checkpoints do not (its world may want others): choose them on validation worlds and record them with export --out");
         }
-        // The shares carried over, and what this run trains on.
-        var records = Microsoft.FSharp.Collections.ListModule.OfSeq(carried.Append(Tuple.Create(Train.trainingDataKey, trainsOn)));
+        // The shares carried over, what this run trains on, and how it sees recorded data (so that track, generate
+        // and eval see footage the same way by default: FootageView).
+        var seen = cmd.DataDir is null ? Microsoft.FSharp.Collections.FSharpList<Tuple<string, string>>.Empty : Train.footageRecords(cmd.FrameStep, cmd.Crops);
+        var records = Microsoft.FSharp.Collections.ListModule.OfSeq(carried.Append(Tuple.Create(Train.trainingDataKey, trainsOn)).Concat(seen));
         File.WriteAllText(Path.Combine(run, "config.json"), Train.configToJson(cfg) + "\n");
         if (!cmd.Only.IsEmpty)
         {

@@ -75,6 +75,14 @@ public sealed class OnnxTracker : IDisposable
     /// propagated objects explain this share of its mask; null for a model exported before it was recorded.</summary>
     public double? ExplainedShare { get; }
 
+    /// <summary>How the model saw footage in training (<c>train --data --frame-step</c>): feed it every
+    /// <c>FrameStep</c>-th frame (<see cref="FrameSources.FromPath"/>); 1 for a model of generated worlds.</summary>
+    public int FrameStep { get; } = 1;
+    /// <summary>The windows of its footage the model was trained on (<c>train --crop</c>); empty for whole frames.
+    /// A window to track through is one of them (<c>W:H:X:Y</c> or <c>centre</c>; a tile's window for
+    /// <c>tiles:S</c>).</summary>
+    public IReadOnlyList<Scalor.IO.Crop.Crop> Crops { get; } = [];
+
     OnnxTracker(InferenceSession session, string provider)
     {
         this.session = session;
@@ -90,6 +98,12 @@ public sealed class OnnxTracker : IDisposable
             && double.TryParse(ds, NumberStyles.Float, CultureInfo.InvariantCulture, out var share) ? share : null;
         ExplainedShare = meta.TryGetValue(Scalor.Model.Train.explainedShareKey, out var es)
             && double.TryParse(es, NumberStyles.Float, CultureInfo.InvariantCulture, out var explained) ? explained : null;
+        if (meta.TryGetValue(Scalor.Model.Train.frameStepKey, out var fs))
+            FrameStep = int.TryParse(fs, NumberStyles.None, CultureInfo.InvariantCulture, out var step) && step >= 1 ? step
+                : throw new InvalidDataException($"bad metadata {Scalor.Model.Train.frameStepKey} '{fs}' (a whole number, at least 1)");
+        if (meta.TryGetValue(Scalor.Model.Train.cropKey, out var cs))
+            Crops = [.. cs.Split(", ").Select(c => Scalor.IO.Crop.parse(c) is { IsOk: true } ok ? ok.ResultValue
+                : throw new InvalidDataException($"bad metadata {Scalor.Model.Train.cropKey} '{cs}' (windows as --crop takes them)"))];
         inputNames = session.InputMetadata.Keys.ToArray();
         foreach (var name in inputNames)
         {

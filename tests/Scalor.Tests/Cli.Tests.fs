@@ -185,7 +185,10 @@ let tests =
                 | UsageError m -> Expect.stringContains m (sprintf "--crop tiles:240: %s follows one window" command.[0]) "tiles are refused where one window is followed"
                 | other -> failtestf "expected a usage error for tiles in %s, got %A" command.[0] other
             match parse [| "track"; "--input"; "v.avi"; "--out"; "o" |] with
-            | Run(Track t) -> Expect.isNone t.Crop "the whole frame by default"
+            | Run(Track t) -> Expect.equal (t.Crop, t.FrameStep) (None, 0) "neither given: as the model records"
+            | other -> failtestf "unexpected %A" other
+            match parse [| "generate"; "--input"; "v.avi"; "--out"; "o"; "--crop"; "whole"; "--frame-step"; "1" |] with
+            | Run(Generate g) -> Expect.equal (g.Crop, g.FrameStep) (Some Scalor.IO.Crop.Whole, 1) "given: the whole frame, every frame"
             | other -> failtestf "unexpected %A" other
             for argv in [ [| "train"; "--crop"; "centre" |]; [| "track"; "--crop"; "centre"; "--out"; "o" |]; [| "eval"; "--gt"; "g"; "--pred"; "p"; "--crop"; "centre" |]
                           [| "train"; "--data"; "v.avi"; "--crop"; "240x240" |]; [| "track"; "--input"; "v"; "--out"; "o"; "--crop"; "centre"; "--crop"; "centre" |]

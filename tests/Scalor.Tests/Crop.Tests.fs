@@ -17,7 +17,7 @@ let tests =
     testList "Crop" [
         testProperty "describe reads back: parse (describe c) = c" <| fun (a: byte) (b: byte) (c: byte) (d: byte) ->
             let crop = Window { Width = 1 + int a; Height = 1 + int b; Left = int c; Top = int d }
-            parse (describe crop) = Ok crop && parse (describe Centre) = Ok Centre && parse (describe (Tiles(1 + int a))) = Ok(Tiles(1 + int a))
+            parse (describe crop) = Ok crop && parse (describe Centre) = Ok Centre && parse (describe Whole) = Ok Whole && parse (describe (Tiles(1 + int a))) = Ok(Tiles(1 + int a))
 
         testCase "what is not a crop is refused, naming the form to give" <| fun () ->
             for bad in [ "80x240"; "1:2:3"; "1:2:3:4:5"; "0:2:3:4"; "2:0:3:4"; "-1:2:3:4"; "2:2:-1:0"; ""; "middle"; "1.5:2:3:4"
@@ -84,6 +84,7 @@ let tests =
             let at (x, y) = { Width = 288; Height = 288; Left = x; Top = y }
             Expect.equal (windows 768 576 (Tiles 288)) (Ok [ for y in [ 0; 288 ] do for x in [ 0; 240; 480 ] -> at (x, y) ]) "3 columns overlapping by 48, 2 rows"
             Expect.equal (windows 576 576 (Tiles 576)) (Ok [ { Width = 576; Height = 576; Left = 0; Top = 0 } ]) "one tile spans a square frame"
+            Expect.equal (within 768 576 Whole) (Ok { Width = 768; Height = 576; Left = 0; Top = 0 }) "whole is the whole frame"
             Expect.equal (within 576 576 (Tiles 576)) (Ok { Width = 576; Height = 576; Left = 0; Top = 0 }) "one tile is one window"
             match within 768 576 (Tiles 288) with
             | Error e -> Expect.stringContains e "gives 6 windows" "one window is wanted"

@@ -17,6 +17,7 @@ let private bothWith (duplicateShare: float) (nets: Scalor.Nets) (capacity: int)
     try
         Export.save nets { Capacity = capacity; Render = render; Dense = dense; DuplicateShare = duplicateShare } path |> ignore
         use onnx = OnnxTracker.Load(path, Provider.Cpu, 1)
+        Expect.equal (onnx.FrameStep, onnx.Crops.Count) (1, 0) "a model of generated worlds sees every frame, whole"
         let recorded = if Discovery.testsDuplicates duplicateShare then Nullable duplicateShare else Nullable()
         Expect.equal onnx.DuplicateShare recorded "the model file records its duplicate share"
         Expect.equal onnx.ExplainedShare (Nullable nets.Config.RejectionThreshold) "and the official test's share"

@@ -294,10 +294,22 @@ let model (nets: Scalor.Nets) (opts: Options) =
             invalidOp "the ConvLSTM's initial state is not zero; this exporter assumes it is"
     build nets opts
 
-/// Exports to a file (written to a temporary name, then moved: a crash never leaves half a model).
-let save (nets: Scalor.Nets) (opts: Options) (path: string) =
+/// `model` with `records` added to its metadata: how the model saw footage in training (`Train.footageRecordsOf`),
+/// so that a runtime feeds it frames the same way (`OnnxTracker.FrameStep`, `Crops`).
+let modelRecording (nets: Scalor.Nets) (opts: Options) (records: (string * string) list) =
     let m = model nets opts
+    for (key, value) in records do
+        m.MetadataProps.Add(Onnx.StringStringEntryProto(Key = key, Value = value))
+    m
+
+/// Exports to a file with `records` in its metadata (`modelRecording`), written to a temporary name, then moved:
+/// a crash never leaves half a model.
+let saveRecording (nets: Scalor.Nets) (opts: Options) (records: (string * string) list) (path: string) =
+    let m = modelRecording nets opts records
     let tmp = path + ".tmp"
     System.IO.File.WriteAllBytes(tmp, toBytes m)
     System.IO.File.Move(tmp, path, true)
     m
+
+/// Exports to a file (`saveRecording` with no records).
+let save (nets: Scalor.Nets) (opts: Options) (path: string) = saveRecording nets opts [] path

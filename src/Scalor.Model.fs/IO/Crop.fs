@@ -10,6 +10,9 @@ open System.Globalization
 type Window = { Width: int; Height: int; Left: int; Top: int }
 
 type Crop =
+    /// The whole frame, squashed to the model's square: what a command sees without a crop. Given, it sets aside
+    /// the window a model records (`Train.footageView`).
+    | Whole
     /// The largest square at the centre of the frame.
     | Centre
     /// A window given as ffmpeg's crop filter takes it, `width:height:left:top`.
@@ -18,21 +21,23 @@ type Crop =
     /// model's frames, each tile a sequence of its own, as the official loader's fixed windows.
     | Tiles of int
 
-/// `centre` (or `center`), or `W:H:X:Y` in the input's pixels: a window W wide and H high whose top-left corner is
+/// `whole`, `centre` (or `center`), or `W:H:X:Y` in the input's pixels: a window W wide and H high whose top-left corner is
 /// at (X, Y), W and H at least 1, X and Y at least 0; or `tiles:S`, square tiles of side S at least 1.
 let parse (text: string) : Result<Crop, string> =
     let s = text.Trim()
     let (|Int|_|) (p: string) = match Int32.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture) with | true, v -> Some v | _ -> None
     let is (word: string) (p: string) = p.Equals(word, StringComparison.OrdinalIgnoreCase)
     match s.Split ':' with
+    | [| word |] when is "whole" word -> Ok Whole
     | [| word |] when is "centre" word || is "center" word -> Ok Centre
     | [| word; Int side |] when is "tiles" word && side >= 1 -> Ok(Tiles side)
     | [| Int w; Int h; Int x; Int y |] when w >= 1 && h >= 1 -> Ok(Window { Width = w; Height = h; Left = x; Top = y })
-    | _ -> Error(sprintf "'%s' is not a crop: give centre, W:H:X:Y in the input's pixels (a window W×H whose top-left corner is at X, Y), or tiles:S (S×S windows tiling the frame)" text)
+    | _ -> Error(sprintf "'%s' is not a crop: give centre, W:H:X:Y in the input's pixels (a window W×H whose top-left corner is at X, Y), tiles:S (S×S windows tiling the frame) or whole" text)
 
 /// How `parse` reads it back.
 let describe (crop: Crop) =
     match crop with
+    | Whole -> "whole"
     | Centre -> "centre"
     | Window w -> sprintf "%d:%d:%d:%d" w.Width w.Height w.Left w.Top
     | Tiles side -> sprintf "tiles:%d" side
@@ -48,6 +53,7 @@ let private starts length side count =
 /// left: 768×576 frames in tiles:288 give x 0, 240, 480 by y 0, 288.
 let windows (width: int) (height: int) (crop: Crop) : Result<Window list, string> =
     match crop with
+    | Whole -> Ok [ { Width = width; Height = height; Left = 0; Top = 0 } ]
     | Centre ->
         let side = min width height
         Ok [ { Width = side; Height = side; Left = (width - side) / 2; Top = (height - side) / 2 } ]

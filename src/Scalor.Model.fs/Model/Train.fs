@@ -272,6 +272,46 @@ let trainingDataMismatch (path: string) (c: Checkpoint) (trainsOn: string) =
         Some(sprintf "%s was trained on %s; this command gives %s" path (differ mine theirs) (differ theirs mine))
     | _ -> None
 
+// A model trained on footage saw it in a certain way: every K-th frame (`--frame-step`: footage at 25 fps moves
+// little from one frame to the next, and the official code takes every 8th) and windows of it (`--crop`). Its
+// checkpoints record both, so that tracking, generating and scoring footage see it the same way unless told
+// otherwise: frames are cropped "as the model's config says" (issue 5), and the user need not remember how.
+
+[<Literal>]
+let frameStepKey = "scalor.frame_step"
+
+[<Literal>]
+let cropKey = "scalor.crop"
+
+/// What a run on recorded data records of how it sees it: its frame step when over 1, its windows when any.
+let footageRecords (frameStep: int) (crops: Crop.Crop list) =
+    [ if frameStep > 1 then frameStepKey, string frameStep
+      if not crops.IsEmpty then cropKey, crops |> List.map Crop.describe |> String.concat ", " ]
+
+/// The frame step `c` records, 1 when none; a value that is not a whole number of at least 1 is an error.
+let recordedFrameStep (path: string) (c: Checkpoint) =
+    match c.Extra.TryFind frameStepKey with
+    | None -> 1
+    | Some v ->
+        match Int32.TryParse(v, Globalization.NumberStyles.None, Globalization.CultureInfo.InvariantCulture) with
+        | true, k when k >= 1 -> k
+        | _ -> raise (CheckpointError(sprintf "%s: bad %s '%s' (a whole number, at least 1)" path frameStepKey v))
+
+/// The windows `c` records, none when it records none; a value that does not read as crops is an error.
+let recordedCrops (path: string) (c: Checkpoint) =
+    match c.Extra.TryFind cropKey with
+    | None -> []
+    | Some v ->
+        [ for part in v.Split ", " ->
+              match Crop.parse part with
+              | Ok crop -> crop
+              | Error _ -> raise (CheckpointError(sprintf "%s: bad %s '%s' (windows as --crop takes them, joined by \", \")" path cropKey v)) ]
+
+/// The records of `c` that say how its model saw footage (`footageRecords`), to carry into an exported model; a bad
+/// one is a `CheckpointError` now rather than in the runtime.
+let footageRecordsOf (path: string) (c: Checkpoint) =
+    footageRecords (recordedFrameStep path c) (recordedCrops path c)
+
 /// The records a resumed run's new checkpoints carry over from the checkpoint it continues: the shares to track
 /// with, chosen on validation worlds for this model (README, "Trained models"), so its checkpoints track as the
 /// one it continues and their scores compare. Not what describes the weights themselves (`averagedStepsKey`):

@@ -1,0 +1,68 @@
+using Microsoft.FSharp.Collections;
+using Microsoft.FSharp.Core;
+using Scalor.IO;
+using Scalor.Model;
+
+namespace Scalor.Host;
+
+/// <summary>How a command sees footage: the frame step and windows its command line gives, else those the model's
+/// checkpoint records (<see cref="Train.frameStepKey"/>, <see cref="Train.cropKey"/>: how <c>train --data</c> saw
+/// its footage), else every frame, whole. Each value taken from the checkpoint is said in a line, with the option
+/// that sets it aside.</summary>
+public static class FootageView
+{
+    /// <summary>The frame step and the one window of <c>track</c> and <c>generate</c>. <paramref name="askedStep"/> 0
+    /// and <paramref name="askedCrop"/> null were not given; <see cref="Crop.Crop.Whole"/> is no window. A model
+    /// trained on several windows (or tiles) cannot say which one to follow: the whole frame is seen, and a line
+    /// says so.</summary>
+    public static (int Step, FSharpOption<Crop.Crop>? Crop) One(string command, string? model, int askedStep, FSharpOption<Crop.Crop>? askedCrop, Action<string> say)
+    {
+        var (step, recorded) = Recorded(model, askedStep, command, say);
+        if (askedCrop is not null) return (step, askedCrop.Value.IsWhole ? null : askedCrop);
+        if (recorded.All(c => c.IsWhole)) return (step, null);
+        if (recorded.Length == 1 && !recorded.Head.IsTiles)
+        {
+            say($"{command}: window {Crop.describe(recorded.Head)}, as the checkpoint records (--crop whole: the whole frame)");
+            return (step, recorded.Head);
+        }
+        say($"{command}: the model was trained on windows {Describe(recorded)} of its footage, and {command} follows one; it sees the whole frame unless --crop W:H:X:Y gives one");
+        return (step, null);
+    }
+
+    /// <summary>The frame step and every window of <c>eval --data</c> on footage: those given, else the checkpoint's
+    /// (tiles included); <see cref="Crop.Crop.Whole"/> alone is the whole frame.</summary>
+    public static (int Step, FSharpList<Crop.Crop> Crops) All(string command, string? model, int askedStep, FSharpList<Crop.Crop> askedCrops, Action<string> say)
+    {
+        var (step, recorded) = Recorded(model, askedStep, command, say);
+        if (!askedCrops.IsEmpty) return (step, askedCrops.All(c => c.IsWhole) ? FSharpList<Crop.Crop>.Empty : askedCrops);
+        if (!recorded.IsEmpty) say($"{command}: windows {Describe(recorded)}, as the checkpoint records (--crop whole: the whole frame)");
+        return (step, recorded);
+    }
+
+    /// <summary>Says, when the checkpoint records a frame step or windows, that a command which sees whole sequences
+    /// does not use them, and why.</summary>
+    public static void Ignored(string command, string model, string why, Action<string> say)
+    {
+        var header = Checkpoints.ReadHeader(model);
+        var (step, crops) = (Train.recordedFrameStep(model, header), Train.recordedCrops(model, header));
+        if (step == 1 && crops.IsEmpty) return;
+        var records = new List<string>();
+        if (step > 1) records.Add($"frame step {step}");
+        if (!crops.IsEmpty) records.Add($"windows {Describe(crops)}");
+        say($"{command}: the checkpoint records {string.Join(" and ", records)}; {why}");
+    }
+
+    static (int Step, FSharpList<Crop.Crop> Crops) Recorded(string? model, int askedStep, string command, Action<string> say)
+    {
+        // The embedded model was trained on generated worlds: it records neither.
+        if (model is null) return (askedStep > 0 ? askedStep : 1, FSharpList<Crop.Crop>.Empty);
+        var header = Checkpoints.ReadHeader(model);
+        var recordedStep = Train.recordedFrameStep(model, header);
+        var crops = Train.recordedCrops(model, header);
+        if (askedStep > 0) return (askedStep, crops);
+        if (recordedStep > 1) say($"{command}: frame step {recordedStep}, as the checkpoint records (--frame-step 1: every frame)");
+        return (recordedStep, crops);
+    }
+
+    static string Describe(FSharpList<Crop.Crop> crops) => string.Join(", ", crops.Select(Crop.describe));
+}

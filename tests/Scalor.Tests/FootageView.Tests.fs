@@ -1,0 +1,131 @@
+/// A model trained on footage records how it saw it (frame step, windows), and track, generate and eval see
+/// footage that way unless their command lines say otherwise.
+module Scalor.Tests.FootageView
+
+open System.IO
+open System.Text.Json
+open Expecto
+open Scalor.Cli
+open Scalor.Host
+open Scalor.Model
+open Scalor.IO.Crop
+open Scalor.Tests.CommandFiles
+
+/// 12 frames of 96×64 noise (seeded), a little brighter each frame: footage with something to explain.
+let private footage (dir: string) =
+    let d = Path.Combine(dir, "wide")
+    Directory.CreateDirectory d |> ignore
+    let rng = System.Random 7
+    for t in 0 .. 11 do
+        let img = Rgb(96, 64)
+        for i in 0 .. img.Pixels.Length - 1 do
+            img.Pixels.[i] <- byte (min 255 (rng.Next 200 + 4 * t))
+        img.SavePng(Path.Combine(d, sprintf "%06d.png" (t + 1)))
+    d
+
+/// Runs a command line, which must succeed.
+let private run (argv: string list) =
+    let code =
+        match Parse.parse (Array.ofList argv) with
+        | Parse.Run(Parse.Train c) -> TrainCommand.Run c
+        | Parse.Run(Parse.Track c) -> TrackCommand.Run c
+        | Parse.Run(Parse.Generate c) -> GenerateCommand.Run c
+        | Parse.Run(Parse.Eval c) -> EvalCommand.Run c
+        | other -> failtestf "unexpected %A" other
+    Expect.equal code 0 (sprintf "%A succeeds" argv)
+
+/// One training step on `extra`'s data into `dir`/`name`: its checkpoint's path and metadata.
+let private trained (dir: string) (name: string) (extra: string list) =
+    let out = Path.Combine(dir, name)
+    run ([ "train"; "--batch"; "1"; "--set"; "SeqLength=2"; "--steps"; "1"; "--out"; out ] @ extra)
+    let path = Checkpoints.PathFor(Path.Combine(out, "checkpoints"), 1)
+    path, (Checkpoints.ReadHeader path).Extra
+
+/// The frames a latents file lists.
+let private latentFrames (out: string) =
+    let file = Path.Combine(out, "latents", "wide.json")
+    use doc = JsonDocument.Parse(File.ReadAllText file)
+    [ for f in doc.RootElement.EnumerateArray() -> f.GetProperty("frame").GetInt32() ]
+
+/// What FootageView says, with what it returns.
+let private heard (f: System.Action<string> -> 'a) =
+    let lines = ResizeArray<string>()
+    let result = f (System.Action<string> lines.Add)
+    result, List.ofSeq lines
+
+[<Tests>]
+let tests =
+    testSequenced <| testList "FootageView" [
+        testCase "a model trained on footage records how it saw it; track, generate and eval see footage so unless told otherwise" <| fun () ->
+            inTempDir "scalor-footage-view" <| fun dir ->
+                let wide = footage dir
+                let window = Window { Width = 48; Height = 48; Left = 48; Top = 16 }
+                let model, extra = trained dir "window" [ "--data"; wide; "--frame-step"; "2"; "--crop"; "48:48:48:16" ]
+                Expect.equal (extra.TryFind Train.frameStepKey, extra.TryFind Train.cropKey) (Some "2", Some "48:48:48:16") "the frame step and window recorded"
+                let tiled, tiledExtra = trained dir "tiles" [ "--data"; wide; "--crop"; "tiles:48"; "--crop"; "centre" ]
+                Expect.equal (tiledExtra.TryFind Train.frameStepKey, tiledExtra.TryFind Train.cropKey) (None, Some "tiles:48, centre") "every window recorded; step 1 is not"
+                let _, worldExtra = trained dir "world" []
+                Expect.isFalse (worldExtra.ContainsKey Train.frameStepKey || worldExtra.ContainsKey Train.cropKey) "a generated world records neither"
+
+                // What the commands are given: nothing (0, None), or what sets the record aside.
+                let view, said = heard (fun say -> FootageView.One("track", model, 0, None, say))
+                Expect.equal view (2, Some window) "the recorded step and window"
+                Expect.equal said.Length 2 "each said"
+                Expect.stringContains said.[1] "--crop whole" "with the option that sets it aside"
+                Expect.equal (fst (heard (fun say -> FootageView.One("track", model, 1, Some Whole, say)))) (1, None) "what is asked for wins; whole is no window"
+                let view, said = heard (fun say -> FootageView.One("track", tiled, 0, None, say))
+                Expect.equal view (1, None) "several windows recorded: track follows none of them by itself"
+                Expect.stringContains said.Head "windows tiles:48, centre of its footage, and track follows one" "and says so"
+                Expect.equal (fst (heard (fun say -> FootageView.All("eval", tiled, 0, [], say)))) (1, [ Tiles 48; Centre ]) "eval scores every window recorded"
+                Expect.equal (fst (heard (fun say -> FootageView.All("eval", tiled, 0, [ Whole ], say)))) (1, []) "or the whole frame, asked"
+                Expect.equal (fst (heard (fun say -> FootageView.One("track", null, 0, None, say)))) (1, None) "the embedded model records neither"
+
+                // track, end to end: as recorded is as given, and not as the whole of every frame.
+                let track name opts =
+                    let out = Path.Combine(dir, name)
+                    run ([ "track"; "--model"; model; "--input"; wide; "--latents"; "--out"; out ] @ opts)
+                    File.ReadAllText(Path.Combine(out, "results", "wide.txt")), latentFrames out
+                let recorded, frames = track "as-recorded" []
+                Expect.equal frames [ 1; 3; 5; 7; 9; 11 ] "every other input frame"
+                Expect.equal (track "as-given" [ "--frame-step"; "2"; "--crop"; "48:48:48:16" ]) (recorded, frames) "the same as the options given"
+                let whole, wholeFrames = track "whole" [ "--frame-step"; "1"; "--crop"; "whole" ]
+                Expect.equal wholeFrames [ 1 .. 12 ] "every frame when asked"
+                Expect.notEqual whole recorded "and other results"
+
+                // generate: observes as recorded.
+                let generate name opts =
+                    let out = Path.Combine(dir, name)
+                    run ([ "generate"; "--model"; model; "--input"; wide; "--observe"; "3"; "--steps"; "2"; "--most-likely"; "--out"; out ] @ opts)
+                    File.ReadAllText(Path.Combine(out, "latents-1.json"))
+                Expect.equal (generate "g-recorded" []) (generate "g-given" [ "--frame-step"; "2"; "--crop"; "48:48:48:16" ]) "generate observes as recorded"
+
+                // eval --data on footage: every recorded window, 6 clips of 2 frames in each of 12 frames.
+                let clips name opts =
+                    let json = Path.Combine(dir, name + ".json")
+                    run ([ "eval"; "--model"; tiled; "--data"; wide; "--samples"; "1"; "--json"; json ] @ opts)
+                    use d = JsonDocument.Parse(File.ReadAllText json)
+                    d.RootElement.GetProperty("clips").GetInt32()
+                Expect.equal (clips "e-recorded" []) ((4 + 1) * 6) "four tiles and the centre"
+                Expect.equal (clips "e-whole" [ "--crop"; "whole" ]) 6 "the whole frames"
+
+                // The ONNX model carries it, for a runtime to feed frames the same way.
+                let onnxFile = Path.Combine(dir, "window.onnx")
+                match Parse.parse [| "export"; "--model"; model; "--capacity"; "8"; "--out"; onnxFile |] with
+                | Parse.Run(Parse.Export c) -> Expect.equal (ExportCommand.Run c) 0 "export succeeds"
+                | other -> failtestf "unexpected %A" other
+                use onnx = Scalor.Runtime.OnnxTracker.Load(onnxFile, Scalor.Runtime.Provider.Cpu, 1)
+                Expect.equal (onnx.FrameStep, List.ofSeq onnx.Crops) (2, [ window ]) "the exported model records the step and window"
+                let onnxOut = Path.Combine(dir, "onnx")
+                run [ "track"; "--model"; model; "--input"; wide; "--runtime"; "onnx"; "--out"; onnxOut ]
+                let onnxFrames = File.ReadAllLines(Path.Combine(onnxOut, "results", "wide.txt")) |> Array.map (fun l -> int (l.Split(',').[0])) |> Array.distinct
+                Expect.isNonEmpty onnxFrames "ONNX Runtime tracks objects"
+                Expect.isTrue (onnxFrames |> Array.forall (fun t -> t % 2 = 1)) (sprintf "track on ONNX Runtime sees every other frame too: %A" onnxFrames)
+
+                // A record that does not read is the checkpoint's error, naming it.
+                let struct (h, entries) = Checkpoints.Read model
+                let bad = Path.Combine(dir, "bad.safetensors")
+                Checkpoints.Write({ h with Extra = h.Extra.Add(Train.cropKey, "48x48") }, entries, bad)
+                match (try FootageView.One("track", bad, 0, None, System.Action<string> ignore) |> ignore; None with Train.CheckpointError m -> Some m) with
+                | Some m -> Expect.stringContains m "bad scalor.crop '48x48'" "names the record and its value"
+                | None -> failtest "a bad record was read"
+    ]
