@@ -1,3 +1,4 @@
+using Microsoft.FSharp.Collections;
 using Scalor.Cli;
 using Scalor.Model;
 using Scalor.Runtime;
@@ -27,7 +28,7 @@ public static class ExportCommand
                           (cmd.Render ? ", with rendering" : "") + (cmd.Dense ? ", dense (constant work per frame)" : "") +
                           (share == Discovery.defaultDuplicateShare ? "" : ", " + Checkpoints.DescribeShare(share)) +
                           (check.FrameStep > 1 ? $", frame step {check.FrameStep}" : "") +
-                          (check.Crops.Count > 0 ? $", windows {string.Join(", ", check.Crops.Select(Scalor.IO.Crop.describe))}" : "") + "; loaded by ONNX Runtime");
+                          (check.Crops.Count > 0 ? $", windows {Scalor.IO.Crop.describeAll(ListModule.OfSeq(check.Crops))}" : "") + "; loaded by ONNX Runtime");
         return 0;
     }
 

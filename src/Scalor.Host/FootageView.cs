@@ -25,7 +25,7 @@ public static class FootageView
             say($"{command}: window {Crop.describe(recorded.Head)}, as the checkpoint records (--crop whole: the whole frame)");
             return (step, recorded.Head);
         }
-        say($"{command}: the model was trained on windows {Describe(recorded)} of its footage, and {command} follows one; it sees the whole frame unless --crop W:H:X:Y gives one");
+        say($"{command}: the model was trained on windows {Crop.describeAll(recorded)} of its footage, and {command} follows one; it sees the whole frame unless --crop W:H:X:Y gives one");
         return (step, null);
     }
 
@@ -35,7 +35,7 @@ public static class FootageView
     {
         var (step, recorded) = Recorded(model, askedStep, command, say);
         if (!askedCrops.IsEmpty) return (step, askedCrops.All(c => c.IsWhole) ? FSharpList<Crop.Crop>.Empty : askedCrops);
-        if (!recorded.IsEmpty) say($"{command}: windows {Describe(recorded)}, as the checkpoint records (--crop whole: the whole frame)");
+        if (!recorded.IsEmpty) say($"{command}: windows {Crop.describeAll(recorded)}, as the checkpoint records (--crop whole: the whole frame)");
         return (step, recorded);
     }
 
@@ -48,7 +48,7 @@ public static class FootageView
         if (step == 1 && crops.IsEmpty) return;
         var records = new List<string>();
         if (step > 1) records.Add($"frame step {step}");
-        if (!crops.IsEmpty) records.Add($"windows {Describe(crops)}");
+        if (!crops.IsEmpty) records.Add($"windows {Crop.describeAll(crops)}");
         say($"{command}: the checkpoint records {string.Join(" and ", records)}; {why}");
     }
 
@@ -64,5 +64,4 @@ public static class FootageView
         return (recordedStep, crops);
     }
 
-    static string Describe(FSharpList<Crop.Crop> crops) => string.Join(", ", crops.Select(Crop.describe));
 }

@@ -70,7 +70,7 @@ public abstract class TrainingData
         var total = kept.Sum(s => s.Length);
         var mb = (double)total * cfg.ImageSize * cfg.ImageSize * 3 / (1 << 20);
         return new Clips(
-            $"footage '{path}'{(cmd.Crops.IsEmpty ? "" : $" cropped to {string.Join(", ", cmd.Crops.Select(Scalor.IO.Crop.describe))}")}: {kept.Count} sequence(s), {total} frames at {cfg.ImageSize}×{cfg.ImageSize} ({mb:0.#} MB)",
+            $"footage '{path}'{(cmd.Crops.IsEmpty ? "" : $" cropped to {Scalor.IO.Crop.describeAll(cmd.Crops)}")}: {kept.Count} sequence(s), {total} frames at {cfg.ImageSize}×{cfg.ImageSize} ({mb:0.#} MB)",
             [.. kept], cfg, cmd.FrameStep, (ulong)cmd.Seed);
     }
 

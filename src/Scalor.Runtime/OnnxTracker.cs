@@ -102,8 +102,8 @@ public sealed class OnnxTracker : IDisposable
             FrameStep = int.TryParse(fs, NumberStyles.None, CultureInfo.InvariantCulture, out var step) && step >= 1 ? step
                 : throw new InvalidDataException($"bad metadata {Scalor.Model.Train.frameStepKey} '{fs}' (a whole number, at least 1)");
         if (meta.TryGetValue(Scalor.Model.Train.cropKey, out var cs))
-            Crops = [.. cs.Split(", ").Select(c => Scalor.IO.Crop.parse(c) is { IsOk: true } ok ? ok.ResultValue
-                : throw new InvalidDataException($"bad metadata {Scalor.Model.Train.cropKey} '{cs}' (windows as --crop takes them)"))];
+            Crops = Scalor.IO.Crop.parseAll(cs) is { IsOk: true } crops ? [.. crops.ResultValue]
+                : throw new InvalidDataException($"bad metadata {Scalor.Model.Train.cropKey} '{cs}' (windows as --crop takes them)");
         inputNames = session.InputMetadata.Keys.ToArray();
         foreach (var name in inputNames)
         {

@@ -19,6 +19,18 @@ let tests =
             let crop = Window { Width = 1 + int a; Height = 1 + int b; Left = int c; Top = int d }
             parse (describe crop) = Ok crop && parse (describe Centre) = Ok Centre && parse (describe Whole) = Ok Whole && parse (describe (Tiles(1 + int a))) = Ok(Tiles(1 + int a))
 
+        testProperty "several crops read back as recorded: parseAll (describeAll cs) = cs" <| fun (picks: (byte * byte * byte) list) ->
+            let crops =
+                [ for (k, a, b) in picks ->
+                      match int k % 4 with
+                      | 0 -> Whole
+                      | 1 -> Centre
+                      | 2 -> Tiles(1 + int a)
+                      | _ -> Window { Width = 1 + int a; Height = 1 + int b; Left = int b; Top = int a } ]
+            match crops with
+            | [] -> parseAll (describeAll crops) |> Result.isError // nothing recorded is no record
+            | _ -> parseAll (describeAll crops) = Ok crops
+
         testCase "what is not a crop is refused, naming the form to give" <| fun () ->
             for bad in [ "80x240"; "1:2:3"; "1:2:3:4:5"; "0:2:3:4"; "2:0:3:4"; "-1:2:3:4"; "2:2:-1:0"; ""; "middle"; "1.5:2:3:4"
                          "tiles"; "tiles:"; "tiles:0"; "tiles:-8"; "tiles:8:8"; "tile:8"; "tiles:8.5" ] do
@@ -27,6 +39,9 @@ let tests =
                 | Error e -> Expect.stringContains e "W:H:X:Y" bad
             Expect.equal (parse " Center ") (Ok Centre) "either spelling, any case"
             Expect.equal (parse "Tiles:288") (Ok(Tiles 288)) "tiles, any case"
+            match parseAll "centre, 1:2:3, tiles:4" with
+            | Error e -> Expect.stringContains e "'1:2:3'" "several: the part that is not a crop is named"
+            | Ok cs -> failtestf "read as %A" cs
 
         testProperty "the centre is the largest square, inside the frame, centred to a pixel" <| fun (a: byte) (b: byte) ->
             let w, h = 1 + int a, 1 + int b

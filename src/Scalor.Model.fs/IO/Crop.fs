@@ -10,8 +10,8 @@ open System.Globalization
 type Window = { Width: int; Height: int; Left: int; Top: int }
 
 type Crop =
-    /// The whole frame, squashed to the model's square: what a command sees without a crop. Given, it sets aside
-    /// the window a model records (`Train.footageView`).
+    /// The whole frame, squashed to the model's square: what a command sees without a crop. Given to track,
+    /// generate or eval, it sets aside the windows a model records (`Train.recordedCrops`).
     | Whole
     /// The largest square at the centre of the frame.
     | Centre
@@ -41,6 +41,18 @@ let describe (crop: Crop) =
     | Centre -> "centre"
     | Window w -> sprintf "%d:%d:%d:%d" w.Width w.Height w.Left w.Top
     | Tiles side -> sprintf "tiles:%d" side
+
+/// Several crops as a checkpoint or an ONNX model records them, and as lines name them: `describe`s joined by ", ".
+let describeAll (crops: Crop list) = crops |> List.map describe |> String.concat ", "
+
+/// How `describeAll` reads back; an error names the part that is not a crop.
+let parseAll (text: string) : Result<Crop list, string> =
+    (text.Split ", ", Ok [])
+    ||> Array.foldBack (fun part rest ->
+        match parse part, rest with
+        | Ok crop, Ok crops -> Ok(crop :: crops)
+        | Error e, _
+        | _, Error e -> Error e)
 
 /// Where `count` tiles of `side` pixels start along an axis of `length`: the first at 0, the last ending at the
 /// edge, the ones between spread evenly (to the nearest pixel), so neighbours overlap by what the side does not

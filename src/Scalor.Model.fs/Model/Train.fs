@@ -286,7 +286,7 @@ let cropKey = "scalor.crop"
 /// What a run on recorded data records of how it sees it: its frame step when over 1, its windows when any.
 let footageRecords (frameStep: int) (crops: Crop.Crop list) =
     [ if frameStep > 1 then frameStepKey, string frameStep
-      if not crops.IsEmpty then cropKey, crops |> List.map Crop.describe |> String.concat ", " ]
+      if not crops.IsEmpty then cropKey, Crop.describeAll crops ]
 
 /// The frame step `c` records, 1 when none; a value that is not a whole number of at least 1 is an error.
 let recordedFrameStep (path: string) (c: Checkpoint) =
@@ -302,10 +302,9 @@ let recordedCrops (path: string) (c: Checkpoint) =
     match c.Extra.TryFind cropKey with
     | None -> []
     | Some v ->
-        [ for part in v.Split ", " ->
-              match Crop.parse part with
-              | Ok crop -> crop
-              | Error _ -> raise (CheckpointError(sprintf "%s: bad %s '%s' (windows as --crop takes them, joined by \", \")" path cropKey v)) ]
+        match Crop.parseAll v with
+        | Ok crops -> crops
+        | Error _ -> raise (CheckpointError(sprintf "%s: bad %s '%s' (windows as --crop takes them, joined by \", \")" path cropKey v))
 
 /// The records of `c` that say how its model saw footage (`footageRecords`), to carry into an exported model; a bad
 /// one is a `CheckpointError` now rather than in the runtime.
