@@ -38,20 +38,27 @@ public static class EvalCommand
         var gen = new TorchSharp.torch.Generator(NllSeed);
         var nll = new List<Scalor.Model.Elbo.Nll>();
         var sw = Stopwatch.StartNew();
-        foreach (var src in sources)
+        // Scoring takes about a second a clip: the frames of whole blocks are the progress to show.
+        static int ScoredFrames(Scalor.Runtime.Source s, int span) => Math.Max(0, s.Length) / span * span;
+        FrameProgress.Run("eval", sources.Sum(s => (long)ScoredFrames(s, span)), (tick, say) =>
         {
-            // One NativeSafe block per block of footage, its reading and its scoring.
-            NativeSafe.Chunks(src.Frames, span, block =>
+            foreach (var src in sources)
             {
-                if (block.Count < span) return;
-                for (var offset = 0; offset < k; offset++)
+                var frameDone = tick(src.Name, ScoredFrames(src, span));
+                // One NativeSafe block per block of footage, its reading and its scoring.
+                NativeSafe.Chunks(src.Frames, span, block =>
                 {
-                    using var scope = TorchSharp.torch.NewDisposeScope();
-                    var x = TorchSharp.torch.stack(Enumerable.Range(0, t).Select(j => Scalor.Model.Tracker.toTensor(block[offset + j * k], size)).ToArray(), 1);
-                    nll.Add(Scalor.Model.Elbo.nll(trained, gen, cmd.Samples, x));
-                }
-            });
-        }
+                    if (block.Count < span) return;
+                    for (var offset = 0; offset < k; offset++)
+                    {
+                        using var scope = TorchSharp.torch.NewDisposeScope();
+                        var x = TorchSharp.torch.stack(Enumerable.Range(0, t).Select(j => Scalor.Model.Tracker.toTensor(block[offset + j * k], size)).ToArray(), 1);
+                        nll.Add(Scalor.Model.Elbo.nll(trained, gen, cmd.Samples, x));
+                        for (var j = 0; j < t; j++) frameDone();
+                    }
+                });
+            }
+        });
         if (nll.Count == 0)
             throw new UserError($"--data: no sequence in '{cmd.DataDir}' has the {span} frames a clip of {t} frames{(k > 1 ? $" {k} apart" : "")} spans");
         var json = new Dictionary<string, object>
