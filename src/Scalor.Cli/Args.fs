@@ -105,7 +105,7 @@ type TrainArgs =
             | Kind _ -> "generated world to train on (default dsprites)."
             | Density _ -> "density of the generated world (default ld)."
             | Background _ -> "background of the generated world (default none)."
-            | Data _ -> "train on recorded data instead: a dataset written by 'scalor-host data' (its dataset.safetensors), or footage (a video file, decoded with ffmpeg; a folder of images; a dataset in the MOTChallenge layout), resized to the preset's frames; every run of SeqLength consecutive frames is a training clip."
+            | Data _ -> "train on recorded data instead: a dataset written by 'scalor-host data' (its dataset.safetensors), or footage (a video file, decoded with ffmpeg; a folder of videos, each a sequence; a folder of images; a dataset in the MOTChallenge layout), resized to the preset's frames; every run of SeqLength consecutive frames is a training clip."
             | Frame_Step _ -> "with --data: a clip's frames lie this many frames apart (default 1; natural footage at 25 fps moves little from frame to frame, the official code takes every 8th)."
             | Crop _ -> "with --data footage: train on this window of its frames, 'centre' (the largest centred square), W:H:X:Y in the input's pixels (ffmpeg's crop), or tiles:S (the fewest S×S windows that cover the frame, spread evenly), rather than the whole frame squashed to a square; repeatable: each window is a sequence of its own, as the official loader's eight 240×240 windows. The checkpoints record the windows and --frame-step, and track, generate and eval see footage so by default."
             | Out _ -> "run folder: checkpoints, log.jsonl, TensorBoard events (default runs/<kind>-<density>, or runs/<name of the --data file or folder>)."
@@ -195,7 +195,7 @@ type TrackArgs =
             | Provider _ -> "ONNX Runtime execution provider: auto (DirectML on Windows, CUDA where present, else CPU), cpu, cuda, directml."
             | Capacity _ -> "object slots of the ONNX model (default 64)."
             | Model _ -> "checkpoint to track with (default: the embedded moving-dSprites LD model)."
-            | Input _ -> "a dataset folder (MOTChallenge layout), a folder of images, or a video file (decoded with ffmpeg). Default: a generated held-out world."
+            | Input _ -> "a dataset folder (MOTChallenge layout), a folder of images, a video file (decoded with ffmpeg), or a folder of videos (each a sequence). Default: a generated held-out world."
             | Out _ -> "output folder: results/<seq>.txt, pictures/, metrics.json when ground truth exists."
             | Kind _ -> "generated world without --input (default dsprites)."
             | Density _ -> "generated world's density (default ld)."
@@ -239,7 +239,7 @@ type GenerateArgs =
             | Threads _ -> threadsUsage
             | Boxes _ -> boxesUsage + " Drawn in the pictures and written to the latents."
             | Model _ -> "checkpoint (default: the embedded moving-dSprites LD model)."
-            | Input _ -> "a folder of images or a video file (its first sequence) to condition on (default: a generated held-out LD sequence)."
+            | Input _ -> "a folder of images, a video file or a folder of videos (its first sequence) to condition on (default: a generated held-out LD sequence)."
             | Observe _ -> "frames observed before imagining (default 5)."
             | Steps _ -> "frames to imagine (default 5)."
             | Out _ -> "output folder: sample-N.png/.gif, latents-N.json."
@@ -345,7 +345,7 @@ type EvalArgs =
             | Explained_Share _ -> explainedShareUsage
             | Threads _ -> threadsUsage
             | Model _ -> "with --data: the checkpoint to evaluate (default: the embedded model)."
-            | Data _ -> "a dataset written by 'scalor-host data': track it with the model, score it, and add mse, nll_elbo, nll_iw; or footage without ground truth (a video, a folder of images): mse, nll_elbo and nll_iw over its clips."
+            | Data _ -> "a dataset written by 'scalor-host data': track it with the model, score it, and add mse, nll_elbo, nll_iw; or footage without ground truth (a video, a folder of videos or of images): mse, nll_elbo and nll_iw over its clips."
             | Samples _ -> "importance samples per sequence for nll_iw (default 16)."
             | Gt _ -> "ground truth in the MOTChallenge layout: <seq>/gt/gt.txt and <seq>/seqinfo.ini."
             | Pred _ -> "folder of <seq>.txt result files (10 columns, 1-based frames and ids)."

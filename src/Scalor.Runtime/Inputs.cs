@@ -10,7 +10,8 @@ namespace Scalor.Runtime;
 public sealed record Source(string Name, int Width, int Height, IEnumerable<byte[]> Frames, int Length, int Left = 0, int Top = 0);
 
 /// <summary>Inputs to track: a dataset folder in the MOTChallenge layout (its ground truth is used for the
-/// evaluation), a folder of images (one sequence, in name order), or a video file decoded by ffmpeg. Frames
+/// evaluation), a folder of images (one sequence, in name order), a video file decoded by ffmpeg, or a folder of
+/// video files (each a sequence named for its file, in name order). Frames
 /// are resized to the model's input size; boxes are reported in the original pixels. With a frame step k, every
 /// k-th frame from the first is read (frame t of a source is then input frame t·k). With a crop, only its window
 /// of each frame is resized (<see cref="Scalor.IO.Crop"/>), and tiles give a source per tile, named
@@ -18,6 +19,11 @@ public sealed record Source(string Name, int Width, int Height, IEnumerable<byte
 public static class Inputs
 {
     static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp"];
+    static readonly string[] VideoExtensions = [".avi", ".mp4", ".m4v", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ts"];
+
+    /// <summary>The files of <paramref name="dir"/> with one of <paramref name="extensions"/> (any case), in name order.</summary>
+    static List<string> FilesOf(string dir, string[] extensions) =>
+        [.. Directory.GetFiles(dir).Where(f => extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).OrderBy(f => f, StringComparer.Ordinal)];
 
     public static List<Source> Open(string path, int size, out string? gtDir, int frameStep = 1, Scalor.IO.Crop.Crop? crop = null)
     {
@@ -30,6 +36,15 @@ public static class Inputs
             {
                 if (seqDirs.Any(d => File.Exists(Path.Combine(d, "gt", "gt.txt")))) gtDir = path;
                 return seqDirs.SelectMany(d => Folder(Path.GetFileName(d), Path.Combine(d, "img1"), size, frameStep, crop)).ToList();
+            }
+            // A folder of videos (and no images): each video a sequence, in name order.
+            var videos = FilesOf(path, VideoExtensions);
+            if (FilesOf(path, ImageExtensions).Count == 0 && videos.Count > 0)
+            {
+                // Results and latents are named for the sequence: two videos of one name would overwrite each other's.
+                if (videos.GroupBy(Path.GetFileNameWithoutExtension).FirstOrDefault(g => g.Count() > 1) is { } twins)
+                    throw new InvalidDataException($"'{path}' holds videos of one name, {string.Join(" and ", twins.Select(Path.GetFileName))}: each is a sequence named for its file, so keep one");
+                return [.. videos.SelectMany(v => Video(v, size, frameStep, crop))];
             }
             return Folder(Path.GetFileName(Path.GetFullPath(path).TrimEnd('/')), path, size, frameStep, crop);
         }
@@ -49,9 +64,8 @@ public static class Inputs
     /// <summary>One source per window of <paramref name="crop"/> (<see cref="Windows"/>).</summary>
     static List<Source> Folder(string name, string dir, int size, int frameStep, Scalor.IO.Crop.Crop? crop)
     {
-        var files = Directory.GetFiles(dir).Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant())).OrderBy(f => f, StringComparer.Ordinal)
-            .Where((_, i) => i % frameStep == 0).ToList();
-        if (files.Count == 0) throw new InvalidDataException($"no images (png, jpg, bmp) in '{dir}'");
+        var files = FilesOf(dir, ImageExtensions).Where((_, i) => i % frameStep == 0).ToList();
+        if (files.Count == 0) throw new InvalidDataException($"no images (png, jpg, bmp) or videos in '{dir}'");
         var first = Read(files[0]);
         return [.. Windows(crop, first.Width, first.Height, dir).Select(w =>
         {

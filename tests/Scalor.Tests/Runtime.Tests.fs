@@ -33,6 +33,27 @@ let tests =
                 Expect.equal (read 1 None) [ for t in 0 .. 6 -> t, 10 * t + 5 ] "every frame, in name order"
                 Expect.equal (read 3 None) [ 0, 5; 3, 35; 6, 65 ] "frames 0, 3 and 6, named so"
                 Expect.equal (read 3 (Some(Scalor.IO.Crop.Window { Width = 64; Height = 64; Left = 64; Top = 0 }))) [ 0, 6; 3, 36; 6, 66 ] "the right half's window"
+                // A video beside the images changes nothing: a folder with images is a sequence of them.
+                IO.File.WriteAllText(IO.Path.Combine(dir, "clip.mp4"), "not decoded")
+                Expect.equal (read 1 None) [ for t in 0 .. 6 -> t, 10 * t + 5 ] "the images, the video aside"
+            finally IO.Directory.Delete(dir, true)
+
+        testCase "a folder of videos is a sequence per video; two of one name are refused before any is decoded" <| fun () ->
+            let dir = IO.Directory.CreateTempSubdirectory("scalor-videos").FullName
+            try
+                for name in [ "b.avi"; "a.mp4"; "b.mkv"; "notes.txt" ] do IO.File.WriteAllText(IO.Path.Combine(dir, name), "not decoded")
+                let e = Expect.throwsC (fun () -> Inputs.Open(dir, 64, ref null) |> ignore) id
+                Expect.stringContains e.Message "holds videos of one name, b.avi and b.mkv" "named, with the remedy"
+                Expect.isTrue (e :? IO.InvalidDataException) "a data error (one line, exit 1)"
+                IO.File.Delete(IO.Path.Combine(dir, "b.mkv"))
+                // Without ffmpeg (CI) the first video's probe says ffprobe is missing; with it, that it cannot read a.mp4.
+                let e = Expect.throwsC (fun () -> Inputs.Open(dir, 64, ref null) |> ignore) id
+                Expect.isTrue (e.Message.Contains "a.mp4: not a readable video" || e.Message.Contains "ffprobe is not installed")
+                    (sprintf "the videos are read, the first in name order first: %s" e.Message)
+                IO.File.Delete(IO.Path.Combine(dir, "a.mp4"))
+                IO.File.Delete(IO.Path.Combine(dir, "b.avi"))
+                let e = Expect.throwsC (fun () -> Inputs.Open(dir, 64, ref null) |> ignore) id
+                Expect.stringContains e.Message "no images (png, jpg, bmp) or videos in" "nothing to read"
             finally IO.Directory.Delete(dir, true)
 
         testCase "disposing the subscription stops the work" <| fun () ->
