@@ -40,6 +40,7 @@ type DataArgs =
     | Variant of VariantArg
     | [<Mandatory>] Sequences of int
     | Length of int
+    | Size of int
     | Seed of int64
     | [<Mandatory>] Out of dir: string
     | Objects of range: string
@@ -56,6 +57,7 @@ type DataArgs =
             | Variant _ -> "standard; dense-discovery (10-15 new objects at steps 1, 5, 9); overlap (objects head for each other)."
             | Sequences _ -> "number of sequences to write."
             | Length _ -> "frames per sequence (default: 10)."
+            | Size _ -> "frame side in pixels (default: 64, the paper's); objects keep their size, and the density's object counts scale with the frame's area unless --objects gives them (frames larger than a model's are tracked in tiles: track --crop tiles:64)."
             | Seed _ -> "seed; the same seed writes the same dataset (default: 1)."
             | Out _ -> "output folder (MOTChallenge layout plus dataset.safetensors and preview.png)."
             | Objects _ -> "override the object count range, e.g. 50-60 (generalisation split)."
@@ -184,7 +186,7 @@ type TrackArgs =
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Crop _ -> "with --input: track this window of each frame, 'centre' (the largest centred square) or W:H:X:Y in the input's pixels (ffmpeg's crop), or 'whole' (the whole frame squashed to a square); default: the window the model records (train --crop), else the whole frame; boxes are still in the input's pixels, and ground truth is scored on the objects whose centre lies in the window."
+            | Crop _ -> "with --input: track this window of each frame, 'centre' (the largest centred square) or W:H:X:Y in the input's pixels (ffmpeg's crop), or 'whole' (the whole frame squashed to a square); or tiles:S, each tile tracked at the model's scale and their tracks joined into one set of ids for the whole frame; default: the window or tiles the model records (train --crop), else the whole frame; boxes are still in the input's pixels, and ground truth is scored on the objects whose centre lies in the window."
             | Frame_Step _ -> "with --input: track every k-th frame from the first (default: the step the model records, as 'train --frame-step k' saw them, else 1); results keep the input's frame numbers, and ground truth is scored on the tracked frames."
             | Rejection _ -> rejectionUsage
             | Duplicate_Share _ -> duplicateShareUsage

@@ -250,9 +250,19 @@ let private dataCommand (r: ParseResults<DataArgs>) =
             if hi > 9 then usage "--digits must lie in 0-9"
             [| lo .. hi |]
         | Option.None -> [| 0 .. 9 |]
-    let objects = r.TryGetResult DataArgs.Objects |> Option.map (range "objects")
+    let size = r.GetResult(DataArgs.Size, World.defaultConfig.ViewSize)
+    if size < 16 || size > 1024 then usage "--size must be between 16 and 1024"
+    let objects =
+        match r.TryGetResult DataArgs.Objects with
+        | Some text -> Some(range "objects" text)
+        | Option.None when size <> World.defaultConfig.ViewSize ->
+            // The paper's densities are counts in 64×64 frames: as many per area in larger ones.
+            let area = float (size * size) / float (World.defaultConfig.ViewSize * World.defaultConfig.ViewSize)
+            Some(max 1 (int (Math.Round(float density.MinObjects * area))), max 1 (int (Math.Round(float density.MaxObjects * area))))
+        | Option.None -> Option.None
     let world =
         { World.defaultConfig with
+            ViewSize = size
             Kind = kind
             Density = density
             Background = background
@@ -296,10 +306,10 @@ let private cropOf (text: string) =
     | Ok c -> c
     | Error e -> usage "--crop: %s" e
 
-/// `track` and `generate` follow one window; tiles are for the commands that take each as a sequence of its own.
+/// `generate` follows one window; tiles are for the commands that take each as a sequence of its own.
 let private oneWindowOf (command: string) (text: string) =
     match cropOf text with
-    | Scalor.IO.Crop.Tiles _ -> usage "--crop %s: %s follows one window; tiles are for train and eval (each a sequence of its own), so give one of them as W:H:X:Y" text command
+    | Scalor.IO.Crop.Tiles _ -> usage "--crop %s: %s follows one window; tiles are for train, eval and track (each a sequence of its own), so give one of them as W:H:X:Y" text command
     | c -> c
 
 let private threadsOf (t: int option) =
@@ -414,7 +424,7 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
     let frameStep = r.TryGetResult TrackArgs.Frame_Step |> Option.defaultValue 0
     if r.Contains TrackArgs.Frame_Step && frameStep < 1 then usage "--frame-step must be at least 1"
     if frameStep > 1 && not (r.Contains TrackArgs.Input) then usage "--frame-step applies to --input; a generated world draws its own motion"
-    let crop = r.TryGetResult TrackArgs.Crop |> Option.map (oneWindowOf "track")
+    let crop = r.TryGetResult TrackArgs.Crop |> Option.map cropOf
     if crop.IsSome && not (r.Contains TrackArgs.Input) then usage "--crop applies to --input; a generated world is already the model's square"
     Track
         { Model = r.TryGetResult TrackArgs.Model |> Option.toObj

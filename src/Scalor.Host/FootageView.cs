@@ -11,18 +11,19 @@ namespace Scalor.Host;
 /// that sets it aside.</summary>
 public static class FootageView
 {
-    /// <summary>The frame step and the one window of <c>track</c> and <c>generate</c>. <paramref name="askedStep"/> 0
-    /// and <paramref name="askedCrop"/> null were not given; <see cref="Crop.Crop.Whole"/> is no window. A model
-    /// trained on several windows (or tiles) cannot say which one to follow: the whole frame is seen, and a line
-    /// says so.</summary>
-    public static (int Step, FSharpOption<Crop.Crop>? Crop) One(string command, string? model, int askedStep, FSharpOption<Crop.Crop>? askedCrop, Action<string> say)
+    /// <summary>The frame step and the one window of <c>track</c> and <c>generate</c> (or tiles, for a command that
+    /// joins them: <paramref name="tiles"/>). <paramref name="askedStep"/> 0 and <paramref name="askedCrop"/> null
+    /// were not given; <see cref="Crop.Crop.Whole"/> is no window. A model trained on several windows cannot say
+    /// which one to follow: the whole frame is seen, and a line says so.</summary>
+    public static (int Step, FSharpOption<Crop.Crop>? Crop) One(string command, string? model, int askedStep, FSharpOption<Crop.Crop>? askedCrop, Action<string> say,
+        bool tiles = false)
     {
         var (step, recorded) = Recorded(model, askedStep, command, say);
         if (askedCrop is not null) return (step, askedCrop.Value.IsWhole ? null : askedCrop);
         if (recorded.All(c => c.IsWhole)) return (step, null);
-        if (recorded.Length == 1 && !recorded.Head.IsTiles)
+        if (recorded.Length == 1 && (tiles || !recorded.Head.IsTiles))
         {
-            say($"{command}: window {Crop.describe(recorded.Head)}, as the checkpoint records (--crop whole: the whole frame)");
+            say($"{command}: {(recorded.Head.IsTiles ? "tiles" : "window")} {Crop.describe(recorded.Head)}, as the checkpoint records (--crop whole: the whole frame)");
             return (step, recorded.Head);
         }
         say($"{command}: the model was trained on windows {Crop.describeAll(recorded)} of its footage, and {command} follows one; it sees the whole frame unless --crop W:H:X:Y gives one");

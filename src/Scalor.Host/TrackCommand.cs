@@ -1,3 +1,4 @@
+using Microsoft.FSharp.Collections;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -28,8 +29,11 @@ public static class TrackCommand
         if (Recorded(cmd.Model, nets, share, cmd.DuplicateShare, cmd.ExplainedShare) is { } recorded) Console.WriteLine($"track: {recorded}");
         // Footage is tracked as the model saw it in training, unless the command line says otherwise; a generated
         // world is the model's own square, every frame.
-        var (step, window) = cmd.Input is null ? (1, null) : FootageView.One("track", cmd.Model, cmd.FrameStep, cmd.Crop, Console.WriteLine);
+        var (step, window) = cmd.Input is null ? (1, null) : FootageView.One("track", cmd.Model, cmd.FrameStep, cmd.Crop, Console.WriteLine, tiles: true);
         cmd = cmd.WithView(step, window);
+        // Tiles are tracked each as a sequence of its own, then joined into one set of ids per input sequence.
+        var tiled = cmd.Crop is { Value.IsTiles: true };
+        var windowed = cmd.Crop is not null && !tiled;
         var size = nets.Config.ImageSize;
         string? gtDir = null;
         List<Source> sources;
@@ -47,16 +51,19 @@ public static class TrackCommand
         {
             sources = Inputs.Open(cmd.Input, size, out gtDir, cmd.FrameStep, cmd.Crop?.Value);
             // Every k-th frame is tracked, and only the crop's window of it, so the truth of the frames between and of
-            // the objects outside the window is no one's to find.
-            if (gtDir is not null && (cmd.FrameStep > 1 || cmd.Crop is not null))
+            // the objects outside the window is no one's to find. Tiles cover the whole frame.
+            if (gtDir is not null && (cmd.FrameStep > 1 || windowed))
             {
-                var name = $"gt{(cmd.FrameStep > 1 ? $"-every-{cmd.FrameStep}" : "")}{(cmd.Crop is not null ? "-in-crop" : "")}";
-                gtDir = TruthOf(gtDir, Path.Combine(outDir, name), cmd.FrameStep, cmd.Crop is null ? null : sources.ToDictionary(s => s.Name, WindowOf));
+                var name = $"gt{(cmd.FrameStep > 1 ? $"-every-{cmd.FrameStep}" : "")}{(windowed ? "-in-crop" : "")}";
+                gtDir = TruthOf(gtDir, Path.Combine(outDir, name), cmd.FrameStep, windowed ? sources.ToDictionary(s => s.Name, WindowOf) : null);
             }
         }
 
         var results = Path.Combine(outDir, "results");
         Directory.CreateDirectory(results);
+        // Each source's own results: the tiles' go beside the joined ones.
+        var sourceResults = tiled ? Path.Combine(outDir, "tiles") : results;
+        Directory.CreateDirectory(sourceResults);
         var mseSum = 0.0;
         var mseFrames = 0;
         var sw = Stopwatch.StartNew();
@@ -80,12 +87,12 @@ public static class TrackCommand
                 if (onnx is null)
                 {
                     (var mot, mse, n, added) = TrackSequence(nets, share, src, outDir, cmd, PassTick);
-                    File.WriteAllText(Path.Combine(results, src.Name + ".txt"), ToInput(mot, cmd.FrameStep, src));
+                    File.WriteAllText(Path.Combine(sourceResults, src.Name + ".txt"), ToInput(mot, cmd.FrameStep, src));
                 }
                 else
                 {
-                    (n, added) = TrackOnnx(onnx, src, results, cmd.Backfill, PassTick);
-                    var file = Path.Combine(results, src.Name + ".txt");
+                    (n, added) = TrackOnnx(onnx, src, sourceResults, cmd.Backfill, PassTick);
+                    var file = Path.Combine(sourceResults, src.Name + ".txt");
                     if ((cmd.FrameStep > 1 || src.Left != 0 || src.Top != 0) && File.Exists(file)) File.WriteAllText(file, ToInput(File.ReadAllText(file), cmd.FrameStep, src));
                 }
                 mseSum += mse * n;
@@ -94,6 +101,7 @@ public static class TrackCommand
                 say($"track: {src.Name}: {n} frames{(cmd.Backfill ? $"; backfill added {added} boxes" : "")}");
             }
         });
+        if (tiled) Join(sources, sourceResults, results, Console.WriteLine);
         var inv = CultureInfo.InvariantCulture;
         Console.WriteLine(string.Create(inv, $"track: {frames} frames in {sw.Elapsed.TotalSeconds:F1} s ({1000 * sw.Elapsed.TotalSeconds / Math.Max(1, frames):F1} ms/frame){(onnx is null ? $"; reconstruction MSE {mseSum / Math.Max(1, mseFrames):F5}" : $" on ONNX Runtime ({onnx.ProviderName})")}; results in {results}"));
         if (gtDir is not null && Directory.Exists(gtDir))
@@ -110,6 +118,27 @@ public static class TrackCommand
             if (EvalCommand.RecallByFrameLine(summary) is { } recallLine) Console.WriteLine($"track: {recallLine}");
         }
         return 0;
+    }
+
+    /// <summary>The tiles' results (<c>tilesDir/SEQ@S:S:X:Y.txt</c>, in the input's frames and pixels) joined into one
+    /// results file per input sequence (<c>results/SEQ.txt</c>) by <see cref="Stitch.stitch"/>.</summary>
+    internal static void Join(IEnumerable<Source> tiles, string tilesDir, string results, Action<string> say)
+    {
+        foreach (var sequence in tiles.GroupBy(s => s.Name[..s.Name.LastIndexOf('@')]))
+        {
+            var parts = sequence.Select(s =>
+            {
+                var file = Path.Combine(tilesDir, s.Name + ".txt");
+                return new Stitch.Tile(WindowOf(s), MotFiles.parse(file, false, File.Exists(file) ? File.ReadAllLines(file) : []));
+            }).ToList();
+            var rows = Stitch.stitch(Stitch.defaults, ListModule.OfSeq(parts));
+            var mot = new StringBuilder();
+            foreach (var r in rows)
+                mot.Append(TrackingStream.MotLine(r.Frame, r.Id, [r.Box.Left, r.Box.Top, r.Box.Width, r.Box.Height], r.Flag)).Append('\n');
+            File.WriteAllText(Path.Combine(results, sequence.Key + ".txt"), mot.ToString());
+            var tracks = parts.Sum(p => p.Rows.Select(r => r.Id).Distinct().Count());
+            say($"track: {sequence.Key}: {tracks} tracks of {parts.Count} tiles joined into {rows.Select(r => r.Id).Distinct().Count()}");
+        }
     }
 
     /// <summary>What the checkpoint at <paramref name="model"/> (null: the embedded one) records and tracking uses

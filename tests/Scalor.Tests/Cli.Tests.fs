@@ -13,6 +13,13 @@ let tests =
                 Expect.equal d.World.DigitClasses [| 0 .. 5 |] "digits"
                 Expect.equal d.World.ObjectCount (Some(50, 60)) "objects"
                 Expect.equal d.Sequences 3 "sequences"
+                Expect.equal d.World.ViewSize 64 "the paper's frames by default"
+            | other -> failtestf "unexpected %A" other
+            match parse [| "data"; "--size"; "112"; "--sequences"; "1"; "--out"; "x" |] with
+            | Run(Data d) -> Expect.equal (d.World.ViewSize, d.World.ObjectCount) (112, Some(24, 34)) "LD's 8 to 11 objects per 64×64, per area"
+            | other -> failtestf "unexpected %A" other
+            match parse [| "data"; "--size"; "128"; "--objects"; "5-6"; "--sequences"; "1"; "--out"; "x" |] with
+            | Run(Data d) -> Expect.equal d.World.ObjectCount (Some(5, 6)) "--objects as given"
             | other -> failtestf "unexpected %A" other
 
         testCase "usage errors are one line" <| fun () ->
@@ -21,6 +28,7 @@ let tests =
                           [| "frobnicate" |]
                           [| "data"; "--sequences"; "0"; "--out"; "x" |]
                           [| "data"; "--sequences"; "1"; "--out"; "x"; "--digits"; "3-12" |]
+                          [| "data"; "--sequences"; "1"; "--out"; "x"; "--size"; "8" |]
                           [| "eval"; "--gt"; "g"; "--pred"; "p"; "--backfill" |]
                           [| "track"; "--out"; "o"; "--runtime"; "onnx"; "--latents" |] ] do
                 match parse argv with
@@ -180,10 +188,12 @@ let tests =
             match parse [| "eval"; "--data"; "v.avi"; "--crop"; "center"; "--crop"; "tiles:240" |] with
             | Run(Eval e) -> Expect.equal e.Crops [ Scalor.IO.Crop.Centre; Scalor.IO.Crop.Tiles 240 ] "the centre and tiles"
             | other -> failtestf "unexpected %A" other
-            for command in [ [| "track"; "--out"; "o" |]; [| "generate"; "--out"; "g" |] ] do
-                match parse (Array.append command [| "--input"; "v.avi"; "--crop"; "tiles:240" |]) with
-                | UsageError m -> Expect.stringContains m (sprintf "--crop tiles:240: %s follows one window" command.[0]) "tiles are refused where one window is followed"
-                | other -> failtestf "expected a usage error for tiles in %s, got %A" command.[0] other
+            match parse [| "generate"; "--out"; "g"; "--input"; "v.avi"; "--crop"; "tiles:240" |] with
+            | UsageError m -> Expect.stringContains m "--crop tiles:240: generate follows one window" "tiles are refused where one window is followed"
+            | other -> failtestf "expected a usage error for tiles in generate, got %A" other
+            match parse [| "track"; "--out"; "o"; "--input"; "v.avi"; "--crop"; "tiles:240" |] with
+            | Run(Track t) -> Expect.equal t.Crop (Some(Scalor.IO.Crop.Tiles 240)) "track joins tiles"
+            | other -> failtestf "unexpected %A" other
             match parse [| "track"; "--input"; "v.avi"; "--out"; "o" |] with
             | Run(Track t) -> Expect.equal (t.Crop, t.FrameStep) (None, 0) "neither given: as the model records"
             | other -> failtestf "unexpected %A" other

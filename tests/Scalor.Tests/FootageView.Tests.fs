@@ -76,7 +76,13 @@ let tests =
                 let view, said = heard (fun say -> FootageView.One("track", tiled, 0, None, say))
                 Expect.equal view (1, None) "several windows recorded: track follows none of them by itself"
                 Expect.stringContains said.Head "windows tiles:48, centre of its footage, and track follows one" "and says so"
+                Expect.equal (fst (heard (fun say -> FootageView.One("track", tiled, 0, None, say, tiles = true)))) (1, None) "nor when it joins tiles"
                 Expect.equal (fst (heard (fun say -> FootageView.All("eval", tiled, 0, [], say)))) (1, [ Tiles 48; Centre ]) "eval scores every window recorded"
+                let tilesOnly, _ = trained dir "tiles-only" [ "--data"; wide; "--crop"; "tiles:48" ]
+                let view, said = heard (fun say -> FootageView.One("track", tilesOnly, 0, None, say, tiles = true))
+                Expect.equal view (1, Some(Tiles 48)) "a model trained on tiles alone: track joins them"
+                Expect.stringContains said.Head "tiles tiles:48, as the checkpoint records" "and says so"
+                Expect.equal (fst (heard (fun say -> FootageView.One("generate", tilesOnly, 0, None, say)))) (1, None) "generate follows one window"
                 Expect.equal (fst (heard (fun say -> FootageView.All("eval", tiled, 0, [ Whole ], say)))) (1, []) "or the whole frame, asked"
                 Expect.equal (fst (heard (fun say -> FootageView.One("track", null, 0, None, say)))) (1, None) "the embedded model records neither"
 

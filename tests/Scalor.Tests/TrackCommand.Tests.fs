@@ -261,4 +261,29 @@ let tests =
                         let shifted = boxes direct |> List.map (fun b -> [| Math.Round(b.[0] + float dx, 2); Math.Round(b.[1] + float dy, 2); b.[2]; b.[3] |])
                         Expect.sequenceEqual (boxes cropped) shifted "the latents' boxes are the results' boxes"
                 Expect.equal (File.ReadAllLines(Path.Combine(wide, "gt", "gt.txt"))).Length (truth.Length + 6) "the input's truth is left as it was"
+
+        testCase "--crop tiles:64 tracks frames larger than the model's tile by tile, joined into one set of ids" <| fun () ->
+            inTempDir "scalor-tiles" <| fun dir ->
+                // A held-out LD world at 112×112 (objects of the model's size, three times as many): squashed into
+                // 64 pixels its objects shrink to 6 pixels; in tiles at x, y 0 and 48 they keep their size.
+                let big = Path.Combine(dir, "big")
+                match Parse.parse [| "data"; "--size"; "112"; "--sequences"; "1"; "--length"; "8"; "--seed"; "1000001"; "--out"; big |] with
+                | Parse.Run(Parse.Data d) -> Expect.equal (DataCommand.Run d) 0 "data written"
+                | other -> failtestf "unexpected %A" other
+                let mota out =
+                    use m = JsonDocument.Parse(File.ReadAllText(Path.Combine(out, "metrics.json")))
+                    m.RootElement.GetProperty("mota").GetDouble()
+                for runtime in [ "torchsharp"; "onnx" ] do
+                    let tiled = trackInto dir runtime "tiled" big (fun c -> { c with Crop = Some(Scalor.IO.Crop.Tiles 64) })
+                    let whole = trackInto dir runtime "whole" big id
+                    let tileFiles = Directory.GetFiles(Path.Combine(tiled, "tiles")) |> Array.map Path.GetFileName |> Array.sort
+                    Expect.equal tileFiles (Array.sort [| for y in [ 0; 48 ] do for x in [ 0; 48 ] -> sprintf "seq-0001@64:64:%d:%d.txt" x y |]) (runtime + ": each tile's results")
+                    let ids file = File.ReadAllLines file |> Array.map (fun l -> l.Split(',').[1]) |> Array.distinct |> Array.length
+                    let tracks = tileFiles |> Array.sumBy (fun f -> ids (Path.Combine(tiled, "tiles", f)))
+                    let objects = ids (Path.Combine(tiled, "results", "seq-0001.txt"))
+                    Expect.isLessThan objects tracks (sprintf "%s: the tiles' %d tracks joined into %d objects" runtime tracks objects)
+                    Expect.isFalse (Directory.Exists(Path.Combine(tiled, "gt-in-crop"))) "tiles cover the frame: all its truth is scored"
+                    let t, w = mota tiled, mota whole
+                    Expect.isGreaterThan t 0.8 (sprintf "%s: tiled MOTA %.3f" runtime t)
+                    Expect.isGreaterThan t (w + 0.3) (sprintf "%s: tiled MOTA %.3f against %.3f squashed" runtime t w)
     ]
