@@ -25,7 +25,11 @@ public static class NativeSafe
     // so the counts are kept with Interlocked.
     static int held, broken;
 
-    public static T Run<T>(Func<T> work)
+    public static T Run<T>(Func<T> work) => Run(work, Budget);
+
+    /// <summary>A block with its own allocation budget: for work that allocates more between its native calls than
+    /// one training step, and must not outgrow its region (the test suite runs each test as one block).</summary>
+    public static T Run<T>(Func<T> work, long budget)
     {
         // Already inside a region (an enclosing block's: the tests run each test as one block; or another thread's):
         // the work runs in it, and the block that started the region ends it and collects. Collecting here would
@@ -36,7 +40,7 @@ public static class NativeSafe
             return work();
         }
         bool region;
-        try { region = GC.TryStartNoGCRegion(Budget); }
+        try { region = GC.TryStartNoGCRegion(budget); }
         catch (ArgumentOutOfRangeException) { region = false; }
         catch (InvalidOperationException) { region = false; }
         try { return work(); }
@@ -51,6 +55,9 @@ public static class NativeSafe
 
     /// <summary>A block with no result.</summary>
     public static void Run(Action work) => Run(() => { work(); return 0; });
+
+    /// <summary>A block with no result and its own allocation budget.</summary>
+    public static void Run(Action work, long budget) => Run(() => { work(); return 0; }, budget);
 
     /// <summary>Hands <paramref name="items"/> to <paramref name="each"/> in chunks of up to <paramref name="size"/>,
     /// one block per chunk, the items read inside it too (decoding frames may call libtorch: a folder's images are

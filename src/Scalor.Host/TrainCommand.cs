@@ -38,15 +38,18 @@ public static class TrainCommand
         var data = TrainingData.Create(cmd);
         var trainsOn = string.Create(CultureInfo.InvariantCulture, $"{data.TrainsOn}; seed {cmd.Seed}");
 
-        var nets = Scalor.Model.Scalor.create(cfg, cmd.Seed);
-        var opt = Train.rmsProp(nets, cfg.LearningRate);
+        // The checkpoint to continue or start from is checked by its header before its tensors are read, and the
+        // model is built once, for the config it goes on with: a refusal leaves no model and no tensors behind.
+        Scalor.Model.Scalor.Nets Build(Config.ScalorConfig c) => Scalor.Model.Scalor.create(c, cmd.Seed);
+        Scalor.Model.Scalor.Nets nets;
+        Train.RmsProp opt;
         var gen = new torch.Generator((ulong)(cmd.Seed * 7919 + 17));
         var start = 0;
         var carried = Microsoft.FSharp.Collections.FSharpList<Tuple<string, string>>.Empty;
         if (cmd.Resume)
         {
             var latest = Checkpoints.Latest(ckptDir) ?? throw new UserError($"--resume: no checkpoint in {ckptDir}");
-            var (header, entries) = Checkpoints.Read(latest);
+            var header = Checkpoints.ReadHeader(latest);
             // MicroBatch and RecomputeDecoder change how a step is computed, not the model: a checkpoint written
             // with other values resumes with its own, so the run continues exactly as it would have.
             if (!Train.withExecutionOf(cfg, header.Config).Equals(header.Config))
@@ -58,9 +61,9 @@ public static class TrainCommand
             if (!header.Config.Equals(cfg))
                 Console.WriteLine($"train: continuing with the checkpoint's MicroBatch={header.Config.MicroBatch}, RecomputeDecoder={header.Config.RecomputeDecoder}");
             cfg = header.Config;
-            nets = Scalor.Model.Scalor.create(header.Config, cmd.Seed);
+            nets = Build(cfg);
             opt = Train.rmsProp(nets, cfg.LearningRate);
-            Checkpoints.Restore(latest, nets, opt, gen, entries);
+            Checkpoints.Restore(latest, nets, opt, gen, Checkpoints.Read(latest).Entries);
             start = header.Step;
             carried = CarriedRecords(latest, header);
             Console.WriteLine($"train: resumed from {latest} at step {start}");
@@ -78,19 +81,26 @@ public static class TrainCommand
             // Fine-tuning: the weights, the optimizer's running averages and the step (so the warm-up, the
             // presence-prior annealing and the temperature go on where they were) come from the checkpoint; the
             // world, the seed (data and sampling noise) and the anchors are this run's.
-            var (header, entries) = Checkpoints.Read(cmd.Init);
+            var header = Checkpoints.ReadHeader(cmd.Init);
             var mismatch = Train.fineTuneMismatch(cfg, header.Config);
             if (mismatch.Length > 0)
                 throw new UserError($"--init: {cmd.Init} was trained with other settings ({string.Join("; ", mismatch)}); only the anchors, the learning rate and execution settings may differ");
             if (cmd.Steps <= header.Step)
                 throw new UserError($"--init: {cmd.Init} is at step {header.Step}; --steps counts from 0, so give more than {header.Step}");
-            Checkpoints.Restore(cmd.Init, nets, opt, null, entries);
+            nets = Build(cfg);
+            opt = Train.rmsProp(nets, cfg.LearningRate);
+            Checkpoints.Restore(cmd.Init, nets, opt, null, Checkpoints.Read(cmd.Init).Entries);
             start = header.Step;
             Console.WriteLine($"train: starting from {cmd.Init} (step {start}) with this run's world and anchors");
             // Shares chosen for the init's world need not suit this run's (a crowded world wants a stricter duplicate
             // test), so they are not carried; the user chooses again on validation worlds.
             if (CarriedRecords(cmd.Init, header) is { IsEmpty: false } recorded)
                 Console.WriteLine($"train: {cmd.Init} records {DescribeRecords(recorded)}; this run's checkpoints do not (its world may want others): choose them on validation worlds and record them with export --out");
+        }
+        else
+        {
+            nets = Build(cfg);
+            opt = Train.rmsProp(nets, cfg.LearningRate);
         }
         // The shares carried over, what this run trains on, and how it sees recorded data (so that track, generate
         // and eval see footage the same way by default: FootageView).

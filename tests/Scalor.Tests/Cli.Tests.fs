@@ -186,13 +186,13 @@ let tests =
             | Run(Track t) -> Expect.equal t.Crop (Some window) "the window"
             | other -> failtestf "unexpected %A" other
             match parse [| "eval"; "--data"; "v.avi"; "--crop"; "center"; "--crop"; "tiles:240" |] with
-            | Run(Eval e) -> Expect.equal e.Crops [ Scalor.IO.Crop.Centre; Scalor.IO.Crop.Tiles 240 ] "the centre and tiles"
+            | Run(Eval e) -> Expect.equal e.Crops [ Scalor.IO.Crop.Centre; Scalor.IO.Crop.Tiles(240, 0) ] "the centre and tiles"
             | other -> failtestf "unexpected %A" other
             match parse [| "generate"; "--out"; "g"; "--input"; "v.avi"; "--crop"; "tiles:240" |] with
             | UsageError m -> Expect.stringContains m "--crop tiles:240: generate follows one window" "tiles are refused where one window is followed"
             | other -> failtestf "expected a usage error for tiles in generate, got %A" other
             match parse [| "track"; "--out"; "o"; "--input"; "v.avi"; "--crop"; "tiles:240" |] with
-            | Run(Track t) -> Expect.equal t.Crop (Some(Scalor.IO.Crop.Tiles 240)) "track joins tiles"
+            | Run(Track t) -> Expect.equal t.Crop (Some(Scalor.IO.Crop.Tiles(240, 0))) "track joins tiles"
             | other -> failtestf "unexpected %A" other
             match parse [| "track"; "--input"; "v.avi"; "--out"; "o" |] with
             | Run(Track t) -> Expect.equal (t.Crop, t.FrameStep) (None, 0) "neither given: as the model records"

@@ -17,7 +17,7 @@ let tests =
     testList "Crop" [
         testProperty "describe reads back: parse (describe c) = c" <| fun (a: byte) (b: byte) (c: byte) (d: byte) ->
             let crop = Window { Width = 1 + int a; Height = 1 + int b; Left = int c; Top = int d }
-            parse (describe crop) = Ok crop && parse (describe Centre) = Ok Centre && parse (describe Whole) = Ok Whole && parse (describe (Tiles(1 + int a))) = Ok(Tiles(1 + int a))
+            parse (describe crop) = Ok crop && parse (describe Centre) = Ok Centre && parse (describe Whole) = Ok Whole && parse (describe (Tiles(1 + int a, 0))) = Ok(Tiles(1 + int a, 0)) && parse (describe (Tiles(2 + int a, int b % (2 + int a)))) = Ok(Tiles(2 + int a, int b % (2 + int a)))
 
         testProperty "several crops read back as recorded: parseAll (describeAll cs) = cs" <| fun (picks: (byte * byte * byte) list) ->
             let crops =
@@ -25,7 +25,7 @@ let tests =
                       match int k % 4 with
                       | 0 -> Whole
                       | 1 -> Centre
-                      | 2 -> Tiles(1 + int a)
+                      | 2 -> Tiles(1 + int a, int b % (1 + int a))
                       | _ -> Window { Width = 1 + int a; Height = 1 + int b; Left = int b; Top = int a } ]
             match crops with
             | [] -> parseAll (describeAll crops) |> Result.isError // nothing recorded is no record
@@ -38,7 +38,7 @@ let tests =
                 | Ok c -> failtestf "'%s' read as %A" bad c
                 | Error e -> Expect.stringContains e "W:H:X:Y" bad
             Expect.equal (parse " Center ") (Ok Centre) "either spelling, any case"
-            Expect.equal (parse "Tiles:288") (Ok(Tiles 288)) "tiles, any case"
+            Expect.equal (parse "Tiles:288") (Ok(Tiles(288, 0))) "tiles, any case"
             match parseAll "centre, 1:2:3, tiles:4" with
             | Error e -> Expect.stringContains e "'1:2:3'" "several: the part that is not a crop is named"
             | Ok cs -> failtestf "read as %A" cs
@@ -74,11 +74,13 @@ let tests =
             let composed = cut inner outer.Width cut1 = cut { inner with Left = outer.Left + inner.Left; Top = outer.Top + inner.Top } w rgb
             pixelsRight && whole && composed
 
-        testProperty "tiles cover every pixel with the fewest squares that can, all inside the frame and spread evenly" <| fun (a: byte) (b: byte) (c: byte) ->
+        testProperty "tiles cover every pixel with the fewest squares that share the overlap, all inside the frame and spread evenly" <| fun (a: byte) (b: byte) (c: byte) (d: byte) ->
             let w, h = 1 + int a, 1 + int b
             let side = 1 + int c % (min w h)
-            let ceilDiv n d = (n + d - 1) / d
-            match windows w h (Tiles side) with
+            let overlap = if d % 2uy = 0uy then 0 else int d % side
+            // n tiles of S sharing at least O reach (n − 1)(S − O) + S pixels: n is the fewest that reach the length.
+            let fewest length n = if length <= side then n = 1 else (n - 2) * (side - overlap) + side < length && length <= (n - 1) * (side - overlap) + side
+            match windows w h (Tiles(side, overlap)) with
             | Ok tiles ->
                 let lefts = tiles |> List.map (fun t -> t.Left) |> List.distinct |> List.sort
                 let tops = tiles |> List.map (fun t -> t.Top) |> List.distinct |> List.sort
@@ -89,22 +91,25 @@ let tests =
                 let gaps (starts: int list) = starts |> List.pairwise |> List.map (fun (p, q) -> q - p)
                 let even (starts: int list) = match gaps starts with [] -> true | g -> List.max g - List.min g <= 1
                 tiles |> List.forall (fun t -> t.Width = side && t.Height = side && t.Left >= 0 && t.Top >= 0 && t.Left + side <= w && t.Top + side <= h)
-                && tiles.Length = ceilDiv w side * ceilDiv h side && tiles.Length = lefts.Length * tops.Length
+                && fewest w lefts.Length && fewest h tops.Length && tiles.Length = lefts.Length * tops.Length
                 && Seq.forall id (Seq.cast<bool> covered)
                 && List.head lefts = 0 && List.last lefts = w - side && List.head tops = 0 && List.last tops = h - side
                 && even lefts && even tops
+                && gaps lefts @ gaps tops |> List.forall (fun g -> g <= side - overlap)
             | Error e -> failwith e
 
         testCase "tiles of pedestrian footage: 768×576 in 288 squares, rows from the top left; what does not fit is refused" <| fun () ->
             let at (x, y) = { Width = 288; Height = 288; Left = x; Top = y }
-            Expect.equal (windows 768 576 (Tiles 288)) (Ok [ for y in [ 0; 288 ] do for x in [ 0; 240; 480 ] -> at (x, y) ]) "3 columns overlapping by 48, 2 rows"
-            Expect.equal (windows 576 576 (Tiles 576)) (Ok [ { Width = 576; Height = 576; Left = 0; Top = 0 } ]) "one tile spans a square frame"
+            Expect.equal (windows 768 576 (Tiles(288, 0))) (Ok [ for y in [ 0; 288 ] do for x in [ 0; 240; 480 ] -> at (x, y) ]) "3 columns overlapping by 48, 2 rows"
+            Expect.equal (windows 768 576 (Tiles(288, 48))) (Ok [ for y in [ 0; 144; 288 ] do for x in [ 0; 240; 480 ] -> at (x, y) ]) "rows sharing 48 too: 3 of them"
+            Expect.equal (parse "tiles:288:48", parse "tiles:288:288") (Ok(Tiles(288, 48)), Error "'tiles:288:288' is not a crop: give centre, W:H:X:Y in the input's pixels (a window W×H whose top-left corner is at X, Y), tiles:S or tiles:S:O (S×S windows tiling the frame, neighbours sharing at least O pixels) or whole") "an overlap below the side"
+            Expect.equal (windows 576 576 (Tiles(576, 0))) (Ok [ { Width = 576; Height = 576; Left = 0; Top = 0 } ]) "one tile spans a square frame"
             Expect.equal (within 768 576 Whole) (Ok { Width = 768; Height = 576; Left = 0; Top = 0 }) "whole is the whole frame"
-            Expect.equal (within 576 576 (Tiles 576)) (Ok { Width = 576; Height = 576; Left = 0; Top = 0 }) "one tile is one window"
-            match within 768 576 (Tiles 288) with
+            Expect.equal (within 576 576 (Tiles(576, 0))) (Ok { Width = 576; Height = 576; Left = 0; Top = 0 }) "one tile is one window"
+            match within 768 576 (Tiles(288, 0)) with
             | Error e -> Expect.stringContains e "gives 6 windows" "one window is wanted"
             | Ok w -> failtestf "six tiles read as one window %A" w
-            match windows 768 576 (Tiles 577) with
+            match windows 768 576 (Tiles(577, 0)) with
             | Error e -> Expect.stringContains e "tiles:577 does not fit in frames of 768×576" "a tile taller than the frame"
             | Ok w -> failtestf "read as %A" w
 

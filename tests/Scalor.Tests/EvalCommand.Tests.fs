@@ -40,7 +40,7 @@ let tests =
                     "per-sequence keys, as eval --gt --pred writes them"
                 Expect.isFalse (Directory.Exists(Path.Combine(data, "results"))) "eval --data writes no results beside the data"
                 // Windows of data with ground truth are track's to score: the error names a window track takes.
-                for crop, named in [ Scalor.IO.Crop.Centre, "--crop centre'"; Scalor.IO.Crop.Tiles 48, "--crop 48:48:0:0'" ] do
+                for crop, named in [ Scalor.IO.Crop.Centre, "--crop centre'"; Scalor.IO.Crop.Tiles(48, 0), "--crop 48:48:0:0'" ] do
                     let e = try EvalCommand.Run { evalCommand null null data memory with Crops = [ crop ] } |> ignore; "" with :? UserError as x -> x.Message
                     Expect.stringContains e (sprintf "'track --input %s %s" data named) (sprintf "%A: a command track takes" crop)
                 let mse, elbo, iw = num b "mse", num b "nll_elbo", num b "nll_iw"

@@ -53,21 +53,33 @@ let private heard (f: System.Action<string> -> 'a) =
     let result = f (System.Action<string> lines.Add)
     result, List.ofSeq lines
 
+/// The window the "window" model is trained on.
+let private window = Window { Width = 48; Height = 48; Left = 48; Top = 16 }
+
+/// A model trained on every other frame of `wide` through `window`.
+let private windowModel dir wide = fst (trained dir "window" [ "--data"; wide; "--frame-step"; "2"; "--crop"; "48:48:48:16" ])
+
+// Each test trains a few models at most: the tests run in one NativeSafe block each, and a test that outgrows its
+// block's allocation budget loses the block's protection for the rest of it (tests/Scalor.Tests/Main.fs).
 [<Tests>]
 let tests =
     testSequenced <| testList "FootageView" [
-        testCase "a model trained on footage records how it saw it; track, generate and eval see footage so unless told otherwise" <| fun () ->
-            inTempDir "scalor-footage-view" <| fun dir ->
+        testCase "a run on footage records its frame step and windows; a run on a generated world records neither" <| fun () ->
+            inTempDir "scalor-footage-records" <| fun dir ->
                 let wide = footage dir
-                let window = Window { Width = 48; Height = 48; Left = 48; Top = 16 }
-                let model, extra = trained dir "window" [ "--data"; wide; "--frame-step"; "2"; "--crop"; "48:48:48:16" ]
+                let _, extra = trained dir "window" [ "--data"; wide; "--frame-step"; "2"; "--crop"; "48:48:48:16" ]
                 Expect.equal (extra.TryFind Train.frameStepKey, extra.TryFind Train.cropKey) (Some "2", Some "48:48:48:16") "the frame step and window recorded"
-                let tiled, tiledExtra = trained dir "tiles" [ "--data"; wide; "--crop"; "tiles:48"; "--crop"; "centre" ]
+                let _, tiledExtra = trained dir "tiles" [ "--data"; wide; "--crop"; "tiles:48"; "--crop"; "centre" ]
                 Expect.equal (tiledExtra.TryFind Train.frameStepKey, tiledExtra.TryFind Train.cropKey) (None, Some "tiles:48, centre") "every window recorded; step 1 is not"
                 let _, worldExtra = trained dir "world" []
                 Expect.isFalse (worldExtra.ContainsKey Train.frameStepKey || worldExtra.ContainsKey Train.cropKey) "a generated world records neither"
 
-                // What the commands are given: nothing (0, None), or what sets the record aside.
+        testCase "what a command is given wins, else what the checkpoint records, each said; a bad record is the checkpoint's error" <| fun () ->
+            inTempDir "scalor-footage-view" <| fun dir ->
+                let wide = footage dir
+                let model = windowModel dir wide
+                let tiled, _ = trained dir "tiles" [ "--data"; wide; "--crop"; "tiles:48"; "--crop"; "centre" ]
+                let tilesOnly, _ = trained dir "tiles-only" [ "--data"; wide; "--crop"; "tiles:48" ]
                 let view, said = heard (fun say -> FootageView.One("track", model, 0, None, say))
                 Expect.equal view (2, Some window) "the recorded step and window"
                 Expect.equal said.Length 2 "each said"
@@ -77,19 +89,28 @@ let tests =
                 Expect.equal view (1, None) "several windows recorded: track follows none of them by itself"
                 Expect.stringContains said.Head "windows tiles:48, centre of its footage, and track follows one" "and says so"
                 Expect.equal (fst (heard (fun say -> FootageView.One("track", tiled, 0, None, say, tiles = true)))) (1, None) "nor when it joins tiles"
-                Expect.equal (fst (heard (fun say -> FootageView.All("eval", tiled, 0, [], say)))) (1, [ Tiles 48; Centre ]) "eval scores every window recorded"
-                let tilesOnly, _ = trained dir "tiles-only" [ "--data"; wide; "--crop"; "tiles:48" ]
+                Expect.equal (fst (heard (fun say -> FootageView.All("eval", tiled, 0, [], say)))) (1, [ Tiles(48, 0); Centre ]) "eval scores every window recorded"
                 let view, said = heard (fun say -> FootageView.One("track", tilesOnly, 0, None, say, tiles = true))
-                Expect.equal view (1, Some(Tiles 48)) "a model trained on tiles alone: track joins them"
+                Expect.equal view (1, Some(Tiles(48, 0))) "a model trained on tiles alone: track joins them"
                 Expect.stringContains said.Head "tiles tiles:48, as the checkpoint records" "and says so"
                 Expect.equal (fst (heard (fun say -> FootageView.One("generate", tilesOnly, 0, None, say)))) (1, None) "generate follows one window"
                 Expect.equal (fst (heard (fun say -> FootageView.All("eval", tiled, 0, [ Whole ], say)))) (1, []) "or the whole frame, asked"
                 Expect.equal (fst (heard (fun say -> FootageView.One("track", null, 0, None, say)))) (1, None) "the embedded model records neither"
+                // A record that does not read is the checkpoint's error, naming it.
+                let struct (h, entries) = Checkpoints.Read model
+                let bad = Path.Combine(dir, "bad.safetensors")
+                Checkpoints.Write({ h with Extra = h.Extra.Add(Train.cropKey, "48x48") }, entries, bad)
+                match (try FootageView.One("track", bad, 0, None, System.Action<string> ignore) |> ignore; None with Train.CheckpointError m -> Some m) with
+                | Some m -> Expect.stringContains m "bad scalor.crop '48x48'" "names the record and its value"
+                | None -> failtest "a bad record was read"
 
-                // track, end to end: as recorded is as given, and not as the whole of every frame.
+        testCase "track sees footage as the checkpoint records: as with those options given, not as with every whole frame" <| fun () ->
+            inTempDir "scalor-footage-track" <| fun dir ->
+                let wide = footage dir
+                let model = windowModel dir wide
                 let track name opts =
                     let out = Path.Combine(dir, name)
-                    run ([ "track"; "--model"; model; "--input"; wide; "--latents"; "--out"; out ] @ opts)
+                    run ([ "track"; "--model"; model; "--input"; wide; "--latents"; "--no-pictures"; "--out"; out ] @ opts)
                     File.ReadAllText(Path.Combine(out, "results", "wide.txt")), latentFrames out
                 let recorded, frames = track "as-recorded" []
                 Expect.equal frames [ 1; 3; 5; 7; 9; 11 ] "every other input frame"
@@ -98,14 +119,21 @@ let tests =
                 Expect.equal wholeFrames [ 1 .. 12 ] "every frame when asked"
                 Expect.notEqual whole recorded "and other results"
 
-                // generate: observes as recorded.
+        testCase "generate observes footage as the checkpoint records" <| fun () ->
+            inTempDir "scalor-footage-generate" <| fun dir ->
+                let wide = footage dir
+                let model = windowModel dir wide
                 let generate name opts =
                     let out = Path.Combine(dir, name)
                     run ([ "generate"; "--model"; model; "--input"; wide; "--observe"; "3"; "--steps"; "2"; "--most-likely"; "--out"; out ] @ opts)
                     File.ReadAllText(Path.Combine(out, "latents-1.json"))
                 Expect.equal (generate "g-recorded" []) (generate "g-given" [ "--frame-step"; "2"; "--crop"; "48:48:48:16" ]) "generate observes as recorded"
 
+        testCase "eval --data scores every window the checkpoint records" <| fun () ->
+            inTempDir "scalor-footage-eval" <| fun dir ->
+                let wide = footage dir
                 // eval --data on footage: every recorded window, 6 clips of 2 frames in each of 12 frames.
+                let tiled, _ = trained dir "tiles" [ "--data"; wide; "--crop"; "tiles:48"; "--crop"; "centre" ]
                 let clips name opts =
                     let json = Path.Combine(dir, name + ".json")
                     run ([ "eval"; "--model"; tiled; "--data"; wide; "--samples"; "1"; "--json"; json ] @ opts)
@@ -114,7 +142,10 @@ let tests =
                 Expect.equal (clips "e-recorded" []) ((4 + 1) * 6) "four tiles and the centre"
                 Expect.equal (clips "e-whole" [ "--crop"; "whole" ]) 6 "the whole frames"
 
-                // The ONNX model carries it, for a runtime to feed frames the same way.
+        testCase "an ONNX export carries the record, and ONNX Runtime tracks as recorded" <| fun () ->
+            inTempDir "scalor-footage-onnx" <| fun dir ->
+                let wide = footage dir
+                let model = windowModel dir wide
                 let onnxFile = Path.Combine(dir, "window.onnx")
                 match Parse.parse [| "export"; "--model"; model; "--capacity"; "8"; "--out"; onnxFile |] with
                 | Parse.Run(Parse.Export c) -> Expect.equal (ExportCommand.Run c) 0 "export succeeds"
@@ -126,12 +157,4 @@ let tests =
                 let onnxFrames = File.ReadAllLines(Path.Combine(onnxOut, "results", "wide.txt")) |> Array.map (fun l -> int (l.Split(',').[0])) |> Array.distinct
                 Expect.isNonEmpty onnxFrames "ONNX Runtime tracks objects"
                 Expect.isTrue (onnxFrames |> Array.forall (fun t -> t % 2 = 1)) (sprintf "track on ONNX Runtime sees every other frame too: %A" onnxFrames)
-
-                // A record that does not read is the checkpoint's error, naming it.
-                let struct (h, entries) = Checkpoints.Read model
-                let bad = Path.Combine(dir, "bad.safetensors")
-                Checkpoints.Write({ h with Extra = h.Extra.Add(Train.cropKey, "48x48") }, entries, bad)
-                match (try FootageView.One("track", bad, 0, None, System.Action<string> ignore) |> ignore; None with Train.CheckpointError m -> Some m) with
-                | Some m -> Expect.stringContains m "bad scalor.crop '48x48'" "names the record and its value"
-                | None -> failtest "a bad record was read"
     ]

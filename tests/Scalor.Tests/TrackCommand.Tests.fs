@@ -274,7 +274,7 @@ let tests =
                     use m = JsonDocument.Parse(File.ReadAllText(Path.Combine(out, "metrics.json")))
                     m.RootElement.GetProperty("mota").GetDouble()
                 for runtime in [ "torchsharp"; "onnx" ] do
-                    let tiled = trackInto dir runtime "tiled" big (fun c -> { c with Crop = Some(Scalor.IO.Crop.Tiles 64) })
+                    let tiled = trackInto dir runtime "tiled" big (fun c -> { c with Crop = Some(Scalor.IO.Crop.Tiles(64, 0)) })
                     let whole = trackInto dir runtime "whole" big id
                     let tileFiles = Directory.GetFiles(Path.Combine(tiled, "tiles")) |> Array.map Path.GetFileName |> Array.sort
                     Expect.equal tileFiles (Array.sort [| for y in [ 0; 48 ] do for x in [ 0; 48 ] -> sprintf "seq-0001@64:64:%d:%d.txt" x y |]) (runtime + ": each tile's results")

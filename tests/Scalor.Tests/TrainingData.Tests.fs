@@ -145,7 +145,7 @@ let tests =
                 let e = try TrainingData.Create(trainArgs frames [ "--crop"; "64:64:40:0" ]) |> ignore; "" with :? InvalidDataException as x -> x.Message
                 Expect.stringContains e "does not fit in frames of 96×64" "a window outside the frames is refused, naming their size"
                 // tiles:48 of 96×64: columns at 0 and 48, rows at 0 and 16, each tile a sequence named for its window.
-                let tiles = Scalor.Runtime.Inputs.OpenWindows(frames, 48, [ Scalor.IO.Crop.Tiles 48 ])
+                let tiles = Scalor.Runtime.Inputs.OpenWindows(frames, 48, [ Scalor.IO.Crop.Tiles(48, 0) ])
                 Expect.equal [ for t in tiles -> t.Name, (t.Left, t.Top, t.Width, t.Height) ]
                     [ for y in [ 0; 16 ] do for x in [ 0; 48 ] -> sprintf "wide@48:48:%d:%d" x y, (x, y, 48, 48) ] "four tiles, rows from the top left"
                 for t in tiles do

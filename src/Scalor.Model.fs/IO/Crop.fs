@@ -17,12 +17,14 @@ type Crop =
     | Centre
     /// A window given as ffmpeg's crop filter takes it, `width:height:left:top`.
     | Window of Window
-    /// Square windows of this side tiling the frame (`windows`): for training on footage wider or larger than the
-    /// model's frames, each tile a sequence of its own, as the official loader's fixed windows.
-    | Tiles of int
+    /// Square windows of this side tiling the frame, neighbours sharing at least `overlap` pixels (`windows`): for
+    /// footage wider or larger than the model's frames, each tile a sequence of its own, as the official loader's
+    /// fixed windows. Tracks are joined across tiles where they overlap (`Stitch`).
+    | Tiles of side: int * overlap: int
 
 /// `whole`, `centre` (or `center`), or `W:H:X:Y` in the input's pixels: a window W wide and H high whose top-left corner is
-/// at (X, Y), W and H at least 1, X and Y at least 0; or `tiles:S`, square tiles of side S at least 1.
+/// at (X, Y), W and H at least 1, X and Y at least 0; or `tiles:S` (`tiles:S:O`), square tiles of side S at least 1
+/// (neighbours sharing at least O pixels, O below S).
 let parse (text: string) : Result<Crop, string> =
     let s = text.Trim()
     let (|Int|_|) (p: string) = match Int32.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture) with | true, v -> Some v | _ -> None
@@ -30,9 +32,10 @@ let parse (text: string) : Result<Crop, string> =
     match s.Split ':' with
     | [| word |] when is "whole" word -> Ok Whole
     | [| word |] when is "centre" word || is "center" word -> Ok Centre
-    | [| word; Int side |] when is "tiles" word && side >= 1 -> Ok(Tiles side)
+    | [| word; Int side |] when is "tiles" word && side >= 1 -> Ok(Tiles(side, 0))
+    | [| word; Int side; Int overlap |] when is "tiles" word && side >= 1 && overlap < side -> Ok(Tiles(side, overlap))
     | [| Int w; Int h; Int x; Int y |] when w >= 1 && h >= 1 -> Ok(Window { Width = w; Height = h; Left = x; Top = y })
-    | _ -> Error(sprintf "'%s' is not a crop: give centre, W:H:X:Y in the input's pixels (a window W×H whose top-left corner is at X, Y), tiles:S (S×S windows tiling the frame) or whole" text)
+    | _ -> Error(sprintf "'%s' is not a crop: give centre, W:H:X:Y in the input's pixels (a window W×H whose top-left corner is at X, Y), tiles:S or tiles:S:O (S×S windows tiling the frame, neighbours sharing at least O pixels) or whole" text)
 
 /// How `parse` reads it back.
 let describe (crop: Crop) =
@@ -40,7 +43,8 @@ let describe (crop: Crop) =
     | Whole -> "whole"
     | Centre -> "centre"
     | Window w -> sprintf "%d:%d:%d:%d" w.Width w.Height w.Left w.Top
-    | Tiles side -> sprintf "tiles:%d" side
+    | Tiles(side, 0) -> sprintf "tiles:%d" side
+    | Tiles(side, overlap) -> sprintf "tiles:%d:%d" side overlap
 
 /// Several crops as a checkpoint or an ONNX model records them, and as lines name them: `describe`s joined by ", ".
 let describeAll (crops: Crop list) = crops |> List.map describe |> String.concat ", "
@@ -61,8 +65,9 @@ let private starts length side count =
     if count = 1 then [ 0 ] else [ for i in 0 .. count - 1 -> (2 * i * (length - side) + count - 1) / (2 * (count - 1)) ]
 
 /// The windows `crop` cuts from frames of `width`×`height`; an error when they do not lie inside them. Tiles are the
-/// fewest columns and rows of S×S squares that cover every pixel (⌈width/S⌉ by ⌈height/S⌉), in rows from the top
-/// left: 768×576 frames in tiles:288 give x 0, 240, 480 by y 0, 288.
+/// fewest columns and rows of S×S squares that cover every pixel with neighbours sharing at least O pixels
+/// (⌈(width − O)/(S − O)⌉ columns, at least one), in rows from the top left: 768×576 frames in tiles:288 give x 0,
+/// 240, 480 by y 0, 288 (rows that share nothing), in tiles:288:48 by y 0, 144, 288.
 let windows (width: int) (height: int) (crop: Crop) : Result<Window list, string> =
     match crop with
     | Whole -> Ok [ { Width = width; Height = height; Left = 0; Top = 0 } ]
@@ -70,8 +75,9 @@ let windows (width: int) (height: int) (crop: Crop) : Result<Window list, string
         let side = min width height
         Ok [ { Width = side; Height = side; Left = (width - side) / 2; Top = (height - side) / 2 } ]
     | Window w when w.Left + w.Width <= width && w.Top + w.Height <= height -> Ok [ w ]
-    | Tiles side when side <= width && side <= height ->
-        let columns, rows = (width + side - 1) / side, (height + side - 1) / side
+    | Tiles(side, overlap) when side <= width && side <= height ->
+        let count length = if length <= side then 1 else (length - overlap + side - overlap - 1) / (side - overlap)
+        let columns, rows = count width, count height
         Ok [ for top in starts height side rows do
                  for left in starts width side columns -> { Width = side; Height = side; Left = left; Top = top } ]
     | Window _
