@@ -44,8 +44,7 @@ public static class FootageView
     /// does not use them, and why.</summary>
     public static void Ignored(string command, string model, string why, Action<string> say)
     {
-        var header = Checkpoints.ReadHeader(model);
-        var (step, crops) = (Train.recordedFrameStep(model, header), Train.recordedCrops(model, header));
+        var (step, crops) = Records(model);
         if (step == 1 && crops.IsEmpty) return;
         var records = new List<string>();
         if (step > 1) records.Add($"frame step {step}");
@@ -53,16 +52,21 @@ public static class FootageView
         say($"{command}: the checkpoint records {string.Join(" and ", records)}; {why}");
     }
 
+    /// <summary>The frame step given, else the checkpoint's (said), and the windows the checkpoint records.</summary>
     static (int Step, FSharpList<Crop.Crop> Crops) Recorded(string? model, int askedStep, string command, Action<string> say)
     {
-        // The embedded model was trained on generated worlds: it records neither.
-        if (model is null) return (askedStep > 0 ? askedStep : 1, FSharpList<Crop.Crop>.Empty);
-        var header = Checkpoints.ReadHeader(model);
-        var recordedStep = Train.recordedFrameStep(model, header);
-        var crops = Train.recordedCrops(model, header);
+        var (recordedStep, crops) = Records(model);
         if (askedStep > 0) return (askedStep, crops);
         if (recordedStep > 1) say($"{command}: frame step {recordedStep}, as the checkpoint records (--frame-step 1: every frame)");
         return (recordedStep, crops);
     }
 
+    /// <summary>What the checkpoint records (1 and none when nothing); the embedded model, trained on generated
+    /// worlds, records neither.</summary>
+    static (int Step, FSharpList<Crop.Crop> Crops) Records(string? model)
+    {
+        if (model is null) return (1, FSharpList<Crop.Crop>.Empty);
+        var header = Checkpoints.ReadHeader(model);
+        return (Train.recordedFrameStep(model, header), Train.recordedCrops(model, header));
+    }
 }
