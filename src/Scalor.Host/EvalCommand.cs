@@ -100,14 +100,7 @@ public static class EvalCommand
         if (cmd.FrameStep > 1)
             throw new UserError($"--frame-step: {cmd.DataDir} has ground truth, and eval --data scores its whole sequences; 'track --input {cmd.DataDir} --frame-step {cmd.FrameStep}' scores every {cmd.FrameStep}th frame");
         if (!cmd.Crops.IsEmpty)
-        {
-            // track follows one window: for tiles, name the first tile.
-            var crop = cmd.Crops.Head;
-            if (crop.IsTiles && Scalor.IO.Crop.windows(sources[0].Width, sources[0].Height, crop) is { IsOk: true } tiles)
-                crop = Scalor.IO.Crop.Crop.NewWindow(tiles.ResultValue.Head);
-            var window = Scalor.IO.Crop.describe(crop);
-            throw new UserError($"--crop: {cmd.DataDir} has ground truth, and eval --data scores its whole frames; 'track --input {cmd.DataDir} --crop {window}' scores a window");
-        }
+            throw new UserError($"--crop: {cmd.DataDir} has ground truth, and eval --data scores its whole frames; 'track --input {cmd.DataDir} --crop {Scalor.IO.Crop.describe(cmd.Crops.Head)}' scores a window, or tiles joined");
         var (nets, share) = Checkpoints.LoadForInference(cmd.Model, cmd.DuplicateShare, cmd.ExplainedShare);
         // What tracking takes from the checkpoint; the likelihoods alone (above) track nothing.
         if (TrackCommand.Recorded(cmd.Model, nets, share, cmd.DuplicateShare, cmd.ExplainedShare) is { } recorded) Console.WriteLine($"eval: {recorded}");

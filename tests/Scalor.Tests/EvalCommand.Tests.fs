@@ -39,8 +39,8 @@ let tests =
                 Expect.equal (b.RootElement.GetProperty("sequences").GetProperty("seq-0001").GetProperty("mota").GetDouble()) (num a "mota")
                     "per-sequence keys, as eval --gt --pred writes them"
                 Expect.isFalse (Directory.Exists(Path.Combine(data, "results"))) "eval --data writes no results beside the data"
-                // Windows of data with ground truth are track's to score: the error names a window track takes.
-                for crop, named in [ Scalor.IO.Crop.Centre, "--crop centre'"; Scalor.IO.Crop.Tiles(48, 0), "--crop 48:48:0:0'" ] do
+                // Windows of data with ground truth are track's to score: the error names the command that does.
+                for crop, named in [ Scalor.IO.Crop.Centre, "--crop centre'"; Scalor.IO.Crop.Tiles(48, 0), "--crop tiles:48'" ] do
                     let e = try EvalCommand.Run { evalCommand null null data memory with Crops = [ crop ] } |> ignore; "" with :? UserError as x -> x.Message
                     Expect.stringContains e (sprintf "'track --input %s %s" data named) (sprintf "%A: a command track takes" crop)
                 let mse, elbo, iw = num b "mse", num b "nll_elbo", num b "nll_iw"
