@@ -132,10 +132,7 @@ public static class TrackCommand
                 return new Stitch.Tile(WindowOf(s), MotFiles.parse(file, false, File.Exists(file) ? File.ReadAllLines(file) : []));
             }).ToList();
             var rows = Stitch.stitch(Stitch.defaults, ListModule.OfSeq(parts));
-            var mot = new StringBuilder();
-            foreach (var r in rows)
-                mot.Append(TrackingStream.MotLine(r.Frame, r.Id, [r.Box.Left, r.Box.Top, r.Box.Width, r.Box.Height], r.Flag)).Append('\n');
-            File.WriteAllText(Path.Combine(results, sequence.Key + ".txt"), mot.ToString());
+            File.WriteAllText(Path.Combine(results, sequence.Key + ".txt"), MotText(rows));
             var tracks = parts.Sum(p => p.Rows.Select(r => r.Id).Distinct().Count());
             say($"track: {sequence.Key}: {tracks} tracks of {parts.Count} tiles joined into {rows.Select(r => r.Id).Distinct().Count()}");
         }
@@ -343,10 +340,16 @@ public static class TrackCommand
         var b = Backfill.reverseFrames(length, MotFiles.parse("backward results", false, backward.Split('\n')));
         var (rows, sources) = Backfill.extendWithSources(Backfill.defaults, f, b).ToValueTuple();
         var online = f.Select(r => (r.Frame, r.Id)).ToHashSet();
+        return (MotText(rows), [.. rows.Where(r => !online.Contains((r.Frame, r.Id)))], sources);
+    }
+
+    /// <summary>Results rows as a results file's text, by the one results formatter.</summary>
+    static string MotText(IEnumerable<MotFiles.Row> rows)
+    {
         var mot = new StringBuilder();
         foreach (var r in rows)
             mot.Append(TrackingStream.MotLine(r.Frame, r.Id, [r.Box.Left, r.Box.Top, r.Box.Width, r.Box.Height], r.Flag)).Append('\n');
-        return (mot.ToString(), [.. rows.Where(r => !online.Contains((r.Frame, r.Id)))], sources);
+        return mot.ToString();
     }
 
     /// <summary>Frames tracked in one NativeSafe block: a collection between blocks bounds the memory that only

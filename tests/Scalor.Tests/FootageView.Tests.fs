@@ -31,13 +31,19 @@ let private run (argv: string list) =
         | Parse.Run(Parse.Track c) -> TrackCommand.Run c
         | Parse.Run(Parse.Generate c) -> GenerateCommand.Run c
         | Parse.Run(Parse.Eval c) -> EvalCommand.Run c
+        | Parse.Run(Parse.Export c) -> ExportCommand.Run c
         | other -> failtestf "unexpected %A" other
     Expect.equal code 0 (sprintf "%A succeeds" argv)
 
+/// Runs `command` with `opts` into `dir`/`name`: that folder.
+let private runInto (dir: string) (command: string list) (name: string) (opts: string list) =
+    let out = Path.Combine(dir, name)
+    run (command @ [ "--out"; out ] @ opts)
+    out
+
 /// One training step on `extra`'s data into `dir`/`name`: its checkpoint's path and metadata.
 let private trained (dir: string) (name: string) (extra: string list) =
-    let out = Path.Combine(dir, name)
-    run ([ "train"; "--batch"; "1"; "--set"; "SeqLength=2"; "--steps"; "1"; "--out"; out ] @ extra)
+    let out = runInto dir [ "train"; "--batch"; "1"; "--set"; "SeqLength=2"; "--steps"; "1" ] name extra
     let path = Checkpoints.PathFor(Path.Combine(out, "checkpoints"), 1)
     path, (Checkpoints.ReadHeader path).Extra
 
@@ -58,6 +64,12 @@ let private window = Window { Width = 48; Height = 48; Left = 48; Top = 16 }
 
 /// A model trained on every other frame of `wide` through `window`.
 let private windowModel dir wide = fst (trained dir "window" [ "--data"; wide; "--frame-step"; "2"; "--crop"; "48:48:48:16" ])
+
+/// Runs `f dir wide model` in a scratch folder holding the footage and the window model trained on it.
+let private withWindowModel (prefix: string) f =
+    inTempDir prefix <| fun dir ->
+        let wide = footage dir
+        f dir wide (windowModel dir wide)
 
 // Each test trains a few models at most: the tests run in one NativeSafe block each, and a test that outgrows its
 // block's allocation budget loses the block's protection for the rest of it (tests/Scalor.Tests/Main.fs).
@@ -105,12 +117,9 @@ let tests =
                 | None -> failtest "a bad record was read"
 
         testCase "track sees footage as the checkpoint records: as with those options given, not as with every whole frame" <| fun () ->
-            inTempDir "scalor-footage-track" <| fun dir ->
-                let wide = footage dir
-                let model = windowModel dir wide
+            withWindowModel "scalor-footage-track" <| fun dir wide model ->
                 let track name opts =
-                    let out = Path.Combine(dir, name)
-                    run ([ "track"; "--model"; model; "--input"; wide; "--latents"; "--no-pictures"; "--out"; out ] @ opts)
+                    let out = runInto dir [ "track"; "--model"; model; "--input"; wide; "--latents"; "--no-pictures" ] name opts
                     File.ReadAllText(Path.Combine(out, "results", "wide.txt")), latentFrames out
                 let recorded, frames = track "as-recorded" []
                 Expect.equal frames [ 1; 3; 5; 7; 9; 11 ] "every other input frame"
@@ -120,12 +129,9 @@ let tests =
                 Expect.notEqual whole recorded "and other results"
 
         testCase "generate observes footage as the checkpoint records" <| fun () ->
-            inTempDir "scalor-footage-generate" <| fun dir ->
-                let wide = footage dir
-                let model = windowModel dir wide
+            withWindowModel "scalor-footage-generate" <| fun dir wide model ->
                 let generate name opts =
-                    let out = Path.Combine(dir, name)
-                    run ([ "generate"; "--model"; model; "--input"; wide; "--observe"; "3"; "--steps"; "2"; "--most-likely"; "--out"; out ] @ opts)
+                    let out = runInto dir [ "generate"; "--model"; model; "--input"; wide; "--observe"; "3"; "--steps"; "2"; "--most-likely" ] name opts
                     File.ReadAllText(Path.Combine(out, "latents-1.json"))
                 Expect.equal (generate "g-recorded" []) (generate "g-given" [ "--frame-step"; "2"; "--crop"; "48:48:48:16" ]) "generate observes as recorded"
 
@@ -143,17 +149,11 @@ let tests =
                 Expect.equal (clips "e-whole" [ "--crop"; "whole" ]) 6 "the whole frames"
 
         testCase "an ONNX export carries the record, and ONNX Runtime tracks as recorded" <| fun () ->
-            inTempDir "scalor-footage-onnx" <| fun dir ->
-                let wide = footage dir
-                let model = windowModel dir wide
-                let onnxFile = Path.Combine(dir, "window.onnx")
-                match Parse.parse [| "export"; "--model"; model; "--capacity"; "8"; "--out"; onnxFile |] with
-                | Parse.Run(Parse.Export c) -> Expect.equal (ExportCommand.Run c) 0 "export succeeds"
-                | other -> failtestf "unexpected %A" other
+            withWindowModel "scalor-footage-onnx" <| fun dir wide model ->
+                let onnxFile = runInto dir [ "export"; "--model"; model; "--capacity"; "8" ] "window.onnx" []
                 use onnx = Scalor.Runtime.OnnxTracker.Load(onnxFile, Scalor.Runtime.Provider.Cpu, 1)
                 Expect.equal (onnx.FrameStep, List.ofSeq onnx.Crops) (2, [ window ]) "the exported model records the step and window"
-                let onnxOut = Path.Combine(dir, "onnx")
-                run [ "track"; "--model"; model; "--input"; wide; "--runtime"; "onnx"; "--out"; onnxOut ]
+                let onnxOut = runInto dir [ "track"; "--model"; model; "--input"; wide; "--runtime"; "onnx" ] "onnx" []
                 let onnxFrames = File.ReadAllLines(Path.Combine(onnxOut, "results", "wide.txt")) |> Array.map (fun l -> int (l.Split(',').[0])) |> Array.distinct
                 Expect.isNonEmpty onnxFrames "ONNX Runtime tracks objects"
                 Expect.isTrue (onnxFrames |> Array.forall (fun t -> t % 2 = 1)) (sprintf "track on ONNX Runtime sees every other frame too: %A" onnxFrames)

@@ -53,15 +53,21 @@ let stitch (opts: Options) (tiles: Tile list) : Row[] =
                for (id, rows) in tile.Rows |> Array.groupBy (fun r -> r.Id) |> Array.sortBy fst ->
                    ti, id, rows |> Array.map (fun r -> r.Frame, r) |> dict |]
     let n = tracks.Length
+    // Only tiles that share pixels can see one object.
+    let windows = tiles |> List.map (fun t -> t.Window) |> Array.ofList
+    let share ti tj =
+        let a, b = windows.[ti], windows.[tj]
+        ti <> tj && a.Left < b.Left + b.Width && b.Left < a.Left + a.Width && a.Top < b.Top + b.Height && b.Top < a.Top + a.Height
     let links =
         [| for i in 0 .. n - 1 do
                for j in i + 1 .. n - 1 do
                    let ti, _, a = tracks.[i]
                    let tj, _, b = tracks.[j]
-                   if ti <> tj then
+                   if share ti tj then
                        let ious = [| for KeyValue(f, r) in a do match b.TryGetValue f with | true, s -> yield Geometry.iou r.Box s.Box | _ -> () |]
-                       if ious.Length >= opts.MinCommonFrames && ious.Length > 0 && Array.average ious >= opts.MinMatchIou then
-                           yield i, j, ious.Length, Array.average ious |]
+                       if ious.Length > 0 && ious.Length >= opts.MinCommonFrames then
+                           let mean = Array.average ious
+                           if mean >= opts.MinMatchIou then yield i, j, ious.Length, mean |]
         |> Array.sortBy (fun (i, j, common, mean) -> -common, -mean, i, j)
     // Union-find over tracks; each group keeps the (tile, frame) pairs its tracks report.
     let parent = Array.init n id
