@@ -50,6 +50,7 @@ public static class TrackCommand
         else
         {
             sources = Inputs.Open(cmd.Input, size, out gtDir, cmd.FrameStep, cmd.Crop?.Value);
+            if (tiled) SaySeams(sources, cmd.Crop!.Value, Console.WriteLine);
             // Every k-th frame is tracked, and only the crop's window of it, so the truth of the frames between and of
             // the objects outside the window is no one's to find. Tiles cover the whole frame.
             if (gtDir is not null && (cmd.FrameStep > 1 || windowed))
@@ -76,6 +77,8 @@ public static class TrackCommand
             onnx.MaskBoxes = cmd.MaskBoxes;
         }
         var passes = cmd.Backfill ? 2 : 1;
+        // Each tile's pictured frames, for the whole frame's pictures once the tiles are joined.
+        var seenByTile = tiled && cmd.Pictures && onnx is null ? new Dictionary<string, List<ModelView>>() : null;
         FrameProgress.Run("track", passes * sources.Sum(s => (long)Math.Max(0, s.Length)), (tick, say) =>
         {
             foreach (var src in sources)
@@ -86,7 +89,7 @@ public static class TrackCommand
                 Action PassTick(string pass) => tick(pass.Length == 0 ? src.Name : $"{src.Name}, {pass}", src.Length);
                 if (onnx is null)
                 {
-                    (var mot, mse, n, added) = TrackSequence(nets, share, src, outDir, cmd, PassTick);
+                    (var mot, mse, n, added) = TrackSequence(nets, share, src, outDir, cmd, PassTick, seenByTile is null ? null : seen => seenByTile[src.Name] = seen);
                     File.WriteAllText(Path.Combine(sourceResults, src.Name + ".txt"), ToInput(mot, cmd.FrameStep, src));
                 }
                 else
@@ -101,7 +104,14 @@ public static class TrackCommand
                 say($"track: {src.Name}: {n} frames{(cmd.Backfill ? $"; backfill added {added} boxes" : "")}");
             }
         });
-        if (tiled) Join(sources, sourceResults, results, Console.WriteLine);
+        if (tiled)
+            foreach (var (sequence, tiles, joined) in Join(sources, sourceResults, results, Console.WriteLine))
+            {
+                if (seenByTile is not null)
+                    JoinedPictures.Save(Path.Combine(outDir, "pictures"), sequence,
+                        [.. tiles.Select(s => (WindowOf(s), seenByTile.GetValueOrDefault(s.Name, [])))], joined, size, cmd.FrameStep);
+                if (cmd.Latents && onnx is null) JoinLatents(Path.Combine(outDir, "latents"), sequence, tiles, joined);
+            }
         var inv = CultureInfo.InvariantCulture;
         Console.WriteLine(string.Create(inv, $"track: {frames} frames in {sw.Elapsed.TotalSeconds:F1} s ({1000 * sw.Elapsed.TotalSeconds / Math.Max(1, frames):F1} ms/frame){(onnx is null ? $"; reconstruction MSE {mseSum / Math.Max(1, mseFrames):F5}" : $" on ONNX Runtime ({onnx.ProviderName})")}; results in {results}"));
         if (gtDir is not null && Directory.Exists(gtDir))
@@ -121,9 +131,11 @@ public static class TrackCommand
     }
 
     /// <summary>The tiles' results (<c>tilesDir/SEQ@S:S:X:Y.txt</c>, in the input's frames and pixels) joined into one
-    /// results file per input sequence (<c>results/SEQ.txt</c>) by <see cref="Stitch.stitch"/>.</summary>
-    internal static void Join(IEnumerable<Source> tiles, string tilesDir, string results, Action<string> say)
+    /// results file per input sequence (<c>results/SEQ.txt</c>) by <see cref="Stitch.join"/>: each sequence's
+    /// name, its tiles (in the order joined) and what joining them gave.</summary>
+    internal static List<(string Sequence, List<Source> Tiles, Stitch.Joined Joined)> Join(IEnumerable<Source> tiles, string tilesDir, string results, Action<string> say)
     {
+        var joined = new List<(string, List<Source>, Stitch.Joined)>();
         foreach (var sequence in tiles.GroupBy(s => s.Name[..s.Name.LastIndexOf('@')]))
         {
             var parts = sequence.Select(s =>
@@ -131,10 +143,27 @@ public static class TrackCommand
                 var file = Path.Combine(tilesDir, s.Name + ".txt");
                 return new Stitch.Tile(WindowOf(s), MotFiles.parse(file, false, File.Exists(file) ? File.ReadAllLines(file) : []));
             }).ToList();
-            var rows = Stitch.stitch(Stitch.defaults, ListModule.OfSeq(parts));
-            File.WriteAllText(Path.Combine(results, sequence.Key + ".txt"), MotText(rows));
-            var tracks = parts.Sum(p => p.Rows.Select(r => r.Id).Distinct().Count());
-            say($"track: {sequence.Key}: {tracks} tracks of {parts.Count} tiles joined into {rows.Select(r => r.Id).Distinct().Count()}");
+            var join = Stitch.join(Stitch.defaults, ListModule.OfSeq(parts));
+            File.WriteAllText(Path.Combine(results, sequence.Key + ".txt"), MotText(join.Rows));
+            say($"track: {sequence.Key}: {join.Ids.Count} tracks of {parts.Count} tiles joined into {join.Rows.Select(r => r.Id).Distinct().Count()}");
+            joined.Add((sequence.Key, sequence.ToList(), join));
+        }
+        return joined;
+    }
+
+    /// <summary>Says, once for each set of them (frames of one size share them), where a sequence's tiles meet without sharing a pixel
+    /// (<see cref="Scalor.IO.Crop.seams"/>): an object crossing there gets a new id, and an overlap would keep it.</summary>
+    internal static void SaySeams(IEnumerable<Source> tiles, Scalor.IO.Crop.Crop crop, Action<string> say)
+    {
+        var said = new HashSet<string>();
+        foreach (var sequence in tiles.GroupBy(s => s.Name[..s.Name.LastIndexOf('@')]))
+        {
+            var (xs, ys) = Scalor.IO.Crop.seams(ListModule.OfSeq(sequence.Select(WindowOf))).ToValueTuple();
+            if (xs.IsEmpty && ys.IsEmpty) continue;
+            var at = string.Join(" and ", new[] { xs.IsEmpty ? null : $"x {string.Join(", ", xs)}", ys.IsEmpty ? null : $"y {string.Join(", ", ys)}" }.OfType<string>());
+            var side = ((Scalor.IO.Crop.Crop.Tiles)crop).side;
+            var line = $"track: the tiles of {Scalor.IO.Crop.describe(crop)} meet without sharing a pixel at {at}: an object that crosses there gets a new id (tiles:{side}:O shares at least O pixels; give about an object's size)";
+            if (said.Add(line)) say(line);
         }
     }
 
@@ -265,12 +294,13 @@ public static class TrackCommand
     /// forward pass's with each added row's backward object under the forward id (<see cref="AddBackfilled"/>).
     /// The frames are decoded once and held for both passes.</summary>
     /// <param name="pass">Gives each pass's per-frame progress callback ("": the forward pass; "backward pass").</param>
+    /// <param name="seen">Given the forward pass's pictured frames as the model saw them, when it draws pictures.</param>
     internal static (string Mot, double Mse, int Frames, int Added) TrackSequence(Scalor.Model.Scalor.Nets nets, double share, Source src, string? outDir, Parse.TrackCommand cmd,
-        Func<string, Action>? pass = null)
+        Func<string, Action>? pass = null, Action<List<ModelView>>? seen = null)
     {
         if (!cmd.Backfill)
         {
-            var (m, e, n, l) = TrackOne(nets, share, src, outDir, cmd, pass?.Invoke(""));
+            var (m, e, n, l) = TrackOne(nets, share, src, outDir, cmd, pass?.Invoke(""), seen: seen);
             WriteLatents(outDir, src, l, cmd.FrameStep);
             return (m, e, n, 0);
         }
@@ -283,7 +313,7 @@ public static class TrackCommand
             var merged = Backfilled(online, back, frames.Count);
             sources = merged.Sources;
             return (merged.Mot, merged.Added);
-        });
+        }, seen);
         if (latents is not null && backLatents is not null) AddBackfilled(latents, backLatents, sources, frames.Count);
         WriteLatents(outDir, src, latents, cmd.FrameStep);
         return (mot, mse, count, sources.Length);
@@ -291,9 +321,10 @@ public static class TrackCommand
 
     /// <summary>One reported object of a latents file (snake_case keys: <c>id</c>, <c>scale_x</c>, …,
     /// <c>visible_px</c>, <c>discovered</c>, <c>appearance</c>). <c>backfilled</c> is written with <c>--backfill</c>
-    /// only: true where the row came from the backward pass.</summary>
+    /// only: true where the row came from the backward pass. <c>tile</c> is written in the joined latents of
+    /// tiles only: the window (<c>S:S:X:Y</c>) whose model saw the object, in whose square scale and position are.</summary>
     internal sealed record LatentObject(long Id, float ScaleX, float ScaleY, float PositionX, float PositionY, double[] Box,
-        float Depth, float Presence, float VisiblePx, bool Discovered, float[] Appearance, bool? Backfilled);
+        float Depth, float Presence, float VisiblePx, bool Discovered, float[] Appearance, bool? Backfilled, string? Tile = null);
 
     /// <summary>A frame of a latents file: its 1-based index and reported objects.</summary>
     internal sealed record LatentFrame(int Frame, List<LatentObject> Objects);
@@ -314,6 +345,27 @@ public static class TrackCommand
             latents = [.. latents.Select(f => f with { Objects = [.. f.Objects.Select(o => o with { Box = TrackingStream.MotBox([o.Box[0] + src.Left, o.Box[1] + src.Top, o.Box[2], o.Box[3]]) })] })];
         Directory.CreateDirectory(Path.Combine(outDir, "latents"));
         File.WriteAllText(Path.Combine(outDir, "latents", src.Name + ".json"), JsonSerializer.Serialize(latents, LatentsJson));
+    }
+
+    /// <summary>The tiles' latents (<c>latentsDir/SEQ@S:S:X:Y.json</c>) joined as their results were: for each
+    /// joined row, the object of the tile whose box it kept (a track that <paramref name="joined"/> gives the row's id,
+    /// in the row's frame, with the nearest box), under the joined id, with its tile named; discovered where its
+    /// joined track begins. Written as <c>latentsDir/SEQ.json</c>, frames as the tiles list them.</summary>
+    internal static void JoinLatents(string latentsDir, string sequence, List<Source> tiles, Stitch.Joined joined)
+    {
+        var byTile = tiles.Select(s => JsonSerializer.Deserialize<List<LatentFrame>>(File.ReadAllText(Path.Combine(latentsDir, s.Name + ".json")), LatentsJson)!
+            .ToDictionary(f => f.Frame)).ToList();
+        var rows = joined.Rows.ToLookup(r => r.Frame);
+        var first = joined.Rows.GroupBy(r => r.Id).ToDictionary(g => g.Key, g => g.Min(r => r.Frame));
+        LatentObject Origin(MotFiles.Row r) =>
+            (from ti in Enumerable.Range(0, tiles.Count)
+             where byTile[ti].ContainsKey(r.Frame)
+             from o in byTile[ti][r.Frame].Objects
+             where joined.Ids.TryGetValue(Tuple.Create(ti, (int)o.Id), out var id) && id == r.Id
+             orderby Math.Abs(o.Box[0] - r.Box.Left) + Math.Abs(o.Box[1] - r.Box.Top) + Math.Abs(o.Box[2] - r.Box.Width) + Math.Abs(o.Box[3] - r.Box.Height)
+             select o with { Id = r.Id, Discovered = first[r.Id] == r.Frame, Tile = Scalor.IO.Crop.describe(Scalor.IO.Crop.Crop.NewWindow(WindowOf(tiles[ti]))) }).First();
+        var frames = byTile[0].Keys.Order().Select(f => new LatentFrame(f, [.. rows[f].Select(Origin)])).ToList();
+        File.WriteAllText(Path.Combine(latentsDir, sequence + ".json"), JsonSerializer.Serialize(frames, LatentsJson));
     }
 
     /// <summary>Puts the backward pass's object behind each row <c>--backfill</c> added into the forward latents:
@@ -363,8 +415,9 @@ public static class TrackCommand
     /// <param name="frameDone">Called after each frame (progress).</param>
     /// <param name="complete">With <c>--backfill</c>: turns the online results text into the final one and the rows
     /// it adds, before the pictures are saved, so they draw the added boxes and trajectories too.</param>
+    /// <param name="seen">Given the pictured frames as the model saw them (<see cref="ModelView"/>), when pictures are drawn.</param>
     internal static (string Mot, double Mse, int Frames, List<LatentFrame>? Latents) TrackOne(Scalor.Model.Scalor.Nets nets, double share, Source src, string? outDir, Parse.TrackCommand cmd,
-        Action? frameDone = null, Func<string, (string Mot, MotFiles.Row[] Added)>? complete = null)
+        Action? frameDone = null, Func<string, (string Mot, MotFiles.Row[] Added)>? complete = null, Action<List<ModelView>>? seen = null)
     {
         var size = nets.Config.ImageSize;
         using var tracker = new Tracker.Tracker(nets, share, cmd.MinPresence, cmd.MinVisibleShare);
@@ -423,7 +476,11 @@ public static class TrackCommand
             text = final;
             if (cmd.Pictures) DrawAdded(added, rows, tracks, sx, sy);
         }
-        if (cmd.Pictures && outDir is not null && rows.Count > 0) SavePictures(Path.Combine(outDir, "pictures"), src.Name, rows, tracks, size, sx, sy);
+        if (cmd.Pictures && outDir is not null && rows.Count > 0)
+        {
+            SavePictures(Path.Combine(outDir, "pictures"), src.Name, rows, tracks, size, sx, sy);
+            seen?.Invoke([.. rows.Select(r => r.Seen)]);
+        }
         return (text, t == 0 ? 0 : mseSum / t, t, latents);
     }
 
@@ -449,8 +506,12 @@ public static class TrackCommand
 
     /// <summary>One frame's pictures, each enlarged 3×: input with boxes coloured by id (white circle: discovered
     /// here), reconstruction, background, segmentation by id colour, and each reported object's own
-    /// reconstruction by id (empty unless asked for).</summary>
-    internal sealed record FramePictures(Rgb Input, Rgb Recon, Rgb Background, Rgb Segmentation, IReadOnlyDictionary<long, Rgb> Objects);
+    /// reconstruction by id (empty unless asked for); and what they were drawn from, at the model's size.</summary>
+    internal sealed record FramePictures(Rgb Input, Rgb Recon, Rgb Background, Rgb Segmentation, IReadOnlyDictionary<long, Rgb> Objects, ModelView Seen);
+
+    /// <summary>One frame as the model saw it, size×size: the frame (nothing drawn on it), its reconstruction and
+    /// background, and the track id that each pixel of the segmentation shows (row-major, 0: no object there).</summary>
+    internal sealed record ModelView(Rgb Frame, Rgb Recon, Rgb Background, long[] Segments);
 
     /// <summary>An object's reported box in pixels: its mask box when asked for and it has one, else its glimpse.</summary>
     internal static (double Left, double Top, double Width, double Height) BoxOf(Track.TrackedObject o, int size, bool mask) =>
@@ -459,15 +520,16 @@ public static class TrackCommand
     internal static FramePictures Picture(Scalor.Model.Scalor.Frame f, Track.TrackedObject[] objects, torch.Tensor prevIds, torch.Tensor x, int size, bool perObject = false, bool maskBoxes = true)
     {
         const int k = 3;
-        var input = ToImage(x[0]).Scale(k);
+        var frame = ToImage(x[0]);
+        var input = frame.Scale(k);
         foreach (var o in objects)
         {
             var (l, top, w, h) = BoxOf(o, size, maskBoxes);
             input.Rectangle(l * k, top * k, w * k, h * k, Rgb.IdColour((int)o.Id));
             if (o.New) input.Circle((l + w / 2) * k, (top + h / 2) * k, 4, (255, 255, 255));
         }
-        var recon = ToImage(f.Recon[0]).Scale(k);
-        var bg = ToImage(f.Background[0]).Scale(k);
+        var recon = ToImage(f.Recon[0]);
+        var bg = ToImage(f.Background[0]);
         // Image 0's full-resolution maps [K; 5; H; W] and each slot's id, shared by both pictures that need them.
         var full = Render.fullMaps(f.Maps, size, size)[0];
         var slotIds = SlotIds(prevIds, full.shape[0]);
@@ -484,7 +546,9 @@ public static class TrackCommand
                 own[o.Id] = big;
             }
         }
-        return new FramePictures(input, recon, bg, Segmentation(full, slotIds, f.AlphaFg, size).Scale(k), own);
+        var segments = Segments(full, slotIds, f.AlphaFg);
+        return new FramePictures(input, recon.Scale(k), bg.Scale(k), Coloured(segments, size, id => Rgb.IdColour((int)id)).Scale(k), own,
+            new ModelView(frame, recon, bg, segments));
     }
 
     /// <summary>The track id each of a frame's <paramref name="slots"/> map slots stands for: the maps hold the
@@ -519,20 +583,25 @@ public static class TrackCommand
     internal static Rgb Segmentation(Render.ObjectMaps m, torch.Tensor alphaFg, torch.Tensor prevIds, int size)
     {
         var full = Render.fullMaps(m, size, size)[0];
-        return Segmentation(full, SlotIds(prevIds, full.shape[0]), alphaFg, size);
+        return Coloured(Segments(full, SlotIds(prevIds, full.shape[0]), alphaFg), size, id => Rgb.IdColour((int)id));
     }
 
-    static Rgb Segmentation(torch.Tensor full, long[] slotIds, torch.Tensor alphaFg, int size)
+    /// <summary>The id each pixel of image 0 shows (row-major; 0 where α_fg &lt; 0.1): the slot with the largest
+    /// importance there.</summary>
+    static long[] Segments(torch.Tensor full, long[] slotIds, torch.Tensor alphaFg)
     {
         var (_, arg) = full.narrow(1, 4, 1).squeeze(1).max(0);
-        var seg = new Rgb(size, size);
         var alpha = alphaFg[0, 0].cpu().data<float>().ToArray();
         var argv = arg.cpu().data<long>().ToArray();
-        for (var i = 0; i < size * size; i++)
-        {
-            if (alpha[i] < 0.1f) continue;
-            seg.Set(i % size, i / size, Rgb.IdColour((int)slotIds[argv[i]]));
-        }
+        return [.. alpha.Select((a, i) => a < 0.1f ? 0 : slotIds[argv[i]])];
+    }
+
+    /// <summary>A segmentation's picture: each pixel that shows an object in its colour, the others black.</summary>
+    internal static Rgb Coloured(long[] segments, int width, Func<long, (byte, byte, byte)> colour)
+    {
+        var seg = new Rgb(width, segments.Length / width);
+        for (var i = 0; i < segments.Length; i++)
+            if (segments[i] != 0) seg.Set(i % width, i / width, colour(segments[i]));
         return seg;
     }
 

@@ -98,10 +98,27 @@ let tests =
                 && gaps lefts @ gaps tops |> List.forall (fun g -> g <= side - overlap)
             | Error e -> failwith e
 
+        testProperty "tiles meet without sharing pixels exactly at their seams, and never with an overlap" <| fun (a: byte) (b: byte) (c: byte) (d: byte) ->
+            let side = 4 + int c % 60
+            let w, h = side + int a, side + int b
+            let overlap = if d % 2uy = 0uy then 0 else int d % side
+            match windows w h (Tiles(side, overlap)) with
+            | Error e -> failtestf "tiles:%d:%d of %d×%d: %s" side overlap w h e
+            | Ok tiles ->
+                let xs, ys = seams tiles
+                // Tiles cover the frame: between two pixels that no tile holds both of, one tile ends and another begins.
+                let apart (span: Window -> int * int) length =
+                    [ for p in 1 .. length - 1 do
+                          if not (tiles |> List.exists (fun t -> let s, n = span t in s <= p - 1 && p + 1 <= s + n)) then yield p ]
+                xs = apart (fun t -> t.Left, t.Width) w && ys = apart (fun t -> t.Top, t.Height) h
+                && (overlap = 0 || (xs, ys) = ([], []))
+
         testCase "tiles of pedestrian footage: 768×576 in 288 squares, rows from the top left; what does not fit is refused" <| fun () ->
             let at (x, y) = { Width = 288; Height = 288; Left = x; Top = y }
             Expect.equal (windows 768 576 (Tiles(288, 0))) (Ok [ for y in [ 0; 288 ] do for x in [ 0; 240; 480 ] -> at (x, y) ]) "3 columns overlapping by 48, 2 rows"
             Expect.equal (windows 768 576 (Tiles(288, 48))) (Ok [ for y in [ 0; 144; 288 ] do for x in [ 0; 240; 480 ] -> at (x, y) ]) "rows sharing 48 too: 3 of them"
+            Expect.equal (windows 768 576 (Tiles(288, 0)) |> Result.map seams) (Ok([], [ 288 ])) "its rows meet at y 288 without sharing a pixel; its columns overlap"
+            Expect.equal (windows 768 576 (Tiles(288, 48)) |> Result.map seams) (Ok([], [])) "tiles:288:48 has no seam"
             Expect.equal (parse "tiles:288:48", parse "tiles:288:288") (Ok(Tiles(288, 48)), Error "'tiles:288:288' is not a crop: give centre, W:H:X:Y in the input's pixels (a window W×H whose top-left corner is at X, Y), tiles:S or tiles:S:O (S×S windows tiling the frame, neighbours sharing at least O pixels) or whole") "an overlap below the side"
             Expect.equal (windows 576 576 (Tiles(576, 0))) (Ok [ { Width = 576; Height = 576; Left = 0; Top = 0 } ]) "one tile spans a square frame"
             Expect.equal (within 768 576 Whole) (Ok { Width = 768; Height = 576; Left = 0; Top = 0 }) "whole is the whole frame"

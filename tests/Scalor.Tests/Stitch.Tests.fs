@@ -66,6 +66,17 @@ let tests =
             && owners |> Array.forall (fun o -> o.Length = 1 && o.[0].IsSome)
             && (owners |> Array.map (fun o -> o.[0].Value) |> Array.distinct |> Array.length) = objects.Length
 
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300 } "each tile's track is given the joined id of its object, in every frame it reports" <| fun (seed: int) ->
+            let _, tiles = worldOf seed
+            let joined = Stitch.join Stitch.defaults tiles
+            // An object keeps its lane: a box's top names its object in both the tiles' rows and the joined ones.
+            let joinedAt = joined.Rows |> Array.map (fun r -> (r.Frame, r.Id), r.Box.Top) |> Map.ofArray
+            let tracks = set [ for (ti, t) in List.indexed tiles do for r in t.Rows -> ti, r.Id ]
+            Set.ofSeq joined.Ids.Keys = tracks
+            && joined.Rows = Stitch.stitch Stitch.defaults tiles
+            && tiles |> List.indexed |> List.forall (fun (ti, t) ->
+                t.Rows |> Array.forall (fun r -> joinedAt.TryFind(r.Frame, joined.Ids.[(ti, r.Id)]) = Some r.Box.Top))
+
         testCase "one tile: its tracks, renumbered in the order they appear" <| fun () ->
             let tile = { Stitch.Window = window 0; Stitch.Rows = [| row 2 7 (1.0, 1.0, 5.0, 5.0); row 1 9 (20.0, 1.0, 5.0, 5.0); row 2 9 (21.0, 1.0, 5.0, 5.0) |] }
             Expect.equal (Stitch.stitch Stitch.defaults [ tile ])

@@ -274,7 +274,7 @@ let tests =
                     use m = JsonDocument.Parse(File.ReadAllText(Path.Combine(out, "metrics.json")))
                     m.RootElement.GetProperty("mota").GetDouble()
                 for runtime in [ "torchsharp"; "onnx" ] do
-                    let tiled = trackInto dir runtime "tiled" big (fun c -> { c with Crop = Some(Scalor.IO.Crop.Tiles(64, 0)) })
+                    let tiled = trackInto dir runtime "tiled" big (fun c -> { c with Crop = Some(Scalor.IO.Crop.Tiles(64, 0)); Pictures = true })
                     let whole = trackInto dir runtime "whole" big id
                     let tileFiles = Directory.GetFiles(Path.Combine(tiled, "tiles")) |> Array.map Path.GetFileName |> Array.sort
                     Expect.equal tileFiles (Array.sort [| for y in [ 0; 48 ] do for x in [ 0; 48 ] -> sprintf "seq-0001@64:64:%d:%d.txt" x y |]) (runtime + ": each tile's results")
@@ -283,6 +283,38 @@ let tests =
                     let objects = ids (Path.Combine(tiled, "results", "seq-0001.txt"))
                     Expect.isLessThan objects tracks (sprintf "%s: the tiles' %d tracks joined into %d objects" runtime tracks objects)
                     Expect.isFalse (Directory.Exists(Path.Combine(tiled, "gt-in-crop"))) "tiles cover the frame: all its truth is scored"
+                    if runtime = "torchsharp" then
+                        // The whole frame's pictures: 112 pixels of tiles of the model's 64, drawn 2× (about as tall as a
+                        // tile's 3×); rows input, reconstruction, background, segmentation of the 8 frames, then the
+                        // trajectories. Segment colours are the joined ids', grey where a tile's object was not reported.
+                        use fs = File.OpenRead(Path.Combine(tiled, "pictures", "seq-0001.png"))
+                        let png = StbImageSharp.ImageResult.FromStream(fs, StbImageSharp.ColorComponents.RedGreenBlue)
+                        Expect.equal (png.Width, png.Height) (8 * 224 + 7 * 2, 5 * 224 + 4 * 2) "eight frames of 224 pixels, five rows"
+                        Expect.isTrue (File.Exists(Path.Combine(tiled, "pictures", "seq-0001.gif"))) "and its GIF"
+                        let joined = File.ReadAllLines(Path.Combine(tiled, "results", "seq-0001.txt")) |> Array.map (fun l -> l.Split(','))
+                        let firstIds = joined |> Array.filter (fun c -> c.[0] = "1") |> Array.map (fun c -> int c.[1]) |> set
+                        let colourOf id = let struct (r, g, b) = Rgb.IdColour id in r, g, b
+                        let segmentColours =
+                            set [ for y in 3 * 226 .. 3 * 226 + 223 do
+                                      for x in 0 .. 223 do
+                                          let o = (y * png.Width + x) * 3
+                                          let c = png.Data.[o], png.Data.[o + 1], png.Data.[o + 2]
+                                          if c <> (0uy, 0uy, 0uy) && c <> (128uy, 128uy, 128uy) then yield c ]
+                        let expected = firstIds |> Set.map colourOf
+                        Expect.isTrue (Set.isSubset segmentColours expected) "frame 1's segments are coloured by joined ids of frame 1"
+                        Expect.isGreaterThan (Set.count (Set.intersect segmentColours expected)) (Set.count expected * 3 / 4) "most of frame 1's objects show in it"
+                        // The joined latents list the joined results' objects, each with the tile that saw it.
+                        let num (x: string) = Double.Parse(x, Globalization.CultureInfo.InvariantCulture)
+                        let resultRows = set [ for c in joined -> int c.[0], int64 c.[1], [ num c.[2]; num c.[3]; num c.[4]; num c.[5] ] ]
+                        use latents = JsonDocument.Parse(File.ReadAllText(Path.Combine(tiled, "latents", "seq-0001.json")))
+                        let objects = [ for f in latents.RootElement.EnumerateArray() do for o in f.GetProperty("objects").EnumerateArray() -> f.GetProperty("frame").GetInt32(), o ]
+                        Expect.equal (latents.RootElement.GetArrayLength()) 8 "every frame"
+                        Expect.equal (set [ for f, o in objects -> f, o.GetProperty("id").GetInt64(), List.ofArray (latentBox o) ]) resultRows "the joined results' ids and boxes"
+                        let windows = set [ for y in [ 0; 48 ] do for x in [ 0; 48 ] -> sprintf "64:64:%d:%d" x y ]
+                        for _, o in objects do Expect.isTrue (windows.Contains(o.GetProperty("tile").GetString())) "named by its tile"
+                        let firsts = objects |> List.groupBy (fun (_, o) -> o.GetProperty("id").GetInt64()) |> List.map (fun (_, os) -> os |> List.minBy fst)
+                        Expect.isTrue (firsts |> List.forall (fun (_, o) -> o.GetProperty("discovered").GetBoolean())) "discovered where a joined track begins"
+                        Expect.equal (objects |> List.filter (fun (_, o) -> o.GetProperty("discovered").GetBoolean()) |> List.length) firsts.Length "and only there"
                     let t, w = mota tiled, mota whole
                     Expect.isGreaterThan t 0.8 (sprintf "%s: tiled MOTA %.3f" runtime t)
                     Expect.isGreaterThan t (w + 0.3) (sprintf "%s: tiled MOTA %.3f against %.3f squashed" runtime t w)

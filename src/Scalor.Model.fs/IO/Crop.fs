@@ -83,6 +83,20 @@ let windows (width: int) (height: int) (crop: Crop) : Result<Window list, string
     | Window _
     | Tiles _ -> Error(sprintf "the crop %s does not fit in frames of %d×%d" (describe crop) width height)
 
+/// Where windows meet without sharing a pixel: the columns x, then the rows y, at which a window begins and none
+/// holds both x − 1 and x (y − 1 and y). Why it matters: an object crossing such a seam leaves one tile as it enters
+/// the next, no frame shows it in both, and its two tracks cannot be joined (`Stitch`); `tiles:S:O` with O > 0
+/// leaves none. `tiles:288` of 768×576 frames has one, at y 288.
+let seams (windows: Window list) : int list * int list =
+    let along (span: Window -> int * int) =
+        [ for w in windows do
+              let start, _ = span w
+              if start > 0 && not (windows |> List.exists (fun v -> let s, n = span v in s <= start - 1 && start + 1 <= s + n)) then
+                  yield start ]
+        |> List.distinct
+        |> List.sort
+    along (fun w -> w.Left, w.Width), along (fun w -> w.Top, w.Height)
+
 /// The one window `crop` cuts from frames of `width`×`height`: an error when it does not fit, or when tiles make
 /// more than one.
 let within (width: int) (height: int) (crop: Crop) : Result<Window, string> =

@@ -39,12 +39,20 @@ let inside (width: float) (height: float) (window: Crop.Window) (box: Geometry.B
       if b < height then b - (box.Top + box.Height) ]
     |> List.fold min infinity
 
+/// Tiles joined: the rows, and the id each tile's track was given.
+type Joined =
+    { /// One set of tracks over the whole frame, in frame order, then id.
+      Rows: Row[]
+      /// (index of the tile in the list, the tile's own id) → the joined id, for every track of every tile; what a
+      /// tile drew of an object (its segmentation, say) is drawn under this id in the whole frame.
+      Ids: Map<int * int, int> }
+
 /// The tiles' rows joined into one set of tracks: tracks of different tiles that meet the options are one object
 /// (the best-matched pairs first), unless that would make one object of two tracks a tile reports in the same
 /// frame (two objects it tells apart). Each object's box in a frame is the one drawn farthest inside its tile
 /// (`inside`). Ids are numbered 1, 2, … in the order the objects first appear (frame, then tile, then the tile's
 /// id); rows come in frame order, then id.
-let stitch (opts: Options) (tiles: Tile list) : Row[] =
+let join (opts: Options) (tiles: Tile list) : Joined =
     let width = tiles |> List.fold (fun m t -> max m (float (t.Window.Left + t.Window.Width))) 0.0
     let height = tiles |> List.fold (fun m t -> max m (float (t.Window.Top + t.Window.Height))) 0.0
     // Every track: its tile, its id, its rows by frame.
@@ -92,8 +100,15 @@ let stitch (opts: Options) (tiles: Tile list) : Row[] =
                 |> Array.map (fun (_, cands) -> cands |> Array.maxBy (fun (r, depth, ti) -> depth, -ti, -r.Id) |> fun (r, _, _) -> r)
                 |> Array.sortBy (fun r -> r.Frame)
             let first = members |> Array.map (fun m -> let ti, id, rows = tracks.[m] in Seq.min rows.Keys, ti, id) |> Array.min
-            first, byFrame)
+            first, (members, byFrame))
         |> Array.sortBy fst
-    [| for (k, (_, rows)) in Array.indexed groups do
-           for r in rows -> { r with Id = k + 1 } |]
-    |> Array.sortBy (fun r -> r.Frame, r.Id)
+    { Rows =
+        [| for (k, (_, (_, rows))) in Array.indexed groups do
+               for r in rows -> { r with Id = k + 1 } |]
+        |> Array.sortBy (fun r -> r.Frame, r.Id)
+      Ids =
+        Map [ for (k, (_, (members, _))) in Array.indexed groups do
+                  for m in members -> let ti, id, _ = tracks.[m] in (ti, id), k + 1 ] }
+
+/// The rows of `join`.
+let stitch (opts: Options) (tiles: Tile list) : Row[] = (join opts tiles).Rows
