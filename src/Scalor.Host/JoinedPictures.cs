@@ -11,6 +11,15 @@ public static class JoinedPictures
 {
     /// <summary>Frames in the PNG strip (the GIF shows every pictured frame, up to 50).</summary>
     const int ShownFrames = 10;
+    /// <summary>The longest side of a whole frame's picture.</summary>
+    const int MaxSide = 640;
+    /// <summary>The model's views of all tiles together that are held for the pictures: about 200 MB (68 kB a view of
+    /// 64 pixels).</summary>
+    const int HeldViews = 3000;
+
+    /// <summary>How many of each tile's first frames are held for the pictures of <paramref name="tiles"/> tiles: up to
+    /// the GIF's 50, fewer when there are many tiles (never fewer than the PNG's 10).</summary>
+    public static int FramesHeld(int tiles) => Math.Clamp(HeldViews / Math.Max(1, tiles), ShownFrames, 50);
 
     /// <summary>Where tiles overlap, a pixel is drawn from the tile whose centre is nearest along each axis: the one that
     /// sees it farthest inside, as <see cref="Stitch.inside"/> keeps the box drawn farthest inside. Per axis, the
@@ -52,8 +61,9 @@ public static class JoinedPictures
                 int tx = Math.Clamp(x - (int)Math.Round(w.Left * scale), 0, size - 1), ty = Math.Clamp(y - (int)Math.Round(w.Top * scale), 0, size - 1);
                 source[y * cw + x] = (tile, ty * size + tx);
             }
-        // About as tall as a tile's pictures (64 pixels at 3×), never smaller than the canvas.
-        var k = Math.Max(1, (int)Math.Round(3.0 * size / ch));
+        // About as tall as a tile's pictures (64 pixels at 3×): a small canvas is enlarged by a whole factor, a canvas
+        // longer than MaxSide pixels (many tiles) shrunk to it, so that ten frames side by side stay a picture.
+        var k = Math.Max(cw, ch) > MaxSide ? (double)MaxSide / Math.Max(cw, ch) : Math.Max(1, (int)Math.Round(3.0 * size / ch));
         var byFrame = joined.Rows.ToLookup(r => r.Frame);
         var firstFrame = joined.Rows.GroupBy(r => r.Id).ToDictionary(g => g.Key, g => g.Min(r => r.Frame));
         (byte, byte, byte) grey = (128, 128, 128);
@@ -63,7 +73,7 @@ public static class JoinedPictures
             var canvas = new Rgb(cw, ch);
             for (var p = 0; p < source.Length; p++)
                 Buffer.BlockCopy(part(tiles[source[p].Tile].Seen[t]).Pixels, source[p].Pixel * 3, canvas.Pixels, p * 3, 3);
-            return canvas.Scale(k);
+            return canvas.Resized(k);
         }
         Rgb Segmentation(int t)
         {
@@ -75,7 +85,7 @@ public static class JoinedPictures
                 if (id == 0) continue;
                 canvas.Set(p % cw, p / cw, joined.Ids.TryGetValue(Tuple.Create(tile, (int)id), out var j) ? Rgb.IdColour(j) : grey);
             }
-            return canvas.Scale(k);
+            return canvas.Resized(k);
         }
         Rgb Input(int t)
         {
@@ -90,7 +100,7 @@ public static class JoinedPictures
         }
 
         var pictured = Enumerable.Range(0, frames).Select(t => (Input: Input(t), Recon: Compose(t, v => v.Recon), Segmentation: Segmentation(t))).ToList();
-        var trajectories = new Rgb(cw * k, ch * k);
+        var trajectories = new Rgb(pictured[0].Input.Width, pictured[0].Input.Height);
         foreach (var track in joined.Rows.GroupBy(r => r.Id))
         {
             var path = track.OrderBy(r => r.Frame).Select(r => ((r.Box.Left + r.Box.Width / 2) * scale * k, (r.Box.Top + r.Box.Height / 2) * scale * k)).ToList();

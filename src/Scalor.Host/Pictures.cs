@@ -33,6 +33,20 @@ public sealed class Rgb(int width, int height)
         return big;
     }
 
+    /// <summary>Nearest-neighbour resampling by <paramref name="factor"/> (below 1 shrinks; a whole number is
+    /// <see cref="Scale"/>): each pixel of the result shows the pixel its centre falls in.</summary>
+    public Rgb Resized(double factor)
+    {
+        var big = new Rgb(Math.Max(1, (int)Math.Round(Width * factor)), Math.Max(1, (int)Math.Round(Height * factor)));
+        for (var y = 0; y < big.Height; y++)
+        {
+            var sy = Math.Min(Height - 1, (int)((y + 0.5) / factor));
+            for (var x = 0; x < big.Width; x++)
+                Buffer.BlockCopy(Pixels, (sy * Width + Math.Min(Width - 1, (int)((x + 0.5) / factor))) * 3, big.Pixels, (y * big.Width + x) * 3, 3);
+        }
+        return big;
+    }
+
     public void Rectangle(double left, double top, double width, double height, (byte, byte, byte) c)
     {
         int x0 = (int)Math.Round(left), y0 = (int)Math.Round(top);

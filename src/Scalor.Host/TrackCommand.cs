@@ -79,6 +79,7 @@ public static class TrackCommand
         var passes = cmd.Backfill ? 2 : 1;
         // Each tile's pictured frames, for the whole frame's pictures once the tiles are joined.
         var seenByTile = tiled && cmd.Pictures && onnx is null ? new Dictionary<string, List<ModelView>>() : null;
+        var held = JoinedPictures.FramesHeld(sources.Count);
         FrameProgress.Run("track", passes * sources.Sum(s => (long)Math.Max(0, s.Length)), (tick, say) =>
         {
             foreach (var src in sources)
@@ -89,7 +90,7 @@ public static class TrackCommand
                 Action PassTick(string pass) => tick(pass.Length == 0 ? src.Name : $"{src.Name}, {pass}", src.Length);
                 if (onnx is null)
                 {
-                    (var mot, mse, n, added) = TrackSequence(nets, share, src, outDir, cmd, PassTick, seenByTile is null ? null : seen => seenByTile[src.Name] = seen);
+                    (var mot, mse, n, added) = TrackSequence(nets, share, src, outDir, cmd, PassTick, seenByTile is null ? null : seen => seenByTile[src.Name] = seen[..Math.Min(seen.Count, held)]);
                     File.WriteAllText(Path.Combine(sourceResults, src.Name + ".txt"), ToInput(mot, cmd.FrameStep, src));
                 }
                 else

@@ -95,6 +95,18 @@ let tests =
             let first = StbImageSharp.ImageResult.FromStream(fs, StbImageSharp.ColorComponents.RedGreenBlue)
             Expect.equal (first.Data.[0], first.Data.[1], first.Data.[2]) (255uy, 0uy, 0uy) "stb_image: red"
 
+        testProperty "resampling by a whole factor is enlarging; shrinking keeps a pixel under each new one" <| fun (w: byte) (h: byte) (k: byte) (seed: int) ->
+            let w, h, k = 1 + int w % 40, 1 + int h % 40, 1 + int k % 4
+            let rng = System.Random seed
+            let img = Rgb(w, h)
+            rng.NextBytes img.Pixels
+            let small = img.Resized(0.37)
+            let pixel (i: Rgb) x y = let o = (y * i.Width + x) * 3 in i.Pixels.[o], i.Pixels.[o + 1], i.Pixels.[o + 2]
+            img.Resized(float k).Pixels = img.Scale(k).Pixels
+            && (small.Width, small.Height) = (max 1 (int (System.Math.Round(float w * 0.37))), max 1 (int (System.Math.Round(float h * 0.37))))
+            && [ for y in 0 .. small.Height - 1 do for x in 0 .. small.Width - 1 -> x, y ]
+               |> List.forall (fun (x, y) -> pixel small x y = pixel img (min (w - 1) (int ((float x + 0.5) / 0.37))) (min (h - 1) (int ((float y + 0.5) / 0.37))))
+
         testCase "per-object reconstructions: each id's own rendering, whole where another covers it, black elsewhere" <| fun () ->
             // Two opaque grey squares, the second (0.4) nearer and over the first (0.8). Slot 0 is a propagated
             // object with id 7; slot 1 a discovery cell, which takes the next id, 8.
