@@ -87,13 +87,13 @@ public static class EvalCommand
         // The header says the frames' size; the model is loaded once, as trained for footage's likelihoods, or as
         // tracking loads it for a dataset with ground truth.
         var size = Checkpoints.ReadHeader(cmd.Model).Config.ImageSize;
-        var sources = Scalor.Runtime.Inputs.Open(cmd.DataDir, size, out var gtDir);
+        var sources = Scalor.Runtime.Inputs.Open(cmd.DataDir, size, out var gtDir, warn: m => FrameProgress.Say($"eval: {m}"));
         if (gtDir is null)
         {
             // Footage is scored as the model saw it in training, unless the command line says otherwise.
             var (step, crops) = FootageView.All("eval", cmd.Model, cmd.FrameStep, cmd.Crops, Console.WriteLine);
             cmd = cmd.WithView(step, crops);
-            return Likelihoods(cmd, cmd.Crops.IsEmpty ? sources : Scalor.Runtime.Inputs.OpenWindows(cmd.DataDir, size, [.. cmd.Crops]), size);
+            return Likelihoods(cmd, cmd.Crops.IsEmpty ? sources : Scalor.Runtime.Inputs.OpenWindows(cmd.DataDir, size, [.. cmd.Crops], warn: m => FrameProgress.Say($"eval: {m}")), size);
         }
         if (cmd.FrameStep == 0 && cmd.Crops.IsEmpty && cmd.Model is not null)
             FootageView.Ignored("eval", cmd.Model, $"eval --data tracks every frame of {cmd.DataDir}, whole, to score it against its ground truth; 'track --input {cmd.DataDir} --model {cmd.Model}' tracks as it records", Console.WriteLine);

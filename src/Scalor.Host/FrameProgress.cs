@@ -26,6 +26,15 @@ public static class FrameProgress
             work((label, length) => Lines(command, label, length), Console.WriteLine);
     }
 
+    /// <summary>Prints a line as <see cref="Run"/>'s own lines are printed: above the bar on a terminal (where it may
+    /// be drawing one), as it is where output is redirected. For what is said from inside the work without its
+    /// <c>say</c>, e.g. a decoder's report as a video's frames end.</summary>
+    public static void Say(string line)
+    {
+        if (AnsiConsole.Profile.Capabilities.Interactive) AnsiConsole.WriteLine(line);
+        else Console.WriteLine(line);
+    }
+
     /// <summary>The redirected form: a line at each tenth of a long pass, none for a short one.</summary>
     public static Action Lines(string command, string label, int length, Action<string>? say = null)
     {

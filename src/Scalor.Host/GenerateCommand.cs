@@ -36,7 +36,7 @@ public static class GenerateCommand
             }
             else
             {
-                var src = Inputs.Open(cmd.Input, size, out _, cmd.FrameStep, cmd.Crop?.Value).First();
+                var src = Inputs.Open(cmd.Input, size, out _, cmd.FrameStep, cmd.Crop?.Value, m => Console.WriteLine($"generate: {m}")).First();
                 var frames = src.Frames.Take(cmd.Observe).ToList();
                 if (frames.Count < cmd.Observe)
                     throw new UserError($"{cmd.Input}: {frames.Count} frames{(cmd.FrameStep > 1 ? $" {cmd.FrameStep} apart" : "")}, fewer than --observe {cmd.Observe}");

@@ -49,7 +49,7 @@ public static class TrackCommand
         }
         else
         {
-            sources = Inputs.Open(cmd.Input, size, out gtDir, cmd.FrameStep, cmd.Crop?.Value);
+            sources = Inputs.Open(cmd.Input, size, out gtDir, cmd.FrameStep, cmd.Crop?.Value, m => FrameProgress.Say($"track: {m}"));
             if (tiled) SaySeams(sources, cmd.Crop!.Value, Console.WriteLine);
             // Every k-th frame is tracked, and only the crop's window of it, so the truth of the frames between and of
             // the objects outside the window is no one's to find. Tiles cover the whole frame.

@@ -53,7 +53,7 @@ public abstract class TrainingData
     {
         var cfg = cmd.Config;
         var span = Clips.Span(cfg.SeqLength, cmd.FrameStep);
-        var sources = Inputs.OpenWindows(path, cfg.ImageSize, [.. cmd.Crops]);
+        var sources = Inputs.OpenWindows(path, cfg.ImageSize, [.. cmd.Crops], warn: m => Console.WriteLine($"train: {m}"));
         var kept = new List<byte[][]>();
         var tooShort = new List<string>();
         foreach (var src in sources)

@@ -25,7 +25,9 @@ public static class Inputs
     static List<string> FilesOf(string dir, string[] extensions) =>
         [.. Directory.GetFiles(dir).Where(f => extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).OrderBy(f => f, StringComparer.Ordinal)];
 
-    public static List<Source> Open(string path, int size, out string? gtDir, int frameStep = 1, Scalor.IO.Crop.Crop? crop = null)
+    /// <param name="warn">Hears what a video's decoder reported once its frames end (<see cref="FromDecoder"/>), once
+    /// per file.</param>
+    public static List<Source> Open(string path, int size, out string? gtDir, int frameStep = 1, Scalor.IO.Crop.Crop? crop = null, Action<string>? warn = null)
     {
         if (frameStep < 1) throw new ArgumentOutOfRangeException(nameof(frameStep), "a frame step is at least 1");
         gtDir = null;
@@ -44,11 +46,11 @@ public static class Inputs
                 // Results and latents are named for the sequence: two videos of one name would overwrite each other's.
                 if (videos.GroupBy(Path.GetFileNameWithoutExtension).FirstOrDefault(g => g.Count() > 1) is { } twins)
                     throw new InvalidDataException($"'{path}' holds videos of one name, {string.Join(" and ", twins.Select(Path.GetFileName))}: each is a sequence named for its file, so keep one");
-                return [.. videos.SelectMany(v => Video(v, size, frameStep, crop))];
+                return [.. videos.SelectMany(v => Video(v, size, frameStep, crop, warn))];
             }
             return Folder(Path.GetFileName(Path.GetFullPath(path).TrimEnd('/')), path, size, frameStep, crop);
         }
-        if (File.Exists(path)) return Video(path, size, frameStep, crop);
+        if (File.Exists(path)) return Video(path, size, frameStep, crop, warn);
         throw new FileNotFoundException($"input '{path}' not found", path);
     }
 
@@ -56,10 +58,10 @@ public static class Inputs
     /// <paramref name="crops"/>, each named <c>sequence@window</c>, so that several windows of one footage are
     /// sequences of their own (the official loader's eight windows of its station footage); the whole frames when
     /// <paramref name="crops"/> is empty. Tiles (<c>tiles:S</c>) are named by their windows, <c>sequence@S:S:X:Y</c>.</summary>
-    public static List<Source> OpenWindows(string path, int size, IReadOnlyCollection<Scalor.IO.Crop.Crop> crops, int frameStep = 1) =>
+    public static List<Source> OpenWindows(string path, int size, IReadOnlyCollection<Scalor.IO.Crop.Crop> crops, int frameStep = 1, Action<string>? warn = null) =>
         crops.Count == 0
-            ? Open(path, size, out _, frameStep)
-            : [.. crops.SelectMany(c => Open(path, size, out _, frameStep, c).Select(s => c.IsTiles ? s : s with { Name = $"{s.Name}@{Scalor.IO.Crop.describe(c)}" }))];
+            ? Open(path, size, out _, frameStep, warn: warn)
+            : [.. crops.SelectMany(c => Open(path, size, out _, frameStep, c, warn).Select(s => c.IsTiles ? s : s with { Name = $"{s.Name}@{Scalor.IO.Crop.describe(c)}" }))];
 
     /// <summary>One source per window of <paramref name="crop"/> (<see cref="Windows"/>).</summary>
     static List<Source> Folder(string name, string dir, int size, int frameStep, Scalor.IO.Crop.Crop? crop)
@@ -113,15 +115,18 @@ public static class Inputs
         return r.clamp(0, 255).round().to_type(torch.uint8).permute(0, 2, 3, 1).contiguous().data<byte>().ToArray();
     }
 
-    /// <summary>One source per window of <paramref name="crop"/>, each decoded on its own when read.</summary>
-    static List<Source> Video(string file, int size, int frameStep, Scalor.IO.Crop.Crop? crop)
+    /// <summary>One source per window of <paramref name="crop"/>, each decoded on its own when read; what the decoder
+    /// reports is said once for the file, though every window decodes it.</summary>
+    static List<Source> Video(string file, int size, int frameStep, Scalor.IO.Crop.Crop? crop, Action<string>? warn)
     {
         var (w, h, n) = Probe(file);
+        var said = 0;
+        Action<string>? once = warn is null ? null : m => { if (Interlocked.Exchange(ref said, 1) == 0) warn(m); };
         return [.. Windows(crop, w, h, file).Select(c =>
         {
             var filter = crop is null ? "" : $"crop={c.Width}:{c.Height}:{c.Left}:{c.Top},";
             return new Source(NameOf(Path.GetFileNameWithoutExtension(file), crop, c), c.Width, c.Height,
-                Decode(file, size, filter).Where((_, i) => i % frameStep == 0), (n + frameStep - 1) / frameStep, c.Left, c.Top);
+                Decode(file, size, filter, once).Where((_, i) => i % frameStep == 0), (n + frameStep - 1) / frameStep, c.Left, c.Top);
         })];
     }
 
@@ -148,25 +153,58 @@ public static class Inputs
         return (w, h, n);
     }
 
+    /// <param name="file">The video, decoded by ffmpeg to size×size RGB frames.</param>
+    /// <param name="size">The side of the frames.</param>
     /// <param name="filter">ffmpeg filters before the scaling, each followed by a comma ("" for none).</param>
-    static IEnumerable<byte[]> Decode(string file, int size, string filter)
+    /// <param name="warn">Hears what ffmpeg reported (<see cref="FromDecoder"/>).</param>
+    static IEnumerable<byte[]> Decode(string file, int size, string filter, Action<string>? warn) =>
+        FromDecoder(file, "ffmpeg", ["-v", "error", "-i", file, "-vf", $"{filter}scale={size}:{size}:flags=area", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+            size * size * 3, warn);
+
+    /// <summary>Raw frames of <paramref name="frameBytes"/> bytes each, read as they come from the standard output of a
+    /// decoder (<paramref name="exe"/> with <paramref name="args"/>; ffmpeg for videos). Its standard error is read
+    /// as it runs: a damaged video makes ffmpeg write a line for every damaged block, and unread, those lines filled
+    /// the pipe until ffmpeg waited for a reader and the frames stopped for good (a video with 2,000 bytes changed
+    /// hung <c>track</c>). Once the frames end, <paramref name="warn"/> hears what the decoder reported: how many
+    /// lines, and the first. A decoder that gives no frame and fails is an <see cref="InvalidDataException"/> naming
+    /// <paramref name="what"/>; one that fails after some frames leaves those, and says so.</summary>
+    public static IEnumerable<byte[]> FromDecoder(string what, string exe, IReadOnlyList<string> args, int frameBytes, Action<string>? warn = null)
     {
-        using var p = Start("ffmpeg", "-v", "error", "-i", file, "-vf", $"{filter}scale={size}:{size}:flags=area", "-f", "rawvideo", "-pix_fmt", "rgb24", "-");
+        using var p = Start(exe, [.. args]);
+        // What it reported: the first line and how many.
+        var gate = new object();
+        string? first = null;
+        var lines = 0;
+        p.ErrorDataReceived += (_, e) =>
+        {
+            if (string.IsNullOrWhiteSpace(e.Data)) return;
+            lock (gate) { first ??= e.Data.Trim(); lines++; }
+        };
+        p.BeginErrorReadLine();
         var stream = p.StandardOutput.BaseStream;
-        var frame = size * size * 3;
+        var frames = 0;
         while (true)
         {
-            var buf = new byte[frame];
+            var buf = new byte[frameBytes];
             var read = 0;
-            while (read < frame)
+            while (read < frameBytes)
             {
-                var n = stream.Read(buf, read, frame - read);
+                var n = stream.Read(buf, read, frameBytes - read);
                 if (n == 0) break;
                 read += n;
             }
-            if (read < frame) break;
+            if (read < frameBytes) break;
+            frames++;
             yield return buf;
         }
+        // Without a timeout, WaitForExit also waits for the last of the standard error to be read.
         p.WaitForExit();
+        string? said;
+        int count;
+        lock (gate) (said, count) = (first, lines);
+        if (p.ExitCode != 0 && frames == 0)
+            throw new InvalidDataException($"{what}: not a readable video ({said ?? $"{exe} exited with code {p.ExitCode}"})");
+        if (p.ExitCode != 0) warn?.Invoke($"{what}: {exe} stopped after {frames} frames (exit code {p.ExitCode}{(said is null ? "" : $": {said}")}); the frames before are used");
+        else if (count > 0) warn?.Invoke($"{what}: {exe} reported {count} line{(count == 1 ? "" : "s")} of decoding errors and filled in what it could not decode (the first: {said})");
     }
 }

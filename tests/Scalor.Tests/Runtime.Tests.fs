@@ -56,6 +56,24 @@ let tests =
                 Expect.stringContains e.Message "no images (png, jpg, bmp) or videos in" "nothing to read"
             finally IO.Directory.Delete(dir, true)
 
+        testCase "a decoder that reports much is read as it runs: its frames come, and what it said is said once they end" <| fun () ->
+            // A damaged video makes ffmpeg write a line for every damaged block before and between its frames: here
+            // about 100 kB of them, more than a pipe holds, then three frames of 10 bytes. Left unread they blocked
+            // the decoder, and with it the frames, for good.
+            let decoder = "i=0; while [ $i -lt 5000 ]; do echo \"damaged block $i\" >&2; i=$((i+1)); done; head -c 30 /dev/zero"
+            let said = Collections.Generic.List<string>()
+            let read = Tasks.Task.Run(fun () -> Seq.length (Inputs.FromDecoder("damaged.avi", "sh", [| "-c"; decoder |], 10, Action<string> said.Add)))
+            Expect.isTrue (read.Wait(TimeSpan.FromSeconds 60.0)) "the frames came (no wait on a full pipe)"
+            Expect.equal read.Result 3 "three frames of 10 bytes"
+            Expect.equal (List.ofSeq said) [ "damaged.avi: sh reported 5000 lines of decoding errors and filled in what it could not decode (the first: damaged block 0)" ] "said once, with the first line"
+            let frames = Seq.length (Inputs.FromDecoder("cut.avi", "sh", [| "-c"; "head -c 25 /dev/zero; echo 'truncated packet' >&2; exit 1" |], 10, Action<string> said.Add))
+            Expect.equal (frames, said.[1]) (2, "cut.avi: sh stopped after 2 frames (exit code 1: truncated packet); the frames before are used") "a decoder that fails after some frames leaves them"
+            let e = Expect.throwsC (fun () -> Seq.length (Inputs.FromDecoder("none.avi", "sh", [| "-c"; "echo 'moov atom not found' >&2; exit 1" |], 10)) |> ignore) id
+            Expect.isTrue (e :? IO.InvalidDataException) "one that gives no frame is unreadable"
+            Expect.equal e.Message "none.avi: not a readable video (moov atom not found)" "in its own words"
+            let quiet = Collections.Generic.List<string>()
+            Expect.equal (Seq.length (Inputs.FromDecoder("fine.avi", "sh", [| "-c"; "head -c 20 /dev/zero" |], 10, Action<string> quiet.Add)), quiet.Count) (2, 0) "a quiet decoder: its frames, nothing said"
+
         testCase "disposing the subscription stops the work" <| fun () ->
             let w = World.create { World.defaultConfig with Length = 10 } None
             let mutable seen = 0
