@@ -65,7 +65,7 @@ public static class JoinedPictures
         // longer than MaxSide pixels (many tiles) shrunk to it, so that ten frames side by side stay a picture.
         var k = Math.Max(cw, ch) > MaxSide ? (double)MaxSide / Math.Max(cw, ch) : Math.Max(1, (int)Math.Round(3.0 * size / ch));
         var byFrame = joined.Rows.ToLookup(r => r.Frame);
-        var firstFrame = joined.Rows.GroupBy(r => r.Id).ToDictionary(g => g.Key, g => g.Min(r => r.Frame));
+        var firstFrame = Stitch.beginnings(joined);
         (byte, byte, byte) grey = (128, 128, 128);
 
         Rgb Compose(int t, Func<TrackCommand.ModelView, Rgb> part)

@@ -137,7 +137,7 @@ public static class TrackCommand
     internal static List<(string Sequence, List<Source> Tiles, Stitch.Joined Joined)> Join(IEnumerable<Source> tiles, string tilesDir, string results, Action<string> say)
     {
         var joined = new List<(string, List<Source>, Stitch.Joined)>();
-        foreach (var sequence in tiles.GroupBy(s => s.Name[..s.Name.LastIndexOf('@')]))
+        foreach (var sequence in tiles.GroupBy(SequenceOf))
         {
             var parts = sequence.Select(s =>
             {
@@ -152,12 +152,15 @@ public static class TrackCommand
         return joined;
     }
 
+    /// <summary>The input sequence a tile belongs to: its name before the window (<c>SEQ@S:S:X:Y</c>).</summary>
+    static string SequenceOf(Source tile) => tile.Name[..tile.Name.LastIndexOf('@')];
+
     /// <summary>Says, once for each set of them (frames of one size share them), where a sequence's tiles meet without sharing a pixel
     /// (<see cref="Scalor.IO.Crop.seams"/>): an object crossing there gets a new id, and an overlap would keep it.</summary>
     internal static void SaySeams(IEnumerable<Source> tiles, Scalor.IO.Crop.Crop crop, Action<string> say)
     {
         var said = new HashSet<string>();
-        foreach (var sequence in tiles.GroupBy(s => s.Name[..s.Name.LastIndexOf('@')]))
+        foreach (var sequence in tiles.GroupBy(SequenceOf))
         {
             var (xs, ys) = Scalor.IO.Crop.seams(ListModule.OfSeq(sequence.Select(WindowOf))).ToValueTuple();
             if (xs.IsEmpty && ys.IsEmpty) continue;
@@ -357,7 +360,7 @@ public static class TrackCommand
         var byTile = tiles.Select(s => JsonSerializer.Deserialize<List<LatentFrame>>(File.ReadAllText(Path.Combine(latentsDir, s.Name + ".json")), LatentsJson)!
             .ToDictionary(f => f.Frame)).ToList();
         var rows = joined.Rows.ToLookup(r => r.Frame);
-        var first = joined.Rows.GroupBy(r => r.Id).ToDictionary(g => g.Key, g => g.Min(r => r.Frame));
+        var first = Stitch.beginnings(joined);
         LatentObject Origin(MotFiles.Row r) =>
             (from ti in Enumerable.Range(0, tiles.Count)
              where byTile[ti].ContainsKey(r.Frame)

@@ -110,5 +110,10 @@ let join (opts: Options) (tiles: Tile list) : Joined =
         Map [ for (k, (_, (members, _))) in Array.indexed groups do
                   for m in members -> let ti, id, _ = tracks.[m] in (ti, id), k + 1 ] }
 
+/// The frame where each joined track begins (id → frame): where the whole frame's pictures draw a discovery and the
+/// joined latents say `discovered`.
+let beginnings (joined: Joined) : Map<int, int> =
+    joined.Rows |> Array.groupBy (fun r -> r.Id) |> Array.map (fun (id, rows) -> id, rows |> Array.map (fun r -> r.Frame) |> Array.min) |> Map.ofArray
+
 /// The rows of `join`.
 let stitch (opts: Options) (tiles: Tile list) : Row[] = (join opts tiles).Rows
