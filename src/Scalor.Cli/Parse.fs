@@ -110,6 +110,9 @@ type TrackCommand =
       MaskBoxes: bool
       /// Also track each sequence backwards and extend late-starting tracks with it (`Backfill.extend`).
       Backfill: bool
+      /// Join tiles frame by frame (`Stitch.Live`); with the ONNX runtime, track them as a live stream
+      /// (`TiledTracker`, each frame decoded once).
+      Live: bool
       /// With Input: every FrameStep-th frame is tracked (1: every frame; 0: as the model records, else 1).
       FrameStep: int
       /// With Input: the window of each frame to track (None: as the model records, else the whole frame).
@@ -426,6 +429,11 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
     if frameStep > 1 && not (r.Contains TrackArgs.Input) then usage "--frame-step applies to --input; a generated world draws its own motion"
     let crop = r.TryGetResult TrackArgs.Crop |> Option.map cropOf
     if crop.IsSome && not (r.Contains TrackArgs.Input) then usage "--crop applies to --input; a generated world is already the model's square"
+    if r.Contains TrackArgs.Live && not (r.Contains TrackArgs.Input) then usage "--live joins tiles of --input; a generated world is the model's square, one tile"
+    if r.Contains TrackArgs.Live && r.Contains TrackArgs.Backfill then usage "--live tracks as a live stream, which cannot go back; --backfill plays each sequence backwards once it has ended"
+    match crop with
+    | Some c when r.Contains TrackArgs.Live && not c.IsTiles -> usage "--live joins tiles: give --crop tiles:S[:O]"
+    | _ -> ()
     Track
         { Model = r.TryGetResult TrackArgs.Model |> Option.toObj
           Input = r.TryGetResult TrackArgs.Input |> Option.toObj
@@ -448,6 +456,7 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
           DuplicateShare = duplicateShareOf (r.TryGetResult TrackArgs.Rejection) (r.TryGetResult TrackArgs.Duplicate_Share)
           ExplainedShare = explainedShareOf (r.TryGetResult TrackArgs.Explained_Share)
           Backfill = r.Contains TrackArgs.Backfill
+          Live = r.Contains TrackArgs.Live
           FrameStep = frameStep
           Crop = crop }
 

@@ -83,7 +83,7 @@ public static class JoinedPictures
                 var (tile, pixel) = source[p];
                 var id = tiles[tile].Seen[t].Segments[pixel];
                 if (id == 0) continue;
-                canvas.Set(p % cw, p / cw, joined.Ids.TryGetValue(Tuple.Create(tile, (int)id), out var j) ? Rgb.IdColour(j) : grey);
+                canvas.Set(p % cw, p / cw, joined.IdAt(1 + t * step, Tuple.Create(tile, (int)id)) is { } j ? Rgb.IdColour(j.Value) : grey);
             }
             return canvas.Resized(k);
         }

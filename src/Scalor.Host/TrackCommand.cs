@@ -34,6 +34,7 @@ public static class TrackCommand
         // Tiles are tracked each as a sequence of its own, then joined into one set of ids per input sequence.
         var tiled = cmd.Crop is { Value.IsTiles: true };
         var windowed = cmd.Crop is not null && !tiled;
+        if (cmd.Live && !tiled) throw new UserError("--live joins tiles: give --crop tiles:S[:O] (this model records no tiles)");
         var size = nets.Config.ImageSize;
         string? gtDir = null;
         List<Source> sources;
@@ -80,8 +81,22 @@ public static class TrackCommand
         // Each tile's pictured frames, for the whole frame's pictures once the tiles are joined.
         var seenByTile = tiled && cmd.Pictures && onnx is null ? new Dictionary<string, List<ModelView>>() : null;
         var held = JoinedPictures.FramesHeld(sources.Count);
+        // Live on ONNX Runtime: each input frame decoded once, its tiles tracked and joined before the next (TiledTracker).
+        var streamed = cmd.Live && onnx is not null;
         FrameProgress.Run("track", passes * sources.Sum(s => (long)Math.Max(0, s.Length)), (tick, say) =>
         {
+            if (streamed)
+            {
+                foreach (var whole in Inputs.OpenTiled(cmd.Input!, size, cmd.Crop!.Value, out _, cmd.FrameStep, m => FrameProgress.Say($"track: {m}")))
+                {
+                    var count = whole.Windows.Count;
+                    var frameDone = tick(whole.Name, whole.Length * count);
+                    var n = TrackTilesLive(new TiledTracker(onnx!), whole, cmd.FrameStep, sourceResults, results, () => { for (var i = 0; i < count; i++) frameDone(); });
+                    frames += n * count;
+                    say($"track: {whole.Name}: {n} frames, {count} tiles each");
+                }
+                return;
+            }
             foreach (var src in sources)
             {
                 int n;
@@ -105,8 +120,14 @@ public static class TrackCommand
                 say($"track: {src.Name}: {n} frames{(cmd.Backfill ? $"; backfill added {added} boxes" : "")}");
             }
         });
-        if (tiled)
-            foreach (var (sequence, tiles, joined) in Join(sources, sourceResults, results, Console.WriteLine))
+        if (streamed)
+            foreach (var sequence in sources.GroupBy(SequenceOf))
+            {
+                var ids = sequence.Sum(t => IdsIn(Path.Combine(sourceResults, t.Name + ".txt")));
+                Console.WriteLine($"track: {sequence.Key}: {ids} tracks of {sequence.Count()} tiles joined live into {IdsIn(Path.Combine(results, sequence.Key + ".txt"))}");
+            }
+        else if (tiled)
+            foreach (var (sequence, tiles, joined) in Join(sources, sourceResults, results, Console.WriteLine, cmd.Live))
             {
                 if (seenByTile is not null)
                     JoinedPictures.Save(Path.Combine(outDir, "pictures"), sequence,
@@ -132,9 +153,10 @@ public static class TrackCommand
     }
 
     /// <summary>The tiles' results (<c>tilesDir/SEQ@S:S:X:Y.txt</c>, in the input's frames and pixels) joined into one
-    /// results file per input sequence (<c>results/SEQ.txt</c>) by <see cref="Stitch.join"/>: each sequence's
+    /// results file per input sequence (<c>results/SEQ.txt</c>) by <see cref="Stitch.join"/> (<paramref name="live"/>:
+    /// <see cref="Stitch.joinLive"/>, as a live stream joins them): each sequence's
     /// name, its tiles (in the order joined) and what joining them gave.</summary>
-    internal static List<(string Sequence, List<Source> Tiles, Stitch.Joined Joined)> Join(IEnumerable<Source> tiles, string tilesDir, string results, Action<string> say)
+    internal static List<(string Sequence, List<Source> Tiles, Stitch.Joined Joined)> Join(IEnumerable<Source> tiles, string tilesDir, string results, Action<string> say, bool live = false)
     {
         var joined = new List<(string, List<Source>, Stitch.Joined)>();
         foreach (var sequence in tiles.GroupBy(SequenceOf))
@@ -144,13 +166,45 @@ public static class TrackCommand
                 var file = Path.Combine(tilesDir, s.Name + ".txt");
                 return new Stitch.Tile(WindowOf(s), MotFiles.parse(file, false, File.Exists(file) ? File.ReadAllLines(file) : []));
             }).ToList();
-            var join = Stitch.join(Stitch.defaults, ListModule.OfSeq(parts));
+            var join = (live ? Stitch.joinLive(Stitch.defaults, ListModule.OfSeq(parts)) : Stitch.join(Stitch.defaults, ListModule.OfSeq(parts)));
             File.WriteAllText(Path.Combine(results, sequence.Key + ".txt"), MotText(join.Rows));
-            say($"track: {sequence.Key}: {join.Ids.Count} tracks of {parts.Count} tiles joined into {join.Rows.Select(r => r.Id).Distinct().Count()}");
+            say($"track: {sequence.Key}: {join.Ids.Count} tracks of {parts.Count} tiles joined{(live ? " live" : "")} into {join.Rows.Select(r => r.Id).Distinct().Count()}");
             joined.Add((sequence.Key, sequence.ToList(), join));
         }
         return joined;
     }
+
+    /// <summary>One input sequence's frames, each read once and cut into its tiles (<see cref="Inputs.OpenTiled"/>),
+    /// tracked as a live stream is (<see cref="TiledTracker"/>):
+    /// the joined results as the stream reports them, <c>results/SEQ.txt</c>, and each tile's own,
+    /// <c>tilesDir/SEQ@S:S:X:Y.txt</c>, both in the input's frames and pixels. The number of frames tracked.</summary>
+    static int TrackTilesLive(TiledTracker tiler, TiledSource whole, int frameStep, string tilesDir, string results, Action frameDone)
+    {
+        var tileLines = new Dictionary<string, StringBuilder>();
+        var n = whole.Frames.Select((tiles, t) => new TiledFrame(whole.Name, t * frameStep, whole.Width, whole.Height, whole.Windows, tiles)).ToObservable()
+            .TrackTiles(tiler, new StreamOptions(8, Overflow.Block))
+            .RecordMot(results)
+            .Do(f =>
+            {
+                for (var i = 0; i < f.Tiles!.Count; i++)
+                {
+                    var (tile, w) = (f.Tiles[i], tiler.Windows[i]);
+                    var lines = tileLines.TryGetValue(tile.Frame.Sequence, out var b) ? b : tileLines[tile.Frame.Sequence] = new StringBuilder();
+                    double sx = w.Width / (double)tile.Frame.Width, sy = w.Height / (double)tile.Frame.Height;
+                    foreach (var o in tile.Objects)
+                        lines.Append(TrackingStream.MotLine(f.Frame.Index + 1, o.Id, [w.Left + o.Left * sx, w.Top + o.Top * sy, o.Width * sx, o.Height * sy], o.Presence)).Append('\n');
+                }
+                frameDone();
+            })
+            .Count()
+            .Wait();
+        foreach (var (name, lines) in tileLines) File.WriteAllText(Path.Combine(tilesDir, name + ".txt"), lines.ToString());
+        return n;
+    }
+
+    /// <summary>How many ids a MOTChallenge file holds (0 when there is none).</summary>
+    static int IdsIn(string file) =>
+        File.Exists(file) ? File.ReadLines(file).Select(l => l.Split(',')[1]).Distinct().Count() : 0;
 
     /// <summary>The input sequence a tile belongs to: its name before the window (<c>SEQ@S:S:X:Y</c>).</summary>
     static string SequenceOf(Source tile) => tile.Name[..tile.Name.LastIndexOf('@')];
@@ -365,7 +419,7 @@ public static class TrackCommand
             (from ti in Enumerable.Range(0, tiles.Count)
              where byTile[ti].ContainsKey(r.Frame)
              from o in byTile[ti][r.Frame].Objects
-             where joined.Ids.TryGetValue(Tuple.Create(ti, (int)o.Id), out var id) && id == r.Id
+             where joined.IdAt(r.Frame, Tuple.Create(ti, (int)o.Id))?.Value == r.Id
              orderby Math.Abs(o.Box[0] - r.Box.Left) + Math.Abs(o.Box[1] - r.Box.Top) + Math.Abs(o.Box[2] - r.Box.Width) + Math.Abs(o.Box[3] - r.Box.Height)
              select o with { Id = r.Id, Discovered = first[r.Id] == r.Frame, Tile = Scalor.IO.Crop.describe(Scalor.IO.Crop.Crop.NewWindow(WindowOf(tiles[ti]))) }).First();
         var frames = byTile[0].Keys.Order().Select(f => new LatentFrame(f, [.. rows[f].Select(Origin)])).ToList();

@@ -9,6 +9,11 @@ namespace Scalor.Runtime;
 /// (<paramref name="Left"/>, <paramref name="Top"/>).</summary>
 public sealed record Source(string Name, int Width, int Height, IEnumerable<byte[]> Frames, int Length, int Left = 0, int Top = 0);
 
+/// <summary>A sequence to track in tiles (<see cref="Inputs.OpenTiled"/>): its frames of
+/// <paramref name="Width"/>×<paramref name="Height"/> cut into <paramref name="Windows"/>, each frame the tiles at the
+/// model's size, in the windows' order.</summary>
+public sealed record TiledSource(string Name, int Width, int Height, IReadOnlyList<Scalor.IO.Crop.Window> Windows, IEnumerable<IReadOnlyList<byte[]>> Frames, int Length);
+
 /// <summary>Inputs to track: a dataset folder in the MOTChallenge layout (its ground truth is used for the
 /// evaluation), a folder of images (one sequence, in name order), a video file decoded by ffmpeg, or a folder of
 /// video files (each a sequence named for its file, in name order). Frames
@@ -27,7 +32,20 @@ public static class Inputs
 
     /// <param name="warn">Hears what a video's decoder reported once its frames end (<see cref="FromDecoder"/>), once
     /// per file.</param>
-    public static List<Source> Open(string path, int size, out string? gtDir, int frameStep = 1, Scalor.IO.Crop.Crop? crop = null, Action<string>? warn = null)
+    public static List<Source> Open(string path, int size, out string? gtDir, int frameStep = 1, Scalor.IO.Crop.Crop? crop = null, Action<string>? warn = null) =>
+        Locate(path, frameStep, out gtDir, (name, dir) => Folder(name, dir, size, frameStep, crop), file => Video(file, size, frameStep, crop, warn));
+
+    /// <summary>The sequences of <paramref name="path"/> as <see cref="Open"/> finds them, each cut into the windows of
+    /// <paramref name="crop"/> (tiles) at once: each frame's tiles, every one resized to size×size exactly as
+    /// <see cref="Open"/> gives that window's frames, from one reading of the frame. A video is decoded once by one
+    /// ffmpeg that crops and scales every tile (its filter graph splits the decoded frame), where <see cref="Open"/>
+    /// decodes it once per tile.</summary>
+    public static List<TiledSource> OpenTiled(string path, int size, Scalor.IO.Crop.Crop crop, out string? gtDir, int frameStep = 1, Action<string>? warn = null) =>
+        Locate<TiledSource>(path, frameStep, out gtDir, (name, dir) => [FolderTiled(name, dir, size, frameStep, crop)], file => [VideoTiled(file, size, frameStep, crop, warn)]);
+
+    /// <summary>Where the sequences of <paramref name="path"/> are: a dataset's sequence folders (<c>SEQ/img1</c>; its
+    /// ground truth is <paramref name="gtDir"/>), a folder of videos, a folder of images, or one video.</summary>
+    static List<T> Locate<T>(string path, int frameStep, out string? gtDir, Func<string, string, List<T>> folder, Func<string, List<T>> video)
     {
         if (frameStep < 1) throw new ArgumentOutOfRangeException(nameof(frameStep), "a frame step is at least 1");
         gtDir = null;
@@ -37,7 +55,7 @@ public static class Inputs
             if (seqDirs.Count > 0)
             {
                 if (seqDirs.Any(d => File.Exists(Path.Combine(d, "gt", "gt.txt")))) gtDir = path;
-                return seqDirs.SelectMany(d => Folder(Path.GetFileName(d), Path.Combine(d, "img1"), size, frameStep, crop)).ToList();
+                return seqDirs.SelectMany(d => folder(Path.GetFileName(d), Path.Combine(d, "img1"))).ToList();
             }
             // A folder of videos (and no images): each video a sequence, in name order.
             var videos = FilesOf(path, VideoExtensions);
@@ -46,13 +64,23 @@ public static class Inputs
                 // Results and latents are named for the sequence: two videos of one name would overwrite each other's.
                 if (videos.GroupBy(Path.GetFileNameWithoutExtension).FirstOrDefault(g => g.Count() > 1) is { } twins)
                     throw new InvalidDataException($"'{path}' holds videos of one name, {string.Join(" and ", twins.Select(Path.GetFileName))}: each is a sequence named for its file, so keep one");
-                return [.. videos.SelectMany(v => Video(v, size, frameStep, crop, warn))];
+                return [.. videos.SelectMany(video)];
             }
-            return Folder(Path.GetFileName(Path.GetFullPath(path).TrimEnd('/')), path, size, frameStep, crop);
+            return folder(Path.GetFileName(Path.GetFullPath(path).TrimEnd('/')), path);
         }
-        if (File.Exists(path)) return Video(path, size, frameStep, crop, warn);
+        if (File.Exists(path)) return video(path);
         throw new FileNotFoundException($"input '{path}' not found", path);
     }
+
+    /// <summary>No resizing: frames at the input's own size (<see cref="OpenWhole"/>).</summary>
+    const int Native = 0;
+
+    /// <summary>The sequences of <paramref name="path"/> as <see cref="Open"/> finds them, each frame at the input's own
+    /// size (<see cref="Source.Width"/>×<see cref="Source.Height"/>, 3 bytes a pixel), for a caller that cuts them
+    /// itself (<see cref="TiledTracker"/>): a video is decoded once, whatever is cut from it. Every image of a folder
+    /// must have the first one's size.</summary>
+    public static List<Source> OpenWhole(string path, out string? gtDir, int frameStep = 1, Action<string>? warn = null) =>
+        Open(path, Native, out gtDir, frameStep, null, warn);
 
     /// <summary>The sequences of <paramref name="path"/> (ground truth aside) once for each window of
     /// <paramref name="crops"/>, each named <c>sequence@window</c>, so that several windows of one footage are
@@ -71,7 +99,8 @@ public static class Inputs
         var first = Read(files[0]);
         return [.. Windows(crop, first.Width, first.Height, dir).Select(w =>
         {
-            byte[] Frame(string f) => crop is null ? Resize(Read(f), size) : Resize(Cut(Read(f), w, f), w.Width, w.Height, size);
+            byte[] Frame(string f) => size == Native ? Same(Read(f), first, f)
+                : crop is null ? Resize(Read(f), size) : Resize(Cut(Read(f), w, f), w.Width, w.Height, size);
             return new Source(NameOf(name, crop, w), w.Width, w.Height, files.Select(Frame), files.Count, w.Left, w.Top);
         })];
     }
@@ -92,6 +121,11 @@ public static class Inputs
     /// <summary>The window of one image; every image of a folder must have the first one's size.</summary>
     static byte[] Cut(ImageResult img, Scalor.IO.Crop.Window w, string file) =>
         Scalor.IO.Crop.cut(Windows(Scalor.IO.Crop.Crop.NewWindow(w), img.Width, img.Height, file)[0], img.Width, img.Data);
+
+    /// <summary>An image's pixels as they are, which must be the size of the first of its folder.</summary>
+    static byte[] Same(ImageResult img, ImageResult first, string file) =>
+        img.Width == first.Width && img.Height == first.Height ? img.Data
+            : throw new InvalidDataException($"{file} is {img.Width}×{img.Height}; the images before it are {first.Width}×{first.Height}");
 
     static ImageResult Read(string file)
     {
@@ -125,9 +159,46 @@ public static class Inputs
         return [.. Windows(crop, w, h, file).Select(c =>
         {
             var filter = crop is null ? "" : $"crop={c.Width}:{c.Height}:{c.Left}:{c.Top},";
+            var frames = size == Native ? Decode(file, w, h, "null", once) : Decode(file, size, size, $"{filter}scale={size}:{size}:flags=area", once);
             return new Source(NameOf(Path.GetFileNameWithoutExtension(file), crop, c), c.Width, c.Height,
-                Decode(file, size, filter, once).Where((_, i) => i % frameStep == 0), (n + frameStep - 1) / frameStep, c.Left, c.Top);
+                frames.Where((_, i) => i % frameStep == 0), (n + frameStep - 1) / frameStep, c.Left, c.Top);
         })];
+    }
+
+    /// <summary>A folder's images, each read once and cut into the windows of <paramref name="crop"/> as
+    /// <see cref="Folder"/> cuts each window.</summary>
+    static TiledSource FolderTiled(string name, string dir, int size, int frameStep, Scalor.IO.Crop.Crop crop)
+    {
+        var files = FilesOf(dir, ImageExtensions).Where((_, i) => i % frameStep == 0).ToList();
+        if (files.Count == 0) throw new InvalidDataException($"no images (png, jpg, bmp) or videos in '{dir}'");
+        var first = Read(files[0]);
+        var windows = Windows(crop, first.Width, first.Height, dir);
+        IReadOnlyList<byte[]> Tiles(string f)
+        {
+            var img = Read(f);
+            return [.. windows.Select(w => Resize(Cut(img, w, f), w.Width, w.Height, size))];
+        }
+        return new TiledSource(name, first.Width, first.Height, windows, files.Select(Tiles), files.Count);
+    }
+
+    /// <summary>A video decoded once: one ffmpeg splits each decoded frame, crops and scales every window of
+    /// <paramref name="crop"/> as <see cref="Video"/> does for one, and stacks them, so each tile's pixels are those
+    /// <see cref="Video"/> gives that window (checked on vtest.avi, byte for byte).</summary>
+    static TiledSource VideoTiled(string file, int size, int frameStep, Scalor.IO.Crop.Crop crop, Action<string>? warn)
+    {
+        var (w, h, n) = Probe(file);
+        var windows = Windows(crop, w, h, file);
+        var k = windows.Count;
+        string Tile(Scalor.IO.Crop.Window c) => $"crop={c.Width}:{c.Height}:{c.Left}:{c.Top},scale={size}:{size}:flags=area";
+        var graph = k == 1 ? $"[0:v]{Tile(windows[0])}"
+            : $"[0:v]split={k}{string.Concat(Enumerable.Range(0, k).Select(i => $"[s{i}]"))};"
+              + string.Concat(windows.Select((c, i) => $"[s{i}]{Tile(c)}[t{i}];"))
+              + $"{string.Concat(Enumerable.Range(0, k).Select(i => $"[t{i}]"))}vstack=inputs={k}";
+        var plane = size * size * 3;
+        var frames = FromDecoder(file, "ffmpeg", ["-v", "error", "-i", file, "-filter_complex", graph, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], plane * k, warn)
+            .Where((_, i) => i % frameStep == 0)
+            .Select(IReadOnlyList<byte[]> (stack) => [.. Enumerable.Range(0, k).Select(i => stack[(i * plane)..((i + 1) * plane)])]);
+        return new TiledSource(Path.GetFileNameWithoutExtension(file), w, h, windows, frames, (n + frameStep - 1) / frameStep);
     }
 
     static Process Start(string exe, params string[] args)
@@ -153,13 +224,12 @@ public static class Inputs
         return (w, h, n);
     }
 
-    /// <param name="file">The video, decoded by ffmpeg to size×size RGB frames.</param>
-    /// <param name="size">The side of the frames.</param>
-    /// <param name="filter">ffmpeg filters before the scaling, each followed by a comma ("" for none).</param>
+    /// <param name="file">The video, decoded by ffmpeg to <paramref name="width"/>×<paramref name="height"/> RGB frames.</param>
+    /// <param name="filters">ffmpeg's video filters that make them so ("null" for the video's own frames).</param>
     /// <param name="warn">Hears what ffmpeg reported (<see cref="FromDecoder"/>).</param>
-    static IEnumerable<byte[]> Decode(string file, int size, string filter, Action<string>? warn) =>
-        FromDecoder(file, "ffmpeg", ["-v", "error", "-i", file, "-vf", $"{filter}scale={size}:{size}:flags=area", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
-            size * size * 3, warn);
+    static IEnumerable<byte[]> Decode(string file, int width, int height, string filters, Action<string>? warn) =>
+        FromDecoder(file, "ffmpeg", ["-v", "error", "-i", file, "-vf", filters, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+            width * height * 3, warn);
 
     /// <summary>Raw frames of <paramref name="frameBytes"/> bytes each, read as they come from the standard output of a
     /// decoder (<paramref name="exe"/> with <paramref name="args"/>; ffmpeg for videos). Its standard error is read

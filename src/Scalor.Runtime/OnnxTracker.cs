@@ -27,7 +27,10 @@ public enum Provider
 /// <param name="Where">(sx, sy, tx, ty): half-extents and centre in normalised [−1, 1] coordinates.</param>
 /// <param name="New">Discovered in this frame rather than propagated.</param>
 /// <param name="Visible">Pixels of the frame the model renders for it: its own Σ α·z_pres inside the frame.</param>
-public sealed record TrackedObject(long Id, float Left, float Top, float Width, float Height, float Presence, float Depth, float[] Where, bool New, float Visible);
+/// <param name="Tile">Tracked in tiles (<see cref="TiledTracker"/>): the window of the whole frame whose model saw it,
+/// in whose square <paramref name="Where"/> and <paramref name="Visible"/> are; its box is in the whole frame's pixels.</param>
+public sealed record TrackedObject(long Id, float Left, float Top, float Width, float Height, float Presence, float Depth, float[] Where, bool New, float Visible,
+    Scalor.IO.Crop.Window? Tile = null);
 
 /// <summary>A frame's tracking result, in stream order.</summary>
 /// <param name="Frame">The frame as it came in.</param>
@@ -35,20 +38,49 @@ public sealed record TrackedObject(long Id, float Left, float Top, float Width, 
 /// <param name="Reconstruction">The model's rendering of the frame [3; H; W] in [0, 1], when the model was exported with it.</param>
 /// <param name="AlphaFg">The foreground alpha [1; H; W], when rendered.</param>
 /// <param name="Background">The background [3; H; W], when rendered.</param>
-public sealed record TrackedFrame(Frame Frame, IReadOnlyList<TrackedObject> Objects, float[]? Reconstruction, float[]? AlphaFg = null, float[]? Background = null);
+/// <param name="Tiles">Tracked in tiles (<see cref="TiledTracker"/>): each tile's own result, its frame the tile at the
+/// model's size, its objects under the tile's ids; <paramref name="Objects"/> are then the joined ones.</param>
+public sealed record TrackedFrame(Frame Frame, IReadOnlyList<TrackedObject> Objects, float[]? Reconstruction, float[]? AlphaFg = null, float[]? Background = null,
+    IReadOnlyList<TrackedFrame>? Tiles = null);
+
+/// <summary>What one stream has tracked so far with an <see cref="OnnxTracker"/>: the recurrent and object state
+/// and the ids of the objects it holds. A tracker keeps one for <see cref="OnnxTracker.Step(Frame)"/>; several
+/// (<see cref="OnnxTracker.NewState"/>) let one loaded model follow several streams in turn, the tiles of a frame
+/// (<see cref="TiledTracker"/>), say.</summary>
+public sealed class TrackerState
+{
+    internal readonly Dictionary<string, (float[] Data, long[] Shape)> Floats;
+    internal readonly long[] Ids;
+    internal HashSet<long> PreviousIds = new();
+    internal readonly OnnxTracker Owner;
+
+    internal TrackerState(OnnxTracker owner, IEnumerable<(string Name, long[] Shape)> floats, int capacity)
+    {
+        Owner = owner;
+        Floats = floats.ToDictionary(f => f.Name, f => (new float[f.Shape.Aggregate(1L, (a, b) => a * b)], f.Shape));
+        Ids = new long[capacity];
+    }
+
+    /// <summary>Forgets every object and the recurrent state (a new sequence starts).</summary>
+    public void Reset()
+    {
+        foreach (var (data, _) in Floats.Values) Array.Clear(data);
+        Array.Clear(Ids);
+        PreviousIds = new();
+    }
+}
 
 /// <summary>Runs a model exported by <c>scalor-host export</c>: one ONNX Runtime session, the recurrent and
 /// object state carried from frame to frame (so ids persist), deterministic. Not thread-safe: one stream
-/// per tracker.</summary>
+/// per tracker, or one thread stepping several states in turn.</summary>
 public sealed class OnnxTracker : IDisposable
 {
     readonly InferenceSession session;
     readonly RunOptions runOptions = new();
-    readonly Dictionary<string, (float[] Data, long[] Shape)> floatState = new();
-    readonly long[] ids;
+    readonly (string Name, long[] Shape)[] floatInputs;
+    readonly TrackerState state;
     readonly string[] inputNames;
     readonly string[] outputNames;
-    HashSet<long> previousIds = new();
 
     /// <summary>Slots in the exported object state.</summary>
     public int Capacity { get; }
@@ -105,16 +137,9 @@ public sealed class OnnxTracker : IDisposable
             Crops = Scalor.IO.Crop.parseAll(cs) is { IsOk: true } crops ? [.. crops.ResultValue]
                 : throw new InvalidDataException($"bad metadata {Scalor.Model.Train.cropKey} '{cs}' (windows as --crop takes them)");
         inputNames = session.InputMetadata.Keys.ToArray();
-        foreach (var name in inputNames)
-        {
-            var m = session.InputMetadata[name];
-            if (m.ElementDataType == TensorElementType.Float)
-            {
-                var shape = m.Dimensions.Select(d => (long)d).ToArray();
-                floatState[name] = (new float[shape.Aggregate(1L, (a, b) => a * b)], shape);
-            }
-        }
-        ids = new long[Capacity];
+        floatInputs = [.. inputNames.Where(n => session.InputMetadata[n].ElementDataType == TensorElementType.Float)
+            .Select(n => (n, session.InputMetadata[n].Dimensions.Select(d => (long)d).ToArray()))];
+        state = NewState();
         outputNames = session.OutputMetadata.Keys.ToArray();
         foreach (var name in inputNames)
             if (name != "image" && !outputNames.Contains("next_" + name))
@@ -181,17 +206,22 @@ public sealed class OnnxTracker : IDisposable
         return new OnnxTracker(session, name);
     }
 
+    /// <summary>A fresh state for another stream of this model, nothing tracked yet.</summary>
+    public TrackerState NewState() => new(this, floatInputs, Capacity);
+
     /// <summary>Forgets every object and the recurrent state (a new sequence starts).</summary>
-    public void Reset()
-    {
-        foreach (var (data, _) in floatState.Values) Array.Clear(data);
-        Array.Clear(ids);
-        previousIds = new();
-    }
+    public void Reset() => state.Reset();
 
     /// <summary>Tracks one frame. Throws <see cref="ArgumentException"/> for a frame of the wrong size.</summary>
-    public TrackedFrame Step(Frame frame)
+    public TrackedFrame Step(Frame frame) => Step(frame, state);
+
+    /// <summary>Tracks one frame of the stream whose state is <paramref name="state"/> (one of this tracker's
+    /// <see cref="NewState"/>), and carries that state on.</summary>
+    public TrackedFrame Step(Frame frame, TrackerState state)
     {
+        if (state.Owner != this) throw new ArgumentException("a state of another tracker", nameof(state));
+        var floatState = state.Floats;
+        var ids = state.Ids;
         if (frame.Width != ImageSize || frame.Height != ImageSize)
             throw new ArgumentException($"frame {frame.Sequence}/{frame.Index} is {frame.Width}×{frame.Height}; the model takes {ImageSize}×{ImageSize}");
         if (frame.Rgb.Length != frame.Width * frame.Height * 3)
@@ -226,7 +256,7 @@ public sealed class OnnxTracker : IDisposable
             float[]? Rendered(string n) => Renders ? byName[n].GetTensorDataAsSpan<float>().ToArray() : null;
             var visible = byName.TryGetValue("visible", out var v) ? v.GetTensorDataAsSpan<float>().ToArray() : null;
             var maskBoxes = MaskBoxes && byName.TryGetValue("mask_box", out var mb) ? mb.GetTensorDataAsSpan<float>().ToArray() : null;
-            return new TrackedFrame(frame, Objects(visible, maskBoxes), Rendered("recon"), Rendered("alpha_fg"), Rendered("background"));
+            return new TrackedFrame(frame, Objects(state, visible, maskBoxes), Rendered("recon"), Rendered("alpha_fg"), Rendered("background"));
         }
         finally
         {
@@ -237,8 +267,9 @@ public sealed class OnnxTracker : IDisposable
     /// <summary>The reported objects; <paramref name="visible"/> [Capacity], each slot's rendered pixels (absent in
     /// models exported before it existed: then nothing is left out for it); <paramref name="maskBoxes"/>
     /// [Capacity; 4], each slot's mask box (null: glimpse boxes).</summary>
-    List<TrackedObject> Objects(float[]? visible, float[]? maskBoxes)
+    List<TrackedObject> Objects(TrackerState state, float[]? visible, float[]? maskBoxes)
     {
+        var (floatState, ids) = (state.Floats, state.Ids);
         var mask = floatState["mask"].Data;
         var pres = floatState["pres"].Data;
         var where = floatState["where"].Data;
@@ -255,9 +286,9 @@ public sealed class OnnxTracker : IDisposable
             var w = where.AsSpan(4 * i, 4).ToArray();
             var (left, top, width, height) = Scalor.Model.Track.reportedBox(maskBoxes is not null,
                 maskBoxes is null ? [] : maskBoxes.AsSpan(4 * i, 4).ToArray(), w, ImageSize, ImageSize).ToValueTuple();
-            list.Add(new TrackedObject(ids[i], (float)left, (float)top, (float)width, (float)height, pres[i], depth[i], w, !previousIds.Contains(ids[i]), vis));
+            list.Add(new TrackedObject(ids[i], (float)left, (float)top, (float)width, (float)height, pres[i], depth[i], w, !state.PreviousIds.Contains(ids[i]), vis));
         }
-        previousIds = seen;
+        state.PreviousIds = seen;
         return list;
     }
 

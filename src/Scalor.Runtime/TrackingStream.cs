@@ -104,6 +104,19 @@ public static class TrackingStream
         }, options, dropped);
     }
 
+    /// <summary>Tracks a stream of whole frames (<see cref="FrameSources.Whole"/>, or a camera's) in tiles, joined into
+    /// one set of ids for the whole frame as they come (<see cref="TiledTracker"/>); a new sequence name starts afresh.
+    /// Boxes are in the whole frame's pixels, so <see cref="RecordMot"/> needs no size.</summary>
+    public static IObservable<TrackedFrame> TrackTiles(this IObservable<Frame> frames, TiledTracker tracker, StreamOptions? options = null,
+        Action<Frame>? dropped = null) =>
+        frames.Process(tracker.Step, options, dropped);
+
+    /// <summary>Tracks a stream of frames that come cut into tiles (<see cref="FrameSources.Tiled"/>) and joins them as
+    /// they come (<see cref="TiledTracker"/>); a new sequence name starts afresh.</summary>
+    public static IObservable<TrackedFrame> TrackTiles(this IObservable<TiledFrame> frames, TiledTracker tracker, StreamOptions? options = null,
+        Action<TiledFrame>? dropped = null) =>
+        frames.Process(tracker.Step, options, dropped);
+
     /// <summary>Records tracked frames as MOTChallenge result files, <c>DIR/&lt;sequence&gt;.txt</c>
     /// (<c>frame,id,left,top,width,height,conf,-1,-1,-1</c>, frames from 1), scaled to each frame's original size
     /// <paramref name="width"/>×<paramref name="height"/> when given. Passes the frames on unchanged.</summary>

@@ -71,6 +71,15 @@ let tests =
             match parse [| "track"; "--out"; "o"; "--runtime"; "onnx"; "--provider"; "directml" |] with
             | Run(Track t) -> Expect.equal (t.Runtime, t.Provider, t.Capacity) ("onnx", "directml", 64) "track on ONNX Runtime"
             | other -> failtestf "unexpected %A" other
+            match parse [| "track"; "--input"; "v.avi"; "--crop"; "tiles:288"; "--live"; "--out"; "o" |], parse [| "track"; "--input"; "v.avi"; "--out"; "o"; "--live" |] with
+            | Run(Track a), Run(Track b) -> Expect.equal (a.Live, b.Live, b.Crop) (true, true, None) "--live; tiles may come from the model's record"
+            | other -> failtestf "unexpected %A" other
+            for argv, says in [ [| "track"; "--out"; "o"; "--live" |], "--input"
+                                [| "track"; "--input"; "v.avi"; "--out"; "o"; "--live"; "--backfill" |], "cannot go back"
+                                [| "track"; "--input"; "v.avi"; "--out"; "o"; "--live"; "--crop"; "centre" |], "tiles:S" ] do
+                match parse argv with
+                | UsageError line -> Expect.stringContains line says (sprintf "%A: %s" argv line)
+                | other -> failtestf "expected a usage error for %A, got %A" argv other
             match parse [| "track"; "--out"; "o"; "--backfill" |], parse [| "track"; "--out"; "o" |], parse [| "eval"; "--data"; "d"; "--backfill" |] with
             | Run(Track a), Run(Track b), Run(Eval e) -> Expect.equal (a.Backfill, b.Backfill, e.Backfill) (true, false, true) "--backfill on request only"
             | other -> failtestf "unexpected %A" other

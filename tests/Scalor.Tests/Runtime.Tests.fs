@@ -7,6 +7,23 @@ open Expecto
 open Scalor.Runtime
 open Scalor.Worlds
 
+/// A results row, as the tiled tracker hands one to `Stitch.Live`.
+let private row frame id box flag : Scalor.Metrics.MotFiles.Row =
+    { Frame = frame; Id = id; Box = box; Flag = flag; Class = 1; Visibility = 1.0 }
+
+/// A temporary folder of `count` PNGs of width×height, image t filled with 10t + 5 and then drawn on by `draw t`,
+/// given to `f` and deleted after.
+let private withImages (prefix: string) count width height (draw: int -> Scalor.Host.Rgb -> unit) (f: string -> unit) =
+    let dir = IO.Directory.CreateTempSubdirectory(prefix).FullName
+    try
+        for t in 0 .. count - 1 do
+            let img = Scalor.Host.Rgb(width, height)
+            Array.Fill(img.Pixels, byte (10 * t + 5))
+            draw t img
+            img.SavePng(IO.Path.Combine(dir, sprintf "%03d.png" t))
+        f dir
+    finally IO.Directory.Delete(dir, true)
+
 [<Tests>]
 let tests =
     testList "Runtime.FrameSources" [
@@ -19,14 +36,9 @@ let tests =
             Expect.equal frames.[4].Rgb s.Frames.[64 * 64 * 3 .. 2 * 64 * 64 * 3 - 1] "same pixels as the generator"
 
         testCase "a folder of images streams every frame, or every k-th under the input's frame index" <| fun () ->
-            let dir = IO.Directory.CreateTempSubdirectory("scalor-frames").FullName
-            try
-                for t in 0 .. 6 do
-                    // The right half one brighter: a crop of it shows so.
-                    let img = Scalor.Host.Rgb(128, 64)
-                    Array.Fill(img.Pixels, byte (10 * t + 5))
-                    for y in 0 .. 63 do for x in 64 .. 127 do img.Set(x, y, (byte (10 * t + 6), 0uy, 0uy))
-                    img.SavePng(IO.Path.Combine(dir, sprintf "%03d.png" t))
+            // The right half one brighter: a crop of it shows so.
+            let brighter t (img: Scalor.Host.Rgb) = for y in 0 .. 63 do for x in 64 .. 127 do img.Set(x, y, (byte (10 * t + 6), 0uy, 0uy))
+            withImages "scalor-frames" 7 128 64 brighter <| fun dir ->
                 let read step crop =
                     let frames = match crop with Some c -> FrameSources.FromPath(dir, 64, step, c) | None -> FrameSources.FromPath(dir, 64, step)
                     frames.ToList().Wait() |> Seq.map (fun f -> f.Index, int f.Rgb.[0]) |> List.ofSeq
@@ -36,7 +48,6 @@ let tests =
                 // A video beside the images changes nothing: a folder with images is a sequence of them.
                 IO.File.WriteAllText(IO.Path.Combine(dir, "clip.mp4"), "not decoded")
                 Expect.equal (read 1 None) [ for t in 0 .. 6 -> t, 10 * t + 5 ] "the images, the video aside"
-            finally IO.Directory.Delete(dir, true)
 
         testCase "a folder of videos is a sequence per video; two of one name are refused before any is decoded" <| fun () ->
             let dir = IO.Directory.CreateTempSubdirectory("scalor-videos").FullName
@@ -193,6 +204,71 @@ let streamTests =
             // 10.125 and −0.125 are exact binary halves at the third decimal: half-to-even would give 10.12 and −0.12.
             Expect.equal (TrackingStream.MotLine(3, 7L, [ 10.125; 2.0; 0.5; -0.125 ], 0.9996)) "3,7,10.13,2,0.5,-0.13,1,-1,-1,-1" "rounded as the files carry it"
             Expect.sequenceEqual (TrackingStream.MotBox [ 10.125; 2.004 ]) [ 10.13; 2.0 ] "the box the line writes"
+
+        testCase "a folder's images stream whole, at their own size, for tiles; an image of another size is refused" <| fun () ->
+            withImages "scalor-whole" 5 112 80 (fun _ _ -> ()) <| fun dir ->
+                let frames = FrameSources.Whole(dir, 2).ToList().Wait() |> List.ofSeq
+                Expect.equal [ for f in frames -> f.Index, f.Width, f.Height, f.Rgb.Length, int f.Rgb.[0] ] [ for t in [ 0; 2; 4 ] -> t, 112, 80, 112 * 80 * 3, 10 * t + 5 ] "frames 0, 2, 4 as they are"
+                // Cut into tiles at once: each tile's pixels are those FromPath gives its window.
+                let tiles = Scalor.IO.Crop.Tiles(64, 0)
+                let cut = FrameSources.Tiled(dir, 32, tiles, 2).ToList().Wait() |> List.ofSeq
+                let windows = [ for w in cut.[0].Windows -> w.Left, w.Top ]
+                Expect.equal windows [ 0, 0; 48, 0; 0, 16; 48, 16 ] "four tiles of 64 over 112×80"
+                Expect.equal [ for f in cut -> f.Index, f.Width, f.Height, f.Tiles.Count ] [ for t in [ 0; 2; 4 ] -> t, 112, 80, 4 ] "the whole frame's index and size"
+                for i, w in List.indexed (List.ofSeq cut.[0].Windows) do
+                    let alone = FrameSources.FromPath(dir, 32, 2, Scalor.IO.Crop.Window w).ToList().Wait() |> List.ofSeq
+                    Expect.equal [ for f in cut -> f.Tiles.[i] ] [ for f in alone -> f.Rgb ] (sprintf "tile %d as FromPath gives its window" i)
+                Scalor.Host.Rgb(64, 64).SavePng(IO.Path.Combine(dir, "005.png"))
+                let error = Expect.throwsC (fun () -> FrameSources.Whole(dir).ToList().Wait() |> ignore) id
+                Expect.stringContains error.Message "005.png is 64×64; the images before it are 112×80" "names the odd image"
+
+        testCase "tiles tracked live: each tile as alone, joined as Stitch.Live joins them, objects in the whole frame" <| fun () ->
+            // Five frames of a held-out LD world at 112×112, in four tiles of the default model's 64 pixels.
+            let w = World.create { World.defaultConfig with ViewSize = 112; ObjectCount = Some(24, 34); Length = 5 } None
+            let s = World.sequence w (World.sequenceSeed 1000001UL 0)
+            let bytes = 112 * 112 * 3
+            let whole = [ for t in 0 .. 4 -> Frame("big", t, 112, 112, s.Frames.[t * bytes .. (t + 1) * bytes - 1]) ]
+            let nets, share = Scalor.Host.Checkpoints.LoadForInference(null, None, None).ToTuple()
+            use tracker = Scalor.Host.ExportCommand.InMemory(nets, 64, "cpu", 1, ignore, duplicateShare = share)
+            let tiled = TiledTracker(tracker, Scalor.IO.Crop.Tiles(64, 0))
+            let tracked = (Observable.ToObservable whole).TrackTiles(tiled).ToList().Wait() |> List.ofSeq
+            let windows = List.ofSeq tiled.Windows
+            Expect.equal [ for w in windows -> w.Left, w.Top ] [ 0, 0; 48, 0; 0, 48; 48, 48 ] "four tiles, in Crop.windows' order"
+            // Each tile, tracked on its own with a fresh state, gives what the tiled tracker's state for it gave.
+            for ti, win in List.indexed windows do
+                let state = tracker.NewState()
+                for f, frame in List.zip tracked whole do
+                    let tile = Frame("t", frame.Index, 64, 64, Inputs.Resize(Scalor.IO.Crop.cut win 112 frame.Rgb, 64, 64, 64))
+                    let alone = tracker.Step(tile, state)
+                    Expect.equal [ for o in f.Tiles.[ti].Objects -> o.Id, o.Left, o.Top ] [ for o in alone.Objects -> o.Id, o.Left, o.Top ] "the tile as tracked alone"
+            // The joined objects: Stitch.Live over the tiles' boxes in the whole frame, each a tile's object under the joined id.
+            let live = Scalor.Model.Stitch.Live(Scalor.Model.Stitch.defaults, windows)
+            let mutable before = Set.empty
+            for f in tracked do
+                let rows =
+                    [ for ti, tile in List.indexed (List.ofSeq f.Tiles) do
+                          let win = windows.[ti]
+                          let k = float win.Width / 64.0
+                          for o in tile.Objects ->
+                              let b : Scalor.Metrics.Geometry.Box = { Left = float (float32 (float win.Left + float o.Left * k)); Top = float (float32 (float win.Top + float o.Top * k)); Width = float (float32 (float o.Width * k)); Height = float (float32 (float o.Height * k)) }
+                              ti, row (f.Frame.Index + 1) (int o.Id) b (float o.Presence) ]
+                let joined = live.Step(f.Frame.Index + 1, rows)
+                Expect.equal [ for o in f.Objects -> o.Id, float o.Left, float o.Top, float o.Width, float o.Height ] [ for r in joined.Rows -> int64 r.Id, r.Box.Left, r.Box.Top, r.Box.Width, r.Box.Height ] "the live join's rows"
+                Expect.isTrue (f.Objects |> Seq.forall (fun o -> not (isNull (box o.Tile)))) "each names its tile"
+                Expect.equal [ for o in f.Objects -> o.New ] [ for o in f.Objects -> not (before.Contains o.Id) ] "new: an id not reported in the frame before"
+                before <- set [ for o in f.Objects -> o.Id ]
+            // Frames that come cut (a video's tiles, scaled by ffmpeg) are tracked as whole frames cut so.
+            let precut =
+                [ for f in whole -> TiledFrame(f.Sequence, f.Index, 112, 112, List.toArray windows, [| for w in windows -> Inputs.Resize(Scalor.IO.Crop.cut w 112 f.Rgb, 64, 64, 64) |]) ]
+            let again = (Observable.ToObservable precut).TrackTiles(TiledTracker(tracker)).ToList().Wait() |> List.ofSeq
+            Expect.equal [ for f in again -> [ for o in f.Objects -> o.Id, o.Left, o.Top, o.New ] ] [ for f in tracked -> [ for o in f.Objects -> o.Id, o.Left, o.Top, o.New ] ] "the same joined objects"
+            Expect.equal [ for f in again -> f.Frame.Sequence, f.Frame.Index, f.Frame.Width, f.Frame.Rgb.Length ] [ for f in whole -> f.Sequence, f.Index, 112, 0 ] "the whole frame's name, index and size, no pixels"
+            let counts = [ for f in tracked -> f.Objects.Count, f.Tiles |> Seq.sumBy (fun t -> t.Objects.Count) ]
+            Expect.isTrue (counts |> List.forall (fun (joined, tiles) -> joined > 15 && joined < tiles)) (sprintf "about 27 objects in view, fewer than the tiles report: %A" counts)
+            // A frame the crop cannot cut ends the stream with its error.
+            let small = Observable.Return(Frame("small", 0, 32, 32, Array.zeroCreate (32 * 32 * 3)))
+            Expect.throwsT<ArgumentException> (fun () -> small.TrackTiles(TiledTracker(tracker, Scalor.IO.Crop.Tiles(64, 0))).Wait() |> ignore) "too small for a tile"
+            Expect.throwsT<ArgumentException> (fun () -> (Observable.Return(whole.[0])).TrackTiles(TiledTracker(tracker)).Wait() |> ignore) "whole frames need a crop"
 
         testCase "end to end: a generated world through an exported model, recorded as MOTChallenge files" <| fun () ->
             let nets = Scalor.Model.Scalor.create { Scalor.Model.Config.toy64 with BatchSize = 1 } 3L

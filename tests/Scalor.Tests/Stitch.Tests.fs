@@ -50,6 +50,20 @@ let private worldOf (seed: int) =
               { Stitch.Window = w; Stitch.Rows = rows } ]
     objects, tiles
 
+/// Tiles at x 0, 48 and 96 of a 160×64 frame, each reporting its tracks 1 to 4 in each of 12 frames with
+/// probability 0.7, at random boxes in its window: what live joining must stay consistent on, whatever it joins.
+let private noisyOf (seed: int) =
+    let rng = Random seed
+    [ for left in [ 0; 48; 96 ] ->
+          let w = window left
+          { Stitch.Window = w
+            Stitch.Rows =
+              [| for f in 1 .. 12 do
+                     for id in 1 .. 4 do
+                         if rng.NextDouble() < 0.7 then
+                             let bw, bh = 4.0 + float (rng.Next 20), 4.0 + float (rng.Next 20)
+                             yield row f id (float left + float (rng.Next(64 - int bw)), float (rng.Next(64 - int bh)), bw, bh) |] } ]
+
 [<Tests>]
 let tests =
     testList "Stitch" [
@@ -76,6 +90,57 @@ let tests =
             && joined.Rows = Stitch.stitch Stitch.defaults tiles
             && tiles |> List.indexed |> List.forall (fun (ti, t) ->
                 t.Rows |> Array.forall (fun r -> joinedAt.TryFind(r.Frame, joined.Ids.[(ti, r.Id)]) = Some r.Box.Top))
+
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300 } "live joining gives perfect tiles what joining whole files gives" <| fun (seed: int) ->
+            // Each object enters a tile's view while the other still holds all of it: the first frame they share joins them.
+            let _, tiles = worldOf seed
+            let live = Stitch.joinLive Stitch.defaults tiles
+            let whole = Stitch.join Stitch.defaults tiles
+            live.Rows = whole.Rows && live.Ids = whole.Ids && live.Earlier.IsEmpty
+
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300 } "live joining, whatever it joins: one box an id a frame, each tile's box under its track's id then, renamed only to older ids" <| fun (seed: int) ->
+            let tiles = noisyOf seed
+            let joined = Stitch.joinLive Stitch.defaults tiles
+            let byFrame = joined.Rows |> Array.groupBy (fun r -> r.Frame) |> Map.ofArray
+            let tileRows = [ for (ti, t) in List.indexed tiles do for r in t.Rows -> ti, r ]
+            // Every reported row's id in its frame is a joined row of that frame, whose box is one of the boxes its tracks drew.
+            let covered =
+                tileRows |> List.forall (fun (ti, r) ->
+                    match joined.IdAt r.Frame (ti, r.Id) with
+                    | Some id ->
+                        let drawn = [ for (tj, s) in tileRows do if s.Frame = r.Frame && joined.IdAt s.Frame (tj, s.Id) = Some id then s.Box ]
+                        byFrame.[r.Frame] |> Array.exists (fun j -> j.Id = id && List.contains j.Box drawn)
+                    | None -> false)
+            let distinct = byFrame |> Map.forall (fun _ rows -> (rows |> Array.distinctBy (fun r -> r.Id)).Length = rows.Length)
+            let noneExtra = byFrame |> Map.forall (fun f rows -> rows.Length <= (tileRows |> List.filter (fun (_, r) -> r.Frame = f) |> List.length))
+            let older = joined.Earlier |> Map.forall (fun k earlier -> earlier |> List.forall (fun (_, id) -> id > joined.Ids.[k]) && earlier = List.sortBy fst earlier)
+            covered && distinct && noneExtra && older
+
+        testCase "live joining renames a track that meets another only after both have ids, to the older id, from then on" <| fun () ->
+            // Tile 48's track first barely touches tile 0's object (frames 1, 2: IoU 0.11), then lies on it (3, 4: 0.82):
+            // the mean over the frames both report reaches 0.3 at frame 3.
+            let a = { Stitch.Window = window 0; Stitch.Rows = [| for t in 1 .. 4 -> row t 1 (50.0, 10.0, 10.0, 10.0) |] }
+            let b = { Stitch.Window = window 48; Stitch.Rows = [| for t in 1 .. 4 -> row t 7 ((if t < 3 then 50.0 else 51.0), (if t < 3 then 18.0 else 10.0), 10.0, 10.0) |] }
+            let joined = Stitch.joinLive Stitch.defaults [ a; b ]
+            Expect.equal [ for r in joined.Rows -> r.Frame, r.Id ] [ 1, 1; 1, 2; 2, 1; 2, 2; 3, 1; 4, 1 ] "two objects, then one under the older id"
+            Expect.equal (joined.Earlier.TryFind(1, 7)) (Some [ 3, 2 ]) "tile 48's track was 2 before frame 3"
+            Expect.equal ([ 1 .. 4 ] |> List.map (fun f -> joined.IdAt f (1, 7))) [ Some 2; Some 2; Some 1; Some 1 ] "its id frame by frame"
+            // Joining the whole files gives it one id from the start.
+            Expect.equal (Stitch.stitch Stitch.defaults [ a; b ] |> Array.map (fun r -> r.Id) |> Array.distinct) [| 1 |] "mean IoU over all four frames 0.46"
+
+        testCase "live joining keeps apart two objects a tile tells apart, and forgets an object unseen for long" <| fun () ->
+            let live = Stitch.Live(Stitch.defaults, [ window 0; window 48 ], 10)
+            let step f rows = live.Step(f, rows)
+            let two = step 1 [ 0, row 1 1 (50.0, 10.0, 6.0, 10.0); 0, row 1 2 (56.0, 10.0, 6.0, 10.0); 1, row 1 5 (50.0, 10.0, 12.0, 10.0) ]
+            Expect.equal (two.Rows |> Array.map (fun r -> r.Id)) [| 1; 2 |] "one wide box joins one of them, never both"
+            Expect.equal live.Objects 2 "two objects"
+            let later = step 100 [ 1, row 100 9 (100.0, 10.0, 8.0, 8.0) ]
+            Expect.equal (later.Rows |> Array.map (fun r -> r.Id)) [| 3 |] "a new object"
+            Expect.equal live.Objects 1 "the two unseen for 99 frames are forgotten"
+            let back = step 101 [ 0, row 101 1 (20.0, 10.0, 6.0, 10.0) ]
+            Expect.equal (back.Rows |> Array.map (fun r -> r.Id)) [| 4 |] "a forgotten track that comes back is new"
+            live.Reset()
+            Expect.equal ((step 1 [ 0, row 1 1 (20.0, 10.0, 6.0, 10.0) ]).Rows |> Array.map (fun r -> r.Id)) [| 1 |] "reset: ids start again"
 
         testCase "one tile: its tracks, renumbered in the order they appear" <| fun () ->
             let tile = { Stitch.Window = window 0; Stitch.Rows = [| row 2 7 (1.0, 1.0, 5.0, 5.0); row 1 9 (20.0, 1.0, 5.0, 5.0); row 2 9 (21.0, 1.0, 5.0, 5.0) |] }

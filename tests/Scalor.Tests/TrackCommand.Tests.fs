@@ -10,6 +10,8 @@ open Scalor.Host
 open System.Reactive.Linq
 open Scalor.Runtime
 open Scalor.Tests.CommandFiles
+open Scalor.Model
+open Scalor.Metrics
 
 let private command out masks : Parse.TrackCommand = { trackCommand out with MaskBoxes = masks }
 
@@ -318,4 +320,25 @@ let tests =
                     let t, w = mota tiled, mota whole
                     Expect.isGreaterThan t 0.8 (sprintf "%s: tiled MOTA %.3f" runtime t)
                     Expect.isGreaterThan t (w + 0.3) (sprintf "%s: tiled MOTA %.3f against %.3f squashed" runtime t w)
+                    // --live: on ONNX Runtime each frame is decoded once and cut into its tiles; the tiles are tracked as
+                    // one at a time, and joined frame by frame as Stitch.joinLive joins their results.
+                    let live = trackInto dir runtime "live" big (fun c -> { c with Crop = Some(Scalor.IO.Crop.Tiles(64, 0)); Live = true; Pictures = true })
+                    for f in tileFiles do
+                        Expect.sequenceEqual (File.ReadAllLines(Path.Combine(live, "tiles", f))) (File.ReadAllLines(Path.Combine(tiled, "tiles", f))) (sprintf "%s: %s as without --live" runtime f)
+                    let parts =
+                        [ for f in tileFiles ->
+                              let at = f.Split('@').[1].Replace(".txt", "").Split(':') |> Array.map int
+                              { Stitch.Window = { Width = at.[0]; Height = at.[1]; Left = at.[2]; Top = at.[3] }
+                                Stitch.Rows = MotFiles.parse f false (File.ReadAllLines(Path.Combine(live, "tiles", f))) } ]
+                        // In the order `Crop.windows` gives them, which numbers the objects that appear in one frame.
+                        |> List.sortBy (fun p -> p.Window.Top, p.Window.Left)
+                    let expected = (Stitch.joinLive Stitch.defaults parts).Rows
+                    let got = MotFiles.parse "live" false (rowsOf live)
+                    Expect.equal [ for r in got -> r.Frame, r.Id ] [ for r in expected -> r.Frame, r.Id ] (runtime + ": the live join's frames and ids")
+                    for r, e in Array.zip got expected do
+                        Expect.isLessThanOrEqual (abs (r.Box.Left - e.Box.Left) + abs (r.Box.Top - e.Box.Top) + abs (r.Box.Width - e.Box.Width) + abs (r.Box.Height - e.Box.Height)) 0.04 (runtime + ": and boxes, to the files' two decimals")
+                    let l = mota live
+                    Expect.isGreaterThan l 0.8 (sprintf "%s: MOTA %.3f joined live" runtime l)
+                    Expect.isGreaterThan l (w + 0.3) (sprintf "%s: live MOTA %.3f against %.3f squashed" runtime l w)
+                    Expect.equal (File.Exists(Path.Combine(live, "pictures", "seq-0001.png"))) (runtime = "torchsharp") "the whole frame's pictures (TorchSharp)"
     ]

@@ -6,7 +6,8 @@
 /// a few pixels, below the anchors' scale. Tiles keep the scale, but an object that walks from one tile into the
 /// next would get a new id there. Neighbouring tiles overlap where the side does not divide the frame
 /// (`Crop.windows`): an object in the overlap is seen by both tiles, and the frames they share join its two tracks.
-/// Like `Backfill`, this only joins the model's own boxes; it needs every tile's results, so it is for files.
+/// Like `Backfill`, this only joins the model's own boxes. `join` needs every tile's results, so it is for files;
+/// `Live` joins frame by frame as a stream arrives, deciding with what it has seen so far.
 module Scalor.Model.Stitch
 
 open System.Collections.Generic
@@ -44,8 +45,18 @@ type Joined =
     { /// One set of tracks over the whole frame, in frame order, then id.
       Rows: Row[]
       /// (index of the tile in the list, the tile's own id) → the joined id, for every track of every tile; what a
-      /// tile drew of an object (its segmentation, say) is drawn under this id in the whole frame.
-      Ids: Map<int * int, int> }
+      /// tile drew of an object (its segmentation, say) is drawn under this id in the whole frame. For a track that
+      /// `Live` renamed, the id it was given last (`IdAt` for a frame's).
+      Ids: Map<int * int, int>
+      /// The ids a track had before `Live` renamed it, each with the first frame that no longer had it, oldest
+      /// first: (tile, tile's id) → [(until frame, id)]. Empty for `join`, which gives a track one id.
+      Earlier: Map<int * int, (int * int) list> }
+
+    /// The joined id that the tile's track `key` (tile index, tile's id) had in `frame`.
+    member j.IdAt (frame: int) (key: int * int) : int option =
+        match j.Earlier.TryFind key |> Option.bind (List.tryFind (fun (until, _) -> frame < until)) with
+        | Some(_, id) -> Some id
+        | None -> j.Ids.TryFind key
 
 /// The tiles' rows joined into one set of tracks: tracks of different tiles that meet the options are one object
 /// (the best-matched pairs first), unless that would make one object of two tracks a tile reports in the same
@@ -108,7 +119,8 @@ let join (opts: Options) (tiles: Tile list) : Joined =
         |> Array.sortBy (fun r -> r.Frame, r.Id)
       Ids =
         Map [ for (k, (_, (members, _))) in Array.indexed groups do
-                  for m in members -> let ti, id, _ = tracks.[m] in (ti, id), k + 1 ] }
+                  for m in members -> let ti, id, _ = tracks.[m] in (ti, id), k + 1 ]
+      Earlier = Map.empty }
 
 /// The frame where each joined track begins (id → frame): where the whole frame's pictures draw a discovery and the
 /// joined latents say `discovered`.
@@ -117,3 +129,144 @@ let beginnings (joined: Joined) : Map<int, int> =
 
 /// The rows of `join`.
 let stitch (opts: Options) (tiles: Tile list) : Row[] = (join opts tiles).Rows
+
+/// Joining as the frames arrive, for a live stream of tiles (`TiledTracker` in the runtime): each frame's rows get
+/// their joined ids before the next frame is seen. Two tracks of tiles that share pixels are one object once their
+/// boxes' IoU, averaged over the frames both have been reported without a break, meets the options (the
+/// best-matched pairs first), unless a tile has reported tracks of both in one frame (two objects it tells apart),
+/// as `join` decides over whole files. What `join` can do and this cannot: take back an id already reported. A
+/// track that meets another only after both have ids is renamed from then on to the older id (`Joined.Earlier`
+/// keeps what it was); `join` would have given both one id from the start. Ids are numbered 1, 2, … in the order
+/// the objects first appear (frame, then tile, then the tile's id).
+///
+/// Memory stays bounded on an endless stream: an object none of whose tracks has been reported for `forget` frames
+/// (default 10,000, about 5½ minutes at 30 frames/s) is forgotten, and a track of it that comes back is a new one.
+type Live(opts: Options, windows: Crop.Window list, ?forget: int) =
+    let forget = defaultArg forget 10000
+    let windows = Array.ofList windows
+    let width = windows |> Array.fold (fun m w -> max m (float (w.Left + w.Width))) 0.0
+    let height = windows |> Array.fold (fun m w -> max m (float (w.Top + w.Height))) 0.0
+    let share ti tj =
+        let a, b = windows.[ti], windows.[tj]
+        ti <> tj && a.Left < b.Left + b.Width && b.Left < a.Left + a.Width && a.Top < b.Top + b.Height && b.Top < a.Top + a.Height
+    // Union-find over objects (nodes); a node's joined id is 0 until it is first reported.
+    let parent = ResizeArray<int>()
+    let idOf = ResizeArray<int>()
+    let rec root i = if parent.[i] = i then i else (let r = root parent.[i] in parent.[i] <- r; r)
+    let groupOf = Dictionary<int * int, int>()
+    // By root: its tracks, the last frame one of them was reported, the nodes a tile has told apart from it.
+    let members = Dictionary<int, ResizeArray<int * int>>()
+    let lastSeen = Dictionary<int, int>()
+    let apart = Dictionary<int, HashSet<int>>()
+    // Two tracks reported together without a break: the sum of their IoUs and how many frames.
+    let mutable pairs = Dictionary<struct ((int * int) * (int * int)), struct (float * int)>()
+    let earlier = Dictionary<int * int, ResizeArray<int * int>>()
+    let mutable nextId = 1
+    let mutable swept = System.Int32.MinValue
+
+    let older a b = idOf.[a] > 0 && (idOf.[b] = 0 || idOf.[a] < idOf.[b]) || idOf.[a] = 0 && idOf.[b] = 0 && a < b
+    let toldApart a b = apart.[a] |> Seq.exists (fun x -> root x = b) || apart.[b] |> Seq.exists (fun x -> root x = a)
+
+    let sweep frame =
+        let gone = [ for KeyValue(r, seen) in lastSeen do if seen < frame - forget then r ]
+        for r in gone do
+            for k in members.[r] do (groupOf.Remove k |> ignore; earlier.Remove k |> ignore)
+            members.Remove r |> ignore
+            lastSeen.Remove r |> ignore
+            apart.Remove r |> ignore
+        if not gone.IsEmpty then
+            for s in apart.Values do s.RemoveWhere(fun x -> not (members.ContainsKey(root x))) |> ignore
+
+    /// Objects joined so far and not forgotten.
+    member _.Objects = members.Count
+
+    /// Forgets everything (a new sequence starts).
+    member _.Reset() =
+        parent.Clear(); idOf.Clear(); groupOf.Clear(); members.Clear(); lastSeen.Clear(); apart.Clear(); earlier.Clear()
+        pairs <- Dictionary()
+        nextId <- 1
+        swept <- System.Int32.MinValue
+
+    /// One frame's rows, each with its tile's index (in the order of `windows`) and box in the whole frame's
+    /// pixels, under the tile's own ids: the frame joined, its `Ids` those of the tracks it reports. Frames come in
+    /// increasing order.
+    member _.Step(frame: int, rows: seq<int * Row>) : Joined =
+        let rows = rows |> Array.ofSeq |> Array.sortBy (fun (ti, r) -> ti, r.Id)
+        let keys = rows |> Array.map (fun (ti, r) -> ti, r.Id)
+        for k in keys do
+            if not (groupOf.ContainsKey k) then
+                let n = parent.Count
+                parent.Add n
+                idOf.Add 0
+                groupOf.[k] <- n
+                members.[n] <- ResizeArray [ k ]
+                apart.[n] <- HashSet()
+        for (_, group) in keys |> Array.groupBy fst do
+            let roots = group |> Array.map (fun k -> root groupOf.[k]) |> Array.distinct
+            for a in roots do
+                for b in roots do
+                    if a <> b then apart.[a].Add b |> ignore
+        let next = Dictionary<struct ((int * int) * (int * int)), struct (float * int)>()
+        for i in 0 .. rows.Length - 1 do
+            for j in i + 1 .. rows.Length - 1 do
+                let (ti, a), (tj, b) = rows.[i], rows.[j]
+                if share ti tj then
+                    let key = struct (keys.[i], keys.[j])
+                    let struct (sum, count) = match pairs.TryGetValue key with | true, v -> v | _ -> struct (0.0, 0)
+                    next.[key] <- struct (sum + Geometry.iou a.Box b.Box, count + 1)
+        pairs <- next
+        let links =
+            [| for KeyValue(struct (a, b), struct (sum, count)) in next do
+                   let mean = sum / float count
+                   if count >= opts.MinCommonFrames && mean >= opts.MinMatchIou then yield a, b, count, mean |]
+            |> Array.sortBy (fun (a, b, common, mean) -> -common, -mean, a, b)
+        for (ka, kb, _, _) in links do
+            let a, b = root groupOf.[ka], root groupOf.[kb]
+            if a <> b && not (toldApart a b) then
+                let keep, gone = if older a b then a, b else b, a
+                parent.[gone] <- keep
+                if idOf.[gone] > 0 then
+                    for m in members.[gone] do
+                        match earlier.TryGetValue m with
+                        | true, list -> list.Add((frame, idOf.[gone]))
+                        | _ -> earlier.[m] <- ResizeArray [ frame, idOf.[gone] ]
+                members.[keep].AddRange members.[gone]
+                members.Remove gone |> ignore
+                apart.[keep].UnionWith apart.[gone]
+                apart.Remove gone |> ignore
+                match lastSeen.TryGetValue gone with
+                | true, seen -> (lastSeen.[keep] <- max seen (match lastSeen.TryGetValue keep with | true, s -> s | _ -> seen); lastSeen.Remove gone |> ignore)
+                | _ -> ()
+        for k in keys do
+            let r = root groupOf.[k]
+            if idOf.[r] = 0 then
+                idOf.[r] <- nextId
+                nextId <- nextId + 1
+            lastSeen.[r] <- frame
+        let joined =
+            rows
+            |> Array.groupBy (fun (ti, r) -> root groupOf.[(ti, r.Id)])
+            |> Array.map (fun (g, cands) ->
+                let _, r = cands |> Array.maxBy (fun (ti, r) -> inside width height windows.[ti] r.Box, -ti, -r.Id)
+                { r with Id = idOf.[g] })
+            |> Array.sortBy (fun r -> r.Id)
+        if frame >= swept + 64 then
+            sweep frame
+            swept <- frame
+        { Rows = joined
+          Ids = Map [ for k in keys -> k, idOf.[root groupOf.[k]] ]
+          Earlier = Map [ for k in keys do match earlier.TryGetValue k with | true, list -> yield k, List.ofSeq list | _ -> () ] }
+
+/// Whole tiles' results joined frame by frame with `Live`: what a live stream of these tiles would have reported.
+/// `Ids` gives each track the id it had last, `Earlier` the ids it had before.
+let joinLive (opts: Options) (tiles: Tile list) : Joined =
+    let live = Live(opts, tiles |> List.map (fun t -> t.Window), System.Int32.MaxValue)
+    let frames =
+        [ for (ti, t) in List.indexed tiles do for r in t.Rows -> ti, r ]
+        |> List.groupBy (fun (_, r) -> r.Frame)
+        |> List.sortBy fst
+        |> List.map (fun (f, rows) -> live.Step(f, rows))
+    let merge (a: Map<'k, 'v>) (b: Map<'k, 'v>) = Map.fold (fun (m: Map<'k, 'v>) k v -> m.Add(k, v)) a b
+    { Rows = frames |> Seq.collect (fun j -> j.Rows) |> Array.ofSeq
+      Ids = frames |> List.fold (fun m j -> merge m j.Ids) Map.empty
+      Earlier = frames |> List.fold (fun m j -> merge m j.Earlier) Map.empty }

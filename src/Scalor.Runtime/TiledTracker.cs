@@ -1,0 +1,114 @@
+using Scalor.Metrics;
+using Scalor.Model;
+using Window = Scalor.IO.Crop.Window;
+
+namespace Scalor.Runtime;
+
+/// <summary>Tracks frames larger than the model's, as they arrive, in tiles (<c>tiles:S[:O]</c>, or any crop's
+/// windows): each frame is cut into the tiles' windows, each tile is resized to the model's square and stepped with
+/// a state of its own on one loaded model, and the tiles' tracks are joined into one set of ids for the whole frame
+/// before the next frame comes (<see cref="Stitch.Live"/>). What <c>scalor-host track --crop tiles:S</c> does over
+/// files, for a live stream, with each frame decoded once. Joining live cannot take back an id it has reported: a
+/// track that meets another only after both have ids takes the older one from then on (README, "Runtime").
+/// Not thread-safe: one stream per tiled tracker.</summary>
+public sealed class TiledTracker
+{
+    readonly OnnxTracker tracker;
+    readonly Scalor.IO.Crop.Crop? crop;
+    readonly Stitch.Options options;
+    readonly int forget;
+    (string Sequence, int Width, int Height, Window[] Windows)? current;
+    Window[] windows = [];
+    TrackerState[] states = [];
+    Stitch.Live? live;
+    HashSet<long> previous = new();
+
+    /// <param name="tracker">The model, loaded once; each tile gets a state of its own (<see cref="OnnxTracker.NewState"/>).</param>
+    /// <param name="crop">How whole frames are cut: <c>tiles:S[:O]</c> (<see cref="Scalor.IO.Crop"/>); none for frames
+    /// that come cut (<see cref="TiledFrame"/>).</param>
+    /// <param name="options">When two tiles' tracks are one object (<see cref="Stitch.defaults"/> unless given).</param>
+    /// <param name="forget">Frames after which an object no tile reports any more is forgotten (<see cref="Stitch.Live"/>).</param>
+    public TiledTracker(OnnxTracker tracker, Scalor.IO.Crop.Crop? crop = null, Stitch.Options? options = null, int forget = 10000)
+    {
+        this.tracker = tracker;
+        this.crop = crop;
+        this.options = options ?? Stitch.defaults;
+        this.forget = forget;
+    }
+
+    /// <summary>The windows of the frames seen last, in the order the tiles are stepped and joined; empty before the first.</summary>
+    public IReadOnlyList<Window> Windows => windows;
+
+    /// <summary>Forgets every tile's objects and the joined ids (a new sequence starts). A frame of another sequence
+    /// name, size or windows does this itself.</summary>
+    public void Reset() => current = null;
+
+    /// <summary>Tracks one whole frame (its own size, at least a tile's window): cut into the crop's windows, each
+    /// resized to the model's square (<see cref="Inputs.Resize(byte[], int, int, int)"/>, as image folders are). Throws
+    /// <see cref="ArgumentException"/> for a frame the crop cannot cut or whose bytes are not its size's, or when
+    /// this tracker was given no crop.</summary>
+    public TrackedFrame Step(Frame frame)
+    {
+        if (crop is null) throw new ArgumentException("whole frames need a crop to cut them into tiles (tiles:S)", nameof(frame));
+        if (frame.Rgb.Length != frame.Width * frame.Height * 3)
+            throw new ArgumentException($"frame {frame.Sequence}/{frame.Index} has {frame.Rgb.Length} bytes, not {frame.Width * frame.Height * 3}");
+        var cut = Scalor.IO.Crop.windows(frame.Width, frame.Height, crop);
+        if (cut.IsError) throw new ArgumentException($"frame {frame.Sequence}/{frame.Index}: {cut.ErrorValue}");
+        Window[] ws = [.. cut.ResultValue];
+        var size = tracker.ImageSize;
+        return Step(new TiledFrame(frame.Sequence, frame.Index, frame.Width, frame.Height, ws,
+            [.. ws.Select(w => Inputs.Resize(Scalor.IO.Crop.cut(w, frame.Width, frame.Rgb), w.Width, w.Height, size))]), frame);
+    }
+
+    /// <summary>Tracks one frame that comes cut into its tiles (<see cref="FrameSources.Tiled"/>: a video's tiles
+    /// scaled by ffmpeg as a model trained on the video saw them). The result's frame has the whole frame's name,
+    /// index and size, and no pixels. Throws <see cref="ArgumentException"/> for tiles not of the model's size.</summary>
+    public TrackedFrame Step(TiledFrame frame) => Step(frame, new Frame(frame.Sequence, frame.Index, frame.Width, frame.Height, []));
+
+    TrackedFrame Step(TiledFrame frame, Frame whole)
+    {
+        if (frame.Tiles.Count != frame.Windows.Count)
+            throw new ArgumentException($"frame {frame.Sequence}/{frame.Index} has {frame.Tiles.Count} tiles for {frame.Windows.Count} windows");
+        if (current is not { } c || c.Sequence != frame.Sequence || c.Width != frame.Width || c.Height != frame.Height || !c.Windows.SequenceEqual(frame.Windows))
+        {
+            windows = [.. frame.Windows];
+            states = [.. windows.Select(_ => tracker.NewState())];
+            live = new Stitch.Live(options, Microsoft.FSharp.Collections.ListModule.OfArray(windows), forget);
+            previous = new();
+            current = (frame.Sequence, frame.Width, frame.Height, windows);
+        }
+        var size = tracker.ImageSize;
+        var tiles = new TrackedFrame[windows.Length];
+        var rows = new List<Tuple<int, MotFiles.Row>>();
+        // The tiles' objects by (tile, id), with their boxes in the whole frame.
+        var seen = new Dictionary<(int Tile, int Id), TrackedObject>();
+        for (var i = 0; i < windows.Length; i++)
+        {
+            var w = windows[i];
+            var name = $"{frame.Sequence}@{Scalor.IO.Crop.describe(Scalor.IO.Crop.Crop.NewWindow(w))}";
+            tiles[i] = tracker.Step(new Frame(name, frame.Index, size, size, frame.Tiles[i]), states[i]);
+            double sx = w.Width / (double)size, sy = w.Height / (double)size;
+            foreach (var o in tiles[i].Objects)
+            {
+                var moved = o with { Left = (float)(w.Left + o.Left * sx), Top = (float)(w.Top + o.Top * sy), Width = (float)(o.Width * sx), Height = (float)(o.Height * sy), Tile = w };
+                seen[(i, (int)o.Id)] = moved;
+                rows.Add(Tuple.Create(i, new MotFiles.Row(frame.Index + 1, (int)o.Id,
+                    new Geometry.Box(moved.Left, moved.Top, moved.Width, moved.Height), o.Presence, 1, 1.0)));
+            }
+        }
+        var joined = live!.Step(frame.Index + 1, rows);
+        // Each joined row is the box of one of its tracks: that track's object, under the joined id.
+        var objects = joined.Rows.Select(r =>
+        {
+            var o = joined.Ids.Where(kv => kv.Value == r.Id).Select(kv => seen[(kv.Key.Item1, kv.Key.Item2)])
+                .First(o => o.Left == r.Box.Left && o.Top == r.Box.Top && o.Width == r.Box.Width && o.Height == r.Box.Height);
+            return o with { Id = r.Id, New = !previous.Contains(r.Id) };
+        }).ToList();
+        previous = [.. objects.Select(o => o.Id)];
+        return new TrackedFrame(whole, objects, null, Tiles: tiles);
+    }
+}
+
+/// <summary>A frame cut into tiles: the whole frame's name, index and size, its windows, and each window's pixels at
+/// the model's size (RGB bytes, in the windows' order).</summary>
+public sealed record TiledFrame(string Sequence, int Index, int Width, int Height, IReadOnlyList<Window> Windows, IReadOnlyList<byte[]> Tiles);
