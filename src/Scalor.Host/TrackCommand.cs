@@ -81,8 +81,10 @@ public static class TrackCommand
         // Each tile's pictured frames, for the whole frame's pictures once the tiles are joined.
         var seenByTile = tiled && cmd.Pictures && onnx is null ? new Dictionary<string, List<ModelView>>() : null;
         var held = JoinedPictures.FramesHeld(sources.Count);
-        // Live on ONNX Runtime: each input frame decoded once, its tiles tracked and joined before the next (TiledTracker).
-        var streamed = cmd.Live && onnx is not null;
+        // Tiles on ONNX Runtime: each input frame read once and cut into its tiles, which are tracked frame by frame
+        // (TiledTracker), each as it would be alone; joined as they come with --live, else over the files below. A
+        // backward pass needs each tile's frames in hand, so --backfill tracks one tile after another.
+        var streamed = tiled && onnx is not null && !cmd.Backfill;
         FrameProgress.Run("track", passes * sources.Sum(s => (long)Math.Max(0, s.Length)), (tick, say) =>
         {
             if (streamed)
@@ -91,7 +93,7 @@ public static class TrackCommand
                 {
                     var count = whole.Windows.Count;
                     var frameDone = tick(whole.Name, whole.Length * count);
-                    var n = TrackTilesLive(new TiledTracker(onnx!), whole, cmd.FrameStep, sourceResults, results, () => { for (var i = 0; i < count; i++) frameDone(); });
+                    var n = TrackTilesAtOnce(new TiledTracker(onnx!), whole, cmd.FrameStep, sourceResults, cmd.Live ? results : null, () => { for (var i = 0; i < count; i++) frameDone(); });
                     frames += n * count;
                     say($"track: {whole.Name}: {n} frames, {count} tiles each");
                 }
@@ -120,7 +122,7 @@ public static class TrackCommand
                 say($"track: {src.Name}: {n} frames{(cmd.Backfill ? $"; backfill added {added} boxes" : "")}");
             }
         });
-        if (streamed)
+        if (streamed && cmd.Live)
             foreach (var sequence in sources.GroupBy(SequenceOf))
             {
                 var ids = sequence.Sum(t => IdsIn(Path.Combine(sourceResults, t.Name + ".txt")));
@@ -175,15 +177,15 @@ public static class TrackCommand
     }
 
     /// <summary>One input sequence's frames, each read once and cut into its tiles (<see cref="Inputs.OpenTiled"/>),
-    /// tracked as a live stream is (<see cref="TiledTracker"/>):
-    /// the joined results as the stream reports them, <c>results/SEQ.txt</c>, and each tile's own,
-    /// <c>tilesDir/SEQ@S:S:X:Y.txt</c>, both in the input's frames and pixels. The number of frames tracked.</summary>
-    static int TrackTilesLive(TiledTracker tiler, TiledSource whole, int frameStep, string tilesDir, string results, Action frameDone)
+    /// tracked as a live stream is (<see cref="TiledTracker"/>): each tile's results, <c>tilesDir/SEQ@S:S:X:Y.txt</c>,
+    /// and, given <paramref name="results"/>, the joined ones as the stream reports them, <c>results/SEQ.txt</c>, both
+    /// in the input's frames and pixels. The number of frames tracked.</summary>
+    static int TrackTilesAtOnce(TiledTracker tiler, TiledSource whole, int frameStep, string tilesDir, string? results, Action frameDone)
     {
         var tileLines = new Dictionary<string, StringBuilder>();
-        var n = whole.Frames.Select((tiles, t) => new TiledFrame(whole.Name, t * frameStep, whole.Width, whole.Height, whole.Windows, tiles)).ToObservable()
-            .TrackTiles(tiler, new StreamOptions(8, Overflow.Block))
-            .RecordMot(results)
+        var tracked = whole.Frames.Select((tiles, t) => new TiledFrame(whole.Name, t * frameStep, whole.Width, whole.Height, whole.Windows, tiles)).ToObservable()
+            .TrackTiles(tiler, new StreamOptions(8, Overflow.Block));
+        var n = (results is null ? tracked : tracked.RecordMot(results))
             .Do(f =>
             {
                 for (var i = 0; i < f.Tiles!.Count; i++)
