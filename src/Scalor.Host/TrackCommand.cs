@@ -81,19 +81,32 @@ public static class TrackCommand
         // Each tile's pictured frames, for the whole frame's pictures once the tiles are joined.
         var seenByTile = tiled && cmd.Pictures && onnx is null ? new Dictionary<string, List<ModelView>>() : null;
         var held = JoinedPictures.FramesHeld(sources.Count);
-        // Tiles on ONNX Runtime: each input frame read once and cut into its tiles, which are tracked frame by frame
-        // (TiledTracker), each as it would be alone; joined as they come with --live, else over the files below. A
-        // backward pass needs each tile's frames in hand, so --backfill tracks one tile after another.
-        var streamed = tiled && onnx is not null && !cmd.Backfill;
+        // Tiles: each input frame read once and cut into its tiles, which are stepped in turn, each as it would be
+        // alone (a video decoded once, not once per tile). On ONNX Runtime they are joined as they come with --live
+        // (TiledTracker), else over the files below. A backward pass needs each tile's frames in hand, so --backfill
+        // tracks one tile after another.
+        var once = tiled && !cmd.Backfill;
+        var streamed = once && onnx is not null;
         FrameProgress.Run("track", passes * sources.Sum(s => (long)Math.Max(0, s.Length)), (tick, say) =>
         {
-            if (streamed)
+            if (once)
             {
+                var names = sources.ToDictionary(src => src.Name);
                 foreach (var whole in Inputs.OpenTiled(cmd.Input!, size, cmd.Crop!.Value, out _, cmd.FrameStep, m => FrameProgress.Say($"track: {m}")))
                 {
                     var count = whole.Windows.Count;
                     var frameDone = tick(whole.Name, whole.Length * count);
-                    var n = TrackTilesAtOnce(new TiledTracker(onnx!), whole, cmd.FrameStep, sourceResults, cmd.Live ? results : null, () => { for (var i = 0; i < count; i++) frameDone(); });
+                    int n;
+                    if (onnx is not null)
+                        n = TrackTilesAtOnce(new TiledTracker(onnx), whole, cmd.FrameStep, sourceResults, cmd.Live ? results : null, () => { for (var i = 0; i < count; i++) frameDone(); });
+                    else
+                    {
+                        List<Source> tiles = [.. whole.Windows.Select(w => names[$"{whole.Name}@{Scalor.IO.Crop.describe(Scalor.IO.Crop.Crop.NewWindow(w))}"])];
+                        (n, var mse) = TrackTilesTorch(nets, share, whole, tiles, outDir, cmd, sourceResults, frameDone,
+                            seenByTile is null ? null : (name, seen) => seenByTile[name] = seen[..Math.Min(seen.Count, held)]);
+                        mseSum += mse;
+                        mseFrames += n * count;
+                    }
                     frames += n * count;
                     say($"track: {whole.Name}: {n} frames, {count} tiles each");
                 }
@@ -202,6 +215,43 @@ public static class TrackCommand
             .Wait();
         foreach (var (name, lines) in tileLines) File.WriteAllText(Path.Combine(tilesDir, name + ".txt"), lines.ToString());
         return n;
+    }
+
+    /// <summary>One input sequence's frames, each read once and cut into its tiles (<see cref="Inputs.OpenTiled"/>),
+    /// every tile stepped in turn with a tracker of its own (<see cref="SequenceTracking"/>): each tile's results
+    /// (<c>tilesDir/SEQ@S:S:X:Y.txt</c>), latents and pictures as tracking the tile alone writes them, but that the
+    /// tiles' pictures, all held until the sequence ends, draw fewer frames when there are many tiles (at least
+    /// <see cref="ShownFrames"/>). The frames tracked and the sum of the tiles' MSE over their frames.</summary>
+    /// <param name="tiles">The tiles' sources, in the windows' order (names, windows; their frames are not read).</param>
+    /// <param name="seen">Given each tile's name and pictured frames, when pictures are drawn.</param>
+    static (int Frames, double MseSum) TrackTilesTorch(Scalor.Model.Scalor.Nets nets, double share, TiledSource whole, IReadOnlyList<Source> tiles, string outDir,
+        Parse.TrackCommand cmd, string tilesDir, Action frameDone, Action<string, List<ModelView>>? seen)
+    {
+        var k = tiles.Count;
+        var pictured = Math.Max(ShownFrames, Math.Min(50, 300 / k));
+        var trackings = tiles.Select(src => new SequenceTracking(nets, share, src, outDir, cmd, frameDone, pictured)).ToList();
+        try
+        {
+            // Blocks of FramesPerBlock tile steps, as one tile's frames are tracked in blocks (TrackOne).
+            NativeSafe.Chunks(whole.Frames.SelectMany(f => f.Select((rgb, i) => (Tile: i, Rgb: rgb))), FramesPerBlock, chunk =>
+            {
+                foreach (var (i, rgb) in chunk) trackings[i].Step(rgb);
+            });
+            var (frames, mse) = (0, 0.0);
+            for (var i = 0; i < k; i++)
+            {
+                var src = tiles[i];
+                var (mot, m, n, latents) = trackings[i].Finish(seen: seen is null ? null : views => seen(src.Name, views));
+                File.WriteAllText(Path.Combine(tilesDir, src.Name + ".txt"), ToInput(mot, cmd.FrameStep, src));
+                WriteLatents(outDir, src, latents, cmd.FrameStep);
+                (frames, mse) = (n, mse + m * n);
+            }
+            return (frames, mse);
+        }
+        finally
+        {
+            foreach (var t in trackings) t.Dispose();
+        }
     }
 
     /// <summary>How many ids a MOTChallenge file holds (0 when there is none).</summary>
@@ -479,17 +529,7 @@ public static class TrackCommand
     internal static (string Mot, double Mse, int Frames, List<LatentFrame>? Latents) TrackOne(Scalor.Model.Scalor.Nets nets, double share, Source src, string? outDir, Parse.TrackCommand cmd,
         Action? frameDone = null, Func<string, (string Mot, MotFiles.Row[] Added)>? complete = null, Action<List<ModelView>>? seen = null)
     {
-        var size = nets.Config.ImageSize;
-        using var tracker = new Tracker.Tracker(nets, share, cmd.MinPresence, cmd.MinVisibleShare);
-        var mot = new StringBuilder();
-        var latents = cmd.Latents ? new List<LatentFrame>() : null;
-        bool? backfilled = cmd.Backfill ? false : null;
-        var rows = new List<FramePictures>();
-        var tracks = new Dictionary<long, List<(double X, double Y)>>();
-        double mseSum = 0;
-        var t = 0;
-        var inv = CultureInfo.InvariantCulture;
-        double sx = (double)src.Width / size, sy = (double)src.Height / size;
+        using var one = new SequenceTracking(nets, share, src, outDir, cmd, frameDone);
         // Blocks of FramesPerBlock frames (NativeSafe), collected between: the collector is held off within a block,
         // so what only finalizers free (TorchSharp's temporary scalars and the native memory behind them) piles up
         // until the block ends. With one block for the whole sequence, the 795 frames of a pedestrian video peaked at
@@ -497,10 +537,45 @@ public static class TrackCommand
         // libtorch's oneDNN kernel cache is full).
         NativeSafe.Chunks(src.Frames, FramesPerBlock, chunk =>
         {
-            foreach (var rgb in chunk) TrackFrame(rgb);
+            foreach (var rgb in chunk) one.Step(rgb);
         });
+        return one.Finish(complete, seen);
+    }
 
-        void TrackFrame(byte[] rgb)
+    /// <summary>What <see cref="TrackOne"/> does, a frame at a time, so that the tiles of a frame read once can each
+    /// be stepped in turn (<see cref="TrackTilesTorch"/>): the results, MSE, latents and pictured frames gathered as
+    /// the frames come, the pictures saved at <see cref="Finish"/>. Steps run in the caller's NativeSafe blocks.</summary>
+    internal sealed class SequenceTracking : IDisposable
+    {
+        readonly int size;
+        readonly Tracker.Tracker tracker;
+        readonly Source src;
+        readonly string? outDir;
+        readonly Parse.TrackCommand cmd;
+        readonly Action? frameDone;
+        readonly int pictured;
+        readonly StringBuilder mot = new();
+        readonly List<LatentFrame>? latents;
+        readonly bool? backfilled;
+        readonly List<FramePictures> rows = new();
+        readonly Dictionary<long, List<(double X, double Y)>> tracks = new();
+        readonly double sx, sy;
+        double mseSum;
+        int t;
+
+        /// <param name="pictured">Frames drawn in the pictures (the GIF; the PNG shows the first <see cref="ShownFrames"/>).</param>
+        public SequenceTracking(Scalor.Model.Scalor.Nets nets, double share, Source src, string? outDir, Parse.TrackCommand cmd, Action? frameDone, int pictured = 50)
+        {
+            size = nets.Config.ImageSize;
+            tracker = new Tracker.Tracker(nets, share, cmd.MinPresence, cmd.MinVisibleShare);
+            (this.src, this.outDir, this.cmd, this.frameDone, this.pictured) = (src, outDir, cmd, frameDone, pictured);
+            latents = cmd.Latents ? new List<LatentFrame>() : null;
+            backfilled = cmd.Backfill ? false : null;
+            (sx, sy) = ((double)src.Width / size, (double)src.Height / size);
+        }
+
+        /// <summary>Tracks the sequence's next frame (RGB bytes at the model's size).</summary>
+        public void Step(byte[] rgb)
         {
             tracker.Step(rgb, Seen);
             t++;
@@ -526,22 +601,30 @@ public static class TrackCommand
             }
             latents?.Add(new LatentFrame(t + 1, [.. objects.Select((o, i) => new LatentObject(o.Id, o.Where[0], o.Where[1], o.Where[2], o.Where[3],
                 reported[i], o.Depth, o.Presence, o.Visible, o.New, o.What, backfilled))]));
-            if (cmd.Pictures && outDir is not null && t < 50) rows.Add(Picture(frame, objects, view.IdsBefore, x, size, perObject: t < ShownFrames, maskBoxes: cmd.MaskBoxes));
+            if (cmd.Pictures && outDir is not null && t < pictured) rows.Add(Picture(frame, objects, view.IdsBefore, x, size, perObject: t < ShownFrames, maskBoxes: cmd.MaskBoxes));
         }
 
-        var text = mot.ToString();
-        if (complete is not null)
+        /// <summary>The sequence tracked: its results text, mean MSE, frame count and latents; the pictures saved.</summary>
+        /// <param name="complete">As <see cref="TrackOne"/>'s.</param>
+        /// <param name="seen">As <see cref="TrackOne"/>'s.</param>
+        public (string Mot, double Mse, int Frames, List<LatentFrame>? Latents) Finish(Func<string, (string Mot, MotFiles.Row[] Added)>? complete = null, Action<List<ModelView>>? seen = null)
         {
-            var (final, added) = complete(text);
-            text = final;
-            if (cmd.Pictures) DrawAdded(added, rows, tracks, sx, sy);
+            var text = mot.ToString();
+            if (complete is not null)
+            {
+                var (final, added) = complete(text);
+                text = final;
+                if (cmd.Pictures) DrawAdded(added, rows, tracks, sx, sy);
+            }
+            if (cmd.Pictures && outDir is not null && rows.Count > 0)
+            {
+                SavePictures(Path.Combine(outDir, "pictures"), src.Name, rows, tracks, size, sx, sy);
+                seen?.Invoke([.. rows.Select(r => r.Seen)]);
+            }
+            return (text, t == 0 ? 0 : mseSum / t, t, latents);
         }
-        if (cmd.Pictures && outDir is not null && rows.Count > 0)
-        {
-            SavePictures(Path.Combine(outDir, "pictures"), src.Name, rows, tracks, size, sx, sy);
-            seen?.Invoke([.. rows.Select(r => r.Seen)]);
-        }
-        return (text, t == 0 ? 0 : mseSum / t, t, latents);
+
+        public void Dispose() => ((IDisposable)tracker).Dispose();
     }
 
     /// <summary>Draws the rows <c>--backfill</c> added on the frames' input pictures, boxes coloured by id as the
@@ -566,8 +649,27 @@ public static class TrackCommand
 
     /// <summary>One frame's pictures, each enlarged 3×: input with boxes coloured by id (white circle: discovered
     /// here), reconstruction, background, segmentation by id colour, and each reported object's own
-    /// reconstruction by id (empty unless asked for); and what they were drawn from, at the model's size.</summary>
-    internal sealed record FramePictures(Rgb Input, Rgb Recon, Rgb Background, Rgb Segmentation, IReadOnlyDictionary<long, Rgb> Objects, ModelView Seen);
+    /// reconstruction with its box (<see cref="Object"/>; none unless asked for). Held as what they are drawn from, at
+    /// the model's size (<paramref name="Seen"/>; <paramref name="Objects"/>, each object's render and box in its
+    /// pixels), and enlarged when asked: a sequence's frames are held until its pictures are saved, and with tiles
+    /// every tile's at once (the enlarged pictures of 108 tiles of a busy video held 5 GB).</summary>
+    internal sealed record FramePictures(Rgb Input, IReadOnlyDictionary<long, (Rgb Render, (double Left, double Top, double Width, double Height) Box)> Objects, ModelView Seen)
+    {
+        const int K = 3;
+        public Rgb Recon => Seen.Recon.Scale(K);
+        public Rgb Background => Seen.Background.Scale(K);
+        public Rgb Segmentation => Coloured(Seen.Segments, Seen.Frame.Width, id => Rgb.IdColour((int)id)).Scale(K);
+
+        /// <summary>The object's own reconstruction with its box, or null where it has none in this frame.</summary>
+        public Rgb? Object(long id)
+        {
+            if (!Objects.TryGetValue(id, out var o)) return null;
+            var big = o.Render.Scale(K);
+            var (l, top, w, h) = o.Box;
+            big.Rectangle(l * K, top * K, w * K, h * K, Rgb.IdColour((int)id));
+            return big;
+        }
+    }
 
     /// <summary>One frame as the model saw it, size×size: the frame (nothing drawn on it), its reconstruction and
     /// background, and the track id that each pixel of the segmentation shows (row-major, 0: no object there).</summary>
@@ -593,22 +695,14 @@ public static class TrackCommand
         // Image 0's full-resolution maps [K; 5; H; W] and each slot's id, shared by both pictures that need them.
         var full = Render.fullMaps(f.Maps, size, size)[0];
         var slotIds = SlotIds(prevIds, full.shape[0]);
-        var own = new Dictionary<long, Rgb>();
+        var own = new Dictionary<long, (Rgb, (double, double, double, double))>();
         if (perObject)
         {
             var renders = ObjectRenders(full, slotIds, objects.Select(o => o.Id).ToHashSet());
             foreach (var o in objects)
-            {
-                if (!renders.TryGetValue(o.Id, out var img)) continue;
-                var (l, top, w, h) = BoxOf(o, size, maskBoxes);
-                var big = img.Scale(k);
-                big.Rectangle(l * k, top * k, w * k, h * k, Rgb.IdColour((int)o.Id));
-                own[o.Id] = big;
-            }
+                if (renders.TryGetValue(o.Id, out var img)) own[o.Id] = (img, BoxOf(o, size, maskBoxes));
         }
-        var segments = Segments(full, slotIds, f.AlphaFg);
-        return new FramePictures(input, recon.Scale(k), bg.Scale(k), Coloured(segments, size, id => Rgb.IdColour((int)id)).Scale(k), own,
-            new ModelView(frame, recon, bg, segments));
+        return new FramePictures(input, own, new ModelView(frame, recon, bg, Segments(full, slotIds, f.AlphaFg)));
     }
 
     /// <summary>The track id each of a frame's <paramref name="slots"/> map slots stands for: the maps hold the
@@ -681,7 +775,7 @@ public static class TrackCommand
         // As the paper's Fig. 3c, a subset: the objects reported in most of the shown frames.
         var blank = new Rgb(size * k, size * k);
         foreach (var id in PerObjectRows(shown.Select(r => r.Objects.Keys), ObjectRows))
-            strips.Add(Rgb.Strip(shown.Select(r => r.Objects.GetValueOrDefault(id, blank)).ToList()));
+            strips.Add(Rgb.Strip(shown.Select(r => r.Object(id) ?? blank).ToList()));
         strips.AddRange([Rgb.Strip(shown.Select(r => r.Background).ToList()), Rgb.Strip(shown.Select(r => r.Segmentation).ToList()), traj]);
         Rgb.Stack(strips).SavePng(Path.Combine(dir, name + ".png"));
         Gif.Write(Path.Combine(dir, name + ".gif"), rows.Select(r => Rgb.Strip([r.Input, r.Recon, r.Segmentation])).ToList(), 30);

@@ -320,8 +320,12 @@ let tests =
                     let t, w = mota tiled, mota whole
                     Expect.isGreaterThan t 0.8 (sprintf "%s: tiled MOTA %.3f" runtime t)
                     Expect.isGreaterThan t (w + 0.3) (sprintf "%s: tiled MOTA %.3f against %.3f squashed" runtime t w)
-                    // --live: on ONNX Runtime each frame is decoded once and cut into its tiles; the tiles are tracked as
-                    // one at a time, and joined frame by frame as Stitch.joinLive joins their results.
+                    // Each frame is read once and cut into its tiles, stepped in turn: a tile's results are those of
+                    // tracking its window alone.
+                    let alone = trackInto dir runtime "window" big (fun c -> { c with Crop = Some(Scalor.IO.Crop.Window { Width = 64; Height = 64; Left = 48; Top = 0 }) })
+                    Expect.sequenceEqual (File.ReadAllLines(Path.Combine(tiled, "tiles", "seq-0001@64:64:48:0.txt"))) (rowsOf alone) (runtime + ": a tile as its window alone")
+                    // --live: the tiles are tracked as without it, and joined frame by frame as Stitch.joinLive joins
+                    // their results.
                     let live = trackInto dir runtime "live" big (fun c -> { c with Crop = Some(Scalor.IO.Crop.Tiles(64, 0)); Live = true; Pictures = true })
                     for f in tileFiles do
                         Expect.sequenceEqual (File.ReadAllLines(Path.Combine(live, "tiles", f))) (File.ReadAllLines(Path.Combine(tiled, "tiles", f))) (sprintf "%s: %s as without --live" runtime f)
