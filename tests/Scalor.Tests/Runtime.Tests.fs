@@ -287,6 +287,9 @@ let streamTests =
                 // A wrong-sized frame in the middle of a stream surfaces as the stream's error.
                 let bad = Observable.Return(Frame("x", 0, 32, 32, Array.zeroCreate (32 * 32 * 3)))
                 Expect.throwsT<ArgumentException> (fun () -> bad.Track(tracker).Wait() |> ignore) "the stream fails with the frame's error"
+                // A state steps only the tracker that made it.
+                use other = OnnxTracker.Load(path, Provider.Cpu, 1)
+                Expect.throwsT<ArgumentException> (fun () -> tracker.Step(Frame("x", 0, 64, 64, Array.zeroCreate (64 * 64 * 3)), other.NewState()) |> ignore) "another tracker's state"
             finally
                 IO.File.Delete path
                 if IO.Directory.Exists dir then IO.Directory.Delete(dir, true)
