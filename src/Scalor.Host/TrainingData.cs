@@ -53,15 +53,36 @@ public abstract class TrainingData
     {
         var cfg = cmd.Config;
         var span = Clips.Span(cfg.SeqLength, cmd.FrameStep);
-        var sources = Inputs.OpenWindows(path, cfg.ImageSize, [.. cmd.Crops], warn: m => Console.WriteLine($"train: {m}"));
+        Action<string> warn = m => Console.WriteLine($"train: {m}");
         var kept = new List<byte[][]>();
         var tooShort = new List<string>();
-        foreach (var src in sources)
+        void Keep(string name, List<byte[]> frames)
         {
-            var frames = new List<byte[]>(Math.Max(src.Length, 0));
-            NativeSafe.Chunks(src.Frames, TrackCommand.FramesPerBlock, frames.AddRange);
             if (frames.Count >= span) kept.Add([.. frames]);
-            else tooShort.Add($"{src.Name} ({frames.Count} frames)");
+            else tooShort.Add($"{name} ({frames.Count} frames)");
+        }
+        // Each window a sequence of its own, in the order of the crops, then of the input's sequences, then of the
+        // windows (Inputs.OpenWindows); tiles are read once for all their windows (a video decoded once, not once a tile).
+        foreach (var crops in cmd.Crops.IsEmpty ? [[]] : cmd.Crops.Select(c => new List<Scalor.IO.Crop.Crop> { c }))
+        {
+            if (crops is [{ IsTiles: true } tiles])
+                foreach (var src in Inputs.OpenTiled(path, cfg.ImageSize, tiles, out _, warn: warn))
+                {
+                    var byTile = src.Windows.Select(_ => new List<byte[]>(Math.Max(src.Length, 0))).ToList();
+                    NativeSafe.Chunks(src.Frames, TrackCommand.FramesPerBlock, chunk =>
+                    {
+                        foreach (var frame in chunk)
+                            for (var i = 0; i < frame.Count; i++) byTile[i].Add(frame[i]);
+                    });
+                    for (var i = 0; i < byTile.Count; i++) Keep($"{src.Name}@{Scalor.IO.Crop.describe(Scalor.IO.Crop.Crop.NewWindow(src.Windows[i]))}", byTile[i]);
+                }
+            else
+                foreach (var src in Inputs.OpenWindows(path, cfg.ImageSize, crops, warn: warn))
+                {
+                    var frames = new List<byte[]>(Math.Max(src.Length, 0));
+                    NativeSafe.Chunks(src.Frames, TrackCommand.FramesPerBlock, frames.AddRange);
+                    Keep(src.Name, frames);
+                }
         }
         if (tooShort.Count > 0)
             Console.Error.WriteLine($"train: left out {tooShort.Count} sequence(s) shorter than a training clip ({span} frames): {string.Join(", ", tooShort.Take(5))}{(tooShort.Count > 5 ? ", …" : "")}");

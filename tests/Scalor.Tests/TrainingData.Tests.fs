@@ -153,5 +153,10 @@ let tests =
                     Expect.isTrue (first |> Array.forall ((=) (if t.Left >= 48 then 100uy else 0uy))) (sprintf "%s shows its own half of frame 1" t.Name)
                 let tiled = clipsOf (trainArgs frames [ "--crop"; "tiles:48" ])
                 Expect.equal (tiled.All |> Seq.map (fun struct (s, _) -> s) |> Seq.distinct |> Seq.length) 4 "four sequences to train on"
+                // Read once for all four (Inputs.OpenTiled), in the tiles' order: those at x 48 show the right half.
+                use batch = tiled.Batch 0
+                for i in 0 .. 2 do
+                    let struct (s, start) = tiled.ClipAt(0, i)
+                    Expect.sequenceEqual (frameValues batch i) [ for t in start .. start + 3 -> 20 * t + 100 * (s % 2) ] (sprintf "item %d: tile %d's pixels" i s)
     ]
 
