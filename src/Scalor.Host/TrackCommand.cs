@@ -83,36 +83,15 @@ public static class TrackCommand
         var held = JoinedPictures.FramesHeld(sources.Count);
         // Tiles: each input frame read once and cut into its tiles, which are stepped in turn, each as it would be
         // alone (a video decoded once, not once per tile). On ONNX Runtime they are joined as they come with --live
-        // (TiledTracker), else over the files below. A backward pass needs each tile's frames in hand, so --backfill
-        // tracks one tile after another.
-        var once = tiled && !cmd.Backfill;
-        var streamed = once && onnx is not null;
+        // (TiledTracker), else over the files below. With --backfill each tile is tracked on its own, forwards then
+        // backwards, from its frames held in memory: read once for every tile of a sequence while they fit in
+        // HeldTileBytes, else decoded once per tile.
+        var heldBytes = tiled ? (long)size * size * 3 * sources.GroupBy(SequenceOf).Max(g => g.Sum(s => (long)Math.Max(0, s.Length))) : 0;
+        var once = tiled && (!cmd.Backfill || heldBytes <= HeldTileBytes);
+        var streamed = once && !cmd.Backfill && onnx is not null;
         FrameProgress.Run("track", passes * sources.Sum(s => (long)Math.Max(0, s.Length)), (tick, say) =>
         {
-            if (once)
-            {
-                var names = sources.ToDictionary(src => src.Name);
-                foreach (var whole in Inputs.OpenTiled(cmd.Input!, size, cmd.Crop!.Value, out _, cmd.FrameStep, m => FrameProgress.Say($"track: {m}")))
-                {
-                    var count = whole.Windows.Count;
-                    var frameDone = tick(whole.Name, whole.Length * count);
-                    int n;
-                    if (onnx is not null)
-                        n = TrackTilesAtOnce(new TiledTracker(onnx), whole, cmd.FrameStep, sourceResults, cmd.Live ? results : null, () => { for (var i = 0; i < count; i++) frameDone(); });
-                    else
-                    {
-                        List<Source> tiles = [.. whole.Windows.Select(w => names[$"{whole.Name}@{Scalor.IO.Crop.describe(Scalor.IO.Crop.Crop.NewWindow(w))}"])];
-                        (n, var mse) = TrackTilesTorch(nets, share, whole, tiles, outDir, cmd, sourceResults, frameDone,
-                            seenByTile is null ? null : (name, seen) => seenByTile[name] = seen[..Math.Min(seen.Count, held)]);
-                        mseSum += mse;
-                        mseFrames += n * count;
-                    }
-                    frames += n * count;
-                    say($"track: {whole.Name}: {n} frames, {count} tiles each");
-                }
-                return;
-            }
-            foreach (var src in sources)
+            void TrackSource(Source src)
             {
                 int n;
                 double mse = double.NaN;
@@ -134,6 +113,37 @@ public static class TrackCommand
                 frames += n;
                 say($"track: {src.Name}: {n} frames{(cmd.Backfill ? $"; backfill added {added} boxes" : "")}");
             }
+
+            if (once)
+            {
+                var names = sources.ToDictionary(src => src.Name);
+                foreach (var whole in Inputs.OpenTiled(cmd.Input!, size, cmd.Crop!.Value, out _, cmd.FrameStep, m => FrameProgress.Say($"track: {m}")))
+                {
+                    var count = whole.Windows.Count;
+                    List<Source> tiles = [.. whole.Windows.Select(w => names[$"{whole.Name}@{Scalor.IO.Crop.describe(Scalor.IO.Crop.Crop.NewWindow(w))}"])];
+                    if (cmd.Backfill)
+                    {
+                        var byTile = FramesByTile(whole);
+                        for (var i = 0; i < count; i++) TrackSource(tiles[i] with { Frames = byTile[i] });
+                        continue;
+                    }
+                    var frameDone = tick(whole.Name, whole.Length * count);
+                    int n;
+                    if (onnx is not null)
+                        n = TrackTilesAtOnce(new TiledTracker(onnx), whole, cmd.FrameStep, sourceResults, cmd.Live ? results : null, () => { for (var i = 0; i < count; i++) frameDone(); });
+                    else
+                    {
+                        (n, var mse) = TrackTilesTorch(nets, share, whole, tiles, outDir, cmd, sourceResults, frameDone,
+                            seenByTile is null ? null : (name, seen) => seenByTile[name] = seen[..Math.Min(seen.Count, held)]);
+                        mseSum += mse;
+                        mseFrames += n * count;
+                    }
+                    frames += n * count;
+                    say($"track: {whole.Name}: {n} frames, {count} tiles each");
+                }
+                return;
+            }
+            foreach (var src in sources) TrackSource(src);
         });
         if (streamed && cmd.Live)
             foreach (var sequence in sources.GroupBy(SequenceOf))
@@ -513,6 +523,23 @@ public static class TrackCommand
             mot.Append(TrackingStream.MotLine(r.Frame, r.Id, [r.Box.Left, r.Box.Top, r.Box.Width, r.Box.Height], r.Flag)).Append('\n');
         return mot.ToString();
     }
+
+    /// <summary>Every frame of a tiled sequence read, each tile's in a list of its own (in the windows' order), in
+    /// NativeSafe blocks (reading image folders resizes with TorchSharp).</summary>
+    internal static List<List<byte[]>> FramesByTile(TiledSource whole)
+    {
+        var byTile = whole.Windows.Select(_ => new List<byte[]>(Math.Max(whole.Length, 0))).ToList();
+        NativeSafe.Chunks(whole.Frames, FramesPerBlock, chunk =>
+        {
+            foreach (var frame in chunk)
+                for (var i = 0; i < byTile.Count; i++) byTile[i].Add(frame[i]);
+        });
+        return byTile;
+    }
+
+    /// <summary>With <c>--backfill</c>, the tiles' frames of one sequence held at once when read once for all of them
+    /// (512 MB: about 43,000 tile frames of 64×64); a longer sequence is decoded once per tile instead.</summary>
+    const long HeldTileBytes = 512L << 20;
 
     /// <summary>Frames tracked in one NativeSafe block: a collection between blocks bounds the memory that only
     /// finalizers free; one every 25 frames costs nothing measurable (a 301-frame video: median of three runs 69.9

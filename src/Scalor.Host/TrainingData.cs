@@ -68,12 +68,7 @@ public abstract class TrainingData
             if (crops is [{ IsTiles: true } tiles])
                 foreach (var src in Inputs.OpenTiled(path, cfg.ImageSize, tiles, out _, warn: warn))
                 {
-                    var byTile = src.Windows.Select(_ => new List<byte[]>(Math.Max(src.Length, 0))).ToList();
-                    NativeSafe.Chunks(src.Frames, TrackCommand.FramesPerBlock, chunk =>
-                    {
-                        foreach (var frame in chunk)
-                            for (var i = 0; i < frame.Count; i++) byTile[i].Add(frame[i]);
-                    });
+                    var byTile = TrackCommand.FramesByTile(src);
                     for (var i = 0; i < byTile.Count; i++) Keep($"{src.Name}@{Scalor.IO.Crop.describe(Scalor.IO.Crop.Crop.NewWindow(src.Windows[i]))}", byTile[i]);
                 }
             else

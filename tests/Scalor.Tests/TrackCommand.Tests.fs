@@ -324,6 +324,12 @@ let tests =
                     // tracking its window alone.
                     let alone = trackInto dir runtime "window" big (fun c -> { c with Crop = Some(Scalor.IO.Crop.Window { Width = 64; Height = 64; Left = 48; Top = 0 }) })
                     Expect.sequenceEqual (File.ReadAllLines(Path.Combine(tiled, "tiles", "seq-0001@64:64:48:0.txt"))) (rowsOf alone) (runtime + ": a tile as its window alone")
+                    // With --backfill too, each tile tracked forwards and backwards from frames read once for all tiles.
+                    let back = trackInto dir runtime "tiled-backfill" big (fun c -> { c with Crop = Some(Scalor.IO.Crop.Tiles(64, 0)); Backfill = true })
+                    let aloneBack = trackInto dir runtime "window-backfill" big (fun c -> { c with Crop = Some(Scalor.IO.Crop.Window { Width = 64; Height = 64; Left = 0; Top = 0 }); Backfill = true })
+                    let tile00 out = File.ReadAllLines(Path.Combine(out, "tiles", "seq-0001@64:64:0:0.txt"))
+                    Expect.sequenceEqual (tile00 back) (rowsOf aloneBack) (runtime + ": a tile as its window alone, with --backfill")
+                    Expect.isGreaterThan (tile00 back).Length (tile00 tiled).Length (runtime + ": where the backward pass adds rows")
                     // --live: the tiles are tracked as without it, and joined frame by frame as Stitch.joinLive joins
                     // their results.
                     let live = trackInto dir runtime "live" big (fun c -> { c with Crop = Some(Scalor.IO.Crop.Tiles(64, 0)); Live = true; Pictures = true })
