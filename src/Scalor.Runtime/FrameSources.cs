@@ -53,7 +53,7 @@ public static class FrameSources
             observer.OnCompleted();
         }, ct));
 
-    /// <summary>What <see cref="FromPath"/> reads, each frame at the input's own size, for <see cref="TrackingStream.TrackTiles"/>:
+    /// <summary>What <see cref="FromPath"/> reads, each frame at the input's own size, for <see cref="TrackingStream.TrackTiles(IObservable{Frame}, TiledTracker, StreamOptions?, Action{Frame}?)"/>:
     /// a video is decoded once, however many tiles are cut from it. <paramref name="warn"/> hears what a video's
     /// decoder reported (<see cref="Inputs.FromDecoder"/>).</summary>
     public static IObservable<Frame> Whole(string path, int frameStep = 1, Action<string>? warn = null) =>

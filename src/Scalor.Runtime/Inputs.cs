@@ -30,6 +30,13 @@ public static class Inputs
     static List<string> FilesOf(string dir, string[] extensions) =>
         [.. Directory.GetFiles(dir).Where(f => extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).OrderBy(f => f, StringComparer.Ordinal)];
 
+    /// <summary>The sequences of <paramref name="path"/> (<see cref="Inputs"/>), each window's frames resized to
+    /// size×size.</summary>
+    /// <param name="path">A dataset folder, a folder of images or of videos, or a video file.</param>
+    /// <param name="size">The model's frame side.</param>
+    /// <param name="gtDir">The dataset's folder where it has ground truth, else null.</param>
+    /// <param name="frameStep">Every k-th frame from the first.</param>
+    /// <param name="crop">The window, or the tiles, to cut; the whole frame without one.</param>
     /// <param name="warn">Hears what a video's decoder reported once its frames end (<see cref="FromDecoder"/>), once
     /// per file.</param>
     public static List<Source> Open(string path, int size, out string? gtDir, int frameStep = 1, Scalor.IO.Crop.Crop? crop = null, Action<string>? warn = null) =>
@@ -225,6 +232,8 @@ public static class Inputs
     }
 
     /// <param name="file">The video, decoded by ffmpeg to <paramref name="width"/>×<paramref name="height"/> RGB frames.</param>
+    /// <param name="width">The frames' width.</param>
+    /// <param name="height">The frames' height.</param>
     /// <param name="filters">ffmpeg's video filters that make them so ("null" for the video's own frames).</param>
     /// <param name="warn">Hears what ffmpeg reported (<see cref="FromDecoder"/>).</param>
     static IEnumerable<byte[]> Decode(string file, int width, int height, string filters, Action<string>? warn) =>

@@ -1,0 +1,149 @@
+using Microsoft.FSharp.Collections;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Microsoft.FSharp.Core;
+using System.Reactive.Linq;
+using System.Text.Json;
+using Scalor.Cli;
+using Scalor.Metrics;
+using Scalor.Model;
+using Scalor.Runtime;
+using Scalor.Worlds;
+using StbImageSharp;
+using TorchSharp;
+
+namespace Scalor.Host;
+
+/// <summary><c>track</c> in tiles: each frame read once and cut into its tiles, every tile tracked with its own
+/// state, and the tiles' tracks joined into one set of ids for the whole frame (<see cref="Stitch"/>).</summary>
+public static partial class TrackCommand
+{
+    /// <summary>The tiles' results (<c>tilesDir/SEQ@S:S:X:Y.txt</c>, in the input's frames and pixels) joined into one
+    /// results file per input sequence (<c>results/SEQ.txt</c>) by <see cref="Stitch.join"/> (<paramref name="live"/>:
+    /// <see cref="Stitch.joinLive"/>, as a live stream joins them): each sequence's
+    /// name, its tiles (in the order joined) and what joining them gave.</summary>
+    internal static List<(string Sequence, List<Source> Tiles, Stitch.Joined Joined)> Join(IEnumerable<Source> tiles, string tilesDir, string results, Action<string> say, bool live = false)
+    {
+        var joined = new List<(string, List<Source>, Stitch.Joined)>();
+        foreach (var sequence in tiles.GroupBy(SequenceOf))
+        {
+            var parts = sequence.Select(s =>
+            {
+                var file = Path.Combine(tilesDir, s.Name + ".txt");
+                return new Stitch.Tile(WindowOf(s), MotFiles.parse(file, false, File.Exists(file) ? File.ReadAllLines(file) : []));
+            }).ToList();
+            var join = (live ? Stitch.joinLive(Stitch.defaults, ListModule.OfSeq(parts)) : Stitch.join(Stitch.defaults, ListModule.OfSeq(parts)));
+            File.WriteAllText(Path.Combine(results, sequence.Key + ".txt"), MotText(join.Rows));
+            say($"track: {sequence.Key}: {join.Ids.Count} tracks of {parts.Count} tiles joined{(live ? " live" : "")} into {join.Rows.Select(r => r.Id).Distinct().Count()}");
+            joined.Add((sequence.Key, sequence.ToList(), join));
+        }
+        return joined;
+    }
+
+    /// <summary>One input sequence's frames, each read once and cut into its tiles (<see cref="Inputs.OpenTiled"/>),
+    /// tracked as a live stream is (<see cref="TiledTracker"/>): each tile's results, <c>tilesDir/SEQ@S:S:X:Y.txt</c>,
+    /// and, given <paramref name="results"/>, the joined ones as the stream reports them, <c>results/SEQ.txt</c>, both
+    /// in the input's frames and pixels. The number of frames tracked.</summary>
+    static int TrackTilesAtOnce(TiledTracker tiler, TiledSource whole, int frameStep, string tilesDir, string? results, Action frameDone)
+    {
+        var tileLines = new Dictionary<string, StringBuilder>();
+        var tracked = whole.Frames.Select((tiles, t) => new TiledFrame(whole.Name, t * frameStep, whole.Width, whole.Height, whole.Windows, tiles)).ToObservable()
+            .TrackTiles(tiler, new StreamOptions(8, Overflow.Block));
+        var n = (results is null ? tracked : tracked.RecordMot(results))
+            .Do(f =>
+            {
+                for (var i = 0; i < f.Tiles!.Count; i++)
+                {
+                    var (tile, w) = (f.Tiles[i], tiler.Windows[i]);
+                    var lines = tileLines.TryGetValue(tile.Frame.Sequence, out var b) ? b : tileLines[tile.Frame.Sequence] = new StringBuilder();
+                    double sx = w.Width / (double)tile.Frame.Width, sy = w.Height / (double)tile.Frame.Height;
+                    foreach (var o in tile.Objects)
+                        lines.Append(TrackingStream.MotLine(f.Frame.Index + 1, o.Id, [w.Left + o.Left * sx, w.Top + o.Top * sy, o.Width * sx, o.Height * sy], o.Presence)).Append('\n');
+                }
+                frameDone();
+            })
+            .Count()
+            .Wait();
+        foreach (var (name, lines) in tileLines) File.WriteAllText(Path.Combine(tilesDir, name + ".txt"), lines.ToString());
+        return n;
+    }
+
+    /// <summary>One input sequence's frames, each read once and cut into its tiles (<see cref="Inputs.OpenTiled"/>),
+    /// every tile stepped in turn with a tracker of its own (<see cref="SequenceTracking"/>): each tile's results
+    /// (<c>tilesDir/SEQ@S:S:X:Y.txt</c>), latents and pictures as tracking the tile alone writes them, but that the
+    /// tiles' pictures, all held until the sequence ends, draw fewer frames when there are many tiles (at least
+    /// <see cref="ShownFrames"/>). The frames tracked and the sum of the tiles' MSE over their frames.</summary>
+    /// <param name="tiles">The tiles' sources, in the windows' order (names, windows; their frames are not read).</param>
+    /// <param name="seen">Given each tile's name and pictured frames, when pictures are drawn.</param>
+    static (int Frames, double MseSum) TrackTilesTorch(Scalor.Model.Scalor.Nets nets, double share, TiledSource whole, IReadOnlyList<Source> tiles, string outDir,
+        Parse.TrackCommand cmd, string tilesDir, Action frameDone, Action<string, List<ModelView>>? seen)
+    {
+        var k = tiles.Count;
+        var pictured = Math.Max(ShownFrames, Math.Min(50, 300 / k));
+        var trackings = tiles.Select(src => new SequenceTracking(nets, share, src, outDir, cmd, frameDone, pictured)).ToList();
+        try
+        {
+            // Blocks of FramesPerBlock tile steps, as one tile's frames are tracked in blocks (TrackOne).
+            NativeSafe.Chunks(whole.Frames.SelectMany(f => f.Select((rgb, i) => (Tile: i, Rgb: rgb))), FramesPerBlock, chunk =>
+            {
+                foreach (var (i, rgb) in chunk) trackings[i].Step(rgb);
+            });
+            var (frames, mse) = (0, 0.0);
+            for (var i = 0; i < k; i++)
+            {
+                var src = tiles[i];
+                var (mot, m, n, latents) = trackings[i].Finish(seen: seen is null ? null : views => seen(src.Name, views));
+                File.WriteAllText(Path.Combine(tilesDir, src.Name + ".txt"), ToInput(mot, cmd.FrameStep, src));
+                WriteLatents(outDir, src, latents, cmd.FrameStep);
+                (frames, mse) = (n, mse + m * n);
+            }
+            return (frames, mse);
+        }
+        finally
+        {
+            foreach (var t in trackings) t.Dispose();
+        }
+    }
+
+    /// <summary>How many ids a MOTChallenge file holds (0 when there is none).</summary>
+    static int IdsIn(string file) =>
+        File.Exists(file) ? File.ReadLines(file).Select(l => l.Split(',')[1]).Distinct().Count() : 0;
+
+    /// <summary>The input sequence a tile belongs to: its name before the window (<c>SEQ@S:S:X:Y</c>).</summary>
+    static string SequenceOf(Source tile) => tile.Name[..tile.Name.LastIndexOf('@')];
+
+    /// <summary>Says, once for each set of them (frames of one size share them), where a sequence's tiles meet without sharing a pixel
+    /// (<see cref="Scalor.IO.Crop.seams"/>): an object crossing there gets a new id, and an overlap would keep it.</summary>
+    internal static void SaySeams(IEnumerable<Source> tiles, Scalor.IO.Crop.Crop crop, Action<string> say)
+    {
+        var said = new HashSet<string>();
+        foreach (var sequence in tiles.GroupBy(SequenceOf))
+        {
+            var (xs, ys) = Scalor.IO.Crop.seams(ListModule.OfSeq(sequence.Select(WindowOf))).ToValueTuple();
+            if (xs.IsEmpty && ys.IsEmpty) continue;
+            var at = string.Join(" and ", new[] { xs.IsEmpty ? null : $"x {string.Join(", ", xs)}", ys.IsEmpty ? null : $"y {string.Join(", ", ys)}" }.OfType<string>());
+            var side = ((Scalor.IO.Crop.Crop.Tiles)crop).side;
+            var line = $"track: the tiles of {Scalor.IO.Crop.describe(crop)} meet without sharing a pixel at {at}: an object that crosses there gets a new id (tiles:{side}:O shares at least O pixels; give about an object's size)";
+            if (said.Add(line)) say(line);
+        }
+    }
+
+
+    /// <summary>Every frame of a tiled sequence read, each tile's in a list of its own (in the windows' order), in
+    /// NativeSafe blocks (reading image folders resizes with TorchSharp).</summary>
+    internal static List<List<byte[]>> FramesByTile(TiledSource whole)
+    {
+        var byTile = whole.Windows.Select(_ => new List<byte[]>(Math.Max(whole.Length, 0))).ToList();
+        NativeSafe.Chunks(whole.Frames, FramesPerBlock, chunk =>
+        {
+            foreach (var frame in chunk)
+                for (var i = 0; i < byTile.Count; i++) byTile[i].Add(frame[i]);
+        });
+        return byTile;
+    }
+
+    /// <summary>With <c>--backfill</c>, the tiles' frames of one sequence held at once when read once for all of them
+    /// (512 MB: about 43,000 tile frames of 64×64); a longer sequence is decoded once per tile instead.</summary>
+    const long HeldTileBytes = 512L << 20;
+}
