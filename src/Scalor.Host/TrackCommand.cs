@@ -1,4 +1,3 @@
-using Microsoft.FSharp.Collections;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -10,7 +9,6 @@ using Scalor.Metrics;
 using Scalor.Model;
 using Scalor.Runtime;
 using Scalor.Worlds;
-using StbImageSharp;
 using TorchSharp;
 
 namespace Scalor.Host;

@@ -1,17 +1,10 @@
 using Microsoft.FSharp.Collections;
-using System.Diagnostics;
-using System.Globalization;
 using System.Text;
-using Microsoft.FSharp.Core;
 using System.Reactive.Linq;
-using System.Text.Json;
 using Scalor.Cli;
 using Scalor.Metrics;
 using Scalor.Model;
 using Scalor.Runtime;
-using Scalor.Worlds;
-using StbImageSharp;
-using TorchSharp;
 
 namespace Scalor.Host;
 
