@@ -46,7 +46,18 @@ let main argv =
         match Impl.testFromThisAssembly () with
         | Some t -> guard [] t
         | None -> failwith "no tests found"
-    let rc = runTestsWithCLIArgs [ CLIArguments.Printer printer; CLIArguments.Sequenced ] argv tests
+    // Every temporary folder the tests make lies in one folder of this run, deleted at its end: tests that made
+    // their own under the system's temporary folder and left them (a checkpoint folder per averaging test, a model
+    // per export test) had filled 41 GB of this machine's /tmp over the sessions, until builds and shells failed.
+    // Path.GetTempPath reads TMPDIR on each call, so the tests and the commands they run use it.
+    let temp = System.IO.Path.Combine(System.IO.Path.GetTempPath(), sprintf "scalor-tests-%d" System.Environment.ProcessId)
+    System.IO.Directory.CreateDirectory temp |> ignore
+    System.Environment.SetEnvironmentVariable("TMPDIR", temp + string System.IO.Path.DirectorySeparatorChar)
+    let rc =
+        try runTestsWithCLIArgs [ CLIArguments.Printer printer; CLIArguments.Sequenced ] argv tests
+        finally
+            try System.IO.Directory.Delete(temp, true)
+            with e -> eprintfn "note: the tests' temporary folder %s was not deleted: %s" temp e.Message
     let (passed, failed, skipped) = counts
     // Expecto's own summary carries colour codes; CI reads this plain line instead. Expecto replaced
     // Console.Out, so write to the raw stream after a newline.
