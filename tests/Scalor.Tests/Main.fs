@@ -2,6 +2,17 @@ module Scalor.Tests.Main
 
 open Expecto
 
+/// The run's temporary folder (`main`): what the tests make there is deleted with it.
+[<Tests>]
+let harness =
+    testList "Main" [
+        testCase "the tests' temporary files lie in this run's own folder, deleted when the run ends" <| fun () ->
+            let temp = System.IO.Path.GetTempPath()
+            Expect.stringContains temp (sprintf "scalor-tests-%d" System.Environment.ProcessId) "TMPDIR points at the run's folder"
+            let made = System.IO.Directory.CreateTempSubdirectory("scalor-probe").FullName
+            Expect.isTrue (made.StartsWith temp) (sprintf "%s lies in it" made)
+    ]
+
 [<EntryPoint>]
 let main argv =
     // As scalor-host: libtorch's C++ warnings (NNPACK's, once per convolution it might serve, on this CPU) only
