@@ -41,18 +41,20 @@ public static partial class TrackCommand
     static int TrackTilesAtOnce(TiledTracker tiler, TiledSource whole, int frameStep, string tilesDir, string? results, Action frameDone)
     {
         var tileLines = new Dictionary<string, StringBuilder>();
-        var tracked = whole.Frames.Select((tiles, t) => new TiledFrame(whole.Name, t * frameStep, whole.Width, whole.Height, whole.Windows, tiles)).ToObservable()
+        var tracked = whole.TiledFrames(frameStep).ToObservable()
             .TrackTiles(tiler, new StreamOptions(8, Overflow.Block));
         var n = (results is null ? tracked : tracked.RecordMot(results))
             .Do(f =>
             {
                 for (var i = 0; i < f.Tiles!.Count; i++)
                 {
-                    var (tile, w) = (f.Tiles[i], tiler.Windows[i]);
+                    var tile = f.Tiles[i];
                     var lines = tileLines.TryGetValue(tile.Frame.Sequence, out var b) ? b : tileLines[tile.Frame.Sequence] = new StringBuilder();
-                    double sx = w.Width / (double)tile.Frame.Width, sy = w.Height / (double)tile.Frame.Height;
                     foreach (var o in tile.Objects)
-                        lines.Append(TrackingStream.MotLine(f.Frame.Index + 1, o.Id, [w.Left + o.Left * sx, w.Top + o.Top * sy, o.Width * sx, o.Height * sy], o.Presence)).Append('\n');
+                    {
+                        var (l, t, w, h) = TiledTracker.InWholeFrame(o, tiler.Windows[i], tile.Frame.Width);
+                        lines.Append(TrackingStream.MotLine(f.Frame.Index + 1, o.Id, [l, t, w, h], o.Presence)).Append('\n');
+                    }
                 }
                 frameDone();
             })

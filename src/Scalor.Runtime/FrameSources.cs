@@ -38,56 +38,32 @@ public static class FrameSources
     /// <see cref="TrackingStream.RecordMot"/> with the window's size are then in the window's pixels: add its corner
     /// for the input's); tiles stream one sequence after another, each named for its window.</summary>
     public static IObservable<Frame> FromPath(string path, int size, int frameStep = 1, Scalor.IO.Crop.Crop? crop = null, Action<string>? warn = null) =>
-        Observable.Create<Frame>((observer, ct) => Task.Run(() =>
-        {
-            foreach (var src in Inputs.Open(path, size, out _, frameStep, crop, warn))
-            {
-                var t = 0;
-                foreach (var rgb in src.Frames)
-                {
-                    if (ct.IsCancellationRequested) return;
-                    observer.OnNext(new Frame(src.Name, t, size, size, rgb));
-                    t += frameStep;
-                }
-            }
-            observer.OnCompleted();
-        }, ct));
+        Stream(() => Inputs.Open(path, size, out _, frameStep, crop, warn).SelectMany(src =>
+            src.Frames.Select((rgb, t) => new Frame(src.Name, t * frameStep, size, size, rgb))));
 
     /// <summary>What <see cref="FromPath"/> reads, each frame at the input's own size, for <see cref="TrackingStream.TrackTiles(IObservable{Frame}, TiledTracker, StreamOptions?, Action{Frame}?)"/>:
     /// a video is decoded once, however many tiles are cut from it. <paramref name="warn"/> hears what a video's
     /// decoder reported (<see cref="Inputs.FromDecoder"/>).</summary>
     public static IObservable<Frame> Whole(string path, int frameStep = 1, Action<string>? warn = null) =>
-        Observable.Create<Frame>((observer, ct) => Task.Run(() =>
-        {
-            foreach (var src in Inputs.OpenWhole(path, out _, frameStep, warn))
-            {
-                var t = 0;
-                foreach (var rgb in src.Frames)
-                {
-                    if (ct.IsCancellationRequested) return;
-                    observer.OnNext(new Frame(src.Name, t, src.Width, src.Height, rgb));
-                    t += frameStep;
-                }
-            }
-            observer.OnCompleted();
-        }, ct));
+        Stream(() => Inputs.OpenWhole(path, out _, frameStep, warn).SelectMany(src =>
+            src.Frames.Select((rgb, t) => new Frame(src.Name, t * frameStep, src.Width, src.Height, rgb))));
 
     /// <summary>What <see cref="FromPath"/> reads, each frame cut into the windows of <paramref name="crop"/> (tiles)
     /// at the model's size <paramref name="size"/>, for <see cref="TrackingStream.TrackTiles(IObservable{TiledFrame}, TiledTracker, StreamOptions?, Action{TiledFrame}?)"/>:
     /// a video is decoded once, by one ffmpeg that scales every tile as <see cref="FromPath"/> scales that window
     /// (<see cref="Inputs.OpenTiled"/>).</summary>
     public static IObservable<TiledFrame> Tiled(string path, int size, Scalor.IO.Crop.Crop crop, int frameStep = 1, Action<string>? warn = null) =>
-        Observable.Create<TiledFrame>((observer, ct) => Task.Run(() =>
+        Stream(() => Inputs.OpenTiled(path, size, crop, out _, frameStep, warn).SelectMany(src => src.TiledFrames(frameStep)));
+
+    /// <summary>The items <paramref name="items"/> reads (opened on subscription, on a worker), in order, until the
+    /// subscription is disposed; then completion.</summary>
+    static IObservable<T> Stream<T>(Func<IEnumerable<T>> items) =>
+        Observable.Create<T>((observer, ct) => Task.Run(() =>
         {
-            foreach (var src in Inputs.OpenTiled(path, size, crop, out _, frameStep, warn))
+            foreach (var item in items())
             {
-                var t = 0;
-                foreach (var tiles in src.Frames)
-                {
-                    if (ct.IsCancellationRequested) return;
-                    observer.OnNext(new TiledFrame(src.Name, t, src.Width, src.Height, src.Windows, tiles));
-                    t += frameStep;
-                }
+                if (ct.IsCancellationRequested) return;
+                observer.OnNext(item);
             }
             observer.OnCompleted();
         }, ct));

@@ -12,7 +12,13 @@ public sealed record Source(string Name, int Width, int Height, IEnumerable<byte
 /// <summary>A sequence to track in tiles (<see cref="Inputs.OpenTiled"/>): its frames of
 /// <paramref name="Width"/>×<paramref name="Height"/> cut into <paramref name="Windows"/>, each frame the tiles at the
 /// model's size, in the windows' order.</summary>
-public sealed record TiledSource(string Name, int Width, int Height, IReadOnlyList<Scalor.IO.Crop.Window> Windows, IEnumerable<IReadOnlyList<byte[]>> Frames, int Length);
+public sealed record TiledSource(string Name, int Width, int Height, IReadOnlyList<Scalor.IO.Crop.Window> Windows, IEnumerable<IReadOnlyList<byte[]>> Frames, int Length)
+{
+    /// <summary>Its frames as <see cref="TiledFrame"/>s, each under the input's frame index (frame t of a source read
+    /// every <paramref name="frameStep"/>-th frame is input frame t·k).</summary>
+    public IEnumerable<TiledFrame> TiledFrames(int frameStep) =>
+        Frames.Select((tiles, t) => new TiledFrame(Name, t * frameStep, Width, Height, Windows, tiles));
+}
 
 /// <summary>Inputs to track: a dataset folder in the MOTChallenge layout (its ground truth is used for the
 /// evaluation), a folder of images (one sequence, in name order), a video file decoded by ffmpeg, or a folder of
@@ -101,9 +107,7 @@ public static class Inputs
     /// <summary>One source per window of <paramref name="crop"/> (<see cref="Windows"/>).</summary>
     static List<Source> Folder(string name, string dir, int size, int frameStep, Scalor.IO.Crop.Crop? crop)
     {
-        var files = FilesOf(dir, ImageExtensions).Where((_, i) => i % frameStep == 0).ToList();
-        if (files.Count == 0) throw new InvalidDataException($"no images (png, jpg, bmp) or videos in '{dir}'");
-        var first = Read(files[0]);
+        var (files, first) = ImagesOf(dir, frameStep);
         return [.. Windows(crop, first.Width, first.Height, dir).Select(w =>
         {
             byte[] Frame(string f) => size == Native ? Same(Read(f), first, f)
@@ -172,13 +176,19 @@ public static class Inputs
         })];
     }
 
+    /// <summary>Every k-th image of a folder (in name order) and the first of them, read; none is an error.</summary>
+    static (List<string> Files, ImageResult First) ImagesOf(string dir, int frameStep)
+    {
+        var files = FilesOf(dir, ImageExtensions).Where((_, i) => i % frameStep == 0).ToList();
+        if (files.Count == 0) throw new InvalidDataException($"no images (png, jpg, bmp) or videos in '{dir}'");
+        return (files, Read(files[0]));
+    }
+
     /// <summary>A folder's images, each read once and cut into the windows of <paramref name="crop"/> as
     /// <see cref="Folder"/> cuts each window.</summary>
     static TiledSource FolderTiled(string name, string dir, int size, int frameStep, Scalor.IO.Crop.Crop crop)
     {
-        var files = FilesOf(dir, ImageExtensions).Where((_, i) => i % frameStep == 0).ToList();
-        if (files.Count == 0) throw new InvalidDataException($"no images (png, jpg, bmp) or videos in '{dir}'");
-        var first = Read(files[0]);
+        var (files, first) = ImagesOf(dir, frameStep);
         var windows = Windows(crop, first.Width, first.Height, dir);
         IReadOnlyList<byte[]> Tiles(string f)
         {

@@ -65,6 +65,15 @@ public sealed class TiledTracker
     /// index and size, and no pixels. Throws <see cref="ArgumentException"/> for tiles not of the model's size.</summary>
     public TrackedFrame Step(TiledFrame frame) => Step(frame, new Frame(frame.Sequence, frame.Index, frame.Width, frame.Height, []));
 
+    /// <summary>The box of a tile's object (<paramref name="o"/>, in pixels of the tile at the model's
+    /// <paramref name="size"/>) in the whole frame's pixels: scaled to its window <paramref name="w"/> and moved to its
+    /// corner.</summary>
+    public static (double Left, double Top, double Width, double Height) InWholeFrame(TrackedObject o, Window w, int size)
+    {
+        double sx = w.Width / (double)size, sy = w.Height / (double)size;
+        return (w.Left + o.Left * sx, w.Top + o.Top * sy, o.Width * sx, o.Height * sy);
+    }
+
     TrackedFrame Step(TiledFrame frame, Frame whole)
     {
         if (frame.Tiles.Count != frame.Windows.Count)
@@ -87,10 +96,10 @@ public sealed class TiledTracker
             var w = windows[i];
             var name = $"{frame.Sequence}@{Scalor.IO.Crop.describe(Scalor.IO.Crop.Crop.NewWindow(w))}";
             tiles[i] = tracker.Step(new Frame(name, frame.Index, size, size, frame.Tiles[i]), states[i]);
-            double sx = w.Width / (double)size, sy = w.Height / (double)size;
             foreach (var o in tiles[i].Objects)
             {
-                var moved = o with { Left = (float)(w.Left + o.Left * sx), Top = (float)(w.Top + o.Top * sy), Width = (float)(o.Width * sx), Height = (float)(o.Height * sy), Tile = w };
+                var (l, t, bw, bh) = InWholeFrame(o, w, size);
+                var moved = o with { Left = (float)l, Top = (float)t, Width = (float)bw, Height = (float)bh, Tile = w };
                 seen[(i, (int)o.Id)] = moved;
                 rows.Add(Tuple.Create(i, new MotFiles.Row(frame.Index + 1, (int)o.Id,
                     new Geometry.Box(moved.Left, moved.Top, moved.Width, moved.Height), o.Presence, 1, 1.0)));

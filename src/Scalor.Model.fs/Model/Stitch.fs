@@ -234,9 +234,8 @@ type Live(opts: Options, windows: Crop.Window list, ?forget: int) =
                 members.Remove gone |> ignore
                 apart.[keep].UnionWith apart.[gone]
                 apart.Remove gone |> ignore
-                match lastSeen.TryGetValue gone with
-                | true, seen -> (lastSeen.[keep] <- max seen (match lastSeen.TryGetValue keep with | true, s -> s | _ -> seen); lastSeen.Remove gone |> ignore)
-                | _ -> ()
+                // Both tracks are reported in this frame: the root's last frame is this one (set below).
+                lastSeen.Remove gone |> ignore
         for k in keys do
             let r = root groupOf.[k]
             if idOf.[r] = 0 then
