@@ -195,7 +195,7 @@ type TrackArgs =
             | Explained_Share _ -> explainedShareUsage
             | Boxes _ -> boxesUsage
             | Backfill -> backfillUsage
-            | Runtime _ -> "torchsharp (default) or onnx: export the model and run it on ONNX Runtime (boxes and ids only)."
+            | Runtime _ -> "torchsharp (default) or onnx: export the model and run it on ONNX Runtime (results, latents and pictures; no reconstruction MSE)."
             | Provider _ -> "ONNX Runtime execution provider: auto (DirectML on Windows, CUDA where present, else CPU), cpu, cuda, directml."
             | Capacity _ -> "object slots of the ONNX model (default 64)."
             | Model _ -> "checkpoint to track with (default: the embedded moving-dSprites LD model)."
@@ -207,7 +207,7 @@ type TrackArgs =
             | Sequences _ -> "generated sequences (default 4)."
             | Length _ -> "generated sequence length (default 10)."
             | Seed _ -> "seed of the generated world (default 1000001: never used in training)."
-            | Latents -> "also write the per-object latents (position, scale, depth, presence, appearance) as JSON (TorchSharp runtime)."
+            | Latents -> "also write the per-object latents (position, scale, depth, presence, appearance) as JSON."
             | No_Pictures -> "skip the pictures."
             | Min_Presence _ -> "objects with presence above this are reported (default 0.5)."
             | Min_Visible _ -> minVisibleUsage

@@ -421,8 +421,6 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
     let minPres = r.GetResult(TrackArgs.Min_Presence, 0.5)
     if minPres < 0.0 || minPres >= 1.0 then usage "--min-presence must be in [0, 1)"
     let runtime = match r.GetResult(TrackArgs.Runtime, RuntimeArg.Torchsharp) with RuntimeArg.Onnx -> "onnx" | _ -> "torchsharp"
-    // The graph reports boxes and ids, not appearance: asked-for latents must not be dropped in silence.
-    if runtime = "onnx" && r.Contains TrackArgs.Latents then usage "--latents needs --runtime torchsharp: the ONNX graph reports boxes and ids, not the latents"
     // 0: not given, so as the model records (`Train.recordedFrameStep`).
     let frameStep = r.TryGetResult TrackArgs.Frame_Step |> Option.defaultValue 0
     if r.Contains TrackArgs.Frame_Step && frameStep < 1 then usage "--frame-step must be at least 1"

@@ -21,7 +21,7 @@ public static class BenchCommand
 
     /// <summary>Milliseconds per 64×64 frame at batch 1 for the TorchSharp step with its reported objects (what
     /// <c>track</c> runs) and the exported ONNX step (CPU,
-    /// capacity 128), with 4, 16, 32, 64 and 100 objects in the scene: median over the timed frames of a sequence
+    /// capacity 128; also dense, and exported with the rendering: frames rendered, and not), with 4, 16, 32, 64 and 100 objects in the scene: median over the timed frames of a sequence
     /// after two warm-up frames.</summary>
     static int TrackBench(Parse.BenchCommand cmd)
     {
@@ -31,12 +31,16 @@ public static class BenchCommand
         const int capacity = 128;
         using var onnx = ExportCommand.InMemory(nets, capacity, "cpu", cmd.Threads, Console.Error.WriteLine, duplicateShare: share);
         using var dense = ExportCommand.InMemory(nets, capacity, "cpu", cmd.Threads, _ => { }, dense: true, duplicateShare: share);
+        // With the rendering (`export --render`, `track --runtime onnx` with pictures): frames rendered, and not.
+        using var rendering = ExportCommand.InMemory(nets, capacity, "cpu", cmd.Threads, _ => { }, duplicateShare: share, render: true);
         var counts = new[] { 4, 16, 32, 64, 100 };
         var warm = 2;
         var length = warm + Math.Max(3, cmd.Runs) * 2;
         var torchMs = new List<double>();
         var onnxMs = new List<double>();
         var denseMs = new List<double>();
+        var renderedMs = new List<double>();
+        var unrenderedMs = new List<double>();
         var tracked = new List<double>();
         var inv = CultureInfo.InvariantCulture;
         // One untimed pass first: the first frames of a process pay for library and kernel initialisation.
@@ -61,33 +65,37 @@ public static class BenchCommand
                 state = Scalor.Model.Track.keep(scope, next);
                 if (t >= warm) { times.Add(ms); counted.Add(state.Objects.Mask.sum().item<float>()); }
             }
-            List<double> Time(Scalor.Runtime.OnnxTracker tracker)
+            List<double> Time(Scalor.Runtime.OnnxTracker tracker, bool render = true)
             {
-                tracker.Reset();
+                var st = tracker.NewState();
                 var bytes = seq.ViewSize * seq.ViewSize * 3;
                 var otimes = new List<double>();
                 for (var t = 0; t < length; t++)
                 {
                     var fr = new Scalor.Runtime.Frame("bench", t, seq.ViewSize, seq.ViewSize, seq.Frames[(t * bytes)..((t + 1) * bytes)]);
                     var sw = Stopwatch.StartNew();
-                    tracker.Step(fr);
+                    tracker.Step(fr, st, render);
                     if (t >= warm) otimes.Add(sw.Elapsed.TotalMilliseconds);
                 }
                 return otimes;
             }
             var onnxTimes = Time(onnx);
             var denseTimes = Time(dense);
+            var renderedTimes = Time(rendering);
+            var unrenderedTimes = Time(rendering, render: false);
             if (!timed) continue;
             torchMs.Add(Median(times));
             onnxMs.Add(Median(onnxTimes));
             denseMs.Add(Median(denseTimes));
+            renderedMs.Add(Median(renderedTimes));
+            unrenderedMs.Add(Median(unrenderedTimes));
             tracked.Add(counted.Average());
-            Console.WriteLine(string.Create(inv, $"bench track: {n,3} objects in the scene ({tracked[^1]:F1} tracked): TorchSharp {torchMs[^1]:F1} ms/frame, ONNX Runtime {onnxMs[^1]:F1} ms/frame, dense {denseMs[^1]:F1} ms/frame (median of {times.Count})"));
+            Console.WriteLine(string.Create(inv, $"bench track: {n,3} objects in the scene ({tracked[^1]:F1} tracked): TorchSharp {torchMs[^1]:F1} ms/frame, ONNX Runtime {onnxMs[^1]:F1} ms/frame, dense {denseMs[^1]:F1} ms/frame, rendered {renderedMs[^1]:F1} ms/frame (a rendering model's frames not rendered {unrenderedMs[^1]:F1}) (median of {times.Count})"));
         }
         var idx64 = Array.IndexOf(counts, 64);
         Console.WriteLine(string.Create(inv,
             $"bench track: time(64)/time(4): TorchSharp {torchMs[idx64] / torchMs[0]:F2}, ONNX {onnxMs[idx64] / onnxMs[0]:F2}, ONNX dense {denseMs[idx64] / denseMs[0]:F2} (batch 1, {cmd.Threads} threads, ONNX capacity {capacity}, {onnx.ProviderName}, {Checkpoints.DescribeShare(share)})"));
-        WriteJson(cmd.JsonFile, new { target = "track", objects = counts, torchsharp_ms = torchMs, onnx_ms = onnxMs, onnx_dense_ms = denseMs, tracked_objects = tracked, capacity, threads = cmd.Threads, provider = onnx.ProviderName, duplicate_share = Scalor.Model.Train.formatDuplicateShare(share) });
+        WriteJson(cmd.JsonFile, new { target = "track", objects = counts, torchsharp_ms = torchMs, onnx_ms = onnxMs, onnx_dense_ms = denseMs, onnx_rendered_ms = renderedMs, onnx_unrendered_ms = unrenderedMs, tracked_objects = tracked, capacity, threads = cmd.Threads, provider = onnx.ProviderName, duplicate_share = Scalor.Model.Train.formatDuplicateShare(share) });
         return 0;
     }
 

@@ -52,9 +52,10 @@ public static class ExportCommand
     }
 
     /// <summary>Exports <paramref name="nets"/> and loads the model from memory with the chosen provider.</summary>
-    public static OnnxTracker InMemory(Scalor.Model.Scalor.Nets nets, int capacity, string provider, int threads, Action<string> log, bool dense = false, double duplicateShare = Discovery.defaultDuplicateShare)
+    public static OnnxTracker InMemory(Scalor.Model.Scalor.Nets nets, int capacity, string provider, int threads, Action<string> log, bool dense = false,
+        double duplicateShare = Discovery.defaultDuplicateShare, bool render = false)
     {
-        var model = OnnxGraph.toBytes(Export.model(nets, new Export.Options(capacity, false, dense, duplicateShare)));
+        var model = OnnxGraph.toBytes(Export.model(nets, new Export.Options(capacity, render, dense, duplicateShare)));
         var p = provider switch { "cpu" => Provider.Cpu, "cuda" => Provider.Cuda, "directml" => Provider.DirectML, _ => Provider.Auto };
         return OnnxTracker.Load(model, "the exported model", p, threads, log);
     }

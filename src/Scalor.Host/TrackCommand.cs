@@ -68,7 +68,8 @@ public static partial class TrackCommand
         var mseFrames = 0;
         var sw = Stopwatch.StartNew();
         var frames = 0;
-        using var onnx = cmd.Runtime == "onnx" ? ExportCommand.InMemory(nets, cmd.Capacity, cmd.Provider, cmd.Threads, Console.Error.WriteLine, duplicateShare: share) : null;
+        // Pictures on ONNX Runtime need the rendering outputs; only the frames drawn run them (OnnxTracker.Step).
+        using var onnx = cmd.Runtime == "onnx" ? ExportCommand.InMemory(nets, cmd.Capacity, cmd.Provider, cmd.Threads, Console.Error.WriteLine, duplicateShare: share, render: cmd.Pictures) : null;
         if (onnx is not null)
         {
             onnx.MinPresence = cmd.MinPresence;
@@ -77,7 +78,8 @@ public static partial class TrackCommand
         }
         var passes = cmd.Backfill ? 2 : 1;
         // Each tile's pictured frames, for the whole frame's pictures once the tiles are joined.
-        var seenByTile = tiled && cmd.Pictures && onnx is null ? new Dictionary<string, List<ModelView>>() : null;
+        var seenByTile = tiled && cmd.Pictures ? new Dictionary<string, List<ModelView>>() : null;
+        OneSequence one = onnx is null ? (s, o, d, c, v) => TrackOne(nets, share, s, o, cmd, d, c, v) : (s, o, d, c, v) => TrackOneOnnx(onnx, s, o, cmd, d, c, v);
         var held = JoinedPictures.FramesHeld(sources.Count);
         // Tiles: each input frame read once and cut into its tiles, which are stepped in turn, each as it would be
         // alone (a video decoded once, not once per tile). On ONNX Runtime they are joined as they come with --live
@@ -95,17 +97,8 @@ public static partial class TrackCommand
                 double mse = double.NaN;
                 int added;
                 Action PassTick(string pass) => tick(pass.Length == 0 ? src.Name : $"{src.Name}, {pass}", src.Length);
-                if (onnx is null)
-                {
-                    (var mot, mse, n, added) = TrackSequence(nets, share, src, outDir, cmd, PassTick, seenByTile is null ? null : seen => seenByTile[src.Name] = seen[..Math.Min(seen.Count, held)]);
-                    File.WriteAllText(Path.Combine(sourceResults, src.Name + ".txt"), ToInput(mot, cmd.FrameStep, src));
-                }
-                else
-                {
-                    (n, added) = TrackOnnx(onnx, src, sourceResults, cmd.Backfill, PassTick);
-                    var file = Path.Combine(sourceResults, src.Name + ".txt");
-                    if ((cmd.FrameStep > 1 || src.Left != 0 || src.Top != 0) && File.Exists(file)) File.WriteAllText(file, ToInput(File.ReadAllText(file), cmd.FrameStep, src));
-                }
+                (var mot, mse, n, added) = TrackSequence(one, src, outDir, cmd, PassTick, seenByTile is null ? null : seen => seenByTile[src.Name] = seen[..Math.Min(seen.Count, held)]);
+                File.WriteAllText(Path.Combine(sourceResults, src.Name + ".txt"), ToInput(mot, cmd.FrameStep, src));
                 mseSum += mse * n;
                 mseFrames += n;
                 frames += n;
@@ -127,12 +120,13 @@ public static partial class TrackCommand
                     }
                     var frameDone = tick(whole.Name, whole.Length * count);
                     int n;
+                    Action<string, List<ModelView>>? seen = seenByTile is null ? null : (name, views) => seenByTile[name] = views[..Math.Min(views.Count, held)];
                     if (onnx is not null)
-                        n = TrackTilesAtOnce(new TiledTracker(onnx), whole, cmd.FrameStep, sourceResults, cmd.Live ? results : null, () => { for (var i = 0; i < count; i++) frameDone(); });
+                        n = TrackTilesAtOnce(new TiledTracker(onnx), size, whole, tiles, outDir, cmd, sourceResults, cmd.Live ? results : null,
+                            () => { for (var i = 0; i < count; i++) frameDone(); }, seen);
                     else
                     {
-                        (n, var mse) = TrackTilesTorch(nets, share, whole, tiles, outDir, cmd, sourceResults, frameDone,
-                            seenByTile is null ? null : (name, seen) => seenByTile[name] = seen[..Math.Min(seen.Count, held)]);
+                        (n, var mse) = TrackTilesTorch(nets, share, whole, tiles, outDir, cmd, sourceResults, frameDone, seen);
                         mseSum += mse;
                         mseFrames += n * count;
                     }
@@ -149,13 +143,15 @@ public static partial class TrackCommand
                 var ids = sequence.Sum(t => IdsIn(Path.Combine(sourceResults, t.Name + ".txt")));
                 Console.WriteLine($"track: {sequence.Key}: {ids} tracks of {sequence.Count()} tiles joined live into {IdsIn(Path.Combine(results, sequence.Key + ".txt"))}");
             }
-        else if (tiled)
-            foreach (var (sequence, tiles, joined) in Join(sources, sourceResults, results, Console.WriteLine, cmd.Live))
+        if (tiled)
+            // Joined live as the frames came, the results are the stream's; the whole frame's pictures and latents
+            // take the ids of the same join over the tiles' files.
+            foreach (var (sequence, tiles, joined) in Join(sources, sourceResults, streamed && cmd.Live ? null : results, Console.WriteLine, cmd.Live))
             {
                 if (seenByTile is not null)
                     JoinedPictures.Save(Path.Combine(outDir, "pictures"), sequence,
                         [.. tiles.Select(s => (WindowOf(s), seenByTile.GetValueOrDefault(s.Name, [])))], joined, size, cmd.FrameStep);
-                if (cmd.Latents && onnx is null) JoinLatents(Path.Combine(outDir, "latents"), sequence, tiles, joined);
+                if (cmd.Latents) JoinLatents(Path.Combine(outDir, "latents"), sequence, tiles, joined);
             }
         var inv = CultureInfo.InvariantCulture;
         Console.WriteLine(string.Create(inv, $"track: {frames} frames in {sw.Elapsed.TotalSeconds:F1} s ({1000 * sw.Elapsed.TotalSeconds / Math.Max(1, frames):F1} ms/frame){(onnx is null ? $"; reconstruction MSE {mseSum / Math.Max(1, mseFrames):F5}" : $" on ONNX Runtime ({onnx.ProviderName})")}; results in {results}"));
@@ -257,43 +253,25 @@ public static partial class TrackCommand
         return img;
     }
 
-    /// <summary>The same tracking on ONNX Runtime: boxes and ids (no reconstruction, so no MSE or pictures); with
-    /// <paramref name="backfill"/>, a backward pass too, merged as <see cref="TrackSequence"/> does.</summary>
-    /// <param name="pass">The per-frame progress callback of a pass ("": the forward pass; "backward pass").</param>
-    static (int Frames, int Added) TrackOnnx(OnnxTracker onnx, Source src, string results, bool backfill, Func<string, Action> pass)
+    /// <summary>What <see cref="TrackOne"/> does, on ONNX Runtime: the frames tracked on a worker as they are read
+    /// (<see cref="TrackingStream.Process"/>), those drawn rendered (the model exported with <c>--render</c>); no MSE.</summary>
+    internal static (string Mot, double Mse, int Frames, List<LatentFrame>? Latents) TrackOneOnnx(OnnxTracker onnx, Source src, string? outDir, Parse.TrackCommand cmd,
+        Action? frameDone = null, Func<string, (string Mot, MotFiles.Row[] Added)>? complete = null, Action<List<ModelView>>? seen = null)
     {
-        if (!backfill) return (TrackOnnxPass(onnx, src, results, pass("")), 0);
-        var frames = src.Frames.ToList();
-        var n = TrackOnnxPass(onnx, src with { Frames = frames }, results, pass(""));
-        var tick = pass("backward pass");
-        // The backward pass's lines in memory, written as the results file's are (no temporary file: "Runtime").
-        onnx.Reset();
         var size = onnx.ImageSize;
-        var back = new StringBuilder();
-        for (var t = 0; t < frames.Count; t++)
-        {
-            foreach (var line in TrackingStream.MotLines(onnx.Step(new Frame(src.Name, t, size, size, frames[frames.Count - 1 - t])), src.Width, src.Height))
-                back.Append(line).Append('\n');
-            tick();
-        }
-        var file = Path.Combine(results, src.Name + ".txt");
-        var (mot, added, _) = Backfilled(File.Exists(file) ? File.ReadAllText(file) : "", back.ToString(), n);
-        File.WriteAllText(file, mot);
-        return (n, added.Length);
-    }
-
-    static int TrackOnnxPass(OnnxTracker onnx, Source src, string results, Action frameDone)
-    {
-        onnx.Reset();
-        var size = onnx.ImageSize;
-        var frames = src.Frames.Select((rgb, t) => new Frame(src.Name, t, size, size, rgb)).ToObservable();
-        var done = frames.Track(onnx, new StreamOptions(8, Overflow.Block))
-            .RecordMot(results, src.Width, src.Height)
-            .Do(_ => frameDone())
+        using var one = new SequenceTracking(size, src, outDir, cmd, frameDone);
+        var state = onnx.NewState();
+        src.Frames.Select((rgb, t) => new Frame(src.Name, t, size, size, rgb)).ToObservable()
+            .Process(f => onnx.Step(f, state, one.Draws(f.Index)), new StreamOptions(8, Overflow.Block))
+            .Do(one.Add)
             .Count()
             .Wait();
-        return done;
+        return one.Finish(complete, seen);
     }
+
+    /// <summary>One sequence tracked by one runtime (<see cref="TrackOne"/>, <see cref="TrackOneOnnx"/>), with their parameters.</summary>
+    internal delegate (string Mot, double Mse, int Frames, List<LatentFrame>? Latents) OneSequence(Source src, string? outDir,
+        Action? frameDone, Func<string, (string Mot, MotFiles.Row[] Added)>? complete, Action<List<ModelView>>? seen);
 
     /// <summary>Tracks one sequence as <see cref="TrackOne"/> does; with <c>--backfill</c> it also tracks the
     /// sequence played backwards (fresh state, nothing recorded) and extends the forward pass's late-starting tracks
@@ -304,19 +282,24 @@ public static partial class TrackCommand
     /// <param name="pass">Gives each pass's per-frame progress callback ("": the forward pass; "backward pass").</param>
     /// <param name="seen">Given the forward pass's pictured frames as the model saw them, when it draws pictures.</param>
     internal static (string Mot, double Mse, int Frames, int Added) TrackSequence(Scalor.Model.Scalor.Nets nets, double share, Source src, string? outDir, Parse.TrackCommand cmd,
+        Func<string, Action>? pass = null, Action<List<ModelView>>? seen = null) =>
+        TrackSequence((s, o, d, c, v) => TrackOne(nets, share, s, o, cmd, d, c, v), src, outDir, cmd, pass, seen);
+
+    /// <summary>As above, each pass tracked by <paramref name="one"/> (either runtime).</summary>
+    internal static (string Mot, double Mse, int Frames, int Added) TrackSequence(OneSequence one, Source src, string? outDir, Parse.TrackCommand cmd,
         Func<string, Action>? pass = null, Action<List<ModelView>>? seen = null)
     {
         if (!cmd.Backfill)
         {
-            var (m, e, n, l) = TrackOne(nets, share, src, outDir, cmd, pass?.Invoke(""), seen: seen);
+            var (m, e, n, l) = one(src, outDir, pass?.Invoke(""), null, seen);
             WriteLatents(outDir, src, l, cmd.FrameStep);
             return (m, e, n, 0);
         }
         var frames = src.Frames.ToList();
         // The backward pass first, so that the forward pass's pictures can draw what it adds.
-        var (back, _, _, backLatents) = TrackOne(nets, share, src with { Frames = Enumerable.Reverse(frames).ToList() }, null, cmd, pass?.Invoke("backward pass"));
+        var (back, _, _, backLatents) = one(src with { Frames = Enumerable.Reverse(frames).ToList() }, null, pass?.Invoke("backward pass"), null, null);
         Backfill.Added[] sources = [];
-        var (mot, mse, count, latents) = TrackOne(nets, share, src with { Frames = frames }, outDir, cmd, pass?.Invoke(""), online =>
+        var (mot, mse, count, latents) = one(src with { Frames = frames }, outDir, pass?.Invoke(""), online =>
         {
             var merged = Backfilled(online, back, frames.Count);
             sources = merged.Sources;
@@ -442,11 +425,12 @@ public static partial class TrackCommand
 
     /// <summary>What <see cref="TrackOne"/> does, a frame at a time, so that the tiles of a frame read once can each
     /// be stepped in turn (<see cref="TrackTilesTorch"/>): the results, MSE, latents and pictured frames gathered as
-    /// the frames come, the pictures saved at <see cref="Finish"/>. Steps run in the caller's NativeSafe blocks.</summary>
+    /// the frames come, the pictures saved at <see cref="Finish"/>. Steps run in the caller's NativeSafe blocks.
+    /// Or the same from ONNX Runtime's tracked frames (<see cref="Add"/>), rendered where drawn (<see cref="Draws"/>).</summary>
     internal sealed class SequenceTracking : IDisposable
     {
         readonly int size;
-        readonly Tracker.Tracker tracker;
+        readonly Tracker.Tracker? tracker;
         readonly Source src;
         readonly string? outDir;
         readonly Parse.TrackCommand cmd;
@@ -463,35 +447,62 @@ public static partial class TrackCommand
 
         /// <param name="pictured">Frames drawn in the pictures (the GIF; the PNG shows the first <see cref="ShownFrames"/>).</param>
         public SequenceTracking(Scalor.Model.Scalor.Nets nets, double share, Source src, string? outDir, Parse.TrackCommand cmd, Action? frameDone, int pictured = 50)
-        {
-            size = nets.Config.ImageSize;
+            : this(nets.Config.ImageSize, src, outDir, cmd, frameDone, pictured) =>
             tracker = new Tracker.Tracker(nets, share, cmd.MinPresence, cmd.MinVisibleShare);
+
+        /// <summary>Fed ONNX Runtime's tracked frames of the sequence (<see cref="Add"/>), <paramref name="size"/> the
+        /// model's square; no MSE.</summary>
+        public SequenceTracking(int size, Source src, string? outDir, Parse.TrackCommand cmd, Action? frameDone, int pictured = 50)
+        {
+            this.size = size;
             (this.src, this.outDir, this.cmd, this.frameDone, this.pictured) = (src, outDir, cmd, frameDone, pictured);
             latents = cmd.Latents ? new List<LatentFrame>() : null;
             backfilled = cmd.Backfill ? false : null;
             (sx, sy) = ((double)src.Width / size, (double)src.Height / size);
         }
 
+        /// <summary>Whether the sequence's frame <paramref name="index"/> (from 0) is drawn: ONNX Runtime renders it.</summary>
+        public bool Draws(int index) => cmd.Pictures && outDir is not null && index < pictured;
+
         /// <summary>Tracks the sequence's next frame (RGB bytes at the model's size).</summary>
         public void Step(byte[] rgb)
         {
-            tracker.Step(rgb, Seen);
+            tracker!.Step(rgb, Seen);
             t++;
             frameDone?.Invoke();
         }
+
+        /// <summary>Takes the sequence's next frame as ONNX Runtime tracked it (rendered where <see cref="Draws"/>).</summary>
+        public void Add(TrackedFrame f)
+        {
+            Record([.. f.Objects.Select(o => new Reported(o.Id, (o.Left, o.Top, o.Width, o.Height), o.Presence, o.Where, o.Depth, o.Visible, o.New, o.What ?? []))]);
+            if (Draws(t) && f.Reconstruction is not null) rows.Add(Picture(f, size, perObject: t < ShownFrames));
+            t++;
+            frameDone?.Invoke();
+        }
+
+        /// <summary>A reported object as either runtime gives it: its box in the model's pixels, and its latents.</summary>
+        readonly record struct Reported(long Id, (double Left, double Top, double Width, double Height) Box, float Presence, float[] Where, float Depth,
+            float Visible, bool New, float[] What);
 
         // What the host makes of each frame while its tensors live: the MSE, result rows, latents and pictures.
         void Seen(Tracker.FrameView view)
         {
             var (x, frame, objects) = (view.Input, view.Frame, view.Reported);
             mseSum += (frame.Recon - x).pow(2).mean().item<float>();
-            // Each reported box once, in the input's pixels to the results file's two decimals: the results and the
-            // latents carry the same numbers.
+            Record([.. objects.Select(o => new Reported(o.Id, BoxOf(o, size, cmd.MaskBoxes), o.Presence, o.Where, o.Depth, o.Visible, o.New, o.What))]);
+            if (Draws(t)) rows.Add(Picture(frame, objects, view.IdsBefore, x, size, perObject: t < ShownFrames, maskBoxes: cmd.MaskBoxes));
+        }
+
+        // Each reported box once, in the input's pixels to the results file's two decimals: the results and the
+        // latents carry the same numbers.
+        void Record(Reported[] objects)
+        {
             var reported = new double[objects.Length][];
             for (var i = 0; i < objects.Length; i++)
             {
                 var o = objects[i];
-                var (l, top, w, h) = BoxOf(o, size, cmd.MaskBoxes);
+                var (l, top, w, h) = o.Box;
                 reported[i] = TrackingStream.MotBox([l * sx, top * sy, w * sx, h * sy]);
                 mot.Append(TrackingStream.MotLine(t + 1, o.Id, reported[i], o.Presence)).Append('\n');
                 if (!tracks.TryGetValue(o.Id, out var path)) tracks[o.Id] = path = [];
@@ -499,7 +510,6 @@ public static partial class TrackCommand
             }
             latents?.Add(new LatentFrame(t + 1, [.. objects.Select((o, i) => new LatentObject(o.Id, o.Where[0], o.Where[1], o.Where[2], o.Where[3],
                 reported[i], o.Depth, o.Presence, o.Visible, o.New, o.What, backfilled))]));
-            if (cmd.Pictures && outDir is not null && t < pictured) rows.Add(Picture(frame, objects, view.IdsBefore, x, size, perObject: t < ShownFrames, maskBoxes: cmd.MaskBoxes));
         }
 
         /// <summary>The sequence tracked: its results text, mean MSE, frame count and latents; the pictures saved.</summary>
@@ -522,7 +532,7 @@ public static partial class TrackCommand
             return (text, t == 0 ? 0 : mseSum / t, t, latents);
         }
 
-        public void Dispose() => ((IDisposable)tracker).Dispose();
+        public void Dispose() => ((IDisposable?)tracker)?.Dispose();
     }
 
 }

@@ -1,5 +1,6 @@
 using Scalor.Metrics;
 using Scalor.Model;
+using Scalor.Runtime;
 using TorchSharp;
 
 namespace Scalor.Host;
@@ -86,6 +87,36 @@ public static partial class TrackCommand
         return new FramePictures(input, own, new ModelView(frame, recon, bg, Segments(full, slotIds, f.AlphaFg)));
     }
 
+    /// <summary>One frame's pictures from ONNX Runtime's rendering of it (<see cref="OnnxTracker.Step(Frame, TrackerState, bool)"/>
+    /// of a model exported with <c>--render</c>): what <see cref="Picture(Scalor.Model.Scalor.Frame, Track.TrackedObject[], torch.Tensor, torch.Tensor, int, bool, bool)"/>
+    /// draws from TorchSharp's, the reported boxes being the tracker's (<see cref="OnnxTracker.MaskBoxes"/>).</summary>
+    internal static FramePictures Picture(TrackedFrame f, int size, bool perObject = false)
+    {
+        const int k = 3;
+        var frame = new Rgb(size, size);
+        f.Frame.Rgb.CopyTo(frame.Pixels, 0);
+        var input = frame.Scale(k);
+        var own = new Dictionary<long, (Rgb, (double, double, double, double))>();
+        foreach (var o in f.Objects)
+        {
+            input.Rectangle(o.Left * k, o.Top * k, o.Width * k, o.Height * k, Rgb.IdColour((int)o.Id));
+            if (o.New) input.Circle((o.Left + o.Width / 2.0) * k, (o.Top + o.Height / 2.0) * k, 4, (255, 255, 255));
+            if (perObject && o.Render is { } render) own[o.Id] = (ImageOf(render, size), (o.Left, o.Top, o.Width, o.Height));
+        }
+        return new FramePictures(input, own, new ModelView(frame, ImageOf(f.Reconstruction!, size), ImageOf(f.Background!, size), f.Segments ?? new long[size * size]));
+    }
+
+    /// <summary>A picture of an image [3; size; size] in [0, 1], rounded to bytes as <see cref="ToImage"/> rounds a tensor.</summary>
+    static Rgb ImageOf(float[] chw, int size)
+    {
+        var img = new Rgb(size, size);
+        var plane = size * size;
+        for (var c = 0; c < 3; c++)
+            for (var i = 0; i < plane; i++)
+                img.Pixels[3 * i + c] = (byte)(Math.Clamp(chw[c * plane + i], 0f, 1f) * 255f + 0.5f);
+        return img;
+    }
+
     /// <summary>The track id each of a frame's <paramref name="slots"/> map slots stands for: the maps hold the
     /// previous frame's slots (ids <paramref name="prevIds"/> [B; N], 0 for an empty slot) then the discovery
     /// cells, which take the ids <c>Scalor.nextObjects</c> gives them (the largest previous id + cell index + 1).</summary>
@@ -115,10 +146,15 @@ public static partial class TrackCommand
 
     /// <summary>Segmentation of image 0: each pixel where α_fg ≥ 0.1 takes the id colour of the object with the
     /// largest importance there; discovery cells are coloured as the new ids they would get (<see cref="SlotIds"/>).</summary>
-    internal static Rgb Segmentation(Render.ObjectMaps m, torch.Tensor alphaFg, torch.Tensor prevIds, int size)
+    internal static Rgb Segmentation(Render.ObjectMaps m, torch.Tensor alphaFg, torch.Tensor prevIds, int size) =>
+        Coloured(SegmentIds(m, alphaFg, prevIds, size), size, id => Rgb.IdColour((int)id));
+
+    /// <summary>The id each pixel of image 0 shows (row-major; 0 where α_fg &lt; 0.1), as <see cref="Segmentation"/>
+    /// colours them: what the ONNX graph's <c>segment</c> output gives.</summary>
+    public static long[] SegmentIds(Render.ObjectMaps m, torch.Tensor alphaFg, torch.Tensor prevIds, int size)
     {
         var full = Render.fullMaps(m, size, size)[0];
-        return Coloured(Segments(full, SlotIds(prevIds, full.shape[0]), alphaFg), size, id => Rgb.IdColour((int)id));
+        return Segments(full, SlotIds(prevIds, full.shape[0]), alphaFg);
     }
 
     /// <summary>The id each pixel of image 0 shows (row-major; 0 where α_fg &lt; 0.1): the slot with the largest

@@ -16,7 +16,8 @@ public static partial class TrackCommand
     /// results file per input sequence (<c>results/SEQ.txt</c>) by <see cref="Stitch.join"/> (<paramref name="live"/>:
     /// <see cref="Stitch.joinLive"/>, as a live stream joins them): each sequence's
     /// name, its tiles (in the order joined) and what joining them gave.</summary>
-    internal static List<(string Sequence, List<Source> Tiles, Stitch.Joined Joined)> Join(IEnumerable<Source> tiles, string tilesDir, string results, Action<string> say, bool live = false)
+    /// <param name="results">Null: the joined results are not written (nor said), only returned.</param>
+    internal static List<(string Sequence, List<Source> Tiles, Stitch.Joined Joined)> Join(IEnumerable<Source> tiles, string tilesDir, string? results, Action<string> say, bool live = false)
     {
         var joined = new List<(string, List<Source>, Stitch.Joined)>();
         foreach (var sequence in tiles.GroupBy(SequenceOf))
@@ -27,6 +28,11 @@ public static partial class TrackCommand
                 return new Stitch.Tile(WindowOf(s), MotFiles.parse(file, false, File.Exists(file) ? File.ReadAllLines(file) : []));
             }).ToList();
             var join = (live ? Stitch.joinLive(Stitch.defaults, ListModule.OfSeq(parts)) : Stitch.join(Stitch.defaults, ListModule.OfSeq(parts)));
+            if (results is null)
+            {
+                joined.Add((sequence.Key, sequence.ToList(), join));
+                continue;
+            }
             File.WriteAllText(Path.Combine(results, sequence.Key + ".txt"), MotText(join.Rows));
             say($"track: {sequence.Key}: {join.Ids.Count} tracks of {parts.Count} tiles joined{(live ? " live" : "")} into {join.Rows.Select(r => r.Id).Distinct().Count()}");
             joined.Add((sequence.Key, sequence.ToList(), join));
@@ -37,12 +43,19 @@ public static partial class TrackCommand
     /// <summary>One input sequence's frames, each read once and cut into its tiles (<see cref="Inputs.OpenTiled"/>),
     /// tracked as a live stream is (<see cref="TiledTracker"/>): each tile's results, <c>tilesDir/SEQ@S:S:X:Y.txt</c>,
     /// and, given <paramref name="results"/>, the joined ones as the stream reports them, <c>results/SEQ.txt</c>, both
-    /// in the input's frames and pixels. The number of frames tracked.</summary>
-    static int TrackTilesAtOnce(TiledTracker tiler, TiledSource whole, int frameStep, string tilesDir, string? results, Action frameDone)
+    /// in the input's frames and pixels; each tile's latents and pictures as <see cref="TrackTilesTorch"/> writes them,
+    /// the drawn frames rendered. The number of frames tracked.</summary>
+    /// <param name="tiles">The tiles' sources, in the windows' order (names, windows; their frames are not read).</param>
+    /// <param name="seen">Given each tile's name and pictured frames, when pictures are drawn.</param>
+    static int TrackTilesAtOnce(TiledTracker tiler, int size, TiledSource whole, IReadOnlyList<Source> tiles, string outDir, Parse.TrackCommand cmd,
+        string tilesDir, string? results, Action frameDone, Action<string, List<ModelView>>? seen)
     {
         var tileLines = new Dictionary<string, StringBuilder>();
-        var tracked = whole.TiledFrames(frameStep).ToObservable()
-            .TrackTiles(tiler, new StreamOptions(8, Overflow.Block));
+        using var trackings = new Trackings([.. tiles.Select(src => new SequenceTracking(size, src, outDir, cmd, null, PicturedOf(tiles.Count)))]);
+        // The frames' count, not their index (every frame-step-th frame of the input): the first ones are drawn.
+        var stepped = 0;
+        var tracked = whole.TiledFrames(cmd.FrameStep).ToObservable()
+            .Process(f => tiler.Step(f, trackings.All[0].Draws(stepped++)), new StreamOptions(8, Overflow.Block));
         var n = (results is null ? tracked : tracked.RecordMot(results))
             .Do(f =>
             {
@@ -55,50 +68,61 @@ public static partial class TrackCommand
                         var (l, t, w, h) = TiledTracker.InWholeFrame(o, tiler.Windows[i], tile.Frame.Width);
                         lines.Append(TrackingStream.MotLine(f.Frame.Index + 1, o.Id, [l, t, w, h], o.Presence)).Append('\n');
                     }
+                    trackings.All[i].Add(tile);
                 }
                 frameDone();
             })
             .Count()
             .Wait();
         foreach (var (name, lines) in tileLines) File.WriteAllText(Path.Combine(tilesDir, name + ".txt"), lines.ToString());
+        for (var i = 0; i < tiles.Count; i++)
+        {
+            var src = tiles[i];
+            var (_, _, _, latents) = trackings.All[i].Finish(seen: seen is null ? null : views => seen(src.Name, views));
+            WriteLatents(outDir, src, latents, cmd.FrameStep);
+        }
         return n;
+    }
+
+    /// <summary>Frames a tile's pictures draw: all tiles' are held until the sequence ends, so fewer with many tiles
+    /// (300 over the tiles, at most 50, at least <see cref="ShownFrames"/>).</summary>
+    static int PicturedOf(int tiles) => Math.Max(ShownFrames, Math.Min(50, 300 / tiles));
+
+    /// <summary>The tiles' trackings of a sequence, disposed together.</summary>
+    sealed class Trackings(List<SequenceTracking> all) : IDisposable
+    {
+        public List<SequenceTracking> All { get; } = all;
+        public void Dispose() { foreach (var t in All) t.Dispose(); }
     }
 
     /// <summary>One input sequence's frames, each read once and cut into its tiles (<see cref="Inputs.OpenTiled"/>),
     /// every tile stepped in turn with a tracker of its own (<see cref="SequenceTracking"/>): each tile's results
     /// (<c>tilesDir/SEQ@S:S:X:Y.txt</c>), latents and pictures as tracking the tile alone writes them, but that the
-    /// tiles' pictures, all held until the sequence ends, draw fewer frames when there are many tiles (at least
-    /// <see cref="ShownFrames"/>). The frames tracked and the sum of the tiles' MSE over their frames.</summary>
+    /// tiles' pictures, all held until the sequence ends, draw fewer frames when there are many tiles
+    /// (<see cref="PicturedOf"/>). The frames tracked and the sum of the tiles' MSE over their frames.</summary>
     /// <param name="tiles">The tiles' sources, in the windows' order (names, windows; their frames are not read).</param>
     /// <param name="seen">Given each tile's name and pictured frames, when pictures are drawn.</param>
     static (int Frames, double MseSum) TrackTilesTorch(Scalor.Model.Scalor.Nets nets, double share, TiledSource whole, IReadOnlyList<Source> tiles, string outDir,
         Parse.TrackCommand cmd, string tilesDir, Action frameDone, Action<string, List<ModelView>>? seen)
     {
         var k = tiles.Count;
-        var pictured = Math.Max(ShownFrames, Math.Min(50, 300 / k));
-        var trackings = tiles.Select(src => new SequenceTracking(nets, share, src, outDir, cmd, frameDone, pictured)).ToList();
-        try
+        using var all = new Trackings([.. tiles.Select(src => new SequenceTracking(nets, share, src, outDir, cmd, frameDone, PicturedOf(k)))]);
+        var trackings = all.All;
+        // Blocks of FramesPerBlock tile steps, as one tile's frames are tracked in blocks (TrackOne).
+        NativeSafe.Chunks(whole.Frames.SelectMany(f => f.Select((rgb, i) => (Tile: i, Rgb: rgb))), FramesPerBlock, chunk =>
         {
-            // Blocks of FramesPerBlock tile steps, as one tile's frames are tracked in blocks (TrackOne).
-            NativeSafe.Chunks(whole.Frames.SelectMany(f => f.Select((rgb, i) => (Tile: i, Rgb: rgb))), FramesPerBlock, chunk =>
-            {
-                foreach (var (i, rgb) in chunk) trackings[i].Step(rgb);
-            });
-            var (frames, mse) = (0, 0.0);
-            for (var i = 0; i < k; i++)
-            {
-                var src = tiles[i];
-                var (mot, m, n, latents) = trackings[i].Finish(seen: seen is null ? null : views => seen(src.Name, views));
-                File.WriteAllText(Path.Combine(tilesDir, src.Name + ".txt"), ToInput(mot, cmd.FrameStep, src));
-                WriteLatents(outDir, src, latents, cmd.FrameStep);
-                (frames, mse) = (n, mse + m * n);
-            }
-            return (frames, mse);
-        }
-        finally
+            foreach (var (i, rgb) in chunk) trackings[i].Step(rgb);
+        });
+        var (frames, mse) = (0, 0.0);
+        for (var i = 0; i < k; i++)
         {
-            foreach (var t in trackings) t.Dispose();
+            var src = tiles[i];
+            var (mot, m, n, latents) = trackings[i].Finish(seen: seen is null ? null : views => seen(src.Name, views));
+            File.WriteAllText(Path.Combine(tilesDir, src.Name + ".txt"), ToInput(mot, cmd.FrameStep, src));
+            WriteLatents(outDir, src, latents, cmd.FrameStep);
+            (frames, mse) = (n, mse + m * n);
         }
+        return (frames, mse);
     }
 
     /// <summary>How many ids a MOTChallenge file holds (0 when there is none).</summary>

@@ -29,8 +29,11 @@ public enum Provider
 /// <param name="Visible">Pixels of the frame the model renders for it: its own Σ α·z_pres inside the frame.</param>
 /// <param name="Tile">Tracked in tiles (<see cref="TiledTracker"/>): the window of the whole frame whose model saw it,
 /// in whose square <paramref name="Where"/> and <paramref name="Visible"/> are; its box is in the whole frame's pixels.</param>
+/// <param name="What">z_what, its appearance code (the mean the model carries).</param>
+/// <param name="Render">Its own rendering α·z_pres·o on black [3; H; W] in the model's square, whole even where another
+/// object covers it, when the frame was rendered (<see cref="OnnxTracker.Step(Frame, TrackerState, bool)"/>).</param>
 public sealed record TrackedObject(long Id, float Left, float Top, float Width, float Height, float Presence, float Depth, float[] Where, bool New, float Visible,
-    Scalor.IO.Crop.Window? Tile = null);
+    Scalor.IO.Crop.Window? Tile = null, float[]? What = null, float[]? Render = null);
 
 /// <summary>A frame's tracking result, in stream order.</summary>
 /// <param name="Frame">The frame as it came in.</param>
@@ -40,8 +43,11 @@ public sealed record TrackedObject(long Id, float Left, float Top, float Width, 
 /// <param name="Background">The background [3; H; W], when rendered.</param>
 /// <param name="Tiles">Tracked in tiles (<see cref="TiledTracker"/>): each tile's own result, its frame the tile at the
 /// model's size, its objects under the tile's ids; <paramref name="Objects"/> are then the joined ones.</param>
+/// <param name="Segments">The segmentation [H; W], row-major, when rendered: the id of the object each pixel shows (the
+/// one of the largest importance α·z_pres·sigmoid(−depth) there), 0 where the foreground alpha is below 0.1. A
+/// discovery the frame did not keep shows the id it would have had.</param>
 public sealed record TrackedFrame(Frame Frame, IReadOnlyList<TrackedObject> Objects, float[]? Reconstruction, float[]? AlphaFg = null, float[]? Background = null,
-    IReadOnlyList<TrackedFrame>? Tiles = null);
+    IReadOnlyList<TrackedFrame>? Tiles = null, long[]? Segments = null);
 
 /// <summary>What one stream has tracked so far with an <see cref="OnnxTracker"/>: the recurrent and object state
 /// and the ids of the objects it holds. A tracker keeps one for <see cref="OnnxTracker.Step(Frame)"/>; several
@@ -76,11 +82,16 @@ public sealed class TrackerState
 public sealed class OnnxTracker : IDisposable
 {
     readonly InferenceSession session;
+    /// <summary>The graph without the rendering's outputs and work, for the frames not rendered; the session itself
+    /// for a model that does not render.</summary>
+    readonly InferenceSession trackingSession;
     readonly RunOptions runOptions = new();
     readonly (string Name, long[] Shape)[] floatInputs;
     readonly TrackerState state;
     readonly string[] inputNames;
     readonly string[] outputNames;
+    /// <summary>The outputs of a step that is not rendered (<see cref="trackingSession"/>'s).</summary>
+    readonly string[] trackingOutputNames;
 
     /// <summary>Slots in the exported object state.</summary>
     public int Capacity { get; }
@@ -115,9 +126,10 @@ public sealed class OnnxTracker : IDisposable
     /// <c>tiles:S</c>).</summary>
     public IReadOnlyList<Scalor.IO.Crop.Crop> Crops { get; } = [];
 
-    OnnxTracker(InferenceSession session, string provider)
+    OnnxTracker(InferenceSession session, InferenceSession? tracking, string provider)
     {
         this.session = session;
+        trackingSession = tracking ?? session;
         ProviderName = provider;
         var meta = session.ModelMetadata.CustomMetadataMap;
         int Meta(string key) => meta.TryGetValue(key, out var v) ? int.Parse(v, CultureInfo.InvariantCulture)
@@ -141,6 +153,7 @@ public sealed class OnnxTracker : IDisposable
             .Select(n => (n, session.InputMetadata[n].Dimensions.Select(d => (long)d).ToArray()))];
         state = NewState();
         outputNames = session.OutputMetadata.Keys.ToArray();
+        trackingOutputNames = trackingSession.OutputMetadata.Keys.ToArray();
         foreach (var name in inputNames)
             if (name != "image" && !outputNames.Contains("next_" + name))
                 throw new InvalidDataException($"not a Scalor tracking model: state '{name}' has no 'next_{name}' output");
@@ -150,16 +163,13 @@ public sealed class OnnxTracker : IDisposable
     public static OnnxTracker Load(string path, Provider provider = Provider.Auto, int threads = 0, Action<string>? log = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"model '{path}' not found", path);
-        return Load(path, options => new InferenceSession(path, options), provider, threads, log);
+        return Load(File.ReadAllBytes(path), path, provider, threads, log);
     }
 
     /// <summary>Loads an exported model held in memory (<paramref name="model"/>: the ONNX file's bytes; an
     /// application that exports and tracks at once needs no temporary file). <paramref name="name"/> names it in
     /// errors.</summary>
-    public static OnnxTracker Load(byte[] model, string name, Provider provider = Provider.Auto, int threads = 0, Action<string>? log = null) =>
-        Load(name, options => new InferenceSession(model, options), provider, threads, log);
-
-    static OnnxTracker Load(string source, Func<SessionOptions, InferenceSession> open, Provider provider, int threads, Action<string>? log)
+    public static OnnxTracker Load(byte[] model, string name, Provider provider = Provider.Auto, int threads = 0, Action<string>? log = null)
     {
         log ??= _ => { };
         var available = OrtEnv.Instance().GetAvailableProviders();
@@ -170,40 +180,62 @@ public sealed class OnnxTracker : IDisposable
             Provider.Auto => Provider.Cpu,
             _ => provider,
         };
-        var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        if (threads > 0) options.IntraOpNumThreads = threads;
-        var name = "CPUExecutionProvider";
-        try
+        SessionOptions Options(Provider p)
         {
-            switch (wanted)
+            var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+            if (threads > 0) options.IntraOpNumThreads = threads;
+            try
             {
-                case Provider.DirectML:
-                    // DirectML wants sequential execution and no memory pattern (its documented constraints).
-                    options.EnableMemoryPattern = false;
-                    options.ExecutionMode = ExecutionMode.ORT_SEQUENTIAL;
-                    options.AppendExecutionProvider_DML(0);
-                    name = "DmlExecutionProvider";
-                    break;
-                case Provider.Cuda:
-                    options.AppendExecutionProvider_CUDA(0);
-                    name = "CUDAExecutionProvider";
-                    break;
+                switch (p)
+                {
+                    case Provider.DirectML:
+                        // DirectML wants sequential execution and no memory pattern (its documented constraints).
+                        options.EnableMemoryPattern = false;
+                        options.ExecutionMode = ExecutionMode.ORT_SEQUENTIAL;
+                        options.AppendExecutionProvider_DML(0);
+                        break;
+                    case Provider.Cuda:
+                        options.AppendExecutionProvider_CUDA(0);
+                        break;
+                }
+                return options;
+            }
+            catch
+            {
+                options.Dispose();
+                throw;
             }
         }
+        SessionOptions first;
+        try { first = Options(wanted); }
         catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
         {
             log($"runtime: {wanted} is not available in this ONNX Runtime build ({e.Message.Split('\n')[0]}); falling back to CPU");
-            options.Dispose();
-            options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-            if (threads > 0) options.IntraOpNumThreads = threads;
-            name = "CPUExecutionProvider";
+            wanted = Provider.Cpu;
+            first = Options(wanted);
         }
-        InferenceSession session;
-        try { session = open(options); }
-        catch (OnnxRuntimeException e) { throw new InvalidDataException($"{source}: not a loadable ONNX model ({e.Message.Split('\n')[0]})", e); }
-        finally { options.Dispose(); }
-        log($"runtime: {name} (ONNX Runtime; available: {string.Join(", ", available)})");
-        return new OnnxTracker(session, name);
+        var providerName = wanted switch { Provider.DirectML => "DmlExecutionProvider", Provider.Cuda => "CUDAExecutionProvider", _ => "CPUExecutionProvider" };
+        InferenceSession Open(byte[] bytes, SessionOptions options)
+        {
+            try { return new InferenceSession(bytes, options); }
+            catch (OnnxRuntimeException e) { throw new InvalidDataException($"{name}: not a loadable ONNX model ({e.Message.Split('\n')[0]})", e); }
+            finally { options.Dispose(); }
+        }
+        var session = Open(model, first);
+        // A rendering model also gets the session of its graph without the rendering (ONNX Runtime runs every node
+        // of a session, whatever the outputs asked for), for the frames not rendered.
+        InferenceSession? tracking = null;
+        if (session.ModelMetadata.CustomMetadataMap.TryGetValue("scalor.render", out var r) && r == "true")
+        {
+            try { tracking = Open(Scalor.Model.OnnxGraph.bytesWithoutOutputs(Scalor.Model.Export.renderOutputs, model), Options(wanted)); }
+            catch
+            {
+                session.Dispose();
+                throw;
+            }
+        }
+        log($"runtime: {providerName} (ONNX Runtime; available: {string.Join(", ", available)})");
+        return new OnnxTracker(session, tracking, providerName);
     }
 
     /// <summary>A fresh state for another stream of this model, nothing tracked yet.</summary>
@@ -216,8 +248,14 @@ public sealed class OnnxTracker : IDisposable
     public TrackedFrame Step(Frame frame) => Step(frame, state);
 
     /// <summary>Tracks one frame of the stream whose state is <paramref name="state"/> (one of this tracker's
-    /// <see cref="NewState"/>), and carries that state on.</summary>
-    public TrackedFrame Step(Frame frame, TrackerState state)
+    /// <see cref="NewState"/>), and carries that state on; rendered when the model renders.</summary>
+    public TrackedFrame Step(Frame frame, TrackerState state) => Step(frame, state, Renders);
+
+    /// <summary>As <see cref="Step(Frame, TrackerState)"/>, rendered only when <paramref name="render"/> says so and
+    /// the model renders (<see cref="Renders"/>): the reconstruction, foreground alpha, background, segmentation and
+    /// each object's own rendering. The rendering decodes every discovery cell, several times a tracking step's work
+    /// on a CPU, so an application that draws only some frames asks for those; the tracking is the same either way.</summary>
+    public TrackedFrame Step(Frame frame, TrackerState state, bool render)
     {
         if (state.Owner != this) throw new ArgumentException("a state of another tracker", nameof(state));
         var floatState = state.Floats;
@@ -244,19 +282,32 @@ public sealed class OnnxTracker : IDisposable
                     ? OrtValue.CreateTensorValueFromMemory(ids, [1, Capacity])
                     : OrtValue.CreateTensorValueFromMemory(floatState[n].Data, floatState[n].Shape);
             }
-            using var outputs = session.Run(runOptions, inputNames, inputs, outputNames);
+            var rendered = render && Renders;
+            var fetched = rendered ? outputNames : trackingOutputNames;
+            using var outputs = (rendered ? session : trackingSession).Run(runOptions, inputNames, inputs, fetched);
             var byName = new Dictionary<string, OrtValue>();
-            for (var i = 0; i < outputNames.Length; i++) byName[outputNames[i]] = outputs[i];
+            for (var i = 0; i < fetched.Length; i++) byName[fetched[i]] = outputs[i];
             foreach (var n in inputNames)
             {
                 if (n == "image") continue;
                 if (n == "ids") byName["next_ids"].GetTensorDataAsSpan<long>().CopyTo(ids);
                 else byName["next_" + n].GetTensorDataAsSpan<float>().CopyTo(floatState[n].Data);
             }
-            float[]? Rendered(string n) => Renders ? byName[n].GetTensorDataAsSpan<float>().ToArray() : null;
+            float[]? Rendered(string n) => rendered ? byName[n].GetTensorDataAsSpan<float>().ToArray() : null;
             var visible = byName.TryGetValue("visible", out var v) ? v.GetTensorDataAsSpan<float>().ToArray() : null;
             var maskBoxes = MaskBoxes && byName.TryGetValue("mask_box", out var mb) ? mb.GetTensorDataAsSpan<float>().ToArray() : null;
-            return new TrackedFrame(frame, Objects(state, visible, maskBoxes), Rendered("recon"), Rendered("alpha_fg"), Rendered("background"));
+            // Models exported before the segmentation and the objects' renderings were outputs have neither.
+            var segments = rendered && byName.TryGetValue("segment", out var sg) ? sg.GetTensorDataAsSpan<long>().ToArray() : null;
+            var renders = rendered && byName.TryGetValue("object_render", out var orv) ? (Ids: byName["object_ids"].GetTensorDataAsSpan<long>().ToArray(), Maps: orv) : default;
+            var objects = Objects(state, visible, maskBoxes);
+            if (renders.Ids is { } rowIds)
+            {
+                var maps = renders.Maps!.GetTensorDataAsSpan<float>();
+                for (var i = 0; i < objects.Count; i++)
+                    if (Array.IndexOf(rowIds, objects[i].Id) is var row and >= 0)
+                        objects[i] = objects[i] with { Render = maps.Slice(row * 3 * plane, 3 * plane).ToArray() };
+            }
+            return new TrackedFrame(frame, objects, Rendered("recon"), Rendered("alpha_fg"), Rendered("background"), Segments: segments);
         }
         finally
         {
@@ -274,6 +325,8 @@ public sealed class OnnxTracker : IDisposable
         var pres = floatState["pres"].Data;
         var where = floatState["where"].Data;
         var depth = floatState["depth"].Data;
+        var what = floatState["what"].Data;
+        var whatDim = what.Length / Capacity;
         var list = new List<TrackedObject>();
         var seen = new HashSet<long>();
         for (var i = 0; i < Capacity; i++)
@@ -286,7 +339,8 @@ public sealed class OnnxTracker : IDisposable
             var w = where.AsSpan(4 * i, 4).ToArray();
             var (left, top, width, height) = Scalor.Model.Track.reportedBox(maskBoxes is not null,
                 maskBoxes is null ? [] : maskBoxes.AsSpan(4 * i, 4).ToArray(), w, ImageSize, ImageSize).ToValueTuple();
-            list.Add(new TrackedObject(ids[i], (float)left, (float)top, (float)width, (float)height, pres[i], depth[i], w, !state.PreviousIds.Contains(ids[i]), vis));
+            list.Add(new TrackedObject(ids[i], (float)left, (float)top, (float)width, (float)height, pres[i], depth[i], w, !state.PreviousIds.Contains(ids[i]), vis,
+                What: what.AsSpan(whatDim * i, whatDim).ToArray()));
         }
         state.PreviousIds = seen;
         return list;
@@ -295,6 +349,7 @@ public sealed class OnnxTracker : IDisposable
     public void Dispose()
     {
         runOptions.Dispose();
+        if (trackingSession != session) trackingSession.Dispose();
         session.Dispose();
     }
 }

@@ -57,13 +57,18 @@ public sealed class TiledTracker
         Window[] ws = [.. cut.ResultValue];
         var size = tracker.ImageSize;
         return Step(new TiledFrame(frame.Sequence, frame.Index, frame.Width, frame.Height, ws,
-            [.. ws.Select(w => Inputs.Resize(Scalor.IO.Crop.cut(w, frame.Width, frame.Rgb), w.Width, w.Height, size))]), frame);
+            [.. ws.Select(w => Inputs.Resize(Scalor.IO.Crop.cut(w, frame.Width, frame.Rgb), w.Width, w.Height, size))]), frame, tracker.Renders);
     }
 
     /// <summary>Tracks one frame that comes cut into its tiles (<see cref="FrameSources.Tiled"/>: a video's tiles
     /// scaled by ffmpeg as a model trained on the video saw them). The result's frame has the whole frame's name,
     /// index and size, and no pixels. Throws <see cref="ArgumentException"/> for tiles not of the model's size.</summary>
-    public TrackedFrame Step(TiledFrame frame) => Step(frame, new Frame(frame.Sequence, frame.Index, frame.Width, frame.Height, []));
+    public TrackedFrame Step(TiledFrame frame) => Step(frame, tracker.Renders);
+
+    /// <summary>As <see cref="Step(TiledFrame)"/>, each tile rendered only when <paramref name="render"/> says so and the
+    /// model renders (<see cref="OnnxTracker.Step(Frame, TrackerState, bool)"/>): each tile's result in
+    /// <see cref="TrackedFrame.Tiles"/> then holds its rendering.</summary>
+    public TrackedFrame Step(TiledFrame frame, bool render) => Step(frame, new Frame(frame.Sequence, frame.Index, frame.Width, frame.Height, []), render);
 
     /// <summary>The box of a tile's object (<paramref name="o"/>, in pixels of the tile at the model's
     /// <paramref name="size"/>) in the whole frame's pixels: scaled to its window <paramref name="w"/> and moved to its
@@ -74,7 +79,7 @@ public sealed class TiledTracker
         return (w.Left + o.Left * sx, w.Top + o.Top * sy, o.Width * sx, o.Height * sy);
     }
 
-    TrackedFrame Step(TiledFrame frame, Frame whole)
+    TrackedFrame Step(TiledFrame frame, Frame whole, bool render)
     {
         if (frame.Tiles.Count != frame.Windows.Count)
             throw new ArgumentException($"frame {frame.Sequence}/{frame.Index} has {frame.Tiles.Count} tiles for {frame.Windows.Count} windows");
@@ -95,7 +100,7 @@ public sealed class TiledTracker
         {
             var w = windows[i];
             var name = $"{frame.Sequence}@{Scalor.IO.Crop.describe(Scalor.IO.Crop.Crop.NewWindow(w))}";
-            tiles[i] = tracker.Step(new Frame(name, frame.Index, size, size, frame.Tiles[i]), states[i]);
+            tiles[i] = tracker.Step(new Frame(name, frame.Index, size, size, frame.Tiles[i]), states[i], render);
             foreach (var o in tiles[i].Objects)
             {
                 var (l, t, bw, bh) = InWholeFrame(o, w, size);

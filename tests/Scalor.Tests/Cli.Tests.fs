@@ -30,7 +30,7 @@ let tests =
                           [| "data"; "--sequences"; "1"; "--out"; "x"; "--digits"; "3-12" |]
                           [| "data"; "--sequences"; "1"; "--out"; "x"; "--size"; "8" |]
                           [| "eval"; "--gt"; "g"; "--pred"; "p"; "--backfill" |]
-                          [| "track"; "--out"; "o"; "--runtime"; "onnx"; "--latents" |] ] do
+                          [| "track"; "--out"; "o"; "--runtime"; "onnx"; "--live" |] ] do
                 match parse argv with
                 | UsageError line -> Expect.isFalse (line.Contains "\n") (sprintf "one line: %s" line)
                 | other -> failtestf "expected a usage error for %A, got %A" argv other

@@ -111,6 +111,74 @@ let tests =
                         Expect.isLessThan d 1e-3f (sprintf "spatial broadcast %b, frame %d reconstruction" broadcast t)
                     | _ -> failtest "no reconstruction"
 
+        testCase "with rendering: the segmentation and each object's rendering are TorchSharp's; frames not rendered track the same" <| fun () ->
+            let nets = Scalor.create { Config.toy64 with BatchSize = 1; Capacity = 12 } 5L
+            let w = World.create { World.defaultConfig with Length = 4 } None
+            let seq = World.sequence w (World.sequenceSeed 78UL 0)
+            let size = seq.ViewSize
+            let bytes = size * size * 3
+            let path = tempModel ()
+            try
+                Export.save nets { Capacity = 12; Render = true; Dense = false; DuplicateShare = Discovery.defaultDuplicateShare } path |> ignore
+                use onnx = OnnxTracker.Load(path, Provider.Cpu, 1)
+                Expect.isTrue onnx.Renders "a rendering model"
+                onnx.MinVisible <- 0f
+                let plain = onnx.NewState()
+                let x = Train.batchOf [| seq |]
+                // What `track` runs: the cells below `Track.sparseFloor` count as absent, in the graph's rendering too.
+                let opts = Track.tracking nets.Config Discovery.defaultDuplicateShare
+                let mutable state = Track.initial nets 1L
+                let mutable compared = 0
+                let mutable segmented = 0
+                for t in 0 .. seq.Length - 1 do
+                    use scope = torch.NewDisposeScope()
+                    let before = state.Objects.Ids
+                    let next, f = Track.step nets opts state (x.select(1L, int64 t))
+                    let frame = Frame("s", t, size, size, seq.Frames.[t * bytes .. (t + 1) * bytes - 1])
+                    let r = onnx.Step frame
+                    // A frame not rendered: nothing drawn, the same objects (the graph without the rendering's branch).
+                    let q = onnx.Step(frame, plain, false)
+                    Expect.isNull q.Reconstruction "not rendered"
+                    Expect.isNull q.Segments "no segmentation"
+                    Expect.equal [ for o in q.Objects -> o.Id, o.Where, o.Render ] [ for o in r.Objects -> o.Id, o.Where, null ] (sprintf "frame %d: the same objects, without renderings" t)
+                    let torchSeg = Scalor.Host.TrackCommand.SegmentIds(f.Maps, f.AlphaFg, before, size)
+                    Expect.equal r.Segments.Length torchSeg.Length "one id a pixel"
+                    segmented <- segmented + (torchSeg |> Array.filter (fun i -> i <> 0L) |> Array.length)
+                    // Ties and the 0.1 cut within float error of TorchSharp's may move a pixel or two.
+                    let recon = f.Recon.contiguous().data<float32>().ToArray()
+                    Expect.isLessThan (Array.map2 (fun (u: float32) v -> abs (u - v)) recon r.Reconstruction |> Array.max) 1e-3f (sprintf "frame %d: the reconstruction" t)
+                    let differ = Array.fold2 (fun n (a: int64) b -> if a = b then n else n + 1) 0 torchSeg r.Segments
+                    Expect.isLessThanOrEqual differ (torchSeg.Length / 200) (sprintf "frame %d: %d pixels segmented otherwise" t differ)
+                    let renders = Scalor.Host.TrackCommand.ObjectRenders(f.Maps, before, Collections.Generic.HashSet(r.Objects |> Seq.map (fun o -> o.Id)), size)
+                    for o in r.Objects do
+                        Expect.isNotNull o.Render (sprintf "frame %d, object %d: rendered" t o.Id)
+                        let img = renders.[o.Id]
+                        // TorchSharp's picture is bytes (HWC); the runtime's floats (CHW).
+                        for c in 0 .. 2 do
+                            for p in 0 .. size * size - 1 do
+                                let v = int (Math.Clamp(o.Render.[c * size * size + p], 0f, 1f) * 255f + 0.5f)
+                                Expect.isLessThanOrEqual (abs (v - int img.Pixels.[3 * p + c])) 1 (sprintf "frame %d, object %d: pixel %d" t o.Id p)
+                        compared <- compared + 1
+                    state <- Track.keep scope next
+                Expect.isGreaterThan compared 0 "objects to compare"
+                Expect.isGreaterThan segmented (seq.Length * 20) "pixels that show objects (the comparison is not vacuous)"
+            finally File.Delete path
+
+        testCase "a graph without some outputs keeps what the others need and nothing more" <| fun () ->
+            let nets = Scalor.create { Config.toy64 with BatchSize = 1 } 3L
+            let rendering = Export.model nets { Export.defaultOptions with Capacity = 4; Render = true }
+            let plain = Export.model nets { Export.defaultOptions with Capacity = 4 }
+            let nodes = rendering.Graph.Node.Count
+            let pruned = OnnxGraph.withoutOutputs Export.renderOutputs rendering
+            let outputs (m: Onnx.ModelProto) = m.Graph.Output |> Seq.map (fun o -> o.Name) |> Set.ofSeq
+            Expect.equal (outputs pruned) (outputs plain) "the outputs of a model exported without rendering"
+            Expect.isTrue (Set.isSubset Export.renderOutputs (outputs rendering)) "the rendering model has them all"
+            Expect.isLessThan pruned.Graph.Node.Count rendering.Graph.Node.Count "nodes removed"
+            let weights (m: Onnx.ModelProto) = m.Graph.Initializer |> Seq.sumBy (fun t -> t.RawData.Length)
+            Expect.isLessThan (weights pruned) (weights rendering) "the background's weights removed"
+            Expect.equal (OnnxGraph.withoutOutputs Export.renderOutputs plain).Graph.Node.Count plain.Graph.Node.Count "nothing to remove"
+            Expect.equal rendering.Graph.Node.Count nodes "the input is left as it was"
+
         testCase "the exported model carries the reporting floor; objects below it are tracked, not reported" <| fun () ->
             let nets = Scalor.create { Config.toy64 with BatchSize = 1 } 3L
             let path = tempModel ()

@@ -8,7 +8,8 @@
 /// state has `Capacity` slots (dead slots carry mask 0 and are never kept); only live slots and discovery
 /// cells above the keep threshold are computed (`Dense` computes all); and pasting uses full canvases (equal
 /// to the windowed paste within 1e-5, a tested property). The background and the prior networks are not
-/// needed for boxes and ids and are left out; `Render` adds the reconstruction (and computes every cell).
+/// needed for boxes and ids and are left out; `Render` adds the reconstruction, background, segmentation and each
+/// object's rendering, a branch of its own that decodes the cells `track` renders (`Track.sparseFloor`).
 module Scalor.Model.Export
 
 open Scalor.Model.Config
@@ -23,7 +24,8 @@ let lstmNames (c: ScalorConfig) = if c.ConvLstm then [ for l in 0 .. 1 do yield 
 type Options =
     { /// Object slots in the exported state.
       Capacity: int
-      /// Also output the reconstruction, foreground alpha and background.
+      /// Also output the reconstruction, foreground alpha, background, segmentation and each object's own rendering
+      /// (`object_ids`, `object_render`), of the cells `track` renders (`Track.sparseFloor`).
       Render: bool
       /// Propagate every slot and decode every discovery cell, live or not: a constant amount of work per frame
       /// (the paper's constant time in the number of objects), at the cost of the full capacity every frame.
@@ -31,6 +33,10 @@ type Options =
       /// Discoveries are also tested against the stronger discoveries of the same frame with this share, as
       /// `Track.options` (`Discovery.rejectAmong`); `Discovery.noDuplicateTest`: the official rejection alone.
       DuplicateShare: float }
+
+/// The outputs `Render` adds. A runtime that does not ask for them runs the graph without them
+/// (`OnnxGraph.withoutOutputs`), which costs what a model exported without rendering costs.
+let renderOutputs = set [ "recon"; "alpha_fg"; "background"; "segment"; "object_ids"; "object_render" ]
 
 let defaultOptions = { Capacity = 64; Render = false; Dense = false; DuplicateShare = Discovery.defaultDuplicateShare }
 
@@ -146,43 +152,49 @@ let build (nets: Scalor.Nets) (opts: Options) =
         let stacked = Ops.concat g 1L [ Ops.div g scale sqrtRatio; Ops.mul g scale sqrtRatio; centre offs.[0] r.[2]; centre offs.[1] r.[3] ]
         Ops.reshape g [ k; 4L ] (Ops.transpose g [ 0L; 2L; 3L; 1L ] stacked)
     // Only cells that could join the list (z_pres above the keep threshold) need a glimpse, a decoded alpha and
-    // the rejection test; the others are dropped by compaction whatever they hold. Rendering needs every cell.
+    // the rejection test; the others are dropped by compaction whatever they hold (`Dense`: every cell).
+    // Returns, for the cells `cand` lists: their z_where, z_what, RGB (a thunk), alpha and its full canvases, and
+    // [1; k] each cell's z_pres after rejection (0 for cells not listed).
+    let discoverAt (cand: string) =
+        let candWhere = Ops.gatherRows g cand discWhere
+        let candWhat = zWhatMean (Ops.cropMany g x 3L candWhere gl)
+        let discO, discAlpha = decode candWhat
+        // Rejection: share of each proposal's mask (alpha > τ_p) explained by propagated alpha (> τ_e).
+        let candAlphaFull = Ops.paste g discAlpha 1L candWhere h w
+        let proposed = Ops.gtF g c.ProposalAlphaThreshold candAlphaFull
+        let explained = Ops.gtF g c.PropagatedAlphaThreshold alphaProp
+        let overlap = Ops.reduceSum g [ 1L; 2L; 3L ] false (Ops.mul g proposed explained)
+        let area = Ops.reduceSum g [ 1L; 2L; 3L ] false proposed
+        let candAccept0 = Ops.ltF g c.RejectionThreshold (Ops.div g overlap (Ops.affine g 1.0 1e-15 area))
+        let candAccept =
+            if not (Discovery.testsDuplicates opts.DuplicateShare) then candAccept0
+            else
+                // `Discovery.rejectAmong` over the candidates' full canvases: stronger[i; j] = eligible j that
+                // outranks i (presence higher by more than the tolerance, else earlier in raster order); i is a
+                // duplicate when one stronger mask covers DuplicateShare of its own. Only cells above the keep
+                // threshold are eligible, so listing more cells changes no listed cell's verdict.
+                let candPres = Ops.gatherRows g cand (Ops.reshape g [ k; 1L ] presCell)
+                let eligible = Ops.gtF g c.DiscoveryKeepThreshold (Ops.mul g candPres (Ops.unsqueeze g [ 1L ] candAccept0))
+                let pRow, pCol = Ops.reshape g [ 1L; -1L ] candPres, Ops.reshape g [ -1L; 1L ] candPres
+                let cellIdx = Ops.cast g DType.Float cand
+                let earlier = g.Node("Less", [ Ops.reshape g [ 1L; -1L ] cellIdx; Ops.reshape g [ -1L; 1L ] cellIdx ])
+                let above = g.Node("Greater", [ pRow; Ops.affine g 1.0 Discovery.rankTolerance pCol ])
+                let close = g.Node("LessOrEqual", [ g.Node("Abs", [ Ops.sub g pRow pCol ]); g.Scalar Discovery.rankTolerance ])
+                let stronger =
+                    Ops.mul g (Ops.cast g DType.Float (g.Node("Or", [ above; g.Node("And", [ close; earlier ]) ]))) (Ops.reshape g [ 1L; -1L ] eligible)
+                let masks = Ops.reshape g [ -1L; h * w ] proposed
+                let overlap = g.Node("MatMul", [ masks; Ops.transpose g [ 1L; 0L ] masks ])
+                let covered = Ops.div g overlap (Ops.affine g 1.0 1e-15 (Ops.reduceSum g [ 1L ] true masks))
+                let worst = Ops.reduceMax g [ 1L ] false (Ops.mul g covered stronger)
+                Ops.mul g candAccept0 (Ops.ltF g opts.DuplicateShare worst)
+        let accept = Ops.reshape g [ 1L; k ] (Ops.scatterRows g k 1L cand (Ops.unsqueeze g [ 1L ] candAccept))
+        candWhere, candWhat, discO, discAlpha, candAlphaFull, Ops.mul g presCell accept
     let cand =
-        if opts.Render || opts.Dense then Ops.rowsWhere g k 0L (g.Node("Greater", [ Ops.reshape g [ k ] presCell; g.Scalar -1.0 ]))
+        if opts.Dense then Ops.rowsWhere g k 0L (g.Node("Greater", [ Ops.reshape g [ k ] presCell; g.Scalar -1.0 ]))
         else Ops.rowsWhere g k 0L (g.Node("Greater", [ Ops.reshape g [ k ] presCell; g.Scalar c.DiscoveryKeepThreshold ]))
-    let candWhere = Ops.gatherRows g cand discWhere
-    let candWhat = zWhatMean (Ops.cropMany g x 3L candWhere gl)
-    let discO, discAlpha = decode candWhat
-    // Rejection: share of each proposal's mask (alpha > τ_p) explained by propagated alpha (> τ_e).
-    let candAlphaFull = Ops.paste g discAlpha 1L candWhere h w
-    let proposed = Ops.gtF g c.ProposalAlphaThreshold candAlphaFull
-    let explained = Ops.gtF g c.PropagatedAlphaThreshold alphaProp
-    let overlap = Ops.reduceSum g [ 1L; 2L; 3L ] false (Ops.mul g proposed explained)
-    let area = Ops.reduceSum g [ 1L; 2L; 3L ] false proposed
-    let candAccept0 = Ops.ltF g c.RejectionThreshold (Ops.div g overlap (Ops.affine g 1.0 1e-15 area))
-    let candAccept =
-        if not (Discovery.testsDuplicates opts.DuplicateShare) then candAccept0
-        else
-            // `Discovery.rejectAmong` over the candidates' full canvases: stronger[i; j] = eligible j that
-            // outranks i (presence higher by more than the tolerance, else earlier in raster order); i is a
-            // duplicate when one stronger mask covers DuplicateShare of its own.
-            let candPres = Ops.gatherRows g cand (Ops.reshape g [ k; 1L ] presCell)
-            let eligible = Ops.gtF g c.DiscoveryKeepThreshold (Ops.mul g candPres (Ops.unsqueeze g [ 1L ] candAccept0))
-            let pRow, pCol = Ops.reshape g [ 1L; -1L ] candPres, Ops.reshape g [ -1L; 1L ] candPres
-            let cellIdx = Ops.cast g DType.Float cand
-            let earlier = g.Node("Less", [ Ops.reshape g [ 1L; -1L ] cellIdx; Ops.reshape g [ -1L; 1L ] cellIdx ])
-            let above = g.Node("Greater", [ pRow; Ops.affine g 1.0 Discovery.rankTolerance pCol ])
-            let close = g.Node("LessOrEqual", [ g.Node("Abs", [ Ops.sub g pRow pCol ]); g.Scalar Discovery.rankTolerance ])
-            let stronger =
-                Ops.mul g (Ops.cast g DType.Float (g.Node("Or", [ above; g.Node("And", [ close; earlier ]) ]))) (Ops.reshape g [ 1L; -1L ] eligible)
-            let masks = Ops.reshape g [ -1L; h * w ] proposed
-            let overlap = g.Node("MatMul", [ masks; Ops.transpose g [ 1L; 0L ] masks ])
-            let covered = Ops.div g overlap (Ops.affine g 1.0 1e-15 (Ops.reduceSum g [ 1L ] true masks))
-            let worst = Ops.reduceMax g [ 1L ] false (Ops.mul g covered stronger)
-            Ops.mul g candAccept0 (Ops.ltF g opts.DuplicateShare worst)
-    let accept = Ops.reshape g [ 1L; k ] (Ops.scatterRows g k 1L cand (Ops.unsqueeze g [ 1L ] candAccept))
+    let tracked = discoverAt cand
+    let _, candWhat, _, _, candAlphaFull, discPres = tracked
     let discWhat = Ops.scatterRows g k (int64 c.ZWhatDim) cand candWhat
-    let discPres = Ops.mul g presCell accept
     // `Track.rendering`'s `Visible`: each object's Σ α·z_pres over the frame (full canvases hold only the frame's pixels).
     let propVisible = Ops.reshape g [ -1L; 1L ] (Ops.reduceSum g [ 1L; 2L; 3L ] false propAzFull)
     let candVisible = Ops.mul g (Ops.reshape g [ -1L; 1L ] (Ops.reduceSum g [ 1L; 2L; 3L ] false candAlphaFull)) (Ops.gatherRows g cand (Ops.reshape g [ k; 1L ] discPres))
@@ -242,15 +254,30 @@ let build (nets: Scalor.Nets) (opts: Options) =
     g.Output("next_mask", kept, DType.Float, fixedDims [ 1L; cap ])
     g.Output("accepted", keepDisc, DType.Float, fixedDims [ 1L; k ])
     if opts.Render then
-        // Depth-weighted compositing of every slot and cell (`Render.composite`), then the background.
-        let l = [ propO, propAlpha, propPres, propDepth, propWhere
-                  discO, discAlpha, Ops.reshape g [ k; 1L ] discPres, Ops.reshape g [ k; 1L ] depthMean, discWhere ]
-        let maps =
-            [ for (oo, a, pr, dp, wh) in l do
+        // The rendering is a branch of its own beside the tracking above, which it leaves as it is: the cells `track`
+        // renders (`Track.tracking`: presence above `Track.sparseFloor`; the others count as absent) decoded and
+        // tested. Only candidates above the keep threshold can reject a cell, so each candidate's verdict is the
+        // tracking's. A runtime steps frames it does not draw with the graph without these outputs (`renderOutputs`),
+        // so such a frame costs what it costs in a model exported without rendering.
+        let shownCells =
+            if opts.Dense then cand
+            else Ops.rowsWhere g k 0L (g.Node("Greater", [ Ops.reshape g [ k ] presCell; g.Scalar Track.sparseFloor ]))
+        let shownWhere, _, shownO, shownAlpha, _, shownPres = if opts.Dense then tracked else discoverAt shownCells
+        // The cell `rowsWhere` lists even when none passes the floor renders nothing, as in `track`.
+        let shownPres = Ops.gatherRows g shownCells (Ops.reshape g [ k; 1L ] (Ops.mul g shownPres (Ops.gtF g Track.sparseFloor presCell)))
+        let groups = [ propO, propAlpha, propPres, propDepth, propWhere
+                       shownO, shownAlpha, shownPres, Ops.gatherRows g shownCells (Ops.reshape g [ k; 1L ] depthMean), shownWhere ]
+        // Each live slot's and cell's own maps on the frame's canvas [n; 5; h; w]: α·z_pres·o, α·z_pres, and the
+        // importance α·z_pres·sigmoid(−depth) (`Render.fullMaps`).
+        let fulls =
+            [ for (oo, a, pr, dp, wh) in groups do
                 let oo = oo ()
                 let az = Ops.mul g a (Ops.reshape g [ -1L; 1L; 1L; 1L ] pr)
                 let imp = Ops.mul g az (Ops.reshape g [ -1L; 1L; 1L; 1L ] (Ops.sigmoid g (Ops.neg g dp)))
-                let full = Ops.paste g (Ops.concat g 1L [ Ops.mul g az oo; az; imp ]) 5L wh h w
+                yield Ops.paste g (Ops.concat g 1L [ Ops.mul g az oo; az; imp ]) 5L wh h w ]
+        // Depth-weighted compositing (`Render.composite`), then the background.
+        let maps =
+            [ for full in fulls do
                 let weighted = Ops.mul g (Ops.slice g 1L 0L 3L full) (Ops.slice g 1L 4L 1L full)
                 yield Ops.reduceSum g [ 0L ] true (Ops.concat g 1L [ weighted; Ops.slice g 1L 3L 2L full ]) ]
         let sums = Ops.add g maps.[0] maps.[1]
@@ -268,6 +295,19 @@ let build (nets: Scalor.Nets) (opts: Options) =
         g.Output("recon", recon, DType.Float, fixedDims [ 1L; 3L; h; w ])
         g.Output("alpha_fg", alphaFg, DType.Float, fixedDims [ 1L; 1L; h; w ])
         g.Output("background", bg, DType.Float, fixedDims [ 1L; 3L; h; w ])
+        // The id each rendered row stands for: a live slot's own, a cell's the one it would be given
+        // (`newIds`, as `Scalor.nextObjects` numbers them), so the pictures colour a frame as `track`'s do.
+        let rowIds = Ops.concat g 0L [ Ops.gatherRows g live (Ops.reshape g [ cap ] ids); Ops.gatherRows g shownCells (Ops.reshape g [ k ] newIds) ]
+        let rows = Ops.concat g 0L fulls
+        let objects = Choice2Of2 "objects"
+        g.Output("object_ids", rowIds, DType.Int64, [ objects ])
+        g.Output("object_render", Ops.slice g 1L 0L 3L rows, DType.Float, [ objects; Choice1Of2 3L; Choice1Of2 h; Choice1Of2 w ])
+        // The segmentation: each pixel where α_fg ≥ 0.1 shows the row of the largest importance there (the first
+        // on ties, as torch's max), else 0.
+        let strongest = g.Node("ArgMax", [ Ops.slice g 1L 4L 1L rows ], [ attrInt "axis" 0L; attrInt "keepdims" 0L ])
+        let shown = g.Node("Gather", [ rowIds; strongest ], [ attrInt "axis" 0L ])
+        let faint = g.Node("Less", [ Ops.reshape g [ 1L; h; w ] alphaFg; g.Scalar 0.1 ])
+        g.Output("segment", g.Node("Where", [ faint; g.Ints([||], [| 0L |]); shown ]), DType.Int64, fixedDims [ 1L; h; w ])
     let meta =
         [ "scalor.capacity", string opts.Capacity
           "scalor.image_size", string c.ImageSize

@@ -293,3 +293,32 @@ module Ops =
 
 /// Serialises a model.
 let toBytes (m: ModelProto) = m.ToByteArray()
+
+/// Removes from `m`, in place, the outputs `drop` and every node and initializer that only they needed. Nodes are
+/// in topological order, so one pass from the last finds what the kept outputs need.
+let private dropOutputs (drop: Set<string>) (m: ModelProto) =
+    let graph = m.Graph
+    let kept = graph.Output |> Seq.filter (fun o -> not (drop.Contains o.Name)) |> Array.ofSeq
+    graph.Output.Clear()
+    graph.Output.AddRange kept
+    let needed = HashSet<string>(kept |> Seq.map (fun o -> o.Name))
+    let nodes =
+        [ for n in Seq.rev graph.Node do
+            if n.Output |> Seq.exists needed.Contains then
+                for i in n.Input do needed.Add i |> ignore
+                yield n ]
+        |> List.rev
+    graph.Node.Clear()
+    graph.Node.AddRange nodes
+    let inits = graph.Initializer |> Seq.filter (fun t -> needed.Contains t.Name) |> Array.ofSeq
+    graph.Initializer.Clear()
+    graph.Initializer.AddRange inits
+    m
+
+/// `m` without the outputs `drop` and without every node and initializer that only they needed (`m` is left as it
+/// is): the graph a runtime runs when it does not ask for those outputs (ONNX Runtime runs every node of a
+/// session's graph, asked for or not).
+let withoutOutputs (drop: Set<string>) (m: ModelProto) = dropOutputs drop (m.Clone())
+
+/// A model file's bytes without the outputs `drop` (`withoutOutputs`), pruned in the model parsed from them.
+let bytesWithoutOutputs (drop: Set<string>) (model: byte[]) = (dropOutputs drop (ModelProto.Parser.ParseFrom model)).ToByteArray()
