@@ -1,5 +1,3 @@
-using StbImageWriteSharp;
-
 namespace Scalor.Host;
 
 /// <summary>An RGB picture in memory: row-major bytes, 3 per pixel.</summary>
@@ -111,7 +109,7 @@ public sealed class Rgb(int width, int height)
     public byte[] ToPng()
     {
         using var ms = new MemoryStream();
-        new ImageWriter().WritePng(Pixels, Width, Height, ColorComponents.RedGreenBlue, ms);
+        Png.Write(ms, Pixels, Width, Height);
         return ms.ToArray();
     }
 
@@ -119,7 +117,7 @@ public sealed class Rgb(int width, int height)
     {
         var tmp = path + ".tmp";
         using (var fs = File.Create(tmp))
-            new ImageWriter().WritePng(Pixels, Width, Height, ColorComponents.RedGreenBlue, fs);
+            Png.Write(fs, Pixels, Width, Height);
         File.Move(tmp, path, true);
     }
 
