@@ -75,13 +75,18 @@ public static partial class TrackCommand
             .Count()
             .Wait();
         foreach (var (name, lines) in tileLines) File.WriteAllText(Path.Combine(tilesDir, name + ".txt"), lines.ToString());
-        for (var i = 0; i < tiles.Count; i++)
-        {
-            var src = tiles[i];
-            var (_, _, _, latents) = trackings.All[i].Finish(seen: seen is null ? null : views => seen(src.Name, views));
-            WriteLatents(outDir, src, latents, cmd.FrameStep);
-        }
+        for (var i = 0; i < tiles.Count; i++) FinishTile(trackings.All[i], tiles[i], outDir, cmd, seen);
         return n;
+    }
+
+    /// <summary>A tile's tracking finished: its pictures saved (and given to <paramref name="seen"/>), its latents
+    /// written; its results text, mean MSE and frame count.</summary>
+    static (string Mot, double Mse, int Frames) FinishTile(SequenceTracking tracking, Source src, string outDir, Parse.TrackCommand cmd,
+        Action<string, List<ModelView>>? seen)
+    {
+        var (mot, mse, n, latents) = tracking.Finish(seen: seen is null ? null : views => seen(src.Name, views));
+        WriteLatents(outDir, src, latents, cmd.FrameStep);
+        return (mot, mse, n);
     }
 
     /// <summary>Frames a tile's pictures draw: all tiles' are held until the sequence ends, so fewer with many tiles
@@ -116,10 +121,8 @@ public static partial class TrackCommand
         var (frames, mse) = (0, 0.0);
         for (var i = 0; i < k; i++)
         {
-            var src = tiles[i];
-            var (mot, m, n, latents) = trackings[i].Finish(seen: seen is null ? null : views => seen(src.Name, views));
-            File.WriteAllText(Path.Combine(tilesDir, src.Name + ".txt"), ToInput(mot, cmd.FrameStep, src));
-            WriteLatents(outDir, src, latents, cmd.FrameStep);
+            var (mot, m, n) = FinishTile(trackings[i], tiles[i], outDir, cmd, seen);
+            File.WriteAllText(Path.Combine(tilesDir, tiles[i].Name + ".txt"), ToInput(mot, cmd.FrameStep, tiles[i]));
             (frames, mse) = (n, mse + m * n);
         }
         return (frames, mse);

@@ -235,7 +235,14 @@ public sealed class OnnxTracker : IDisposable
             }
         }
         log($"runtime: {providerName} (ONNX Runtime; available: {string.Join(", ", available)})");
-        return new OnnxTracker(session, tracking, providerName);
+        try { return new OnnxTracker(session, tracking, providerName); }
+        catch
+        {
+            // Not a Scalor tracking model: its sessions go with it.
+            tracking?.Dispose();
+            session.Dispose();
+            throw;
+        }
     }
 
     /// <summary>A fresh state for another stream of this model, nothing tracked yet.</summary>
