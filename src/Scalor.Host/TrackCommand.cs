@@ -79,6 +79,8 @@ public static partial class TrackCommand
         var passes = cmd.Backfill ? 2 : 1;
         // Each tile's pictured frames, for the whole frame's pictures once the tiles are joined.
         var seenByTile = tiled && cmd.Pictures ? new Dictionary<string, List<ModelView>>() : null;
+        // With --live on ONNX Runtime, each sequence's tiles and the join its stream reported, for its pictures and latents.
+        var streamJoins = new Dictionary<string, (List<Source> Tiles, Stitch.Joined Joined)>();
         OneSequence one = onnx is null ? (s, o, d, c, v) => TrackOne(nets, share, s, o, cmd, d, c, v) : (s, o, d, c, v) => TrackOneOnnx(onnx, s, o, cmd, d, c, v);
         var held = JoinedPictures.FramesHeld(sources.Count);
         // Tiles: each input frame read once and cut into its tiles, which are stepped in turn, each as it would be
@@ -122,8 +124,11 @@ public static partial class TrackCommand
                     int n;
                     Action<string, List<ModelView>>? seen = seenByTile is null ? null : (name, views) => seenByTile[name] = views[..Math.Min(views.Count, held)];
                     if (onnx is not null)
-                        n = TrackTilesAtOnce(new TiledTracker(onnx), size, whole, tiles, outDir, cmd, sourceResults, cmd.Live ? results : null,
+                    {
+                        (n, var joined) = TrackTilesAtOnce(new TiledTracker(onnx), size, whole, tiles, outDir, cmd, sourceResults, cmd.Live ? results : null,
                             () => { for (var i = 0; i < count; i++) frameDone(); }, seen);
+                        streamJoins[whole.Name] = (tiles, joined);
+                    }
                     else
                     {
                         (n, var mse) = TrackTilesTorch(nets, share, whole, tiles, outDir, cmd, sourceResults, frameDone, seen);
@@ -144,9 +149,10 @@ public static partial class TrackCommand
                 Console.WriteLine($"track: {sequence.Key}: {ids} tracks of {sequence.Count()} tiles joined live into {IdsIn(Path.Combine(results, sequence.Key + ".txt"))}");
             }
         if (tiled)
-            // Joined live as the frames came, the results are the stream's; the whole frame's pictures and latents
-            // take the ids of the same join over the tiles' files.
-            foreach (var (sequence, tiles, joined) in Join(sources, sourceResults, streamed && cmd.Live ? null : results, Console.WriteLine, cmd.Live))
+            // Joined live as the frames came, the results, pictures and latents are the stream's.
+            foreach (var (sequence, tiles, joined) in streamed && cmd.Live
+                         ? [.. streamJoins.Select(kv => (kv.Key, kv.Value.Tiles, kv.Value.Joined))]
+                         : Join(sources, sourceResults, results, Console.WriteLine, cmd.Live))
             {
                 if (seenByTile is not null)
                     JoinedPictures.Save(Path.Combine(outDir, "pictures"), sequence,

@@ -16,8 +16,7 @@ public static partial class TrackCommand
     /// results file per input sequence (<c>results/SEQ.txt</c>) by <see cref="Stitch.join"/> (<paramref name="live"/>:
     /// <see cref="Stitch.joinLive"/>, as a live stream joins them): each sequence's
     /// name, its tiles (in the order joined) and what joining them gave.</summary>
-    /// <param name="results">Null: the joined results are not written (nor said), only returned.</param>
-    internal static List<(string Sequence, List<Source> Tiles, Stitch.Joined Joined)> Join(IEnumerable<Source> tiles, string tilesDir, string? results, Action<string> say, bool live = false)
+    internal static List<(string Sequence, List<Source> Tiles, Stitch.Joined Joined)> Join(IEnumerable<Source> tiles, string tilesDir, string results, Action<string> say, bool live = false)
     {
         var joined = new List<(string, List<Source>, Stitch.Joined)>();
         foreach (var sequence in tiles.GroupBy(SequenceOf))
@@ -28,11 +27,6 @@ public static partial class TrackCommand
                 return new Stitch.Tile(WindowOf(s), MotFiles.parse(file, false, File.Exists(file) ? File.ReadAllLines(file) : []));
             }).ToList();
             var join = (live ? Stitch.joinLive(Stitch.defaults, ListModule.OfSeq(parts)) : Stitch.join(Stitch.defaults, ListModule.OfSeq(parts)));
-            if (results is null)
-            {
-                joined.Add((sequence.Key, sequence.ToList(), join));
-                continue;
-            }
             File.WriteAllText(Path.Combine(results, sequence.Key + ".txt"), MotText(join.Rows));
             say($"track: {sequence.Key}: {join.Ids.Count} tracks of {parts.Count} tiles joined{(live ? " live" : "")} into {join.Rows.Select(r => r.Id).Distinct().Count()}");
             joined.Add((sequence.Key, sequence.ToList(), join));
@@ -44,13 +38,14 @@ public static partial class TrackCommand
     /// tracked as a live stream is (<see cref="TiledTracker"/>): each tile's results, <c>tilesDir/SEQ@S:S:X:Y.txt</c>,
     /// and, given <paramref name="results"/>, the joined ones as the stream reports them, <c>results/SEQ.txt</c>, both
     /// in the input's frames and pixels; each tile's latents and pictures as <see cref="TrackTilesTorch"/> writes them,
-    /// the drawn frames rendered. The number of frames tracked.</summary>
+    /// the drawn frames rendered. The number of frames tracked, and the stream's join of them (<see cref="Stitch.whole"/>).</summary>
     /// <param name="tiles">The tiles' sources, in the windows' order (names, windows; their frames are not read).</param>
     /// <param name="seen">Given each tile's name and pictured frames, when pictures are drawn.</param>
-    static int TrackTilesAtOnce(TiledTracker tiler, int size, TiledSource whole, IReadOnlyList<Source> tiles, string outDir, Parse.TrackCommand cmd,
+    static (int Frames, Stitch.Joined Joined) TrackTilesAtOnce(TiledTracker tiler, int size, TiledSource whole, IReadOnlyList<Source> tiles, string outDir, Parse.TrackCommand cmd,
         string tilesDir, string? results, Action frameDone, Action<string, List<ModelView>>? seen)
     {
         var tileLines = new Dictionary<string, StringBuilder>();
+        var joins = new List<Stitch.Joined>();
         using var trackings = new Trackings([.. tiles.Select(src => new SequenceTracking(size, src, outDir, cmd, null, PicturedOf(tiles.Count)))]);
         // The frames' count, not their index (every frame-step-th frame of the input): the first ones are drawn.
         var stepped = 0;
@@ -70,13 +65,15 @@ public static partial class TrackCommand
                     }
                     trackings.All[i].Add(tile);
                 }
+                // Read on the worker right after its step, before the next.
+                joins.Add(tiler.LastJoined!);
                 frameDone();
             })
             .Count()
             .Wait();
         foreach (var (name, lines) in tileLines) File.WriteAllText(Path.Combine(tilesDir, name + ".txt"), lines.ToString());
         for (var i = 0; i < tiles.Count; i++) FinishTile(trackings.All[i], tiles[i], outDir, cmd, seen);
-        return n;
+        return (n, Stitch.whole(joins));
     }
 
     /// <summary>A tile's tracking finished: its pictures saved (and given to <paramref name="seen"/>), its latents

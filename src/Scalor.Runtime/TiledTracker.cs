@@ -39,6 +39,11 @@ public sealed class TiledTracker
     /// <summary>The windows of the frames seen last, in the order the tiles are stepped and joined; empty before the first.</summary>
     public IReadOnlyList<Window> Windows => windows;
 
+    /// <summary>The last frame's join (<see cref="Stitch.Live.Step"/>): its rows, and the joined id of each tile track
+    /// it reports, keyed by (the tile's index in <see cref="Windows"/>, the tile's id). <see cref="Stitch.whole"/> makes
+    /// a stream's frames one join, for its pictures, say. Null before the first frame.</summary>
+    public Stitch.Joined? LastJoined { get; private set; }
+
     /// <summary>Forgets every tile's objects and the joined ids (a new sequence starts). A frame of another sequence
     /// name, size or windows does this itself.</summary>
     public void Reset() => current = null;
@@ -111,6 +116,7 @@ public sealed class TiledTracker
             }
         }
         var joined = live!.Step(frame.Index + 1, rows);
+        LastJoined = joined;
         // Each joined row is the box of one of its tracks: that track's object, under the joined id.
         var objects = joined.Rows.Select(r =>
         {

@@ -256,16 +256,21 @@ type Live(opts: Options, windows: Crop.Window list, ?forget: int) =
           Ids = Map [ for k in keys -> k, idOf.[root groupOf.[k]] ]
           Earlier = Map [ for k in keys do match earlier.TryGetValue k with | true, list -> yield k, List.ofSeq list | _ -> () ] }
 
-/// Whole tiles' results joined frame by frame with `Live`: what a live stream of these tiles would have reported.
-/// `Ids` gives each track the id it had last, `Earlier` the ids it had before.
-let joinLive (opts: Options) (tiles: Tile list) : Joined =
-    let live = Live(opts, tiles |> List.map (fun t -> t.Window), System.Int32.MaxValue)
-    let frames =
-        [ for (ti, t) in List.indexed tiles do for r in t.Rows -> ti, r ]
-        |> List.groupBy (fun (_, r) -> r.Frame)
-        |> List.sortBy fst
-        |> List.map (fun (f, rows) -> live.Step(f, rows))
+/// The frames `Live.Step` gave, in order, as one `Joined`: every frame's rows; each track's last id, and the ids it
+/// had before. What a live stream reported, for its pictures and latents.
+let whole (frames: Joined seq) : Joined =
+    let frames = List.ofSeq frames
     let merge (a: Map<'k, 'v>) (b: Map<'k, 'v>) = Map.fold (fun (m: Map<'k, 'v>) k v -> m.Add(k, v)) a b
     { Rows = frames |> Seq.collect (fun j -> j.Rows) |> Array.ofSeq
       Ids = frames |> List.fold (fun m j -> merge m j.Ids) Map.empty
       Earlier = frames |> List.fold (fun m j -> merge m j.Earlier) Map.empty }
+
+/// Whole tiles' results joined frame by frame with `Live`: what a live stream of these tiles would have reported.
+/// `Ids` gives each track the id it had last, `Earlier` the ids it had before.
+let joinLive (opts: Options) (tiles: Tile list) : Joined =
+    let live = Live(opts, tiles |> List.map (fun t -> t.Window), System.Int32.MaxValue)
+    [ for (ti, t) in List.indexed tiles do for r in t.Rows -> ti, r ]
+    |> List.groupBy (fun (_, r) -> r.Frame)
+    |> List.sortBy fst
+    |> List.map (fun (f, rows) -> live.Step(f, rows))
+    |> whole
