@@ -294,6 +294,7 @@ type BenchTarget =
     | Assign
     | Train
     | Track
+    | Png
 
 type BenchArgs =
     | [<MainCommand; ExactlyOnce>] Target of BenchTarget
@@ -307,7 +308,7 @@ type BenchArgs =
         member a.Usage =
             match a with
             | Set _ -> "train: override a config value of the toy64 preset, e.g. --set RecomputeDecoder=true."
-            | Target _ -> "what to measure: data (generator frames/s), assign (Hungarian solver), train, track."
+            | Target _ -> "what to measure: data (generator frames/s), assign (Hungarian solver), train, track, png (writing track's picture strip)."
             | Batch _ -> "batch size (train; default 16)."
             | Model _ -> "track: checkpoint to measure (default: the embedded model)."
             | Runs _ -> "timed runs after one warm-up; the median is reported (default 5)."

@@ -541,6 +541,7 @@ let private benchCommand (r: ParseResults<BenchArgs>) =
         | Assign -> "assign"
         | BenchTarget.Train -> "train"
         | BenchTarget.Track -> "track"
+        | BenchTarget.Png -> "png"
     let cfg = r.GetResults BenchArgs.Set |> List.fold applyOverride { Scalor.Model.Config.toy64 with BatchSize = batch }
     Bench { Config = cfg; Target = target; Batch = batch; Runs = runs; Threads = threads; JsonFile = r.TryGetResult BenchArgs.Json |> Option.toObj
             Model = r.TryGetResult BenchArgs.Model |> Option.toObj }

@@ -16,6 +16,7 @@ public static class BenchCommand
         "assign" => Assign(cmd),
         "train" => TrainBench(cmd),
         "track" => TrackBench(cmd),
+        "png" => PngBench(cmd),
         _ => throw new UserError($"bench {cmd.Target} is not available in this build"),
     };
 
@@ -132,6 +133,36 @@ public static class BenchCommand
     }
 
     static int Assign(Parse.BenchCommand cmd) => EvalCommand.BenchAssign(cmd);
+
+    /// <summary>Milliseconds to write <c>track</c>'s PNG strip of the main job's first sequence (held-out LD, the
+    /// embedded model; 1938×1744) with <see cref="Png.Write"/>, and its size: median of the timed runs after one
+    /// warm-up. The strip is drawn once by <c>track</c> in a temporary folder.</summary>
+    static int PngBench(Parse.BenchCommand cmd)
+    {
+        var dir = Directory.CreateTempSubdirectory("scalor-bench-png").FullName;
+        try
+        {
+            var run = Parse.parse(["track", "--sequences", "1", "--threads", cmd.Threads.ToString(CultureInfo.InvariantCulture), "--out", dir]);
+            if (run is not Parse.Outcome.Run { Item: Parse.Command.Track track } || TrackCommand.Run(track.Item) != 0)
+                throw new InvalidOperationException("bench png: track did not draw the strip");
+            var png = StbImageSharp.ImageResult.FromMemory(File.ReadAllBytes(Path.Combine(dir, "pictures", "seq-0001.png")), StbImageSharp.ColorComponents.RedGreenBlue);
+            var ms = new List<double>();
+            long bytes = 0;
+            for (var i = 0; i <= cmd.Runs; i++)
+            {
+                using var output = new MemoryStream();
+                var sw = Stopwatch.StartNew();
+                Png.Write(output, png.Data, png.Width, png.Height);
+                if (i > 0) ms.Add(sw.Elapsed.TotalMilliseconds);
+                bytes = output.Length;
+            }
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"bench png: {png.Width}×{png.Height} strip of track's pictures: {Median(ms):F1} ms, {bytes:N0} bytes (median of {ms.Count})"));
+            WriteJson(cmd.JsonFile, new { target = "png", width = png.Width, height = png.Height, ms, median_ms = Median(ms), bytes });
+            return 0;
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 
     /// <summary>Training frames per second: one optimisation step (forward over T = 10, backward, RMSprop) on
     /// a batch of moving dSprites LD, default toy config at the official 64-px branch's sizes (glimpse 32,

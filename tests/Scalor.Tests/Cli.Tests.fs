@@ -147,6 +147,12 @@ let tests =
                 | UsageError m -> Expect.stringContains m "--threads" (sprintf "names the option for %A" cmd)
                 | other -> failtestf "expected a usage error for %A, got %A" cmd other
 
+        testCase "bench targets parse, png among them" <| fun () ->
+            for target in [ "data"; "assign"; "train"; "track"; "png" ] do
+                match parse [| "bench"; target; "--runs"; "3" |] with
+                | Run(Bench b) -> Expect.equal (b.Target, b.Runs) (target, 3) target
+                | other -> failtestf "unexpected %A" other
+
         testCase "train: micro-batch override and --only prefixes parse" <| fun () ->
             match parse [| "train"; "--set"; "MicroBatch=4"; "--only"; "propagate_cell.prior_cell"; "--only"; "bg_prior" |] with
             | Run(Train t) ->
