@@ -127,7 +127,11 @@ public static partial class TrackCommand
                     {
                         (n, var joined) = TrackTilesAtOnce(new TiledTracker(onnx), size, whole, tiles, outDir, cmd, sourceResults, cmd.Live ? results : null,
                             () => { for (var i = 0; i < count; i++) frameDone(); }, seen);
-                        streamJoins[whole.Name] = (tiles, joined);
+                        if (cmd.Live)
+                        {
+                            streamJoins[whole.Name] = (tiles, joined);
+                            say(JoinedLine(whole.Name, joined, count, live: true));
+                        }
                     }
                     else
                     {
@@ -142,12 +146,6 @@ public static partial class TrackCommand
             }
             foreach (var src in sources) TrackSource(src);
         });
-        if (streamed && cmd.Live)
-            foreach (var sequence in sources.GroupBy(SequenceOf))
-            {
-                var ids = sequence.Sum(t => IdsIn(Path.Combine(sourceResults, t.Name + ".txt")));
-                Console.WriteLine($"track: {sequence.Key}: {ids} tracks of {sequence.Count()} tiles joined live into {IdsIn(Path.Combine(results, sequence.Key + ".txt"))}");
-            }
         if (tiled)
             // Joined live as the frames came, the results, pictures and latents are the stream's.
             foreach (var (sequence, tiles, joined) in streamed && cmd.Live

@@ -63,15 +63,8 @@ public static partial class TrackCommand
 
     internal static FramePictures Picture(Scalor.Model.Scalor.Frame f, Track.TrackedObject[] objects, torch.Tensor prevIds, torch.Tensor x, int size, bool perObject = false, bool maskBoxes = true)
     {
-        const int k = 3;
         var frame = ToImage(x[0]);
-        var input = frame.Scale(k);
-        foreach (var o in objects)
-        {
-            var (l, top, w, h) = BoxOf(o, size, maskBoxes);
-            input.Rectangle(l * k, top * k, w * k, h * k, Rgb.IdColour((int)o.Id));
-            if (o.New) input.Circle((l + w / 2) * k, (top + h / 2) * k, 4, (255, 255, 255));
-        }
+        var input = InputPicture(frame, objects.Select(o => (o.Id, BoxOf(o, size, maskBoxes), o.New)));
         var recon = ToImage(f.Recon[0]);
         var bg = ToImage(f.Background[0]);
         // Image 0's full-resolution maps [K; 5; H; W] and each slot's id, shared by both pictures that need them.
@@ -92,18 +85,28 @@ public static partial class TrackCommand
     /// draws from TorchSharp's, the reported boxes being the tracker's (<see cref="OnnxTracker.MaskBoxes"/>).</summary>
     internal static FramePictures Picture(TrackedFrame f, int size, bool perObject = false)
     {
-        const int k = 3;
         var frame = new Rgb(size, size);
         f.Frame.Rgb.CopyTo(frame.Pixels, 0);
-        var input = frame.Scale(k);
+        var input = InputPicture(frame, f.Objects.Select(o => (o.Id, ((double)o.Left, (double)o.Top, (double)o.Width, (double)o.Height), o.New)));
         var own = new Dictionary<long, (Rgb, (double, double, double, double))>();
-        foreach (var o in f.Objects)
-        {
-            input.Rectangle(o.Left * k, o.Top * k, o.Width * k, o.Height * k, Rgb.IdColour((int)o.Id));
-            if (o.New) input.Circle((o.Left + o.Width / 2.0) * k, (o.Top + o.Height / 2.0) * k, 4, (255, 255, 255));
-            if (perObject && o.Render is { } render) own[o.Id] = (ImageOf(render, size), (o.Left, o.Top, o.Width, o.Height));
-        }
+        if (perObject)
+            foreach (var o in f.Objects)
+                if (o.Render is { } render) own[o.Id] = (ImageOf(render, size), (o.Left, o.Top, o.Width, o.Height));
         return new FramePictures(input, own, new ModelView(frame, ImageOf(f.Reconstruction!, size), ImageOf(f.Background!, size), f.Segments ?? new long[size * size]));
+    }
+
+    /// <summary>The input picture, enlarged 3×: each reported box in its id's colour, a white circle where the object
+    /// was discovered (either runtime's objects, boxes in the model's pixels).</summary>
+    static Rgb InputPicture(Rgb frame, IEnumerable<(long Id, (double Left, double Top, double Width, double Height) Box, bool New)> objects)
+    {
+        const int k = 3;
+        var input = frame.Scale(k);
+        foreach (var (id, (l, top, w, h), discovered) in objects)
+        {
+            input.Rectangle(l * k, top * k, w * k, h * k, Rgb.IdColour((int)id));
+            if (discovered) input.Circle((l + w / 2) * k, (top + h / 2) * k, 4, (255, 255, 255));
+        }
+        return input;
     }
 
     /// <summary>A picture of an image [3; size; size] in [0, 1], rounded to bytes as <see cref="ToImage"/> rounds a tensor.</summary>

@@ -1,5 +1,4 @@
 using Microsoft.FSharp.Collections;
-using System.Text;
 using System.Reactive.Linq;
 using Scalor.Cli;
 using Scalor.Metrics;
@@ -28,7 +27,7 @@ public static partial class TrackCommand
             }).ToList();
             var join = (live ? Stitch.joinLive(Stitch.defaults, ListModule.OfSeq(parts)) : Stitch.join(Stitch.defaults, ListModule.OfSeq(parts)));
             File.WriteAllText(Path.Combine(results, sequence.Key + ".txt"), MotText(join.Rows));
-            say($"track: {sequence.Key}: {join.Ids.Count} tracks of {parts.Count} tiles joined{(live ? " live" : "")} into {join.Rows.Select(r => r.Id).Distinct().Count()}");
+            say(JoinedLine(sequence.Key, join, parts.Count, live));
             joined.Add((sequence.Key, sequence.ToList(), join));
         }
         return joined;
@@ -44,7 +43,6 @@ public static partial class TrackCommand
     static (int Frames, Stitch.Joined Joined) TrackTilesAtOnce(TiledTracker tiler, int size, TiledSource whole, IReadOnlyList<Source> tiles, string outDir, Parse.TrackCommand cmd,
         string tilesDir, string? results, Action frameDone, Action<string, List<ModelView>>? seen)
     {
-        var tileLines = new Dictionary<string, StringBuilder>();
         var joins = new List<Stitch.Joined>();
         using var trackings = new Trackings([.. tiles.Select(src => new SequenceTracking(size, src, outDir, cmd, null, PicturedOf(tiles.Count)))]);
         // The frames' count, not their index (every frame-step-th frame of the input): the first ones are drawn.
@@ -54,36 +52,27 @@ public static partial class TrackCommand
         var n = (results is null ? tracked : tracked.RecordMot(results))
             .Do(f =>
             {
-                for (var i = 0; i < f.Tiles!.Count; i++)
-                {
-                    var tile = f.Tiles[i];
-                    var lines = tileLines.TryGetValue(tile.Frame.Sequence, out var b) ? b : tileLines[tile.Frame.Sequence] = new StringBuilder();
-                    foreach (var o in tile.Objects)
-                    {
-                        var (l, t, w, h) = TiledTracker.InWholeFrame(o, tiler.Windows[i], tile.Frame.Width);
-                        lines.Append(TrackingStream.MotLine(f.Frame.Index + 1, o.Id, [l, t, w, h], o.Presence)).Append('\n');
-                    }
-                    trackings.All[i].Add(tile);
-                }
+                for (var i = 0; i < f.Tiles!.Count; i++) trackings.All[i].Add(f.Tiles[i]);
                 // Read on the worker right after its step, before the next.
                 joins.Add(tiler.LastJoined!);
                 frameDone();
             })
             .Count()
             .Wait();
-        foreach (var (name, lines) in tileLines) File.WriteAllText(Path.Combine(tilesDir, name + ".txt"), lines.ToString());
-        for (var i = 0; i < tiles.Count; i++) FinishTile(trackings.All[i], tiles[i], outDir, cmd, seen);
+        for (var i = 0; i < tiles.Count; i++) FinishTile(trackings.All[i], tiles[i], outDir, cmd, tilesDir, seen);
         return (n, Stitch.whole(joins));
     }
 
-    /// <summary>A tile's tracking finished: its pictures saved (and given to <paramref name="seen"/>), its latents
-    /// written; its results text, mean MSE and frame count.</summary>
-    static (string Mot, double Mse, int Frames) FinishTile(SequenceTracking tracking, Source src, string outDir, Parse.TrackCommand cmd,
+    /// <summary>A tile's tracking finished: its results written (<c>tilesDir/SEQ@S:S:X:Y.txt</c>, in the input's frames
+    /// and pixels, as tracking its window alone writes them), its pictures saved (and given to <paramref name="seen"/>),
+    /// its latents written; its mean MSE and frame count.</summary>
+    static (double Mse, int Frames) FinishTile(SequenceTracking tracking, Source src, string outDir, Parse.TrackCommand cmd, string tilesDir,
         Action<string, List<ModelView>>? seen)
     {
         var (mot, mse, n, latents) = tracking.Finish(seen: seen is null ? null : views => seen(src.Name, views));
+        File.WriteAllText(Path.Combine(tilesDir, src.Name + ".txt"), ToInput(mot, cmd.FrameStep, src));
         WriteLatents(outDir, src, latents, cmd.FrameStep);
-        return (mot, mse, n);
+        return (mse, n);
     }
 
     /// <summary>Frames a tile's pictures draw: all tiles' are held until the sequence ends, so fewer with many tiles
@@ -118,16 +107,15 @@ public static partial class TrackCommand
         var (frames, mse) = (0, 0.0);
         for (var i = 0; i < k; i++)
         {
-            var (mot, m, n) = FinishTile(trackings[i], tiles[i], outDir, cmd, seen);
-            File.WriteAllText(Path.Combine(tilesDir, tiles[i].Name + ".txt"), ToInput(mot, cmd.FrameStep, tiles[i]));
+            var (m, n) = FinishTile(trackings[i], tiles[i], outDir, cmd, tilesDir, seen);
             (frames, mse) = (n, mse + m * n);
         }
         return (frames, mse);
     }
 
-    /// <summary>How many ids a MOTChallenge file holds (0 when there is none).</summary>
-    static int IdsIn(string file) =>
-        File.Exists(file) ? File.ReadLines(file).Select(l => l.Split(',')[1]).Distinct().Count() : 0;
+    /// <summary>What joining a sequence's tiles gave, as <c>track</c> says it.</summary>
+    static string JoinedLine(string sequence, Stitch.Joined joined, int tiles, bool live) =>
+        $"track: {sequence}: {joined.Ids.Count} tracks of {tiles} tiles joined{(live ? " live" : "")} into {joined.Rows.Select(r => r.Id).Distinct().Count()}";
 
     /// <summary>The input sequence a tile belongs to: its name before the window (<c>SEQ@S:S:X:Y</c>).</summary>
     static string SequenceOf(Source tile) => tile.Name[..tile.Name.LastIndexOf('@')];

@@ -111,7 +111,7 @@ public static class Inputs
         return [.. Windows(crop, first.Width, first.Height, dir).Select(w =>
         {
             byte[] Frame(string f) => size == Native ? Same(Read(f), first, f)
-                : crop is null ? Resize(Read(f), size) : Resize(Cut(Read(f), w, f), w.Width, w.Height, size);
+                : crop is null ? Resize(Read(f), size) : WindowOf(Read(f), w, f, size);
             return new Source(NameOf(name, crop, w), w.Width, w.Height, files.Select(Frame), files.Count, w.Left, w.Top);
         })];
     }
@@ -169,12 +169,21 @@ public static class Inputs
         Action<string>? once = warn is null ? null : m => { if (Interlocked.Exchange(ref said, 1) == 0) warn(m); };
         return [.. Windows(crop, w, h, file).Select(c =>
         {
-            var filter = crop is null ? "" : $"crop={c.Width}:{c.Height}:{c.Left}:{c.Top},";
-            var frames = size == Native ? Decode(file, w, h, "null", once) : Decode(file, size, size, $"{filter}scale={size}:{size}:flags=area", once);
+            var frames = size == Native ? Decode(file, w, h, "null", once) : Decode(file, size, size, Scaled(crop is null ? null : c, size), once);
             return new Source(NameOf(Path.GetFileNameWithoutExtension(file), crop, c), c.Width, c.Height,
                 frames.Where((_, i) => i % frameStep == 0), (n + frameStep - 1) / frameStep, c.Left, c.Top);
         })];
     }
+
+    /// <summary>ffmpeg's filters that give a window of a video's frames (the whole frame for null) at size×size, with
+    /// area scaling: one string for <see cref="Video"/> and <see cref="VideoTiled"/>, whose tiles are byte for byte
+    /// the windows' frames.</summary>
+    static string Scaled(Scalor.IO.Crop.Window? c, int size) =>
+        $"{(c is { } w ? $"crop={w.Width}:{w.Height}:{w.Left}:{w.Top}," : "")}scale={size}:{size}:flags=area";
+
+    /// <summary>A window of an image resized to size×size: one function for <see cref="Folder"/> and
+    /// <see cref="FolderTiled"/>.</summary>
+    static byte[] WindowOf(ImageResult img, Scalor.IO.Crop.Window w, string file, int size) => Resize(Cut(img, w, file), w.Width, w.Height, size);
 
     /// <summary>Every k-th image of a folder (in name order) and the first of them, read; none is an error.</summary>
     static (List<string> Files, ImageResult First) ImagesOf(string dir, int frameStep)
@@ -193,7 +202,7 @@ public static class Inputs
         IReadOnlyList<byte[]> Tiles(string f)
         {
             var img = Read(f);
-            return [.. windows.Select(w => Resize(Cut(img, w, f), w.Width, w.Height, size))];
+            return [.. windows.Select(w => WindowOf(img, w, f, size))];
         }
         return new TiledSource(name, first.Width, first.Height, windows, files.Select(Tiles), files.Count);
     }
@@ -206,10 +215,9 @@ public static class Inputs
         var (w, h, n) = Probe(file);
         var windows = Windows(crop, w, h, file);
         var k = windows.Count;
-        string Tile(Scalor.IO.Crop.Window c) => $"crop={c.Width}:{c.Height}:{c.Left}:{c.Top},scale={size}:{size}:flags=area";
-        var graph = k == 1 ? $"[0:v]{Tile(windows[0])}"
+        var graph = k == 1 ? $"[0:v]{Scaled(windows[0], size)}"
             : $"[0:v]split={k}{string.Concat(Enumerable.Range(0, k).Select(i => $"[s{i}]"))};"
-              + string.Concat(windows.Select((c, i) => $"[s{i}]{Tile(c)}[t{i}];"))
+              + string.Concat(windows.Select((c, i) => $"[s{i}]{Scaled(c, size)}[t{i}];"))
               + $"{string.Concat(Enumerable.Range(0, k).Select(i => $"[t{i}]"))}vstack=inputs={k}";
         var plane = size * size * 3;
         var frames = FromDecoder(file, "ffmpeg", ["-v", "error", "-i", file, "-filter_complex", graph, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], plane * k, warn)
