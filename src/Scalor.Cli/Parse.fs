@@ -119,6 +119,8 @@ type TrackCommand =
       Crop: Scalor.IO.Crop.Crop option }
     /// With the frame step and window to see footage with (`FootageView`).
     member c.WithView(frameStep, crop) = { c with FrameStep = frameStep; Crop = crop }
+    /// Without pictures: an exported model that cannot draw them (`export` without `--render`).
+    member c.WithoutPictures() = { c with Pictures = false }
 
 type ExportCommand =
     { /// null: the embedded default model.

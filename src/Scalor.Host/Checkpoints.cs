@@ -45,7 +45,24 @@ public static class Checkpoints
     {
         if (path is not null && !File.Exists(path)) throw new UserError($"checkpoint '{path}' not found");
         try { return read(); }
+        catch (Train.CheckpointError) when (path is not null && IsOnnx(path))
+        {
+            throw new UserError($"{path} is an ONNX model (scalor-host export), not a checkpoint: 'track --model {path}' runs it; this command needs the checkpoint it was exported from");
+        }
         catch (Train.CheckpointError c) { throw new UserError(c.Data0); }
+    }
+
+    /// <summary>Whether the file at <paramref name="path"/> is an ONNX model (<c>scalor-host export</c>) rather than a
+    /// checkpoint, by its first bytes, whatever its name: a safetensors file opens with its header's length (8 bytes)
+    /// and then the header's '{'; an ONNX model (a protobuf ModelProto, fields in number order) with its IR version,
+    /// field 1 as a varint (0x08).</summary>
+    public static bool IsOnnx(string path)
+    {
+        if (!File.Exists(path)) return false;
+        Span<byte> head = stackalloc byte[9];
+        using var f = File.OpenRead(path);
+        var n = f.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        return n >= 2 && head[0] == 0x08 && !(n == head.Length && head[8] == (byte)'{');
     }
 
     public static void Restore(string path, Scalor.Model.Scalor.Nets nets, Train.RmsProp? opt, torch.Generator? gen,

@@ -56,7 +56,10 @@ public static class ExportCommand
         double duplicateShare = Discovery.defaultDuplicateShare, bool render = false)
     {
         var model = OnnxGraph.toBytes(Export.model(nets, new Export.Options(capacity, render, dense, duplicateShare)));
-        var p = provider switch { "cpu" => Provider.Cpu, "cuda" => Provider.Cuda, "directml" => Provider.DirectML, _ => Provider.Auto };
-        return OnnxTracker.Load(model, "the exported model", p, threads, log);
+        return OnnxTracker.Load(model, "the exported model", ProviderOf(provider), threads, log);
     }
+
+    /// <summary>The provider <c>--provider</c> names ("auto", "cpu", "cuda", "directml").</summary>
+    public static Provider ProviderOf(string provider) =>
+        provider switch { "cpu" => Provider.Cpu, "cuda" => Provider.Cuda, "directml" => Provider.DirectML, _ => Provider.Auto };
 }

@@ -16,14 +16,21 @@ public static class FootageView
     /// were not given; <see cref="Crop.Crop.Whole"/> is no window. A model trained on several windows cannot say
     /// which one to follow: the whole frame is seen, and a line says so.</summary>
     public static (int Step, FSharpOption<Crop.Crop>? Crop) One(string command, string? model, int askedStep, FSharpOption<Crop.Crop>? askedCrop, Action<string> say,
-        bool tiles = false)
+        bool tiles = false) =>
+        One(command, Records(model), "checkpoint", askedStep, askedCrop, say, tiles);
+
+    /// <summary>As above, from what a model records (<paramref name="records"/>: its frame step and windows; an
+    /// exported model's, <see cref="Scalor.Runtime.OnnxTracker.FrameStep"/> and <see cref="Scalor.Runtime.OnnxTracker.Crops"/>),
+    /// said to be as the <paramref name="recorder"/> ("checkpoint", "model") records.</summary>
+    public static (int Step, FSharpOption<Crop.Crop>? Crop) One(string command, (int Step, FSharpList<Crop.Crop> Crops) records, string recorder, int askedStep,
+        FSharpOption<Crop.Crop>? askedCrop, Action<string> say, bool tiles = false)
     {
-        var (step, recorded) = Recorded(model, askedStep, command, say);
+        var (step, recorded) = Recorded(records, recorder, askedStep, command, say);
         if (askedCrop is not null) return (step, askedCrop.Value.IsWhole ? null : askedCrop);
         if (recorded.All(c => c.IsWhole)) return (step, null);
         if (recorded.Length == 1 && (tiles || !recorded.Head.IsTiles))
         {
-            say($"{command}: {(recorded.Head.IsTiles ? "tiles" : "window")} {Crop.describe(recorded.Head)}, as the checkpoint records (--crop whole: the whole frame)");
+            say($"{command}: {(recorded.Head.IsTiles ? "tiles" : "window")} {Crop.describe(recorded.Head)}, as the {recorder} records (--crop whole: the whole frame)");
             return (step, recorded.Head);
         }
         say($"{command}: the model was trained on windows {Crop.describeAll(recorded)} of its footage, and {command} follows one; it sees the whole frame unless --crop W:H:X:Y gives one");
@@ -34,7 +41,7 @@ public static class FootageView
     /// (tiles included); <see cref="Crop.Crop.Whole"/> alone is the whole frame.</summary>
     public static (int Step, FSharpList<Crop.Crop> Crops) All(string command, string? model, int askedStep, FSharpList<Crop.Crop> askedCrops, Action<string> say)
     {
-        var (step, recorded) = Recorded(model, askedStep, command, say);
+        var (step, recorded) = Recorded(Records(model), "checkpoint", askedStep, command, say);
         if (!askedCrops.IsEmpty) return (step, askedCrops.All(c => c.IsWhole) ? FSharpList<Crop.Crop>.Empty : askedCrops);
         if (!recorded.IsEmpty) say($"{command}: windows {Crop.describeAll(recorded)}, as the checkpoint records (--crop whole: the whole frame)");
         return (step, recorded);
@@ -52,12 +59,12 @@ public static class FootageView
         say($"{command}: the checkpoint records {string.Join(" and ", records)}; {why}");
     }
 
-    /// <summary>The frame step given, else the checkpoint's (said), and the windows the checkpoint records.</summary>
-    static (int Step, FSharpList<Crop.Crop> Crops) Recorded(string? model, int askedStep, string command, Action<string> say)
+    /// <summary>The frame step given, else the recorded one (said), and the windows recorded.</summary>
+    static (int Step, FSharpList<Crop.Crop> Crops) Recorded((int Step, FSharpList<Crop.Crop> Crops) records, string recorder, int askedStep, string command, Action<string> say)
     {
-        var (recordedStep, crops) = Records(model);
+        var (recordedStep, crops) = records;
         if (askedStep > 0) return (askedStep, crops);
-        if (recordedStep > 1) say($"{command}: frame step {recordedStep}, as the checkpoint records (--frame-step 1: every frame)");
+        if (recordedStep > 1) say($"{command}: frame step {recordedStep}, as the {recorder} records (--frame-step 1: every frame)");
         return (recordedStep, crops);
     }
 

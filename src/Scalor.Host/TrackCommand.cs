@@ -1,3 +1,4 @@
+using Microsoft.FSharp.Collections;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -23,17 +24,26 @@ public static partial class TrackCommand
     {
         torch.set_num_threads(cmd.Threads);
         var outDir = Paths.EnsureWritableDirectory(cmd.Out);
-        var (nets, share) = Checkpoints.LoadForInference(cmd.Model, cmd.DuplicateShare, cmd.ExplainedShare);
-        if (Recorded(cmd.Model, nets, share, cmd.DuplicateShare, cmd.ExplainedShare) is { } recorded) Console.WriteLine($"track: {recorded}");
+        // An exported model (scalor-host export) runs on ONNX Runtime as it is: no checkpoint, no TorchSharp model.
+        using var exported = cmd.Model is not null && Checkpoints.IsOnnx(cmd.Model) ? LoadExported(ref cmd) : null;
+        Scalor.Model.Scalor.Nets? nets = null;
+        var share = 0.0;
+        if (exported is null)
+        {
+            (nets, share) = Checkpoints.LoadForInference(cmd.Model, cmd.DuplicateShare, cmd.ExplainedShare);
+            if (Recorded(cmd.Model, nets, share, cmd.DuplicateShare, cmd.ExplainedShare) is { } recorded) Console.WriteLine($"track: {recorded}");
+        }
         // Footage is tracked as the model saw it in training, unless the command line says otherwise; a generated
         // world is the model's own square, every frame.
-        var (step, window) = cmd.Input is null ? (1, null) : FootageView.One("track", cmd.Model, cmd.FrameStep, cmd.Crop, Console.WriteLine, tiles: true);
+        var (step, window) = cmd.Input is null ? (1, null)
+            : exported is null ? FootageView.One("track", cmd.Model, cmd.FrameStep, cmd.Crop, Console.WriteLine, tiles: true)
+            : FootageView.One("track", (exported.FrameStep, ListModule.OfSeq(exported.Crops)), "model", cmd.FrameStep, cmd.Crop, Console.WriteLine, tiles: true);
         cmd = cmd.WithView(step, window);
         // Tiles are tracked each as a sequence of its own, then joined into one set of ids per input sequence.
         var tiled = cmd.Crop is { Value.IsTiles: true };
         var windowed = cmd.Crop is not null && !tiled;
         if (cmd.Live && !tiled) throw new UserError("--live joins tiles: give --crop tiles:S[:O] (this model records no tiles)");
-        var size = nets.Config.ImageSize;
+        var size = exported?.ImageSize ?? nets!.Config.ImageSize;
         string? gtDir = null;
         List<Source> sources;
         if (cmd.Input is null)
@@ -69,19 +79,21 @@ public static partial class TrackCommand
         var sw = Stopwatch.StartNew();
         var frames = 0;
         // Pictures on ONNX Runtime need the rendering outputs; only the frames drawn run them (OnnxTracker.Step).
-        using var onnx = cmd.Runtime == "onnx" ? ExportCommand.InMemory(nets, cmd.Capacity, cmd.Provider, cmd.Threads, Console.Error.WriteLine, duplicateShare: share, render: cmd.Pictures) : null;
-        if (onnx is not null)
+        using var inMemory = exported is null && cmd.Runtime == "onnx"
+            ? ExportCommand.InMemory(nets!, cmd.Capacity, cmd.Provider, cmd.Threads, Console.Error.WriteLine, duplicateShare: share, render: cmd.Pictures) : null;
+        var onnx = exported ?? inMemory;
+        if (inMemory is not null)
         {
-            onnx.MinPresence = cmd.MinPresence;
-            onnx.MinVisible = Track.minVisiblePixels(nets.Config, cmd.MinVisibleShare);
-            onnx.MaskBoxes = cmd.MaskBoxes;
+            inMemory.MinPresence = cmd.MinPresence;
+            inMemory.MinVisible = Track.minVisiblePixels(nets!.Config, cmd.MinVisibleShare);
+            inMemory.MaskBoxes = cmd.MaskBoxes;
         }
         var passes = cmd.Backfill ? 2 : 1;
         // Each tile's pictured frames, for the whole frame's pictures once the tiles are joined.
         var seenByTile = tiled && cmd.Pictures ? new Dictionary<string, List<ModelView>>() : null;
         // With --live on ONNX Runtime, each sequence's tiles and the join its stream reported, for its pictures and latents.
         var streamJoins = new Dictionary<string, (List<Source> Tiles, Stitch.Joined Joined)>();
-        OneSequence one = onnx is null ? (s, o, d, c, v) => TrackOne(nets, share, s, o, cmd, d, c, v) : (s, o, d, c, v) => TrackOneOnnx(onnx, s, o, cmd, d, c, v);
+        OneSequence one = onnx is null ? (s, o, d, c, v) => TrackOne(nets!, share, s, o, cmd, d, c, v) : (s, o, d, c, v) => TrackOneOnnx(onnx, s, o, cmd, d, c, v);
         var held = JoinedPictures.FramesHeld(sources.Count);
         // Tiles: each input frame read once and cut into its tiles, which are stepped in turn, each as it would be
         // alone (a video decoded once, not once per tile). On ONNX Runtime they are joined as they come with --live
@@ -125,7 +137,7 @@ public static partial class TrackCommand
                     Action<string, List<ModelView>>? seen = seenByTile is null ? null : (name, views) => seenByTile[name] = views[..Math.Min(views.Count, held)];
                     if (onnx is not null)
                     {
-                        (n, var joined) = TrackTilesAtOnce(new TiledTracker(onnx), size, whole, tiles, outDir, cmd, sourceResults, cmd.Live ? results : null,
+                        (n, var joined) = TrackTilesAtOnce(new TiledTracker(onnx, join: cmd.Live), size, whole, tiles, outDir, cmd, sourceResults, cmd.Live ? results : null,
                             () => { for (var i = 0; i < count; i++) frameDone(); }, seen);
                         if (cmd.Live)
                         {
@@ -135,7 +147,7 @@ public static partial class TrackCommand
                     }
                     else
                     {
-                        (n, var mse) = TrackTilesTorch(nets, share, whole, tiles, outDir, cmd, sourceResults, frameDone, seen);
+                        (n, var mse) = TrackTilesTorch(nets!, share, whole, tiles, outDir, cmd, sourceResults, frameDone, seen);
                         mseSum += mse;
                         mseFrames += n * count;
                     }
@@ -173,6 +185,38 @@ public static partial class TrackCommand
             if (EvalCommand.RecallByFrameLine(summary) is { } recallLine) Console.WriteLine($"track: {recallLine}");
         }
         return 0;
+    }
+
+    /// <summary>The exported model <c>--model</c> names, loaded on the provider asked for, its reporting floor set as
+    /// the command line asks, and <paramref name="cmd"/> without pictures when it cannot draw them (said). What the
+    /// export built into its graph (the capacity and the rejection) cannot be asked for again: a one-line error.</summary>
+    static OnnxTracker LoadExported(ref Parse.TrackCommand cmd)
+    {
+        var path = cmd.Model;
+        var baked = new List<string>();
+        if (cmd.Capacity != 64) baked.Add("--capacity");
+        if (cmd.DuplicateShare is not null) baked.Add("--duplicate-share (or --rejection)");
+        if (cmd.ExplainedShare is not null) baked.Add("--explained-share");
+        if (baked.Count > 0)
+            throw new UserError($"{string.Join(", ", baked)}: {path} is an exported model, whose graph has its capacity and rejection built in; export its checkpoint again with them (scalor-host export), or track the checkpoint");
+        OnnxTracker onnx;
+        try { onnx = OnnxTracker.Load(path, ExportCommand.ProviderOf(cmd.Provider), cmd.Threads, Console.Error.WriteLine); }
+        catch (InvalidDataException e) { throw new UserError($"{path}: {e.Message.Replace(path + ": ", "")}"); }
+        onnx.MinPresence = cmd.MinPresence;
+        // The export stores the floor at the default share of the anchor's area (Track.minVisiblePixels); another
+        // share scales it.
+        onnx.MinVisible = (float)(onnx.MinVisible * cmd.MinVisibleShare / Track.defaultMinVisibleShare);
+        onnx.MaskBoxes = cmd.MaskBoxes;
+        var records = new List<string> { $"capacity {onnx.Capacity}" };
+        records.Add(onnx.DuplicateShare is { } d ? Checkpoints.DescribeShare(d) : "official rejection");
+        if (onnx.ExplainedShare is { } explained) records.Add(Checkpoints.DescribeExplainedShare(explained));
+        Console.WriteLine($"track: {path}: an exported model on ONNX Runtime ({onnx.ProviderName}), {string.Join(", ", records)}, as the model records");
+        if (cmd.Pictures && !onnx.Renders)
+        {
+            Console.WriteLine($"track: {path} was exported without --render, so it draws no pictures (a model exported with --render draws them)");
+            cmd = cmd.WithoutPictures();
+        }
+        return onnx;
     }
 
     /// <summary>What the checkpoint at <paramref name="model"/> (null: the embedded one) records and tracking uses

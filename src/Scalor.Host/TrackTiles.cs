@@ -37,7 +37,8 @@ public static partial class TrackCommand
     /// tracked as a live stream is (<see cref="TiledTracker"/>): each tile's results, <c>tilesDir/SEQ@S:S:X:Y.txt</c>,
     /// and, given <paramref name="results"/>, the joined ones as the stream reports them, <c>results/SEQ.txt</c>, both
     /// in the input's frames and pixels; each tile's latents and pictures as <see cref="TrackTilesTorch"/> writes them,
-    /// the drawn frames rendered. The number of frames tracked, and the stream's join of them (<see cref="Stitch.whole"/>).</summary>
+    /// the drawn frames rendered. The number of frames tracked, and the stream's join of them (<see cref="Stitch.whole"/>; empty when
+    /// <paramref name="tiler"/> does not join).</summary>
     /// <param name="tiles">The tiles' sources, in the windows' order (names, windows; their frames are not read).</param>
     /// <param name="seen">Given each tile's name and pictured frames, when pictures are drawn.</param>
     static (int Frames, Stitch.Joined Joined) TrackTilesAtOnce(TiledTracker tiler, int size, TiledSource whole, IReadOnlyList<Source> tiles, string outDir, Parse.TrackCommand cmd,
@@ -53,8 +54,8 @@ public static partial class TrackCommand
             .Do(f =>
             {
                 for (var i = 0; i < f.Tiles!.Count; i++) trackings.All[i].Add(f.Tiles[i]);
-                // Read on the worker right after its step, before the next.
-                joins.Add(tiler.LastJoined!);
+                // Read on the worker right after its step, before the next; none when the tiles are joined after.
+                if (tiler.LastJoined is { } joined) joins.Add(joined);
                 frameDone();
             })
             .Count()

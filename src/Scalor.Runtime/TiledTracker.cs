@@ -17,6 +17,7 @@ public sealed class TiledTracker
     readonly Scalor.IO.Crop.Crop? crop;
     readonly Stitch.Options options;
     readonly int forget;
+    readonly bool join;
     (string Sequence, int Width, int Height, Window[] Windows)? current;
     Window[] windows = [];
     TrackerState[] states = [];
@@ -28,12 +29,17 @@ public sealed class TiledTracker
     /// that come cut (<see cref="TiledFrame"/>).</param>
     /// <param name="options">When two tiles' tracks are one object (<see cref="Stitch.defaults"/> unless given).</param>
     /// <param name="forget">Frames after which an object no tile reports any more is forgotten (<see cref="Stitch.Live"/>).</param>
-    public TiledTracker(OnnxTracker tracker, Scalor.IO.Crop.Crop? crop = null, Stitch.Options? options = null, int forget = 10000)
+    /// <param name="join">False: the tiles are tracked but not joined; each result holds no objects of its own, only
+    /// <see cref="TrackedFrame.Tiles"/>, and <see cref="LastJoined"/> stays null (an application that joins the tiles'
+    /// tracks after the stream ends, with <see cref="Stitch.join"/>, as <c>track --crop tiles:S</c> without
+    /// <c>--live</c> does).</param>
+    public TiledTracker(OnnxTracker tracker, Scalor.IO.Crop.Crop? crop = null, Stitch.Options? options = null, int forget = 10000, bool join = true)
     {
         this.tracker = tracker;
         this.crop = crop;
         this.options = options ?? Stitch.defaults;
         this.forget = forget;
+        this.join = join;
     }
 
     /// <summary>The windows of the frames seen last, in the order the tiles are stepped and joined; empty before the first.</summary>
@@ -106,6 +112,7 @@ public sealed class TiledTracker
             var w = windows[i];
             var name = $"{frame.Sequence}@{Scalor.IO.Crop.describe(Scalor.IO.Crop.Crop.NewWindow(w))}";
             tiles[i] = tracker.Step(new Frame(name, frame.Index, size, size, frame.Tiles[i]), states[i], render);
+            if (!join) continue;
             foreach (var o in tiles[i].Objects)
             {
                 var (l, t, bw, bh) = InWholeFrame(o, w, size);
@@ -115,6 +122,7 @@ public sealed class TiledTracker
                     new Geometry.Box(moved.Left, moved.Top, moved.Width, moved.Height), o.Presence, 1, 1.0)));
             }
         }
+        if (!join) return new TrackedFrame(whole, [], null, Tiles: tiles);
         var joined = live!.Step(frame.Index + 1, rows);
         LastJoined = joined;
         // Each joined row is the box of one of its tracks: that track's object, under the joined id.

@@ -157,4 +157,12 @@ let tests =
                 let onnxFrames = File.ReadAllLines(Path.Combine(onnxOut, "results", "wide.txt")) |> Array.map (fun l -> int (l.Split(',').[0])) |> Array.distinct
                 Expect.isNonEmpty onnxFrames "ONNX Runtime tracks objects"
                 Expect.isTrue (onnxFrames |> Array.forall (fun t -> t % 2 = 1)) (sprintf "track on ONNX Runtime sees every other frame too: %A" onnxFrames)
+                // The exported file itself, tracked with no checkpoint: its own record, said as the model's.
+                let lines = ResizeArray<string>()
+                let view = FootageView.One("track", struct (onnx.FrameStep, List.ofSeq onnx.Crops), "model", 0, None, System.Action<string> lines.Add)
+                Expect.equal view (struct (2, Some window)) "the file's step and window"
+                Expect.stringContains lines.[0] "frame step 2, as the model records" "said as the model's record"
+                let fileOut = runInto dir [ "track"; "--model"; onnxFile; "--input"; wide ] "from-file" []
+                let fileFrames = File.ReadAllLines(Path.Combine(fileOut, "results", "wide.txt")) |> Array.map (fun l -> int (l.Split(',').[0])) |> Array.distinct
+                Expect.equal fileFrames onnxFrames "the exported file tracks the frames its checkpoint does"
     ]

@@ -263,6 +263,12 @@ let streamTests =
             let again = (Observable.ToObservable precut).TrackTiles(TiledTracker(tracker)).ToList().Wait() |> List.ofSeq
             Expect.equal [ for f in again -> [ for o in f.Objects -> o.Id, o.Left, o.Top, o.New ] ] [ for f in tracked -> [ for o in f.Objects -> o.Id, o.Left, o.Top, o.New ] ] "the same joined objects"
             Expect.equal [ for f in again -> f.Frame.Sequence, f.Frame.Index, f.Frame.Width, f.Frame.Rgb.Length ] [ for f in whole -> f.Sequence, f.Index, 112, 0 ] "the whole frame's name, index and size, no pixels"
+            // Not joined: the same tiles, no objects of the whole frame, no join.
+            let unjoined = TiledTracker(tracker, join = false)
+            let apart = (Observable.ToObservable precut).TrackTiles(unjoined).ToList().Wait() |> List.ofSeq
+            Expect.equal [ for f in apart -> [ for t in f.Tiles -> [ for o in t.Objects -> o.Id, o.Left, o.Top ] ] ] [ for f in tracked -> [ for t in f.Tiles -> [ for o in t.Objects -> o.Id, o.Left, o.Top ] ] ] "each tile as joined"
+            Expect.isTrue (apart |> List.forall (fun f -> f.Objects.Count = 0)) "no joined objects"
+            Expect.isTrue (obj.ReferenceEquals(unjoined.LastJoined, null)) "and no join"
             let counts = [ for f in tracked -> f.Objects.Count, f.Tiles |> Seq.sumBy (fun t -> t.Objects.Count) ]
             Expect.isTrue (counts |> List.forall (fun (joined, tiles) -> joined > 15 && joined < tiles)) (sprintf "about 27 objects in view, fewer than the tiles report: %A" counts)
             // A frame the crop cannot cut ends the stream with its error.

@@ -38,6 +38,10 @@ let private trackInto (dir: string) (runtime: string) (name: string) (input: str
     Expect.equal (TrackCommand.Run cmd) 0 "track succeeds"
     out
 
+/// The results rows of the first of two sequences of a `track` output folder, then the second's.
+let private rowsOf2 (out: string) =
+    Array.append (File.ReadAllLines(Path.Combine(out, "results", "seq-0001.txt"))) (File.ReadAllLines(Path.Combine(out, "results", "seq-0002.txt")))
+
 /// The results rows of the one sequence of a `track` output folder.
 let private rowsOf (out: string) = File.ReadAllLines(Path.Combine(out, "results", "seq-0001.txt"))
 
@@ -131,6 +135,67 @@ let tests =
                     for (key, u), (_, v) in List.zip t o do
                         Expect.equal v.Length u.Length "the same latents"
                         for x, y in List.zip u v do Expect.isLessThan (abs (x - y)) 1e-3 (sprintf "%s %A: latents %f and %f" s key x y)
+
+        testCase "an exported model tracks as --runtime onnx does: results, latents and pictures byte for byte, and its floor scales as --min-visible asks" <| fun () ->
+            inTempDir "scalor-track-exported" <| fun dir ->
+                let exported render =
+                    let path = Path.Combine(dir, (if render then "render.onnx" else "plain.onnx"))
+                    let export : Parse.ExportCommand =
+                        { Model = null; Out = path; Capacity = 64; Render = render; Dense = false; DuplicateShare = None; ExplainedShare = None; WeightsOnly = false }
+                    Expect.equal (ExportCommand.Run export) 0 "export succeeds"
+                    path
+                let rendering, plain = exported true, exported false
+                let run name (change: Parse.TrackCommand -> Parse.TrackCommand) =
+                    let out = Path.Combine(dir, name)
+                    Expect.equal (TrackCommand.Run(change { command out true with Latents = true; Pictures = true; Sequences = 2 })) 0 "track succeeds"
+                    out
+                let inMemory = run "in-memory" (fun c -> { c with Runtime = "onnx" })
+                // The runtime follows the file, not --runtime (left at torchsharp).
+                let fromFile = run "from-file" (fun c -> { c with Model = rendering })
+                for s in [ "seq-0001"; "seq-0002" ] do
+                    for sub, ext in [ "results", ".txt"; "latents", ".json"; "pictures", ".png"; "pictures", ".gif" ] do
+                        let a, b = File.ReadAllBytes(Path.Combine(inMemory, sub, s + ext)), File.ReadAllBytes(Path.Combine(fromFile, sub, s + ext))
+                        Expect.isTrue (a.AsSpan().SequenceEqual(ReadOnlySpan b)) (sprintf "%s%s: the same bytes" s ext)
+                Expect.isGreaterThan (rowsOf2 inMemory).Length 20 "objects tracked"
+                // Without --render the file draws nothing, and says so rather than failing.
+                let unpictured = run "plain" (fun c -> { c with Model = plain })
+                Expect.isFalse (Directory.Exists(Path.Combine(unpictured, "pictures"))) "no pictures from a model that cannot draw them"
+                Expect.sequenceEqual (rowsOf2 unpictured) (rowsOf2 inMemory) "the same rows"
+                // The floor the file stores (the default share) scaled to another share: as the checkpoint computes it.
+                let strict = run "strict-file" (fun c -> { c with Model = plain; Pictures = false; MinVisibleShare = 0.6 })
+                let strictMemory = run "strict-memory" (fun c -> { c with Runtime = "onnx"; Pictures = false; MinVisibleShare = 0.6 })
+                Expect.sequenceEqual (rowsOf2 strict) (rowsOf2 strictMemory) "--min-visible 0.6 reports the same rows"
+                Expect.isLessThan (rowsOf2 strict).Length (rowsOf2 inMemory).Length "a higher floor reports fewer rows"
+
+        testCase "what an exported model has built in cannot be asked for again, and other commands name the checkpoint they need" <| fun () ->
+            inTempDir "scalor-track-exported" <| fun dir ->
+                let path = Path.Combine(dir, "model")
+                let export : Parse.ExportCommand =
+                    { Model = null; Out = path + ".onnx"; Capacity = 64; Render = false; Dense = false; DuplicateShare = None; ExplainedShare = None; WeightsOnly = false }
+                ExportCommand.Run export |> ignore
+                // Named without .onnx: the file's first bytes say what it is.
+                File.Move(path + ".onnx", path)
+                Expect.isTrue (Checkpoints.IsOnnx path) "an exported model is ONNX"
+                let checkpoint = Path.Combine(dir, "ckpt.safetensors")
+                Train.save checkpoint (Scalor.Model.Scalor.create { Config.toy64 with BatchSize = 2; SeqLength = 3 } 5L) None None 3 []
+                Expect.isFalse (Checkpoints.IsOnnx checkpoint) "a checkpoint is not"
+                let out = Path.Combine(dir, "out")
+                for change, says in [ (fun (c: Parse.TrackCommand) -> { c with DuplicateShare = Some 0.3 }), "--duplicate-share"
+                                      (fun c -> { c with ExplainedShare = Some 0.7 }), "--explained-share"
+                                      (fun c -> { c with Capacity = 32 }), "--capacity" ] do
+                    let e = refusalOf (fun () -> TrackCommand.Run(change { command out true with Model = path }))
+                    Expect.stringContains e.Message says "names the option"
+                    Expect.stringContains e.Message "built in" "and why it cannot apply"
+                Expect.isFalse (Directory.Exists(Path.Combine(out, "results"))) "nothing tracked"
+                let e = refusalOf (fun () -> Checkpoints.LoadModel path |> ignore; 0)
+                Expect.stringContains e.Message "is an ONNX model" "says what the file is"
+                Expect.stringContains e.Message "needs the checkpoint" "and what the command needs"
+                Expect.isFalse (e.Message.Contains '\n') "one line"
+                // A damaged export is a one-line error too, not ONNX Runtime's exception.
+                let cut = Path.Combine(dir, "cut.onnx")
+                File.WriteAllBytes(cut, File.ReadAllBytes(path)[.. 2999])
+                let e = refusalOf (fun () -> TrackCommand.Run { command out true with Model = cut })
+                Expect.stringContains e.Message "not a loadable ONNX model" "says the model is damaged"
 
         testCase "--backfill keeps every online row, adds rows only before a track's first frame, and both runtimes agree" <| fun () ->
             inTempDir "scalor-backfill" <| fun dir ->
