@@ -396,14 +396,33 @@ public static partial class TrackCommand
             .ToDictionary(f => f.Frame)).ToList();
         var rows = joined.Rows.ToLookup(r => r.Frame);
         var first = Stitch.beginnings(joined);
-        LatentObject Origin(MotFiles.Row r) =>
-            (from ti in Enumerable.Range(0, tiles.Count)
-             where byTile[ti].ContainsKey(r.Frame)
-             from o in byTile[ti][r.Frame].Objects
-             where joined.IdAt(r.Frame, Tuple.Create(ti, (int)o.Id))?.Value == r.Id
-             orderby Math.Abs(o.Box[0] - r.Box.Left) + Math.Abs(o.Box[1] - r.Box.Top) + Math.Abs(o.Box[2] - r.Box.Width) + Math.Abs(o.Box[3] - r.Box.Height)
-             select o with { Id = r.Id, Discovered = first[r.Id] == r.Frame, Tile = Scalor.IO.Crop.describe(Scalor.IO.Crop.Crop.NewWindow(WindowOf(tiles[ti]))) }).First();
-        var frames = byTile[0].Keys.Order().Select(f => new LatentFrame(f, [.. rows[f].Select(Origin)])).ToList();
+        var tileNames = tiles.Select(s => Scalor.IO.Crop.describe(Scalor.IO.Crop.Crop.NewWindow(WindowOf(s)))).ToArray();
+        // A frame's tile objects by the joined id each had then, in tile order, once a frame: searching every tile's
+        // objects for each row took hours with 108 tiles (4,700 objects a frame).
+        Dictionary<int, List<(int Tile, LatentObject O)>> ByJoinedId(int frame)
+        {
+            var byId = new Dictionary<int, List<(int, LatentObject)>>();
+            for (var ti = 0; ti < tiles.Count; ti++)
+                if (byTile[ti].TryGetValue(frame, out var f))
+                    foreach (var o in f.Objects)
+                        if (joined.IdAt(frame, Tuple.Create(ti, (int)o.Id)) is { } id)
+                        {
+                            if (!byId.TryGetValue(id.Value, out var list)) byId[id.Value] = list = [];
+                            list.Add((ti, o));
+                        }
+            return byId;
+        }
+        LatentFrame Frame(int frame)
+        {
+            var candidates = ByJoinedId(frame);
+            // The tile object whose box is the row's (the nearest; the first tile's on a tie).
+            LatentObject Origin(MotFiles.Row r) =>
+                (from c in candidates[r.Id]
+                 orderby Math.Abs(c.O.Box[0] - r.Box.Left) + Math.Abs(c.O.Box[1] - r.Box.Top) + Math.Abs(c.O.Box[2] - r.Box.Width) + Math.Abs(c.O.Box[3] - r.Box.Height)
+                 select c.O with { Id = r.Id, Discovered = first[r.Id] == r.Frame, Tile = tileNames[c.Tile] }).First();
+            return new LatentFrame(frame, [.. rows[frame].Select(Origin)]);
+        }
+        var frames = byTile[0].Keys.Order().Select(Frame).ToList();
         File.WriteAllText(Path.Combine(latentsDir, sequence + ".json"), JsonSerializer.Serialize(frames, LatentsJson));
     }
 
