@@ -195,7 +195,7 @@ type TrackArgs =
             | Explained_Share _ -> explainedShareUsage
             | Boxes _ -> boxesUsage
             | Backfill -> backfillUsage
-            | Runtime _ -> "torchsharp (default) or onnx: export the model and run it on ONNX Runtime (results, latents and pictures; no reconstruction MSE). A model exported with scalor-host export runs on ONNX Runtime whatever this says."
+            | Runtime _ -> "torchsharp (default) or onnx: export the model and run it on ONNX Runtime (results, latents and pictures; no reconstruction MSE). A model exported with scalor-host export runs on ONNX Runtime (torchsharp is an error there)."
             | Provider _ -> "ONNX Runtime execution provider: auto (DirectML on Windows, CUDA where present, else CPU), cpu, cuda, directml."
             | Capacity _ -> "object slots of the ONNX model (default 64)."
             | Model _ -> "checkpoint to track with, or a model exported with scalor-host export (model.onnx: run on ONNX Runtime, with the capacity and rejection it was exported with; pictures when exported with --render) (default: the embedded moving-dSprites LD model)."

@@ -92,7 +92,8 @@ type TrackCommand =
       MinVisibleShare: float
       Threads: int
       MnistDir: string
-      /// "torchsharp" or "onnx".
+      /// "torchsharp" or "onnx" as given; "" when not given: TorchSharp for a checkpoint, ONNX Runtime for an
+      /// exported model.
       Runtime: string
       /// "auto", "cpu", "cuda", "directml".
       Provider: string
@@ -422,7 +423,11 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
     if length < 1 then usage "--length must be at least 1"
     let minPres = r.GetResult(TrackArgs.Min_Presence, 0.5)
     if minPres < 0.0 || minPres >= 1.0 then usage "--min-presence must be in [0, 1)"
-    let runtime = match r.GetResult(TrackArgs.Runtime, RuntimeArg.Torchsharp) with RuntimeArg.Onnx -> "onnx" | _ -> "torchsharp"
+    let runtime =
+        match r.TryGetResult TrackArgs.Runtime with
+        | Some RuntimeArg.Onnx -> "onnx"
+        | Some _ -> "torchsharp"
+        | Option.None -> ""
     // 0: not given, so as the model records (`Train.recordedFrameStep`).
     let frameStep = r.TryGetResult TrackArgs.Frame_Step |> Option.defaultValue 0
     if r.Contains TrackArgs.Frame_Step && frameStep < 1 then usage "--frame-step must be at least 1"

@@ -197,6 +197,8 @@ public static partial class TrackCommand
         if (cmd.Capacity != 64) baked.Add("--capacity");
         if (cmd.DuplicateShare is not null) baked.Add("--duplicate-share (or --rejection)");
         if (cmd.ExplainedShare is not null) baked.Add("--explained-share");
+        if (cmd.Runtime == "torchsharp")
+            throw new UserError($"--runtime torchsharp: {path} is an exported model, which runs on ONNX Runtime; track the checkpoint it was exported from to run TorchSharp");
         if (baked.Count > 0)
             throw new UserError($"{string.Join(", ", baked)}: {path} is an exported model, whose graph has its capacity and rejection built in; export its checkpoint again with them (scalor-host export), or track the checkpoint");
         OnnxTracker onnx;

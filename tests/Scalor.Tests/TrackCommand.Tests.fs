@@ -150,19 +150,19 @@ let tests =
                     Expect.equal (TrackCommand.Run(change { command out true with Latents = true; Pictures = true; Sequences = 2 })) 0 "track succeeds"
                     out
                 let inMemory = run "in-memory" (fun c -> { c with Runtime = "onnx" })
-                // The runtime follows the file, not --runtime (left at torchsharp).
-                let fromFile = run "from-file" (fun c -> { c with Model = rendering })
+                // No --runtime: the file runs on ONNX Runtime.
+                let fromFile = run "from-file" (fun c -> { c with Model = rendering; Runtime = "" })
                 for s in [ "seq-0001"; "seq-0002" ] do
                     for sub, ext in [ "results", ".txt"; "latents", ".json"; "pictures", ".png"; "pictures", ".gif" ] do
                         let a, b = File.ReadAllBytes(Path.Combine(inMemory, sub, s + ext)), File.ReadAllBytes(Path.Combine(fromFile, sub, s + ext))
                         Expect.isTrue (a.AsSpan().SequenceEqual(ReadOnlySpan b)) (sprintf "%s%s: the same bytes" s ext)
                 Expect.isGreaterThan (rowsOf2 inMemory).Length 20 "objects tracked"
                 // Without --render the file draws nothing, and says so rather than failing.
-                let unpictured = run "plain" (fun c -> { c with Model = plain })
+                let unpictured = run "plain" (fun c -> { c with Model = plain; Runtime = "onnx" })
                 Expect.isFalse (Directory.Exists(Path.Combine(unpictured, "pictures"))) "no pictures from a model that cannot draw them"
                 Expect.sequenceEqual (rowsOf2 unpictured) (rowsOf2 inMemory) "the same rows"
                 // The floor the file stores (the default share) scaled to another share: as the checkpoint computes it.
-                let strict = run "strict-file" (fun c -> { c with Model = plain; Pictures = false; MinVisibleShare = 0.6 })
+                let strict = run "strict-file" (fun c -> { c with Model = plain; Runtime = ""; Pictures = false; MinVisibleShare = 0.6 })
                 let strictMemory = run "strict-memory" (fun c -> { c with Runtime = "onnx"; Pictures = false; MinVisibleShare = 0.6 })
                 Expect.sequenceEqual (rowsOf2 strict) (rowsOf2 strictMemory) "--min-visible 0.6 reports the same rows"
                 Expect.isLessThan (rowsOf2 strict).Length (rowsOf2 inMemory).Length "a higher floor reports fewer rows"
@@ -182,10 +182,11 @@ let tests =
                 let out = Path.Combine(dir, "out")
                 for change, says in [ (fun (c: Parse.TrackCommand) -> { c with DuplicateShare = Some 0.3 }), "--duplicate-share"
                                       (fun c -> { c with ExplainedShare = Some 0.7 }), "--explained-share"
-                                      (fun c -> { c with Capacity = 32 }), "--capacity" ] do
-                    let e = refusalOf (fun () -> TrackCommand.Run(change { command out true with Model = path }))
+                                      (fun c -> { c with Capacity = 32 }), "--capacity"
+                                      (fun c -> { c with Runtime = "torchsharp" }), "--runtime torchsharp" ] do
+                    let e = refusalOf (fun () -> TrackCommand.Run(change { command out true with Model = path; Runtime = "" }))
                     Expect.stringContains e.Message says "names the option"
-                    Expect.stringContains e.Message "built in" "and why it cannot apply"
+                    Expect.stringContains e.Message "is an exported model" "and why it cannot apply"
                 Expect.isFalse (Directory.Exists(Path.Combine(out, "results"))) "nothing tracked"
                 let e = refusalOf (fun () -> Checkpoints.LoadModel path |> ignore; 0)
                 Expect.stringContains e.Message "is an ONNX model" "says what the file is"
@@ -194,7 +195,7 @@ let tests =
                 // A damaged export is a one-line error too, not ONNX Runtime's exception.
                 let cut = Path.Combine(dir, "cut.onnx")
                 File.WriteAllBytes(cut, File.ReadAllBytes(path)[.. 2999])
-                let e = refusalOf (fun () -> TrackCommand.Run { command out true with Model = cut })
+                let e = refusalOf (fun () -> TrackCommand.Run { command out true with Model = cut; Runtime = "" })
                 Expect.stringContains e.Message "not a loadable ONNX model" "says the model is damaged"
 
         testCase "--backfill keeps every online row, adds rows only before a track's first frame, and both runtimes agree" <| fun () ->
