@@ -82,11 +82,15 @@ public static partial class TrackCommand
         using var inMemory = exported is null && cmd.Runtime == "onnx"
             ? ExportCommand.InMemory(nets!, cmd.Capacity, cmd.Provider, cmd.Threads, Console.Error.WriteLine, duplicateShare: share, render: cmd.Pictures) : null;
         var onnx = exported ?? inMemory;
-        if (inMemory is not null)
+        if (onnx is not null)
         {
-            inMemory.MinPresence = cmd.MinPresence;
-            inMemory.MinVisible = Track.minVisiblePixels(nets!.Config, cmd.MinVisibleShare);
-            inMemory.MaskBoxes = cmd.MaskBoxes;
+            onnx.MinPresence = cmd.MinPresence;
+            onnx.MaskBoxes = cmd.MaskBoxes;
+            // An exported file stores the floor at the default share of the anchor's area (Track.minVisiblePixels),
+            // so another share scales it; a model exported here has its config at hand.
+            onnx.MinVisible = nets is null
+                ? (float)(onnx.MinVisible * cmd.MinVisibleShare / Track.defaultMinVisibleShare)
+                : Track.minVisiblePixels(nets.Config, cmd.MinVisibleShare);
         }
         var passes = cmd.Backfill ? 2 : 1;
         // Each tile's pictured frames, for the whole frame's pictures once the tiles are joined.
@@ -187,28 +191,23 @@ public static partial class TrackCommand
         return 0;
     }
 
-    /// <summary>The exported model <c>--model</c> names, loaded on the provider asked for, its reporting floor set as
-    /// the command line asks, and <paramref name="cmd"/> without pictures when it cannot draw them (said). What the
-    /// export built into its graph (the capacity and the rejection) cannot be asked for again: a one-line error.</summary>
+    /// <summary>The exported model <c>--model</c> names, loaded on the provider asked for (what it records said), and
+    /// <paramref name="cmd"/> without pictures when it cannot draw them (said too). TorchSharp, or what the export
+    /// built into its graph (the capacity and the rejection), cannot be asked for: a one-line error.</summary>
     static OnnxTracker LoadExported(ref Parse.TrackCommand cmd)
     {
         var path = cmd.Model;
+        if (cmd.Runtime == "torchsharp")
+            throw new UserError($"--runtime torchsharp: {path} is an exported model, which runs on ONNX Runtime; track the checkpoint it was exported from to run TorchSharp");
         var baked = new List<string>();
         if (cmd.Capacity != 64) baked.Add("--capacity");
         if (cmd.DuplicateShare is not null) baked.Add("--duplicate-share (or --rejection)");
         if (cmd.ExplainedShare is not null) baked.Add("--explained-share");
-        if (cmd.Runtime == "torchsharp")
-            throw new UserError($"--runtime torchsharp: {path} is an exported model, which runs on ONNX Runtime; track the checkpoint it was exported from to run TorchSharp");
         if (baked.Count > 0)
             throw new UserError($"{string.Join(", ", baked)}: {path} is an exported model, whose graph has its capacity and rejection built in; export its checkpoint again with them (scalor-host export), or track the checkpoint");
         OnnxTracker onnx;
         try { onnx = OnnxTracker.Load(path, ExportCommand.ProviderOf(cmd.Provider), cmd.Threads, Console.Error.WriteLine); }
         catch (InvalidDataException e) { throw new UserError($"{path}: {e.Message.Replace(path + ": ", "")}"); }
-        onnx.MinPresence = cmd.MinPresence;
-        // The export stores the floor at the default share of the anchor's area (Track.minVisiblePixels); another
-        // share scales it.
-        onnx.MinVisible = (float)(onnx.MinVisible * cmd.MinVisibleShare / Track.defaultMinVisibleShare);
-        onnx.MaskBoxes = cmd.MaskBoxes;
         var records = new List<string> { $"capacity {onnx.Capacity}" };
         records.Add(onnx.DuplicateShare is { } d ? Checkpoints.DescribeShare(d) : "official rejection");
         if (onnx.ExplainedShare is { } explained) records.Add(Checkpoints.DescribeExplainedShare(explained));
