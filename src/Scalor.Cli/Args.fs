@@ -197,7 +197,7 @@ type TrackArgs =
             | Backfill -> backfillUsage
             | Runtime _ -> "torchsharp (default) or onnx: export the model and run it on ONNX Runtime (results, latents and pictures; no reconstruction MSE). A model exported with scalor-host export runs on ONNX Runtime (torchsharp is an error there)."
             | Provider _ -> "ONNX Runtime execution provider: auto (DirectML on Windows, CUDA where present, else CPU), cpu, cuda, directml."
-            | Capacity _ -> "object slots of the ONNX model (default 64)."
+            | Capacity _ -> "object slots, the most objects tracked at once, on either runtime (default: the model's, 128); track says when they were all in use, where objects found beyond them were not tracked."
             | Model _ -> "checkpoint to track with, or a model exported with scalor-host export (model.onnx: run on ONNX Runtime, with the capacity and rejection it was exported with; pictures when exported with --render) (default: the embedded moving-dSprites LD model)."
             | Input _ -> "a dataset folder (MOTChallenge layout), a folder of images, a video file (decoded with ffmpeg), or a folder of videos (each a sequence). Default: a generated held-out world."
             | Out _ -> "output folder: results/<seq>.txt, pictures/, metrics.json when ground truth exists."
@@ -272,7 +272,7 @@ type ExportArgs =
             | Weights_Only -> "with --out X.safetensors: keep the model's weights only (no optimizer or sampling state: half the size, as the embedded default); the copy tracks but cannot resume training."
             | Model _ -> "checkpoint to export (default: the embedded moving-dSprites LD model)."
             | Out _ -> "the ONNX file to write; or X.safetensors: a copy of the --model checkpoint that records --duplicate-share (or --rejection official) and --explained-share, which track, eval, generate and export then use unless told otherwise."
-            | Capacity _ -> "object slots of the exported state (default 64; the VHD preset needs about 100)."
+            | Capacity _ -> "object slots of the exported state, the most objects tracked at once (default: the model's, 128, as TorchSharp tracks with; the VHD preset shows about 100)."
             | Render -> "also output the reconstruction, foreground alpha and background."
             | Dense -> "process every slot and cell every frame: constant time in the number of objects (slower)."
 

@@ -97,7 +97,9 @@ type TrackCommand =
       Runtime: string
       /// "auto", "cpu", "cuda", "directml".
       Provider: string
-      Capacity: int
+      /// Object slots: the most objects tracked at once. None: the model's (`Config.Capacity`, 128), on either
+      /// runtime; an exported model has its own.
+      Capacity: int option
       /// A discovery is rejected when one stronger discovery of its frame covers this share of its mask
       /// (`--rejection extended`, `--duplicate-share`); `Discovery.noDuplicateTest` with `--rejection official`.
       /// None (neither option given): the share the checkpoint records, else `Discovery.defaultDuplicateShare`
@@ -127,7 +129,8 @@ type ExportCommand =
     { /// null: the embedded default model.
       Model: string
       Out: string
-      Capacity: int
+      /// Object slots of the exported state. None: the model's (`Config.Capacity`), as TorchSharp tracks with.
+      Capacity: int option
       Render: bool
       Dense: bool
       /// As `TrackCommand.DuplicateShare`.
@@ -398,9 +401,9 @@ let private minVisibleOf (v: float option) =
     v
 
 let private capacityOf (c: int option) =
-    let c = defaultArg c 64
-    if c < 1 || c > 1024 then usage "--capacity must be between 1 and 1024"
-    c
+    match c with
+    | Some c when c < 1 || c > 1024 -> usage "--capacity must be between 1 and 1024"
+    | c -> c
 
 let private exportCommand (r: ParseResults<ExportArgs>) =
     Export

@@ -21,7 +21,7 @@ public static class ExportCommand
         Paths.EnsureWritableDirectory(dir);
         // How the model saw footage travels with it, read (and checked) as track reads it.
         var footage = cmd.Model is null ? [] : Train.footageRecordsOf(cmd.Model, Checkpoints.ReadHeader(cmd.Model));
-        var model = Export.saveRecording(nets, new Export.Options(cmd.Capacity, cmd.Render, cmd.Dense, share), footage, cmd.Out);
+        var model = Export.saveRecording(nets, new Export.Options(cmd.Capacity?.Value ?? nets.Config.Capacity, cmd.Render, cmd.Dense, share), footage, cmd.Out);
         using var check = OnnxTracker.Load(cmd.Out, Provider.Cpu, 1);
         Console.WriteLine($"export: {cmd.Out}: opset {OnnxGraph.opset}, {model.Graph.Node.Count} nodes, {model.Graph.Initializer.Count} initializers, " +
                           $"{new FileInfo(cmd.Out).Length / 1e6:F1} MB, capacity {check.Capacity}, {check.ImageSize}×{check.ImageSize} frames" +
@@ -40,7 +40,7 @@ public static class ExportCommand
         if (cmd.Model is null) throw new UserError("--out X.safetensors copies the checkpoint given with --model, recording its rejection; give --model");
         if (cmd.DuplicateShare is null && cmd.ExplainedShare is null)
             throw new UserError("--out X.safetensors records a rejection in the checkpoint; give --duplicate-share S (or --rejection official) or --explained-share S");
-        if (cmd.Render || cmd.Dense || cmd.Capacity != 64) throw new UserError("--render, --dense and --capacity shape an ONNX model; a checkpoint has none of them");
+        if (cmd.Render || cmd.Dense || cmd.Capacity is not null) throw new UserError("--render, --dense and --capacity shape an ONNX model; a checkpoint has none of them");
         Paths.EnsureWritableDirectory(dir);
         Checkpoints.RecordRejection(cmd.Model, cmd.Out, cmd.DuplicateShare, cmd.ExplainedShare, cmd.WeightsOnly);
         var what = new List<string>();

@@ -31,6 +31,7 @@ public static partial class TrackCommand
         if (exported is null)
         {
             (nets, share) = Checkpoints.LoadForInference(cmd.Model, cmd.DuplicateShare, cmd.ExplainedShare);
+            if (cmd.Capacity is { } capacity) nets = Scalor.Model.Scalor.withCapacity(capacity.Value, nets);
             if (Recorded(cmd.Model, nets, share, cmd.DuplicateShare, cmd.ExplainedShare) is { } recorded) Console.WriteLine($"track: {recorded}");
         }
         // Footage is tracked as the model saw it in training, unless the command line says otherwise; a generated
@@ -80,7 +81,7 @@ public static partial class TrackCommand
         var frames = 0;
         // Pictures on ONNX Runtime need the rendering outputs; only the frames drawn run them (OnnxTracker.Step).
         using var inMemory = exported is null && cmd.Runtime == "onnx"
-            ? ExportCommand.InMemory(nets!, cmd.Capacity, cmd.Provider, cmd.Threads, Console.Error.WriteLine, duplicateShare: share, render: cmd.Pictures) : null;
+            ? ExportCommand.InMemory(nets!, nets!.Config.Capacity, cmd.Provider, cmd.Threads, Console.Error.WriteLine, duplicateShare: share, render: cmd.Pictures) : null;
         var onnx = exported ?? inMemory;
         if (onnx is not null)
         {
@@ -97,7 +98,8 @@ public static partial class TrackCommand
         var seenByTile = tiled && cmd.Pictures ? new Dictionary<string, List<ModelView>>() : null;
         // With --live on ONNX Runtime, each sequence's tiles and the join its stream reported, for its pictures and latents.
         var streamJoins = new Dictionary<string, (List<Source> Tiles, Stitch.Joined Joined)>();
-        OneSequence one = onnx is null ? (s, o, d, c, v) => TrackOne(nets!, share, s, o, cmd, d, c, v) : (s, o, d, c, v) => TrackOneOnnx(onnx, s, o, cmd, d, c, v);
+        var slots = new SlotUse();
+        OneSequence one = onnx is null ? (s, o, d, c, v) => TrackOne(nets!, share, s, o, cmd, d, c, v, slots) : (s, o, d, c, v) => TrackOneOnnx(onnx, s, o, cmd, d, c, v, slots);
         var held = JoinedPictures.FramesHeld(sources.Count);
         // Tiles: each input frame read once and cut into its tiles, which are stepped in turn, each as it would be
         // alone (a video decoded once, not once per tile). On ONNX Runtime they are joined as they come with --live
@@ -142,7 +144,7 @@ public static partial class TrackCommand
                     if (onnx is not null)
                     {
                         (n, var joined) = TrackTilesAtOnce(new TiledTracker(onnx, join: cmd.Live), size, whole, tiles, outDir, cmd, sourceResults, cmd.Live ? results : null,
-                            () => { for (var i = 0; i < count; i++) frameDone(); }, seen);
+                            () => { for (var i = 0; i < count; i++) frameDone(); }, seen, slots);
                         if (cmd.Live)
                         {
                             streamJoins[whole.Name] = (tiles, joined);
@@ -151,7 +153,7 @@ public static partial class TrackCommand
                     }
                     else
                     {
-                        (n, var mse) = TrackTilesTorch(nets!, share, whole, tiles, outDir, cmd, sourceResults, frameDone, seen);
+                        (n, var mse) = TrackTilesTorch(nets!, share, whole, tiles, outDir, cmd, sourceResults, frameDone, seen, slots);
                         mseSum += mse;
                         mseFrames += n * count;
                     }
@@ -174,6 +176,7 @@ public static partial class TrackCommand
                 if (cmd.Latents) JoinLatents(Path.Combine(outDir, "latents"), sequence, tiles, joined);
             }
         var inv = CultureInfo.InvariantCulture;
+        if (slots.Line(exported is not null) is { } slotLine) Console.WriteLine(slotLine);
         Console.WriteLine(string.Create(inv, $"track: {frames} frames in {sw.Elapsed.TotalSeconds:F1} s ({1000 * sw.Elapsed.TotalSeconds / Math.Max(1, frames):F1} ms/frame){(onnx is null ? $"; reconstruction MSE {mseSum / Math.Max(1, mseFrames):F5}" : $" on ONNX Runtime ({onnx.ProviderName})")}; results in {results}"));
         if (gtDir is not null && Directory.Exists(gtDir))
         {
@@ -181,6 +184,8 @@ public static partial class TrackCommand
             var summary = Evaluate.summarise(evaluated);
             var json = EvalCommand.Keys(summary);
             if (onnx is null) json["mse"] = mseSum / Math.Max(1, mseFrames);
+            json["capacity"] = slots.Capacity;
+            json["slots_full_frames"] = slots.FullFrames;
             json["backfill"] = cmd.Backfill;
             BenchCommand.WriteJson(Path.Combine(outDir, "metrics.json"), json);
             Console.WriteLine(string.Create(inv,
@@ -200,7 +205,7 @@ public static partial class TrackCommand
         if (cmd.Runtime == "torchsharp")
             throw new UserError($"--runtime torchsharp: {path} is an exported model, which runs on ONNX Runtime; track the checkpoint it was exported from to run TorchSharp");
         var baked = new List<string>();
-        if (cmd.Capacity != 64) baked.Add("--capacity");
+        if (cmd.Capacity is not null) baked.Add("--capacity");
         if (cmd.DuplicateShare is not null) baked.Add("--duplicate-share (or --rejection)");
         if (cmd.ExplainedShare is not null) baked.Add("--explained-share");
         if (baked.Count > 0)
@@ -305,10 +310,10 @@ public static partial class TrackCommand
     /// <summary>What <see cref="TrackOne"/> does, on ONNX Runtime: the frames tracked on a worker as they are read
     /// (<see cref="TrackingStream.Process"/>), those drawn rendered (the model exported with <c>--render</c>); no MSE.</summary>
     internal static (string Mot, double Mse, int Frames, List<LatentFrame>? Latents) TrackOneOnnx(OnnxTracker onnx, Source src, string? outDir, Parse.TrackCommand cmd,
-        Action? frameDone = null, Func<string, (string Mot, MotFiles.Row[] Added)>? complete = null, Action<List<ModelView>>? seen = null)
+        Action? frameDone = null, Func<string, (string Mot, MotFiles.Row[] Added)>? complete = null, Action<List<ModelView>>? seen = null, SlotUse? slots = null)
     {
         var size = onnx.ImageSize;
-        using var one = new SequenceTracking(size, src, outDir, cmd, frameDone);
+        using var one = new SequenceTracking(size, onnx.Capacity, src, outDir, cmd, frameDone, slots: slots);
         var state = onnx.NewState();
         src.Frames.Select((rgb, t) => new Frame(src.Name, t, size, size, rgb)).ToObservable()
             .Process(f => onnx.Step(f, state, one.Draws(f.Index)), new StreamOptions(8, Overflow.Block))
@@ -476,9 +481,9 @@ public static partial class TrackCommand
     /// it adds, before the pictures are saved, so they draw the added boxes and trajectories too.</param>
     /// <param name="seen">Given the pictured frames as the model saw them (<see cref="ModelView"/>), when pictures are drawn.</param>
     internal static (string Mot, double Mse, int Frames, List<LatentFrame>? Latents) TrackOne(Scalor.Model.Scalor.Nets nets, double share, Source src, string? outDir, Parse.TrackCommand cmd,
-        Action? frameDone = null, Func<string, (string Mot, MotFiles.Row[] Added)>? complete = null, Action<List<ModelView>>? seen = null)
+        Action? frameDone = null, Func<string, (string Mot, MotFiles.Row[] Added)>? complete = null, Action<List<ModelView>>? seen = null, SlotUse? slots = null)
     {
-        using var one = new SequenceTracking(nets, share, src, outDir, cmd, frameDone);
+        using var one = new SequenceTracking(nets, share, src, outDir, cmd, frameDone, slots: slots);
         // Blocks of FramesPerBlock frames (NativeSafe), collected between: the collector is held off within a block,
         // so what only finalizers free (TorchSharp's temporary scalars and the native memory behind them) piles up
         // until the block ends. With one block for the whole sequence, the 795 frames of a pedestrian video peaked at
@@ -510,19 +515,26 @@ public static partial class TrackCommand
         readonly List<FramePictures> rows = new();
         readonly Dictionary<long, List<(double X, double Y)>> tracks = new();
         readonly double sx, sy;
+        /// <summary>The slots ONNX Runtime's tracker has (the TorchSharp tracker knows its own).</summary>
+        readonly int capacity;
+        readonly SlotUse? slots;
         double mseSum;
         int t;
+        /// <summary>Frames after which every slot was taken, and the first of them (from 0).</summary>
+        int full, firstFull = -1;
 
         /// <param name="pictured">Frames drawn in the pictures (the GIF; the PNG shows the first <see cref="ShownFrames"/>).</param>
-        public SequenceTracking(Scalor.Model.Scalor.Nets nets, double share, Source src, string? outDir, Parse.TrackCommand cmd, Action? frameDone, int pictured = 50)
-            : this(nets.Config.ImageSize, src, outDir, cmd, frameDone, pictured) =>
+        /// <param name="slots">Hears, at <see cref="Finish"/>, after how many frames every object slot was taken (a sequence whose results are written, not a backward pass).</param>
+        public SequenceTracking(Scalor.Model.Scalor.Nets nets, double share, Source src, string? outDir, Parse.TrackCommand cmd, Action? frameDone, int pictured = 50, SlotUse? slots = null)
+            : this(nets.Config.ImageSize, nets.Config.Capacity, src, outDir, cmd, frameDone, pictured, slots) =>
             tracker = new Tracker.Tracker(nets, share, cmd.MinPresence, cmd.MinVisibleShare);
 
         /// <summary>Fed ONNX Runtime's tracked frames of the sequence (<see cref="Add"/>), <paramref name="size"/> the
-        /// model's square; no MSE.</summary>
-        public SequenceTracking(int size, Source src, string? outDir, Parse.TrackCommand cmd, Action? frameDone, int pictured = 50)
+        /// model's square, <paramref name="capacity"/> its slots; no MSE.</summary>
+        public SequenceTracking(int size, int capacity, Source src, string? outDir, Parse.TrackCommand cmd, Action? frameDone, int pictured = 50, SlotUse? slots = null)
         {
             this.size = size;
+            (this.capacity, this.slots) = (capacity, outDir is null ? null : slots);
             (this.src, this.outDir, this.cmd, this.frameDone, this.pictured) = (src, outDir, cmd, frameDone, pictured);
             latents = cmd.Latents ? new List<LatentFrame>() : null;
             backfilled = cmd.Backfill ? false : null;
@@ -536,6 +548,7 @@ public static partial class TrackCommand
         public void Step(byte[] rgb)
         {
             tracker!.Step(rgb, Seen);
+            Taken(tracker.Live);
             t++;
             frameDone?.Invoke();
         }
@@ -545,8 +558,16 @@ public static partial class TrackCommand
         {
             Record([.. f.Objects.Select(o => new Reported(o.Id, (o.Left, o.Top, o.Width, o.Height), o.Presence, o.Where, o.Depth, o.Visible, o.New, o.What ?? []))]);
             if (Draws(t) && f.Reconstruction is not null) rows.Add(Picture(f, size, perObject: t < ShownFrames));
+            Taken(f.Live ?? 0);
             t++;
             frameDone?.Invoke();
+        }
+
+        void Taken(int live)
+        {
+            if (live < capacity) return;
+            full++;
+            if (firstFull < 0) firstFull = t;
         }
 
         /// <summary>A reported object as either runtime gives it: its box in the model's pixels, and its latents.</summary>
@@ -585,6 +606,7 @@ public static partial class TrackCommand
         /// <param name="seen">As <see cref="TrackOne"/>'s.</param>
         public (string Mot, double Mse, int Frames, List<LatentFrame>? Latents) Finish(Func<string, (string Mot, MotFiles.Row[] Added)>? complete = null, Action<List<ModelView>>? seen = null)
         {
+            slots?.Add(src.Name, capacity, full, t, 1 + firstFull * cmd.FrameStep);
             var text = mot.ToString();
             if (complete is not null)
             {

@@ -42,10 +42,10 @@ public static partial class TrackCommand
     /// <param name="tiles">The tiles' sources, in the windows' order (names, windows; their frames are not read).</param>
     /// <param name="seen">Given each tile's name and pictured frames, when pictures are drawn.</param>
     static (int Frames, Stitch.Joined Joined) TrackTilesAtOnce(TiledTracker tiler, int size, TiledSource whole, IReadOnlyList<Source> tiles, string outDir, Parse.TrackCommand cmd,
-        string tilesDir, string? results, Action frameDone, Action<string, List<ModelView>>? seen)
+        string tilesDir, string? results, Action frameDone, Action<string, List<ModelView>>? seen, SlotUse? slots = null)
     {
         var joins = new List<Stitch.Joined>();
-        using var trackings = new Trackings([.. tiles.Select(src => new SequenceTracking(size, src, outDir, cmd, null, PicturedOf(tiles.Count)))]);
+        using var trackings = new Trackings([.. tiles.Select(src => new SequenceTracking(size, tiler.Tracker.Capacity, src, outDir, cmd, null, PicturedOf(tiles.Count), slots))]);
         // The frames' count, not their index (every frame-step-th frame of the input): the first ones are drawn.
         var stepped = 0;
         var tracked = whole.TiledFrames(cmd.FrameStep).ToObservable()
@@ -95,10 +95,10 @@ public static partial class TrackCommand
     /// <param name="tiles">The tiles' sources, in the windows' order (names, windows; their frames are not read).</param>
     /// <param name="seen">Given each tile's name and pictured frames, when pictures are drawn.</param>
     static (int Frames, double MseSum) TrackTilesTorch(Scalor.Model.Scalor.Nets nets, double share, TiledSource whole, IReadOnlyList<Source> tiles, string outDir,
-        Parse.TrackCommand cmd, string tilesDir, Action frameDone, Action<string, List<ModelView>>? seen)
+        Parse.TrackCommand cmd, string tilesDir, Action frameDone, Action<string, List<ModelView>>? seen, SlotUse? slots = null)
     {
         var k = tiles.Count;
-        using var all = new Trackings([.. tiles.Select(src => new SequenceTracking(nets, share, src, outDir, cmd, frameDone, PicturedOf(k)))]);
+        using var all = new Trackings([.. tiles.Select(src => new SequenceTracking(nets, share, src, outDir, cmd, frameDone, PicturedOf(k), slots))]);
         var trackings = all.All;
         // Blocks of FramesPerBlock tile steps, as one tile's frames are tracked in blocks (TrackOne).
         NativeSafe.Chunks(whole.Frames.SelectMany(f => f.Select((rgb, i) => (Tile: i, Rgb: rgb))), FramesPerBlock, chunk =>

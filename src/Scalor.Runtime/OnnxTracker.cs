@@ -46,8 +46,11 @@ public sealed record TrackedObject(long Id, float Left, float Top, float Width, 
 /// <param name="Segments">The segmentation [H; W], row-major, when rendered: the id of the object each pixel shows (the
 /// one of the largest importance α·z_pres·sigmoid(−depth) there), 0 where the foreground alpha is below 0.1. A
 /// discovery the frame did not keep shows the id it would have had.</param>
+/// <param name="Live">The slots holding an object after this frame, reported or not, for a frame one tracker stepped
+/// (null for a joined frame: its <paramref name="Tiles"/> have theirs). At <see cref="OnnxTracker.Capacity"/> every slot
+/// is taken, and the next frame's discoveries beyond the slots its objects free are not tracked.</param>
 public sealed record TrackedFrame(Frame Frame, IReadOnlyList<TrackedObject> Objects, float[]? Reconstruction, float[]? AlphaFg = null, float[]? Background = null,
-    IReadOnlyList<TrackedFrame>? Tiles = null, long[]? Segments = null);
+    IReadOnlyList<TrackedFrame>? Tiles = null, long[]? Segments = null, int? Live = null);
 
 /// <summary>What one stream has tracked so far with an <see cref="OnnxTracker"/>: the recurrent and object state
 /// and the ids of the objects it holds. A tracker keeps one for <see cref="OnnxTracker.Step(Frame)"/>; several
@@ -306,7 +309,7 @@ public sealed class OnnxTracker : IDisposable
             // Models exported before the segmentation and the objects' renderings were outputs have neither.
             var segments = rendered && byName.TryGetValue("segment", out var sg) ? sg.GetTensorDataAsSpan<long>().ToArray() : null;
             var renders = rendered && byName.TryGetValue("object_render", out var orv) ? (Ids: byName["object_ids"].GetTensorDataAsSpan<long>().ToArray(), Maps: orv) : default;
-            var objects = Objects(state, visible, maskBoxes);
+            var (objects, live) = Objects(state, visible, maskBoxes);
             if (renders.Ids is { } rowIds)
             {
                 var maps = renders.Maps!.GetTensorDataAsSpan<float>();
@@ -314,7 +317,7 @@ public sealed class OnnxTracker : IDisposable
                     if (Array.IndexOf(rowIds, objects[i].Id) is var row and >= 0)
                         objects[i] = objects[i] with { Render = maps.Slice(row * 3 * plane, 3 * plane).ToArray() };
             }
-            return new TrackedFrame(frame, objects, Rendered("recon"), Rendered("alpha_fg"), Rendered("background"), Segments: segments);
+            return new TrackedFrame(frame, objects, Rendered("recon"), Rendered("alpha_fg"), Rendered("background"), Segments: segments, Live: live);
         }
         finally
         {
@@ -324,8 +327,8 @@ public sealed class OnnxTracker : IDisposable
 
     /// <summary>The reported objects; <paramref name="visible"/> [Capacity], each slot's rendered pixels (absent in
     /// models exported before it existed: then nothing is left out for it); <paramref name="maskBoxes"/>
-    /// [Capacity; 4], each slot's mask box (null: glimpse boxes).</summary>
-    List<TrackedObject> Objects(TrackerState state, float[]? visible, float[]? maskBoxes)
+    /// [Capacity; 4], each slot's mask box (null: glimpse boxes). Also the slots in use.</summary>
+    (List<TrackedObject> Objects, int Live) Objects(TrackerState state, float[]? visible, float[]? maskBoxes)
     {
         var (floatState, ids) = (state.Floats, state.Ids);
         var mask = floatState["mask"].Data;
@@ -350,7 +353,7 @@ public sealed class OnnxTracker : IDisposable
                 What: what.AsSpan(whatDim * i, whatDim).ToArray()));
         }
         state.PreviousIds = seen;
-        return list;
+        return (list, seen.Count);
     }
 
     public void Dispose()

@@ -14,6 +14,9 @@ namespace Scalor.Runtime;
 public sealed class TiledTracker
 {
     readonly OnnxTracker tracker;
+
+    /// <summary>The model every tile is stepped with.</summary>
+    public OnnxTracker Tracker => tracker;
     readonly Scalor.IO.Crop.Crop? crop;
     readonly Stitch.Options options;
     readonly int forget;

@@ -63,13 +63,13 @@ let tests =
         testCase "export and the ONNX runtime options parse; a bad capacity is a usage error" <| fun () ->
             match parse [| "export"; "--out"; "m.onnx"; "--capacity"; "100"; "--render" |] with
             | Run(Export e) ->
-                Expect.equal (e.Out, e.Capacity, e.Render, e.Model, e.WeightsOnly) ("m.onnx", 100, true, null, false) "export"
+                Expect.equal (e.Out, e.Capacity, e.Render, e.Model, e.WeightsOnly) ("m.onnx", Some 100, true, null, false) "export"
             | other -> failtestf "unexpected %A" other
             match parse [| "export"; "--model"; "c.safetensors"; "--duplicate-share"; "0.8"; "--weights-only"; "--out"; "w.safetensors" |] with
             | Run(Export e) -> Expect.equal (e.Model, e.DuplicateShare, e.WeightsOnly) ("c.safetensors", Some 0.8, true) "a weights-only copy"
             | other -> failtestf "unexpected %A" other
             match parse [| "track"; "--out"; "o"; "--runtime"; "onnx"; "--provider"; "directml" |] with
-            | Run(Track t) -> Expect.equal (t.Runtime, t.Provider, t.Capacity) ("onnx", "directml", 64) "track on ONNX Runtime"
+            | Run(Track t) -> Expect.equal (t.Runtime, t.Provider, t.Capacity) ("onnx", "directml", None) "track on ONNX Runtime: the model's capacity"
             | other -> failtestf "unexpected %A" other
             match parse [| "track"; "--input"; "v.avi"; "--crop"; "tiles:288"; "--live"; "--out"; "o" |], parse [| "track"; "--input"; "v.avi"; "--out"; "o"; "--live" |] with
             | Run(Track a), Run(Track b) -> Expect.equal (a.Live, b.Live, b.Crop) (true, true, None) "--live; tiles may come from the model's record"

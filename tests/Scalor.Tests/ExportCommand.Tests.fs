@@ -7,7 +7,7 @@ open Scalor.Cli
 open Scalor.Host
 
 let private command model out : Parse.ExportCommand =
-    { Model = model; Out = out; Capacity = 8; Render = false; Dense = false; DuplicateShare = None; ExplainedShare = None; WeightsOnly = false }
+    { Model = model; Out = out; Capacity = Some 8; Render = false; Dense = false; DuplicateShare = None; ExplainedShare = None; WeightsOnly = false }
 
 let private refusal (cmd: Parse.ExportCommand) = CommandFiles.refusalOf (fun () -> ExportCommand.Run cmd)
 
@@ -29,6 +29,21 @@ let tests =
             Expect.stringContains e.Message "not found" "says the checkpoint is missing"
             Expect.isFalse (File.Exists out) "no model written"
 
+        testCase "the exported state has the model's slots unless --capacity says otherwise; a checkpoint copy takes no capacity" <| fun () ->
+            let dir = Directory.CreateTempSubdirectory("scalor-export").FullName
+            let source = Path.Combine(dir, "ckpt.safetensors")
+            let cfg = { Scalor.Model.Config.toy64 with BatchSize = 1; Capacity = 12 }
+            Scalor.Model.Train.save source (Scalor.Model.Scalor.create cfg 5L) None None 3 []
+            let slots (capacity: int option) name =
+                let out = Path.Combine(dir, name)
+                ExportCommand.Run { command source out with Capacity = capacity } |> ignore
+                use tracker = Scalor.Runtime.OnnxTracker.Load(out, Scalor.Runtime.Provider.Cpu, 1)
+                tracker.Capacity
+            Expect.equal (slots None "model.onnx", slots (Some 5) "five.onnx") (12, 5) "the config's capacity, or the one asked for"
+            let copy = Path.Combine(dir, "copy.safetensors")
+            Expect.stringContains (refusal { command source copy with DuplicateShare = Some 0.8; Capacity = Some 64 }).Message "--capacity" "even at the old default"
+            Expect.isFalse (File.Exists copy) "no copy written"
+
         testCase "--out X.safetensors records the share in a copy of the checkpoint, which inference then uses" <| fun () ->
             let dir = Directory.CreateTempSubdirectory("scalor-export").FullName
             let source, out = Path.Combine(dir, "ckpt.safetensors"), Path.Combine(dir, "md.safetensors")
@@ -39,7 +54,7 @@ let tests =
                                { command source out with DuplicateShare = Some 0.8; Render = true }, "ONNX model" ] do
                 Expect.stringContains (refusal cmd).Message says "names what is missing or wrong"
                 Expect.isFalse (File.Exists out) "nothing written"
-            ExportCommand.Run { command source out with DuplicateShare = Some 0.8; Capacity = 64 } |> ignore
+            ExportCommand.Run { command source out with DuplicateShare = Some 0.8; Capacity = None } |> ignore
             let shareOf path asked = let struct (_, share) = Checkpoints.LoadForInference(path, asked) in share
             Expect.equal (shareOf out None) 0.8 "recorded"
             Expect.equal (shareOf out (Some 0.5)) 0.5 "asked for"
@@ -50,8 +65,8 @@ let tests =
             let source, md, both = Path.Combine(dir, "ckpt.safetensors"), Path.Combine(dir, "md.safetensors"), Path.Combine(dir, "both.safetensors")
             let cfg = { Scalor.Model.Config.toy64 with BatchSize = 2; SeqLength = 3 }
             Scalor.Model.Train.save source (Scalor.Model.Scalor.create cfg 5L) None None 3 []
-            ExportCommand.Run { command source md with DuplicateShare = Some 0.8; Capacity = 64 } |> ignore
-            ExportCommand.Run { command md both with ExplainedShare = Some 0.7; Capacity = 64 } |> ignore
+            ExportCommand.Run { command source md with DuplicateShare = Some 0.8; Capacity = None } |> ignore
+            ExportCommand.Run { command md both with ExplainedShare = Some 0.7; Capacity = None } |> ignore
             let load path asked explained =
                 let struct (nets: Scalor.Model.Scalor.Nets, share) = Checkpoints.LoadForInference(path, asked, explained)
                 share, nets.Config.RejectionThreshold
@@ -69,7 +84,7 @@ let tests =
             Scalor.Model.Train.save source nets (Some(Scalor.Model.Train.rmsProp nets 1e-4)) (Some(new TorchSharp.torch.Generator(7UL))) 3 []
             let onnx = refusal { command source (Path.Combine(dir, "m.onnx")) with DuplicateShare = Some 0.8; WeightsOnly = true }
             Expect.stringContains onnx.Message "--weights-only" "an ONNX model is refused the option"
-            ExportCommand.Run { command source out with DuplicateShare = Some 0.8; Capacity = 64; WeightsOnly = true } |> ignore
+            ExportCommand.Run { command source out with DuplicateShare = Some 0.8; Capacity = None; WeightsOnly = true } |> ignore
             let struct (full, fullEntries) = Checkpoints.Read source
             let struct (light, lightEntries) = Checkpoints.Read out
             let names (es: Scalor.IO.Safetensors.Entry list) = es |> List.map (fun e -> e.Name) |> Set.ofList

@@ -98,6 +98,26 @@ let tests =
                     Expect.isGreaterThan t.Length 20 "objects tracked"
                     Expect.sequenceEqual (firstSix o) (firstSix t) "the same frames, ids and boxes, written alike"
 
+        testCase "--capacity bounds both runtimes alike, and metrics.json counts the frames after which every slot was taken" <| fun () ->
+            inTempDir "scalor-track" <| fun dir ->
+                let run name runtime capacity =
+                    let out = Path.Combine(dir, name)
+                    Expect.equal (TrackCommand.Run { command out true with Latents = false; Pictures = false; Runtime = runtime; Capacity = capacity }) 0 "track succeeds"
+                    use metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(out, "metrics.json")))
+                    let key (k: string) = metrics.RootElement.GetProperty(k).GetInt32()
+                    rowsOf out |> Array.map (fun l -> l.Split(',').[0..5] |> String.concat ","), key "capacity", key "slots_full_frames"
+                let torch, torchCapacity, torchFull = run "torch3" "torchsharp" (Some 3)
+                let onnx, onnxCapacity, onnxFull = run "onnx3" "onnx" (Some 3)
+                Expect.sequenceEqual onnx torch "the same frames, ids and boxes on both runtimes"
+                Expect.equal (torchCapacity, onnxCapacity) (3, 3) "the capacity asked for"
+                Expect.equal onnxFull torchFull "both full after the same frames"
+                Expect.isGreaterThan torchFull 0 "three slots fill on an LD world"
+                let perFrame = torch |> Array.countBy (fun l -> l.Split(',').[0]) |> Array.map snd
+                Expect.isLessThanOrEqual (Array.max perFrame) 3 "at most three objects a frame"
+                let roomy, capacity, full = run "torch" "torchsharp" None
+                Expect.equal (capacity, full) (Scalor.Model.Config.toy64.Capacity, 0) "the model's 128 slots never fill here"
+                Expect.isGreaterThan (roomy |> Array.countBy (fun l -> l.Split(',').[0]) |> Array.map snd |> Array.max) 3 "more objects a frame with them"
+
         testCase "the ONNX runtime draws TorchSharp's pictures and writes its latents" <| fun () ->
             inTempDir "scalor-track-onnx" <| fun dir ->
                 let run runtime =
@@ -141,7 +161,7 @@ let tests =
                 let exported render =
                     let path = Path.Combine(dir, (if render then "render.onnx" else "plain.onnx"))
                     let export : Parse.ExportCommand =
-                        { Model = null; Out = path; Capacity = 64; Render = render; Dense = false; DuplicateShare = None; ExplainedShare = None; WeightsOnly = false }
+                        { Model = null; Out = path; Capacity = None; Render = render; Dense = false; DuplicateShare = None; ExplainedShare = None; WeightsOnly = false }
                     Expect.equal (ExportCommand.Run export) 0 "export succeeds"
                     path
                 let rendering, plain = exported true, exported false
@@ -171,7 +191,7 @@ let tests =
             inTempDir "scalor-track-exported" <| fun dir ->
                 let path = Path.Combine(dir, "model")
                 let export : Parse.ExportCommand =
-                    { Model = null; Out = path + ".onnx"; Capacity = 64; Render = false; Dense = false; DuplicateShare = None; ExplainedShare = None; WeightsOnly = false }
+                    { Model = null; Out = path + ".onnx"; Capacity = None; Render = false; Dense = false; DuplicateShare = None; ExplainedShare = None; WeightsOnly = false }
                 ExportCommand.Run export |> ignore
                 // Named without .onnx: the file's first bytes say what it is.
                 File.Move(path + ".onnx", path)
@@ -182,7 +202,7 @@ let tests =
                 let out = Path.Combine(dir, "out")
                 for change, says in [ (fun (c: Parse.TrackCommand) -> { c with DuplicateShare = Some 0.3 }), "--duplicate-share"
                                       (fun c -> { c with ExplainedShare = Some 0.7 }), "--explained-share"
-                                      (fun c -> { c with Capacity = 32 }), "--capacity"
+                                      (fun c -> { c with Capacity = Some 32 }), "--capacity"
                                       (fun c -> { c with Runtime = "torchsharp" }), "--runtime torchsharp" ] do
                     let e = refusalOf (fun () -> TrackCommand.Run(change { command out true with Model = path; Runtime = "" }))
                     Expect.stringContains e.Message says "names the option"

@@ -50,6 +50,26 @@ let tests =
             let again = [ for rgb in frames -> describe (tracker.Step rgb) ]
             Expect.equal again first "after Reset the same sequence tracks the same, ids from 1 again"
 
+        testCase "Capacity bounds the objects held at once; Live counts the slots taken, reported or not" <| fun () ->
+            let struct (nets: Scalor.Nets, share) = Scalor.Host.Checkpoints.LoadForInference(null, None)
+            let frames = framesOf 1000001UL
+            let lives (tracker: Tracker.Tracker) =
+                [ for rgb in frames ->
+                    let reported = tracker.Step rgb
+                    reported.Length, tracker.Live ]
+            use roomy = new Tracker.Tracker(nets, share)
+            use tight = new Tracker.Tracker(Scalor.withCapacity 3 nets, share)
+            Expect.equal (roomy.Capacity, tight.Capacity) (nets.Config.Capacity, 3) "the config's slots"
+            let wide, narrow = lives roomy, lives tight
+            for reported, live in wide @ narrow do
+                Expect.isLessThanOrEqual reported live "every reported object holds a slot"
+            Expect.isTrue (narrow |> List.forall (fun (_, live) -> live <= 3)) "never more than the capacity"
+            Expect.isTrue (narrow |> List.exists (fun (_, live) -> live = 3)) "the world holds more objects than three slots"
+            Expect.isTrue (wide |> List.exists (fun (_, live) -> live > 3)) "with the config's slots the same frames hold more"
+            Expect.isTrue (wide |> List.forall (fun (_, live) -> live < nets.Config.Capacity)) "an LD world never fills 128 slots"
+            tight.Reset()
+            Expect.equal tight.Live 0 "Reset frees every slot"
+
         testCase "a frame of the wrong size is an ArgumentException that says the size; a disposed tracker refuses to step" <| fun () ->
             let nets = Scalor.create { Config.toy64 with BatchSize = 1 } 3L
             let tracker = new Tracker.Tracker(nets, Discovery.defaultDuplicateShare)

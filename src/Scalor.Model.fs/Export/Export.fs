@@ -38,7 +38,9 @@ type Options =
 /// (`OnnxGraph.withoutOutputs`), which costs what a model exported without rendering costs.
 let renderOutputs = set [ "recon"; "alpha_fg"; "background"; "segment"; "object_ids"; "object_render" ]
 
-let defaultOptions = { Capacity = 64; Render = false; Dense = false; DuplicateShare = Discovery.defaultDuplicateShare }
+/// The presets' capacity (`Config.Capacity`, 128), which `Tracker` tracks with: with fewer slots a crowded scene's
+/// newest discoveries find none free and go untracked, so the runtimes would part ways there.
+let defaultOptions = { Capacity = toy64.Capacity; Render = false; Dense = false; DuplicateShare = Discovery.defaultDuplicateShare }
 
 /// Builds the ONNX model of one tracking step of `nets`.
 let build (nets: Scalor.Nets) (opts: Options) =

@@ -17,6 +17,9 @@ type Nets =
       Propagation: Propagation.PropagationNet
       Background: Background.BackgroundNet }
 
+/// The same networks tracking with `capacity` object slots (`Config.Capacity`); the weights are shared.
+let withCapacity (capacity: int) (nets: Nets) = { nets with Config = { nets.Config with Capacity = capacity } }
+
 /// Builds every network with PyTorch's default initialisation drawn from `seed`.
 let create (c: ScalorConfig) (seed: int64) =
     let s = Store(seed)

@@ -39,6 +39,7 @@ type Tracker(nets: Scalor.Nets, duplicateShare: float, minPresence: float32, min
     let size = nets.Config.ImageSize
     let mutable state = initial nets 1L
     let mutable previous = Set.empty<int64>
+    let mutable live = 0
     let mutable disposed = false
 
     /// Reports objects with presence above 0.5 that draw at least `Track.defaultMinVisibleShare` of the anchor area.
@@ -50,6 +51,14 @@ type Tracker(nets: Scalor.Nets, duplicateShare: float, minPresence: float32, min
     /// Frames tracked since the start or the last `Reset`.
     member _.Frames = state.Frame
 
+    /// Object slots (`Config.Capacity`): the most objects tracked at once.
+    member _.Capacity = nets.Config.Capacity
+
+    /// The slots holding an object after the last frame, reported or not. At `Capacity` every slot is taken, and the
+    /// next frame's discoveries beyond the slots its objects free are not tracked (`Scalor.compact` keeps
+    /// the propagated objects first).
+    member _.Live = live
+
     /// Tracks the next frame, `size`·`size`·3 RGB bytes; returns the objects reported. `inspect`, when given, sees
     /// the frame (`FrameView`) before its tensors are freed: the reconstruction, the maps, the input.
     member _.Step(rgb: byte[], [<Optional; DefaultParameterValue(null: Action<FrameView>)>] inspect: Action<FrameView>) : TrackedObject[] =
@@ -60,6 +69,7 @@ type Tracker(nets: Scalor.Nets, duplicateShare: float, minPresence: float32, min
         let next, frame = step nets opts state x
         let old = state
         state <- keep scope next
+        live <- int (state.Objects.Mask.sum().item<float32>())
         let present = objectsOf frame.Objects (renderingOf nets.Config frame) 0L minPresence previous
         // Every present object's id, reported or not: one that shows again is not newly discovered.
         previous <- present |> Array.map (fun o -> o.Id) |> Set.ofArray
@@ -74,6 +84,7 @@ type Tracker(nets: Scalor.Nets, duplicateShare: float, minPresence: float32, min
         state <- initial nets 1L
         release old state
         previous <- Set.empty
+        live <- 0
 
     interface IDisposable with
         member _.Dispose() =
