@@ -110,8 +110,12 @@ public static class Inputs
         var (files, first) = ImagesOf(dir, frameStep);
         return [.. Windows(crop, first.Width, first.Height, dir).Select(w =>
         {
-            byte[] Frame(string f) => size == Native ? Same(Read(f), first, f)
-                : crop is null ? Resize(Read(f), size) : WindowOf(Read(f), w, f, size);
+            // Every image the first one's size, whatever is cut from it: the boxes go back into the first one's pixels.
+            byte[] Frame(string f)
+            {
+                var img = Same(Read(f), first, f);
+                return size == Native ? img.Data : crop is null ? Resize(img, size) : WindowOf(img, w, f, size);
+            }
             return new Source(NameOf(name, crop, w), w.Width, w.Height, files.Select(Frame), files.Count, w.Left, w.Top);
         })];
     }
@@ -133,9 +137,9 @@ public static class Inputs
     static byte[] Cut(ImageResult img, Scalor.IO.Crop.Window w, string file) =>
         Scalor.IO.Crop.cut(Windows(Scalor.IO.Crop.Crop.NewWindow(w), img.Width, img.Height, file)[0], img.Width, img.Data);
 
-    /// <summary>An image's pixels as they are, which must be the size of the first of its folder.</summary>
-    static byte[] Same(ImageResult img, ImageResult first, string file) =>
-        img.Width == first.Width && img.Height == first.Height ? img.Data
+    /// <summary>An image, which must be the size of the first of its folder.</summary>
+    static ImageResult Same(ImageResult img, ImageResult first, string file) =>
+        img.Width == first.Width && img.Height == first.Height ? img
             : throw new InvalidDataException($"{file} is {img.Width}×{img.Height}; the images before it are {first.Width}×{first.Height}");
 
     static ImageResult Read(string file)
@@ -201,7 +205,7 @@ public static class Inputs
         var windows = Windows(crop, first.Width, first.Height, dir);
         IReadOnlyList<byte[]> Tiles(string f)
         {
-            var img = Read(f);
+            var img = Same(Read(f), first, f);
             return [.. windows.Select(w => WindowOf(img, w, f, size))];
         }
         return new TiledSource(name, first.Width, first.Height, windows, files.Select(Tiles), files.Count);

@@ -221,6 +221,13 @@ let streamTests =
                 Scalor.Host.Rgb(64, 64).SavePng(IO.Path.Combine(dir, "005.png"))
                 let error = Expect.throwsC (fun () -> FrameSources.Whole(dir).ToList().Wait() |> ignore) id
                 Expect.stringContains error.Message "005.png is 64×64; the images before it are 112×80" "names the odd image"
+                // Resized to the model's square, whole, through a window or in tiles, the boxes go back into the first
+                // image's pixels, so an image of another size is refused there too.
+                for read, label in [ (fun () -> FrameSources.FromPath(dir, 32).ToList().Wait() |> ignore), "resized whole"
+                                     (fun () -> FrameSources.FromPath(dir, 32, 1, Scalor.IO.Crop.Window { Width = 48; Height = 48; Left = 0; Top = 0 }).ToList().Wait() |> ignore), "a window"
+                                     (fun () -> FrameSources.Tiled(dir, 32, tiles).ToList().Wait() |> ignore), "tiles" ] do
+                    let error = Expect.throwsC read id
+                    Expect.stringContains error.Message "005.png is 64×64" label
 
         testCase "tiles tracked live: each tile as alone, joined as Stitch.Live joins them, objects in the whole frame" <| fun () ->
             // Five frames of a held-out LD world at 112×112, in four tiles of the default model's 64 pixels.
