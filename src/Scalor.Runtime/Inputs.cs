@@ -224,7 +224,7 @@ public static class Inputs
               + string.Concat(windows.Select((c, i) => $"[s{i}]{Scaled(c, size)}[t{i}];"))
               + $"{string.Concat(Enumerable.Range(0, k).Select(i => $"[t{i}]"))}vstack=inputs={k}";
         var plane = size * size * 3;
-        var frames = FromDecoder(file, "ffmpeg", ["-v", "error", "-i", file, "-filter_complex", graph, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], plane * k, warn)
+        var frames = FromDecoder(file, "ffmpeg", ["-v", "error", "-i", file, "-filter_complex", graph, .. RawFrames], plane * k, warn)
             .Where((_, i) => i % frameStep == 0)
             .Select(IReadOnlyList<byte[]> (stack) => [.. Enumerable.Range(0, k).Select(i => stack[(i * plane)..((i + 1) * plane)])]);
         return new TiledSource(Path.GetFileNameWithoutExtension(file), w, h, windows, frames, (n + frameStep - 1) / frameStep);
@@ -253,13 +253,19 @@ public static class Inputs
         return (w, h, n);
     }
 
+    /// <summary>ffmpeg's output: each decoded frame once, as RGB bytes. ffmpeg fills a raw stream to a constant frame
+    /// rate unless told otherwise, so a variable-rate video (a phone's, say) came out with frames repeated to fill its
+    /// gaps: a 10-frame video with one pause read as 30 frames, which tracking and training took for the scene standing
+    /// still. <c>-fps_mode vfr</c> (ffmpeg 5.1 and newer) passes each frame once, as many as ffprobe counts.</summary>
+    static readonly string[] RawFrames = ["-fps_mode", "vfr", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"];
+
     /// <param name="file">The video, decoded by ffmpeg to <paramref name="width"/>×<paramref name="height"/> RGB frames.</param>
     /// <param name="width">The frames' width.</param>
     /// <param name="height">The frames' height.</param>
     /// <param name="filters">ffmpeg's video filters that make them so ("null" for the video's own frames).</param>
     /// <param name="warn">Hears what ffmpeg reported (<see cref="FromDecoder"/>).</param>
     static IEnumerable<byte[]> Decode(string file, int width, int height, string filters, Action<string>? warn) =>
-        FromDecoder(file, "ffmpeg", ["-v", "error", "-i", file, "-vf", filters, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        FromDecoder(file, "ffmpeg", ["-v", "error", "-i", file, "-vf", filters, .. RawFrames],
             width * height * 3, warn);
 
     /// <summary>Raw frames of <paramref name="frameBytes"/> bytes each, read as they come from the standard output of a
@@ -303,6 +309,8 @@ public static class Inputs
         string? said;
         int count;
         lock (gate) (said, count) = (first, lines);
+        if (p.ExitCode != 0 && frames == 0 && said is not null && said.StartsWith("Unrecognized option", StringComparison.Ordinal))
+            throw new InvalidDataException($"{what}: this {exe} is too old to decode videos here ({said}); install ffmpeg 5.1 or newer");
         if (p.ExitCode != 0 && frames == 0)
             throw new InvalidDataException($"{what}: not a readable video ({said ?? $"{exe} exited with code {p.ExitCode}"})");
         if (p.ExitCode != 0) warn?.Invoke($"{what}: {exe} stopped after {frames} frames (exit code {p.ExitCode}{(said is null ? "" : $": {said}")}); the frames before are used");

@@ -82,6 +82,9 @@ let tests =
             let e = Expect.throwsC (fun () -> Seq.length (Inputs.FromDecoder("none.avi", "sh", [| "-c"; "echo 'moov atom not found' >&2; exit 1" |], 10)) |> ignore) id
             Expect.isTrue (e :? IO.InvalidDataException) "one that gives no frame is unreadable"
             Expect.equal e.Message "none.avi: not a readable video (moov atom not found)" "in its own words"
+            // An ffmpeg older than 5.1 refuses -fps_mode (each frame once): a video it reads is readable with a newer one.
+            let old = Expect.throwsC (fun () -> Seq.length (Inputs.FromDecoder("v.avi", "sh", [| "-c"; "echo \"Unrecognized option 'fps_mode'.\" >&2; exit 1" |], 10)) |> ignore) id
+            Expect.equal old.Message "v.avi: this sh is too old to decode videos here (Unrecognized option 'fps_mode'.); install ffmpeg 5.1 or newer" "says what to install"
             let quiet = Collections.Generic.List<string>()
             Expect.equal (Seq.length (Inputs.FromDecoder("fine.avi", "sh", [| "-c"; "head -c 20 /dev/zero" |], 10, Action<string> quiet.Add)), quiet.Count) (2, 0) "a quiet decoder: its frames, nothing said"
 
