@@ -242,15 +242,33 @@ public static class Inputs
 
     static (int W, int H, int Frames) Probe(string file)
     {
-        using var p = Start("ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets", "-show_entries", "stream=width,height,nb_read_packets", "-of", "csv=p=0", file);
+        using var p = Start("ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets", "-show_entries",
+            "stream=width,height,nb_read_packets:stream_side_data=rotation", "-of", "json", file);
         var err = p.StandardError.ReadToEndAsync();
-        var line = p.StandardOutput.ReadToEnd().Trim();
+        var json = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
-        var parts = line.Split(',');
-        if (p.ExitCode != 0 || parts.Length < 3 || !int.TryParse(parts[0], out var w) || !int.TryParse(parts[1], out var h))
-            throw new InvalidDataException($"{file}: not a readable video ({err.Result.Split('\n').FirstOrDefault()?.Trim()})");
-        int.TryParse(parts[2], out var n);
-        return (w, h, n);
+        return p.ExitCode == 0 && Probed(json) is { } probed ? probed
+            : throw new InvalidDataException($"{file}: not a readable video ({err.Result.Split('\n').FirstOrDefault()?.Trim()})");
+    }
+
+    /// <summary>A video's frames as ffmpeg decodes them, from ffprobe's JSON of its first video stream (width, height,
+    /// <c>nb_read_packets</c>, the side data's rotation): their width, height and count; null without a stream. ffmpeg
+    /// turns the frames of a video that says it is rotated a quarter turn (a phone held upright) as it decodes them,
+    /// while ffprobe gives the stored width and height: without the swap, such a video's 96×160 frames were read as
+    /// 160×96, and every window and box with them.</summary>
+    public static (int Width, int Height, int Frames)? Probed(string json)
+    {
+        System.Text.Json.JsonDocument doc;
+        try { doc = System.Text.Json.JsonDocument.Parse(json); }
+        catch (System.Text.Json.JsonException) { return null; }
+        using var _ = doc;
+        if (!doc.RootElement.TryGetProperty("streams", out var streams) || streams.GetArrayLength() == 0) return null;
+        var s = streams[0];
+        if (!s.TryGetProperty("width", out var w) || !s.TryGetProperty("height", out var h)) return null;
+        var n = s.TryGetProperty("nb_read_packets", out var p) && int.TryParse(p.ValueKind == System.Text.Json.JsonValueKind.String ? p.GetString() : p.GetRawText(), out var c) ? c : 0;
+        var quarter = s.TryGetProperty("side_data_list", out var side) && side.EnumerateArray().Any(d =>
+            d.TryGetProperty("rotation", out var r) && r.TryGetDouble(out var deg) && Math.Abs(Math.Round(deg)) % 180 == 90);
+        return quarter ? (h.GetInt32(), w.GetInt32(), n) : (w.GetInt32(), h.GetInt32(), n);
     }
 
     /// <summary>ffmpeg's output: each decoded frame once, as RGB bytes. ffmpeg fills a raw stream to a constant frame

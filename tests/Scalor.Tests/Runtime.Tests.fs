@@ -88,6 +88,17 @@ let tests =
             let quiet = Collections.Generic.List<string>()
             Expect.equal (Seq.length (Inputs.FromDecoder("fine.avi", "sh", [| "-c"; "head -c 20 /dev/zero" |], 10, Action<string> quiet.Add)), quiet.Count) (2, 0) "a quiet decoder: its frames, nothing said"
 
+        testCase "a video's frames as ffmpeg decodes them: a quarter-turned video's width and height swap; no stream is none" <| fun () ->
+            let probe (side: string) =
+                Inputs.Probed(sprintf "{ \"programs\": [], \"streams\": [ { \"width\": 160, \"height\": 96, \"nb_read_packets\": \"10\"%s } ] }" side)
+            let rotated (deg: string) = probe (sprintf ", \"side_data_list\": [ { \"rotation\": %s } ]" deg)
+            Expect.equal (probe "") (Nullable((160, 96, 10).ToValueTuple())) "as stored"
+            for deg in [ "90"; "-90"; "270" ] do
+                Expect.equal (rotated deg) (Nullable((96, 160, 10).ToValueTuple())) (sprintf "turned %s degrees: upright" deg)
+            Expect.equal (rotated "180") (Nullable((160, 96, 10).ToValueTuple())) "a half turn keeps the size"
+            for json in [ "{ \"programs\": [], \"streams\": [] }"; ""; "not json" ] do
+                Expect.isFalse (Inputs.Probed(json).HasValue) (sprintf "nothing to read in %A" json)
+
         testCase "disposing the subscription stops the work" <| fun () ->
             let w = World.create { World.defaultConfig with Length = 10 } None
             let mutable seen = 0
