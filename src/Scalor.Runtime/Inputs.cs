@@ -32,9 +32,46 @@ public static class Inputs
     static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp"];
     static readonly string[] VideoExtensions = [".avi", ".mp4", ".m4v", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ts"];
 
-    /// <summary>The files of <paramref name="dir"/> with one of <paramref name="extensions"/> (any case), in name order.</summary>
+    /// <summary>The files of <paramref name="dir"/> with one of <paramref name="extensions"/> (any case), in name order
+    /// (<see cref="NameOrder"/>).</summary>
     static List<string> FilesOf(string dir, string[] extensions) =>
-        [.. Directory.GetFiles(dir).Where(f => extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).OrderBy(f => f, StringComparer.Ordinal)];
+        [.. Directory.GetFiles(dir).Where(f => extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).OrderBy(f => f, NameOrder)];
+
+    /// <summary>Name order, the order of a folder's frames: runs of digits compare as numbers, the rest character by
+    /// character, so <c>frame_2.png</c> comes before <c>frame_10.png</c>. <c>ffmpeg -i video.mp4 frames/%d.png</c>
+    /// names frames so, and in plain character order their frame 10 came before frame 2 and tracking saw the scene
+    /// jump back and forth. Zero-padded names of one width (MOTChallenge's <c>000001.jpg</c>) keep their order; names
+    /// equal but for leading zeros fall back to character order, so no two names compare equal.</summary>
+    public static readonly IComparer<string> NameOrder = Comparer<string>.Create(CompareNames);
+
+    static int CompareNames(string? a, string? b)
+    {
+        if (a is null || b is null) return a is null ? (b is null ? 0 : -1) : 1;
+        int i = 0, j = 0;
+        while (i < a.Length && j < b.Length)
+        {
+            if (char.IsAsciiDigit(a[i]) && char.IsAsciiDigit(b[j]))
+            {
+                var (si, sj) = (i, j);
+                while (i < a.Length && char.IsAsciiDigit(a[i])) i++;
+                while (j < b.Length && char.IsAsciiDigit(b[j])) j++;
+                // The runs without their leading zeros: the longer is the larger number, else the first digit that differs.
+                var x = a.AsSpan(si, i - si).TrimStart('0');
+                var y = b.AsSpan(sj, j - sj).TrimStart('0');
+                if (x.Length != y.Length) return x.Length.CompareTo(y.Length);
+                var digits = x.SequenceCompareTo(y);
+                if (digits != 0) return digits;
+            }
+            else
+            {
+                if (a[i] != b[j]) return a[i].CompareTo(b[j]);
+                i++;
+                j++;
+            }
+        }
+        if (i < a.Length || j < b.Length) return i < a.Length ? 1 : -1;
+        return string.CompareOrdinal(a, b);
+    }
 
     /// <summary>The sequences of <paramref name="path"/> (<see cref="Inputs"/>), each window's frames resized to
     /// size×size.</summary>
@@ -64,7 +101,7 @@ public static class Inputs
         gtDir = null;
         if (Directory.Exists(path))
         {
-            var seqDirs = Directory.GetDirectories(path).Where(d => Directory.Exists(Path.Combine(d, "img1"))).OrderBy(d => d, StringComparer.Ordinal).ToList();
+            var seqDirs = Directory.GetDirectories(path).Where(d => Directory.Exists(Path.Combine(d, "img1"))).OrderBy(d => d, NameOrder).ToList();
             if (seqDirs.Count > 0)
             {
                 if (seqDirs.Any(d => File.Exists(Path.Combine(d, "gt", "gt.txt")))) gtDir = path;

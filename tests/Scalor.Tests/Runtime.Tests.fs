@@ -88,6 +88,35 @@ let tests =
             let quiet = Collections.Generic.List<string>()
             Expect.equal (Seq.length (Inputs.FromDecoder("fine.avi", "sh", [| "-c"; "head -c 20 /dev/zero" |], 10, Action<string> quiet.Add)), quiet.Count) (2, 0) "a quiet decoder: its frames, nothing said"
 
+        testProperty "name order: numbers in names compare as numbers, zero-padded names keep character order" <| fun (stem: byte) (a: uint16) (b: uint16) ->
+            let prefix = String('a' + char (stem % 26uy), int stem % 4)
+            let name (n: uint16) = sprintf "%sframe_%d.png" prefix n
+            let padded (n: uint16) = sprintf "%s%06d.jpg" prefix n
+            let sign (x: int) = Math.Sign x
+            sign (Inputs.NameOrder.Compare(name a, name b)) = sign (compare a b)
+            && sign (Inputs.NameOrder.Compare(padded a, padded b)) = sign (String.CompareOrdinal(padded a, padded b))
+
+        testProperty "name order is a total order: antisymmetric, equal only for equal names, and sorting agrees with every pair" <| fun (names: string list) ->
+            let names = names |> List.map (fun n -> if isNull n then "" else n)
+            let sorted = List.sortWith (fun x y -> Inputs.NameOrder.Compare(x, y)) names
+            let pairs = [ for x in names do for y in names -> x, y ]
+            pairs |> List.forall (fun (x, y) ->
+                let c = Inputs.NameOrder.Compare(x, y)
+                Math.Sign c = -Math.Sign(Inputs.NameOrder.Compare(y, x)) && ((c = 0) = (x = y)))
+            && List.pairwise sorted |> List.forall (fun (x, y) -> Inputs.NameOrder.Compare(x, y) <= 0)
+            && List.forall2 (fun x y -> x = y) sorted (sorted |> List.sortWith (fun x y -> Inputs.NameOrder.Compare(x, y)))
+
+        testCase "a folder's frames come in name order: frame_2 before frame_10, as ffmpeg's %d names them" <| fun () ->
+            let dir = IO.Directory.CreateTempSubdirectory("scalor-order").FullName
+            try
+                for t in [ 1; 2; 10; 11; 3 ] do
+                    let img = Scalor.Host.Rgb(8, 8)
+                    Array.Fill(img.Pixels, byte t)
+                    img.SavePng(IO.Path.Combine(dir, sprintf "frame_%d.png" t))
+                let frames = FrameSources.Whole(dir).ToList().Wait() |> List.ofSeq
+                Expect.equal [ for f in frames -> int f.Rgb.[0] ] [ 1; 2; 3; 10; 11 ] "in the order of their numbers"
+            finally IO.Directory.Delete(dir, true)
+
         testCase "a video's frames as ffmpeg decodes them: a quarter-turned video's width and height swap; no stream is none" <| fun () ->
             let probe (side: string) =
                 Inputs.Probed(sprintf "{ \"programs\": [], \"streams\": [ { \"width\": 160, \"height\": 96, \"nb_read_packets\": \"10\"%s } ] }" side)
