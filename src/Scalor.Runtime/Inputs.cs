@@ -33,9 +33,10 @@ public static class Inputs
     static readonly string[] VideoExtensions = [".avi", ".mp4", ".m4v", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ts"];
 
     /// <summary>The files of <paramref name="dir"/> with one of <paramref name="extensions"/> (any case), in name order
-    /// (<see cref="NameOrder"/>).</summary>
+    /// (<see cref="NameOrder"/>), but hidden ones: a folder copied from a Mac holds a <c>._000001.jpg</c> of metadata
+    /// beside each image, which no decoder reads.</summary>
     static List<string> FilesOf(string dir, string[] extensions) =>
-        [.. Directory.GetFiles(dir).Where(f => extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).OrderBy(f => f, NameOrder)];
+        [.. Directory.GetFiles(dir).Where(f => !Path.GetFileName(f).StartsWith('.') && extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).OrderBy(f => f, NameOrder)];
 
     /// <summary>Name order, the order of a folder's frames: runs of digits compare as numbers, the rest character by
     /// character, so <c>frame_2.png</c> comes before <c>frame_10.png</c>. <c>ffmpeg -i video.mp4 frames/%d.png</c>

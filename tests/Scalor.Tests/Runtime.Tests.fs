@@ -106,15 +106,17 @@ let tests =
             && List.pairwise sorted |> List.forall (fun (x, y) -> Inputs.NameOrder.Compare(x, y) <= 0)
             && List.forall2 (fun x y -> x = y) sorted (sorted |> List.sortWith (fun x y -> Inputs.NameOrder.Compare(x, y)))
 
-        testCase "a folder's frames come in name order: frame_2 before frame_10, as ffmpeg's %d names them" <| fun () ->
+        testCase "a folder's frames come in name order: frame_2 before frame_10, as ffmpeg's %d names them; hidden files are none" <| fun () ->
             let dir = IO.Directory.CreateTempSubdirectory("scalor-order").FullName
             try
                 for t in [ 1; 2; 10; 11; 3 ] do
                     let img = Scalor.Host.Rgb(8, 8)
                     Array.Fill(img.Pixels, byte t)
                     img.SavePng(IO.Path.Combine(dir, sprintf "frame_%d.png" t))
+                // A Mac's metadata beside an image is no frame.
+                IO.File.WriteAllBytes(IO.Path.Combine(dir, "._frame_1.png"), [| 0uy; 5uy; 22uy; 7uy |])
                 let frames = FrameSources.Whole(dir).ToList().Wait() |> List.ofSeq
-                Expect.equal [ for f in frames -> int f.Rgb.[0] ] [ 1; 2; 3; 10; 11 ] "in the order of their numbers"
+                Expect.equal [ for f in frames -> int f.Rgb.[0] ] [ 1; 2; 3; 10; 11 ] "in the order of their numbers, hidden files left out"
             finally IO.Directory.Delete(dir, true)
 
         testCase "a video's frames as ffmpeg decodes them: a quarter-turned video's width and height swap; no stream is none" <| fun () ->
