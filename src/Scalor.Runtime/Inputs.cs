@@ -285,8 +285,9 @@ public static class Inputs
         var err = p.StandardError.ReadToEndAsync();
         var json = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
-        return p.ExitCode == 0 && Probed(json) is { } probed ? probed
-            : throw new InvalidDataException($"{file}: not a readable video ({err.Result.Split('\n').FirstOrDefault()?.Trim()})");
+        if (p.ExitCode == 0 && Probed(json) is { } probed) return probed;
+        var said = err.Result.Split('\n').FirstOrDefault()?.Trim();
+        throw new InvalidDataException($"{file}: not a readable video ({(string.IsNullOrEmpty(said) ? "ffprobe finds no video stream in it" : said)})");
     }
 
     /// <summary>A video's frames as ffmpeg decodes them, from ffprobe's JSON of its first video stream (width, height,
