@@ -262,7 +262,7 @@ public static class Inputs
               + string.Concat(windows.Select((c, i) => $"[s{i}]{Scaled(c, size)}[t{i}];"))
               + $"{string.Concat(Enumerable.Range(0, k).Select(i => $"[t{i}]"))}vstack=inputs={k}";
         var plane = size * size * 3;
-        var frames = FromDecoder(file, "ffmpeg", ["-v", "error", "-i", file, "-filter_complex", graph, .. RawFrames], plane * k, warn)
+        var frames = FromDecoder(file, "ffmpeg", ["-v", "error", "-i", FileArg(file), "-filter_complex", graph, .. RawFrames], plane * k, warn)
             .Where((_, i) => i % frameStep == 0)
             .Select(IReadOnlyList<byte[]> (stack) => [.. Enumerable.Range(0, k).Select(i => stack[(i * plane)..((i + 1) * plane)])]);
         return new TiledSource(Path.GetFileNameWithoutExtension(file), w, h, windows, frames, (n + frameStep - 1) / frameStep);
@@ -278,10 +278,14 @@ public static class Inputs
         }
     }
 
+    /// <summary>A video's path as ffmpeg and ffprobe take it: whole, so that a name that starts with '-' is no option
+    /// (<c>-x.avi</c> was "Missing argument for option 'x.avi'") and one with a colon no protocol.</summary>
+    static string FileArg(string file) => Path.GetFullPath(file);
+
     static (int W, int H, int Frames) Probe(string file)
     {
         using var p = Start("ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets", "-show_entries",
-            "stream=width,height,nb_read_packets:stream_side_data=rotation", "-of", "json", file);
+            "stream=width,height,nb_read_packets:stream_side_data=rotation", "-of", "json", FileArg(file));
         var err = p.StandardError.ReadToEndAsync();
         var json = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
@@ -322,7 +326,7 @@ public static class Inputs
     /// <param name="filters">ffmpeg's video filters that make them so ("null" for the video's own frames).</param>
     /// <param name="warn">Hears what ffmpeg reported (<see cref="FromDecoder"/>).</param>
     static IEnumerable<byte[]> Decode(string file, int width, int height, string filters, Action<string>? warn) =>
-        FromDecoder(file, "ffmpeg", ["-v", "error", "-i", file, "-vf", filters, .. RawFrames],
+        FromDecoder(file, "ffmpeg", ["-v", "error", "-i", FileArg(file), "-vf", filters, .. RawFrames],
             width * height * 3, warn);
 
     /// <summary>Raw frames of <paramref name="frameBytes"/> bytes each, read as they come from the standard output of a
