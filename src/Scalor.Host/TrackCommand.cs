@@ -118,7 +118,7 @@ public static partial class TrackCommand
                 int added;
                 Action PassTick(string pass) => tick(pass.Length == 0 ? src.Name : $"{src.Name}, {pass}", src.Length);
                 (var mot, mse, n, added) = TrackSequence(one, src, outDir, cmd, PassTick, seenByTile is null ? null : seen => seenByTile[src.Name] = seen[..Math.Min(seen.Count, held)]);
-                File.WriteAllText(Path.Combine(sourceResults, src.Name + ".txt"), ToInput(mot, cmd.FrameStep, src));
+                File.WriteAllText(Path.Combine(sourceResults, Scalor.IO.Crop.fileStem(src.Name) + ".txt"), ToInput(mot, cmd.FrameStep, src));
                 mseSum += mse * n;
                 mseFrames += n;
                 frames += n;
@@ -389,16 +389,16 @@ public static partial class TrackCommand
         if (src.Left != 0 || src.Top != 0)
             latents = [.. latents.Select(f => f with { Objects = [.. f.Objects.Select(o => o with { Box = TrackingStream.MotBox([o.Box[0] + src.Left, o.Box[1] + src.Top, o.Box[2], o.Box[3]]) })] })];
         Directory.CreateDirectory(Path.Combine(outDir, "latents"));
-        File.WriteAllText(Path.Combine(outDir, "latents", src.Name + ".json"), JsonSerializer.Serialize(latents, LatentsJson));
+        File.WriteAllText(Path.Combine(outDir, "latents", Scalor.IO.Crop.fileStem(src.Name) + ".json"), JsonSerializer.Serialize(latents, LatentsJson));
     }
 
-    /// <summary>The tiles' latents (<c>latentsDir/SEQ@S:S:X:Y.json</c>) joined as their results were: for each
+    /// <summary>The tiles' latents (<c>latentsDir/SEQ@S_S_X_Y.json</c>) joined as their results were: for each
     /// joined row, the object of the tile whose box it kept (a track that <paramref name="joined"/> gives the row's id,
     /// in the row's frame, with the nearest box), under the joined id, with its tile named; discovered where its
     /// joined track begins. Written as <c>latentsDir/SEQ.json</c>, frames as the tiles list them.</summary>
     internal static void JoinLatents(string latentsDir, string sequence, List<Source> tiles, Stitch.Joined joined)
     {
-        var byTile = tiles.Select(s => JsonSerializer.Deserialize<List<LatentFrame>>(File.ReadAllText(Path.Combine(latentsDir, s.Name + ".json")), LatentsJson)!
+        var byTile = tiles.Select(s => JsonSerializer.Deserialize<List<LatentFrame>>(File.ReadAllText(Path.Combine(latentsDir, Scalor.IO.Crop.fileStem(s.Name) + ".json")), LatentsJson)!
             .ToDictionary(f => f.Frame)).ToList();
         var rows = joined.Rows.ToLookup(r => r.Frame);
         var first = Stitch.beginnings(joined);
@@ -429,7 +429,7 @@ public static partial class TrackCommand
             return new LatentFrame(frame, [.. rows[frame].Select(Origin)]);
         }
         var frames = byTile[0].Keys.Order().Select(Frame).ToList();
-        File.WriteAllText(Path.Combine(latentsDir, sequence + ".json"), JsonSerializer.Serialize(frames, LatentsJson));
+        File.WriteAllText(Path.Combine(latentsDir, Scalor.IO.Crop.fileStem(sequence) + ".json"), JsonSerializer.Serialize(frames, LatentsJson));
     }
 
     /// <summary>Puts the backward pass's object behind each row <c>--backfill</c> added into the forward latents:

@@ -11,7 +11,7 @@ namespace Scalor.Host;
 /// state, and the tiles' tracks joined into one set of ids for the whole frame (<see cref="Stitch"/>).</summary>
 public static partial class TrackCommand
 {
-    /// <summary>The tiles' results (<c>tilesDir/SEQ@S:S:X:Y.txt</c>, in the input's frames and pixels) joined into one
+    /// <summary>The tiles' results (<c>tilesDir/SEQ@S_S_X_Y.txt</c>, in the input's frames and pixels) joined into one
     /// results file per input sequence (<c>results/SEQ.txt</c>) by <see cref="Stitch.join"/> (<paramref name="live"/>:
     /// <see cref="Stitch.joinLive"/>, as a live stream joins them): each sequence's
     /// name, its tiles (in the order joined) and what joining them gave.</summary>
@@ -22,11 +22,11 @@ public static partial class TrackCommand
         {
             var parts = sequence.Select(s =>
             {
-                var file = Path.Combine(tilesDir, s.Name + ".txt");
+                var file = Path.Combine(tilesDir, Scalor.IO.Crop.fileStem(s.Name) + ".txt");
                 return new Stitch.Tile(WindowOf(s), MotFiles.parse(file, false, File.Exists(file) ? File.ReadAllLines(file) : []));
             }).ToList();
             var join = (live ? Stitch.joinLive(Stitch.defaults, ListModule.OfSeq(parts)) : Stitch.join(Stitch.defaults, ListModule.OfSeq(parts)));
-            File.WriteAllText(Path.Combine(results, sequence.Key + ".txt"), MotText(join.Rows));
+            File.WriteAllText(Path.Combine(results, Scalor.IO.Crop.fileStem(sequence.Key) + ".txt"), MotText(join.Rows));
             say(JoinedLine(sequence.Key, join, parts.Count, live));
             joined.Add((sequence.Key, sequence.ToList(), join));
         }
@@ -34,7 +34,7 @@ public static partial class TrackCommand
     }
 
     /// <summary>One input sequence's frames, each read once and cut into its tiles (<see cref="Inputs.OpenTiled"/>),
-    /// tracked as a live stream is (<see cref="TiledTracker"/>): each tile's results, <c>tilesDir/SEQ@S:S:X:Y.txt</c>,
+    /// tracked as a live stream is (<see cref="TiledTracker"/>): each tile's results, <c>tilesDir/SEQ@S_S_X_Y.txt</c>,
     /// and, given <paramref name="results"/>, the joined ones as the stream reports them, <c>results/SEQ.txt</c>, both
     /// in the input's frames and pixels; each tile's latents and pictures as <see cref="TrackTilesTorch"/> writes them,
     /// the drawn frames rendered. The number of frames tracked, and the stream's join of them (<see cref="Stitch.whole"/>; empty when
@@ -64,14 +64,14 @@ public static partial class TrackCommand
         return (n, Stitch.whole(joins));
     }
 
-    /// <summary>A tile's tracking finished: its results written (<c>tilesDir/SEQ@S:S:X:Y.txt</c>, in the input's frames
+    /// <summary>A tile's tracking finished: its results written (<c>tilesDir/SEQ@S_S_X_Y.txt</c>, in the input's frames
     /// and pixels, as tracking its window alone writes them), its pictures saved (and given to <paramref name="seen"/>),
     /// its latents written; its mean MSE and frame count.</summary>
     static (double Mse, int Frames) FinishTile(SequenceTracking tracking, Source src, string outDir, Parse.TrackCommand cmd, string tilesDir,
         Action<string, List<ModelView>>? seen)
     {
         var (mot, mse, n, latents) = tracking.Finish(seen: seen is null ? null : views => seen(src.Name, views));
-        File.WriteAllText(Path.Combine(tilesDir, src.Name + ".txt"), ToInput(mot, cmd.FrameStep, src));
+        File.WriteAllText(Path.Combine(tilesDir, Scalor.IO.Crop.fileStem(src.Name) + ".txt"), ToInput(mot, cmd.FrameStep, src));
         WriteLatents(outDir, src, latents, cmd.FrameStep);
         return (mse, n);
     }
@@ -89,7 +89,7 @@ public static partial class TrackCommand
 
     /// <summary>One input sequence's frames, each read once and cut into its tiles (<see cref="Inputs.OpenTiled"/>),
     /// every tile stepped in turn with a tracker of its own (<see cref="SequenceTracking"/>): each tile's results
-    /// (<c>tilesDir/SEQ@S:S:X:Y.txt</c>), latents and pictures as tracking the tile alone writes them, but that the
+    /// (<c>tilesDir/SEQ@S_S_X_Y.txt</c>), latents and pictures as tracking the tile alone writes them, but that the
     /// tiles' pictures, all held until the sequence ends, draw fewer frames when there are many tiles
     /// (<see cref="PicturedOf"/>). The frames tracked and the sum of the tiles' MSE over their frames.</summary>
     /// <param name="tiles">The tiles' sources, in the windows' order (names, windows; their frames are not read).</param>

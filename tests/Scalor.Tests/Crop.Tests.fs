@@ -19,6 +19,17 @@ let tests =
             let crop = Window { Width = 1 + int a; Height = 1 + int b; Left = int c; Top = int d }
             parse (describe crop) = Ok crop && parse (describe Centre) = Ok Centre && parse (describe Whole) = Ok Whole && parse (describe (Tiles(1 + int a, 0))) = Ok(Tiles(1 + int a, 0)) && parse (describe (Tiles(2 + int a, int b % (2 + int a)))) = Ok(Tiles(2 + int a, int b % (2 + int a)))
 
+        testProperty "a sequence's file stem is a file name on every system: Windows' forbidden characters become '_', the rest stays" <| fun (name: string) (a: byte) (b: byte) ->
+            let name = if isNull name then "" else name
+            let stem = fileStem name
+            let forbidden = "<>:\"/\\|?*"
+            let tile = sprintf "vtest@%s" (describe (Window { Width = 1 + int a; Height = 1 + int a; Left = int b; Top = 0 }))
+            stem.Length = name.Length
+            && stem |> Seq.forall (fun c -> not (forbidden.Contains c) && c >= ' ')
+            && Seq.forall2 (fun (c: char) (d: char) -> c = d || d = '_') name stem
+            && (name |> Seq.exists (fun c -> forbidden.Contains c || c < ' ') || stem = name)
+            && fileStem tile = sprintf "vtest@%d_%d_%d_0" (1 + int a) (1 + int a) (int b)
+
         testProperty "several crops read back as recorded: parseAll (describeAll cs) = cs" <| fun (picks: (byte * byte * byte) list) ->
             let crops =
                 [ for (k, a, b) in picks ->

@@ -402,7 +402,7 @@ let tests =
                         let tiled = trackInto dir runtime "tiled" big (fun c -> { c with Crop = Some(Scalor.IO.Crop.Tiles(64, 0)); Pictures = true })
                         let whole = trackInto dir runtime "whole" big id
                         let tileFiles = Directory.GetFiles(Path.Combine(tiled, "tiles")) |> Array.map Path.GetFileName |> Array.sort
-                        Expect.equal tileFiles (Array.sort [| for y in [ 0; 48 ] do for x in [ 0; 48 ] -> sprintf "seq-0001@64:64:%d:%d.txt" x y |]) (runtime + ": each tile's results")
+                        Expect.equal tileFiles (Array.sort [| for y in [ 0; 48 ] do for x in [ 0; 48 ] -> sprintf "seq-0001@64_64_%d_%d.txt" x y |]) (runtime + ": each tile's results")
                         let ids file = File.ReadAllLines file |> Array.map (fun l -> l.Split(',').[1]) |> Array.distinct |> Array.length
                         let tracks = tileFiles |> Array.sumBy (fun f -> ids (Path.Combine(tiled, "tiles", f)))
                         let objects = ids (Path.Combine(tiled, "results", "seq-0001.txt"))
@@ -445,11 +445,11 @@ let tests =
                         // Each frame is read once and cut into its tiles, stepped in turn: a tile's results are those of
                         // tracking its window alone.
                         let alone = trackInto dir runtime "window" big (fun c -> { c with Crop = Some(Scalor.IO.Crop.Window { Width = 64; Height = 64; Left = 48; Top = 0 }) })
-                        Expect.sequenceEqual (File.ReadAllLines(Path.Combine(tiled, "tiles", "seq-0001@64:64:48:0.txt"))) (rowsOf alone) (runtime + ": a tile as its window alone")
+                        Expect.sequenceEqual (File.ReadAllLines(Path.Combine(tiled, "tiles", "seq-0001@64_64_48_0.txt"))) (rowsOf alone) (runtime + ": a tile as its window alone")
                         // With --backfill too, each tile tracked forwards and backwards from frames read once for all tiles.
                         let back = trackInto dir runtime "tiled-backfill" big (fun c -> { c with Crop = Some(Scalor.IO.Crop.Tiles(64, 0)); Backfill = true })
                         let aloneBack = trackInto dir runtime "window-backfill" big (fun c -> { c with Crop = Some(Scalor.IO.Crop.Window { Width = 64; Height = 64; Left = 0; Top = 0 }); Backfill = true })
-                        let tile00 out = File.ReadAllLines(Path.Combine(out, "tiles", "seq-0001@64:64:0:0.txt"))
+                        let tile00 out = File.ReadAllLines(Path.Combine(out, "tiles", "seq-0001@64_64_0_0.txt"))
                         Expect.sequenceEqual (tile00 back) (rowsOf aloneBack) (runtime + ": a tile as its window alone, with --backfill")
                         Expect.isGreaterThan (tile00 back).Length (tile00 tiled).Length (runtime + ": where the backward pass adds rows")
                         // --live: the tiles are tracked as without it, and joined frame by frame as Stitch.joinLive joins
@@ -459,7 +459,7 @@ let tests =
                             Expect.sequenceEqual (File.ReadAllLines(Path.Combine(live, "tiles", f))) (File.ReadAllLines(Path.Combine(tiled, "tiles", f))) (sprintf "%s: %s as without --live" runtime f)
                         let parts =
                             [ for f in tileFiles ->
-                                  let at = f.Split('@').[1].Replace(".txt", "").Split(':') |> Array.map int
+                                  let at = f.Split('@').[1].Replace(".txt", "").Split('_') |> Array.map int
                                   { Stitch.Window = { Width = at.[0]; Height = at.[1]; Left = at.[2]; Top = at.[3] }
                                     Stitch.Rows = MotFiles.parse f false (File.ReadAllLines(Path.Combine(live, "tiles", f))) } ]
                             // In the order `Crop.windows` gives them, which numbers the objects that appear in one frame.
@@ -472,7 +472,7 @@ let tests =
                         let l = mota live
                         Expect.isGreaterThan l 0.8 (sprintf "%s: MOTA %.3f joined live" runtime l)
                         Expect.isGreaterThan l (w + 0.3) (sprintf "%s: live MOTA %.3f against %.3f squashed" runtime l w)
-                        for f in [ "seq-0001.png"; "seq-0001.gif"; "seq-0001@64:64:48:48.png" ] do
+                        for f in [ "seq-0001.png"; "seq-0001.gif"; "seq-0001@64_64_48_48.png" ] do
                             Expect.isTrue (File.Exists(Path.Combine(live, "pictures", f))) (sprintf "%s: %s drawn" runtime f)
                         // The joined latents list the objects of the results, with their ids: on ONNX Runtime the
                         // stream's own join (`TiledTracker.LastJoined`), not a join of the tiles' files after.

@@ -46,6 +46,13 @@ let describe (crop: Crop) =
     | Tiles(side, 0) -> sprintf "tiles:%d" side
     | Tiles(side, overlap) -> sprintf "tiles:%d:%d" side overlap
 
+/// A sequence's name as the stem of its files (results, latents, pictures): a tile's sequence is named for its
+/// window, `SEQ@W:H:X:Y`, and Windows allows no ':' in a file name (NTFS reads one as a stream's name), so each
+/// character Windows forbids becomes '_' on every system: `vtest@288_288_240_0.txt`, the same files everywhere.
+let fileStem (sequence: string) =
+    let forbidden = set [ '<'; '>'; ':'; '"'; '/'; '\\'; '|'; '?'; '*' ]
+    System.String(sequence.ToCharArray() |> Array.map (fun c -> if forbidden.Contains c || c < ' ' then '_' else c))
+
 /// Several crops as a checkpoint or an ONNX model records them, and as lines name them: `describe`s joined by ", ".
 let describeAll (crops: Crop list) = crops |> List.map describe |> String.concat ", "
 

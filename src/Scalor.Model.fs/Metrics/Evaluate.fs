@@ -191,7 +191,9 @@ let evaluateFolders (gtDir: string) (predDir: string) (byIou: bool) (threshold: 
     // Checked as each sequence asks for its rows, so a missing ground-truth folder is still named first.
     let fromFolder name =
         if not (Directory.Exists predDir) then raise (EvalError(sprintf "%s: results folder not found" predDir))
-        let predPath = Path.Combine(predDir, name + ".txt")
+        // `track` names its files by `Crop.fileStem`; results written elsewhere may keep the sequence's own name.
+        let stemmed = Path.Combine(predDir, Scalor.IO.Crop.fileStem name + ".txt")
+        let predPath = if File.Exists stemmed then stemmed else Path.Combine(predDir, name + ".txt")
         if not (File.Exists predPath) then raise (EvalError(sprintf "%s: results file not found for sequence %s" predPath name))
         predPath, read predPath false
     evaluateSequences gtDir fromFolder byIou threshold minVisibility
