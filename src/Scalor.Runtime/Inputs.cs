@@ -117,7 +117,7 @@ public static class Inputs
                     throw new InvalidDataException($"'{path}' holds videos of one name, {string.Join(" and ", twins.Select(Path.GetFileName))}: each is a sequence named for its file, so keep one");
                 return [.. videos.SelectMany(video)];
             }
-            return folder(Path.GetFileName(Path.GetFullPath(path).TrimEnd('/')), path);
+            return folder(Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path))), path);
         }
         if (File.Exists(path)) return video(path);
         throw new FileNotFoundException($"input '{path}' not found", path);
