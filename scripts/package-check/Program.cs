@@ -40,7 +40,7 @@ using (var tracker = new Tracker.Tracker(nets, duplicateShare))
 }
 
 // ONNX Runtime: the exported step as an Rx stream of tracked frames.
-var onnx = OnnxGraph.toBytes(Export.model(nets, new Export.Options(64, false, false, duplicateShare)));
+var onnx = OnnxGraph.toBytes(Export.model(nets, new Export.Options(nets.Config.Capacity, false, false, duplicateShare)));
 using var runtime = OnnxTracker.Load(onnx, path, Provider.Cpu, 2, Console.Error.WriteLine);
 var frames = FrameSources.FromWorld(world, heldOut, sequences)
     .Track(runtime, new StreamOptions(8, Overflow.Block))
