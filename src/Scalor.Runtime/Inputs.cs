@@ -180,14 +180,17 @@ public static class Inputs
         img.Width == first.Width && img.Height == first.Height ? img
             : throw new InvalidDataException($"{file} is {img.Width}×{img.Height}; the images before it are {first.Width}×{first.Height}");
 
+    /// <summary>An image's RGB pixels as a viewer shows it: a JPEG turned as its EXIF orientation says (<see cref="Orientation"/>).</summary>
     static ImageResult Read(string file)
     {
-        try
-        {
-            using var fs = File.OpenRead(file);
-            return ImageResult.FromStream(fs, ColorComponents.RedGreenBlue);
-        }
+        byte[] bytes = File.ReadAllBytes(file);
+        ImageResult img;
+        try { img = ImageResult.FromMemory(bytes, ColorComponents.RedGreenBlue); }
         catch (Exception e) when (e is not IOException) { throw new InvalidDataException($"{file}: not a readable image ({e.Message})"); }
+        var orientation = Orientation.Of(bytes);
+        if (orientation == 1) return img;
+        var (rgb, w, h) = Orientation.Upright(img.Data, img.Width, img.Height, orientation);
+        return new ImageResult { Data = rgb, Width = w, Height = h, Comp = img.Comp, SourceComp = img.SourceComp };
     }
 
     /// <summary>Bilinear resize to size×size (the model's input), as RGB bytes.</summary>

@@ -119,6 +119,51 @@ let tests =
                 Expect.equal [ for f in frames -> int f.Rgb.[0] ] [ 1; 2; 3; 10; 11 ] "in the order of their numbers, hidden files left out"
             finally IO.Directory.Delete(dir, true)
 
+        testProperty "orientation turns pixels as a viewer shows them: 1 keeps them, each turn undoes its inverse, 5-8 swap the size" <| fun (a: byte) (b: byte) (seed: int) ->
+            let w, h = 1 + int a % 6, 1 + int b % 5
+            let rgb = Array.init (3 * w * h) (fun i -> byte ((i * 37 + seed) % 251))
+            let turn o (px: byte[], w, h) = let struct (r, w', h') = Orientation.Upright(px, w, h, o) in r, w', h'
+            let same (x: byte[], xw, xh) (y: byte[], yw, yh) = x = y && xw = yw && xh = yh
+            let start = rgb, w, h
+            same (turn 1 start) start
+            && same (turn 3 (turn 3 start)) start && same (turn 2 (turn 2 start)) start && same (turn 4 (turn 4 start)) start
+            && same (turn 8 (turn 6 start)) start && same (turn 6 (turn 8 start)) start
+            && same (turn 5 (turn 5 start)) start && same (turn 7 (turn 7 start)) start
+            && same (turn 2 (turn 6 start)) (turn 5 start) && same (turn 4 (turn 2 start)) (turn 3 start)
+            && (let _, w6, h6 = turn 6 start in w6 = h && h6 = w)
+            // A quarter turn clockwise: the stored bottom-left pixel is shown at the top left.
+            && (let r, _, _ = turn 6 start in r.[0..2] = rgb.[3 * (h - 1) * w .. 3 * (h - 1) * w + 2])
+
+        testCase "a JPEG's EXIF orientation is read from either byte order, and such a photo is read upright" <| fun () ->
+            // SOI, then an APP1 segment of EXIF with one entry, tag 0x0112 = orientation, in `order` ("II" or "MM").
+            let exif (order: string) (orientation: int) =
+                let little = order = "II"
+                let u16 (v: int) = if little then [| byte v; byte (v >>> 8) |] else [| byte (v >>> 8); byte v |]
+                let u32 (v: int) = if little then [| byte v; byte (v >>> 8); byte (v >>> 16); byte (v >>> 24) |] else [| byte (v >>> 24); byte (v >>> 16); byte (v >>> 8); byte v |]
+                let tiff = Array.concat [ Text.Encoding.ASCII.GetBytes order; u16 42; u32 8; u16 1; u16 0x0112; u16 3; u32 1; u16 orientation; u16 0; u32 0 ]
+                let body = Array.append (Text.Encoding.ASCII.GetBytes "Exif\000\000") tiff
+                Array.concat [ [| 0xFFuy; 0xE1uy |]; [| byte ((body.Length + 2) >>> 8); byte (body.Length + 2) |]; body ]
+            let withExif (jpeg: byte[]) segment = Array.concat [ jpeg.[0..1]; segment; jpeg.[2..] ]
+            let plain = IO.File.ReadAllBytes(IO.Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny-4x2.jpg"))
+            Expect.equal (Orientation.Of plain) 1 "none recorded: as stored"
+            for order in [ "II"; "MM" ] do
+                for o in 1 .. 8 do Expect.equal (Orientation.Of(withExif plain (exif order o))) o (sprintf "%s, orientation %d" order o)
+            Expect.equal (Orientation.Of(withExif plain (exif "II" 9))) 1 "no such orientation: as stored"
+            Expect.equal (Orientation.Of((withExif plain (exif "II" 6)).[0..30])) 1 "cut inside its EXIF: as stored"
+            Expect.equal (Orientation.Of [| 0x89uy; 0x50uy; 0x4Euy; 0x47uy |]) 1 "not a JPEG"
+            let dir = IO.Directory.CreateTempSubdirectory("scalor-exif").FullName
+            try
+                let read name (bytes: byte[]) =
+                    let sub = IO.Directory.CreateDirectory(IO.Path.Combine(dir, name)).FullName
+                    IO.File.WriteAllBytes(IO.Path.Combine(sub, "photo.jpg"), bytes)
+                    FrameSources.Whole(sub).ToList().Wait() |> Seq.exactlyOne
+                let stored = read "stored" plain
+                let upright = read "upright" (withExif plain (exif "MM" 6))
+                Expect.equal (stored.Width, stored.Height, upright.Width, upright.Height) (4, 2, 2, 4) "turned a quarter: 2×4"
+                let struct (turned, _, _) = Orientation.Upright(stored.Rgb, 4, 2, 6)
+                Expect.equal upright.Rgb turned "the stored pixels, turned as a viewer shows them"
+            finally IO.Directory.Delete(dir, true)
+
         testCase "a video's frames as ffmpeg decodes them: a quarter-turned video's width and height swap; no stream is none" <| fun () ->
             let probe (side: string) =
                 Inputs.Probed(sprintf "{ \"programs\": [], \"streams\": [ { \"width\": 160, \"height\": 96, \"nb_read_packets\": \"10\"%s } ] }" side)
