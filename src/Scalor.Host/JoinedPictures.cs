@@ -115,7 +115,7 @@ public static class JoinedPictures
             Rgb.Strip([.. shown.Select(t => Compose(t, v => v.Background))]),
             Rgb.Strip([.. shown.Select(t => pictured[t].Segmentation)]),
             trajectories,
-        ]).SavePng(Path.Combine(dir, Scalor.IO.Crop.fileStem(name) + ".png"));
-        Gif.Write(Path.Combine(dir, Scalor.IO.Crop.fileStem(name) + ".gif"), [.. pictured.Select(p => Rgb.Strip([p.Input, p.Recon, p.Segmentation]))], 30);
+        ]).SavePng(Scalor.IO.Crop.sequenceFile(dir, name, ".png"));
+        Gif.Write(Scalor.IO.Crop.sequenceFile(dir, name, ".gif"), [.. pictured.Select(p => Rgb.Strip([p.Input, p.Recon, p.Segmentation]))], 30);
     }
 }

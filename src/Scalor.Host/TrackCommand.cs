@@ -118,7 +118,7 @@ public static partial class TrackCommand
                 int added;
                 Action PassTick(string pass) => tick(pass.Length == 0 ? src.Name : $"{src.Name}, {pass}", src.Length);
                 (var mot, mse, n, added) = TrackSequence(one, src, outDir, cmd, PassTick, seenByTile is null ? null : seen => seenByTile[src.Name] = seen[..Math.Min(seen.Count, held)]);
-                File.WriteAllText(Path.Combine(sourceResults, Scalor.IO.Crop.fileStem(src.Name) + ".txt"), ToInput(mot, cmd.FrameStep, src));
+                File.WriteAllText(Scalor.IO.Crop.sequenceFile(sourceResults, src.Name, ".txt"), ToInput(mot, cmd.FrameStep, src));
                 mseSum += mse * n;
                 mseFrames += n;
                 frames += n;
@@ -389,7 +389,7 @@ public static partial class TrackCommand
         if (src.Left != 0 || src.Top != 0)
             latents = [.. latents.Select(f => f with { Objects = [.. f.Objects.Select(o => o with { Box = TrackingStream.MotBox([o.Box[0] + src.Left, o.Box[1] + src.Top, o.Box[2], o.Box[3]]) })] })];
         Directory.CreateDirectory(Path.Combine(outDir, "latents"));
-        File.WriteAllText(Path.Combine(outDir, "latents", Scalor.IO.Crop.fileStem(src.Name) + ".json"), JsonSerializer.Serialize(latents, LatentsJson));
+        File.WriteAllText(Scalor.IO.Crop.sequenceFile(Path.Combine(outDir, "latents"), src.Name, ".json"), JsonSerializer.Serialize(latents, LatentsJson));
     }
 
     /// <summary>The tiles' latents (<c>latentsDir/SEQ@S_S_X_Y.json</c>) joined as their results were: for each
@@ -398,7 +398,7 @@ public static partial class TrackCommand
     /// joined track begins. Written as <c>latentsDir/SEQ.json</c>, frames as the tiles list them.</summary>
     internal static void JoinLatents(string latentsDir, string sequence, List<Source> tiles, Stitch.Joined joined)
     {
-        var byTile = tiles.Select(s => JsonSerializer.Deserialize<List<LatentFrame>>(File.ReadAllText(Path.Combine(latentsDir, Scalor.IO.Crop.fileStem(s.Name) + ".json")), LatentsJson)!
+        var byTile = tiles.Select(s => JsonSerializer.Deserialize<List<LatentFrame>>(File.ReadAllText(Scalor.IO.Crop.sequenceFile(latentsDir, s.Name, ".json")), LatentsJson)!
             .ToDictionary(f => f.Frame)).ToList();
         var rows = joined.Rows.ToLookup(r => r.Frame);
         var first = Stitch.beginnings(joined);
@@ -429,7 +429,7 @@ public static partial class TrackCommand
             return new LatentFrame(frame, [.. rows[frame].Select(Origin)]);
         }
         var frames = byTile[0].Keys.Order().Select(Frame).ToList();
-        File.WriteAllText(Path.Combine(latentsDir, Scalor.IO.Crop.fileStem(sequence) + ".json"), JsonSerializer.Serialize(frames, LatentsJson));
+        File.WriteAllText(Scalor.IO.Crop.sequenceFile(latentsDir, sequence, ".json"), JsonSerializer.Serialize(frames, LatentsJson));
     }
 
     /// <summary>Puts the backward pass's object behind each row <c>--backfill</c> added into the forward latents:
@@ -515,7 +515,7 @@ public static partial class TrackCommand
         readonly List<FramePictures> rows = new();
         readonly Dictionary<long, List<(double X, double Y)>> tracks = new();
         readonly double sx, sy;
-        /// <summary>The slots ONNX Runtime's tracker has (the TorchSharp tracker knows its own).</summary>
+        /// <summary>The slots of the tracker behind the frames (either runtime's).</summary>
         readonly int capacity;
         readonly SlotUse? slots;
         double mseSum;

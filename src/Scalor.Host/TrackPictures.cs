@@ -197,8 +197,8 @@ public static partial class TrackCommand
         foreach (var id in PerObjectRows(shown.Select(r => r.Objects.Keys), ObjectRows))
             strips.Add(Rgb.Strip(shown.Select(r => r.Object(id) ?? blank).ToList()));
         strips.AddRange([Rgb.Strip(shown.Select(r => r.Background).ToList()), Rgb.Strip(shown.Select(r => r.Segmentation).ToList()), traj]);
-        Rgb.Stack(strips).SavePng(Path.Combine(dir, Scalor.IO.Crop.fileStem(name) + ".png"));
-        Gif.Write(Path.Combine(dir, Scalor.IO.Crop.fileStem(name) + ".gif"), rows.Select(r => Rgb.Strip([r.Input, r.Recon, r.Segmentation])).ToList(), 30);
+        Rgb.Stack(strips).SavePng(Scalor.IO.Crop.sequenceFile(dir, name, ".png"));
+        Gif.Write(Scalor.IO.Crop.sequenceFile(dir, name, ".gif"), rows.Select(r => Rgb.Strip([r.Input, r.Recon, r.Segmentation])).ToList(), 30);
     }
 
     /// <summary>The ids given a row of their own reconstructions: the <paramref name="count"/> reported in the

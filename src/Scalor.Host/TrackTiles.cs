@@ -22,11 +22,11 @@ public static partial class TrackCommand
         {
             var parts = sequence.Select(s =>
             {
-                var file = Path.Combine(tilesDir, Scalor.IO.Crop.fileStem(s.Name) + ".txt");
+                var file = Scalor.IO.Crop.sequenceFile(tilesDir, s.Name, ".txt");
                 return new Stitch.Tile(WindowOf(s), MotFiles.parse(file, false, File.Exists(file) ? File.ReadAllLines(file) : []));
             }).ToList();
             var join = (live ? Stitch.joinLive(Stitch.defaults, ListModule.OfSeq(parts)) : Stitch.join(Stitch.defaults, ListModule.OfSeq(parts)));
-            File.WriteAllText(Path.Combine(results, Scalor.IO.Crop.fileStem(sequence.Key) + ".txt"), MotText(join.Rows));
+            File.WriteAllText(Scalor.IO.Crop.sequenceFile(results, sequence.Key, ".txt"), MotText(join.Rows));
             say(JoinedLine(sequence.Key, join, parts.Count, live));
             joined.Add((sequence.Key, sequence.ToList(), join));
         }
@@ -71,7 +71,7 @@ public static partial class TrackCommand
         Action<string, List<ModelView>>? seen)
     {
         var (mot, mse, n, latents) = tracking.Finish(seen: seen is null ? null : views => seen(src.Name, views));
-        File.WriteAllText(Path.Combine(tilesDir, Scalor.IO.Crop.fileStem(src.Name) + ".txt"), ToInput(mot, cmd.FrameStep, src));
+        File.WriteAllText(Scalor.IO.Crop.sequenceFile(tilesDir, src.Name, ".txt"), ToInput(mot, cmd.FrameStep, src));
         WriteLatents(outDir, src, latents, cmd.FrameStep);
         return (mse, n);
     }

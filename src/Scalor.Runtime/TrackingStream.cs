@@ -154,7 +154,7 @@ public static class TrackingStream
             {
                 Directory.CreateDirectory(dir);
                 // Flushed per frame: the file is complete when the frame has passed, and a crash loses nothing written.
-                w = files[f.Frame.Sequence] = new StreamWriter(Path.Combine(dir, Scalor.IO.Crop.fileStem(f.Frame.Sequence) + ".txt")) { AutoFlush = true };
+                w = files[f.Frame.Sequence] = new StreamWriter(Scalor.IO.Crop.sequenceFile(dir, f.Frame.Sequence, ".txt")) { AutoFlush = true };
             }
             foreach (var line in MotLines(f, width, height)) w.WriteLine(line);
         }

@@ -53,6 +53,9 @@ let fileStem (sequence: string) =
     let forbidden = set [ '<'; '>'; ':'; '"'; '/'; '\\'; '|'; '?'; '*' ]
     System.String(sequence.ToCharArray() |> Array.map (fun c -> if forbidden.Contains c || c < ' ' then '_' else c))
 
+/// The file of a sequence in `dir`: its `fileStem` with `extension` (".txt", ".json", ".png").
+let sequenceFile (dir: string) (sequence: string) (extension: string) = System.IO.Path.Combine(dir, fileStem sequence + extension)
+
 /// Several crops as a checkpoint or an ONNX model records them, and as lines name them: `describe`s joined by ", ".
 let describeAll (crops: Crop list) = crops |> List.map describe |> String.concat ", "
 

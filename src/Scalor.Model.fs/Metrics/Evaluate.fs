@@ -192,7 +192,7 @@ let evaluateFolders (gtDir: string) (predDir: string) (byIou: bool) (threshold: 
     let fromFolder name =
         if not (Directory.Exists predDir) then raise (EvalError(sprintf "%s: results folder not found" predDir))
         // `track` names its files by `Crop.fileStem`; results written elsewhere may keep the sequence's own name.
-        let stemmed = Path.Combine(predDir, Scalor.IO.Crop.fileStem name + ".txt")
+        let stemmed = Scalor.IO.Crop.sequenceFile predDir name ".txt"
         let predPath = if File.Exists stemmed then stemmed else Path.Combine(predDir, name + ".txt")
         if not (File.Exists predPath) then raise (EvalError(sprintf "%s: results file not found for sequence %s" predPath name))
         predPath, read predPath false

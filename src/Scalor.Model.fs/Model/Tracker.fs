@@ -39,7 +39,6 @@ type Tracker(nets: Scalor.Nets, duplicateShare: float, minPresence: float32, min
     let size = nets.Config.ImageSize
     let mutable state = initial nets 1L
     let mutable previous = Set.empty<int64>
-    let mutable live = 0
     let mutable disposed = false
 
     /// Reports objects with presence above 0.5 that draw at least `Track.defaultMinVisibleShare` of the anchor area.
@@ -56,8 +55,9 @@ type Tracker(nets: Scalor.Nets, duplicateShare: float, minPresence: float32, min
 
     /// The slots holding an object after the last frame, reported or not. At `Capacity` every slot is taken, and the
     /// next frame's discoveries beyond the slots its objects free are not tracked (`Scalor.compact` keeps
-    /// the propagated objects first).
-    member _.Live = live
+    /// the propagated objects first). With one image, compaction keeps exactly the objects kept, so every slot of
+    /// the state holds one and their number is its width.
+    member _.Live = int state.Objects.Slots
 
     /// Tracks the next frame, `size`·`size`·3 RGB bytes; returns the objects reported. `inspect`, when given, sees
     /// the frame (`FrameView`) before its tensors are freed: the reconstruction, the maps, the input.
@@ -69,7 +69,6 @@ type Tracker(nets: Scalor.Nets, duplicateShare: float, minPresence: float32, min
         let next, frame = step nets opts state x
         let old = state
         state <- keep scope next
-        live <- int (state.Objects.Mask.sum().item<float32>())
         let present = objectsOf frame.Objects (renderingOf nets.Config frame) 0L minPresence previous
         // Every present object's id, reported or not: one that shows again is not newly discovered.
         previous <- present |> Array.map (fun o -> o.Id) |> Set.ofArray
@@ -84,7 +83,6 @@ type Tracker(nets: Scalor.Nets, duplicateShare: float, minPresence: float32, min
         state <- initial nets 1L
         release old state
         previous <- Set.empty
-        live <- 0
 
     interface IDisposable with
         member _.Dispose() =
