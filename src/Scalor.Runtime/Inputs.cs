@@ -214,7 +214,7 @@ public static class Inputs
         Action<string>? once = warn is null ? null : m => { if (Interlocked.Exchange(ref said, 1) == 0) warn(m); };
         return [.. Windows(crop, w, h, file).Select(c =>
         {
-            var frames = size == Native ? Decode(file, w, h, "null", once) : Decode(file, size, size, Scaled(crop is null ? null : c, size), once);
+            var frames = size == Native ? Decode(file, w, h, "null", once) : Decode(file, size, size, Scaled(crop is null ? null : c, size, w, h), once);
             return new Source(NameOf(Path.GetFileNameWithoutExtension(file), crop, c), c.Width, c.Height,
                 frames.Where((_, i) => i % frameStep == 0), (n + frameStep - 1) / frameStep, c.Left, c.Top);
         })];
@@ -222,9 +222,11 @@ public static class Inputs
 
     /// <summary>ffmpeg's filters that give a window of a video's frames (the whole frame for null) at size×size, with
     /// area scaling: one string for <see cref="Video"/> and <see cref="VideoTiled"/>, whose tiles are byte for byte
-    /// the windows' frames.</summary>
-    static string Scaled(Scalor.IO.Crop.Window? c, int size) =>
-        $"{(c is { } w ? $"crop={w.Width}:{w.Height}:{w.Left}:{w.Top}," : "")}scale={size}:{size}:flags=area";
+    /// the windows' frames. A window is cut from the frame at the first frame's size (<paramref name="width"/>×
+    /// <paramref name="height"/>, as probed): a stream whose size changes midway (joined recordings) would otherwise
+    /// meet the crop with frames too small for it and stop there; at the probed size the scale passes frames through.</summary>
+    static string Scaled(Scalor.IO.Crop.Window? c, int size, int width, int height) =>
+        $"{(c is { } w ? $"scale={width}:{height}:flags=area,crop={w.Width}:{w.Height}:{w.Left}:{w.Top}," : "")}scale={size}:{size}:flags=area";
 
     /// <summary>A window of an image resized to size×size: one function for <see cref="Folder"/> and
     /// <see cref="FolderTiled"/>.</summary>
@@ -260,9 +262,9 @@ public static class Inputs
         var (w, h, n) = Probe(file);
         var windows = Windows(crop, w, h, file);
         var k = windows.Count;
-        var graph = k == 1 ? $"[0:v]{Scaled(windows[0], size)}"
+        var graph = k == 1 ? $"[0:v]{Scaled(windows[0], size, w, h)}"
             : $"[0:v]split={k}{string.Concat(Enumerable.Range(0, k).Select(i => $"[s{i}]"))};"
-              + string.Concat(windows.Select((c, i) => $"[s{i}]{Scaled(c, size)}[t{i}];"))
+              + string.Concat(windows.Select((c, i) => $"[s{i}]{Scaled(c, size, w, h)}[t{i}];"))
               + $"{string.Concat(Enumerable.Range(0, k).Select(i => $"[t{i}]"))}vstack=inputs={k}";
         var plane = size * size * 3;
         var frames = FromDecoder(file, "ffmpeg", ["-v", "error", "-i", FileArg(file), "-filter_complex", graph, .. RawFrames], plane * k, warn)
@@ -377,7 +379,7 @@ public static class Inputs
             throw new InvalidDataException($"{what}: this {exe} is too old to decode videos here ({said}); install ffmpeg 5.1 or newer");
         if (p.ExitCode != 0 && frames == 0)
             throw new InvalidDataException($"{what}: not a readable video ({said ?? $"{exe} exited with code {p.ExitCode}"})");
-        if (p.ExitCode != 0) warn?.Invoke($"{what}: {exe} stopped after {frames} frames (exit code {p.ExitCode}{(said is null ? "" : $": {said}")}); the frames before are used");
+        if (p.ExitCode != 0) warn?.Invoke($"{what}: {exe} stopped after {frames} frame{(frames == 1 ? "" : "s")} (exit code {p.ExitCode}{(said is null ? "" : $": {said}")}); the frames before are used");
         else if (count > 0) warn?.Invoke($"{what}: {exe} reported {count} line{(count == 1 ? "" : "s")} of decoding errors and filled in what it could not decode (the first: {said})");
     }
 }
