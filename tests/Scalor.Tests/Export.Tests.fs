@@ -198,6 +198,16 @@ let tests =
                 Expect.exists second (fun o -> not o.New) "and the survivors are not new"
             finally File.Delete path
 
+        testCase "optionsFor exports the slots the nets track with, not the presets'" <| fun () ->
+            let nets = Scalor.withCapacity 6 (Scalor.create { Config.toy64 with BatchSize = 1 } 3L)
+            Expect.equal (Export.optionsFor nets) { Export.defaultOptions with Capacity = 6 } "only the capacity differs"
+            let path = tempModel ()
+            try
+                Export.save nets (Export.optionsFor nets) path |> ignore
+                use onnx = OnnxTracker.Load(path, Provider.Cpu, 1)
+                Expect.equal onnx.Capacity 6 "the file's slots"
+            finally File.Delete path
+
         testCase "a frame of the wrong size is refused with a clear error" <| fun () ->
             let nets = Scalor.create { Config.toy64 with BatchSize = 1 } 3L
             let path = tempModel ()

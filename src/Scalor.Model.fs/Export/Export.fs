@@ -42,6 +42,10 @@ let renderOutputs = set [ "recon"; "alpha_fg"; "background"; "segment"; "object_
 /// newest discoveries find none free and go untracked, so the runtimes would part ways there.
 let defaultOptions = { Capacity = toy64.Capacity; Render = false; Dense = false; DuplicateShare = Discovery.defaultDuplicateShare }
 
+/// `defaultOptions` with the slots `nets` tracks with (`Config.Capacity`, which `Scalor.withCapacity` sets), so
+/// that an exported model holds what `Tracker` holds for the same nets, whatever its config says.
+let optionsFor (nets: Scalor.Nets) = { defaultOptions with Capacity = nets.Config.Capacity }
+
 /// Builds the ONNX model of one tracking step of `nets`.
 let build (nets: Scalor.Nets) (opts: Options) =
     let c = nets.Config
