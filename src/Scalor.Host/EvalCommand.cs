@@ -72,7 +72,7 @@ public static class EvalCommand
             ["frame_step"] = k,
         };
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"eval: no ground truth in {cmd.DataDir}: likelihoods only, {nll.Count} clips of {t} frames{(k > 1 ? $" {k} apart" : "")} in {sw.Elapsed.TotalSeconds:F1} s: MSE {json["mse"]:F5}; NLL per pixel: negative ELBO {json["nll_elbo"]:F4}, importance-weighted ({cmd.Samples} samples) {json["nll_iw"]:F4} nats"));
+            $"eval: no ground truth in {cmd.DataDir}: likelihoods only, {Counts.Of(nll.Count, "clip")} of {t} frames{(k > 1 ? $" {k} apart" : "")} in {sw.Elapsed.TotalSeconds:F1} s: MSE {json["mse"]:F5}; NLL per pixel: negative ELBO {json["nll_elbo"]:F4}, importance-weighted ({cmd.Samples} samples) {json["nll_iw"]:F4} nats"));
         BenchCommand.WriteJson(cmd.JsonFile, json);
         return 0;
     }
@@ -119,7 +119,7 @@ public static class EvalCommand
             frames += n;
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"eval: tracked {tracked.Count} sequences, {frames} frames in {sw.Elapsed.TotalSeconds:F1} s"));
+            $"eval: tracked {Counts.Of(tracked.Count, "sequence")}, {Counts.Of(frames, "frame")} in {sw.Elapsed.TotalSeconds:F1} s"));
         Tuple<string, MotFiles.Row[]> Predictions(string name) =>
             tracked.TryGetValue(name, out var rows)
                 ? Tuple.Create(ResultsLabel(name), rows)
@@ -145,7 +145,7 @@ public static class EvalCommand
         // The tracking metrics above are offline ones with --backfill: the file says which.
         json["backfill"] = cmd.Backfill;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"eval: {nll.Count} sequences: MSE {json["mse"]:F5}; NLL per pixel: negative ELBO {json["nll_elbo"]:F4}, importance-weighted ({cmd.Samples} samples) {json["nll_iw"]:F4} nats"));
+            $"eval: {Counts.Of(nll.Count, "sequence")}: MSE {json["mse"]:F5}; NLL per pixel: negative ELBO {json["nll_elbo"]:F4}, importance-weighted ({cmd.Samples} samples) {json["nll_iw"]:F4} nats"));
         BenchCommand.WriteJson(cmd.JsonFile, json);
         return 0;
     }

@@ -39,7 +39,7 @@ public static class GenerateCommand
                 var src = Inputs.Open(cmd.Input, size, out _, cmd.FrameStep, cmd.Crop?.Value, m => Console.WriteLine($"generate: {m}")).First();
                 var frames = src.Frames.Take(cmd.Observe).ToList();
                 if (frames.Count < cmd.Observe)
-                    throw new UserError($"{cmd.Input}: {frames.Count} frames{(cmd.FrameStep > 1 ? $" {cmd.FrameStep} apart" : "")}, fewer than --observe {cmd.Observe}");
+                    throw new UserError($"{cmd.Input}: {Counts.Of(frames.Count, "frame")}{(cmd.FrameStep > 1 ? $" {cmd.FrameStep} apart" : "")}, fewer than --observe {cmd.Observe}");
                 var bytes = frames.SelectMany(f => f).ToArray();
                 using var raw = torch.tensor(bytes, dtype: torch.uint8);
                 seq = raw.reshape(1, frames.Count, size, size, 3).permute(0, 1, 4, 2, 3).to_type(torch.float32).div(255f).contiguous();
@@ -82,10 +82,10 @@ public static class GenerateCommand
         if (truth is not null && pos.Counted.Any(c => c > 0))
         {
             double Mean(double[] sum, int t) => pos.Counted[t] > 0 ? sum[t] / pos.Counted[t] : double.NaN;
-            Console.WriteLine(string.Create(inv, $"generate: last observed frame: inferred positions {pos.Observed / pos.ObservedCount:F2} px from the true ones ({pos.ObservedCount} objects)"));
+            Console.WriteLine(string.Create(inv, $"generate: last observed frame: inferred positions {pos.Observed / pos.ObservedCount:F2} px from the true ones ({Counts.Of(pos.ObservedCount, "object")})"));
             for (var t = 0; t < cmd.Steps; t++)
                 if (pos.Counted[t] > 0)
-                    Console.WriteLine(string.Create(inv, $"generate: step {t + 1}: mean distance to the true position {Mean(pos.Imagined, t):F2} px (constant-position baseline {Mean(pos.TrueHeld, t):F2} px, {pos.Counted[t]} objects; the model's last inferred position held: {Mean(pos.ModelHeld, t):F2} px)"));
+                    Console.WriteLine(string.Create(inv, $"generate: step {t + 1}: mean distance to the true position {Mean(pos.Imagined, t):F2} px (constant-position baseline {Mean(pos.TrueHeld, t):F2} px, {Counts.Of(pos.Counted[t], "object")}; the model's last inferred position held: {Mean(pos.ModelHeld, t):F2} px)"));
             var steps = Enumerable.Range(0, cmd.Steps);
             BenchCommand.WriteJson(Path.Combine(outDir, "positions.json"), new
             {

@@ -45,7 +45,7 @@ internal sealed class SlotUse
             var where = sequences.Count == 1 ? $"{first.Name}, from frame {first.FirstFrame}"
                 : string.Create(inv, $"{sequences.Count} sequences or tiles, the first {first.Name} from frame {first.FirstFrame}");
             var more = exported ? "export the checkpoint again with --capacity N for more" : "--capacity N gives more";
-            return string.Create(inv, $"track: all {capacity} object slots were taken at {full} of {frames} frames ({where}): objects discovered beyond them were not tracked; {more}");
+            return string.Create(inv, $"track: all {capacity} object slots were taken at {full} of {Counts.Of(frames, "frame")} ({where}): objects discovered beyond them were not tracked; {more}");
         }
     }
 }

@@ -122,7 +122,7 @@ public static partial class TrackCommand
                 mseSum += mse * n;
                 mseFrames += n;
                 frames += n;
-                say($"track: {src.Name}: {n} frames{(cmd.Backfill ? $"; backfill added {added} boxes" : "")}");
+                say($"track: {src.Name}: {Counts.Of(n, "frame")}{(cmd.Backfill ? $"; backfill added {Counts.Of(added, "box", "boxes")}" : "")}");
             }
 
             if (once)
@@ -158,7 +158,7 @@ public static partial class TrackCommand
                         mseFrames += n * count;
                     }
                     frames += n * count;
-                    say($"track: {whole.Name}: {n} frames, {count} tiles each");
+                    say($"track: {whole.Name}: {Counts.Of(n, "frame")}, {count} tiles each");
                 }
                 return;
             }
@@ -177,7 +177,7 @@ public static partial class TrackCommand
             }
         var inv = CultureInfo.InvariantCulture;
         if (slots.Line(exported is not null) is { } slotLine) Console.WriteLine(slotLine);
-        Console.WriteLine(string.Create(inv, $"track: {frames} frames in {sw.Elapsed.TotalSeconds:F1} s ({1000 * sw.Elapsed.TotalSeconds / Math.Max(1, frames):F1} ms/frame){(onnx is null ? $"; reconstruction MSE {mseSum / Math.Max(1, mseFrames):F5}" : $" on ONNX Runtime ({onnx.ProviderName})")}; results in {results}"));
+        Console.WriteLine(string.Create(inv, $"track: {Counts.Of(frames, "frame")} in {sw.Elapsed.TotalSeconds:F1} s ({1000 * sw.Elapsed.TotalSeconds / Math.Max(1, frames):F1} ms/frame){(onnx is null ? $"; reconstruction MSE {mseSum / Math.Max(1, mseFrames):F5}" : $" on ONNX Runtime ({onnx.ProviderName})")}; results in {results}"));
         if (gtDir is not null && Directory.Exists(gtDir))
         {
             var evaluated = Evaluate.evaluateFolders(gtDir, results, false, null, 0.0);

@@ -116,7 +116,7 @@ public static partial class TrackCommand
 
     /// <summary>What joining a sequence's tiles gave, as <c>track</c> says it.</summary>
     static string JoinedLine(string sequence, Stitch.Joined joined, int tiles, bool live) =>
-        $"track: {sequence}: {joined.Ids.Count} tracks of {tiles} tiles joined{(live ? " live" : "")} into {joined.Rows.Select(r => r.Id).Distinct().Count()}";
+        $"track: {sequence}: {Counts.Of(joined.Ids.Count, "track")} of {tiles} tiles joined{(live ? " live" : "")} into {joined.Rows.Select(r => r.Id).Distinct().Count()}";
 
     /// <summary>The input sequence a tile belongs to: its name before the window (<c>SEQ@S:S:X:Y</c>).</summary>
     static string SequenceOf(Source tile) => tile.Name[..tile.Name.LastIndexOf('@')];

@@ -59,7 +59,7 @@ public abstract class TrainingData
         void Keep(string name, List<byte[]> frames)
         {
             if (frames.Count >= span) kept.Add([.. frames]);
-            else tooShort.Add($"{name} ({frames.Count} frames)");
+            else tooShort.Add($"{name} ({Counts.Of(frames.Count, "frame")})");
         }
         // Each window a sequence of its own, in the order of the crops, then of the input's sequences, then of the
         // windows (Inputs.OpenWindows); tiles are read once for all their windows (a video decoded once, not once a tile).
@@ -80,13 +80,13 @@ public abstract class TrainingData
                 }
         }
         if (tooShort.Count > 0)
-            Console.Error.WriteLine($"train: left out {tooShort.Count} sequence(s) shorter than a training clip ({span} frames): {string.Join(", ", tooShort.Take(5))}{(tooShort.Count > 5 ? ", …" : "")}");
+            Console.Error.WriteLine($"train: left out {Counts.Of(tooShort.Count, "sequence")} shorter than a training clip ({span} frames): {string.Join(", ", tooShort.Take(5))}{(tooShort.Count > 5 ? ", …" : "")}");
         if (kept.Count == 0)
             throw new UserError($"--data: no sequence in '{path}' has the {span} frames a training clip spans (SeqLength {cfg.SeqLength}, --frame-step {cmd.FrameStep})");
         var total = kept.Sum(s => s.Length);
         var mb = (double)total * cfg.ImageSize * cfg.ImageSize * 3 / (1 << 20);
         return new Clips(
-            $"footage '{path}'{(cmd.Crops.IsEmpty ? "" : $" cropped to {Scalor.IO.Crop.describeAll(cmd.Crops)}")}: {kept.Count} sequence(s), {total} frames at {cfg.ImageSize}×{cfg.ImageSize} ({mb:0.#} MB)",
+            $"footage '{path}'{(cmd.Crops.IsEmpty ? "" : $" cropped to {Scalor.IO.Crop.describeAll(cmd.Crops)}")}: {Counts.Of(kept.Count, "sequence")}, {Counts.Of(total, "frame")} at {cfg.ImageSize}×{cfg.ImageSize} ({mb:0.#} MB)",
             [.. kept], cfg, cmd.FrameStep, (ulong)cmd.Seed);
     }
 
