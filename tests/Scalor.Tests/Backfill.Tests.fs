@@ -105,6 +105,14 @@ let tests =
                     (Backfill.extend Backfill.defaults forward backward).Length > forward.Length)
             Expect.isGreaterThan extended.Length 60 "seeds where something is added"
 
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 200 } "stretches of a long video far apart in time are extended as each alone" <| fun (a: int) (b: int) ->
+            // Tracks meet only where their frames do (`Spans`): what one stretch adds cannot depend on another.
+            let later (rows: Row[]) = rows |> Array.map (fun r -> { r with Frame = r.Frame + 1000; Id = r.Id + 100 })
+            let fa, ba = worldOf a
+            let fb, bb = worldOf b
+            let both = Backfill.extend Backfill.defaults (Array.append fa (later fb)) (Array.append ba (later bb))
+            Expect.equal both (Array.append (Backfill.extend Backfill.defaults fa ba) (later (Backfill.extend Backfill.defaults fb bb))) "the two stretches' extensions, one after the other"
+
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300 } "only adds: before a track's first frame, contiguously, backward boxes, no copies" <| fun (seed: int) ->
             let forward, backward = worldOf seed
             let o = Backfill.defaults

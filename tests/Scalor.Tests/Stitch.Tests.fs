@@ -91,6 +91,16 @@ let tests =
             && tiles |> List.indexed |> List.forall (fun (ti, t) ->
                 t.Rows |> Array.forall (fun r -> joinedAt.TryFind(r.Frame, joined.Ids.[(ti, r.Id)]) = Some r.Box.Top))
 
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 200 } "stretches of a long video far apart in time are joined as each alone, the later's ids after the earlier's" <| fun (a: int) (b: int) ->
+            // Only tracks whose frames overlap are compared: what one stretch joins cannot depend on another.
+            let ta, tb = noisyOf a, noisyOf b
+            let later (rows: Row[]) shift = rows |> Array.map (fun r -> { r with Frame = r.Frame + 1000; Id = r.Id + shift })
+            let both = Stitch.join Stitch.defaults (List.map2 (fun (x: Stitch.Tile) (y: Stitch.Tile) -> { x with Rows = Array.append x.Rows (later y.Rows 100) }) ta tb)
+            let ja, jb = Stitch.join Stitch.defaults ta, Stitch.join Stitch.defaults tb
+            let count = ja.Rows |> Array.map (fun r -> r.Id) |> Array.distinct |> Array.length
+            Expect.equal both.Rows (Array.append ja.Rows (later jb.Rows count)) "the two stretches' rows, the later's ids numbered on"
+            Expect.equal both.Ids (Map [ yield! Map.toList ja.Ids; for KeyValue((ti, id), k) in jb.Ids -> (ti, id + 100), k + count ]) "each tile's track, its joined id"
+
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300 } "live joining gives perfect tiles what joining whole files gives" <| fun (seed: int) ->
             // Each object enters a tile's view while the other still holds all of it: the first frame they share joins them.
             let _, tiles = worldOf seed

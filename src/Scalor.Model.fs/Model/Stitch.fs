@@ -77,9 +77,18 @@ let join (opts: Options) (tiles: Tile list) : Joined =
     let share ti tj =
         let a, b = windows.[ti], windows.[tj]
         ti <> tj && a.Left < b.Left + b.Width && b.Left < a.Left + a.Width && a.Top < b.Top + b.Height && b.Top < a.Top + a.Height
+    // Only tracks whose spans of frames overlap can share one: with the tracks in order of their first frame, each
+    // meets only those that begin before it ends. Every pair was compared before, which took 15 s for 2,000 frames
+    // of 9 tiles and grew with the square of a video's length.
+    let span = tracks |> Array.map (fun (_, _, rows) -> Seq.min rows.Keys, Seq.max rows.Keys)
+    let byStart = Array.init n id |> Array.sortBy (fun i -> fst span.[i], i)
     let links =
-        [| for i in 0 .. n - 1 do
-               for j in i + 1 .. n - 1 do
+        [| for oi in 0 .. n - 1 do
+               let p = byStart.[oi]
+               let mutable oj = oi + 1
+               while oj < n && fst span.[byStart.[oj]] <= snd span.[p] do
+                   let i, j = min p byStart.[oj], max p byStart.[oj]
+                   oj <- oj + 1
                    let ti, _, a = tracks.[i]
                    let tj, _, b = tracks.[j]
                    if share ti tj then
