@@ -20,10 +20,17 @@ namespace Scalor.Host;
 public static partial class TrackCommand
 {
 
-    public static int Run(Parse.TrackCommand cmd)
+    /// <param name="interrupt">Stops the run early, keeping what is done (default: Ctrl+C and SIGTERM do).</param>
+    public static int Run(Parse.TrackCommand cmd, Interrupt? interrupt = null)
     {
         torch.set_num_threads(cmd.Threads);
         var outDir = Paths.EnsureWritableDirectory(cmd.Out);
+        // Stopped (Ctrl+C, SIGTERM), the sequence in hand ends at the frame in hand and is written as far as it went
+        // (with --backfill it is left out: its passes need all of it); the sequences after it are not tracked. A
+        // terminal's Ctrl+C reaches ffmpeg too, which ends its frames: what it says of that is not said.
+        using var listening = interrupt is null ? new Interrupt("track") : null;
+        interrupt ??= listening!;
+        Action<string> decoderSaid = m => { if (!interrupt.Requested) FrameProgress.Say($"track: {m}"); };
         // An exported model (scalor-host export) runs on ONNX Runtime as it is: no checkpoint, no TorchSharp model.
         using var exported = cmd.Model is not null && Checkpoints.IsOnnx(cmd.Model) ? LoadExported(ref cmd) : null;
         Scalor.Model.Scalor.Nets? nets = null;
@@ -59,7 +66,7 @@ public static partial class TrackCommand
         }
         else
         {
-            sources = Inputs.Open(cmd.Input, size, out gtDir, cmd.FrameStep, cmd.Crop?.Value, m => FrameProgress.Say($"track: {m}"));
+            sources = Inputs.Open(cmd.Input, size, out gtDir, cmd.FrameStep, cmd.Crop?.Value, decoderSaid);
             if (tiled) SaySeams(sources, cmd.Crop!.Value, Console.WriteLine);
             // Every k-th frame is tracked, and only the crop's window of it, so the truth of the frames between and of
             // the objects outside the window is no one's to find. Tiles cover the whole frame.
@@ -109,15 +116,33 @@ public static partial class TrackCommand
         var heldBytes = tiled ? (long)size * size * 3 * sources.GroupBy(SequenceOf).Max(g => g.Sum(s => (long)Math.Max(0, s.Length))) : 0;
         var once = tiled && (!cmd.Backfill || heldBytes <= HeldTileBytes);
         var streamed = once && !cmd.Backfill && onnx is not null;
+        var kept = new HashSet<string>();
+        var notTracked = new List<string>();
+        // The sequence in hand when the run stopped, and what became of it.
+        (string Sequence, string Line)? cut = null;
         FrameProgress.Run("track", passes * sources.Sum(s => (long)Math.Max(0, s.Length)), (tick, say) =>
         {
             void TrackSource(Source src)
             {
+                if (interrupt.Requested)
+                {
+                    notTracked.Add(tiled ? SequenceOf(src) : src.Name);
+                    return;
+                }
                 int n;
                 double mse = double.NaN;
                 int added;
                 Action PassTick(string pass) => tick(pass.Length == 0 ? src.Name : $"{src.Name}, {pass}", src.Length);
-                (var mot, mse, n, added) = TrackSequence(one, src, outDir, cmd, PassTick, seenByTile is null ? null : seen => seenByTile[src.Name] = seen[..Math.Min(seen.Count, held)]);
+                (var mot, mse, n, added) = TrackSequence(one, src with { Frames = interrupt.Until(src.Frames) }, outDir, cmd, PassTick,
+                    seenByTile is null ? null : seen => seenByTile[src.Name] = seen[..Math.Min(seen.Count, held)], interrupt);
+                if (interrupt.Requested && cmd.Backfill)
+                {
+                    var sequence = tiled ? SequenceOf(src) : src.Name;
+                    cut = (sequence, $"{sequence} left out (--backfill needs the whole sequence)");
+                    return;
+                }
+                if (interrupt.Requested && n < src.Length) cut ??= (src.Name, $"{src.Name} cut after {Counts.Of(n, "frame")} (its results hold them)");
+                kept.Add(src.Name);
                 File.WriteAllText(Scalor.IO.Crop.sequenceFile(sourceResults, src.Name, ".txt"), ToInput(mot, cmd.FrameStep, src));
                 mseSum += mse * n;
                 mseFrames += n;
@@ -128,8 +153,14 @@ public static partial class TrackCommand
             if (once)
             {
                 var names = sources.ToDictionary(src => src.Name);
-                foreach (var whole in Inputs.OpenTiled(cmd.Input!, size, cmd.Crop!.Value, out _, cmd.FrameStep, m => FrameProgress.Say($"track: {m}")))
+                foreach (var opened in Inputs.OpenTiled(cmd.Input!, size, cmd.Crop!.Value, out _, cmd.FrameStep, decoderSaid))
                 {
+                    if (interrupt.Requested)
+                    {
+                        notTracked.Add(opened.Name);
+                        continue;
+                    }
+                    var whole = opened with { Frames = interrupt.Until(opened.Frames) };
                     var count = whole.Windows.Count;
                     List<Source> tiles = [.. whole.Windows.Select(w => names[$"{whole.Name}@{Scalor.IO.Crop.describe(Scalor.IO.Crop.Crop.NewWindow(w))}"])];
                     if (cmd.Backfill)
@@ -158,12 +189,16 @@ public static partial class TrackCommand
                         mseFrames += n * count;
                     }
                     frames += n * count;
+                    kept.UnionWith(tiles.Select(t => t.Name));
+                    if (interrupt.Requested && n < whole.Length) cut ??= (whole.Name, $"{whole.Name} cut after {Counts.Of(n, "frame")} (its results hold them)");
                     say($"track: {whole.Name}: {Counts.Of(n, "frame")}, {count} tiles each");
                 }
                 return;
             }
             foreach (var src in sources) TrackSource(src);
         });
+        // Only sequences whose every tile was written are joined.
+        if (tiled) sources = [.. sources.GroupBy(SequenceOf).Where(g => g.All(s => kept.Contains(s.Name))).SelectMany(g => g)];
         if (tiled)
             // Joined live as the frames came, the results, pictures and latents are the stream's.
             foreach (var (sequence, tiles, joined) in streamed && cmd.Live
@@ -177,7 +212,15 @@ public static partial class TrackCommand
             }
         var inv = CultureInfo.InvariantCulture;
         if (slots.Line(exported is not null) is { } slotLine) Console.WriteLine(slotLine);
-        Console.WriteLine(string.Create(inv, $"track: {Counts.Of(frames, "frame")} in {sw.Elapsed.TotalSeconds:F1} s ({1000 * sw.Elapsed.TotalSeconds / Math.Max(1, frames):F1} ms/frame){(onnx is null ? $"; reconstruction MSE {mseSum / Math.Max(1, mseFrames):F5}" : $" on ONNX Runtime ({onnx.ProviderName})")}; results in {results}"));
+        Console.WriteLine(frames == 0 ? string.Create(inv, $"track: 0 frames in {sw.Elapsed.TotalSeconds:F1} s; results in {results}")
+            : string.Create(inv, $"track: {Counts.Of(frames, "frame")} in {sw.Elapsed.TotalSeconds:F1} s ({1000 * sw.Elapsed.TotalSeconds / frames:F1} ms/frame){(onnx is null ? $"; reconstruction MSE {mseSum / Math.Max(1, mseFrames):F5}" : $" on ONNX Runtime ({onnx.ProviderName})")}; results in {results}"));
+        if (interrupt.Requested)
+        {
+            var untracked = notTracked.Distinct().Count(n => n != cut?.Sequence);
+            var what = new[] { cut?.Line, untracked > 0 ? $"{Counts.Of(untracked, "sequence")} not tracked" : null }.OfType<string>().ToList();
+            Console.WriteLine($"track: stopped by {interrupt.By}: {(what.Count > 0 ? string.Join("; ", what) : "every sequence was tracked")}; not evaluated");
+            return interrupt.ExitCode;
+        }
         if (gtDir is not null && Directory.Exists(gtDir))
         {
             var evaluated = Evaluate.evaluateFolders(gtDir, results, false, null, 0.0);
@@ -340,8 +383,9 @@ public static partial class TrackCommand
         TrackSequence((s, o, d, c, v) => TrackOne(nets, share, s, o, cmd, d, c, v), src, outDir, cmd, pass, seen);
 
     /// <summary>As above, each pass tracked by <paramref name="one"/> (either runtime).</summary>
+    /// <param name="interrupt">Ends each pass over the held frames when a stop is asked for (the caller's frames end by its own).</param>
     internal static (string Mot, double Mse, int Frames, int Added) TrackSequence(OneSequence one, Source src, string? outDir, Parse.TrackCommand cmd,
-        Func<string, Action>? pass = null, Action<List<ModelView>>? seen = null)
+        Func<string, Action>? pass = null, Action<List<ModelView>>? seen = null, Interrupt? interrupt = null)
     {
         if (!cmd.Backfill)
         {
@@ -350,10 +394,11 @@ public static partial class TrackCommand
             return (m, e, n, 0);
         }
         var frames = src.Frames.ToList();
+        IEnumerable<byte[]> Held(List<byte[]> held) => interrupt is null ? held : interrupt.Until(held);
         // The backward pass first, so that the forward pass's pictures can draw what it adds.
-        var (back, _, _, backLatents) = one(src with { Frames = Enumerable.Reverse(frames).ToList() }, null, pass?.Invoke("backward pass"), null, null);
+        var (back, _, _, backLatents) = one(src with { Frames = Held(Enumerable.Reverse(frames).ToList()) }, null, pass?.Invoke("backward pass"), null, null);
         Backfill.Added[] sources = [];
-        var (mot, mse, count, latents) = one(src with { Frames = frames }, outDir, pass?.Invoke(""), online =>
+        var (mot, mse, count, latents) = one(src with { Frames = Held(frames) }, outDir, pass?.Invoke(""), online =>
         {
             var merged = Backfilled(online, back, frames.Count);
             sources = merged.Sources;

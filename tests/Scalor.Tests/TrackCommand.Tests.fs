@@ -306,6 +306,34 @@ let tests =
             let bad = Observable.Return(Frame("x", 0, 32, 32, Array.zeroCreate (32 * 32 * 3)))
             Expect.throwsT<ArgumentException> (fun () -> bad.TrackBackfilled(tracker).Wait() |> ignore) "a wrong-sized frame ends the stream with its error"
 
+        testCase "stopped midway (Ctrl+C), track keeps the frames done: the sequence in hand as far as it went, with --backfill none of it" <| fun () ->
+            inTempDir "scalor-track-stop" <| fun dir ->
+                let run name backfill stopAfter =
+                    let out = Path.Combine(dir, name)
+                    let cmd = { command out true with Sequences = 3; World = { Scalor.Worlds.World.defaultConfig with Length = 10 }; Latents = false; Backfill = backfill }
+                    use interrupt = new Interrupt("track", StopAfter = stopAfter)
+                    Expect.equal (TrackCommand.Run(cmd, interrupt)) 130 "the exit code of a command ended by Ctrl+C"
+                    let framesOf seq =
+                        let file = Path.Combine(out, "results", seq + ".txt")
+                        if File.Exists file then Some(results file |> Map.toList |> List.map (fun ((f, _), _) -> f) |> List.distinct |> List.sort) else None
+                    Expect.isFalse (File.Exists(Path.Combine(out, "metrics.json"))) "a part of the worlds is not scored as the whole"
+                    framesOf "seq-0001", framesOf "seq-0002", framesOf "seq-0003"
+                // Each pass reads its frames through the interrupt: the 15th frame read is the second sequence's 5th.
+                match run "online" false 15L with
+                | Some first, Some second, third ->
+                    Expect.equal first [ 1 .. 10 ] "the first sequence whole"
+                    Expect.isNonEmpty second "the second as far as it went"
+                    Expect.isLessThanOrEqual (List.max second) 5 "and no further"
+                    Expect.isNone third "the third not tracked"
+                | other -> failtestf "results %A" other
+                // With --backfill each sequence is read, then passed over backwards and forwards: 30 frames a sequence.
+                match run "backfill" true 45L with
+                | Some first, second, third ->
+                    Expect.equal first [ 1 .. 10 ] "the first sequence whole"
+                    Expect.isNone second "the second, stopped in its backward pass, left out"
+                    Expect.isNone third "the third not tracked"
+                | other -> failtestf "results %A" other
+
         testCase "the embedded model is read from memory as its bytes would be from a file: header, shares and weights" <| fun () ->
             inTempDir "scalor-embedded" <| fun dir ->
                 let file = Path.Combine(dir, "default.safetensors")

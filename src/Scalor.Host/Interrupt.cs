@@ -1,0 +1,71 @@
+using System.Runtime.InteropServices;
+
+namespace Scalor.Host;
+
+/// <summary>Ctrl+C or SIGTERM asks a long command to stop after the frame in hand and keep what it has done, as
+/// <c>train</c> keeps a checkpoint: an hour into a video, the results so far are the user's work. A second Ctrl+C
+/// or SIGTERM quits at once. The frames a command reads pass through <see cref="Until{T}"/>, so the work ends as if the input
+/// had ended there.</summary>
+public sealed class Interrupt : IDisposable
+{
+    readonly string command;
+    readonly PosixSignalRegistration term;
+    string? by;
+    long passed;
+
+    public Interrupt(string command)
+    {
+        this.command = command;
+        Console.CancelKeyPress += OnCancel;
+        // A background job started by a shell ignores SIGINT; kill, systemd and a stopping container send SIGTERM.
+        term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
+        {
+            if (Requested) return;
+            ctx.Cancel = true;
+            Request("SIGTERM");
+        });
+    }
+
+    /// <summary>What asked to stop ("Ctrl+C", "SIGTERM"); null while none has.</summary>
+    public string? By => Volatile.Read(ref by);
+
+    public bool Requested => By is not null;
+
+    /// <summary>The shell's convention for a command ended by the signal: 128 + its number.</summary>
+    public int ExitCode => by == "SIGTERM" ? 143 : 130;
+
+    /// <summary>Asks to stop, as a signal does: for an application that runs a command and wants it to end early.</summary>
+    public void Request(string by)
+    {
+        if (Interlocked.CompareExchange(ref this.by, by, null) is null)
+            FrameProgress.Say($"{command}: {by}: stopping after this frame and keeping what is done (a second Ctrl+C or SIGTERM quits at once)");
+    }
+
+    /// <summary>Asks to stop once this many items have passed through <see cref="Until{T}"/>, every call counted
+    /// (each pass over a sequence reads its frames through it): a stop at a known frame, as the tests need.</summary>
+    public long? StopAfter { get; init; }
+
+    /// <summary><paramref name="items"/> until a stop is asked for: the item in hand when it comes is the last.</summary>
+    public IEnumerable<T> Until<T>(IEnumerable<T> items)
+    {
+        foreach (var x in items)
+        {
+            if (Requested) yield break;
+            if (Interlocked.Increment(ref passed) >= StopAfter) Request($"a limit of {StopAfter} frames");
+            yield return x;
+        }
+    }
+
+    void OnCancel(object? sender, ConsoleCancelEventArgs e)
+    {
+        if (Requested) return;
+        e.Cancel = true;
+        Request("Ctrl+C");
+    }
+
+    public void Dispose()
+    {
+        Console.CancelKeyPress -= OnCancel;
+        term.Dispose();
+    }
+}
