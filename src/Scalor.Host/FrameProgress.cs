@@ -35,11 +35,20 @@ public static class FrameProgress
         else Console.WriteLine(line);
     }
 
-    /// <summary>The redirected form: a line at each tenth of a long pass, none for a short one.</summary>
+    /// <summary>Frames between the lines of a pass whose length is not known (a stream's).</summary>
+    public const int UnknownLengthStep = 1000;
+
+    /// <summary>The redirected form: a line at each tenth of a long pass, none for a short one; for a pass of unknown
+    /// length (0, a stream's), a line every <see cref="UnknownLengthStep"/> frames.</summary>
     public static Action Lines(string command, string label, int length, Action<string>? say = null)
     {
-        if (length < LongSequence) return () => { };
         say ??= Console.WriteLine;
+        if (length <= 0)
+        {
+            var seen = 0;
+            return () => { if (++seen % UnknownLengthStep == 0) say($"{command}: {label}: {seen} frames"); };
+        }
+        if (length < LongSequence) return () => { };
         var step = Math.Max(1, length / 10);
         var done = 0;
         return () =>

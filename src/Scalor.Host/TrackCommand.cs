@@ -141,7 +141,7 @@ public static partial class TrackCommand
                     cut = (sequence, $"{sequence} left out (--backfill needs the whole sequence)");
                     return;
                 }
-                if (interrupt.Requested && n < src.Length) cut ??= (src.Name, $"{src.Name} cut after {Counts.Of(n, "frame")} (its results hold them)");
+                if (interrupt.Requested && (src.Length <= 0 || n < src.Length)) cut ??= (src.Name, $"{src.Name} cut after {Counts.Of(n, "frame")} (its results hold them)");
                 kept.Add(src.Name);
                 File.WriteAllText(Scalor.IO.Crop.sequenceFile(sourceResults, src.Name, ".txt"), ToInput(mot, cmd.FrameStep, src));
                 mseSum += mse * n;
@@ -190,7 +190,7 @@ public static partial class TrackCommand
                     }
                     frames += n * count;
                     kept.UnionWith(tiles.Select(t => t.Name));
-                    if (interrupt.Requested && n < whole.Length) cut ??= (whole.Name, $"{whole.Name} cut after {Counts.Of(n, "frame")} (its results hold them)");
+                    if (interrupt.Requested && (whole.Length <= 0 || n < whole.Length)) cut ??= (whole.Name, $"{whole.Name} cut after {Counts.Of(n, "frame")} (its results hold them)");
                     say($"track: {whole.Name}: {Counts.Of(n, "frame")}, {count} tiles each");
                 }
                 return;

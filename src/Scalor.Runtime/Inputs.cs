@@ -22,7 +22,8 @@ public sealed record TiledSource(string Name, int Width, int Height, IReadOnlyLi
 
 /// <summary>Inputs to track: a dataset folder in the MOTChallenge layout (its ground truth is used for the
 /// evaluation), a folder of images (one sequence, in name order), a video file decoded by ffmpeg, or a folder of
-/// video files (each a sequence named for its file, in name order). Frames
+/// video files (each a sequence named for its file, in name order), or a stream ffmpeg reads from a URL (a camera's
+/// <c>rtsp://</c>, <c>http://</c>, <c>udp://</c>; <see cref="IsStream"/>), of a length known only when it ends. Frames
 /// are resized to the model's input size; boxes are reported in the original pixels. With a frame step k, every
 /// k-th frame from the first is read (frame t of a source is then input frame t·k). With a crop, only its window
 /// of each frame is resized (<see cref="Scalor.IO.Crop"/>), and tiles give a source per tile, named
@@ -31,6 +32,22 @@ public static class Inputs
 {
     static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp"];
     static readonly string[] VideoExtensions = [".avi", ".mp4", ".m4v", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ts"];
+
+    /// <summary>Whether <paramref name="path"/> names a stream for ffmpeg to read (<c>scheme://…</c>, not a file): a
+    /// camera's or server's, whose frames are not counted before they come (a live one has no end).</summary>
+    public static bool IsStream(string path) =>
+        path.Contains("://", StringComparison.Ordinal) && Uri.TryCreate(path, UriKind.Absolute, out var u) && !u.IsFile;
+
+    /// <summary>The sequence a video or stream is named: a file's name without its extension; a stream's last path
+    /// segment so (<c>rtsp://cam:554/live/ch1</c>: ch1), or its host and port (<c>udp://127.0.0.1:5000</c>:
+    /// 127.0.0.1-5000).</summary>
+    public static string VideoName(string path)
+    {
+        if (!IsStream(path)) return Path.GetFileNameWithoutExtension(path);
+        var u = new Uri(path);
+        var last = u.AbsolutePath.TrimEnd('/').Split('/')[^1];
+        return last.Length > 0 ? Path.GetFileNameWithoutExtension(Uri.UnescapeDataString(last)) : u.IsDefaultPort || u.Port < 0 ? u.Host : $"{u.Host}-{u.Port}";
+    }
 
     /// <summary>The files of <paramref name="dir"/> with one of <paramref name="extensions"/> (any case), in name order
     /// (<see cref="NameOrder"/>), but hidden ones: a folder copied from a Mac holds a <c>._000001.jpg</c> of metadata
@@ -100,6 +117,7 @@ public static class Inputs
     {
         if (frameStep < 1) throw new ArgumentOutOfRangeException(nameof(frameStep), "a frame step is at least 1");
         gtDir = null;
+        if (IsStream(path)) return video(path);
         if (Directory.Exists(path))
         {
             var seqDirs = Directory.GetDirectories(path).Where(d => Directory.Exists(Path.Combine(d, "img1"))).OrderBy(d => d, NameOrder).ToList();
@@ -215,7 +233,7 @@ public static class Inputs
         return [.. Windows(crop, w, h, file).Select(c =>
         {
             var frames = size == Native ? Decode(file, w, h, "null", once) : Decode(file, size, size, Scaled(crop is null ? null : c, size, w, h), once);
-            return new Source(NameOf(Path.GetFileNameWithoutExtension(file), crop, c), c.Width, c.Height,
+            return new Source(NameOf(VideoName(file), crop, c), c.Width, c.Height,
                 frames.Where((_, i) => i % frameStep == 0), (n + frameStep - 1) / frameStep, c.Left, c.Top);
         })];
     }
@@ -270,7 +288,7 @@ public static class Inputs
         var frames = FromDecoder(file, "ffmpeg", ["-v", "error", "-i", FileArg(file), "-filter_complex", graph, .. RawFrames], plane * k, warn)
             .Where((_, i) => i % frameStep == 0)
             .Select(IReadOnlyList<byte[]> (stack) => [.. Enumerable.Range(0, k).Select(i => stack[(i * plane)..((i + 1) * plane)])]);
-        return new TiledSource(Path.GetFileNameWithoutExtension(file), w, h, windows, frames, (n + frameStep - 1) / frameStep);
+        return new TiledSource(VideoName(file), w, h, windows, frames, (n + frameStep - 1) / frameStep);
     }
 
     static Process Start(string exe, params string[] args)
@@ -284,13 +302,15 @@ public static class Inputs
     }
 
     /// <summary>A video's path as ffmpeg and ffprobe take it: whole, so that a name that starts with '-' is no option
-    /// (<c>-x.avi</c> was "Missing argument for option 'x.avi'") and one with a colon no protocol.</summary>
-    static string FileArg(string file) => Path.GetFullPath(file);
+    /// (<c>-x.avi</c> was "Missing argument for option 'x.avi'") and one with a colon no protocol; a stream's URL as given.</summary>
+    static string FileArg(string file) => IsStream(file) ? file : Path.GetFullPath(file);
 
+    /// <summary>A video's frame size and count; a stream's size, and 0 frames (unknown): counting them would read it to
+    /// its end, which a live stream never reaches.</summary>
     static (int W, int H, int Frames) Probe(string file)
     {
-        using var p = Start("ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets", "-show_entries",
-            "stream=width,height,nb_read_packets:stream_side_data=rotation", "-of", "json", FileArg(file));
+        using var p = Start("ffprobe", ["-v", "error", "-select_streams", "v:0", .. IsStream(file) ? Array.Empty<string>() : ["-count_packets"], "-show_entries",
+            "stream=width,height,nb_read_packets:stream_side_data=rotation", "-of", "json", FileArg(file)]);
         var err = p.StandardError.ReadToEndAsync();
         var json = p.StandardOutput.ReadToEnd();
         p.WaitForExit();

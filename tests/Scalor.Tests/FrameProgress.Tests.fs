@@ -17,4 +17,10 @@ let tests =
             Expect.equal (linesOf 250) [ for k in 1 .. 9 -> sprintf "track: clip: %d/250 frames" (25 * k) ] "a line at every 25 of 250 frames, none at the end (the summary line says it)"
             Expect.isEmpty (linesOf (FrameProgress.LongSequence - 1)) "a world's sequence prints no progress"
             Expect.equal (List.length (linesOf 795)) 10 "795 frames: a line every 79, the tenth at 790"
+
+        testCase "a pass of unknown length (a stream's) reports every thousand frames" <| fun () ->
+            let lines = ResizeArray<string>()
+            let tick = FrameProgress.Lines("track", "cam", 0, System.Action<string>(lines.Add))
+            for _ in 1 .. 2500 do tick.Invoke()
+            Expect.equal (List.ofSeq lines) [ "track: cam: 1000 frames"; "track: cam: 2000 frames" ] "the frames so far, no total"
     ]

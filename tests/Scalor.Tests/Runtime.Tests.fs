@@ -174,6 +174,17 @@ let tests =
             Expect.equal (rotated "180") (Nullable((160, 96, 10).ToValueTuple())) "a half turn keeps the size"
             for json in [ "{ \"programs\": [], \"streams\": [] }"; ""; "not json" ] do
                 Expect.isFalse (Inputs.Probed(json).HasValue) (sprintf "nothing to read in %A" json)
+            // A stream is probed without counting its frames (ffprobe would read a live one for ever): none counted.
+            Expect.equal (Inputs.Probed "{ \"streams\": [ { \"width\": 768, \"height\": 576 } ] }") (Nullable((768, 576, 0).ToValueTuple())) "a stream: size, no count"
+
+        testCase "URLs are streams, named for their last path segment or their host; paths are files" <| fun () ->
+            for url, name in [ "rtsp://cam.local:554/live/ch1", "ch1"; "http://127.0.0.1:8000/clips/vtest.avi", "vtest"
+                               "udp://127.0.0.1:5000", "127.0.0.1-5000"; "rtsp://cam/", "cam"; "http://host/a%20b.mp4", "a b" ] do
+                Expect.isTrue (Inputs.IsStream url) (sprintf "%s is a stream" url)
+                Expect.equal (Inputs.VideoName url) name (sprintf "%s is named" url)
+            for path in [ "vtest.avi"; "/data/vtest.avi"; @"C:\data\vtest.avi"; "file:///data/vtest.avi"; "clips/a:b.mp4" ] do
+                Expect.isFalse (Inputs.IsStream path) (sprintf "%s is a file" path)
+            Expect.equal (Inputs.VideoName "/data/vtest.avi") "vtest" "a file: its name"
 
         testCase "disposing the subscription stops the work" <| fun () ->
             let w = World.create { World.defaultConfig with Length = 10 } None
