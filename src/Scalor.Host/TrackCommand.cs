@@ -137,6 +137,9 @@ public static partial class TrackCommand
                     seenByTile is null ? null : seen => seenByTile[src.Name] = seen[..Math.Min(seen.Count, held)], interrupt);
                 if (interrupt.Requested && cmd.Backfill)
                 {
+                    // What the forward pass drew or wrote before the stop goes with its results.
+                    foreach (var (folder, ext) in new[] { ("pictures", ".png"), ("pictures", ".gif"), ("latents", ".json") })
+                        if (Scalor.IO.Crop.sequenceFile(Path.Combine(outDir, folder), src.Name, ext) is var drawn && File.Exists(drawn)) File.Delete(drawn);
                     var sequence = tiled ? SequenceOf(src) : src.Name;
                     cut = (sequence, $"{sequence} left out (--backfill needs the whole sequence)");
                     return;
@@ -397,6 +400,8 @@ public static partial class TrackCommand
         IEnumerable<byte[]> Held(List<byte[]> held) => interrupt is null ? held : interrupt.Until(held);
         // The backward pass first, so that the forward pass's pictures can draw what it adds.
         var (back, _, _, backLatents) = one(src with { Frames = Held(Enumerable.Reverse(frames).ToList()) }, null, pass?.Invoke("backward pass"), null, null);
+        // Stopped, the forward pass would be thrown away with the sequence (the caller leaves it out).
+        if (interrupt?.Requested == true) return ("", double.NaN, 0, 0);
         Backfill.Added[] sources = [];
         var (mot, mse, count, latents) = one(src with { Frames = Held(frames) }, outDir, pass?.Invoke(""), online =>
         {
@@ -430,11 +435,60 @@ public static partial class TrackCommand
     static void WriteLatents(string? outDir, Source src, List<LatentFrame>? latents, int step)
     {
         if (latents is null || outDir is null) return;
-        if (step > 1) latents = [.. latents.Select(f => f with { Frame = (f.Frame - 1) * step + 1 })];
-        if (src.Left != 0 || src.Top != 0)
-            latents = [.. latents.Select(f => f with { Objects = [.. f.Objects.Select(o => o with { Box = TrackingStream.MotBox([o.Box[0] + src.Left, o.Box[1] + src.Top, o.Box[2], o.Box[3]]) })] })];
-        Directory.CreateDirectory(Path.Combine(outDir, "latents"));
-        File.WriteAllText(Scalor.IO.Crop.sequenceFile(Path.Combine(outDir, "latents"), src.Name, ".json"), JsonSerializer.Serialize(latents, LatentsJson));
+        using var file = new LatentsFile(Scalor.IO.Crop.sequenceFile(Path.Combine(outDir, "latents"), src.Name, ".json"), step, src.Left, src.Top);
+        foreach (var f in latents) file.Add(f);
+        file.Complete();
+    }
+
+    /// <summary>A latents file written a frame at a time, as the frames are tracked: held whole, an hour of a busy
+    /// video's latents would not fit in memory (vtest.avi's 795 frames are 72 MB of JSON, and held they raised the
+    /// peak from 0.38 to 0.72 GB). The same JSON array as serializing the list at once; written beside the file and
+    /// moved over it when complete, so a run that fails leaves no half file.</summary>
+    internal sealed class LatentsFile : IDisposable
+    {
+        readonly string path, partial;
+        readonly FileStream stream;
+        readonly Utf8JsonWriter json;
+        readonly int step, left, top;
+        bool complete;
+
+        /// <param name="step">As <see cref="WriteLatents"/>'s: frames are named by the input's numbers, and boxes moved
+        /// by <paramref name="left"/> and <paramref name="top"/> (a window's corner) into its pixels.</param>
+        public LatentsFile(string path, int step = 1, int left = 0, int top = 0)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            (this.path, partial, this.step, this.left, this.top) = (path, path + ".partial", step, left, top);
+            stream = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+            json = new Utf8JsonWriter(stream);
+            json.WriteStartArray();
+        }
+
+        public void Add(LatentFrame f)
+        {
+            if (step > 1) f = f with { Frame = (f.Frame - 1) * step + 1 };
+            if (left != 0 || top != 0)
+                f = f with { Objects = [.. f.Objects.Select(o => o with { Box = TrackingStream.MotBox([o.Box[0] + left, o.Box[1] + top, o.Box[2], o.Box[3]]) })] };
+            JsonSerializer.Serialize(json, f, LatentsJson);
+            if (json.BytesPending > 1 << 16) json.Flush();
+        }
+
+        public void Complete()
+        {
+            json.WriteEndArray();
+            json.Flush();
+            json.Dispose();
+            stream.Dispose();
+            File.Move(partial, path, overwrite: true);
+            complete = true;
+        }
+
+        public void Dispose()
+        {
+            if (complete) return;
+            json.Dispose();
+            stream.Dispose();
+            File.Delete(partial);
+        }
     }
 
     /// <summary>The tiles' latents (<c>latentsDir/SEQ@S_S_X_Y.json</c>) joined as their results were: for each
@@ -443,29 +497,51 @@ public static partial class TrackCommand
     /// joined track begins. Written as <c>latentsDir/SEQ.json</c>, frames as the tiles list them.</summary>
     internal static void JoinLatents(string latentsDir, string sequence, List<Source> tiles, Stitch.Joined joined)
     {
-        var byTile = tiles.Select(s => JsonSerializer.Deserialize<List<LatentFrame>>(File.ReadAllText(Scalor.IO.Crop.sequenceFile(latentsDir, s.Name, ".json")), LatentsJson)!
-            .ToDictionary(f => f.Frame)).ToList();
         var rows = joined.Rows.ToLookup(r => r.Frame);
         var first = Stitch.beginnings(joined);
         var tileNames = tiles.Select(s => Scalor.IO.Crop.describe(Scalor.IO.Crop.Crop.NewWindow(WindowOf(s)))).ToArray();
+        // Read a frame at a time from every tile's file at once (each lists every tracked frame, in order), and written
+        // so: held whole, the tiles' latents of a long video would not fit in memory (LatentsFile).
+        var streams = tiles.Select(s => File.OpenRead(Scalor.IO.Crop.sequenceFile(latentsDir, s.Name, ".json"))).ToList();
+        try
+        {
+            var readers = streams.Select(f => JsonSerializer.DeserializeAsyncEnumerable<LatentFrame>(f, LatentsJson).ToBlockingEnumerable().GetEnumerator()).ToList();
+            using var file = new LatentsFile(Scalor.IO.Crop.sequenceFile(latentsDir, sequence, ".json"));
+            while (readers[0].MoveNext())
+            {
+                var frame = readers[0].Current!.Frame;
+                var here = new LatentFrame?[tiles.Count];
+                here[0] = readers[0].Current;
+                for (var ti = 1; ti < tiles.Count; ti++)
+                    here[ti] = readers[ti].MoveNext() && readers[ti].Current!.Frame == frame ? readers[ti].Current
+                        : throw new InvalidDataException($"{sequence}: the tiles' latents list other frames (tile {ti} at frame {frame})");
+                file.Add(JoinedFrame(frame, here));
+            }
+            file.Complete();
+        }
+        finally
+        {
+            foreach (var f in streams) f.Dispose();
+        }
+
         // A frame's tile objects by the joined id each had then, in tile order, once a frame: searching every tile's
         // objects for each row took nine tenths of a run with 192 tiles (vtest.avi, tiles:64:16; README, "Tracking").
-        Dictionary<int, List<(int Tile, LatentObject O)>> ByJoinedId(int frame)
+        Dictionary<int, List<(int Tile, LatentObject O)>> ByJoinedId(int frame, LatentFrame?[] here)
         {
             var byId = new Dictionary<int, List<(int, LatentObject)>>();
             for (var ti = 0; ti < tiles.Count; ti++)
-                if (byTile[ti].TryGetValue(frame, out var f))
-                    foreach (var o in f.Objects)
-                        if (joined.IdAt(frame, Tuple.Create(ti, (int)o.Id)) is { } id)
-                        {
-                            if (!byId.TryGetValue(id.Value, out var list)) byId[id.Value] = list = [];
-                            list.Add((ti, o));
-                        }
+                foreach (var o in here[ti]!.Objects)
+                    if (joined.IdAt(frame, Tuple.Create(ti, (int)o.Id)) is { } id)
+                    {
+                        if (!byId.TryGetValue(id.Value, out var list)) byId[id.Value] = list = [];
+                        list.Add((ti, o));
+                    }
             return byId;
         }
-        LatentFrame Frame(int frame)
+
+        LatentFrame JoinedFrame(int frame, LatentFrame?[] here)
         {
-            var candidates = ByJoinedId(frame);
+            var candidates = ByJoinedId(frame, here);
             // The tile object whose box is the row's (the nearest; the first tile's on a tie).
             LatentObject Origin(MotFiles.Row r) =>
                 (from c in candidates[r.Id]
@@ -473,8 +549,6 @@ public static partial class TrackCommand
                  select c.O with { Id = r.Id, Discovered = first[r.Id] == r.Frame, Tile = tileNames[c.Tile] }).First();
             return new LatentFrame(frame, [.. rows[frame].Select(Origin)]);
         }
-        var frames = byTile[0].Keys.Order().Select(Frame).ToList();
-        File.WriteAllText(Scalor.IO.Crop.sequenceFile(latentsDir, sequence, ".json"), JsonSerializer.Serialize(frames, LatentsJson));
     }
 
     /// <summary>Puts the backward pass's object behind each row <c>--backfill</c> added into the forward latents:
@@ -556,6 +630,8 @@ public static partial class TrackCommand
         readonly int pictured;
         readonly StringBuilder mot = new();
         readonly List<LatentFrame>? latents;
+        /// <summary>Where the latents go as they come, when nothing needs them held (no backward pass to merge).</summary>
+        readonly LatentsFile? latentsFile;
         readonly bool? backfilled;
         readonly List<FramePictures> rows = new();
         readonly Dictionary<long, List<(double X, double Y)>> tracks = new();
@@ -581,7 +657,9 @@ public static partial class TrackCommand
             this.size = size;
             (this.capacity, this.slots) = (capacity, outDir is null ? null : slots);
             (this.src, this.outDir, this.cmd, this.frameDone, this.pictured) = (src, outDir, cmd, frameDone, pictured);
-            latents = cmd.Latents ? new List<LatentFrame>() : null;
+            if (cmd.Latents && !cmd.Backfill && outDir is not null)
+                latentsFile = new LatentsFile(Scalor.IO.Crop.sequenceFile(Path.Combine(outDir, "latents"), src.Name, ".json"), cmd.FrameStep, src.Left, src.Top);
+            else if (cmd.Latents) latents = [];
             backfilled = cmd.Backfill ? false : null;
             (sx, sy) = ((double)src.Width / size, (double)src.Height / size);
         }
@@ -642,8 +720,11 @@ public static partial class TrackCommand
                 if (!tracks.TryGetValue(o.Id, out var path)) tracks[o.Id] = path = [];
                 path.Add(((l + w / 2) * sx, (top + h / 2) * sy));
             }
-            latents?.Add(new LatentFrame(t + 1, [.. objects.Select((o, i) => new LatentObject(o.Id, o.Where[0], o.Where[1], o.Where[2], o.Where[3],
-                reported[i], o.Depth, o.Presence, o.Visible, o.New, o.What, backfilled))]));
+            if (latents is null && latentsFile is null) return;
+            var frame = new LatentFrame(t + 1, [.. objects.Select((o, i) => new LatentObject(o.Id, o.Where[0], o.Where[1], o.Where[2], o.Where[3],
+                reported[i], o.Depth, o.Presence, o.Visible, o.New, o.What, backfilled))]);
+            latents?.Add(frame);
+            latentsFile?.Add(frame);
         }
 
         /// <summary>The sequence tracked: its results text, mean MSE, frame count and latents; the pictures saved.</summary>
@@ -652,6 +733,7 @@ public static partial class TrackCommand
         public (string Mot, double Mse, int Frames, List<LatentFrame>? Latents) Finish(Func<string, (string Mot, MotFiles.Row[] Added)>? complete = null, Action<List<ModelView>>? seen = null)
         {
             slots?.Add(src.Name, capacity, full, t, 1 + firstFull * cmd.FrameStep);
+            latentsFile?.Complete();
             var text = mot.ToString();
             if (complete is not null)
             {
@@ -667,7 +749,11 @@ public static partial class TrackCommand
             return (text, t == 0 ? 0 : mseSum / t, t, latents);
         }
 
-        public void Dispose() => ((IDisposable?)tracker)?.Dispose();
+        public void Dispose()
+        {
+            ((IDisposable?)tracker)?.Dispose();
+            latentsFile?.Dispose();
+        }
     }
 
 }

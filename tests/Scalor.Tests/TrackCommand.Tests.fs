@@ -310,13 +310,23 @@ let tests =
             inTempDir "scalor-track-stop" <| fun dir ->
                 let run name backfill stopAfter =
                     let out = Path.Combine(dir, name)
-                    let cmd = { command out true with Sequences = 3; World = { Scalor.Worlds.World.defaultConfig with Length = 10 }; Latents = false; Backfill = backfill }
+                    let cmd = { command out true with Sequences = 3; World = { Scalor.Worlds.World.defaultConfig with Length = 10 }; Latents = true; Backfill = backfill }
                     use interrupt = new Interrupt("track", StopAfter = stopAfter)
                     Expect.equal (TrackCommand.Run(cmd, interrupt)) 130 "the exit code of a command ended by Ctrl+C"
                     let framesOf seq =
                         let file = Path.Combine(out, "results", seq + ".txt")
                         if File.Exists file then Some(results file |> Map.toList |> List.map (fun ((f, _), _) -> f) |> List.distinct |> List.sort) else None
                     Expect.isFalse (File.Exists(Path.Combine(out, "metrics.json"))) "a part of the worlds is not scored as the whole"
+                    Expect.isEmpty (Directory.GetFiles(out, "*.partial", SearchOption.AllDirectories)) "no latents file left half written"
+                    for seq in [ "seq-0001"; "seq-0002"; "seq-0003" ] do
+                        let latents = Path.Combine(out, "latents", seq + ".json")
+                        let file = Path.Combine(out, "results", seq + ".txt")
+                        Expect.equal (File.Exists latents) (File.Exists file) (sprintf "%s: latents as the results" seq)
+                        if File.Exists latents then
+                            use doc = JsonDocument.Parse(File.ReadAllText latents)
+                            let listed = [ for f in doc.RootElement.EnumerateArray() -> f.GetProperty("frame").GetInt32() ]
+                            Expect.equal listed [ 1 .. List.length listed ] (sprintf "%s: the latents list the frames tracked" seq)
+                            Expect.isTrue (Set.isSubset (results file |> Map.toList |> List.map (fun ((f, _), _) -> f) |> set) (set listed)) (sprintf "%s: every frame with a result" seq)
                     framesOf "seq-0001", framesOf "seq-0002", framesOf "seq-0003"
                 // Each pass reads its frames through the interrupt: the 15th frame read is the second sequence's 5th.
                 match run "online" false 15L with
