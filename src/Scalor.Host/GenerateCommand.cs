@@ -78,7 +78,7 @@ public static class GenerateCommand
                 if (truth is not null) PositionErrors(nets, truth, observed, imagined, size, pos);
             });
         }
-        Console.WriteLine($"generate: {cmd.Samples} sample(s) of {(cmd.FromScratch ? "" : $"{cmd.Observe} observed + ")}{cmd.Steps} imagined frames in {outDir}");
+        Console.WriteLine($"generate: {Counts.Of(cmd.Samples, "sample")} of {(cmd.FromScratch ? "" : $"{cmd.Observe} observed + ")}{cmd.Steps} imagined frames in {outDir}");
         if (truth is not null && pos.Counted.Any(c => c > 0))
         {
             double Mean(double[] sum, int t) => pos.Counted[t] > 0 ? sum[t] / pos.Counted[t] : double.NaN;
