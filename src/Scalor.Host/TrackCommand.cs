@@ -503,9 +503,9 @@ public static partial class TrackCommand
         // Read a frame at a time from every tile's file at once (each lists every tracked frame, in order), and written
         // so: held whole, the tiles' latents of a long video would not fit in memory (LatentsFile).
         var streams = tiles.Select(s => File.OpenRead(Scalor.IO.Crop.sequenceFile(latentsDir, s.Name, ".json"))).ToList();
+        var readers = streams.Select(f => JsonSerializer.DeserializeAsyncEnumerable<LatentFrame>(f, LatentsJson).ToBlockingEnumerable().GetEnumerator()).ToList();
         try
         {
-            var readers = streams.Select(f => JsonSerializer.DeserializeAsyncEnumerable<LatentFrame>(f, LatentsJson).ToBlockingEnumerable().GetEnumerator()).ToList();
             using var file = new LatentsFile(Scalor.IO.Crop.sequenceFile(latentsDir, sequence, ".json"));
             while (readers[0].MoveNext())
             {
@@ -521,6 +521,7 @@ public static partial class TrackCommand
         }
         finally
         {
+            foreach (var r in readers) r.Dispose();
             foreach (var f in streams) f.Dispose();
         }
 
