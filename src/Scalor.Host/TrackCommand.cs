@@ -67,6 +67,8 @@ public static partial class TrackCommand
         else
         {
             sources = Inputs.Open(cmd.Input, size, out gtDir, cmd.FrameStep, cmd.Crop?.Value, decoderSaid);
+            if (cmd.Backfill && Inputs.IsStream(cmd.Input))
+                Console.WriteLine("track: --backfill holds a stream's frames until it ends and tracks them then; a live stream does not end, and Ctrl-C leaves it out");
             if (tiled) SaySeams(sources, cmd.Crop!.Value, Console.WriteLine);
             // Every k-th frame is tracked, and only the crop's window of it, so the truth of the frames between and of
             // the objects outside the window is no one's to find. Tiles cover the whole frame.
