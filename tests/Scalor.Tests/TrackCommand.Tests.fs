@@ -329,7 +329,7 @@ let tests =
                             Expect.isTrue (Set.isSubset (results file |> Map.toList |> List.map (fun ((f, _), _) -> f) |> set) (set listed)) (sprintf "%s: every frame with a result" seq)
                     framesOf "seq-0001", framesOf "seq-0002", framesOf "seq-0003"
                 // Each pass reads its frames through the interrupt: the 15th frame read is the second sequence's 5th.
-                match run "online" false 15L with
+                match run "online" false (Nullable 15L) with
                 | Some first, Some second, third ->
                     Expect.equal first [ 1 .. 10 ] "the first sequence whole"
                     Expect.isNonEmpty second "the second as far as it went"
@@ -337,7 +337,7 @@ let tests =
                     Expect.isNone third "the third not tracked"
                 | other -> failtestf "results %A" other
                 // With --backfill each sequence is read, then passed over backwards and forwards: 30 frames a sequence.
-                match run "backfill" true 45L with
+                match run "backfill" true (Nullable 45L) with
                 | Some first, second, third ->
                     Expect.equal first [ 1 .. 10 ] "the first sequence whole"
                     Expect.isNone second "the second, stopped in its backward pass, left out"
