@@ -182,11 +182,13 @@ type TrackArgs =
     | Boxes of BoxesArg
     | Backfill
     | Live
+    | Realtime
     | Frame_Step of int
     | [<Unique>] Crop of window: string
     interface IArgParserTemplate with
         member a.Usage =
             match a with
+            | Realtime -> "keep up with a live stream (ONNX Runtime): when the frames come faster than they are tracked, the oldest waiting one is dropped and the newest tracked; results and latents name the frames tracked, and track says how many were dropped. Without it every frame waits its turn."
             | Live -> "with tiles (--crop tiles:S, or a model that records them): join the tiles' tracks frame by frame as a live stream must, never taking back an id it has reported (a track that meets another late takes the older id from then on); as an application streaming a camera does (TiledTracker). Default: join over the whole files."
             | Crop _ -> "with --input: track this window of each frame, 'centre' (the largest centred square) or W:H:X:Y in the input's pixels (ffmpeg's crop), or 'whole' (the whole frame squashed to a square); or tiles:S[:O], each tile tracked at the model's scale and their tracks joined into one set of ids for the whole frame (where tiles share at least O pixels); default: the window or tiles the model records (train --crop), else the whole frame; boxes are still in the input's pixels, and ground truth is scored on the objects whose centre lies in the window."
             | Frame_Step _ -> "with --input: track every k-th frame from the first (default: the step the model records, as 'train --frame-step k' saw them, else 1); results keep the input's frame numbers, and ground truth is scored on the tracked frames."

@@ -116,6 +116,9 @@ type TrackCommand =
       /// Join tiles frame by frame (`Stitch.Live`); with the ONNX runtime, track them as a live stream
       /// (`TiledTracker`, each frame decoded once).
       Live: bool
+      /// Drop the oldest waiting frame when frames come faster than they are tracked (ONNX Runtime), to keep up
+      /// with a live stream.
+      Realtime: bool
       /// With Input: every FrameStep-th frame is tracked (1: every frame; 0: as the model records, else 1).
       FrameStep: int
       /// With Input: the window of each frame to track (None: as the model records, else the whole frame).
@@ -439,6 +442,9 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
     if crop.IsSome && not (r.Contains TrackArgs.Input) then usage "--crop applies to --input; a generated world is already the model's square"
     if r.Contains TrackArgs.Live && not (r.Contains TrackArgs.Input) then usage "--live joins tiles of --input; a generated world is the model's square, one tile"
     if r.Contains TrackArgs.Live && r.Contains TrackArgs.Backfill then usage "--live tracks as a live stream, which cannot go back; --backfill plays each sequence backwards once it has ended"
+    if r.Contains TrackArgs.Realtime && r.Contains TrackArgs.Backfill then usage "--realtime drops frames to keep up; --backfill needs every frame of a sequence"
+    if r.Contains TrackArgs.Realtime && not (r.Contains TrackArgs.Input) then usage "--realtime keeps up with --input's frames as they come; a generated world waits for the tracker"
+    if r.Contains TrackArgs.Realtime && runtime = "torchsharp" then usage "--realtime drops frames on ONNX Runtime: give --runtime onnx (or an exported model)"
     match crop with
     | Some c when r.Contains TrackArgs.Live && not c.IsTiles -> usage "--live joins tiles: give --crop tiles:S[:O]"
     | _ -> ()
@@ -465,6 +471,7 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
           ExplainedShare = explainedShareOf (r.TryGetResult TrackArgs.Explained_Share)
           Backfill = r.Contains TrackArgs.Backfill
           Live = r.Contains TrackArgs.Live
+          Realtime = r.Contains TrackArgs.Realtime
           FrameStep = frameStep
           Crop = crop }
 

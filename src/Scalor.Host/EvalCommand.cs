@@ -107,7 +107,7 @@ public static class EvalCommand
         // The tracking of `track` (deterministic, the same reporting rules), its results kept in memory: no
         // results folder, so a read-only or full temporary folder does not stop the evaluation.
         var track = new Parse.TrackCommand(cmd.Model, cmd.DataDir, null, Scalor.Worlds.World.defaultConfig, 1, 0, false, false, 0.5f,
-            cmd.MinVisibleShare, cmd.Threads, null, "torchsharp", "auto", 64, cmd.DuplicateShare, cmd.ExplainedShare, true, cmd.Backfill, false, 1, null);
+            cmd.MinVisibleShare, cmd.Threads, null, "torchsharp", "auto", null, cmd.DuplicateShare, cmd.ExplainedShare, true, cmd.Backfill, false, false, 1, null);
         var tracked = new Dictionary<string, MotFiles.Row[]>();
         var sw = Stopwatch.StartNew();
         var frames = 0;
@@ -216,7 +216,7 @@ public static class EvalCommand
         var e = s.Errors;
         return string.Create(CultureInfo.InvariantCulture,
             $"{Errors.misses(e)} missed ({e.MissOverlapped} sharing over {Errors.overlapShare * 100:F0}% of their box with another object, {e.MissTouching} touching one, {e.MissAlone} alone); "
-            + $"{Errors.falsePositives(e)} false positives ({e.FalseNearFound} near an object another track found, {e.FalsePartlyOut} partly out of view, {e.FalseElsewhere} elsewhere); "
+            + $"{Counts.Of(Errors.falsePositives(e), "false positive")} ({e.FalseNearFound} near an object another track found, {e.FalsePartlyOut} partly out of view, {e.FalseElsewhere} elsewhere); "
             + $"{s.ClearCounts.IDSW} id switch{(s.ClearCounts.IDSW == 1 ? "" : "es")}");
     }
 

@@ -108,7 +108,14 @@ public static partial class TrackCommand
         // With --live on ONNX Runtime, each sequence's tiles and the join its stream reported, for its pictures and latents.
         var streamJoins = new Dictionary<string, (List<Source> Tiles, Stitch.Joined Joined)>();
         var slots = new SlotUse();
-        OneSequence one = onnx is null ? (s, o, d, c, v) => TrackOne(nets!, share, s, o, cmd, d, c, v, slots) : (s, o, d, c, v) => TrackOneOnnx(onnx, s, o, cmd, d, c, v, slots);
+        if (cmd.Realtime && onnx is null) throw new UserError("--realtime drops frames on ONNX Runtime: add --runtime onnx");
+        if (cmd.Realtime && !Inputs.IsStream(cmd.Input!))
+            Console.WriteLine("track: --realtime on a file: its frames come as fast as they decode, so most wait too long and are dropped");
+        // With --realtime, each sequence's frames dropped to keep up.
+        var dropped = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
+        Action Dropping(string name) => () => dropped.AddOrUpdate(name, 1, (_, k) => k + 1);
+        string DroppedOf(string name) => dropped.TryGetValue(name, out var k) ? $"; {Counts.Of(k, "frame")} dropped to keep up" : "";
+        OneSequence one = onnx is null ? (s, o, d, c, v) => TrackOne(nets!, share, s, o, cmd, d, c, v, slots) : (s, o, d, c, v) => TrackOneOnnx(onnx, s, o, cmd, d, c, v, slots, Dropping(s.Name));
         var held = JoinedPictures.FramesHeld(sources.Count);
         // Tiles: each input frame read once and cut into its tiles, which are stepped in turn, each as it would be
         // alone (a video decoded once, not once per tile). On ONNX Runtime they are joined as they come with --live
@@ -152,7 +159,7 @@ public static partial class TrackCommand
                 mseSum += mse * n;
                 mseFrames += n;
                 frames += n;
-                say($"track: {src.Name}: {Counts.Of(n, "frame")}{(cmd.Backfill ? $"; backfill added {Counts.Of(added, "box", "boxes")}" : "")}");
+                say($"track: {src.Name}: {Counts.Of(n, "frame")}{(cmd.Backfill ? $"; backfill added {Counts.Of(added, "box", "boxes")}" : "")}{DroppedOf(src.Name)}");
             }
 
             if (once)
@@ -180,7 +187,7 @@ public static partial class TrackCommand
                     if (onnx is not null)
                     {
                         (n, var joined) = TrackTilesAtOnce(new TiledTracker(onnx, join: cmd.Live), size, whole, tiles, outDir, cmd, sourceResults, cmd.Live ? results : null,
-                            () => { for (var i = 0; i < count; i++) frameDone(); }, seen, slots);
+                            () => { for (var i = 0; i < count; i++) frameDone(); }, seen, slots, Dropping(whole.Name));
                         if (cmd.Live)
                         {
                             streamJoins[whole.Name] = (tiles, joined);
@@ -196,7 +203,7 @@ public static partial class TrackCommand
                     frames += n * count;
                     kept.UnionWith(tiles.Select(t => t.Name));
                     if (interrupt.Requested && (whole.Length <= 0 || n < whole.Length)) cut ??= (whole.Name, $"{whole.Name} cut after {Counts.Of(n, "frame")} (its results hold them)");
-                    say($"track: {whole.Name}: {Counts.Of(n, "frame")}, {count} tiles each");
+                    say($"track: {whole.Name}: {Counts.Of(n, "frame")}, {count} tiles each{DroppedOf(whole.Name)}");
                 }
                 return;
             }
@@ -358,18 +365,24 @@ public static partial class TrackCommand
     /// <summary>What <see cref="TrackOne"/> does, on ONNX Runtime: the frames tracked on a worker as they are read
     /// (<see cref="TrackingStream.Process"/>), those drawn rendered (the model exported with <c>--render</c>); no MSE.</summary>
     internal static (string Mot, double Mse, int Frames, List<LatentFrame>? Latents) TrackOneOnnx(OnnxTracker onnx, Source src, string? outDir, Parse.TrackCommand cmd,
-        Action? frameDone = null, Func<string, (string Mot, MotFiles.Row[] Added)>? complete = null, Action<List<ModelView>>? seen = null, SlotUse? slots = null)
+        Action? frameDone = null, Func<string, (string Mot, MotFiles.Row[] Added)>? complete = null, Action<List<ModelView>>? seen = null, SlotUse? slots = null,
+        Action? dropped = null)
     {
         var size = onnx.ImageSize;
         using var one = new SequenceTracking(size, onnx.Capacity, src, outDir, cmd, frameDone, slots: slots);
         var state = onnx.NewState();
+        // A frame's index is its place among the sequence's frames read (every frame-step-th), kept when others are dropped.
         src.Frames.Select((rgb, t) => new Frame(src.Name, t, size, size, rgb)).ToObservable()
-            .Process(f => onnx.Step(f, state, one.Draws(f.Index)), new StreamOptions(8, Overflow.Block))
-            .Do(one.Add)
+            .Process(f => onnx.Step(f, state, one.Draws(f.Index)), Paced(cmd), dropped is null ? null : _ => dropped())
+            .Do(f => one.Add(f, f.Frame.Index))
             .Count()
             .Wait();
         return one.Finish(complete, seen);
     }
+
+    /// <summary>How ONNX Runtime's stream takes the frames: each waits its turn, or with <c>--realtime</c> the newest
+    /// waits alone and an older one is dropped, so that tracking keeps up with a live stream.</summary>
+    internal static StreamOptions Paced(Parse.TrackCommand cmd) => cmd.Realtime ? new(1, Overflow.DropOldest) : new(8, Overflow.Block);
 
     /// <summary>One sequence tracked by one runtime (<see cref="TrackOne"/>, <see cref="TrackOneOnnx"/>), with their parameters.</summary>
     internal delegate (string Mot, double Mse, int Frames, List<LatentFrame>? Latents) OneSequence(Source src, string? outDir,
@@ -646,6 +659,9 @@ public static partial class TrackCommand
         int t;
         /// <summary>Frames after which every slot was taken, and the first of them (from 0).</summary>
         int full, firstFull = -1;
+        /// <summary>The index (from 0, among the sequence's frames read) of the frame being recorded: the count of frames
+        /// tracked, unless frames were dropped to keep up (<c>--realtime</c>).</summary>
+        int at;
 
         /// <param name="pictured">Frames drawn in the pictures (the GIF; the PNG shows the first <see cref="ShownFrames"/>).</param>
         /// <param name="slots">Hears, at <see cref="Finish"/>, after how many frames every object slot was taken (a sequence whose results are written, not a backward pass).</param>
@@ -673,15 +689,18 @@ public static partial class TrackCommand
         /// <summary>Tracks the sequence's next frame (RGB bytes at the model's size).</summary>
         public void Step(byte[] rgb)
         {
+            at = t;
             tracker!.Step(rgb, Seen);
             Taken(tracker.Live);
             t++;
             frameDone?.Invoke();
         }
 
-        /// <summary>Takes the sequence's next frame as ONNX Runtime tracked it (rendered where <see cref="Draws"/>).</summary>
-        public void Add(TrackedFrame f)
+        /// <summary>Takes the sequence's next frame as ONNX Runtime tracked it (rendered where <see cref="Draws"/>), the
+        /// <paramref name="index"/>-th of its frames read (default: the next).</summary>
+        public void Add(TrackedFrame f, int? index = null)
         {
+            at = index ?? t;
             Record([.. f.Objects.Select(o => new Reported(o.Id, (o.Left, o.Top, o.Width, o.Height), o.Presence, o.Where, o.Depth, o.Visible, o.New, o.What ?? []))]);
             if (Draws(t) && f.Reconstruction is not null) rows.Add(Picture(f, size, perObject: t < ShownFrames));
             Taken(f.Live ?? 0);
@@ -693,7 +712,7 @@ public static partial class TrackCommand
         {
             if (live < capacity) return;
             full++;
-            if (firstFull < 0) firstFull = t;
+            if (firstFull < 0) firstFull = at;
         }
 
         /// <summary>A reported object as either runtime gives it: its box in the model's pixels, and its latents.</summary>
@@ -719,12 +738,12 @@ public static partial class TrackCommand
                 var o = objects[i];
                 var (l, top, w, h) = o.Box;
                 reported[i] = TrackingStream.MotBox([l * sx, top * sy, w * sx, h * sy]);
-                mot.Append(TrackingStream.MotLine(t + 1, o.Id, reported[i], o.Presence)).Append('\n');
+                mot.Append(TrackingStream.MotLine(at + 1, o.Id, reported[i], o.Presence)).Append('\n');
                 if (!tracks.TryGetValue(o.Id, out var path)) tracks[o.Id] = path = [];
                 path.Add(((l + w / 2) * sx, (top + h / 2) * sy));
             }
             if (latents is null && latentsFile is null) return;
-            var frame = new LatentFrame(t + 1, [.. objects.Select((o, i) => new LatentObject(o.Id, o.Where[0], o.Where[1], o.Where[2], o.Where[3],
+            var frame = new LatentFrame(at + 1, [.. objects.Select((o, i) => new LatentObject(o.Id, o.Where[0], o.Where[1], o.Where[2], o.Where[3],
                 reported[i], o.Depth, o.Presence, o.Visible, o.New, o.What, backfilled))]);
             latents?.Add(frame);
             latentsFile?.Add(frame);

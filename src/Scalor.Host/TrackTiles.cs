@@ -42,18 +42,19 @@ public static partial class TrackCommand
     /// <param name="tiles">The tiles' sources, in the windows' order (names, windows; their frames are not read).</param>
     /// <param name="seen">Given each tile's name and pictured frames, when pictures are drawn.</param>
     static (int Frames, Stitch.Joined Joined) TrackTilesAtOnce(TiledTracker tiler, int size, TiledSource whole, IReadOnlyList<Source> tiles, string outDir, Parse.TrackCommand cmd,
-        string tilesDir, string? results, Action frameDone, Action<string, List<ModelView>>? seen, SlotUse? slots = null)
+        string tilesDir, string? results, Action frameDone, Action<string, List<ModelView>>? seen, SlotUse? slots = null, Action? dropped = null)
     {
         var joins = new List<Stitch.Joined>();
         using var trackings = new Trackings([.. tiles.Select(src => new SequenceTracking(size, tiler.Tracker.Capacity, src, outDir, cmd, null, PicturedOf(tiles.Count), slots))]);
         // The frames' count, not their index (every frame-step-th frame of the input): the first ones are drawn.
         var stepped = 0;
         var tracked = whole.TiledFrames(cmd.FrameStep).ToObservable()
-            .Process(f => tiler.Step(f, trackings.All[0].Draws(stepped++)), new StreamOptions(8, Overflow.Block));
+            .Process(f => tiler.Step(f, trackings.All[0].Draws(stepped++)), Paced(cmd), dropped is null ? null : _ => dropped());
         var n = (results is null ? tracked : tracked.RecordMot(results))
             .Do(f =>
             {
-                for (var i = 0; i < f.Tiles!.Count; i++) trackings.All[i].Add(f.Tiles[i]);
+                // The tiles' frames carry the input's frame index, every frame-step-th.
+                for (var i = 0; i < f.Tiles!.Count; i++) trackings.All[i].Add(f.Tiles[i], f.Frame.Index / cmd.FrameStep);
                 // Read on the worker right after its step, before the next; none when the tiles are joined after.
                 if (tiler.LastJoined is { } joined) joins.Add(joined);
                 frameDone();

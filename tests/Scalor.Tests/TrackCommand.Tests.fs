@@ -383,6 +383,29 @@ let tests =
                     Expect.sequenceEqual [ for f in latents.RootElement.EnumerateArray() -> f.GetProperty("frame").GetInt32() ] [ 1; 3; 5; 7; 9 ] "the latents name the input's frames"
                 Expect.isTrue (File.Exists(Path.Combine(seq, "gt", "gt.txt")) && File.ReadAllLines(Path.Combine(seq, "gt", "gt.txt")) = truth) "the input's truth is left as it was"
 
+        testCase "--realtime tracks the frames it keeps up with, each under its own number, and the rows at those frames only" <| fun () ->
+            inTempDir "scalor-realtime" <| fun dir ->
+                // Images load far faster than frames are tracked, so most wait too long and are dropped; which ones
+                // depends on the machine's timing, so what is checked holds whichever are kept.
+                let data, _ = heldOutSequence dir 40
+                let out = trackInto dir "onnx" "realtime" data (fun c -> { c with Realtime = true; FrameStep = 2 })
+                use latents = JsonDocument.Parse(File.ReadAllText(Path.Combine(out, "latents", "seq-0001.json")))
+                let kept = [ for f in latents.RootElement.EnumerateArray() -> f.GetProperty("frame").GetInt32() ]
+                Expect.isNonEmpty kept "some frames tracked"
+                Expect.isTrue (List.forall (fun f -> f >= 1 && f <= 39 && f % 2 = 1) kept) (sprintf "every 2nd input frame, by its number: %A" kept)
+                Expect.equal kept (List.distinct (List.sort kept)) "in order, once each"
+                let rowFrames = results (Path.Combine(out, "results", "seq-0001.txt")) |> Map.toList |> List.map (fun ((f, _), _) -> f) |> set
+                Expect.isTrue (Set.isSubset rowFrames (set kept)) "rows only at the frames tracked"
+                // The objects a frame's rows report are those its latents list (the same frames, not shifted).
+                for f in latents.RootElement.EnumerateArray() do
+                    let frame = f.GetProperty("frame").GetInt32()
+                    let ids = [ for o in f.GetProperty("objects").EnumerateArray() -> o.GetProperty("id").GetInt64() ] |> set
+                    let rowIds = results (Path.Combine(out, "results", "seq-0001.txt")) |> Map.toList |> List.choose (fun ((g, id), _) -> if g = frame then Some id else None) |> set
+                    Expect.equal rowIds ids (sprintf "frame %d: the same objects in both files" frame)
+                Expect.equal
+                    (refusalOf (fun () -> TrackCommand.Run { command (Path.Combine(dir, "ts")) true with Input = data; Realtime = true; Runtime = "torchsharp" })).Message
+                    "--realtime drops frames on ONNX Runtime: add --runtime onnx" "TorchSharp takes every frame"
+
         testCase "--crop tracks a window as the frames it shows, boxes in the input's pixels, scored on the objects in it" <| fun () ->
             inTempDir "scalor-crop" <| fun dir ->
                 // One held-out LD sequence, and a copy of it placed at (40, 12) in wider 112×80 black frames, its truth
