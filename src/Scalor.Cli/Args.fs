@@ -183,11 +183,13 @@ type TrackArgs =
     | Backfill
     | Live
     | Realtime
+    | Mse
     | Frame_Step of int
     | [<Unique>] Crop of window: string
     interface IArgParserTemplate with
         member a.Usage =
             match a with
+            | Mse -> "on ONNX Runtime: render every frame to report the reconstruction MSE as TorchSharp does (about twice the time; an exported model needs --render). TorchSharp always reports it."
             | Realtime -> "keep up with a live stream (ONNX Runtime): when the frames come faster than they are tracked, the oldest waiting one is dropped and the newest tracked; results and latents name the frames tracked, and track says how many were dropped. Without it every frame waits its turn."
             | Live -> "with tiles (--crop tiles:S, or a model that records them): join the tiles' tracks frame by frame as a live stream must, never taking back an id it has reported (a track that meets another late takes the older id from then on); as an application streaming a camera does (TiledTracker). Default: join over the whole files."
             | Crop _ -> "with --input: track this window of each frame, 'centre' (the largest centred square) or W:H:X:Y in the input's pixels (ffmpeg's crop), or 'whole' (the whole frame squashed to a square); or tiles:S[:O], each tile tracked at the model's scale and their tracks joined into one set of ids for the whole frame (where tiles share at least O pixels); default: the window or tiles the model records (train --crop), else the whole frame; boxes are still in the input's pixels, and ground truth is scored on the objects whose centre lies in the window."
@@ -197,7 +199,7 @@ type TrackArgs =
             | Explained_Share _ -> explainedShareUsage
             | Boxes _ -> boxesUsage
             | Backfill -> backfillUsage
-            | Runtime _ -> "torchsharp (default) or onnx: export the model and run it on ONNX Runtime (results, latents and pictures; no reconstruction MSE). A model exported with scalor-host export runs on ONNX Runtime (torchsharp is an error there)."
+            | Runtime _ -> "torchsharp (default) or onnx: export the model and run it on ONNX Runtime (results, latents and pictures; the reconstruction MSE with --mse). A model exported with scalor-host export runs on ONNX Runtime (torchsharp is an error there)."
             | Provider _ -> "ONNX Runtime execution provider: auto (DirectML on Windows, CUDA where present, else CPU), cpu, cuda, directml."
             | Capacity _ -> "object slots, the most objects tracked at once, on either runtime (default: the model's, 128); track says when they were all in use, where objects found beyond them were not tracked."
             | Model _ -> "checkpoint to track with, or a model exported with scalor-host export (model.onnx: run on ONNX Runtime, with the capacity and rejection it was exported with; pictures when exported with --render) (default: the embedded moving-dSprites LD model)."

@@ -119,6 +119,8 @@ type TrackCommand =
       /// Drop the oldest waiting frame when frames come faster than they are tracked (ONNX Runtime), to keep up
       /// with a live stream.
       Realtime: bool
+      /// On ONNX Runtime, render every frame for the reconstruction MSE (TorchSharp always has it).
+      Mse: bool
       /// With Input: every FrameStep-th frame is tracked (1: every frame; 0: as the model records, else 1).
       FrameStep: int
       /// With Input: the window of each frame to track (None: as the model records, else the whole frame).
@@ -472,6 +474,7 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
           Backfill = r.Contains TrackArgs.Backfill
           Live = r.Contains TrackArgs.Live
           Realtime = r.Contains TrackArgs.Realtime
+          Mse = r.Contains TrackArgs.Mse
           FrameStep = frameStep
           Crop = crop }
 

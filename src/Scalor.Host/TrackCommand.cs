@@ -90,7 +90,7 @@ public static partial class TrackCommand
         var frames = 0;
         // Pictures on ONNX Runtime need the rendering outputs; only the frames drawn run them (OnnxTracker.Step).
         using var inMemory = exported is null && cmd.Runtime == "onnx"
-            ? ExportCommand.InMemory(nets!, nets!.Config.Capacity, cmd.Provider, cmd.Threads, Console.Error.WriteLine, duplicateShare: share, render: cmd.Pictures) : null;
+            ? ExportCommand.InMemory(nets!, nets!.Config.Capacity, cmd.Provider, cmd.Threads, Console.Error.WriteLine, duplicateShare: share, render: cmd.Pictures || cmd.Mse) : null;
         var onnx = exported ?? inMemory;
         if (onnx is not null)
         {
@@ -186,8 +186,10 @@ public static partial class TrackCommand
                     Action<string, List<ModelView>>? seen = seenByTile is null ? null : (name, views) => seenByTile[name] = views[..Math.Min(views.Count, held)];
                     if (onnx is not null)
                     {
-                        (n, var joined) = TrackTilesAtOnce(new TiledTracker(onnx, join: cmd.Live), size, whole, tiles, outDir, cmd, sourceResults, cmd.Live ? results : null,
+                        (n, var joined, var mse) = TrackTilesAtOnce(new TiledTracker(onnx, join: cmd.Live), size, whole, tiles, outDir, cmd, sourceResults, cmd.Live ? results : null,
                             () => { for (var i = 0; i < count; i++) frameDone(); }, seen, slots, Dropping(whole.Name));
+                        mseSum += mse;
+                        mseFrames += n * count;
                         if (cmd.Live)
                         {
                             streamJoins[whole.Name] = (tiles, joined);
@@ -225,7 +227,7 @@ public static partial class TrackCommand
         var inv = CultureInfo.InvariantCulture;
         if (slots.Line(exported is not null) is { } slotLine) Console.WriteLine(slotLine);
         Console.WriteLine(frames == 0 ? string.Create(inv, $"track: 0 frames in {sw.Elapsed.TotalSeconds:F1} s; results in {results}")
-            : string.Create(inv, $"track: {Counts.Of(frames, "frame")} in {sw.Elapsed.TotalSeconds:F1} s ({1000 * sw.Elapsed.TotalSeconds / frames:F1} ms/frame){(onnx is null ? $"; reconstruction MSE {mseSum / Math.Max(1, mseFrames):F5}" : $" on ONNX Runtime ({onnx.ProviderName})")}; results in {results}"));
+            : string.Create(inv, $"track: {Counts.Of(frames, "frame")} in {sw.Elapsed.TotalSeconds:F1} s ({1000 * sw.Elapsed.TotalSeconds / frames:F1} ms/frame){(onnx is null ? "" : $" on ONNX Runtime ({onnx.ProviderName})")}{(onnx is null || cmd.Mse ? $"; reconstruction MSE {mseSum / Math.Max(1, mseFrames):F5}" : "")}; results in {results}"));
         if (interrupt.Requested)
         {
             var untracked = notTracked.Distinct().Count(n => n != cut?.Sequence);
@@ -238,7 +240,7 @@ public static partial class TrackCommand
             var evaluated = Evaluate.evaluateFolders(gtDir, results, false, null, 0.0);
             var summary = Evaluate.summarise(evaluated);
             var json = EvalCommand.Keys(summary);
-            if (onnx is null) json["mse"] = mseSum / Math.Max(1, mseFrames);
+            if (onnx is null || cmd.Mse) json["mse"] = mseSum / Math.Max(1, mseFrames);
             json["capacity"] = slots.Capacity;
             json["slots_full_frames"] = slots.FullFrames;
             json["backfill"] = cmd.Backfill;
@@ -272,6 +274,8 @@ public static partial class TrackCommand
         records.Add(onnx.DuplicateShare is { } d ? Checkpoints.DescribeShare(d) : "official rejection");
         if (onnx.ExplainedShare is { } explained) records.Add(Checkpoints.DescribeExplainedShare(explained));
         Console.WriteLine($"track: {path}: an exported model on ONNX Runtime ({onnx.ProviderName}), {string.Join(", ", records)}, as the model records");
+        if (cmd.Mse && !onnx.Renders)
+            throw new UserError($"--mse: {path} was exported without --render, so it cannot draw the reconstruction; export its checkpoint again with --render");
         if (cmd.Pictures && !onnx.Renders)
         {
             Console.WriteLine($"track: {path} was exported without --render, so it draws no pictures (a model exported with --render draws them)");
@@ -373,7 +377,7 @@ public static partial class TrackCommand
         var state = onnx.NewState();
         // A frame's index is its place among the sequence's frames read (every frame-step-th), kept when others are dropped.
         src.Frames.Select((rgb, t) => new Frame(src.Name, t, size, size, rgb)).ToObservable()
-            .Process(f => onnx.Step(f, state, one.Draws(f.Index)), Paced(cmd), dropped is null ? null : _ => dropped())
+            .Process(f => onnx.Step(f, state, one.Draws(f.Index) || cmd.Mse), Paced(cmd), dropped is null ? null : _ => dropped())
             .Do(f => one.Add(f, f.Frame.Index))
             .Count()
             .Wait();
@@ -701,11 +705,27 @@ public static partial class TrackCommand
         public void Add(TrackedFrame f, int? index = null)
         {
             at = index ?? t;
+            // TorchSharp's MSE (Seen): the mean square over the [3; H; W] rendering in [0, 1] of the input's bytes / 255.
+            if (cmd.Mse && f.Reconstruction is { } recon) mseSum += SquaredError(recon, f.Frame.Rgb) / recon.Length;
             Record([.. f.Objects.Select(o => new Reported(o.Id, (o.Left, o.Top, o.Width, o.Height), o.Presence, o.Where, o.Depth, o.Visible, o.New, o.What ?? []))]);
             if (Draws(t) && f.Reconstruction is not null) rows.Add(Picture(f, size, perObject: t < ShownFrames));
             Taken(f.Live ?? 0);
             t++;
             frameDone?.Invoke();
+        }
+
+        /// <summary>The summed squared difference of a [3; H; W] rendering and an H×W×3 RGB frame scaled to [0, 1].</summary>
+        static double SquaredError(float[] recon, byte[] rgb)
+        {
+            var plane = recon.Length / 3;
+            var sum = 0.0;
+            for (var c = 0; c < 3; c++)
+                for (var p = 0; p < plane; p++)
+                {
+                    var d = recon[c * plane + p] - rgb[3 * p + c] / 255f;
+                    sum += d * d;
+                }
+            return sum;
         }
 
         void Taken(int live)

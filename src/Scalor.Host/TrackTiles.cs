@@ -41,7 +41,7 @@ public static partial class TrackCommand
     /// <paramref name="tiler"/> does not join).</summary>
     /// <param name="tiles">The tiles' sources, in the windows' order (names, windows; their frames are not read).</param>
     /// <param name="seen">Given each tile's name and pictured frames, when pictures are drawn.</param>
-    static (int Frames, Stitch.Joined Joined) TrackTilesAtOnce(TiledTracker tiler, int size, TiledSource whole, IReadOnlyList<Source> tiles, string outDir, Parse.TrackCommand cmd,
+    static (int Frames, Stitch.Joined Joined, double MseSum) TrackTilesAtOnce(TiledTracker tiler, int size, TiledSource whole, IReadOnlyList<Source> tiles, string outDir, Parse.TrackCommand cmd,
         string tilesDir, string? results, Action frameDone, Action<string, List<ModelView>>? seen, SlotUse? slots = null, Action? dropped = null)
     {
         var joins = new List<Stitch.Joined>();
@@ -49,7 +49,7 @@ public static partial class TrackCommand
         // The frames' count, not their index (every frame-step-th frame of the input): the first ones are drawn.
         var stepped = 0;
         var tracked = whole.TiledFrames(cmd.FrameStep).ToObservable()
-            .Process(f => tiler.Step(f, trackings.All[0].Draws(stepped++)), Paced(cmd), dropped is null ? null : _ => dropped());
+            .Process(f => tiler.Step(f, trackings.All[0].Draws(stepped++) || cmd.Mse), Paced(cmd), dropped is null ? null : _ => dropped());
         var n = (results is null ? tracked : tracked.RecordMot(results))
             .Do(f =>
             {
@@ -61,8 +61,13 @@ public static partial class TrackCommand
             })
             .Count()
             .Wait();
-        for (var i = 0; i < tiles.Count; i++) FinishTile(trackings.All[i], tiles[i], outDir, cmd, tilesDir, seen);
-        return (n, Stitch.whole(joins));
+        var mse = 0.0;
+        for (var i = 0; i < tiles.Count; i++)
+        {
+            var (m, frames) = FinishTile(trackings.All[i], tiles[i], outDir, cmd, tilesDir, seen);
+            mse += m * frames;
+        }
+        return (n, Stitch.whole(joins), mse);
     }
 
     /// <summary>A tile's tracking finished: its results written (<c>tilesDir/SEQ@S_S_X_Y.txt</c>, in the input's frames

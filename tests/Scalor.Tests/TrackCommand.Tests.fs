@@ -98,6 +98,29 @@ let tests =
                     Expect.isGreaterThan t.Length 20 "objects tracked"
                     Expect.sequenceEqual (firstSix o) (firstSix t) "the same frames, ids and boxes, written alike"
 
+        testCase "--mse: ONNX Runtime renders every frame and reports TorchSharp's reconstruction MSE; an export without rendering is refused" <| fun () ->
+            inTempDir "scalor-track-mse" <| fun dir ->
+                let mseOf name runtime mse =
+                    let out = Path.Combine(dir, name)
+                    Expect.equal (TrackCommand.Run { command out true with Latents = false; Runtime = runtime; Sequences = 2; Mse = mse }) 0 "track succeeds"
+                    use metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(out, "metrics.json")))
+                    match metrics.RootElement.TryGetProperty "mse" with
+                    | true, v -> Some(v.GetDouble())
+                    | _ -> None
+                let torch = mseOf "torch" "torchsharp" false
+                Expect.isSome torch "TorchSharp reports it"
+                Expect.isNone (mseOf "onnx" "onnx" false) "ONNX Runtime without --mse renders only the frames drawn: no MSE"
+                match torch, mseOf "onnx-mse" "onnx" true with
+                | Some t, Some o ->
+                    Expect.isGreaterThan t 0.0 "a reconstruction error"
+                    Expect.floatClose { absolute = 1e-7; relative = 1e-4 } o t "the same reconstruction, the same error"
+                | _, other -> failtestf "ONNX Runtime with --mse: %A" other
+                let plain = Path.Combine(dir, "plain.onnx")
+                Export.save (Scalor.create { Config.toy64 with BatchSize = 1 } 3L) { Export.defaultOptions with Capacity = 8 } plain |> ignore
+                let e = refusalOf (fun () -> TrackCommand.Run { command (Path.Combine(dir, "refused")) true with Model = plain; Mse = true; Runtime = "" })
+                Expect.stringContains e.Message "--mse" "names the option"
+                Expect.stringContains e.Message "--render" "and the export it needs"
+
         testCase "--capacity bounds both runtimes alike, and metrics.json counts the frames after which every slot was taken" <| fun () ->
             inTempDir "scalor-track" <| fun dir ->
                 let run name runtime capacity =
