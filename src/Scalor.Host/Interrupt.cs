@@ -4,7 +4,7 @@ namespace Scalor.Host;
 
 /// <summary>Ctrl+C or SIGTERM asks a long command to stop after the frame in hand and keep what it has done, as
 /// <c>train</c> keeps a checkpoint: an hour into a video, the results so far are the user's work. A second Ctrl+C
-/// or SIGTERM quits at once. The frames a command reads pass through <see cref="Until{T}"/>, so the work ends as if the input
+/// or SIGTERM quits at once (one within <see cref="SameSignalMs"/> of the first is that one delivered twice). The frames a command reads pass through <see cref="Until{T}"/>, so the work ends as if the input
 /// had ended there.</summary>
 public sealed class Interrupt : IDisposable
 {
@@ -12,18 +12,19 @@ public sealed class Interrupt : IDisposable
     readonly PosixSignalRegistration term;
     string? by;
     long passed;
+    /// <summary>When the first signal came (<see cref="Environment.TickCount64"/>).</summary>
+    long firstAt;
+
+    /// <summary>A signal within this many milliseconds of the first is the same request delivered twice (a wrapper
+    /// such as <c>timeout</c> forwards the SIGTERM its process group also got), not a second one.</summary>
+    public const int SameSignalMs = 1000;
 
     public Interrupt(string command)
     {
         this.command = command;
         Console.CancelKeyPress += OnCancel;
         // A background job started by a shell ignores SIGINT; kill, systemd and a stopping container send SIGTERM.
-        term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
-        {
-            if (Requested) return;
-            ctx.Cancel = true;
-            Request("SIGTERM");
-        });
+        term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => ctx.Cancel = Signalled("SIGTERM"));
     }
 
     /// <summary>What asked to stop ("Ctrl+C", "SIGTERM"); null while none has.</summary>
@@ -56,11 +57,19 @@ public sealed class Interrupt : IDisposable
         }
     }
 
-    void OnCancel(object? sender, ConsoleCancelEventArgs e)
+    void OnCancel(object? sender, ConsoleCancelEventArgs e) => e.Cancel = Signalled("Ctrl+C");
+
+    /// <summary>Whether a signal is taken as a request to stop (the process goes on to keep its work): the first is,
+    /// and a repeat of it within <see cref="SameSignalMs"/>; a later one ends the process at once.</summary>
+    bool Signalled(string signal)
     {
-        if (Requested) return;
-        e.Cancel = true;
-        Request("Ctrl+C");
+        if (!Requested)
+        {
+            Interlocked.CompareExchange(ref firstAt, Environment.TickCount64, 0);
+            Request(signal);
+            return true;
+        }
+        return Environment.TickCount64 - Interlocked.Read(ref firstAt) < SameSignalMs;
     }
 
     public void Dispose()
