@@ -33,7 +33,7 @@ public sealed class Interrupt : IDisposable
     public bool Requested => By is not null;
 
     /// <summary>The shell's convention for a command ended by the signal: 128 + its number.</summary>
-    public int ExitCode => by == "SIGTERM" ? 143 : 130;
+    public int ExitCode => By == "SIGTERM" ? 143 : 130;
 
     /// <summary>Asks to stop, as a signal does: for an application that runs a command and wants it to end early.</summary>
     public void Request(string by)

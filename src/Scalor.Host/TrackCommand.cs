@@ -129,6 +129,11 @@ public static partial class TrackCommand
         var notTracked = new List<string>();
         // The sequence in hand when the run stopped, and what became of it.
         (string Sequence, string Line)? cut = null;
+        // A sequence tracked while a stop was asked for ended early, unless it had no more frames (a stream's length is unknown).
+        void CutIfShort(string name, int n, int length)
+        {
+            if (interrupt.Requested && (length <= 0 || n < length)) cut ??= (name, $"{name} cut after {Counts.Of(n, "frame")} (its results hold them)");
+        }
         FrameProgress.Run("track", passes * sources.Sum(s => (long)Math.Max(0, s.Length)), (tick, say) =>
         {
             void TrackSource(Source src)
@@ -153,7 +158,7 @@ public static partial class TrackCommand
                     cut = (sequence, $"{sequence} left out (--backfill needs the whole sequence)");
                     return;
                 }
-                if (interrupt.Requested && (src.Length <= 0 || n < src.Length)) cut ??= (src.Name, $"{src.Name} cut after {Counts.Of(n, "frame")} (its results hold them)");
+                CutIfShort(src.Name, n, src.Length);
                 kept.Add(src.Name);
                 File.WriteAllText(Scalor.IO.Crop.sequenceFile(sourceResults, src.Name, ".txt"), ToInput(mot, cmd.FrameStep, src));
                 mseSum += mse * n;
@@ -204,7 +209,7 @@ public static partial class TrackCommand
                     }
                     frames += n * count;
                     kept.UnionWith(tiles.Select(t => t.Name));
-                    if (interrupt.Requested && (whole.Length <= 0 || n < whole.Length)) cut ??= (whole.Name, $"{whole.Name} cut after {Counts.Of(n, "frame")} (its results hold them)");
+                    CutIfShort(whole.Name, n, whole.Length);
                     say($"track: {whole.Name}: {Counts.Of(n, "frame")}, {count} tiles each{DroppedOf(whole.Name)}");
                 }
                 return;
@@ -701,10 +706,10 @@ public static partial class TrackCommand
         }
 
         /// <summary>Takes the sequence's next frame as ONNX Runtime tracked it (rendered where <see cref="Draws"/>), the
-        /// <paramref name="index"/>-th of its frames read (default: the next).</summary>
-        public void Add(TrackedFrame f, int? index = null)
+        /// <paramref name="index"/>-th of its frames read (from 0; past the count when frames were dropped).</summary>
+        public void Add(TrackedFrame f, int index)
         {
-            at = index ?? t;
+            at = index;
             // TorchSharp's MSE (Seen): the mean square over the [3; H; W] rendering in [0, 1] of the input's bytes / 255.
             if (cmd.Mse && f.Reconstruction is { } recon) mseSum += SquaredError(recon, f.Frame.Rgb) / recon.Length;
             Record([.. f.Objects.Select(o => new Reported(o.Id, (o.Left, o.Top, o.Width, o.Height), o.Presence, o.Where, o.Depth, o.Visible, o.New, o.What ?? []))]);
