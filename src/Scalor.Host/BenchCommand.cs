@@ -207,6 +207,6 @@ public static class BenchCommand
         if (path is null) return;
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Paths.EnsureWritableDirectory(dir);
-        File.WriteAllText(path, JsonSerializer.Serialize(value, new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        Scalor.IO.Files.writeText(path, JsonSerializer.Serialize(value, new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 }

@@ -104,9 +104,9 @@ public static class DataCommand
             gt.Append(inv, $"{b.Frame + 1},{b.Track},{b.Left},{b.Top},{b.Width},{b.Height},1,1,{b.Visibility:0.####}\n");
             objects.Append(inv, $"{b.Frame + 1},{b.Track},{b.Object},{b.CenterX:0.###},{b.CenterY:0.###},{b.Size}\n");
         }
-        File.WriteAllText(Path.Combine(dir, "gt", "gt.txt"), gt.ToString());
-        File.WriteAllText(Path.Combine(dir, "gt", "objects.txt"), objects.ToString());
-        File.WriteAllText(Path.Combine(dir, "seqinfo.ini"), string.Create(inv,
+        Scalor.IO.Files.writeText(Path.Combine(dir, "gt", "gt.txt"), gt.ToString());
+        Scalor.IO.Files.writeText(Path.Combine(dir, "gt", "objects.txt"), objects.ToString());
+        Scalor.IO.Files.writeText(Path.Combine(dir, "seqinfo.ini"), string.Create(inv,
             $"[Sequence]\nname={name}\nimDir=img1\nframeRate=10\nseqLength={s.Length}\nimWidth={s.ViewSize}\nimHeight={s.ViewSize}\nimExt=.png\nobjectSize={cfg.Density.ObjectSize}\n"));
     }
 

@@ -66,7 +66,7 @@ public static class GenerateCommand
                 }
                 var all = observed.Concat(imagined).ToList();
                 SavePictures(nets, outDir, s, all, observed.Count, size, cmd.MaskBoxes);
-                File.WriteAllText(Path.Combine(outDir, $"latents-{s + 1}.json"), JsonSerializer.Serialize(all.Select((f, t) => new
+                Scalor.IO.Files.writeText(Path.Combine(outDir, $"latents-{s + 1}.json"), JsonSerializer.Serialize(all.Select((f, t) => new
                 {
                     frame = t + 1, imagined = t >= observed.Count,
                     objects = Objects(nets, f).Select(o =>

@@ -1,3 +1,5 @@
+using Microsoft.FSharp.Core;
+
 namespace Scalor.Host;
 
 /// <summary>Animated GIF89a writer: a fixed 256-colour palette (6×6×6 colour cube plus 40 greys), LZW
@@ -27,10 +29,9 @@ public static class Gif
     {
         if (frames.Count == 0) throw new ArgumentException("no frames");
         int w = frames[0].Width, h = frames[0].Height;
-        var tmp = path + ".tmp";
-        using (var fs = File.Create(tmp))
-        using (var bw = new BinaryWriter(fs))
+        Scalor.IO.Files.write(path, FuncConvert.FromAction<Stream>(fs =>
         {
+            using var bw = new BinaryWriter(fs, System.Text.Encoding.UTF8, leaveOpen: true);
             bw.Write("GIF89a"u8.ToArray());
             bw.Write((ushort)w); bw.Write((ushort)h);
             bw.Write((byte)0xF7); bw.Write((byte)0); bw.Write((byte)0);
@@ -53,8 +54,7 @@ public static class Gif
                 bw.Write((byte)0);
             }
             bw.Write((byte)0x3B);
-        }
-        File.Move(tmp, path, true);
+        }));
     }
 
     /// <summary>Variable-width LZW as GIF uses it: codes packed least-significant bit first; the table resets

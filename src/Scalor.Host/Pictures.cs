@@ -1,3 +1,5 @@
+using Microsoft.FSharp.Core;
+
 namespace Scalor.Host;
 
 /// <summary>An RGB picture in memory: row-major bytes, 3 per pixel.</summary>
@@ -115,10 +117,7 @@ public sealed class Rgb(int width, int height)
 
     public void SavePng(string path)
     {
-        var tmp = path + ".tmp";
-        using (var fs = File.Create(tmp))
-            Png.Write(fs, Pixels, Width, Height);
-        File.Move(tmp, path, true);
+        Scalor.IO.Files.write(path, FuncConvert.FromAction<Stream>(fs => Png.Write(fs, Pixels, Width, Height)));
     }
 
     /// <summary>A distinct, bright colour per track id (golden-ratio hue steps).</summary>

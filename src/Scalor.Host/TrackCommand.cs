@@ -160,7 +160,7 @@ public static partial class TrackCommand
                 }
                 CutIfShort(src.Name, n, src.Length);
                 kept.Add(src.Name);
-                File.WriteAllText(Scalor.IO.Crop.sequenceFile(sourceResults, src.Name, ".txt"), ToInput(mot, cmd.FrameStep, src));
+                Scalor.IO.Files.writeText(Scalor.IO.Crop.sequenceFile(sourceResults, src.Name, ".txt"), ToInput(mot, cmd.FrameStep, src));
                 mseSum += mse * n;
                 mseFrames += n;
                 frames += n;
@@ -350,7 +350,7 @@ public static partial class TrackCommand
                     if (!double.TryParse(c[2 + i], NumberStyles.Float, inv, out box[i])) return true;
                 return Scalor.IO.Crop.holdsCentre(window, box[0], box[1], box[2], box[3]);
             });
-            File.WriteAllLines(Path.Combine(to, "gt", "gt.txt"), kept);
+            Scalor.IO.Files.writeLines(Path.Combine(to, "gt", "gt.txt"), kept);
             var info = Path.Combine(seq, "seqinfo.ini");
             if (File.Exists(info)) File.Copy(info, Path.Combine(to, "seqinfo.ini"), true);
         }

@@ -26,7 +26,7 @@ public static partial class TrackCommand
                 return new Stitch.Tile(WindowOf(s), MotFiles.parse(file, false, File.Exists(file) ? File.ReadAllLines(file) : []));
             }).ToList();
             var join = (live ? Stitch.joinLive(Stitch.defaults, ListModule.OfSeq(parts)) : Stitch.join(Stitch.defaults, ListModule.OfSeq(parts)));
-            File.WriteAllText(Scalor.IO.Crop.sequenceFile(results, sequence.Key, ".txt"), MotText(join.Rows));
+            Scalor.IO.Files.writeText(Scalor.IO.Crop.sequenceFile(results, sequence.Key, ".txt"), MotText(join.Rows));
             say(JoinedLine(sequence.Key, join, parts.Count, live));
             joined.Add((sequence.Key, sequence.ToList(), join));
         }
@@ -77,7 +77,7 @@ public static partial class TrackCommand
         Action<string, List<ModelView>>? seen)
     {
         var (mot, mse, n, latents) = tracking.Finish(seen: seen is null ? null : views => seen(src.Name, views));
-        File.WriteAllText(Scalor.IO.Crop.sequenceFile(tilesDir, src.Name, ".txt"), ToInput(mot, cmd.FrameStep, src));
+        Scalor.IO.Files.writeText(Scalor.IO.Crop.sequenceFile(tilesDir, src.Name, ".txt"), ToInput(mot, cmd.FrameStep, src));
         WriteLatents(outDir, src, latents, cmd.FrameStep);
         return (mse, n);
     }

@@ -106,7 +106,7 @@ public static class TrainCommand
         // and eval see footage the same way by default: FootageView).
         var seen = cmd.DataDir is null ? Microsoft.FSharp.Collections.FSharpList<Tuple<string, string>>.Empty : Train.footageRecords(cmd.FrameStep, cmd.Crops);
         var records = Microsoft.FSharp.Collections.ListModule.OfSeq(carried.Append(Tuple.Create(Train.trainingDataKey, trainsOn)).Concat(seen));
-        File.WriteAllText(Path.Combine(run, "config.json"), Train.configToJson(cfg) + "\n");
+        Scalor.IO.Files.writeText(Path.Combine(run, "config.json"), Train.configToJson(cfg) + "\n");
         if (!cmd.Only.IsEmpty)
         {
             var trained = Train.trainOnly(nets, cmd.Only);
@@ -227,9 +227,7 @@ public static class TrainCommand
         var lines = File.ReadAllLines(path);
         var kept = lines.Where(line => StepOf(line) is not { } s || s <= step).ToArray();
         if (kept.Length == lines.Length) return;
-        var tmp = path + ".tmp";
-        File.WriteAllLines(tmp, kept);
-        File.Move(tmp, path, overwrite: true);
+        Scalor.IO.Files.writeLines(path, kept);
         Console.WriteLine($"train: dropped {lines.Length - kept.Length} log lines after step {step} (written again as the run continues)");
     }
 

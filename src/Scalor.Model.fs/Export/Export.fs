@@ -348,13 +348,11 @@ let modelRecording (nets: Scalor.Nets) (opts: Options) (records: (string * strin
         m.MetadataProps.Add(Onnx.StringStringEntryProto(Key = key, Value = value))
     m
 
-/// Exports to a file with `records` in its metadata (`modelRecording`), written to a temporary name, then moved:
+/// Exports to a file with `records` in its metadata (`modelRecording`), whole or not at all (`Files.writeDurably`):
 /// a crash never leaves half a model.
 let saveRecording (nets: Scalor.Nets) (opts: Options) (records: (string * string) list) (path: string) =
     let m = modelRecording nets opts records
-    let tmp = path + ".tmp"
-    System.IO.File.WriteAllBytes(tmp, toBytes m)
-    System.IO.File.Move(tmp, path, true)
+    Scalor.IO.Files.writeDurably path (fun s -> let bytes = toBytes m in s.Write(bytes, 0, bytes.Length))
     m
 
 /// Exports to a file (`saveRecording` with no records).

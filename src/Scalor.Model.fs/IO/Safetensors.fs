@@ -64,14 +64,9 @@ let writeTo (stream: Stream) (entries: Entry list) (metadata: (string * string) 
     stream.Write(header, 0, header.Length)
     for e in entries do stream.Write(e.Data, 0, e.Data.Length)
 
-/// Writes atomically: a temporary file in the same folder, renamed over the target once complete.
+/// Writes whole, on the disk, or not at all (`Files.writeDurably`): a checkpoint is hours of training.
 let write (path: string) (entries: Entry list) (metadata: (string * string) list) =
-    let tmp = path + ".tmp"
-    do
-        use fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None)
-        writeTo fs entries metadata
-        fs.Flush(true)
-    File.Move(tmp, path, true)
+    Files.writeDurably path (fun fs -> writeTo fs entries metadata)
 
 let private failIn (path: string) msg = raise (SafetensorsError(sprintf "%s: %s" path msg))
 

@@ -45,7 +45,7 @@ let toBytes (a: IdxArray) : byte[] =
     Buffer.BlockCopy(a.Data, 0, out, 4 + 4 * rank, a.Data.Length)
     out
 
-let write (path: string) (a: IdxArray) = File.WriteAllBytes(path, toBytes a)
+let write (path: string) (a: IdxArray) = Scalor.IO.Files.writeBytes path (toBytes a)
 
 /// Greyscale digits with their labels, as the moving-MNIST world consumes them.
 type Digits = { Images: byte[]; Labels: byte[]; Count: int; Rows: int; Cols: int }
