@@ -86,8 +86,9 @@ public sealed class OnnxTracker : IDisposable
 {
     readonly InferenceSession session;
     /// <summary>The graph without the rendering's outputs and work, for the frames not rendered; the session itself
-    /// for a model that does not render.</summary>
-    readonly InferenceSession trackingSession;
+    /// for a model that does not render. Opened at the first frame not rendered: a run that renders every frame
+    /// (<c>track --mse</c>) never holds it.</summary>
+    readonly Lazy<InferenceSession> trackingSession;
     readonly RunOptions runOptions = new();
     readonly (string Name, long[] Shape)[] floatInputs;
     readonly TrackerState state;
@@ -129,10 +130,10 @@ public sealed class OnnxTracker : IDisposable
     /// <c>tiles:S</c>).</summary>
     public IReadOnlyList<Scalor.IO.Crop.Crop> Crops { get; } = [];
 
-    OnnxTracker(InferenceSession session, InferenceSession? tracking, string provider)
+    OnnxTracker(InferenceSession session, Func<InferenceSession>? tracking, string provider)
     {
         this.session = session;
-        trackingSession = tracking ?? session;
+        trackingSession = new(tracking ?? (() => session));
         ProviderName = provider;
         var meta = session.ModelMetadata.CustomMetadataMap;
         int Meta(string key) => meta.TryGetValue(key, out var v) ? int.Parse(v, CultureInfo.InvariantCulture)
@@ -156,7 +157,7 @@ public sealed class OnnxTracker : IDisposable
             .Select(n => (n, session.InputMetadata[n].Dimensions.Select(d => (long)d).ToArray()))];
         state = NewState();
         outputNames = session.OutputMetadata.Keys.ToArray();
-        trackingOutputNames = trackingSession.OutputMetadata.Keys.ToArray();
+        trackingOutputNames = Renders ? [.. outputNames.Where(n => !Scalor.Model.Export.renderOutputs.Contains(n))] : outputNames;
         foreach (var name in inputNames)
             if (name != "image" && !outputNames.Contains("next_" + name))
                 throw new InvalidDataException($"not a Scalor tracking model: state '{name}' has no 'next_{name}' output");
@@ -225,24 +226,16 @@ public sealed class OnnxTracker : IDisposable
             finally { options.Dispose(); }
         }
         var session = Open(model, first);
-        // A rendering model also gets the session of its graph without the rendering (ONNX Runtime runs every node
-        // of a session, whatever the outputs asked for), for the frames not rendered.
-        InferenceSession? tracking = null;
-        if (session.ModelMetadata.CustomMetadataMap.TryGetValue("scalor.render", out var r) && r == "true")
-        {
-            try { tracking = Open(Scalor.Model.OnnxGraph.bytesWithoutOutputs(Scalor.Model.Export.renderOutputs, model), Options(wanted)); }
-            catch
-            {
-                session.Dispose();
-                throw;
-            }
-        }
+        // A rendering model also gets a session of its graph without the rendering (ONNX Runtime runs every node
+        // of a session, whatever the outputs asked for), for the frames not rendered, opened when the first comes.
+        Func<InferenceSession>? tracking = session.ModelMetadata.CustomMetadataMap.TryGetValue("scalor.render", out var r) && r == "true"
+            ? () => Open(Scalor.Model.OnnxGraph.bytesWithoutOutputs(Scalor.Model.Export.renderOutputs, model), Options(wanted))
+            : null;
         log($"runtime: {providerName} (ONNX Runtime; available: {string.Join(", ", available)})");
         try { return new OnnxTracker(session, tracking, providerName); }
         catch
         {
-            // Not a Scalor tracking model: its sessions go with it.
-            tracking?.Dispose();
+            // Not a Scalor tracking model: its session goes with it.
             session.Dispose();
             throw;
         }
@@ -294,7 +287,7 @@ public sealed class OnnxTracker : IDisposable
             }
             var rendered = render && Renders;
             var fetched = rendered ? outputNames : trackingOutputNames;
-            using var outputs = (rendered ? session : trackingSession).Run(runOptions, inputNames, inputs, fetched);
+            using var outputs = (rendered ? session : trackingSession.Value).Run(runOptions, inputNames, inputs, fetched);
             var byName = new Dictionary<string, OrtValue>();
             for (var i = 0; i < fetched.Length; i++) byName[fetched[i]] = outputs[i];
             foreach (var n in inputNames)
@@ -359,7 +352,7 @@ public sealed class OnnxTracker : IDisposable
     public void Dispose()
     {
         runOptions.Dispose();
-        if (trackingSession != session) trackingSession.Dispose();
+        if (trackingSession.IsValueCreated && trackingSession.Value != session) trackingSession.Value.Dispose();
         session.Dispose();
     }
 }
