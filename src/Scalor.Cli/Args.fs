@@ -107,7 +107,7 @@ type TrainArgs =
             | Kind _ -> "generated world to train on (default dsprites)."
             | Density _ -> "density of the generated world (default ld)."
             | Background _ -> "background of the generated world (default none)."
-            | Data _ -> "train on recorded data instead: a dataset written by 'scalor-host data' (its dataset.safetensors), or footage (a video file, decoded with ffmpeg; a folder of videos, each a sequence; a folder of images; a dataset in the MOTChallenge layout), resized to the preset's frames; every run of SeqLength consecutive frames is a training clip."
+            | Data _ -> "train on recorded data instead: a dataset written by 'scalor-host data' (its dataset.safetensors), or footage (a video file, decoded with ffmpeg; a folder of videos, each a sequence; a folder of images; a dataset in the MOTChallenge layout; a recorded video's URL, not a live stream's), resized to the preset's frames; every run of SeqLength consecutive frames is a training clip."
             | Frame_Step _ -> "with --data: a clip's frames lie this many frames apart (default 1; natural footage at 25 fps moves little from frame to frame, the official code takes every 8th)."
             | Crop _ -> "with --data footage: train on this window of its frames, 'centre' (the largest centred square), W:H:X:Y in the input's pixels (ffmpeg's crop), or tiles:S (the fewest S×S windows that cover the frame, spread evenly; tiles:S:O: neighbours sharing at least O pixels), rather than the whole frame squashed to a square; repeatable: each window is a sequence of its own, as the official loader's eight 240×240 windows. The checkpoints record the windows and --frame-step, and track, generate and eval see footage so by default."
             | Out _ -> "run folder: checkpoints, log.jsonl, TensorBoard events (default runs/<kind>-<density>, or runs/<name of the --data file or folder>)."
@@ -354,7 +354,7 @@ type EvalArgs =
             | Explained_Share _ -> explainedShareUsage
             | Threads _ -> threadsUsage
             | Model _ -> "with --data: the checkpoint to evaluate (default: the embedded model)."
-            | Data _ -> "a dataset written by 'scalor-host data': track it with the model, score it, and add mse, nll_elbo, nll_iw; or footage without ground truth (a video, a folder of videos or of images): mse, nll_elbo and nll_iw over its clips."
+            | Data _ -> "a dataset written by 'scalor-host data': track it with the model, score it, and add mse, nll_elbo, nll_iw; or footage without ground truth (a video, a folder of videos or of images, a recorded video's URL): mse, nll_elbo and nll_iw over its clips."
             | Samples _ -> "importance samples per sequence for nll_iw (default 16)."
             | Gt _ -> "ground truth in the MOTChallenge layout: <seq>/gt/gt.txt and <seq>/seqinfo.ini."
             | Pred _ -> "folder of <seq>.txt result files (10 columns, 1-based frames and ids)."

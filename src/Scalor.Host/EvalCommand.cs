@@ -87,6 +87,8 @@ public static class EvalCommand
         // The header says the frames' size; the model is loaded once, as trained for footage's likelihoods, or as
         // tracking loads it for a dataset with ground truth.
         var size = Checkpoints.ReadHeader(cmd.Model).Config.ImageSize;
+        if (Scalor.Runtime.Inputs.IsLive(cmd.DataDir))
+            throw new UserError($"--data: {cmd.DataDir} is a live stream, whose frames never end, and eval scores whole sequences; record a stretch of it (ffmpeg -i {cmd.DataDir} -t 600 -c copy clip.mkv) and score that, or track it as it comes: track --input {cmd.DataDir}");
         var sources = Scalor.Runtime.Inputs.Open(cmd.DataDir, size, out var gtDir, warn: m => FrameProgress.Say($"eval: {m}"));
         if (gtDir is null)
         {

@@ -25,6 +25,10 @@ public abstract class TrainingData
     {
         if (cmd.DataDir is null)
             return new Generated(DataCommand.CreateWorld(cmd.World, "train", cmd.MnistDir, Console.Error.WriteLine), (ulong)cmd.Seed, cmd.Config);
+        if (Inputs.IsStream(cmd.DataDir))
+            return Inputs.IsLive(cmd.DataDir)
+                ? throw new UserError($"--data: {cmd.DataDir} is a live stream, whose frames never end, and training reads all its footage before the first step; record a stretch of it (ffmpeg -i {cmd.DataDir} -t 600 -c copy clip.mkv) and train on that")
+                : FromFootage(cmd.DataDir, cmd);
         var isDir = Directory.Exists(cmd.DataDir);
         if (!isDir && !File.Exists(cmd.DataDir)) throw new UserError($"--data: '{cmd.DataDir}' not found");
         var pack = isDir ? Path.Combine(cmd.DataDir, "dataset.safetensors") : cmd.DataDir;

@@ -307,16 +307,43 @@ public static class Inputs
 
     /// <summary>A video's frame size and count; a stream's size, and 0 frames (unknown): counting them would read it to
     /// its end, which a live stream never reaches.</summary>
-    static (int W, int H, int Frames) Probe(string file)
+    static (int W, int H, int Frames) Probe(string file) =>
+        ProbeJson(file, [.. IsStream(file) ? Array.Empty<string>() : ["-count_packets"], "-show_entries", "stream=width,height,nb_read_packets:stream_side_data=rotation"]).Probed;
+
+    /// <summary>What ffprobe reports (<paramref name="args"/>) of the first video stream of <paramref name="file"/>, as
+    /// JSON, and that stream's size and count (<see cref="Probed"/>); an input without one is an
+    /// <see cref="InvalidDataException"/> with the first line ffprobe said.</summary>
+    static (string Json, (int W, int H, int Frames) Probed) ProbeJson(string file, string[] args)
     {
-        using var p = Start("ffprobe", ["-v", "error", "-select_streams", "v:0", .. IsStream(file) ? Array.Empty<string>() : ["-count_packets"], "-show_entries",
-            "stream=width,height,nb_read_packets:stream_side_data=rotation", "-of", "json", FileArg(file)]);
+        using var p = Start("ffprobe", ["-v", "error", "-select_streams", "v:0", .. args, "-of", "json", FileArg(file)]);
         var err = p.StandardError.ReadToEndAsync();
         var json = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
-        if (p.ExitCode == 0 && Probed(json) is { } probed) return probed;
+        if (p.ExitCode == 0 && Probed(json) is { } probed) return (json, probed);
         var said = err.Result.Split('\n').FirstOrDefault()?.Trim();
         throw new InvalidDataException($"{file}: not a readable video ({(string.IsNullOrEmpty(said) ? "ffprobe finds no video stream in it" : said)})");
+    }
+
+    /// <summary>Whether <paramref name="path"/> is a live stream: one that ffmpeg reads from a URL (<see cref="IsStream"/>)
+    /// and whose container gives no duration (a camera's RTSP, a broadcast over UDP), so that reading it to its end
+    /// never ends. A recorded video served over HTTP has a duration and is not live; a file never is. Probes a stream
+    /// with ffprobe; one that cannot be read is an <see cref="InvalidDataException"/>, as for <see cref="Open"/>.</summary>
+    public static bool IsLive(string path) =>
+        IsStream(path) && Duration(ProbeJson(path, ["-show_entries", "stream=width,height:format=duration"]).Json) is null;
+
+    /// <summary>The duration in seconds that ffprobe's JSON gives its input's container (<c>format.duration</c>); null
+    /// where it gives none, or "N/A": a live stream's.</summary>
+    public static double? Duration(string json)
+    {
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(json);
+            return doc.RootElement.TryGetProperty("format", out var f) && f.TryGetProperty("duration", out var d)
+                && double.TryParse(d.ValueKind == System.Text.Json.JsonValueKind.String ? d.GetString() : d.GetRawText(),
+                    System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+                && double.IsFinite(seconds) && seconds > 0 ? seconds : null;
+        }
+        catch (System.Text.Json.JsonException) { return null; }
     }
 
     /// <summary>A video's frames as ffmpeg decodes them, from ffprobe's JSON of its first video stream (width, height,

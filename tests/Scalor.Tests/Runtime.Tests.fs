@@ -185,6 +185,16 @@ let tests =
             for path in [ "vtest.avi"; "/data/vtest.avi"; @"C:\data\vtest.avi"; "file:///data/vtest.avi"; "clips/a:b.mp4" ] do
                 Expect.isFalse (Inputs.IsStream path) (sprintf "%s is a file" path)
             Expect.equal (Inputs.VideoName "/data/vtest.avi") "vtest" "a file: its name"
+            // A file is never live, and is not probed for it (these do not exist, and no ffprobe runs).
+            for path in [ "vtest.avi"; "/nowhere/clip.mp4"; "file:///data/vtest.avi" ] do
+                Expect.isFalse (Inputs.IsLive path) (sprintf "%s is not live" path)
+
+        testCase "a stream whose container gives a duration has an end; one without (a camera's, a broadcast) is live" <| fun () ->
+            // ffprobe's JSON: a recorded video served over HTTP, then a live UDP broadcast and a camera's RTSP.
+            Expect.equal (Inputs.Duration "{ \"streams\": [ { \"width\": 768, \"height\": 576 } ], \"format\": { \"duration\": \"79.500000\" } }") (Nullable 79.5) "79.5 s"
+            for json in [ "{ \"streams\": [ { \"width\": 768 } ], \"format\": { } }"; "{ \"format\": { \"duration\": \"N/A\" } }"
+                          "{ \"streams\": [] }"; "{ \"format\": { \"duration\": \"0.000000\" } }"; ""; "not json" ] do
+                Expect.isFalse (Inputs.Duration(json).HasValue) (sprintf "no duration in %A" json)
 
         testCase "disposing the subscription stops the work" <| fun () ->
             let w = World.create { World.defaultConfig with Length = 10 } None
