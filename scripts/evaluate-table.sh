@@ -30,6 +30,7 @@ rows=(
   "dSprites MD|--density md|models/checkpoints/dsprites-md||93.5%"
   "MNIST VLD|--kind mnist --density vld|models/checkpoints/mnist-vld||94.8%"
   "MNIST LD|--kind mnist --density ld|models/checkpoints/mnist-ld||85.9%"
+  "MNIST MD|--kind mnist --density md|models/checkpoints/mnist-md||86.9%"
   "dSprites LD, length 20 (LG)|--density ld --length 20|||92.3%"
 )
 field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(sys.argv[2] % tuple(d[k] * (100 if k != 'count_mae' else 1) for k in sys.argv[3:]))" "$@"; }
