@@ -466,24 +466,22 @@ public static partial class TrackCommand
 
     /// <summary>A latents file written a frame at a time, as the frames are tracked: held whole, an hour of a busy
     /// video's latents would not fit in memory (vtest.avi's 795 frames are 72 MB of JSON, and held they raised the
-    /// peak from 0.38 to 0.72 GB). The same JSON array as serializing the list at once; written beside the file and
-    /// moved over it when complete, so a run that fails leaves no half file.</summary>
+    /// peak from 0.38 to 0.72 GB). The same JSON array as serializing the list at once; written whole or not at all
+    /// (<see cref="Scalor.IO.Files.Whole"/>), so a run that fails leaves no half file.</summary>
     internal sealed class LatentsFile : IDisposable
     {
-        readonly string path, partial;
-        readonly FileStream stream;
+        readonly Scalor.IO.Files.Whole file;
         readonly Utf8JsonWriter json;
         readonly int step, left, top;
-        bool complete;
 
         /// <param name="step">As <see cref="WriteLatents"/>'s: frames are named by the input's numbers, and boxes moved
         /// by <paramref name="left"/> and <paramref name="top"/> (a window's corner) into its pixels.</param>
         public LatentsFile(string path, int step = 1, int left = 0, int top = 0)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-            (this.path, partial, this.step, this.left, this.top) = (path, path + ".partial", step, left, top);
-            stream = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
-            json = new Utf8JsonWriter(stream);
+            (this.step, this.left, this.top) = (step, left, top);
+            file = new Scalor.IO.Files.Whole(path, 1 << 16);
+            json = new Utf8JsonWriter(file.Stream);
             json.WriteStartArray();
         }
 
@@ -499,19 +497,16 @@ public static partial class TrackCommand
         public void Complete()
         {
             json.WriteEndArray();
-            json.Flush();
+            // Flushed into the file and let go of it (a second Dispose does nothing), before the file is closed.
             json.Dispose();
-            stream.Dispose();
-            File.Move(partial, path, overwrite: true);
-            complete = true;
+            file.Complete(durable: false);
         }
 
+        /// <summary>Before <see cref="Complete"/>: the half-written file is removed.</summary>
         public void Dispose()
         {
-            if (complete) return;
             json.Dispose();
-            stream.Dispose();
-            File.Delete(partial);
+            ((IDisposable)file).Dispose();
         }
     }
 

@@ -340,7 +340,7 @@ let tests =
                         let file = Path.Combine(out, "results", seq + ".txt")
                         if File.Exists file then Some(results file |> Map.toList |> List.map (fun ((f, _), _) -> f) |> List.distinct |> List.sort) else None
                     Expect.isFalse (File.Exists(Path.Combine(out, "metrics.json"))) "a part of the worlds is not scored as the whole"
-                    Expect.isEmpty (Directory.GetFiles(out, "*.partial", SearchOption.AllDirectories)) "no latents file left half written"
+                    Expect.isEmpty (Directory.GetFiles(out, "*" + Scalor.IO.Files.temporaryOf "", SearchOption.AllDirectories)) "no latents file left half written"
                     for seq in [ "seq-0001"; "seq-0002"; "seq-0003" ] do
                         let latents = Path.Combine(out, "latents", seq + ".json")
                         let file = Path.Combine(out, "results", seq + ".txt")

@@ -12,19 +12,31 @@ open System.Text
 /// The temporary file a write of `path` goes through before its rename.
 let temporaryOf (path: string) = path + ".tmp"
 
-let private writeThrough (durable: bool) (path: string) (write: Stream -> unit) =
+/// A file written over many calls (a frame at a time), whole or not at all: `Stream` writes its temporary file,
+/// `Complete` renames it over `path`, and disposing it before `Complete` removes it.
+type Whole(path: string, bufferSize: int) =
     let tmp = temporaryOf path
-    try
-        do
-            use fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None)
-            write fs
-            // On the disk before the rename, so that a power cut cannot leave the new name on empty blocks. Only
-            // what would be costly to make again asks for it: the rename alone covers a process that dies.
-            if durable then fs.Flush(true)
+    let stream = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize)
+    let mutable complete = false
+    new(path: string) = new Whole(path, 4096)
+    member _.Stream: Stream = stream
+    /// Renames the file into place; `durable`: on the disk first, so that a power cut cannot leave the new name on
+    /// empty blocks (only what would be costly to make again asks for it: the rename alone covers a process that dies).
+    member _.Complete(durable: bool) =
+        if durable then stream.Flush(true)
+        stream.Dispose()
         File.Move(tmp, path, true)
-    with _ ->
-        (try File.Delete tmp with _ -> ())
-        reraise ()
+        complete <- true
+    interface IDisposable with
+        member _.Dispose() =
+            if not complete then
+                stream.Dispose()
+                try File.Delete tmp with _ -> ()
+
+let private writeThrough (durable: bool) (path: string) (write: Stream -> unit) =
+    use whole = new Whole(path)
+    write whole.Stream
+    whole.Complete durable
 
 /// Writes `path` whole or not at all, with what `write` puts into the stream it is given.
 let write (path: string) (write: Stream -> unit) = writeThrough false path write
