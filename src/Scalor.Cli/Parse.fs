@@ -341,7 +341,14 @@ let private trainCommand (r: ParseResults<TrainArgs>) =
     let kind = kindOf (r.GetResult(TrainArgs.Kind, KindArg.Dsprites))
     let background = backgroundOf (r.GetResult(TrainArgs.Background, BackgroundArg.None))
     // The toy preset's anchors follow the world's object size (0.5×–1.5×, [P] appendix E).
-    let cfg0 = if presetName = "toy64" then Scalor.Model.Config.withObjectSize (float density.ObjectSize) preset else preset
+    let cfgAnchored = if presetName = "toy64" then Scalor.Model.Config.withObjectSize (float density.ObjectSize) preset else preset
+    // The training cap (the official 45) would zero discoveries that a crowded world's frames need: HD shows about
+    // 55 objects and VHD 90, and the official README's remedy for dense scenes is a higher max_num_obj. A
+    // generated world's cap is therefore at least its largest object count (VLD to MD stay at 45); --set
+    // MaxObjects=… still decides.
+    let cfg0 =
+        if r.Contains TrainArgs.Data then cfgAnchored
+        else { cfgAnchored with MaxObjects = max cfgAnchored.MaxObjects density.MaxObjects }
     let cfg1 = match r.TryGetResult TrainArgs.Batch with Some b -> { cfg0 with BatchSize = b } | Option.None -> cfg0
     let cfg = r.GetResults TrainArgs.Set |> List.fold applyOverride cfg1
     if cfg.BatchSize < 1 then usage "--batch must be at least 1"

@@ -168,6 +168,17 @@ let tests =
                 Expect.floatClose Accuracy.high t.Config.SizeAnchor (12.0 / 64.0) "anchors follow the VLD objects (12 px)"
             | other -> failtestf "unexpected %A" other
 
+        testCase "train: a generated world's object cap is at least its largest object count, unless --set gives it" <| fun () ->
+            let capOf argv =
+                match parse argv with
+                | Run(Train t) -> t.Config.MaxObjects
+                | other -> failtestf "unexpected %A" other
+            Expect.equal (capOf [| "train"; "--density"; "md" |]) 45 "MD's 24 objects stay under the official cap"
+            Expect.equal (capOf [| "train"; "--density"; "hd" |]) 64 "HD's 64"
+            Expect.equal (capOf [| "train"; "--density"; "vhd" |]) 110 "VHD's 110"
+            Expect.equal (capOf [| "train"; "--density"; "hd"; "--set"; "MaxObjects=100" |]) 100 "--set decides"
+            Expect.equal (capOf [| "train"; "--density"; "hd"; "--data"; "video.avi" |]) 45 "recorded data keeps the preset's"
+
         testCase "train: --frame-step goes with --data (generate: with --input), and is at least 1" <| fun () ->
             match parse [| "train"; "--data"; "video.avi"; "--frame-step"; "8" |] with
             | Run(Train t) -> Expect.equal (t.DataDir, t.FrameStep) ("video.avi", 8) "footage, every 8th frame"

@@ -488,9 +488,9 @@ let tests =
                 Expect.equal (Train.withExecutionOf knobs tiny) tiny "micro-batch and recompute are execution settings"
                 Expect.notEqual (Train.withExecutionOf { knobs with Sigma = 0.5 } tiny) tiny "σ is part of the model"
 
-            testCase "fine-tuning may change the anchors, the learning rate and execution settings, and nothing else" <| fun () ->
-                let vld = Config.withObjectSize 12.0 { tiny with MicroBatch = 2; LearningRate = tiny.LearningRate / 5.0 }
-                Expect.isEmpty (Train.fineTuneMismatch vld tiny) "another world's anchors, a lower rate, another micro-batch"
+            testCase "fine-tuning may change the anchors, the learning rate, the object cap and execution settings, and nothing else" <| fun () ->
+                let vld = Config.withObjectSize 12.0 { tiny with MicroBatch = 2; LearningRate = tiny.LearningRate / 5.0; MaxObjects = tiny.MaxObjects + 55 }
+                Expect.isEmpty (Train.fineTuneMismatch vld tiny) "another world's anchors, a lower rate, a higher cap, another micro-batch"
                 let bad = Train.fineTuneMismatch { vld with Sigma = 0.5; ZWhatDim = 8 } tiny
                 Expect.equal bad.Length 2 "two fields differ"
                 Expect.stringContains (String.concat "; " bad) "Sigma 0.5" "names the field and the value"

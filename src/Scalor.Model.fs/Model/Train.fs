@@ -40,13 +40,15 @@ let withExecutionOf (c: ScalorConfig) (other: ScalorConfig) =
 
 /// Fields in which a fine-tuning run (`train --init`) differs from the checkpoint it starts from, other than
 /// those it may change: the anchors (they follow the new world's object size, [P] appendix E), the learning
-/// rate (fine-tuning at a lower rate than the first training, as a step decay would) and the execution
+/// rate (fine-tuning at a lower rate than the first training, as a step decay would), the training cap on
+/// objects (a crowded world needs more than the official 45: dSprites HD shows 55 objects, and the official
+/// README's advice for dense scenes is a higher `max_num_obj`; inference never applies it) and the execution
 /// settings. Empty: the run may start from that checkpoint.
 let fineTuneMismatch (run: ScalorConfig) (ckpt: ScalorConfig) =
     let aligned =
         { withExecutionOf run ckpt with
             SizeAnchor = ckpt.SizeAnchor; SizeVar = ckpt.SizeVar; RatioAnchor = ckpt.RatioAnchor; RatioVar = ckpt.RatioVar
-            LearningRate = ckpt.LearningRate }
+            LearningRate = ckpt.LearningRate; MaxObjects = ckpt.MaxObjects }
     let fields = Reflection.FSharpType.GetRecordFields typeof<ScalorConfig>
     let a, b = Reflection.FSharpValue.GetRecordFields aligned, Reflection.FSharpValue.GetRecordFields ckpt
     [| for i in 0 .. fields.Length - 1 do
