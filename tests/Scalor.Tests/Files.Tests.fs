@@ -54,4 +54,17 @@ let tests =
                 s.Flush()
                 Expect.equal (File.ReadAllText path) "old" "a reader in the meantime sees the old file whole")
             Expect.equal (File.ReadAllText path) "new" "then the new one"
+
+        testCase "a second writer of a file being written is refused, and the first writes it whole" <| fun () ->
+            // Two runs given one output folder: the temporary file is held exclusively (a lock on Unix too), so the
+            // second stops with an IOException (the host's one-line error) instead of interleaving with the first.
+            let dir = folder ()
+            let path = Path.Combine(dir, "gt.txt")
+            use first = new Files.Whole(path)
+            first.Stream.Write("1,1"B, 0, 3)
+            Expect.throwsT<IOException> (fun () -> Files.writeText path "2,2") "the second writer"
+            first.Stream.Write(",5"B, 0, 2)
+            first.Complete false
+            Expect.equal (File.ReadAllText path) "1,1,5" "the first writer's file, whole"
+            Expect.equal (Directory.GetFiles dir |> Array.map Path.GetFileName) [| "gt.txt" |] "no temporary file"
     ]
