@@ -96,7 +96,7 @@ type TrainArgs =
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Init _ -> "start from another run's checkpoint (fine-tuning): its weights, optimizer state and step (so the schedules go on), with this run's world, seed and anchors (and learning rate, e.g. --set LearningRate=1e-4); only for a run folder without checkpoints (with --resume the run's own checkpoint is used)."
+            | Init _ -> "start from another run's checkpoint (fine-tuning): its weights, optimizer state and step (so the schedules go on), with this run's world, seed and anchors (and learning rate, e.g. --set LearningRate=1e-4, and object cap, --set MaxObjects=100); only for a run folder without checkpoints (with --resume the run's own checkpoint is used)."
             | Only _ -> "train only the parameters whose official name starts with this prefix (repeatable; e.g. propagate_cell.prior_cell): the rest stay as they are."
             | Cuda -> "train on the CUDA GPU (needs a CUDA build of libtorch; the result is the same model and config)."
             | Steps _ -> "optimisation steps in total (a resumed run counts from its checkpoint; default 100000)."

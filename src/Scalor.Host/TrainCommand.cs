@@ -84,7 +84,7 @@ public static class TrainCommand
             var header = Checkpoints.ReadHeader(cmd.Init);
             var mismatch = Train.fineTuneMismatch(cfg, header.Config);
             if (mismatch.Length > 0)
-                throw new UserError($"--init: {cmd.Init} was trained with other settings ({string.Join("; ", mismatch)}); only the anchors, the learning rate and execution settings may differ");
+                throw new UserError($"--init: {cmd.Init} was trained with other settings ({string.Join("; ", mismatch)}); only the anchors, the learning rate, the object cap and execution settings may differ");
             if (cmd.Steps <= header.Step)
                 throw new UserError($"--init: {cmd.Init} is at step {header.Step}; --steps counts from 0, so give more than {header.Step}");
             nets = Build(cfg);
