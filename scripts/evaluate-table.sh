@@ -10,7 +10,7 @@
 # ignored, with the boxes matched to them.
 # A second table gives the same settings with `track --backfill` (README "Tracking"): the same model's tracks
 # completed offline by a backward pass over each sequence.
-# Usage: scripts/evaluate-table.sh [OUT_DIR]   (about 9 minutes on 2 idle cores)
+# Usage: scripts/evaluate-table.sh [OUT_DIR]   (about 12 minutes on 2 idle cores)
 # THREADS=N gives every command N CPU threads (default: all cores), e.g. beside a training run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +29,7 @@ rows=(
   "dSprites LD|--density ld|||92.5%"
   "dSprites MD|--density md|models/checkpoints/dsprites-md||93.5%"
   "dSprites HD|--density hd|models/checkpoints/dsprites-hd||92.8%"
+  "dSprites VHD|--density vhd|models/checkpoints/dsprites-vhd||84.6%"
   "MNIST VLD|--kind mnist --density vld|models/checkpoints/mnist-vld||94.8%"
   "MNIST LD|--kind mnist --density ld|models/checkpoints/mnist-ld||85.9%"
   "MNIST MD|--kind mnist --density md|models/checkpoints/mnist-md||86.9%"
