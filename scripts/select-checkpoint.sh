@@ -10,6 +10,10 @@
 # last line is the command that records the best pair's share in a copy of its checkpoint.
 # WINDOWS="4 8 16" also scores the mean weights of the folder's last 4, 8 and 16 checkpoints (`scalor-host average`,
 # README "Training"), named "average:STEP", the first step averaged; the last line then gives the command that writes it.
+# FOLLOW=S then goes on watching the folder every S seconds and scores each checkpoint a training run writes there
+# as it appears (each share of SHARES), one line each with the best so far, until Ctrl-C: a run scored while it trains,
+# e.g. THREADS=1 FOLLOW=60 scripts/select-checkpoint.sh runs/dsprites-hd/checkpoints --density hd --duplicate-share 0.9
+# (the folder may still be empty). Checkpoints appear whole (written to a temporary name, then renamed).
 # THREADS=N gives every command N CPU threads (default: all cores), e.g. beside a training run.
 # SCALOR_HOST names the scalor-host to run (default: build and use src/Scalor.Host's Release build).
 set -euo pipefail
@@ -26,7 +30,21 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 read -r -a shares <<< "${SHARES:-}"
 [ ${#shares[@]} -eq 0 ] && shares=("")
-mapfile -t ckpts < <(ls "$folder"/ckpt-*.safetensors | sort)
+[ -d "$folder" ] || { echo "select-checkpoint: no folder $folder" >&2; exit 2; }
+mapfile -t ckpts < <(ls "$folder"/ckpt-*.safetensors 2>/dev/null | sort)
+if [ ${#ckpts[@]} -eq 0 ] && [ -z "${FOLLOW:-}" ]; then
+  echo "select-checkpoint: no checkpoints (ckpt-*.safetensors) in $folder" >&2
+  exit 2
+fi
+# One validation score of a checkpoint at a share (empty: the one it records, else the default), as one line:
+# MOTA, IDF1, the name, the share.
+score() {
+  local opt=(); [ -n "$3" ] && opt=(--duplicate-share "$3")
+  "$host" track "${t[@]}" --model "$1" "${args[@]}" "${opt[@]}" --seed 3000001 --sequences 50 --no-pictures --out "$out/t" > /dev/null || return 1
+  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print('%.2f%% MOTA  %.2f%% IDF1  %s%s' % (100*d['mota'], 100*d['idf1'], sys.argv[2], '  share ' + sys.argv[3] if sys.argv[3] else ''))" "$out/t/metrics.json" "$2" "$3"
+  rm -rf "$out/t"
+}
+args=("$@")
 candidates=("${ckpts[@]}")
 read -r -a windows <<< "${WINDOWS:-}"
 for n in "${windows[@]}"; do
@@ -39,17 +57,36 @@ done
 for ckpt in "${candidates[@]}"; do
   name=$ckpt; [[ $ckpt == "$out"/* ]] && name=$(basename "$ckpt" .safetensors)
   for share in "${shares[@]}"; do
-    opt=(); [ -n "$share" ] && opt=(--duplicate-share "$share")
-    "$host" track "${t[@]}" --model "$ckpt" "$@" "${opt[@]}" --seed 3000001 --sequences 50 --no-pictures --out "$out/t" > /dev/null
-    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print('%.2f%% MOTA  %.2f%% IDF1  %s%s' % (100*d['mota'], 100*d['idf1'], sys.argv[2], '  share ' + sys.argv[3] if sys.argv[3] else ''))" "$out/t/metrics.json" "$name" "$share"
-    rm -rf "$out/t"
+    score "$ckpt" "$name" "$share"
   done
 done | sort -n | tee "$out/scores"
-read -r _ _ _ _ best _ share < <(tail -1 "$out/scores")
-if [[ $best == average:* ]]; then
+best=""; share=""
+[ -s "$out/scores" ] && read -r _ _ _ _ best _ share < <(tail -1 "$out/scores")
+if [ -z "$best" ]; then
+  :
+elif [[ $best == average:* ]]; then
   target=models/checkpoints/NAME/$(basename "${ckpts[${#ckpts[@]}-1]}")
   echo "write it: $host average $folder --from ${best#average:} --out $target"
   [ -n "${shares[0]}" ] && echo "record it: $host export --model $target --duplicate-share $share --out $target"
 elif [ -n "${shares[0]}" ]; then
   echo "record it: $host export --model $best --duplicate-share $share --out models/checkpoints/NAME/$(basename "$best")"
 fi
+[ -n "${FOLLOW:-}" ] || exit 0
+declare -A seen
+for c in "${ckpts[@]}"; do seen[$c]=1; done
+top=$(tail -1 "$out/scores" 2>/dev/null || true)
+echo "select-checkpoint: watching $folder every $FOLLOW s for new checkpoints (Ctrl-C stops)"
+while true; do
+  mapfile -t now < <(ls "$folder"/ckpt-*.safetensors 2>/dev/null | sort)
+  for ckpt in "${now[@]}"; do
+    [ -n "${seen[$ckpt]:-}" ] && continue
+    seen[$ckpt]=1
+    for share in "${shares[@]}"; do
+      # A checkpoint that --keep removed before its turn is passed over.
+      line=$(score "$ckpt" "$ckpt" "$share") || { echo "select-checkpoint: $ckpt not scored (removed?)"; continue; }
+      if [ -z "$top" ] || [ "$(printf '%s\n%s\n' "$top" "$line" | sort -n | tail -1)" = "$line" ]; then top=$line; fi
+      [ "$top" = "$line" ] && echo "$line   (the best so far)" || echo "$line   (the best so far: $top)"
+    done
+  done
+  sleep "$FOLLOW"
+done
