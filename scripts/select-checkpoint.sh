@@ -62,13 +62,11 @@ for ckpt in "${candidates[@]}"; do
 done | sort -n | tee "$out/scores"
 best=""; share=""
 [ -s "$out/scores" ] && read -r _ _ _ _ best _ share < <(tail -1 "$out/scores")
-if [ -z "$best" ]; then
-  :
-elif [[ $best == average:* ]]; then
+if [[ $best == average:* ]]; then
   target=models/checkpoints/NAME/$(basename "${ckpts[${#ckpts[@]}-1]}")
   echo "write it: $host average $folder --from ${best#average:} --out $target"
   [ -n "${shares[0]}" ] && echo "record it: $host export --model $target --duplicate-share $share --out $target"
-elif [ -n "${shares[0]}" ]; then
+elif [ -n "$best" ] && [ -n "${shares[0]}" ]; then
   echo "record it: $host export --model $best --duplicate-share $share --out models/checkpoints/NAME/$(basename "$best")"
 fi
 [ -n "${FOLLOW:-}" ] || exit 0
@@ -82,8 +80,8 @@ while true; do
     [ -n "${seen[$ckpt]:-}" ] && continue
     seen[$ckpt]=1
     for share in "${shares[@]}"; do
-      # A checkpoint that --keep removed before its turn is passed over.
-      line=$(score "$ckpt" "$ckpt" "$share") || { echo "select-checkpoint: $ckpt not scored (removed?)"; continue; }
+      # A checkpoint that --keep removed before its turn is passed over, once, whatever the shares.
+      line=$(score "$ckpt" "$ckpt" "$share") || { echo "select-checkpoint: $ckpt not scored (removed?)"; break; }
       if [ -z "$top" ] || [ "$(printf '%s\n%s\n' "$top" "$line" | sort -n | tail -1)" = "$line" ]; then top=$line; fi
       [ "$top" = "$line" ] && echo "$line   (the best so far)" || echo "$line   (the best so far: $top)"
     done
