@@ -202,11 +202,13 @@ public static class BenchCommand
         return 0;
     }
 
+    static readonly JsonSerializerOptions Indented = FiniteOrNull.With(new JsonSerializerOptions { WriteIndented = true });
+
     public static void WriteJson(string? path, object value)
     {
         if (path is null) return;
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Paths.EnsureWritableDirectory(dir);
-        Scalor.IO.Files.writeText(path, JsonSerializer.Serialize(value, new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        Scalor.IO.Files.writeText(path, JsonSerializer.Serialize(value, Indented) + "\n");
     }
 }

@@ -15,6 +15,8 @@ namespace Scalor.Host;
 /// are from the true ones per step, against a constant-position baseline.</summary>
 public static class GenerateCommand
 {
+    static readonly JsonSerializerOptions LatentsJson = FiniteOrNull.With(new());
+
     public static int Run(Parse.GenerateCommand cmd)
     {
         torch.set_num_threads(cmd.Threads);
@@ -74,7 +76,7 @@ public static class GenerateCommand
                         var (l, top, w, h) = TrackCommand.BoxOf(o, size, cmd.MaskBoxes);
                         return new { id = o.Id, scale_x = o.Where[0], scale_y = o.Where[1], position_x = o.Where[2], position_y = o.Where[3], box = TrackingStream.MotBox([l, top, w, h]), depth = o.Depth, presence = o.Presence, visible_px = o.Visible };
                     }),
-                })));
+                }), LatentsJson));
                 if (truth is not null) PositionErrors(nets, truth, observed, imagined, size, pos);
             });
         }

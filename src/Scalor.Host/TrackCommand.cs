@@ -448,11 +448,11 @@ public static partial class TrackCommand
     /// <summary>A frame of a latents file: its 1-based index and reported objects.</summary>
     internal sealed record LatentFrame(int Frame, List<LatentObject> Objects);
 
-    static readonly JsonSerializerOptions LatentsJson = new()
+    static readonly JsonSerializerOptions LatentsJson = FiniteOrNull.With(new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
-    };
+    });
 
     /// <param name="step">The input's frames between two tracked ones: the file names the input's frame numbers, and
     /// boxes in the input's pixels (a crop's window moved to its corner), as <see cref="ToInput"/> puts the results.</param>

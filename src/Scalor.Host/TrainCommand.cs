@@ -48,8 +48,7 @@ public static class TrainCommand
         var carried = Microsoft.FSharp.Collections.FSharpList<Tuple<string, string>>.Empty;
         if (cmd.Resume)
         {
-            var latest = Checkpoints.Latest(ckptDir) ?? throw new UserError($"--resume: no checkpoint in {ckptDir}");
-            var header = Checkpoints.ReadHeader(latest);
+            var (latest, header, entries) = NewestReadable(ckptDir);
             // MicroBatch and RecomputeDecoder change how a step is computed, not the model: a checkpoint written
             // with other values resumes with its own, so the run continues exactly as it would have.
             if (!Train.withExecutionOf(cfg, header.Config).Equals(header.Config))
@@ -63,7 +62,7 @@ public static class TrainCommand
             cfg = header.Config;
             nets = Build(cfg);
             opt = Train.rmsProp(nets, cfg.LearningRate);
-            Checkpoints.Restore(latest, nets, opt, gen, Checkpoints.Read(latest).Entries);
+            Checkpoints.Restore(latest, nets, opt, gen, entries);
             start = header.Step;
             carried = CarriedRecords(latest, header);
             Console.WriteLine($"train: resumed from {latest} at step {start}");
@@ -207,6 +206,35 @@ public static class TrainCommand
             (tb as IDisposable)?.Dispose();
         }
         return 0;
+    }
+
+    /// <summary>The run's newest checkpoint that reads whole, for <c>--resume</c>. Checkpoints are written to disk
+    /// and then renamed, so a stopped or crashed run never leaves half of one; but a file can still be damaged after
+    /// (a disk, a copy, a hand). A damaged newest checkpoint is renamed to <c>*.damaged</c>, kept for a look and out
+    /// of <c>--keep</c>'s count, and the run goes on from the one before it, saying so; only when none reads is it
+    /// an error. A checkpoint of another configuration or data is not damage: the caller refuses that.</summary>
+    static (string Path, Train.Checkpoint Header, Microsoft.FSharp.Collections.FSharpList<Scalor.IO.Safetensors.Entry> Entries) NewestReadable(string ckptDir)
+    {
+        var all = Directory.Exists(ckptDir)
+            ? Directory.GetFiles(ckptDir, "ckpt-*.safetensors").OrderBy(f => f, StringComparer.Ordinal).ToList()
+            : [];
+        if (all.Count == 0) throw new UserError($"--resume: no checkpoint in {ckptDir}");
+        for (var i = all.Count - 1; ; i--)
+        {
+            try
+            {
+                var (header, entries) = Checkpoints.Read(all[i]);
+                return (all[i], header, entries);
+            }
+            catch (UserError e) when (i > 0)
+            {
+                var aside = all[i] + ".damaged";
+                File.Move(all[i], aside, true);
+                var why = e.Message.StartsWith(all[i] + ": ", StringComparison.Ordinal) ? e.Message[(all[i].Length + 2)..] : e.Message;
+                Console.WriteLine($"train: passed over {Path.GetFileName(all[i])}, which does not read ({why}); renamed it to {Path.GetFileName(aside)}, going on from {Path.GetFileName(all[i - 1])}");
+            }
+            catch (UserError e) { throw new UserError($"--resume: no checkpoint in {ckptDir} reads ({e.Message})"); }
+        }
     }
 
     static Microsoft.FSharp.Collections.FSharpList<Tuple<string, string>> CarriedRecords(string path, Train.Checkpoint header)

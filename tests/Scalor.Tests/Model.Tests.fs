@@ -518,6 +518,31 @@ let tests =
                 let e = Expect.throwsC (fun () -> Train.read foreign |> ignore) id
                 Expect.stringContains e.Message "not a Scalor checkpoint" "says why"
 
+            testCase "a checkpoint with a NaN or infinity in its weights or optimizer state is a clear error that names the tensor" <| fun () ->
+                let dir = IO.Directory.CreateTempSubdirectory("scalor-nan").FullName
+                let good = IO.Path.Combine(dir, "good.safetensors")
+                let nets = Scalor.create tiny 5L
+                use gen = new torch.Generator(9UL)
+                Train.save good nets (Some(Train.rmsProp nets tiny.LearningRate)) (Some gen) 7 []
+                let h, entries = Train.read good
+                let weight = fst nets.Store.NamedParameters.[0]
+                // The third value of the tensor spoilt: little-endian F32 NaN (0x7FC00000), or −∞ (0xFF800000).
+                let spoil name (value: byte[]) path =
+                    let spoilt = entries |> List.map (fun e -> if e.Name = name then { e with Data = Array.concat [ e.Data.[.. 7]; value; e.Data.[12 ..] ] } else e)
+                    Train.recordRejection h spoilt path None None
+                let nan, inf, optim = IO.Path.Combine(dir, "nan.safetensors"), IO.Path.Combine(dir, "inf.safetensors"), IO.Path.Combine(dir, "optim.safetensors")
+                spoil weight [| 0uy; 0uy; 0xC0uy; 0x7Fuy |] nan
+                spoil weight [| 0uy; 0uy; 0x80uy; 0xFFuy |] inf
+                spoil ("optim." + weight) [| 0uy; 0uy; 0xC0uy; 0x7Fuy |] optim
+                Train.loadForInference good |> ignore
+                for path, name in [ nan, weight; inf, weight; optim, "optim." + weight ] do
+                    let e = Expect.throwsC (fun () -> Train.loadForInference path |> ignore) id
+                    Expect.isTrue (e :? Train.CheckpointError) "a checkpoint error, which the host prints as one line"
+                    Expect.stringContains e.Message (name + ": NaN or infinite") "names the tensor and says what is wrong"
+                    Expect.equal (Train.readHeader path).Step 7 "the header alone still reads"
+                let e = Expect.throwsC (fun () -> Train.parse "embedded" (IO.File.ReadAllBytes nan) |> ignore) id
+                Expect.stringContains e.Message ("embedded: " + weight) "a checkpoint in memory too"
+
             testCase "a checkpoint records the duplicate share it is tracked with; what is asked for wins" <| fun () ->
                 let dir = IO.Directory.CreateTempSubdirectory("scalor-share").FullName
                 let plain, recorded, official = IO.Path.Combine(dir, "plain.safetensors"), IO.Path.Combine(dir, "md.safetensors"), IO.Path.Combine(dir, "off.safetensors")

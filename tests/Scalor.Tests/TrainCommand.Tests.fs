@@ -61,6 +61,25 @@ let tests =
                 Expect.equal (train tuned 3 [ "--init"; second; "--density"; "vld" ]) 0 "fine-tuned to step 3"
                 Expect.isNone (recorded (Checkpoints.PathFor(Path.Combine(tuned, "checkpoints"), 3)) Train.duplicateShareKey) "no share carried"
     
+        testCase "--resume passes over a damaged newest checkpoint, keeps it aside as *.damaged and trains its step again" <| fun () ->
+            CommandFiles.inTempDir "scalor-train-damaged" <| fun dir ->
+                let run = Path.Combine(dir, "run")
+                let ckpts = Path.Combine(run, "checkpoints")
+                Expect.equal (train run 2 []) 0 "two steps"
+                let second = Checkpoints.PathFor(ckpts, 2)
+                let whole = File.ReadAllBytes second
+                File.WriteAllBytes(second, whole.[.. whole.Length / 2])
+                Expect.equal (train run 3 [ "--resume" ]) 0 "resumed from step 1"
+                Expect.equal (File.ReadAllBytes(second + ".damaged")).Length (whole.Length / 2 + 1) "the damaged file, kept as it was"
+                Expect.equal (File.ReadAllBytes second) whole "step 2 trained again from step 1, bit for bit"
+                Expect.equal (Checkpoints.ReadHeader(Checkpoints.PathFor(ckpts, 3))).Step 3 "and on"
+                // When none reads, nothing is trained: a one-line refusal.
+                for f in Directory.GetFiles(ckpts, "ckpt-*.safetensors") do File.WriteAllBytes(f, [| 1uy; 2uy; 3uy |])
+                let e = CommandFiles.refusalOf (fun () -> train run 4 [ "--resume" ])
+                Expect.stringContains e.Message "--resume: no checkpoint in" "says no checkpoint reads"
+                Expect.stringContains e.Message "reads (" "with the reason of the oldest"
+                Expect.isFalse (File.Exists(Checkpoints.PathFor(ckpts, 4))) "nothing was trained"
+
         testCase "a checkpoint records what its run trains on: --resume on other data, frame step, world or seed is refused" <| fun () ->
             CommandFiles.inTempDir "scalor-train-data" <| fun dir ->
                 let frames name value =

@@ -53,7 +53,8 @@ type Store(seed: int64) =
         [ for (n, t) in this.Named do
             match values.TryGetValue n with
             | true, v ->
-                if v.shape <> t.shape then invalidOp (sprintf "%s: shape %A in the file, %A in the model" n v.shape t.shape)
+                let dims (s: int64[]) = "[" + System.String.Join(", ", s) + "]"
+                if v.shape <> t.shape then invalidOp (sprintf "%s: shape %s in the file, %s in the model" n (dims v.shape) (dims t.shape))
                 t.copy_(v) |> ignore
             | _ -> yield n ]
 

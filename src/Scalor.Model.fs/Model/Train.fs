@@ -184,15 +184,32 @@ let private checkpointError f =
     try f ()
     with Safetensors.SafetensorsError msg -> raise (CheckpointError msg)
 
+/// Refuses a checkpoint with a NaN or an infinity among its values, weights or optimizer state. Training never writes
+/// one (a step whose loss or gradients are not finite is skipped, `step`), so one means the file was damaged after it
+/// was written; loaded, it would turn every output or the next step into NaN, far from its cause.
+let checkFinite (source: string) (entries: Safetensors.Entry list) =
+    for e in entries do
+        if e.DType = "F32" then
+            let values = Runtime.InteropServices.MemoryMarshal.Cast<byte, float32>(ReadOnlySpan<byte>(e.Data))
+            let mutable i = 0
+            while i < values.Length do
+                if not (Single.IsFinite values.[i]) then
+                    raise (CheckpointError(sprintf "%s: %s: NaN or infinite values in the file (a damaged checkpoint?)" source e.Name))
+                i <- i + 1
+
 /// Reads a checkpoint's header (config, step, metadata) and tensors.
 let read (path: string) =
     let entries, meta = checkpointError (fun () -> Safetensors.read path)
-    headerOf path meta, entries
+    let header = headerOf path meta
+    checkFinite path entries
+    header, entries
 
 /// A checkpoint held in memory (the model embedded in scalor-host), as `read` reads a file; `source` names it in errors.
 let parse (source: string) (bytes: byte[]) =
     let entries, meta = checkpointError (fun () -> Safetensors.parse source bytes)
-    headerOf source meta, entries
+    let header = headerOf source meta
+    checkFinite source entries
+    header, entries
 
 /// Reads a checkpoint's header alone (config, step, metadata), not its tensors.
 let readHeader (path: string) = headerOf path (checkpointError (fun () -> Safetensors.readMetadata path))
