@@ -95,7 +95,7 @@ public static class BenchCommand
         }
         var idx64 = Array.IndexOf(counts, 64);
         Console.WriteLine(string.Create(inv,
-            $"bench track: time(64)/time(4): TorchSharp {torchMs[idx64] / torchMs[0]:F2}, ONNX {onnxMs[idx64] / onnxMs[0]:F2}, ONNX dense {denseMs[idx64] / denseMs[0]:F2} (batch 1, {cmd.Threads} threads, ONNX capacity {capacity}, {onnx.ProviderName}, {Checkpoints.DescribeShare(share)})"));
+            $"bench track: time(64)/time(4): TorchSharp {torchMs[idx64] / torchMs[0]:F2}, ONNX {onnxMs[idx64] / onnxMs[0]:F2}, ONNX dense {denseMs[idx64] / denseMs[0]:F2} (batch 1, {Counts.Of(cmd.Threads, "thread")}, ONNX capacity {capacity}, {onnx.ProviderName}, {Checkpoints.DescribeShare(share)})"));
         WriteJson(cmd.JsonFile, new { target = "track", objects = counts, torchsharp_ms = torchMs, onnx_ms = onnxMs, onnx_dense_ms = denseMs, onnx_rendered_ms = renderedMs, onnx_unrendered_ms = unrenderedMs, tracked_objects = tracked, capacity, threads = cmd.Threads, provider = onnx.ProviderName, duplicate_share = Scalor.Model.Train.formatDuplicateShare(share) });
         return 0;
     }
@@ -127,7 +127,7 @@ public static class BenchCommand
         var rates = Enumerable.Range(0, cmd.Runs).Select(Once).ToArray();
         var median = Median(rates);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"bench data: {median:F0} frames/s (median of {cmd.Runs}; runs {string.Join(", ", rates.Select(r => r.ToString("F0", CultureInfo.InvariantCulture)))}; {cmd.Threads} threads; dSprites LD, 64×64, T=10)"));
+            $"bench data: {median:F0} frames/s (median of {cmd.Runs}; runs {string.Join(", ", rates.Select(r => r.ToString("F0", CultureInfo.InvariantCulture)))}; {Counts.Of(cmd.Threads, "thread")}; dSprites LD, 64×64, T=10)"));
         WriteJson(cmd.JsonFile, new { target = "data", frames_per_s = median, runs = rates, threads = cmd.Threads });
         return 0;
     }
@@ -197,7 +197,7 @@ public static class BenchCommand
         var peak = System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
         var median = Median(rates);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"bench train: {median:F2} frames/s (median of {rates.Count}; batch {cfg.BatchSize}, T={cfg.SeqLength}, 64×64, glimpse {cfg.GlimpseSize}, {cfg.GridSize}×{cfg.GridSize} grid, {cmd.Threads} threads), peak RSS {peak:F0} MB"));
+            $"bench train: {median:F2} frames/s (median of {rates.Count}; batch {cfg.BatchSize}, T={cfg.SeqLength}, 64×64, glimpse {cfg.GlimpseSize}, {cfg.GridSize}×{cfg.GridSize} grid, {Counts.Of(cmd.Threads, "thread")}), peak RSS {peak:F0} MB"));
         WriteJson(cmd.JsonFile, new { target = "train", frames_per_s = median, peak_rss_mb = peak, runs = rates, objects_tracked = objects, batch = cfg.BatchSize, threads = cmd.Threads, recompute_decoder = cfg.RecomputeDecoder, micro_batch = cfg.MicroBatch });
         return 0;
     }

@@ -38,8 +38,9 @@ public static class TrainCommand
         var data = TrainingData.Create(cmd);
         var trainsOn = string.Create(CultureInfo.InvariantCulture, $"{data.TrainsOn}; seed {cmd.Seed}");
 
-        // The checkpoint to continue or start from is checked by its header before its tensors are read, and the
-        // model is built once, for the config it goes on with: a refusal leaves no model and no tensors behind.
+        // The checkpoint to continue or start from is checked before the model is built, and the model is built once,
+        // for the config it goes on with: a refusal leaves no model behind. (--init checks the header before it reads
+        // the tensors; --resume reads its checkpoint whole first, to pass over one that is damaged.)
         Scalor.Model.Scalor.Nets Build(Config.ScalorConfig c) => Scalor.Model.Scalor.create(c, cmd.Seed);
         Scalor.Model.Scalor.Nets nets;
         Train.RmsProp opt;
@@ -131,7 +132,7 @@ public static class TrainCommand
         var lastSaved = start;
         var completed = start;
         var inv = CultureInfo.InvariantCulture;
-        Console.WriteLine(string.Create(inv, $"train: {cmd.PresetName}, {data.Describe}, batch {cfg.BatchSize}, T={cfg.SeqLength}, {cmd.Threads} threads, steps {start}..{cmd.Steps}, run folder {run}"));
+        Console.WriteLine(string.Create(inv, $"train: {cmd.PresetName}, {data.Describe}, batch {cfg.BatchSize}, T={cfg.SeqLength}, {Counts.Of(cmd.Threads, "thread")}, steps {start}..{cmd.Steps}, run folder {run}"));
         try
         {
             for (var step = start; step < cmd.Steps && !stop; step++)
