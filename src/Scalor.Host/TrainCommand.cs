@@ -220,6 +220,7 @@ public static class TrainCommand
             ? Directory.GetFiles(ckptDir, "ckpt-*.safetensors").OrderBy(f => f, StringComparer.Ordinal).ToList()
             : [];
         if (all.Count == 0) throw new UserError($"--resume: no checkpoint in {ckptDir}");
+        var passed = new List<string>();
         for (var i = all.Count - 1; ; i--)
         {
             try
@@ -231,10 +232,15 @@ public static class TrainCommand
             {
                 var aside = all[i] + ".damaged";
                 File.Move(all[i], aside, true);
+                passed.Add(Path.GetFileName(aside));
                 var why = e.Message.StartsWith(all[i] + ": ", StringComparison.Ordinal) ? e.Message[(all[i].Length + 2)..] : e.Message;
                 Console.WriteLine($"train: passed over {Path.GetFileName(all[i])}, which does not read ({why}); renamed it to {Path.GetFileName(aside)}, going on from {Path.GetFileName(all[i - 1])}");
             }
-            catch (UserError e) { throw new UserError($"--resume: no checkpoint in {ckptDir} reads ({e.Message})"); }
+            catch (UserError e)
+            {
+                var renamed = passed.Count == 0 ? "" : $"; the newer ones are now {string.Join(", ", passed)}";
+                throw new UserError($"--resume: no checkpoint in {ckptDir} reads ({e.Message}){renamed}");
+            }
         }
     }
 

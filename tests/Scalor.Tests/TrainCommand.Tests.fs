@@ -78,6 +78,7 @@ let tests =
                 let e = CommandFiles.refusalOf (fun () -> train run 4 [ "--resume" ])
                 Expect.stringContains e.Message "--resume: no checkpoint in" "says no checkpoint reads"
                 Expect.stringContains e.Message "reads (" "with the reason of the oldest"
+                Expect.stringContains e.Message "the newer ones are now ckpt-0000003.safetensors.damaged, ckpt-0000002.safetensors.damaged" "and what it renamed"
                 Expect.isFalse (File.Exists(Checkpoints.PathFor(ckpts, 4))) "nothing was trained"
 
         testCase "a checkpoint records what its run trains on: --resume on other data, frame step, world or seed is refused" <| fun () ->
