@@ -28,7 +28,7 @@ public static partial class AverageCommand
             if (Directory.Exists(given))
             {
                 // A run folder: its checkpoints by name, filtered by the step in the name before anything is read.
-                var inFolder = Directory.GetFiles(given, "ckpt-*.safetensors").OrderBy(f => f, StringComparer.Ordinal)
+                var inFolder = Checkpoints.InOrder(given)
                     .Where(f => CheckpointName().Match(Path.GetFileName(f)) is { Success: true } m &&
                                 InRange(int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)))
                     .ToList();

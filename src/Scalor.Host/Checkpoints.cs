@@ -11,8 +11,12 @@ public static class Checkpoints
 {
     public static string PathFor(string dir, int step) => Path.Combine(dir, string.Create(CultureInfo.InvariantCulture, $"ckpt-{step:D7}.safetensors"));
 
-    public static string? Latest(string dir) =>
-        Directory.Exists(dir) ? Directory.GetFiles(dir, "ckpt-*.safetensors").OrderBy(f => f, StringComparer.Ordinal).LastOrDefault() : null;
+    /// <summary>A run folder's checkpoints, oldest first (their names hold the step, zero-padded); none when the folder is
+    /// missing. A checkpoint being written has another name (<c>*.tmp</c>), as has one set aside (<c>*.damaged</c>).</summary>
+    public static List<string> InOrder(string dir) =>
+        Directory.Exists(dir) ? [.. Directory.GetFiles(dir, "ckpt-*.safetensors").OrderBy(f => f, StringComparer.Ordinal)] : [];
+
+    public static string? Latest(string dir) => InOrder(dir).LastOrDefault();
 
     /// <summary>Writes step <paramref name="step"/>'s checkpoint, with the metadata <paramref name="records"/> (the
     /// shares a resumed run carries, <see cref="Train.carriedRecords"/>), into <paramref name="dir"/>, keeps the
@@ -21,7 +25,7 @@ public static class Checkpoints
         Microsoft.FSharp.Collections.FSharpList<Tuple<string, string>> records)
     {
         Train.save(PathFor(dir, step), nets, opt, gen, step, records);
-        foreach (var old in Directory.GetFiles(dir, "ckpt-*.safetensors").OrderBy(f => f, StringComparer.Ordinal).SkipLast(keep))
+        foreach (var old in InOrder(dir).SkipLast(keep))
             File.Delete(old);
         // The newest weights also as a plain safetensors file for other tools.
         var model = Path.Combine(Path.GetDirectoryName(dir)!, "model.safetensors");

@@ -17,7 +17,7 @@ public sealed class FiniteOrNull<T> : JsonConverter<T> where T : struct, IFloati
     public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options)
     {
         if (!T.IsFinite(value)) writer.WriteNullValue();
-        else if (value is float f) writer.WriteNumberValue(f);
+        else if (typeof(T) == typeof(float)) writer.WriteNumberValue(float.CreateTruncating(value));
         else writer.WriteNumberValue(double.CreateTruncating(value));
     }
 }

@@ -216,9 +216,7 @@ public static class TrainCommand
     /// an error. A checkpoint of another configuration or data is not damage: the caller refuses that.</summary>
     static (string Path, Train.Checkpoint Header, Microsoft.FSharp.Collections.FSharpList<Scalor.IO.Safetensors.Entry> Entries) NewestReadable(string ckptDir)
     {
-        var all = Directory.Exists(ckptDir)
-            ? Directory.GetFiles(ckptDir, "ckpt-*.safetensors").OrderBy(f => f, StringComparer.Ordinal).ToList()
-            : [];
+        var all = Checkpoints.InOrder(ckptDir);
         if (all.Count == 0) throw new UserError($"--resume: no checkpoint in {ckptDir}");
         var passed = new List<string>();
         for (var i = all.Count - 1; ; i--)
