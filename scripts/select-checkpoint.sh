@@ -14,6 +14,9 @@
 # as it appears (each share of SHARES), one line each with the best so far, until Ctrl-C: a run scored while it trains,
 # e.g. THREADS=1 FOLLOW=60 scripts/select-checkpoint.sh runs/dsprites-hd/checkpoints --density hd --duplicate-share 0.9
 # (the folder may still be empty). Checkpoints appear whole (written to a temporary name, then renamed).
+# DENSITIES="vld ld md" scores each checkpoint on the validation worlds of each density in turn (give no --density
+# then) and ranks by their mean MOTA, the densities' own after it: a model of a mix (`train --density vld
+# --density ld --density md`) is chosen for all of them.
 # THREADS=N gives every command N CPU threads (default: all cores), e.g. beside a training run.
 # SCALOR_HOST names the scalor-host to run (default: build and use src/Scalor.Host's Release build).
 set -euo pipefail
@@ -37,14 +40,29 @@ if [ ${#ckpts[@]} -eq 0 ] && [ -z "${FOLLOW:-}" ]; then
   exit 2
 fi
 # One validation score of a checkpoint at a share (empty: the one it records, else the default), as one line:
-# MOTA, IDF1, the name, the share.
+# MOTA, IDF1, the name, the share; with DENSITIES, their means, then each density's MOTA.
 score() {
   local opt=(); [ -n "$3" ] && opt=(--duplicate-share "$3")
-  "$host" track "${t[@]}" --model "$1" "${args[@]}" "${opt[@]}" --seed 3000001 --sequences 50 --no-pictures --out "$out/t" > /dev/null || return 1
-  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print('%.2f%% MOTA  %.2f%% IDF1  %s%s' % (100*d['mota'], 100*d['idf1'], sys.argv[2], '  share ' + sys.argv[3] if sys.argv[3] else ''))" "$out/t/metrics.json" "$2" "$3"
-  rm -rf "$out/t"
+  local worlds=("${densities[@]}"); [ ${#worlds[@]} -eq 0 ] && worlds=("")
+  local metrics=() d dens
+  for d in "${worlds[@]}"; do
+    dens=(); [ -n "$d" ] && dens=(--density "$d")
+    "$host" track "${t[@]}" --model "$1" "${args[@]}" "${dens[@]}" "${opt[@]}" --seed 3000001 --sequences 50 --no-pictures --out "$out/t${d:+-$d}" > /dev/null || return 1
+    metrics+=("$out/t${d:+-$d}/metrics.json")
+  done
+  python3 - "$2" "$3" "${worlds[*]}" "${metrics[@]}" <<'PY'
+import json, sys
+name, share, worlds, files = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4:]
+ms = [json.load(open(f)) for f in files]
+mota = sum(m['mota'] for m in ms) / len(ms)
+idf1 = sum(m['idf1'] for m in ms) / len(ms)
+each = '  (' + ', '.join('%s %.2f%%' % (w, 100 * m['mota']) for w, m in zip(worlds, ms)) + ')' if worlds else ''
+print('%.2f%% MOTA  %.2f%% IDF1  %s%s%s' % (100 * mota, 100 * idf1, name, '  share ' + share if share else '', each))
+PY
+  rm -rf "$out"/t "$out"/t-*
 }
 args=("$@")
+read -r -a densities <<< "${DENSITIES:-}"
 candidates=("${ckpts[@]}")
 read -r -a windows <<< "${WINDOWS:-}"
 for n in "${windows[@]}"; do
@@ -61,7 +79,11 @@ for ckpt in "${candidates[@]}"; do
   done
 done | sort -n | tee "$out/scores"
 best=""; share=""
-[ -s "$out/scores" ] && read -r _ _ _ _ best _ share < <(tail -1 "$out/scores")
+if [ -s "$out/scores" ]; then
+  read -r -a fields < <(tail -1 "$out/scores")
+  best=${fields[4]}
+  [ "${fields[5]:-}" = share ] && share=${fields[6]}
+fi
 if [[ $best == average:* ]]; then
   target=models/checkpoints/NAME/$(basename "${ckpts[${#ckpts[@]}-1]}")
   echo "write it: $host average $folder --from ${best#average:} --out $target"

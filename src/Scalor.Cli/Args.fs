@@ -105,7 +105,7 @@ type TrainArgs =
             | Threads _ -> threadsUsage
             | Preset _ -> "configuration preset: toy64 (the paper's synthetic settings), natural128, official64."
             | Kind _ -> "generated world to train on (default dsprites)."
-            | Density _ -> "density of the generated world (default ld); hd and vhd raise the training cap on objects (MaxObjects, the official 45) to the world's largest count, 64 and 110."
+            | Density _ -> "density of the generated world (default ld); hd and vhd raise the training cap on objects (MaxObjects, the official 45) to the world's largest count, 64 and 110. Repeatable: a mix, the batches' sequences drawn from each density in turn (--density vld --density ld --density md: a model for scenes of unknown density; a density given twice counts twice), with the anchors at the mix's mean object size and the largest cap."
             | Background _ -> "background of the generated world (default none)."
             | Data _ -> "train on recorded data instead: a dataset written by 'scalor-host data' (its dataset.safetensors), or footage (a video file, decoded with ffmpeg; a folder of videos, each a sequence; a folder of images; a dataset in the MOTChallenge layout; a recorded video's URL, not a live stream's), resized to the preset's frames; every run of SeqLength consecutive frames is a training clip."
             | Frame_Step _ -> "with --data: a clip's frames lie this many frames apart (default 1; natural footage at 25 fps moves little from frame to frame, the official code takes every 8th)."

@@ -56,8 +56,10 @@ type TrainCommand =
       Steps: int
       Seed: int64
       Threads: int
-      World: World.WorldConfig
-      /// null: train on the generated world.
+      /// The generated worlds, one per --density given (in order, repeats kept): the batches draw their sequences
+      /// from them in turn. One world is the paper's setup; several train a model for scenes of unknown density.
+      Worlds: World.WorldConfig list
+      /// null: train on the generated worlds.
       DataDir: string
       /// With DataDir: frames between a clip's frames (1: consecutive).
       FrameStep: int
@@ -337,18 +339,23 @@ let private trainCommand (r: ParseResults<TrainArgs>) =
         | Toy64 -> "toy64", Scalor.Model.Config.toy64
         | Natural128 -> "natural128", Scalor.Model.Config.natural128
         | Official64 -> "official64", Scalor.Model.Config.official64
-    let density = densityOf (r.GetResult(TrainArgs.Density, DensityArg.Ld))
+    let densities =
+        match r.GetResults TrainArgs.Density with
+        | [] -> [ World.ld ]
+        | given -> List.map densityOf given
     let kind = kindOf (r.GetResult(TrainArgs.Kind, KindArg.Dsprites))
     let background = backgroundOf (r.GetResult(TrainArgs.Background, BackgroundArg.None))
-    // The toy preset's anchors follow the world's object size (0.5×–1.5×, [P] appendix E).
-    let cfgAnchored = if presetName = "toy64" then Scalor.Model.Config.withObjectSize (float density.ObjectSize) preset else preset
+    // The toy preset's anchors follow the world's object size (0.5×–1.5×, [P] appendix E); a mix's, the mean size of
+    // its sequences (VLD, LD and MD: 10 px, LD's own), so the prior favours none of its densities.
+    let objectSize = densities |> List.averageBy (fun d -> float d.ObjectSize)
+    let cfgAnchored = if presetName = "toy64" then Scalor.Model.Config.withObjectSize objectSize preset else preset
     // The training cap (the official 45) would zero discoveries that a crowded world's frames need: HD shows about
     // 55 objects and VHD 90, and the official README's remedy for dense scenes is a higher max_num_obj. A
     // generated world's cap is therefore at least its largest object count (VLD to MD stay at 45); --set
     // MaxObjects=… still decides.
     let cfg0 =
         if r.Contains TrainArgs.Data then cfgAnchored
-        else { cfgAnchored with MaxObjects = max cfgAnchored.MaxObjects density.MaxObjects }
+        else { cfgAnchored with MaxObjects = densities |> List.fold (fun cap d -> max cap d.MaxObjects) cfgAnchored.MaxObjects }
     let cfg1 = match r.TryGetResult TrainArgs.Batch with Some b -> { cfg0 with BatchSize = b } | Option.None -> cfg0
     let cfg = r.GetResults TrainArgs.Set |> List.fold applyOverride cfg1
     if cfg.BatchSize < 1 then usage "--batch must be at least 1"
@@ -358,7 +365,8 @@ let private trainCommand (r: ParseResults<TrainArgs>) =
     if every < 1 then usage "--checkpoint-every must be at least 1"
     let keep = r.GetResult(TrainArgs.Keep, 3)
     if keep < 1 then usage "--keep must be at least 1"
-    let world = { World.defaultConfig with Kind = kind; Density = density; Background = background; Length = cfg.SeqLength; ViewSize = cfg.ImageSize }
+    let worlds = densities |> List.map (fun d -> { World.defaultConfig with Kind = kind; Density = d; Background = background; Length = cfg.SeqLength; ViewSize = cfg.ImageSize })
+    if densities.Length > 1 && r.Contains TrainArgs.Data then usage "--density applies to generated worlds; --data trains on recorded footage, so give one or neither"
     let kindName = if kind = World.Mnist then "mnist" else "dsprites"
     let frameStep = r.GetResult(TrainArgs.Frame_Step, 1)
     if frameStep < 1 then usage "--frame-step must be at least 1"
@@ -370,7 +378,7 @@ let private trainCommand (r: ParseResults<TrainArgs>) =
             let full = IO.Path.GetFullPath(d).TrimEnd(IO.Path.DirectorySeparatorChar, IO.Path.AltDirectorySeparatorChar)
             let name = IO.Path.GetFileNameWithoutExtension full
             if name = "dataset" then IO.Path.GetFileName(IO.Path.GetDirectoryName full) else name
-        | Option.None -> sprintf "%s-%s" kindName density.Name
+        | Option.None -> sprintf "%s-%s" kindName (densities |> List.map (fun d -> d.Name) |> String.concat "+")
     let crops = r.GetResults TrainArgs.Crop |> List.map cropOf
     if not crops.IsEmpty && not (r.Contains TrainArgs.Data) then usage "--crop applies to --data footage; a generated world is already the model's square"
     Train
@@ -379,7 +387,7 @@ let private trainCommand (r: ParseResults<TrainArgs>) =
           Steps = steps
           Seed = r.GetResult(TrainArgs.Seed, 1L)
           Threads = threadsOf (r.TryGetResult TrainArgs.Threads)
-          World = world
+          Worlds = worlds
           DataDir = r.TryGetResult TrainArgs.Data |> Option.toObj
           FrameStep = frameStep
           Crops = crops

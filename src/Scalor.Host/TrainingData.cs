@@ -24,7 +24,7 @@ public abstract class TrainingData
     public static TrainingData Create(Parse.TrainCommand cmd)
     {
         if (cmd.DataDir is null)
-            return new Generated(DataCommand.CreateWorld(cmd.World, "train", cmd.MnistDir, Console.Error.WriteLine), (ulong)cmd.Seed, cmd.Config);
+            return new Generated([.. cmd.Worlds.Select(w => DataCommand.CreateWorld(w, "train", cmd.MnistDir, Console.Error.WriteLine))], (ulong)cmd.Seed, cmd.Config);
         if (Inputs.IsStream(cmd.DataDir))
             return Inputs.IsLive(cmd.DataDir)
                 ? throw new UserError($"--data: {cmd.DataDir} is a live stream, whose frames never end, and training reads all its footage before the first step; record a stretch of it (ffmpeg -i {cmd.DataDir} -t 600 -c copy clip.mkv) and train on that")
@@ -100,15 +100,30 @@ public abstract class TrainingData
         return Enumerable.Range(0, length).Select(t => frames.AsSpan(t * bytes, bytes).ToArray()).ToArray();
     }
 
-    sealed class Generated(World.World world, ulong seed, Config.ScalorConfig cfg) : TrainingData
+    /// <summary>Sequences drawn on the fly: sequence j of the run (batch j / BatchSize) from world j mod the worlds'
+    /// count, by seed j, so a mix's batches hold each density in turn and one world's are the paper's.</summary>
+    sealed class Generated(World.World[] worlds, ulong seed, Config.ScalorConfig cfg) : TrainingData
     {
-        public override string Describe => $"generated {World.config(world).Kind} {World.config(world).Density.Name} world";
-        public override string TrainsOn => World.describe(World.config(world));
+        static World.WorldConfig Of(World.World w) => World.config(w);
+
+        public override string Describe => worlds.Length == 1
+            ? $"generated {Of(worlds[0]).Kind} {Of(worlds[0]).Density.Name} world"
+            : $"generated {Of(worlds[0]).Kind} worlds of mixed density, {string.Join("+", worlds.Select(w => Of(w).Density.Name))} in turn";
+
+        // One world: its description, as every checkpoint before mixes recorded it (so they still resume).
+        public override string TrainsOn => worlds.Length == 1
+            ? World.describe(Of(worlds[0]))
+            : "in turn: " + string.Join(" | ", worlds.Select(w => World.describe(Of(w))));
+
         public override torch.Tensor Batch(int step)
         {
             var b = cfg.BatchSize;
             var seqs = new World.Sequence[b];
-            Parallel.For(0, b, i => seqs[i] = World.sequence(world, World.sequenceSeed(seed, step * b + i)));
+            Parallel.For(0, b, i =>
+            {
+                var j = step * b + i;
+                seqs[i] = World.sequence(worlds[j % worlds.Length], World.sequenceSeed(seed, j));
+            });
             return Train.batchOf(seqs);
         }
     }

@@ -179,6 +179,24 @@ let tests =
             Expect.equal (capOf [| "train"; "--density"; "hd"; "--set"; "MaxObjects=100" |]) 100 "--set decides"
             Expect.equal (capOf [| "train"; "--density"; "hd"; "--data"; "video.avi" |]) 45 "recorded data keeps the preset's"
 
+        testCase "train: --density repeated is a mix, anchored at its mean object size and capped at its largest count" <| fun () ->
+            let trainOf argv =
+                match parse argv with
+                | Run(Train t) -> t
+                | other -> failtestf "unexpected %A" other
+            let mix = trainOf [| "train"; "--density"; "vld"; "--density"; "ld"; "--density"; "md" |]
+            Expect.equal (mix.Worlds |> List.map (fun w -> w.Density.Name)) [ "vld"; "ld"; "md" ] "one world per --density, in order"
+            Expect.floatClose Accuracy.high mix.Config.SizeAnchor (10.0 / 64.0) "12, 10 and 8 px: the mean, 10"
+            Expect.equal mix.Config.MaxObjects 45 "MD's 24 stay under the official cap"
+            Expect.equal mix.Out (System.IO.Path.Combine("runs", "dsprites-vld+ld+md")) "the run folder names the mix"
+            let crowd = trainOf [| "train"; "--density"; "md"; "--density"; "hd"; "--density"; "hd" |]
+            Expect.floatClose Accuracy.high crowd.Config.SizeAnchor ((8.0 + 6.0 + 6.0) / 3.0 / 64.0) "a density given twice counts twice"
+            Expect.equal crowd.Config.MaxObjects 64 "HD's 64, the mix's largest"
+            Expect.equal (trainOf [| "train" |]).Worlds.Length 1 "LD alone by default"
+            match parse [| "train"; "--data"; "v.avi"; "--density"; "ld"; "--density"; "md" |] with
+            | UsageError m -> Expect.stringContains m "--density" "names the option"
+            | other -> failtestf "expected a usage error, got %A" other
+
         testCase "train: --frame-step goes with --data (generate: with --input), and is at least 1" <| fun () ->
             match parse [| "train"; "--data"; "video.avi"; "--frame-step"; "8" |] with
             | Run(Train t) -> Expect.equal (t.DataDir, t.FrameStep) ("video.avi", 8) "footage, every 8th frame"

@@ -34,6 +34,29 @@ let private frameValues (batch: torch.Tensor) (i: int) =
 [<Tests>]
 let tests =
     testList "TrainingData" [
+        testCase "generated: one world is the seed's sequences in order; a mix takes its worlds in turn, by the same seeds" <| fun () ->
+            let generated argv =
+                match Parse.parse (Array.ofList ([ "train"; "--batch"; "3"; "--set"; "SeqLength=2"; "--seed"; "7" ] @ argv)) with
+                | Parse.Run(Parse.Train t) -> t, TrainingData.Create t
+                | other -> failtestf "unexpected %A" other
+            let ldCmd, ld = generated [ "--density"; "ld" ]
+            let mixCmd, mix = generated [ "--density"; "vld"; "--density"; "ld"; "--density"; "md" ]
+            Expect.stringContains mix.Describe "vld+ld+md in turn" "the mix says what it draws"
+            Expect.equal ld.TrainsOn (Scalor.Worlds.World.describe ldCmd.Worlds.Head) "one world records its description, as before mixes"
+            Expect.isTrue (mix.TrainsOn.Contains(Scalor.Worlds.World.describe mixCmd.Worlds.[2])) "a mix records every world"
+            Expect.notEqual mix.TrainsOn ld.TrainsOn "a mix is other data to --resume"
+            let worldOf (c: Parse.TrainCommand) i = Scalor.Worlds.World.create c.Worlds.[i] None
+            for step in [ 0; 5 ] do
+                use ldBatch = ld.Batch step
+                use mixBatch = mix.Batch step
+                for i in 0 .. 2 do
+                    let j = step * 3 + i
+                    let expected (c: Parse.TrainCommand) w = Scalor.Model.Train.batchOf [| Scalor.Worlds.World.sequence (worldOf c w) (Scalor.Worlds.World.sequenceSeed 7UL j) |]
+                    use one = expected ldCmd 0
+                    Expect.isTrue (ldBatch.[int64 i].allclose(one.[0L], 0.0, 0.0)) (sprintf "LD step %d item %d: sequence %d of the seed" step i j)
+                    use turn = expected mixCmd (j % 3)
+                    Expect.isTrue (mixBatch.[int64 i].allclose(turn.[0L], 0.0, 0.0)) (sprintf "mix step %d item %d: world %d, sequence %d of the seed" step i (j % 3) j)
+
         testCase "footage: every clip is a run of consecutive frames, each drawn once per epoch in the seed's order" <| fun () ->
             CommandFiles.inTempDir "scalor-footage" <| fun dir ->
                 // 13 frames: clips start at frames 0..9; frame t reads 1 + 3t, so a clip shows its own start.
