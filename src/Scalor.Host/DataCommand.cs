@@ -58,12 +58,14 @@ public static class DataCommand
         for (var i = 0; i < sequences.Count; i++) WriteSequence(outDir, SequenceName(i), sequences[i], cfg, writeImages);
     }
 
-    public static World.World CreateWorld(World.WorldConfig cfg, string split, string? mnistDir, Action<string> log)
+    public static World.World CreateWorld(World.WorldConfig cfg, string split, string? mnistDir, Action<string> log) =>
+        CreateWorlds([cfg], split, mnistDir, log)[0];
+
+    /// <summary>The worlds of a mix (<c>train --density</c> repeated); MNIST's digits are fetched and read once for all.</summary>
+    public static World.World[] CreateWorlds(IReadOnlyList<World.WorldConfig> cfgs, string split, string? mnistDir, Action<string> log)
     {
-        if (!cfg.Kind.IsMnist) return World.create(cfg, null);
-        var dir = MnistFetcher.Ensure(mnistDir, log);
-        var digits = Idx.readMnist(dir, split);
-        return World.create(cfg, World.digitPool(digits, cfg.DigitClasses));
+        var digits = new Lazy<Idx.Digits>(() => Idx.readMnist(MnistFetcher.Ensure(mnistDir, log), split));
+        return [.. cfgs.Select(cfg => cfg.Kind.IsMnist ? World.create(cfg, World.digitPool(digits.Value, cfg.DigitClasses)) : World.create(cfg, null))];
     }
 
     static Dictionary<string, string> Metadata(Parse.DataCommand cmd)

@@ -24,7 +24,7 @@ public abstract class TrainingData
     public static TrainingData Create(Parse.TrainCommand cmd)
     {
         if (cmd.DataDir is null)
-            return new Generated([.. cmd.Worlds.Select(w => DataCommand.CreateWorld(w, "train", cmd.MnistDir, Console.Error.WriteLine))], (ulong)cmd.Seed, cmd.Config);
+            return new Generated(DataCommand.CreateWorlds([.. cmd.Worlds], "train", cmd.MnistDir, Console.Error.WriteLine), (ulong)cmd.Seed, cmd.Config);
         if (Inputs.IsStream(cmd.DataDir))
             return Inputs.IsLive(cmd.DataDir)
                 ? throw new UserError($"--data: {cmd.DataDir} is a live stream, whose frames never end, and training reads all its footage before the first step; record a stretch of it (ffmpeg -i {cmd.DataDir} -t 600 -c copy clip.mkv) and train on that")
