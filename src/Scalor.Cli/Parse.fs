@@ -246,6 +246,12 @@ let private backgroundOf =
     | Static -> World.StaticBackground
     | Dynamic -> World.DynamicBackground
 
+/// A generated sequence is one array of frames, which .NET caps near 2 GB: refused before any work, not after it.
+let private checkSequenceBytes (length: int) (size: int) (remedy: string) =
+    let bytes = int64 length * int64 size * int64 size * 3L
+    if bytes > int64 Array.MaxLength then
+        usage "a sequence of %d frames of %d×%d is %.1f GB, and each is held whole in memory (at most 2 GB): %s" length size size (float bytes / 1e9) remedy
+
 let private dataCommand (r: ParseResults<DataArgs>) =
     let density = densityOf (r.GetResult(DataArgs.Density, DensityArg.Ld))
     let kind = kindOf (r.GetResult(DataArgs.Kind, KindArg.Dsprites))
@@ -268,6 +274,7 @@ let private dataCommand (r: ParseResults<DataArgs>) =
         | Option.None -> [| 0 .. 9 |]
     let size = r.GetResult(DataArgs.Size, World.defaultConfig.ViewSize)
     if size < 16 || size > 1024 then usage "--size must be between 16 and 1024"
+    checkSequenceBytes length size "give a shorter --length or a smaller --size"
     let objects =
         match r.TryGetResult DataArgs.Objects with
         | Some text -> Some(range "objects" text)
@@ -444,6 +451,7 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
     if sequences < 1 then usage "--sequences must be at least 1"
     let length = r.GetResult(TrackArgs.Length, 10)
     if length < 1 then usage "--length must be at least 1"
+    checkSequenceBytes length World.defaultConfig.ViewSize "give a shorter --length"
     let minPres = r.GetResult(TrackArgs.Min_Presence, 0.5)
     if minPres < 0.0 || minPres >= 1.0 then usage "--min-presence must be in [0, 1)"
     let runtime =

@@ -14,6 +14,7 @@ public static class DataCommand
     public static int Run(Parse.DataCommand cmd)
     {
         var outDir = Paths.EnsureWritableDirectory(cmd.Out);
+        CheckRoom(cmd, outDir, new DriveInfo(outDir).AvailableFreeSpace, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
         var world = CreateWorld(cmd.World, cmd.Split, cmd.MnistDir, Console.Error.WriteLine);
         var n = cmd.Sequences;
         var sequences = new World.Sequence[n];
@@ -50,6 +51,35 @@ public static class DataCommand
     }
 
     public static string SequenceName(int i) => $"seq-{i + 1:D4}";
+
+    /// <summary>Bytes of the dataset's frames, raw: what the pack holds, and what memory holds twice while it is
+    /// packed (the sequences, then the pack's copy).</summary>
+    public static long FrameBytes(Parse.DataCommand cmd) =>
+        (long)cmd.Sequences * cmd.World.Length * cmd.World.ViewSize * cmd.World.ViewSize * 3;
+
+    /// <summary>An upper bound of the ground truth's bytes: the pack's rows (48 bytes) and the two text files' lines
+    /// (under 100 bytes together), for every object the world may hold in every frame.</summary>
+    public static long TruthBytes(Parse.DataCommand cmd)
+    {
+        var objects = cmd.World.ObjectCount is { } count ? count.Value.Item2 : cmd.World.Density.MaxObjects;
+        return (long)cmd.Sequences * cmd.World.Length * objects * (48 + 100);
+    }
+
+    /// <summary>Refuses, before any work, a dataset that the disk or memory cannot hold: the pack and the ground
+    /// truth, with images their PNG frames (at most about the raw size: a filter byte a row over it, where synthetic
+    /// frames compress well), and twice the frames in memory. Found only at the end, either would lose the whole
+    /// run's work.</summary>
+    public static void CheckRoom(Parse.DataCommand cmd, string outDir, long freeDisk, long freeMemory)
+    {
+        var frames = FrameBytes(cmd);
+        var disk = frames + TruthBytes(cmd) + (cmd.WriteImages ? frames + frames / 64 : 0);
+        static string Gb(long b) => string.Create(CultureInfo.InvariantCulture, $"{b / 1e9:0.0#} GB");
+        var fewer = "give fewer --sequences (several datasets train as well: each a --data run), a smaller --size or a shorter --length";
+        if (disk > freeDisk)
+            throw new UserError($"data: {Counts.Of(cmd.Sequences, "sequence")} need about {Gb(disk)} in {outDir}{(cmd.WriteImages ? " (the pack and the PNG frames)" : "")}, which has {Gb(freeDisk)} free; {fewer}{(cmd.WriteImages ? ", or --no-images" : "")}");
+        if (2 * frames > freeMemory)
+            throw new UserError($"data: {Counts.Of(cmd.Sequences, "sequence")} need about {Gb(2 * frames)} of memory while they are packed, and {Gb(freeMemory)} is available; {fewer}");
+    }
 
     /// <summary>Writes sequences in the MOTChallenge layout (ground truth, seqinfo.ini, optionally frames).</summary>
     public static void WriteDataset(string outDir, IReadOnlyList<World.Sequence> sequences, World.WorldConfig cfg, bool writeImages)

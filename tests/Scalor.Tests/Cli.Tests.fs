@@ -22,6 +22,18 @@ let tests =
             | Run(Data d) -> Expect.equal d.World.ObjectCount (Some(5, 6)) "--objects as given"
             | other -> failtestf "unexpected %A" other
 
+        testCase "a generated sequence over 2 GB is refused before any work" <| fun () ->
+            for argv, remedy in [ [| "data"; "--sequences"; "1"; "--out"; "x"; "--size"; "1024"; "--length"; "1000" |], "--size"
+                                  [| "track"; "--out"; "o"; "--length"; "200000" |], "--length" ] do
+                match parse argv with
+                | UsageError m ->
+                    Expect.stringContains m "GB" (sprintf "says how large for %A" argv)
+                    Expect.stringContains m remedy (sprintf "names %s for %A" remedy argv)
+                | other -> failtestf "expected a usage error for %A, got %A" argv other
+            match parse [| "data"; "--sequences"; "1"; "--out"; "x"; "--size"; "1024"; "--length"; "600" |] with
+            | Run(Data d) -> Expect.equal d.World.Length 600 "1.9 GB a sequence still fits"
+            | other -> failtestf "unexpected %A" other
+
         testCase "usage errors are one line" <| fun () ->
             for argv in [ [| "data"; "--density"; "xxl"; "--sequences"; "1"; "--out"; "x" |]
                           [| "data"; "--out"; "x" |]

@@ -57,4 +57,42 @@ let tests =
                 Expect.equal back.[i].Frames seqs.[i].Frames "frames"
                 Expect.equal back.[i].Truth seqs.[i].Truth "truth"
                 Expect.equal back.[i].ObjectCount seqs.[i].ObjectCount "objects"
+            let names = Dataset.pack seqs |> List.map (fun e -> e.Name)
+            Expect.equal names [ "frames"; "truth"; "objects" ] "within the limit: one tensor each, the layout before parts"
+            File.Delete path
+
+        testCase "a pack beyond one tensor's limit splits frames and truth into parts of whole sequences and rows" <| fun () ->
+            let w = World.create World.defaultConfig None
+            let seqs = Array.init 11 (fun i -> World.sequence w (World.sequenceSeed 3UL i))
+            let frameBytes = int64 seqs.[0].Frames.Length
+            let rows = seqs |> Array.sumBy (fun s -> s.Truth.Length)
+            let path = Path.GetTempFileName()
+            let roundTrip (entries: Safetensors.Entry list) what =
+                Safetensors.write path entries []
+                let back, _ = Dataset.unpack path
+                Expect.equal back.Length 11 (sprintf "%s: every sequence" what)
+                for i in 0 .. 10 do
+                    Expect.equal back.[i].Frames seqs.[i].Frames (sprintf "%s: sequence %d's frames" what i)
+                    Expect.equal back.[i].Truth seqs.[i].Truth (sprintf "%s: sequence %d's truth" what i)
+                    Expect.equal back.[i].ObjectCount seqs.[i].ObjectCount (sprintf "%s: sequence %d's objects" what i)
+            let partsOf (entries: Safetensors.Entry list) prefix =
+                entries |> List.filter (fun e -> e.Name.StartsWith(prefix: string)) |> List.map (fun e -> e.Name, e.Shape.[0])
+            // The limit at 2.5 sequences' frames: parts of 2, 2, 2, 2, 2 and 1 sequences, each within it.
+            let byFrames = Dataset.packInChunks (frameBytes * 5L / 2L) seqs
+            Expect.equal (partsOf byFrames "frames") [ for k in 0 .. 5 -> sprintf "frames.%d" k, (if k < 5 then 2L else 1L) ] "frames: whole sequences, in order"
+            Expect.equal (partsOf byFrames "truth") [ "truth", int64 rows ] "truth within the limit stays one tensor"
+            for e in byFrames do Expect.isLessThanOrEqual (int64 e.Data.Length) (frameBytes * 5L / 2L) (sprintf "%s within the limit" e.Name)
+            roundTrip byFrames "frames in parts"
+            // The limit at 300 truth rows: the rows in parts of 300, and a sequence's frames, larger, one a part.
+            let byRows = Dataset.packInChunks (300L * 48L) seqs
+            let truthParts = partsOf byRows "truth"
+            Expect.equal truthParts.Length ((rows + 299) / 300) (sprintf "%d rows in parts of 300" rows)
+            Expect.equal (truthParts |> List.sumBy snd) (int64 rows) "every truth row once"
+            Expect.equal (partsOf byRows "frames").Length 11 "at least one sequence a part"
+            roundTrip byRows "truth in parts"
+            // A part missing is a pack cut short, not fewer sequences: the truth names a sequence that is not there.
+            Safetensors.write path (byFrames |> List.filter (fun e -> e.Name <> "frames.5")) []
+            let e = Expect.throwsC (fun () -> Dataset.unpack path |> ignore) id
+            Expect.stringContains e.Message path "names the file"
+            File.Delete path
     ]

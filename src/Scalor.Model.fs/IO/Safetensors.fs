@@ -88,16 +88,21 @@ let private metadataOf (root: JsonElement) =
     | true, m -> m.EnumerateObject() |> Seq.map (fun kv -> kv.Name, kv.Value.GetString()) |> Map.ofSeq
     | _ -> Map.empty
 
+/// A file's header length and parsed JSON (the caller disposes it), read from its first bytes alone.
+let private fileHeader (path: string) (fs: FileStream) =
+    let first8 = Array.zeroCreate<byte> 8
+    if fs.Length >= 8L then fs.ReadExactly(first8, 0, 8)
+    let header = Array.zeroCreate<byte> (headerLength path fs.Length first8)
+    fs.ReadExactly(header, 0, header.Length)
+    header.Length, parseHeader path (ReadOnlyMemory header)
+
 /// Reads the metadata alone: the header's bytes, not the tensors' (a checkpoint's step and config without its
 /// weights; averaging checks every checkpoint before it loads any). Errors name the file.
 let readMetadata (path: string) : Map<string, string> =
     if not (File.Exists path) then failIn path "file not found"
     use fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read)
-    let first8 = Array.zeroCreate<byte> 8
-    if fs.Length >= 8L then fs.ReadExactly(first8, 0, 8)
-    let header = Array.zeroCreate<byte> (headerLength path fs.Length first8)
-    fs.ReadExactly(header, 0, header.Length)
-    use doc = parseHeader path (ReadOnlyMemory header)
+    let _, doc = fileHeader path fs
+    use doc = doc
     metadataOf doc.RootElement
 
 /// An image's header length and parsed JSON (the caller disposes it): `parse` and `parseMetadata` share it.
@@ -105,26 +110,33 @@ let private imageHeader (source: string) (bytes: byte[]) =
     let n = headerLength source bytes.LongLength bytes
     n, parseHeader source (ReadOnlyMemory(bytes, 8, n))
 
+/// Every tensor of a parsed header: name, dtype, shape and its byte range in an image of `imageLength` bytes whose
+/// data starts at `dataStart`, checked (`parse` and `read` refuse the same files with the same words).
+let private tensorsOf (source: string) (doc: JsonDocument) (dataStart: int64) (imageLength: int64) =
+    let fail = failIn source
+    [ for p in doc.RootElement.EnumerateObject() do
+          if p.Name <> "__metadata__" then
+              let dtype = p.Value.GetProperty("dtype").GetString()
+              let shape = [| for d in p.Value.GetProperty("shape").EnumerateArray() -> d.GetInt64() |]
+              let offs = [| for d in p.Value.GetProperty("data_offsets").EnumerateArray() -> d.GetInt64() |]
+              if offs.Length <> 2 || offs.[0] < 0L || offs.[1] < offs.[0] then fail (sprintf "tensor %s has a bad byte range" p.Name)
+              if dataStart + offs.[1] > imageLength then
+                  // The usual cause: a copy or download cut short.
+                  fail (sprintf "truncated at %d bytes: tensor %s ends at byte %d" imageLength p.Name (dataStart + offs.[1]))
+              let expected = (shape |> Array.fold (*) 1L) * int64 (elementSize dtype)
+              if expected <> offs.[1] - offs.[0] then fail (sprintf "tensor %s: shape and byte range disagree" p.Name)
+              if expected > int64 Array.MaxLength then
+                  fail (sprintf "tensor %s holds %d bytes, more than one array can (%d); split it into several tensors" p.Name expected Array.MaxLength)
+              yield p.Name, dtype, shape, dataStart + offs.[0], int expected ]
+
 /// Parses a whole safetensors image held in memory: every tensor and the metadata. `source` names it in errors
 /// (a file, or the model embedded in scalor-host, which needs no temporary file).
 let parse (source: string) (bytes: byte[]) : Entry list * Map<string, string> =
-    let fail = failIn source
     let n, doc = imageHeader source bytes
     use doc = doc
-    let dataStart = 8 + n
     let entries =
-        [ for p in doc.RootElement.EnumerateObject() do
-              if p.Name <> "__metadata__" then
-                  let dtype = p.Value.GetProperty("dtype").GetString()
-                  let shape = [| for d in p.Value.GetProperty("shape").EnumerateArray() -> d.GetInt64() |]
-                  let offs = [| for d in p.Value.GetProperty("data_offsets").EnumerateArray() -> d.GetInt64() |]
-                  if offs.Length <> 2 || offs.[0] < 0L || offs.[1] < offs.[0] then fail (sprintf "tensor %s has a bad byte range" p.Name)
-                  if int64 dataStart + offs.[1] > int64 bytes.Length then
-                      // The usual cause: a copy or download cut short.
-                      fail (sprintf "truncated at %d bytes: tensor %s ends at byte %d" bytes.Length p.Name (int64 dataStart + offs.[1]))
-                  let expected = (shape |> Array.fold (*) 1L) * int64 (elementSize dtype)
-                  if expected <> offs.[1] - offs.[0] then fail (sprintf "tensor %s: shape and byte range disagree" p.Name)
-                  yield { Name = p.Name; DType = dtype; Shape = shape; Data = bytes.[dataStart + int offs.[0] .. dataStart + int offs.[1] - 1] } ]
+        [ for name, dtype, shape, start, length in tensorsOf source doc (8L + int64 n) bytes.LongLength ->
+              { Name = name; DType = dtype; Shape = shape; Data = bytes.AsSpan(int start, length).ToArray() } ]
     entries, metadataOf doc.RootElement
 
 /// The metadata alone of a safetensors image held in memory (`parse`'s header, no tensor copied).
@@ -133,10 +145,21 @@ let parseMetadata (source: string) (bytes: byte[]) : Map<string, string> =
     use doc = doc
     metadataOf doc.RootElement
 
-/// Reads every tensor and the metadata. Errors name the file.
+/// Reads every tensor and the metadata, one tensor at a time from the file: no array holds more than 2 GB, so a
+/// larger file (a packed dataset of many sequences, its frames in several tensors) cannot be read whole. Errors name
+/// the file.
 let read (path: string) : Entry list * Map<string, string> =
     if not (File.Exists path) then failIn path "file not found"
-    parse path (File.ReadAllBytes path)
+    use fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read)
+    let n, doc = fileHeader path fs
+    use doc = doc
+    let entries =
+        [ for name, dtype, shape, start, length in tensorsOf path doc (8L + int64 n) fs.Length ->
+              let data = Array.zeroCreate<byte> length
+              fs.Position <- start
+              fs.ReadExactly(data, 0, length)
+              { Name = name; DType = dtype; Shape = shape; Data = data } ]
+    entries, metadataOf doc.RootElement
 
 let ofFloats name (shape: int64[]) (values: float32[]) =
     let data = Array.zeroCreate<byte> (values.Length * 4)

@@ -4,6 +4,8 @@
 ///   truth   F32 [R; 12]  rows (sequence, frame, track, object, left, top, width, height, visibility,
 ///                         center_x, center_y, size), frames 0-based.
 ///   objects I32 [S]      objects in the environment per sequence
+/// Frames or truth of more than `chunkBytes` are split along their first axis: `frames.0` [S0; T; H; W; 3],
+/// `frames.1`, …, and `truth.0`, `truth.1`, … in order.
 /// Metadata holds the world description and the seed.
 module Scalor.Worlds.Dataset
 
@@ -12,71 +14,107 @@ open Scalor.IO
 
 let truthColumns = 12
 
-let pack (sequences: World.Sequence[]) : Safetensors.Entry list =
+/// The most bytes one tensor of a pack holds: frames and truth rows beyond it go into several tensors (`name.0`,
+/// `name.1`, … of whole sequences and rows, in order), since no .NET array holds more than 2 GB (20,000 LD
+/// sequences of 10 frames are 2.5 GB of frames). A pack within it has one `frames` and one `truth`, as before.
+let chunkBytes = 1L <<< 30
+
+/// `name` alone when one part, else `name.0`, `name.1`, …
+let private partNames name parts = if parts = 1 then [ name ] else [ for k in 0 .. parts - 1 -> sprintf "%s.%d" name k ]
+
+/// Splits `count` items of `itemBytes` each into runs of at most `maxBytes` (at least one item a run): (first, count).
+let private runs (count: int) (itemBytes: int64) (maxBytes: int64) =
+    let per = int (max 1L (min (int64 count) (maxBytes / max 1L itemBytes)))
+    [ for first in 0 .. per .. count - 1 -> first, min per (count - first) ]
+
+/// `pack` with tensors of at most `maxBytes` each (tests give a small one).
+let packInChunks (maxBytes: int64) (sequences: World.Sequence[]) : Safetensors.Entry list =
     if sequences.Length = 0 then invalidArg "sequences" "no sequences to pack"
     let t, v = sequences.[0].Length, sequences.[0].ViewSize
     if sequences |> Array.exists (fun s -> s.Length <> t || s.ViewSize <> v) then
         invalidArg "sequences" "all sequences of a pack must share length and view size"
-    let frameBytes = t * v * v * 3
-    let frames = Array.zeroCreate<byte> (sequences.Length * frameBytes)
-    sequences |> Array.iteri (fun i s -> Buffer.BlockCopy(s.Frames, 0, frames, i * frameBytes, frameBytes))
-    let rows = sequences |> Array.sumBy (fun s -> s.Truth.Length)
-    let truth = Array.zeroCreate<float32> (rows * truthColumns)
-    let mutable r = 0
-    sequences
-    |> Array.iteri (fun i s ->
-        for b in s.Truth do
-            let o = r * truthColumns
-            truth.[o] <- float32 i
-            truth.[o + 1] <- float32 b.Frame
-            truth.[o + 2] <- float32 b.Track
-            truth.[o + 3] <- float32 b.Object
-            truth.[o + 4] <- b.Left
-            truth.[o + 5] <- b.Top
-            truth.[o + 6] <- b.Width
-            truth.[o + 7] <- b.Height
-            truth.[o + 8] <- b.Visibility
-            truth.[o + 9] <- b.CenterX
-            truth.[o + 10] <- b.CenterY
-            truth.[o + 11] <- b.Size
-            r <- r + 1)
+    let frameBytes = sequences.[0].Frames.Length
+    let frameRuns = runs sequences.Length (int64 frameBytes) maxBytes
+    let frames =
+        List.zip (partNames "frames" frameRuns.Length) frameRuns
+        |> List.map (fun (name, (first, count)) ->
+            let data = Array.zeroCreate<byte> (count * frameBytes)
+            for i in 0 .. count - 1 do Buffer.BlockCopy(sequences.[first + i].Frames, 0, data, i * frameBytes, frameBytes)
+            ({ Name = name; DType = "U8"; Shape = [| int64 count; int64 t; int64 v; int64 v; 3L |]; Data = data }: Safetensors.Entry))
+    let rows = [| for i in 0 .. sequences.Length - 1 do for b in sequences.[i].Truth -> i, b |]
+    let rowRuns = runs rows.Length (int64 (truthColumns * 4)) maxBytes
+    let truth =
+        List.zip (partNames "truth" (max 1 rowRuns.Length)) (if rowRuns.IsEmpty then [ 0, 0 ] else rowRuns)
+        |> List.map (fun (name, (first, count)) ->
+            let values = Array.zeroCreate<float32> (count * truthColumns)
+            for r in 0 .. count - 1 do
+                let i, b = rows.[first + r]
+                let o = r * truthColumns
+                values.[o] <- float32 i
+                values.[o + 1] <- float32 b.Frame
+                values.[o + 2] <- float32 b.Track
+                values.[o + 3] <- float32 b.Object
+                values.[o + 4] <- b.Left
+                values.[o + 5] <- b.Top
+                values.[o + 6] <- b.Width
+                values.[o + 7] <- b.Height
+                values.[o + 8] <- b.Visibility
+                values.[o + 9] <- b.CenterX
+                values.[o + 10] <- b.CenterY
+                values.[o + 11] <- b.Size
+            Safetensors.ofFloats name [| int64 count; int64 truthColumns |] values)
     let objects = Array.zeroCreate<byte> (sequences.Length * 4)
     sequences |> Array.iteri (fun i s -> BitConverter.TryWriteBytes(Span(objects, i * 4, 4), s.ObjectCount) |> ignore)
-    [ { Name = "frames"; DType = "U8"; Shape = [| int64 sequences.Length; int64 t; int64 v; int64 v; 3L |]; Data = frames }
-      Safetensors.ofFloats "truth" [| int64 rows; int64 truthColumns |] truth
-      { Name = "objects"; DType = "I32"; Shape = [| int64 sequences.Length |]; Data = objects } ]
+    frames @ truth @ [ { Name = "objects"; DType = "I32"; Shape = [| int64 sequences.Length |]; Data = objects } ]
+
+let pack (sequences: World.Sequence[]) : Safetensors.Entry list = packInChunks chunkBytes sequences
 
 exception DatasetError of string
 
-/// Reads a pack back into sequences (the seeds are not stored per sequence and come back as 0).
+/// Reads a pack back into sequences (the seeds are not stored per sequence and come back as 0), its frames and truth
+/// in one tensor each or in parts (`packInChunks`).
 let unpack (path: string) : World.Sequence[] * Map<string, string> =
     let entries, meta = Safetensors.read path
-    let find name =
-        match entries |> List.tryFind (fun e -> e.Name = name) with
-        | Some e -> e
-        | None -> raise (DatasetError(sprintf "%s: no tensor named '%s' (not a Scalor dataset pack?)" path name))
-    let frames = find "frames"
-    if frames.DType <> "U8" || frames.Shape.Length <> 5 || frames.Shape.[4] <> 3L || frames.Shape.[2] <> frames.Shape.[3] then
-        raise (DatasetError(sprintf "%s: frames must be U8 [S; T; H; H; 3]" path))
-    let s, t, v = int frames.Shape.[0], int frames.Shape.[1], int frames.Shape.[2]
-    let truth = find "truth" |> Safetensors.toFloats
-    let objects = (find "objects").Data
+    let byName = entries |> List.map (fun e -> e.Name, e) |> Map.ofList
+    let fail msg = raise (DatasetError(sprintf "%s: %s" path msg))
+    let parts name =
+        match byName.TryFind name with
+        | Some e -> [ e ]
+        | None ->
+            match List.unfold (fun k -> byName.TryFind(sprintf "%s.%d" name k) |> Option.map (fun e -> e, k + 1)) 0 with
+            | [] -> fail (sprintf "no tensor named '%s' (not a Scalor dataset pack?)" name)
+            | found -> found
+    let frames = parts "frames"
+    let first = frames.Head
+    for f in frames do
+        if f.DType <> "U8" || f.Shape.Length <> 5 || f.Shape.[4] <> 3L || f.Shape.[2] <> f.Shape.[3] || f.Shape.[1 ..] <> first.Shape.[1 ..] then
+            fail "frames must be U8 [S; T; H; H; 3]"
+    let t, v = int first.Shape.[1], int first.Shape.[2]
     let frameBytes = t * v * v * 3
+    let s = frames |> List.sumBy (fun f -> int f.Shape.[0])
+    let objects = (parts "objects").Head.Data
+    if objects.Length <> 4 * s then fail (sprintf "objects holds %d bytes for %d sequences" objects.Length s)
     let rowsBySeq = Array.init s (fun _ -> Collections.Generic.List<World.TruthBox>())
-    for r in 0 .. truth.Length / truthColumns - 1 do
-        let o = r * truthColumns
-        let si = int truth.[o]
-        if si < 0 || si >= s then raise (DatasetError(sprintf "%s: truth row %d names sequence %d of %d" path r si s))
-        rowsBySeq.[si].Add
-            { Frame = int truth.[o + 1]; Track = int truth.[o + 2]; Object = int truth.[o + 3]
-              Left = truth.[o + 4]; Top = truth.[o + 5]; Width = truth.[o + 6]; Height = truth.[o + 7]
-              Visibility = truth.[o + 8]; CenterX = truth.[o + 9]; CenterY = truth.[o + 10]; Size = truth.[o + 11] }
+    let mutable r = 0
+    for part in parts "truth" do
+        let truth = Safetensors.toFloats part
+        for k in 0 .. truth.Length / truthColumns - 1 do
+            let o = k * truthColumns
+            let si = int truth.[o]
+            if si < 0 || si >= s then fail (sprintf "truth row %d names sequence %d of %d" r si s)
+            rowsBySeq.[si].Add
+                { Frame = int truth.[o + 1]; Track = int truth.[o + 2]; Object = int truth.[o + 3]
+                  Left = truth.[o + 4]; Top = truth.[o + 5]; Width = truth.[o + 6]; Height = truth.[o + 7]
+                  Visibility = truth.[o + 8]; CenterX = truth.[o + 9]; CenterY = truth.[o + 10]; Size = truth.[o + 11] }
+            r <- r + 1
     let seqs =
-        Array.init s (fun i ->
+        [| for f in frames do
+               for i in 0 .. int f.Shape.[0] - 1 -> f.Data.AsSpan(i * frameBytes, frameBytes).ToArray() |]
+        |> Array.mapi (fun i data ->
             ({ Seed = 0UL
                Length = t
                ViewSize = v
-               Frames = frames.Data.[i * frameBytes .. (i + 1) * frameBytes - 1]
+               Frames = data
                Truth = rowsBySeq.[i].ToArray()
                ObjectCount = BitConverter.ToInt32(objects, i * 4) }: World.Sequence))
     seqs, meta

@@ -1,0 +1,44 @@
+/// `scalor-host data`: what it writes, and the room it checks for before it writes any.
+module Scalor.Tests.DataCommand
+
+open System.IO
+open Expecto
+open Scalor.Cli
+open Scalor.Host
+
+let private dataArgs (argv: string list) =
+    match Parse.parse (Array.ofList ("data" :: argv)) with
+    | Parse.Run(Parse.Data d) -> d
+    | other -> failtestf "unexpected %A" other
+
+[<Tests>]
+let tests =
+    testList "DataCommand" [
+        testCase "the room it asks for bounds what it writes, images or not, sparse or crowded, plain or textured" <| fun () ->
+            for world in [ [ "--density"; "vld" ]; [ "--density"; "vhd"; "--background"; "dynamic" ]; [ "--kind"; "dsprites"; "--density"; "md"; "--size"; "96" ] ] do
+                for images in [ true; false ] do
+                    CommandFiles.inTempDir "scalor-data-room" <| fun dir ->
+                        let cmd = dataArgs ([ "--sequences"; "3"; "--out"; dir ] @ world @ (if images then [] else [ "--no-images" ]))
+                        Expect.equal (DataCommand.Run cmd) 0 "data written"
+                        let written = Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories) |> Seq.sumBy (fun f -> FileInfo(f).Length)
+                        let preview = FileInfo(Path.Combine(dir, "preview.png")).Length
+                        let asked = DataCommand.FrameBytes cmd + DataCommand.TruthBytes cmd + (if images then DataCommand.FrameBytes cmd * 65L / 64L else 0L)
+                        Expect.isLessThanOrEqual (written - preview) asked (sprintf "%A, images %b: %d bytes written, %d asked" world images written asked)
+                        Expect.isGreaterThan (written - preview) (DataCommand.FrameBytes cmd) "the pack alone holds the raw frames"
+
+        testCase "a dataset the disk or memory cannot hold is refused in one line, naming the remedies" <| fun () ->
+            let cmd = dataArgs [ "--sequences"; "20000"; "--out"; "big" ]
+            Expect.equal (DataCommand.FrameBytes cmd) 2_457_600_000L "20,000 LD sequences of 10 frames: 2.5 GB of frames"
+            let refusal freeDisk freeMemory =
+                try DataCommand.CheckRoom(cmd, "big", freeDisk, freeMemory); "" with :? UserError as e -> e.Message
+            let disk = refusal 3_000_000_000L 100_000_000_000L
+            for part in [ "20000 sequences"; "GB"; "--no-images"; "--sequences" ] do Expect.stringContains disk part "the disk: frames and images"
+            Expect.isFalse (disk.Contains '\n') "one line"
+            Expect.equal (refusal 6_000_000_000L 100_000_000_000L) "" "the pack, its images and the truth fit in 6 GB"
+            let memory = refusal 100_000_000_000L 4_000_000_000L
+            Expect.stringContains memory "memory" "memory: twice the frames while they are packed"
+            Expect.equal (refusal 100_000_000_000L 5_000_000_000L) "" "4.9 GB of memory suffice"
+            let noImages = { cmd with WriteImages = false }
+            Expect.throwsT<UserError> (fun () -> DataCommand.CheckRoom(noImages, "big", 2_000_000_000L, 100_000_000_000L)) "the pack alone needs 2.5 GB"
+            DataCommand.CheckRoom(noImages, "big", 3_000_000_000L, 100_000_000_000L)
+    ]
