@@ -67,9 +67,10 @@ public static class DataCommand
 
     /// <summary>Refuses, before any work, a dataset that the disk or memory cannot hold: the pack and the ground
     /// truth, with images their PNG frames (at most about the raw size: a filter byte a row over it, where synthetic
-    /// frames compress well), and twice the frames in memory. Found only at the end, either would lose the whole
-    /// run's work.</summary>
-    public static void CheckRoom(Parse.DataCommand cmd, string outDir, long freeDisk, long freeMemory)
+    /// frames compress well), and twice the frames in memory (against the memory the process may use at all, the
+    /// machine's or its container's: what is free changes while it runs). Found only at the end, either would lose
+    /// the whole run's work.</summary>
+    public static void CheckRoom(Parse.DataCommand cmd, string outDir, long freeDisk, long memoryLimit)
     {
         var frames = FrameBytes(cmd);
         var disk = frames + TruthBytes(cmd) + (cmd.WriteImages ? frames + frames / 64 : 0);
@@ -77,8 +78,8 @@ public static class DataCommand
         var fewer = "give fewer --sequences (several datasets train as well: each a --data run), a smaller --size or a shorter --length";
         if (disk > freeDisk)
             throw new UserError($"data: {Counts.Of(cmd.Sequences, "sequence")} need about {Gb(disk)} in {outDir}{(cmd.WriteImages ? " (the pack and the PNG frames)" : "")}, which has {Gb(freeDisk)} free; {fewer}{(cmd.WriteImages ? ", or --no-images" : "")}");
-        if (2 * frames > freeMemory)
-            throw new UserError($"data: {Counts.Of(cmd.Sequences, "sequence")} need about {Gb(2 * frames)} of memory while they are packed, and {Gb(freeMemory)} is available; {fewer}");
+        if (2 * frames > memoryLimit)
+            throw new UserError($"data: {Counts.Of(cmd.Sequences, "sequence")} need about {Gb(2 * frames)} of memory while they are packed, more than the {Gb(memoryLimit)} this machine gives the process; {fewer}");
     }
 
     /// <summary>Writes sequences in the MOTChallenge layout (ground truth, seqinfo.ini, optionally frames).</summary>

@@ -29,8 +29,8 @@ let tests =
         testCase "a dataset the disk or memory cannot hold is refused in one line, naming the remedies" <| fun () ->
             let cmd = dataArgs [ "--sequences"; "20000"; "--out"; "big" ]
             Expect.equal (DataCommand.FrameBytes cmd) 2_457_600_000L "20,000 LD sequences of 10 frames: 2.5 GB of frames"
-            let refusal freeDisk freeMemory =
-                try DataCommand.CheckRoom(cmd, "big", freeDisk, freeMemory); "" with :? UserError as e -> e.Message
+            let refusal freeDisk memoryLimit =
+                try DataCommand.CheckRoom(cmd, "big", freeDisk, memoryLimit); "" with :? UserError as e -> e.Message
             let disk = refusal 3_000_000_000L 100_000_000_000L
             for part in [ "20000 sequences"; "GB"; "--no-images"; "--sequences" ] do Expect.stringContains disk part "the disk: frames and images"
             Expect.isFalse (disk.Contains '\n') "one line"
