@@ -22,8 +22,10 @@ let tests =
                         Expect.equal (DataCommand.Run cmd) 0 "data written"
                         let written = Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories) |> Seq.sumBy (fun f -> FileInfo(f).Length)
                         let preview = FileInfo(Path.Combine(dir, "preview.png")).Length
-                        let asked = DataCommand.FrameBytes cmd + DataCommand.TruthBytes cmd + (if images then DataCommand.FrameBytes cmd * 65L / 64L else 0L)
-                        Expect.isLessThanOrEqual (written - preview) asked (sprintf "%A, images %b: %d bytes written, %d asked" world images written asked)
+                        let fitsIn freeDisk = try DataCommand.CheckRoom(cmd, dir, freeDisk, System.Int64.MaxValue); true with :? UserError -> false
+                        // The check never lets through a disk too small for what was written, nor asks for much more.
+                        Expect.isFalse (fitsIn (written - preview - 1L)) (sprintf "%A, images %b: %d bytes written, and a byte less is refused" world images written)
+                        Expect.isTrue (fitsIn (3L * written)) (sprintf "%A, images %b: three times the %d bytes written suffice" world images written)
                         Expect.isGreaterThan (written - preview) (DataCommand.FrameBytes cmd) "the pack alone holds the raw frames"
 
         testCase "a dataset the disk or memory cannot hold is refused in one line, naming the remedies" <| fun () ->

@@ -19,13 +19,13 @@ let truthColumns = 12
 /// sequences of 10 frames are 2.5 GB of frames). A pack within it has one `frames` and one `truth`, as before.
 let chunkBytes = 1L <<< 30
 
-/// `name` alone when one part, else `name.0`, `name.1`, …
-let private partNames name parts = if parts = 1 then [ name ] else [ for k in 0 .. parts - 1 -> sprintf "%s.%d" name k ]
-
-/// Splits `count` items of `itemBytes` each into runs of at most `maxBytes` (at least one item a run): (first, count).
-let private runs (count: int) (itemBytes: int64) (maxBytes: int64) =
-    let per = int (max 1L (min (int64 count) (maxBytes / max 1L itemBytes)))
-    [ for first in 0 .. per .. count - 1 -> first, min per (count - first) ]
+/// `count` items of `itemBytes` each as tensors of at most `maxBytes` (at least one item each, and one tensor when
+/// there are no items): `build name first n` makes the tensor of items first .. first + n - 1, named `name` alone
+/// when it is the only one, else `name.0`, `name.1`, …
+let private inParts (name: string) (count: int) (itemBytes: int64) (maxBytes: int64) build : Safetensors.Entry list =
+    let per = int (max 1L (min (int64 (max 1 count)) (maxBytes / max 1L itemBytes)))
+    let runs = [ for first in 0 .. per .. max 0 (count - 1) -> first, min per (count - first) ]
+    runs |> List.mapi (fun k (first, n) -> build (if runs.Length = 1 then name else sprintf "%s.%d" name k) first n)
 
 /// `pack` with tensors of at most `maxBytes` each (tests give a small one).
 let packInChunks (maxBytes: int64) (sequences: World.Sequence[]) : Safetensors.Entry list =
@@ -34,18 +34,14 @@ let packInChunks (maxBytes: int64) (sequences: World.Sequence[]) : Safetensors.E
     if sequences |> Array.exists (fun s -> s.Length <> t || s.ViewSize <> v) then
         invalidArg "sequences" "all sequences of a pack must share length and view size"
     let frameBytes = sequences.[0].Frames.Length
-    let frameRuns = runs sequences.Length (int64 frameBytes) maxBytes
     let frames =
-        List.zip (partNames "frames" frameRuns.Length) frameRuns
-        |> List.map (fun (name, (first, count)) ->
+        inParts "frames" sequences.Length (int64 frameBytes) maxBytes (fun name first count ->
             let data = Array.zeroCreate<byte> (count * frameBytes)
             for i in 0 .. count - 1 do Buffer.BlockCopy(sequences.[first + i].Frames, 0, data, i * frameBytes, frameBytes)
             ({ Name = name; DType = "U8"; Shape = [| int64 count; int64 t; int64 v; int64 v; 3L |]; Data = data }: Safetensors.Entry))
     let rows = [| for i in 0 .. sequences.Length - 1 do for b in sequences.[i].Truth -> i, b |]
-    let rowRuns = runs rows.Length (int64 (truthColumns * 4)) maxBytes
     let truth =
-        List.zip (partNames "truth" (max 1 rowRuns.Length)) (if rowRuns.IsEmpty then [ 0, 0 ] else rowRuns)
-        |> List.map (fun (name, (first, count)) ->
+        inParts "truth" rows.Length (int64 (truthColumns * 4)) maxBytes (fun name first count ->
             let values = Array.zeroCreate<float32> (count * truthColumns)
             for r in 0 .. count - 1 do
                 let i, b = rows.[first + r]
@@ -77,13 +73,11 @@ let unpack (path: string) : World.Sequence[] * Map<string, string> =
     let entries, meta = Safetensors.read path
     let byName = entries |> List.map (fun e -> e.Name, e) |> Map.ofList
     let fail msg = raise (DatasetError(sprintf "%s: %s" path msg))
+    let find name = byName.TryFind name |> Option.defaultWith (fun () -> fail (sprintf "no tensor named '%s' (not a Scalor dataset pack?)" name))
     let parts name =
-        match byName.TryFind name with
-        | Some e -> [ e ]
-        | None ->
-            match List.unfold (fun k -> byName.TryFind(sprintf "%s.%d" name k) |> Option.map (fun e -> e, k + 1)) 0 with
-            | [] -> fail (sprintf "no tensor named '%s' (not a Scalor dataset pack?)" name)
-            | found -> found
+        match List.unfold (fun k -> byName.TryFind(sprintf "%s.%d" name k) |> Option.map (fun e -> e, k + 1)) 0 with
+        | [] -> [ find name ]
+        | found -> found
     let frames = parts "frames"
     let first = frames.Head
     for f in frames do
@@ -92,7 +86,7 @@ let unpack (path: string) : World.Sequence[] * Map<string, string> =
     let t, v = int first.Shape.[1], int first.Shape.[2]
     let frameBytes = t * v * v * 3
     let s = frames |> List.sumBy (fun f -> int f.Shape.[0])
-    let objects = (parts "objects").Head.Data
+    let objects = (find "objects").Data
     if objects.Length <> 4 * s then fail (sprintf "objects holds %d bytes for %d sequences" objects.Length s)
     let rowsBySeq = Array.init s (fun _ -> Collections.Generic.List<World.TruthBox>())
     let mutable r = 0
