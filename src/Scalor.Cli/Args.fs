@@ -4,6 +4,10 @@ module Scalor.Cli.Args
 
 open Argu
 
+// Every option that takes one value is [<Unique>]: Argu's default keeps the last of several silently, so
+// `track --density ld --density md` tracked MD without a word. The repeatable ones gather lists (train's --density,
+// --set, --only and --crop, eval's --crop, bench's --set); flags given twice mean what they mean once.
+
 /// libtorch's OpenMP workers spin while they wait, so two processes on the same cores slow each other badly.
 [<Literal>]
 let threadsUsage = "CPU threads for TorchSharp (default: all cores; give each of several processes its own cores)."
@@ -34,19 +38,19 @@ type SplitArg =
     | Test
 
 type DataArgs =
-    | Kind of KindArg
-    | Density of DensityArg
-    | Background of BackgroundArg
-    | Variant of VariantArg
-    | [<Mandatory>] Sequences of int
-    | Length of int
-    | Size of int
-    | Seed of int64
-    | [<Mandatory>] Out of dir: string
-    | Objects of range: string
-    | Digits of range: string
-    | Split of SplitArg
-    | Mnist_Dir of dir: string
+    | [<Unique>] Kind of KindArg
+    | [<Unique>] Density of DensityArg
+    | [<Unique>] Background of BackgroundArg
+    | [<Unique>] Variant of VariantArg
+    | [<Mandatory; Unique>] Sequences of int
+    | [<Unique>] Length of int
+    | [<Unique>] Size of int
+    | [<Unique>] Seed of int64
+    | [<Mandatory; Unique>] Out of dir: string
+    | [<Unique>] Objects of range: string
+    | [<Unique>] Digits of range: string
+    | [<Unique>] Split of SplitArg
+    | [<Unique>] Mnist_Dir of dir: string
     | No_Images
     interface IArgParserTemplate with
         member a.Usage =
@@ -72,27 +76,27 @@ type PresetArg =
     | Official64
 
 type TrainArgs =
-    | Steps of int
-    | Batch of int
-    | Seed of int64
-    | Threads of int
-    | Preset of PresetArg
-    | Kind of KindArg
+    | [<Unique>] Steps of int
+    | [<Unique>] Batch of int
+    | [<Unique>] Seed of int64
+    | [<Unique>] Threads of int
+    | [<Unique>] Preset of PresetArg
+    | [<Unique>] Kind of KindArg
     | Density of DensityArg
-    | Background of BackgroundArg
-    | Data of path: string
-    | Frame_Step of int
+    | [<Unique>] Background of BackgroundArg
+    | [<Unique>] Data of path: string
+    | [<Unique>] Frame_Step of int
     | Crop of window: string
-    | Out of dir: string
+    | [<Unique>] Out of dir: string
     | Resume
-    | Checkpoint_Every of int
-    | Keep of int
-    | Log_Every of int
+    | [<Unique>] Checkpoint_Every of int
+    | [<Unique>] Keep of int
+    | [<Unique>] Log_Every of int
     | Set of key_value: string
-    | Mnist_Dir of dir: string
+    | [<Unique>] Mnist_Dir of dir: string
     | Cuda
     | Only of prefix: string
-    | Init of checkpoint: string
+    | [<Unique>] Init of checkpoint: string
     interface IArgParserTemplate with
         member a.Usage =
             match a with
@@ -158,33 +162,33 @@ let private backfillUsage =
     "also track each sequence played backwards and extend every track that starts late back through the frames where the backward pass already followed its object (offline: the results, pictures and latents, where added objects are marked backfilled; twice the tracking time)."
 
 type TrackArgs =
-    | Model of checkpoint: string
-    | Input of path: string
-    | [<Mandatory>] Out of dir: string
-    | Kind of KindArg
-    | Density of DensityArg
-    | Background of BackgroundArg
-    | Sequences of int
-    | Length of int
-    | Seed of int64
+    | [<Unique>] Model of checkpoint: string
+    | [<Unique>] Input of path: string
+    | [<Mandatory; Unique>] Out of dir: string
+    | [<Unique>] Kind of KindArg
+    | [<Unique>] Density of DensityArg
+    | [<Unique>] Background of BackgroundArg
+    | [<Unique>] Sequences of int
+    | [<Unique>] Length of int
+    | [<Unique>] Seed of int64
     | Latents
     | No_Pictures
-    | Min_Presence of float
-    | Min_Visible of share: float
-    | Threads of int
-    | Mnist_Dir of dir: string
-    | Runtime of RuntimeArg
-    | Provider of ProviderArg
-    | Capacity of int
-    | Rejection of RejectionArg
-    | Duplicate_Share of share: float
-    | Explained_Share of share: float
-    | Boxes of BoxesArg
+    | [<Unique>] Min_Presence of float
+    | [<Unique>] Min_Visible of share: float
+    | [<Unique>] Threads of int
+    | [<Unique>] Mnist_Dir of dir: string
+    | [<Unique>] Runtime of RuntimeArg
+    | [<Unique>] Provider of ProviderArg
+    | [<Unique>] Capacity of int
+    | [<Unique>] Rejection of RejectionArg
+    | [<Unique>] Duplicate_Share of share: float
+    | [<Unique>] Explained_Share of share: float
+    | [<Unique>] Boxes of BoxesArg
     | Backfill
     | Live
     | Realtime
     | Mse
-    | Frame_Step of int
+    | [<Unique>] Frame_Step of int
     | [<Unique>] Crop of window: string
     interface IArgParserTemplate with
         member a.Usage =
@@ -219,22 +223,22 @@ type TrackArgs =
             | Mnist_Dir _ -> "folder with the MNIST IDX files."
 
 type GenerateArgs =
-    | Model of checkpoint: string
-    | Input of path: string
-    | Observe of int
-    | Steps of int
-    | [<Mandatory>] Out of dir: string
+    | [<Unique>] Model of checkpoint: string
+    | [<Unique>] Input of path: string
+    | [<Unique>] Observe of int
+    | [<Unique>] Steps of int
+    | [<Mandatory; Unique>] Out of dir: string
     | From_Scratch
     | Most_Likely
-    | Samples of int
-    | Discovery of probability: float
-    | Seed of int64
-    | Rejection of RejectionArg
-    | Duplicate_Share of share: float
-    | Explained_Share of share: float
-    | Threads of int
-    | Boxes of BoxesArg
-    | Frame_Step of int
+    | [<Unique>] Samples of int
+    | [<Unique>] Discovery of probability: float
+    | [<Unique>] Seed of int64
+    | [<Unique>] Rejection of RejectionArg
+    | [<Unique>] Duplicate_Share of share: float
+    | [<Unique>] Explained_Share of share: float
+    | [<Unique>] Threads of int
+    | [<Unique>] Boxes of BoxesArg
+    | [<Unique>] Frame_Step of int
     | [<Unique>] Crop of window: string
     interface IArgParserTemplate with
         member a.Usage =
@@ -258,14 +262,14 @@ type GenerateArgs =
             | Seed _ -> "seed of the imagined futures (and of the generated input; default 1000001)."
 
 type ExportArgs =
-    | Model of checkpoint: string
-    | [<Mandatory>] Out of file: string
-    | Capacity of int
+    | [<Unique>] Model of checkpoint: string
+    | [<Mandatory; Unique>] Out of file: string
+    | [<Unique>] Capacity of int
     | Render
     | Dense
-    | Rejection of RejectionArg
-    | Duplicate_Share of share: float
-    | Explained_Share of share: float
+    | [<Unique>] Rejection of RejectionArg
+    | [<Unique>] Duplicate_Share of share: float
+    | [<Unique>] Explained_Share of share: float
     | Weights_Only
     interface IArgParserTemplate with
         member a.Usage =
@@ -282,9 +286,9 @@ type ExportArgs =
 
 type AverageArgs =
     | [<MainCommand; Mandatory>] Checkpoints of checkpoint: string list
-    | [<Mandatory>] Out of file: string
-    | From of step: int
-    | To of step: int
+    | [<Mandatory; Unique>] Out of file: string
+    | [<Unique>] From of step: int
+    | [<Unique>] To of step: int
     interface IArgParserTemplate with
         member a.Usage =
             match a with
@@ -302,12 +306,12 @@ type BenchTarget =
 
 type BenchArgs =
     | [<MainCommand; ExactlyOnce>] Target of BenchTarget
-    | Batch of int
-    | Runs of int
-    | Threads of int
-    | Json of file: string
+    | [<Unique>] Batch of int
+    | [<Unique>] Runs of int
+    | [<Unique>] Threads of int
+    | [<Unique>] Json of file: string
     | Set of key_value: string
-    | Model of checkpoint: string
+    | [<Unique>] Model of checkpoint: string
     interface IArgParserTemplate with
         member a.Usage =
             match a with
@@ -324,22 +328,22 @@ type MatchArg =
     | Iou
 
 type EvalArgs =
-    | Gt of dir: string
-    | Pred of dir: string
-    | Match of MatchArg
-    | Threshold of float
-    | Json of file: string
-    | Model of checkpoint: string
-    | Data of dir: string
-    | Samples of int
-    | Rejection of RejectionArg
-    | Duplicate_Share of share: float
-    | Explained_Share of share: float
-    | Min_Visible of share: float
-    | Min_Gt_Visibility of share: float
-    | Threads of int
+    | [<Unique>] Gt of dir: string
+    | [<Unique>] Pred of dir: string
+    | [<Unique>] Match of MatchArg
+    | [<Unique>] Threshold of float
+    | [<Unique>] Json of file: string
+    | [<Unique>] Model of checkpoint: string
+    | [<Unique>] Data of dir: string
+    | [<Unique>] Samples of int
+    | [<Unique>] Rejection of RejectionArg
+    | [<Unique>] Duplicate_Share of share: float
+    | [<Unique>] Explained_Share of share: float
+    | [<Unique>] Min_Visible of share: float
+    | [<Unique>] Min_Gt_Visibility of share: float
+    | [<Unique>] Threads of int
     | Backfill
-    | Frame_Step of int
+    | [<Unique>] Frame_Step of int
     | Crop of window: string
     interface IArgParserTemplate with
         member a.Usage =

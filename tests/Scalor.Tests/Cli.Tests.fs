@@ -67,6 +67,48 @@ let tests =
             Expect.isMatch line @"ONNX Runtime \d+\.\d+\.\d+" "ONNX Runtime's"
             Expect.isFalse (line.Contains "\n") "one line"
 
+        testCase "an option with one value given twice is a usage error naming it; the repeatable ones are lists" <| fun () ->
+            let commands : (string * Argu.ArgumentParser) list =
+                [ "data", Argu.ArgumentParser.Create<Scalor.Cli.Args.DataArgs>()
+                  "train", Argu.ArgumentParser.Create<Scalor.Cli.Args.TrainArgs>()
+                  "track", Argu.ArgumentParser.Create<Scalor.Cli.Args.TrackArgs>()
+                  "generate", Argu.ArgumentParser.Create<Scalor.Cli.Args.GenerateArgs>()
+                  "eval", Argu.ArgumentParser.Create<Scalor.Cli.Args.EvalArgs>()
+                  "bench", Argu.ArgumentParser.Create<Scalor.Cli.Args.BenchArgs>()
+                  "export", Argu.ArgumentParser.Create<Scalor.Cli.Args.ExportArgs>()
+                  "average", Argu.ArgumentParser.Create<Scalor.Cli.Args.AverageArgs>() ]
+            let host = Argu.ArgumentParser.Create<Scalor.Cli.Args.HostArgs>()
+            Expect.equal (List.length commands) (host.GetSubCommandParsers().Length) "every command checked"
+            let repeatable = set [ "train --density"; "train --set"; "train --only"; "train --crop"; "eval --crop"; "bench --set" ]
+            // A value the option accepts: the first case of a choice, as Argu spells it on the command line.
+            let valueOf (t: System.Type) =
+                if t = typeof<int> || t = typeof<int64> then "2"
+                elif t = typeof<float> then "0.5"
+                elif t = typeof<string> then "a"
+                elif Microsoft.FSharp.Reflection.FSharpType.IsUnion t then
+                    (Microsoft.FSharp.Reflection.FSharpType.GetUnionCases t).[0].Name.ToLowerInvariant().Replace('_', '-')
+                else failtestf "no sample value for %s" t.Name
+            let mutable once = 0
+            for cmd, parser in commands do
+                for c in parser.GetArgumentCases() do
+                    let fields = c.UnionCaseInfo.GetFields()
+                    if not c.IsMainCommand && fields.Length = 1 then
+                        let name = List.head c.CommandLineNames.Value
+                        if repeatable.Contains(cmd + " " + name) then
+                            Expect.isFalse c.IsUnique.Value (sprintf "%s %s repeats" cmd name)
+                        else
+                            let v = valueOf fields.[0].PropertyType
+                            match parse [| cmd; name; v; name; v |] with
+                            | UsageError m ->
+                                Expect.stringContains m name (sprintf "%s %s twice: names the option" cmd name)
+                                Expect.stringContains m "more than once" (sprintf "%s %s twice: says so" cmd name)
+                                once <- once + 1
+                            | other -> failtestf "%s %s given twice: expected a usage error, got %A" cmd name other
+            Expect.isGreaterThan once 80 "every command's valued options checked"
+            match parse [| "track"; "--out"; "o"; "--latents"; "--latents" |] with
+            | Run(Track _) -> ()
+            | other -> failtestf "a flag twice means what it means once: %A" other
+
         testCase "help is help, not an error" <| fun () ->
             match parse [| "data"; "--help" |] with
             | Help text -> Expect.stringContains text "--sequences" "lists options"
