@@ -39,8 +39,8 @@ public static class DataCommand
             Work(done => { if (done == n || done % Math.Max(1, n / 10) == 0) Console.WriteLine($"data: {done}/{n} sequences"); });
 
         var meta = Metadata(cmd);
-        Scalor.IO.Safetensors.write(Path.Combine(outDir, "dataset.safetensors"),
-            Microsoft.FSharp.Collections.ListModule.OfSeq(Dataset.pack(sequences)),
+        Scalor.IO.Safetensors.writeSources(Path.Combine(outDir, "dataset.safetensors"),
+            Dataset.packSources(Dataset.chunkBytes, sequences),
             Microsoft.FSharp.Collections.ListModule.OfSeq(meta.Select(kv => Tuple.Create(kv.Key, kv.Value))));
         Preview(sequences[0], cmd.World.Length).SavePng(Path.Combine(outDir, "preview.png"));
 
@@ -52,8 +52,8 @@ public static class DataCommand
 
     public static string SequenceName(int i) => $"seq-{i + 1:D4}";
 
-    /// <summary>Bytes of the dataset's frames, raw: what the pack holds, and what memory holds twice while it is
-    /// packed (the sequences, then the pack's copy).</summary>
+    /// <summary>Bytes of the dataset's frames, raw: what the pack holds, and what memory holds until the pack is
+    /// written (the sequences; the pack is written from them, with no copy).</summary>
     public static long FrameBytes(Parse.DataCommand cmd) =>
         (long)cmd.Sequences * cmd.World.Length * cmd.World.ViewSize * cmd.World.ViewSize * 3;
 
@@ -67,7 +67,7 @@ public static class DataCommand
 
     /// <summary>Refuses, before any work, a dataset that the disk or memory cannot hold: the pack and the ground
     /// truth, with images their PNG frames (at most about the raw size: a filter byte a row over it, where synthetic
-    /// frames compress well), and twice the frames in memory (against the memory the process may use at all, the
+    /// frames compress well), and the frames and the truth in memory (against the memory the process may use at all, the
     /// machine's or its container's: what is free changes while it runs). Found only at the end, either would lose
     /// the whole run's work.</summary>
     public static void CheckRoom(Parse.DataCommand cmd, string outDir, long freeDisk, long memoryLimit)
@@ -78,8 +78,9 @@ public static class DataCommand
         var fewer = "give fewer --sequences (several datasets train as well: each a --data run), a smaller --size or a shorter --length";
         if (disk > freeDisk)
             throw new UserError($"data: {Counts.Of(cmd.Sequences, "sequence")} need about {Gb(disk)} in {outDir}{(cmd.WriteImages ? " (the pack and the PNG frames)" : "")}, which has {Gb(freeDisk)} free; {fewer}{(cmd.WriteImages ? ", or --no-images" : "")}");
-        if (2 * frames > memoryLimit)
-            throw new UserError($"data: {Counts.Of(cmd.Sequences, "sequence")} need about {Gb(2 * frames)} of memory while they are packed, more than the {Gb(memoryLimit)} this machine gives the process; {fewer}");
+        var memory = frames + TruthBytes(cmd);
+        if (memory > memoryLimit)
+            throw new UserError($"data: {Counts.Of(cmd.Sequences, "sequence")} need about {Gb(memory)} of memory until they are packed, more than the {Gb(memoryLimit)} this machine gives the process; {fewer}");
     }
 
     /// <summary>Writes sequences in the MOTChallenge layout (ground truth, seqinfo.ini, optionally frames).</summary>

@@ -40,15 +40,15 @@ public abstract class TrainingData
 
     static Clips FromPack(string pack, Parse.TrainCommand cmd)
     {
-        var (seqs, _) = Dataset.unpack(pack);
+        // The frames alone, each read into its own array: the pack once in memory, not three times.
+        var (side, seqs) = Dataset.readFrames(pack);
         if (seqs.Length == 0) throw new UserError($"{pack} holds no sequences");
-        if (seqs[0].ViewSize != cmd.Config.ImageSize)
-            throw new UserError($"{pack} has {seqs[0].ViewSize}×{seqs[0].ViewSize} frames but the model expects {cmd.Config.ImageSize}×{cmd.Config.ImageSize}");
+        if (side != cmd.Config.ImageSize)
+            throw new UserError($"{pack} has {side}×{side} frames but the model expects {cmd.Config.ImageSize}×{cmd.Config.ImageSize}");
         var span = Clips.Span(cmd.Config.SeqLength, cmd.FrameStep);
         if (seqs[0].Length < span)
             throw new UserError($"{pack} has sequences of {seqs[0].Length} frames; a training clip spans {span} (SeqLength {cmd.Config.SeqLength}, --frame-step {cmd.FrameStep})");
-        var frames = seqs.Select(s => SplitFrames(s.Frames, s.Length)).ToArray();
-        return new Clips($"{seqs.Length} sequences from {pack}", frames, cmd.Config, cmd.FrameStep, (ulong)cmd.Seed);
+        return new Clips($"{seqs.Length} sequences from {pack}", seqs, cmd.Config, cmd.FrameStep, (ulong)cmd.Seed);
     }
 
     /// <summary>Footage as <c>track --input</c> reads it (Inputs.Open): every frame resized to the model's square
@@ -92,12 +92,6 @@ public abstract class TrainingData
         return new Clips(
             $"footage '{path}'{(cmd.Crops.IsEmpty ? "" : $" cropped to {Scalor.IO.Crop.describeAll(cmd.Crops)}")}: {Counts.Of(kept.Count, "sequence")}, {Counts.Of(total, "frame")} at {cfg.ImageSize}×{cfg.ImageSize} ({mb:0.#} MB)",
             [.. kept], cfg, cmd.FrameStep, (ulong)cmd.Seed);
-    }
-
-    static byte[][] SplitFrames(byte[] frames, int length)
-    {
-        var bytes = frames.Length / length;
-        return Enumerable.Range(0, length).Select(t => frames.AsSpan(t * bytes, bytes).ToArray()).ToArray();
     }
 
     /// <summary>Sequences drawn on the fly: sequence j of the run (batch j / BatchSize) from world j mod the worlds'

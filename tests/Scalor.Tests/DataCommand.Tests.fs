@@ -37,9 +37,10 @@ let tests =
             for part in [ "20000 sequences"; "GB"; "--no-images"; "--sequences" ] do Expect.stringContains disk part "the disk: frames and images"
             Expect.isFalse (disk.Contains '\n') "one line"
             Expect.equal (refusal 6_000_000_000L 100_000_000_000L) "" "the pack, its images and the truth fit in 6 GB"
-            let memory = refusal 100_000_000_000L 4_000_000_000L
-            Expect.stringContains memory "memory" "memory: twice the frames while they are packed"
-            Expect.equal (refusal 100_000_000_000L 5_000_000_000L) "" "4.9 GB of memory suffice"
+            let memory = refusal 100_000_000_000L 2_500_000_000L
+            Expect.stringContains memory "memory" "memory: the frames and the truth until they are packed"
+            Expect.isFalse (memory.Contains '\n') "one line"
+            Expect.equal (refusal 100_000_000_000L 3_000_000_000L) "" "the frames once (2.5 GB) and the truth fit in 3 GB: the pack is written from the sequences"
             let noImages = { cmd with WriteImages = false }
             Expect.throwsT<UserError> (fun () -> DataCommand.CheckRoom(noImages, "big", 2_000_000_000L, 100_000_000_000L)) "the pack alone needs 2.5 GB"
             DataCommand.CheckRoom(noImages, "big", 3_000_000_000L, 100_000_000_000L)

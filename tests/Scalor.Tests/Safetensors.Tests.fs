@@ -5,6 +5,10 @@ open Expecto
 open Scalor.IO
 open Scalor.Worlds
 
+/// Each sequence's frames as one array a frame.
+let private framesOf (seqs: World.Sequence[]) =
+    [| for s in seqs -> [| for t in 0 .. s.Length - 1 -> s.Frames.[t * s.Frames.Length / s.Length .. (t + 1) * s.Frames.Length / s.Length - 1] |] |]
+
 [<Tests>]
 let tests =
     testList "Safetensors" [
@@ -20,12 +24,21 @@ let tests =
             let n = System.BitConverter.ToUInt64(File.ReadAllBytes path, 0)
             Expect.equal (n % 8UL) 0UL "aligned header"
             Expect.equal (Safetensors.readMetadata path) meta "the header alone gives the same metadata"
+            let slots, slotMeta = Safetensors.readSlots path
+            Expect.equal slotMeta meta "the slots' metadata"
+            let bytes = File.ReadAllBytes path
+            for s in slots do
+                let e = entries |> List.find (fun e -> e.Name = s.Name)
+                Expect.equal (s.DType, s.Shape) (e.DType, e.Shape) (sprintf "%s: dtype and shape" s.Name)
+                Expect.equal bytes.[int s.Offset .. int s.Offset + s.Bytes - 1] e.Data (sprintf "%s: its bytes lie where its slot says" s.Name)
             // Only the header is read: the file cut after it still gives its metadata, while `read` refuses it.
             let cut = Path.GetTempFileName()
             File.WriteAllBytes(cut, (File.ReadAllBytes path).[.. 8 + int n - 1])
             Expect.equal (Safetensors.readMetadata cut) meta "no tensor byte read"
             let e = Expect.throwsC (fun () -> Safetensors.read cut |> ignore) id
             Expect.stringContains e.Message "truncated" "the tensors are missing: says the file is cut short"
+            let e = Expect.throwsC (fun () -> Safetensors.readSlots cut |> ignore) id
+            Expect.stringContains e.Message "truncated" "the slots alone: refused from the header"
             // Held in memory (the embedded model), the same bytes parse to the same tensors and metadata.
             let parsed, parsedMeta = Safetensors.parse "image" (File.ReadAllBytes path)
             Expect.equal parsed entries "the same tensors"
@@ -57,6 +70,9 @@ let tests =
                 Expect.equal back.[i].Frames seqs.[i].Frames "frames"
                 Expect.equal back.[i].Truth seqs.[i].Truth "truth"
                 Expect.equal back.[i].ObjectCount seqs.[i].ObjectCount "objects"
+            let side, frames = Dataset.readFrames path
+            Expect.equal side 64 "the frames' side"
+            Expect.equal frames (framesOf seqs) "the frames alone, one array a frame, as the sequences hold them"
             let names = Dataset.pack seqs |> List.map (fun e -> e.Name)
             Expect.equal names [ "frames"; "truth"; "objects" ] "within the limit: one tensor each, the layout before parts"
             File.Delete path
@@ -75,6 +91,7 @@ let tests =
                     Expect.equal back.[i].Frames seqs.[i].Frames (sprintf "%s: sequence %d's frames" what i)
                     Expect.equal back.[i].Truth seqs.[i].Truth (sprintf "%s: sequence %d's truth" what i)
                     Expect.equal back.[i].ObjectCount seqs.[i].ObjectCount (sprintf "%s: sequence %d's objects" what i)
+                Expect.equal (snd (Dataset.readFrames path)) (framesOf seqs) (sprintf "%s: the frames alone" what)
             let partsOf (entries: Safetensors.Entry list) prefix =
                 entries |> List.filter (fun e -> e.Name.StartsWith(prefix: string)) |> List.map (fun e -> e.Name, e.Shape.[0])
             // The limit at 2.5 sequences' frames: parts of 2, 2, 2, 2, 2 and 1 sequences, each within it.
@@ -94,5 +111,8 @@ let tests =
             Safetensors.write path (byFrames |> List.filter (fun e -> e.Name <> "frames.5")) []
             let e = Expect.throwsC (fun () -> Dataset.unpack path |> ignore) id
             Expect.stringContains e.Message path "names the file"
+            let e = Expect.throwsC (fun () -> Dataset.readFrames path |> ignore) id
+            Expect.stringContains e.Message path "the frames alone: names the file"
+            Expect.stringContains e.Message "objects holds" "the frames alone: ten sequences' frames for eleven sequences' objects"
             File.Delete path
     ]

@@ -25,7 +25,17 @@ let elementSize =
     | "F64" | "I64" | "U64" -> 8
     | d -> raise (SafetensorsError(sprintf "unknown dtype %s" d))
 
-let private headerJson (entries: Entry list) (metadata: (string * string) list) =
+/// A tensor to write whose bytes come from `Write`, which writes exactly the bytes its dtype and shape need: a
+/// dataset's frames go from the sequences to the file with no copy of the whole in between.
+type Source =
+    { Name: string
+      DType: string
+      Shape: int64[]
+      Write: Stream -> unit }
+
+let private byteCount (shape: int64[]) dtype = (shape |> Array.fold (*) 1L) * int64 (elementSize dtype)
+
+let private headerJson (sources: Source list) (metadata: (string * string) list) =
     use ms = new MemoryStream()
     use w = new Utf8JsonWriter(ms)
     w.WriteStartObject()
@@ -34,7 +44,7 @@ let private headerJson (entries: Entry list) (metadata: (string * string) list) 
         for (k, v) in metadata do w.WriteString(k, v)
         w.WriteEndObject()
     let mutable offset = 0L
-    for e in entries do
+    for e in sources do
         w.WriteStartObject(e.Name)
         w.WriteString("dtype", e.DType)
         w.WriteStartArray("shape")
@@ -42,7 +52,7 @@ let private headerJson (entries: Entry list) (metadata: (string * string) list) 
         w.WriteEndArray()
         w.WriteStartArray("data_offsets")
         w.WriteNumberValue offset
-        offset <- offset + int64 e.Data.Length
+        offset <- offset + byteCount e.Shape e.DType
         w.WriteNumberValue offset
         w.WriteEndArray()
         w.WriteEndObject()
@@ -50,23 +60,40 @@ let private headerJson (entries: Entry list) (metadata: (string * string) list) 
     w.Flush()
     ms.ToArray()
 
-/// Writes to `stream`. The header is padded with spaces to a multiple of 8 bytes, so data stays aligned.
-let writeTo (stream: Stream) (entries: Entry list) (metadata: (string * string) list) =
-    for e in entries do
-        let expected = (e.Shape |> Array.fold (*) 1L) * int64 (elementSize e.DType)
-        if expected <> int64 e.Data.Length then
-            raise (SafetensorsError(sprintf "%s: shape needs %d bytes, data has %d" e.Name expected e.Data.Length))
-    let json = headerJson entries metadata
+/// Writes the header, then each source's bytes in turn, checked against its shape as they are written. The header
+/// is padded with spaces to a multiple of 8 bytes, so data stays aligned.
+let writeSourcesTo (stream: Stream) (sources: Source list) (metadata: (string * string) list) =
+    let json = headerJson sources metadata
     let padded = (json.Length + 7) / 8 * 8
     let header = Array.create padded (byte ' ')
     Buffer.BlockCopy(json, 0, header, 0, json.Length)
     stream.Write(BitConverter.GetBytes(uint64 padded), 0, 8)
     stream.Write(header, 0, header.Length)
-    for e in entries do stream.Write(e.Data, 0, e.Data.Length)
+    for e in sources do
+        let before = stream.Position
+        e.Write stream
+        let expected, wrote = byteCount e.Shape e.DType, stream.Position - before
+        if wrote <> expected then raise (SafetensorsError(sprintf "%s: shape needs %d bytes, %d were written" e.Name expected wrote))
+
+/// An entry as a source: its data, written as it is.
+let sourceOf (e: Entry) : Source =
+    { Name = e.Name; DType = e.DType; Shape = e.Shape; Write = fun stream -> stream.Write(e.Data, 0, e.Data.Length) }
+
+/// Writes to `stream`, every entry checked against its shape before anything is written.
+let writeTo (stream: Stream) (entries: Entry list) (metadata: (string * string) list) =
+    for e in entries do
+        let expected = byteCount e.Shape e.DType
+        if expected <> int64 e.Data.Length then
+            raise (SafetensorsError(sprintf "%s: shape needs %d bytes, data has %d" e.Name expected e.Data.Length))
+    writeSourcesTo stream (entries |> List.map sourceOf) metadata
 
 /// Writes whole, on the disk, or not at all (`Files.writeDurably`): a checkpoint is hours of training.
 let write (path: string) (entries: Entry list) (metadata: (string * string) list) =
     Files.writeDurably path (fun fs -> writeTo fs entries metadata)
+
+/// `write` for sources: whole, on the disk, or not at all.
+let writeSources (path: string) (sources: Source list) (metadata: (string * string) list) =
+    Files.writeDurably path (fun fs -> writeSourcesTo fs sources metadata)
 
 let private failIn (path: string) msg = raise (SafetensorsError(sprintf "%s: %s" path msg))
 
@@ -145,21 +172,39 @@ let parseMetadata (source: string) (bytes: byte[]) : Map<string, string> =
     use doc = doc
     metadataOf doc.RootElement
 
-/// Reads every tensor and the metadata, one tensor at a time from the file: no array holds more than 2 GB, so a
-/// larger file (a packed dataset of many sequences, its frames in several tensors) cannot be read whole. Errors name
-/// the file.
-let read (path: string) : Entry list * Map<string, string> =
+/// Where one tensor of a file lies: its name, dtype and shape, and its bytes' offset from the file's start and count.
+type Slot =
+    { Name: string
+      DType: string
+      Shape: int64[]
+      Offset: int64
+      Bytes: int }
+
+/// Every tensor's slot and the metadata, from the header alone, checked as `read` checks them (a file cut short
+/// is refused here, not halfway through reading it): for reading a tensor's parts straight into the arrays that
+/// use them (a dataset's frames, one array a frame) rather than into one array first.
+let readSlots (path: string) : Slot list * Map<string, string> =
     if not (File.Exists path) then failIn path "file not found"
     use fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read)
     let n, doc = fileHeader path fs
     use doc = doc
+    [ for name, dtype, shape, start, length in tensorsOf path doc (8L + int64 n) fs.Length ->
+          { Name = name; DType = dtype; Shape = shape; Offset = start; Bytes = length } ],
+    metadataOf doc.RootElement
+
+/// Reads every tensor and the metadata, one tensor at a time from the file: no array holds more than 2 GB, so a
+/// larger file (a packed dataset of many sequences, its frames in several tensors) cannot be read whole. Errors name
+/// the file.
+let read (path: string) : Entry list * Map<string, string> =
+    let slots, meta = readSlots path
+    use fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read)
     let entries =
-        [ for name, dtype, shape, start, length in tensorsOf path doc (8L + int64 n) fs.Length ->
-              let data = Array.zeroCreate<byte> length
-              fs.Position <- start
-              fs.ReadExactly(data, 0, length)
-              { Name = name; DType = dtype; Shape = shape; Data = data } ]
-    entries, metadataOf doc.RootElement
+        [ for s in slots ->
+              let data = Array.zeroCreate<byte> s.Bytes
+              fs.Position <- s.Offset
+              fs.ReadExactly(data, 0, s.Bytes)
+              { Name = s.Name; DType = s.DType; Shape = s.Shape; Data = data } ]
+    entries, meta
 
 let ofFloats name (shape: int64[]) (values: float32[]) =
     let data = Array.zeroCreate<byte> (values.Length * 4)

@@ -22,13 +22,15 @@ let chunkBytes = 1L <<< 30
 /// `count` items of `itemBytes` each as tensors of at most `maxBytes` (at least one item each, and one tensor when
 /// there are no items): `build name first n` makes the tensor of items first .. first + n - 1, named `name` alone
 /// when it is the only one, else `name.0`, `name.1`, …
-let private inParts (name: string) (count: int) (itemBytes: int64) (maxBytes: int64) build : Safetensors.Entry list =
+let private inParts (name: string) (count: int) (itemBytes: int64) (maxBytes: int64) build : Safetensors.Source list =
     let per = int (max 1L (min (int64 (max 1 count)) (maxBytes / max 1L itemBytes)))
     let runs = [ for first in 0 .. per .. max 0 (count - 1) -> first, min per (count - first) ]
     runs |> List.mapi (fun k (first, n) -> build (if runs.Length = 1 then name else sprintf "%s.%d" name k) first n)
 
-/// `pack` with tensors of at most `maxBytes` each (tests give a small one).
-let packInChunks (maxBytes: int64) (sequences: World.Sequence[]) : Safetensors.Entry list =
+/// A pack as tensors written straight from the sequences, each of at most `maxBytes`: the frames go from each
+/// sequence to the file, so writing a pack holds no second copy of them (`data` holds the sequences once, not
+/// twice), and each part of the truth is laid out only while it is written.
+let packSources (maxBytes: int64) (sequences: World.Sequence[]) : Safetensors.Source list =
     if sequences.Length = 0 then invalidArg "sequences" "no sequences to pack"
     let t, v = sequences.[0].Length, sequences.[0].ViewSize
     if sequences |> Array.exists (fun s -> s.Length <> t || s.ViewSize <> v) then
@@ -36,36 +38,83 @@ let packInChunks (maxBytes: int64) (sequences: World.Sequence[]) : Safetensors.E
     let frameBytes = sequences.[0].Frames.Length
     let frames =
         inParts "frames" sequences.Length (int64 frameBytes) maxBytes (fun name first count ->
-            let data = Array.zeroCreate<byte> (count * frameBytes)
-            for i in 0 .. count - 1 do Buffer.BlockCopy(sequences.[first + i].Frames, 0, data, i * frameBytes, frameBytes)
-            ({ Name = name; DType = "U8"; Shape = [| int64 count; int64 t; int64 v; int64 v; 3L |]; Data = data }: Safetensors.Entry))
+            ({ Name = name; DType = "U8"; Shape = [| int64 count; int64 t; int64 v; int64 v; 3L |]
+               Write = fun stream -> for i in first .. first + count - 1 do stream.Write(sequences.[i].Frames, 0, frameBytes) }: Safetensors.Source))
     let rows = [| for i in 0 .. sequences.Length - 1 do for b in sequences.[i].Truth -> i, b |]
     let truth =
         inParts "truth" rows.Length (int64 (truthColumns * 4)) maxBytes (fun name first count ->
-            let values = Array.zeroCreate<float32> (count * truthColumns)
-            for r in 0 .. count - 1 do
-                let i, b = rows.[first + r]
-                let o = r * truthColumns
-                values.[o] <- float32 i
-                values.[o + 1] <- float32 b.Frame
-                values.[o + 2] <- float32 b.Track
-                values.[o + 3] <- float32 b.Object
-                values.[o + 4] <- b.Left
-                values.[o + 5] <- b.Top
-                values.[o + 6] <- b.Width
-                values.[o + 7] <- b.Height
-                values.[o + 8] <- b.Visibility
-                values.[o + 9] <- b.CenterX
-                values.[o + 10] <- b.CenterY
-                values.[o + 11] <- b.Size
-            Safetensors.ofFloats name [| int64 count; int64 truthColumns |] values)
+            let rowsOf () =
+                let values = Array.zeroCreate<float32> (count * truthColumns)
+                for r in 0 .. count - 1 do
+                    let i, b = rows.[first + r]
+                    let o = r * truthColumns
+                    values.[o] <- float32 i
+                    values.[o + 1] <- float32 b.Frame
+                    values.[o + 2] <- float32 b.Track
+                    values.[o + 3] <- float32 b.Object
+                    values.[o + 4] <- b.Left
+                    values.[o + 5] <- b.Top
+                    values.[o + 6] <- b.Width
+                    values.[o + 7] <- b.Height
+                    values.[o + 8] <- b.Visibility
+                    values.[o + 9] <- b.CenterX
+                    values.[o + 10] <- b.CenterY
+                    values.[o + 11] <- b.Size
+                values
+            { Name = name; DType = "F32"; Shape = [| int64 count; int64 truthColumns |]
+              Write = fun stream -> stream.Write(Runtime.InteropServices.MemoryMarshal.AsBytes(ReadOnlySpan(rowsOf ()))) })
     let objects = Array.zeroCreate<byte> (sequences.Length * 4)
     sequences |> Array.iteri (fun i s -> BitConverter.TryWriteBytes(Span(objects, i * 4, 4), s.ObjectCount) |> ignore)
-    frames @ truth @ [ { Name = "objects"; DType = "I32"; Shape = [| int64 sequences.Length |]; Data = objects } ]
+    frames @ truth @ [ Safetensors.sourceOf { Name = "objects"; DType = "I32"; Shape = [| int64 sequences.Length |]; Data = objects } ]
+
+/// `packSources` as tensors in memory (tests give a small `maxBytes`).
+let packInChunks (maxBytes: int64) (sequences: World.Sequence[]) : Safetensors.Entry list =
+    [ for source in packSources maxBytes sequences ->
+          use ms = new IO.MemoryStream()
+          source.Write ms
+          ({ Name = source.Name; DType = source.DType; Shape = source.Shape; Data = ms.ToArray() }: Safetensors.Entry) ]
 
 let pack (sequences: World.Sequence[]) : Safetensors.Entry list = packInChunks chunkBytes sequences
 
 exception DatasetError of string
+
+/// A pack's tensors named `name`: the one tensor `name`, or its parts `name.0`, `name.1`, … in order (`packInChunks`).
+let private partsOf (tryFind: string -> 'a option) (find: string -> 'a) (name: string) : 'a list =
+    match List.unfold (fun k -> tryFind (sprintf "%s.%d" name k) |> Option.map (fun e -> e, k + 1)) 0 with
+    | [] -> [ find name ]
+    | found -> found
+
+/// The frame tensors' shapes checked alike ([S; T; H; H; 3] U8, one T and H): the sequences' length and view size.
+let private frameLayout fail (parts: (string * int64[]) list) =
+    let first = snd parts.Head
+    for dtype, shape in parts do
+        if dtype <> "U8" || shape.Length <> 5 || shape.[4] <> 3L || shape.[2] <> shape.[3] || shape.[1 ..] <> first.[1 ..] then
+            fail "frames must be U8 [S; T; H; H; 3]"
+    int first.[1], int first.[2]
+
+/// The frames of a pack alone, with their side: `[sequence][frame]` → one frame's RGB bytes, each frame read from
+/// the file straight into its own array: what training needs, held once. Read whole (`unpack`) and then cut into frames, a pack was
+/// held three times over (9.3 GB of memory for a pack of 2.5 GB). Refuses what `unpack` refuses for the frames.
+let readFrames (path: string) : int * byte[][][] =
+    let fail msg = raise (DatasetError(sprintf "%s: %s" path msg))
+    let slots, _ = Safetensors.readSlots path
+    let byName = slots |> List.map (fun e -> e.Name, e) |> Map.ofList
+    let find name = byName.TryFind name |> Option.defaultWith (fun () -> fail (sprintf "no tensor named '%s' (not a Scalor dataset pack?)" name))
+    let frames = partsOf byName.TryFind find "frames"
+    let t, v = frameLayout fail [ for f in frames -> f.DType, f.Shape ]
+    let s = frames |> List.sumBy (fun f -> int f.Shape.[0])
+    if (find "objects").Bytes <> 4 * s then fail (sprintf "objects holds %d bytes for %d sequences" (find "objects").Bytes s)
+    let frameBytes = v * v * 3
+    use fs = new IO.FileStream(path, IO.FileMode.Open, IO.FileAccess.Read, IO.FileShare.Read, 1 <<< 20)
+    let read =
+        [| for part in frames do
+               fs.Position <- part.Offset
+               for _ in 1 .. int part.Shape.[0] ->
+                   Array.init t (fun _ ->
+                       let frame = Array.zeroCreate<byte> frameBytes
+                       fs.ReadExactly(frame, 0, frameBytes)
+                       frame) |]
+    v, read
 
 /// Reads a pack back into sequences (the seeds are not stored per sequence and come back as 0), its frames and truth
 /// in one tensor each or in parts (`packInChunks`).
@@ -74,16 +123,9 @@ let unpack (path: string) : World.Sequence[] * Map<string, string> =
     let byName = entries |> List.map (fun e -> e.Name, e) |> Map.ofList
     let fail msg = raise (DatasetError(sprintf "%s: %s" path msg))
     let find name = byName.TryFind name |> Option.defaultWith (fun () -> fail (sprintf "no tensor named '%s' (not a Scalor dataset pack?)" name))
-    let parts name =
-        match List.unfold (fun k -> byName.TryFind(sprintf "%s.%d" name k) |> Option.map (fun e -> e, k + 1)) 0 with
-        | [] -> [ find name ]
-        | found -> found
+    let parts = partsOf byName.TryFind find
     let frames = parts "frames"
-    let first = frames.Head
-    for f in frames do
-        if f.DType <> "U8" || f.Shape.Length <> 5 || f.Shape.[4] <> 3L || f.Shape.[2] <> f.Shape.[3] || f.Shape.[1 ..] <> first.Shape.[1 ..] then
-            fail "frames must be U8 [S; T; H; H; 3]"
-    let t, v = int first.Shape.[1], int first.Shape.[2]
+    let t, v = frameLayout fail [ for f in frames -> f.DType, f.Shape ]
     let frameBytes = t * v * v * 3
     let s = frames |> List.sumBy (fun f -> int f.Shape.[0])
     let objects = (find "objects").Data
