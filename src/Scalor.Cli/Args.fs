@@ -385,6 +385,6 @@ type HostArgs =
             | Track _ -> "track objects with a trained model (default: the embedded one): MOT results, latents, pictures."
             | Generate _ -> "imagine futures of a sequence (or from scratch) with the learned priors."
             | Eval _ -> "score tracking results against ground truth (CLEAR MOT, identity, HOTA, count MAE)."
-            | Bench _ -> "measure speed: data, assign, train, track."
+            | Bench _ -> "measure speed: data, assign, train, track, png."
             | Export _ -> "export the per-frame tracking step as ONNX (opset 20) for ONNX Runtime."
             | Average _ -> "average the weights of checkpoints of one run (stochastic weight averaging) into a checkpoint."

@@ -21,7 +21,9 @@ public static partial class TrackCommand
 {
 
     /// <param name="interrupt">Stops the run early, keeping what is done (default: Ctrl+C and SIGTERM do).</param>
-    public static int Run(Parse.TrackCommand cmd, Interrupt? interrupt = null)
+    /// <param name="heldTileBytes">With <c>--backfill</c> on tiles, the most bytes of tile frames held at once
+    /// (<see cref="HeldTileBytes"/>; tests give less, to track a sequence's tiles in several groups).</param>
+    public static int Run(Parse.TrackCommand cmd, Interrupt? interrupt = null, long heldTileBytes = HeldTileBytes)
     {
         torch.set_num_threads(cmd.Threads);
         var outDir = Paths.EnsureWritableDirectory(cmd.Out);
@@ -120,10 +122,9 @@ public static partial class TrackCommand
         // Tiles: each input frame read once and cut into its tiles, which are stepped in turn, each as it would be
         // alone (a video decoded once, not once per tile). On ONNX Runtime they are joined as they come with --live
         // (TiledTracker), else over the files below. With --backfill each tile is tracked on its own, forwards then
-        // backwards, from its frames held in memory: read once for every tile of a sequence while they fit in
-        // HeldTileBytes, else decoded once per tile.
-        var heldBytes = tiled ? (long)size * size * 3 * sources.GroupBy(SequenceOf).Max(g => g.Sum(s => (long)Math.Max(0, s.Length))) : 0;
-        var once = tiled && (!cmd.Backfill || heldBytes <= HeldTileBytes);
+        // backwards, from its frames held in memory: read once for as many tiles of a sequence as fit in
+        // heldTileBytes (TileGroups), the sequence read again for the next such group.
+        var once = tiled;
         var streamed = once && !cmd.Backfill && onnx is not null;
         var kept = new HashSet<string>();
         var notTracked = new List<string>();
@@ -182,8 +183,11 @@ public static partial class TrackCommand
                     List<Source> tiles = [.. whole.Windows.Select(w => names[$"{whole.Name}@{Scalor.IO.Crop.describe(Scalor.IO.Crop.Crop.NewWindow(w))}"])];
                     if (cmd.Backfill)
                     {
-                        var byTile = FramesByTile(whole);
-                        for (var i = 0; i < count; i++) TrackSource(tiles[i] with { Frames = byTile[i] });
+                        foreach (var group in TileGroups(count, (long)size * size * 3 * whole.Length, heldTileBytes))
+                        {
+                            var byTile = FramesByTile(whole, group);
+                            for (var g = 0; g < group.Count; g++) TrackSource(tiles[group[g]] with { Frames = byTile[g] });
+                        }
                         continue;
                     }
                     var frameDone = tick(whole.Name, whole.Length * count);

@@ -144,20 +144,37 @@ public static partial class TrackCommand
     }
 
 
-    /// <summary>Every frame of a tiled sequence read, each tile's in a list of its own (in the windows' order), in
-    /// NativeSafe blocks (reading image folders resizes with TorchSharp).</summary>
-    internal static List<List<byte[]>> FramesByTile(TiledSource whole)
+    /// <summary>Every frame of a tiled sequence read, each tile's in a list of its own (in the windows' order, or those
+    /// of the tiles <paramref name="only"/> lists, in its order), in NativeSafe blocks (reading image folders resizes
+    /// with TorchSharp).</summary>
+    internal static List<List<byte[]>> FramesByTile(TiledSource whole, IReadOnlyList<int>? only = null)
     {
-        var byTile = whole.Windows.Select(_ => new List<byte[]>(Math.Max(whole.Length, 0))).ToList();
+        only ??= [.. Enumerable.Range(0, whole.Windows.Count)];
+        var byTile = only.Select(_ => new List<byte[]>(Math.Max(whole.Length, 0))).ToList();
         NativeSafe.Chunks(whole.Frames, FramesPerBlock, chunk =>
         {
             foreach (var frame in chunk)
-                for (var i = 0; i < byTile.Count; i++) byTile[i].Add(frame[i]);
+                for (var i = 0; i < byTile.Count; i++) byTile[i].Add(frame[only[i]]);
         });
         return byTile;
     }
 
-    /// <summary>With <c>--backfill</c>, the tiles' frames of one sequence held at once when read once for all of them
-    /// (512 MB: about 43,000 tile frames of 64×64); a longer sequence is decoded once per tile instead.</summary>
-    const long HeldTileBytes = 512L << 20;
+    /// <summary>The tiles of a sequence, <paramref name="tiles"/> of <paramref name="tileBytes"/> each, in groups
+    /// held at once within <paramref name="heldBytes"/> (at least one tile a group): for <c>--backfill</c>, which
+    /// holds a tile's frames for its backward pass, the sequence is read once a group. Each tile had been decoded on
+    /// its own once they did not all fit, 108 decodes of vtest.avi in tiles:64 where 2 now hold them all. A length
+    /// not known (a stream's, 0 or less) holds every tile in one.</summary>
+    public static List<List<int>> TileGroups(int tiles, long tileBytes, long heldBytes)
+    {
+        var per = tileBytes <= 0 ? tiles : (int)Math.Clamp(heldBytes / tileBytes, 1, Math.Max(1, tiles));
+        var groups = (tiles + per - 1) / Math.Max(1, per);
+        // As even as the reads allow: 108 tiles, 50 at most a group, are held 36 at a time, not 50, 50 and 8.
+        var (least, larger) = groups == 0 ? (0, 0) : (tiles / groups, tiles % groups);
+        int First(int g) => g * least + Math.Min(g, larger);
+        return [.. Enumerable.Range(0, groups).Select(g => Enumerable.Range(First(g), First(g + 1) - First(g)).ToList())];
+    }
+
+    /// <summary>With <c>--backfill</c>, the tiles' frames of one sequence held at once (512 MB: about 43,000 tile
+    /// frames of 64×64); a longer sequence is read once for each group of tiles that fits (<see cref="TileGroups"/>).</summary>
+    public const long HeldTileBytes = 512L << 20;
 }

@@ -55,6 +55,21 @@ let private sameScores (label: string) (a: string) (b: string) =
 [<Tests>]
 let tests =
     testSequenced <| testList "TrackCommand" [
+        testProperty "--backfill's tile groups: every tile once, in order, each group within the budget (one tile at least), as few reads as that allows, evenly" <| fun (tiles: byte) (per: byte) (frames: byte) ->
+            let tiles, per, frames = 1 + int tiles % 120, 1 + int per % 60, int frames % 40
+            let tileBytes = 64L * 64L * 3L * int64 frames
+            let budget = int64 per * tileBytes + tileBytes / 2L
+            let groups = TrackCommand.TileGroups(tiles, tileBytes, budget) |> Seq.map List.ofSeq |> List.ofSeq
+            Expect.equal (List.concat groups) [ 0 .. tiles - 1 ] "every tile once, in order"
+            if frames = 0 then Expect.equal groups.Length 1 "a length not known: one group"
+            else
+                Expect.equal groups.Length ((tiles + per - 1) / per) (sprintf "%d tiles, %d fit: the fewest reads" tiles per)
+                for g in groups do Expect.isLessThanOrEqual (int64 g.Length * tileBytes) budget "within the budget"
+                let sizes = groups |> List.map List.length
+                Expect.isLessThanOrEqual (List.max sizes - List.min sizes) 1 "groups even to a tile"
+                let alone = TrackCommand.TileGroups(tiles, 2L * budget, budget) |> Seq.map List.ofSeq |> List.ofSeq
+                Expect.equal alone [ for i in 0 .. tiles - 1 -> [ i ] ] "a tile over the budget alone: a read a tile"
+
         testCase "results, latents and metrics agree; mask boxes lie in the frame inside their glimpses" <| fun () ->
             inTempDir "scalor-track" <| fun dir ->
                 let run name masks =
@@ -535,6 +550,16 @@ let tests =
                         let aloneBack = trackInto dir runtime "window-backfill" big (fun c -> { c with Crop = Some(Scalor.IO.Crop.Window { Width = 64; Height = 64; Left = 0; Top = 0 }); Backfill = true })
                         let tile00 out = File.ReadAllLines(Path.Combine(out, "tiles", "seq-0001@64_64_0_0.txt"))
                         Expect.sequenceEqual (tile00 back) (rowsOf aloneBack) (runtime + ": a tile as its window alone, with --backfill")
+                        // Room for two tiles' frames: the sequence read twice, two tiles a time, and every tile's results
+                        // and latents, and the joined ones, as when all four were held.
+                        let grouped = Path.Combine(dir, "tiled-backfill-grouped-" + runtime)
+                        let cmd = { command grouped true with Input = big; Runtime = runtime; Latents = true; Crop = Some(Scalor.IO.Crop.Tiles(64, 0)); Backfill = true }
+                        Expect.equal (TrackCommand.Run(cmd, heldTileBytes = 2L * 64L * 64L * 3L * 8L)) 0 "track succeeds, two tiles held at a time"
+                        for folder in [ "tiles"; "results"; "latents" ] do
+                            let files = Directory.GetFiles(Path.Combine(back, folder)) |> Array.map Path.GetFileName |> Array.sort
+                            Expect.equal (Directory.GetFiles(Path.Combine(grouped, folder)) |> Array.map Path.GetFileName |> Array.sort) files (sprintf "%s: the same %s" runtime folder)
+                            for f in files do
+                                Expect.sequenceEqual (File.ReadAllLines(Path.Combine(grouped, folder, f))) (File.ReadAllLines(Path.Combine(back, folder, f))) (sprintf "%s: %s/%s read two tiles at a time" runtime folder f)
                         Expect.isGreaterThan (tile00 back).Length (tile00 tiled).Length (runtime + ": where the backward pass adds rows")
                         // --live: the tiles are tracked as without it, and joined frame by frame as Stitch.joinLive joins
                         // their results.
