@@ -47,6 +47,19 @@ let tests =
             let e = Expect.throwsC (fun () -> Safetensors.parse "the image" (File.ReadAllBytes cut) |> ignore) id
             Expect.stringContains e.Message "the image" "names the source"
 
+        testCase "a source that writes other than its shape's bytes is an error, and the file is not written" <| fun () ->
+            let path = Path.Combine(Path.GetTempPath(), sprintf "scalor-source-%d.safetensors" (System.Random.Shared.Next()))
+            let short : Safetensors.Source = { Name = "f"; DType = "F32"; Shape = [| 3L |]; Write = fun s -> s.Write(Array.zeroCreate<byte> 8, 0, 8) }
+            let e = Expect.throwsC (fun () -> Safetensors.writeSources path [ short ] []) id
+            Expect.stringContains e.Message "f: shape needs 12 bytes, 8 were written" "names the tensor and both counts"
+            Expect.isFalse (File.Exists path) "nothing written"
+            Expect.isFalse (File.Exists(Scalor.IO.Files.temporaryOf path)) "no temporary file left"
+            let exact : Safetensors.Source = { short with Write = fun s -> s.Write(Array.zeroCreate<byte> 12, 0, 12) }
+            Safetensors.writeSources path [ exact ] [ ("k", "v") ]
+            let entries, meta = Safetensors.read path
+            Expect.equal (entries, meta) ([ ({ Name = "f"; DType = "F32"; Shape = [| 3L |]; Data = Array.zeroCreate 12 }: Safetensors.Entry) ], Map [ ("k", "v") ]) "written as an entry of those bytes would be"
+            File.Delete path
+
         testCase "a corrupt file is a clear error" <| fun () ->
             let path = Path.GetTempFileName()
             File.WriteAllBytes(path, Array.append (System.BitConverter.GetBytes 4UL) "{{{{"B)

@@ -60,8 +60,9 @@ let private headerJson (sources: Source list) (metadata: (string * string) list)
     w.Flush()
     ms.ToArray()
 
-/// Writes the header, then each source's bytes in turn, checked against its shape as they are written. The header
-/// is padded with spaces to a multiple of 8 bytes, so data stays aligned.
+/// Writes the header, then each source's bytes in turn, checked against its shape as they are written (on a stream
+/// that knows its position: a file's or memory's). The header is padded with spaces to a multiple of 8 bytes, so
+/// data stays aligned.
 let writeSourcesTo (stream: Stream) (sources: Source list) (metadata: (string * string) list) =
     let json = headerJson sources metadata
     let padded = (json.Length + 7) / 8 * 8
@@ -70,10 +71,11 @@ let writeSourcesTo (stream: Stream) (sources: Source list) (metadata: (string * 
     stream.Write(BitConverter.GetBytes(uint64 padded), 0, 8)
     stream.Write(header, 0, header.Length)
     for e in sources do
-        let before = stream.Position
+        let before = if stream.CanSeek then stream.Position else -1L
         e.Write stream
-        let expected, wrote = byteCount e.Shape e.DType, stream.Position - before
-        if wrote <> expected then raise (SafetensorsError(sprintf "%s: shape needs %d bytes, %d were written" e.Name expected wrote))
+        if before >= 0L then
+            let expected, wrote = byteCount e.Shape e.DType, stream.Position - before
+            if wrote <> expected then raise (SafetensorsError(sprintf "%s: shape needs %d bytes, %d were written" e.Name expected wrote))
 
 /// An entry as a source: its data, written as it is.
 let sourceOf (e: Entry) : Source =
