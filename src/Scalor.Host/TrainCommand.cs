@@ -130,6 +130,22 @@ public static class TrainCommand
         var sw = Stopwatch.StartNew();
         var nonFinite = 0;
         var lastSaved = start;
+        // Whether this run folder holds a checkpoint of the run (--init's is another run's).
+        var saved = cmd.Resume;
+        string Intact() => saved ? $"the checkpoint of step {lastSaved} is intact: --resume continues from it" : "no checkpoint of this run had been written yet";
+        void Save(int step)
+        {
+            try { NativeSafe.Run(() => Checkpoints.Save(ckptDir, nets, opt, gen, step, cmd.Keep, records)); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A full disk, most often: the checkpoint's temporary file is removed and the one before stays whole.
+                var size = saved && File.Exists(Checkpoints.PathFor(ckptDir, lastSaved))
+                    ? string.Create(CultureInfo.InvariantCulture, $" of {new FileInfo(Checkpoints.PathFor(ckptDir, lastSaved)).Length / 1e6:0.#} MB") : "";
+                throw new UserError($"could not write the checkpoint of step {step} ({e.Message.Trim()}); {Intact()} once there is room for another checkpoint{size} (--keep N keeps fewer on the disk)");
+            }
+            lastSaved = step;
+            saved = true;
+        }
         var completed = start;
         var inv = CultureInfo.InvariantCulture;
         Console.WriteLine(string.Create(inv, $"train: {cmd.PresetName}, {data.Describe}, batch {cfg.BatchSize}, T={cfg.SeqLength}, {Counts.Of(cmd.Threads, "thread")}, steps {start}..{cmd.Steps}, run folder {run}"));
@@ -153,7 +169,7 @@ public static class TrainCommand
                     Console.Error.WriteLine($"train: step {step + 1} skipped: {skipped} ({nonFinite} in a row)");
                     log.WriteLine(JsonSerializer.Serialize(new { step = step + 1, skipped }));
                     if (nonFinite >= MaxConsecutiveNonFinite)
-                        throw new UserError($"stopped after {nonFinite} consecutive non-finite steps; the last good checkpoint (step {lastSaved}) is intact");
+                        throw new UserError($"stopped after {nonFinite} consecutive non-finite steps; {Intact()}");
                     continue;
                 }
                 nonFinite = 0;
@@ -180,26 +196,28 @@ public static class TrainCommand
                              ("kl/depth", terms.KlDepth), ("kl/pres", terms.KlPres), ("kl/bg", terms.KlBg), ("mse", terms.Mse), ("objects", terms.Objects),
                              ("schedule/tau", tau), ("schedule/pres_prior", prior), ("grad_norm", norm) })
                     tb.add_scalar(tag, (float)v, done);
-                if (done % cmd.CheckpointEvery == 0 || done == cmd.Steps)
-                {
-                    NativeSafe.Run(() => Checkpoints.Save(ckptDir, nets, opt, gen, done, cmd.Keep, records));
-                    lastSaved = done;
-                }
+                if (done % cmd.CheckpointEvery == 0 || done == cmd.Steps) Save(done);
                 if (done % cmd.CheckpointEvery == 0 || done == start + 1)
                     NativeSafe.Run(() => LogImages(tbImages, nets, batch, done));
             }
             if (stop)
             {
-                if (completed != lastSaved) NativeSafe.Run(() => Checkpoints.Save(ckptDir, nets, opt, gen, completed, cmd.Keep, records));
+                if (completed != lastSaved) Save(completed);
                 Console.WriteLine($"train: interrupted; checkpoint saved at step {completed}, resume with --resume");
             }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The log, the TensorBoard events or a picture could not be written (a full disk): the checkpoints are
+            // written apart from them (Save says so itself).
+            throw new UserError($"stopped at step {completed}: {e.Message.Trim()}; {Intact()}");
         }
         catch (System.Runtime.InteropServices.ExternalException e)
         {
             // A libtorch error mid-step leaves the step's state unknown, so nothing is saved from it; the last
             // checkpoint was written atomically and is intact.
             var first = e.Message.Split('\n')[0].Trim();
-            throw new UserError($"stopped at step {completed} by a libtorch error ({first}); the last checkpoint (step {lastSaved}) is intact: --resume continues from it", UserError.ResumableExitCode);
+            throw new UserError($"stopped at step {completed} by a libtorch error ({first}); {Intact()}", UserError.ResumableExitCode);
         }
         finally
         {

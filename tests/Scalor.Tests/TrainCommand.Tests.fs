@@ -61,6 +61,30 @@ let tests =
                 Expect.equal (train tuned 3 [ "--init"; second; "--density"; "vld" ]) 0 "fine-tuned to step 3"
                 Expect.isNone (recorded (Checkpoints.PathFor(Path.Combine(tuned, "checkpoints"), 3)) Train.duplicateShareKey) "no share carried"
     
+        testCase "a checkpoint that cannot be written stops the run in one line saying which checkpoint is intact; --resume goes on from it" <| fun () ->
+            CommandFiles.inTempDir "scalor-train-full" <| fun dir ->
+                let run = Path.Combine(dir, "run")
+                let ckpts = Path.Combine(run, "checkpoints")
+                // A folder where a checkpoint's temporary file goes stands for a full disk: the write fails there.
+                let block step = Directory.CreateDirectory(Scalor.IO.Files.temporaryOf (Checkpoints.PathFor(ckpts, step))) |> ignore
+                let refusal f =
+                    try f () |> ignore; "" with :? UserError as e -> e.Message
+                block 1
+                let first = refusal (fun () -> train run 1 [])
+                Expect.stringContains first "could not write the checkpoint of step 1" "names the checkpoint"
+                Expect.stringContains first "no checkpoint of this run had been written yet" "and that none is there to resume"
+                Expect.isFalse (first.Contains '\n') "one line"
+                Directory.Delete(Scalor.IO.Files.temporaryOf (Checkpoints.PathFor(ckpts, 1)))
+                block 3
+                let third = refusal (fun () -> train run 3 [])
+                Expect.stringContains third "could not write the checkpoint of step 3" "names the checkpoint"
+                Expect.stringContains third "the checkpoint of step 2 is intact: --resume continues from it" "names the one to resume"
+                Expect.sequenceEqual (Directory.GetFiles(ckpts, "*.safetensors") |> Array.map Path.GetFileName |> Array.sort)
+                    [| "ckpt-0000001.safetensors"; "ckpt-0000002.safetensors" |] "the steps before are whole"
+                Directory.Delete(Scalor.IO.Files.temporaryOf (Checkpoints.PathFor(ckpts, 3)))
+                Expect.equal (train run 3 [ "--resume" ]) 0 "room again: resumed from step 2"
+                Expect.isTrue (File.Exists(Checkpoints.PathFor(ckpts, 3))) "and wrote step 3"
+
         testCase "--resume passes over a damaged newest checkpoint, keeps it aside as *.damaged and trains its step again" <| fun () ->
             CommandFiles.inTempDir "scalor-train-damaged" <| fun dir ->
                 let run = Path.Combine(dir, "run")
