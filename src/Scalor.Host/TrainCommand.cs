@@ -52,8 +52,8 @@ public static class TrainCommand
             var (latest, header, entries) = NewestReadable(ckptDir);
             // MicroBatch and RecomputeDecoder change how a step is computed, not the model: a checkpoint written
             // with other values resumes with its own, so the run continues exactly as it would have.
-            if (!Train.withExecutionOf(cfg, header.Config).Equals(header.Config))
-                throw new UserError($"--resume: {latest} was trained with another configuration; resume with the same options");
+            if (Train.configDifferences(Train.withExecutionOf(cfg, header.Config), header.Config) is { Length: > 0 } differences)
+                throw new UserError($"--resume: {latest} was trained with other settings (this run's {string.Join("; ", differences)}); resume with the options it was trained with (--preset, --density, --batch, --set Field=value)");
             if (Train.trainingDataMismatch(latest, header, trainsOn) is { } other)
                 throw new UserError($"--resume: {other.Value}; resume with the data options and --seed it started with (--init starts a new run from it on other data)");
             if (!header.Extra.ContainsKey(Train.trainingDataKey))

@@ -496,6 +496,15 @@ let tests =
                 Expect.stringContains (String.concat "; " bad) "Sigma 0.5" "names the field and the value"
                 Expect.stringContains (String.concat "; " bad) "ZWhatDim" "names the field"
 
+            testCase "config differences name each field with the run's value, then the checkpoint's, as --set takes them" <| fun () ->
+                Expect.isEmpty (Train.configDifferences tiny tiny) "none between equal configs"
+                let other = { tiny with MaxObjects = 64; LearningRate = 1e-4; RecomputeDecoder = not tiny.RecomputeDecoder }
+                Expect.equal (set (Train.configDifferences other tiny))
+                    (set [ sprintf "MaxObjects 64, not %d" tiny.MaxObjects
+                           sprintf "LearningRate 0.0001, not %s" (tiny.LearningRate.ToString("R", Globalization.CultureInfo.InvariantCulture))
+                           sprintf "RecomputeDecoder %b, not %b" other.RecomputeDecoder tiny.RecomputeDecoder ]) "each field that differs, and only those"
+                Expect.isEmpty (Train.configDifferences (Train.withExecutionOf other tiny) { tiny with MaxObjects = 64; LearningRate = 1e-4 }) "with the execution settings aligned, none"
+
             testCase "a non-finite loss skips the step and changes no parameter" <| fun () ->
                 let nets = Scalor.create tiny 6L
                 let opt = Train.rmsProp nets tiny.LearningRate

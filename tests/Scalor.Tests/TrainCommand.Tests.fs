@@ -82,6 +82,9 @@ let tests =
                 Expect.sequenceEqual (Directory.GetFiles(ckpts, "*.safetensors") |> Array.map Path.GetFileName |> Array.sort)
                     [| "ckpt-0000001.safetensors"; "ckpt-0000002.safetensors" |] "the steps before are whole"
                 Directory.Delete(Scalor.IO.Files.temporaryOf (Checkpoints.PathFor(ckpts, 3)))
+                // Other settings are refused by name, the run's value first.
+                let other = refusal (fun () -> train run 3 [ "--resume"; "--set"; "MaxObjects=7" ])
+                Expect.stringContains other "this run's MaxObjects 7, not 45" "names the setting and both values"
                 Expect.equal (train run 3 [ "--resume" ]) 0 "room again: resumed from step 2"
                 Expect.isTrue (File.Exists(Checkpoints.PathFor(ckpts, 3))) "and wrote step 3"
 

@@ -38,6 +38,19 @@ let options (c: ScalorConfig) (step: int) (sampling: Scalor.Sampling) : Scalor.S
 let withExecutionOf (c: ScalorConfig) (other: ScalorConfig) =
     { c with MicroBatch = other.MicroBatch; RecomputeDecoder = other.RecomputeDecoder }
 
+/// The fields in which a run's config differs from a checkpoint's, each as "Name run's value, not the checkpoint's"
+/// (numbers as `--set Name=value` takes them): what a refused `--init` or `--resume` has to say.
+let configDifferences (run: ScalorConfig) (ckpt: ScalorConfig) =
+    let fields = Reflection.FSharpType.GetRecordFields typeof<ScalorConfig>
+    let a, b = Reflection.FSharpValue.GetRecordFields run, Reflection.FSharpValue.GetRecordFields ckpt
+    let show (v: obj) =
+        match v with
+        | :? float as f -> f.ToString("R", Globalization.CultureInfo.InvariantCulture)
+        | :? IFormattable as x -> x.ToString(null, Globalization.CultureInfo.InvariantCulture)
+        | x -> sprintf "%A" x
+    [| for i in 0 .. fields.Length - 1 do
+         if not (LanguagePrimitives.GenericEquality a.[i] b.[i]) then yield sprintf "%s %s, not %s" fields.[i].Name (show a.[i]) (show b.[i]) |]
+
 /// Fields in which a fine-tuning run (`train --init`) differs from the checkpoint it starts from, other than
 /// those it may change: the anchors (they follow the new world's object size, [P] appendix E), the learning
 /// rate (fine-tuning at a lower rate than the first training, as a step decay would), the training cap on
@@ -49,10 +62,7 @@ let fineTuneMismatch (run: ScalorConfig) (ckpt: ScalorConfig) =
         { withExecutionOf run ckpt with
             SizeAnchor = ckpt.SizeAnchor; SizeVar = ckpt.SizeVar; RatioAnchor = ckpt.RatioAnchor; RatioVar = ckpt.RatioVar
             LearningRate = ckpt.LearningRate; MaxObjects = ckpt.MaxObjects }
-    let fields = Reflection.FSharpType.GetRecordFields typeof<ScalorConfig>
-    let a, b = Reflection.FSharpValue.GetRecordFields aligned, Reflection.FSharpValue.GetRecordFields ckpt
-    [| for i in 0 .. fields.Length - 1 do
-         if not (a.[i].Equals b.[i]) then yield sprintf "%s %O, not %O" fields.[i].Name a.[i] b.[i] |]
+    configDifferences aligned ckpt
 
 /// Freezes every parameter whose name starts with none of `prefixes` (autograd then skips their gradients and
 /// the activations only they need; the optimizer skips parameters without a gradient). Returns the names
