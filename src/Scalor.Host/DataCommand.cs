@@ -46,7 +46,7 @@ public static class DataCommand
 
         var visible = sequences.Average(s => World.visibleCounts(s).Average());
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"data: wrote {Counts.Of(n, "sequence")} × {cmd.World.Length} frames to {outDir} (average visible objects {visible:F2}; preset {cmd.World.Density.Name} targets {cmd.World.Density.AvgVisible}{(cmd.World.ViewSize == 64 ? "" : $" in 64×64 frames, {cmd.World.Density.AvgVisible * cmd.World.ViewSize * cmd.World.ViewSize / 4096.0:F1} at {cmd.World.ViewSize}×{cmd.World.ViewSize}")})"));
+            $"data: wrote {Counts.Of(n, "sequence")} × {Counts.Of(cmd.World.Length, "frame")} to {outDir} (average visible objects {visible:F2}; preset {cmd.World.Density.Name} targets {cmd.World.Density.AvgVisible}{(cmd.World.ViewSize == 64 ? "" : $" in 64×64 frames, {cmd.World.Density.AvgVisible * cmd.World.ViewSize * cmd.World.ViewSize / 4096.0:F1} at {cmd.World.ViewSize}×{cmd.World.ViewSize}")})"));
         return 0;
     }
 
