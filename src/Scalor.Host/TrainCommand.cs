@@ -203,7 +203,8 @@ public static class TrainCommand
             if (stop)
             {
                 if (completed != lastSaved) Save(completed);
-                Console.WriteLine($"train: interrupted; checkpoint saved at step {completed}, resume with --resume");
+                Console.WriteLine(saved ? $"train: interrupted; checkpoint saved at step {completed}, resume with --resume"
+                    : "train: interrupted before its first step; no checkpoint written");
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
