@@ -40,15 +40,15 @@ public abstract class TrainingData
 
     static Clips FromPack(string pack, Parse.TrainCommand cmd)
     {
-        // The frames alone, each read into its own array: the pack once in memory, not three times.
-        var (side, seqs) = Dataset.readFrames(pack);
-        if (seqs.Length == 0) throw new UserError($"{pack} holds no sequences");
-        if (side != cmd.Config.ImageSize)
-            throw new UserError($"{pack} has {side}×{side} frames but the model expects {cmd.Config.ImageSize}×{cmd.Config.ImageSize}");
+        // Checked by its header, then the frames alone read, each into its own array: the pack once in memory.
+        var frames = Dataset.framesOf(pack);
+        if (frames.Sequences == 0) throw new UserError($"{pack} holds no sequences");
+        if (frames.Side != cmd.Config.ImageSize)
+            throw new UserError($"{pack} has {frames.Side}×{frames.Side} frames but the model expects {cmd.Config.ImageSize}×{cmd.Config.ImageSize}");
         var span = Clips.Span(cmd.Config.SeqLength, cmd.FrameStep);
-        if (seqs[0].Length < span)
-            throw new UserError($"{pack} has sequences of {seqs[0].Length} frames; a training clip spans {span} (SeqLength {cmd.Config.SeqLength}, --frame-step {cmd.FrameStep})");
-        return new Clips($"{seqs.Length} sequences from {pack}", seqs, cmd.Config, cmd.FrameStep, (ulong)cmd.Seed);
+        if (frames.Length < span)
+            throw new UserError($"{pack} has sequences of {frames.Length} frames; a training clip spans {span} (SeqLength {cmd.Config.SeqLength}, --frame-step {cmd.FrameStep})");
+        return new Clips($"{frames.Sequences} sequences from {pack}", frames.Read(), cmd.Config, cmd.FrameStep, (ulong)cmd.Seed);
     }
 
     /// <summary>Footage as <c>track --input</c> reads it (Inputs.Open): every frame resized to the model's square

@@ -83,9 +83,9 @@ let tests =
                 Expect.equal back.[i].Frames seqs.[i].Frames "frames"
                 Expect.equal back.[i].Truth seqs.[i].Truth "truth"
                 Expect.equal back.[i].ObjectCount seqs.[i].ObjectCount "objects"
-            let side, frames = Dataset.readFrames path
-            Expect.equal side 64 "the frames' side"
-            Expect.equal frames (framesOf seqs) "the frames alone, one array a frame, as the sequences hold them"
+            let pack = Dataset.framesOf path
+            Expect.equal (pack.Sequences, pack.Length, pack.Side) (3, 10, 64) "the header's sequences, length and side"
+            Expect.equal (pack.Read()) (framesOf seqs) "the frames alone, one array a frame, as the sequences hold them"
             let names = Dataset.pack seqs |> List.map (fun e -> e.Name)
             Expect.equal names [ "frames"; "truth"; "objects" ] "within the limit: one tensor each, the layout before parts"
             File.Delete path
@@ -104,7 +104,7 @@ let tests =
                     Expect.equal back.[i].Frames seqs.[i].Frames (sprintf "%s: sequence %d's frames" what i)
                     Expect.equal back.[i].Truth seqs.[i].Truth (sprintf "%s: sequence %d's truth" what i)
                     Expect.equal back.[i].ObjectCount seqs.[i].ObjectCount (sprintf "%s: sequence %d's objects" what i)
-                Expect.equal (snd (Dataset.readFrames path)) (framesOf seqs) (sprintf "%s: the frames alone" what)
+                Expect.equal ((Dataset.framesOf path).Read()) (framesOf seqs) (sprintf "%s: the frames alone" what)
             let partsOf (entries: Safetensors.Entry list) prefix =
                 entries |> List.filter (fun e -> e.Name.StartsWith(prefix: string)) |> List.map (fun e -> e.Name, e.Shape.[0])
             // The limit at 2.5 sequences' frames: parts of 2, 2, 2, 2, 2 and 1 sequences, each within it.
@@ -124,7 +124,7 @@ let tests =
             Safetensors.write path (byFrames |> List.filter (fun e -> e.Name <> "frames.5")) []
             let e = Expect.throwsC (fun () -> Dataset.unpack path |> ignore) id
             Expect.stringContains e.Message path "names the file"
-            let e = Expect.throwsC (fun () -> Dataset.readFrames path |> ignore) id
+            let e = Expect.throwsC (fun () -> Dataset.framesOf path |> ignore) id
             Expect.stringContains e.Message path "the frames alone: names the file"
             Expect.stringContains e.Message "objects holds" "the frames alone: ten sequences' frames for eleven sequences' objects"
             File.Delete path

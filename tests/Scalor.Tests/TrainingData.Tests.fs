@@ -133,6 +133,15 @@ let tests =
                 let long = Path.Combine(dir, "long")
                 write long 6
                 Expect.equal (clipsOf (trainArgs (Path.Combine(long, "dataset.safetensors")) [])).All.Count 15 "3 clips in each of 5 sequences of 6 frames (the file named)"
+                // Refused by the pack's header: sequences shorter than a clip, frames of another size.
+                let short = CommandFiles.refusalOf (fun () -> TrainingData.Create(trainArgs exact [ "--set"; "SeqLength=5" ]) |> ignore; 0)
+                Expect.stringContains short.Message "has sequences of 4 frames; a training clip spans 5" "too short"
+                let small = Path.Combine(dir, "small")
+                match Parse.parse [| "data"; "--sequences"; "1"; "--length"; "4"; "--size"; "48"; "--no-images"; "--out"; small |] with
+                | Parse.Run(Parse.Data d) -> Expect.equal (DataCommand.Run d) 0 "data written"
+                | other -> failtestf "unexpected %A" other
+                let side = CommandFiles.refusalOf (fun () -> TrainingData.Create(trainArgs small []) |> ignore; 0)
+                Expect.stringContains side.Message "has 48×48 frames but the model expects 64×64" "another size"
 
         testCase "train runs on footage end to end" <| fun () ->
             CommandFiles.inTempDir "scalor-footage-train" <| fun dir ->

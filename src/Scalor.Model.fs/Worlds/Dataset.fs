@@ -92,10 +92,21 @@ let private frameLayout fail (parts: (string * int64[]) list) =
             fail "frames must be U8 [S; T; H; H; 3]"
     int first.[1], int first.[2]
 
-/// The frames of a pack alone, with their side: `[sequence][frame]` → one frame's RGB bytes, each frame read from
-/// the file straight into its own array: what training needs, held once. Read whole (`unpack`) and then cut into frames, a pack was
-/// held three times over (9.3 GB of memory for a pack of 2.5 GB). Refuses what `unpack` refuses for the frames.
-let readFrames (path: string) : int * byte[][][] =
+/// A pack's frames as its header describes them, before any is read: enough to refuse a pack of the wrong size or
+/// length at once, where reading a large one takes a while.
+type FramePack(sequences: int, length: int, side: int, read: unit -> byte[][][]) =
+    member _.Sequences = sequences
+    /// Frames per sequence.
+    member _.Length = length
+    /// Frame side in pixels.
+    member _.Side = side
+    /// `[sequence][frame]` → one frame's RGB bytes, each frame read from the file straight into its own array: what
+    /// training needs, held once. Read whole (`unpack`) and then cut into frames, a pack was held three times over
+    /// (9.3 GB of memory for a pack of 2.5 GB).
+    member _.Read() = read ()
+
+/// The frames of a pack (`FramePack`), refused for what `unpack` refuses them for.
+let framesOf (path: string) : FramePack =
     let fail msg = raise (DatasetError(sprintf "%s: %s" path msg))
     let slots, _ = Safetensors.readSlots path
     let byName = slots |> List.map (fun e -> e.Name, e) |> Map.ofList
@@ -105,8 +116,8 @@ let readFrames (path: string) : int * byte[][][] =
     let s = frames |> List.sumBy (fun f -> int f.Shape.[0])
     if (find "objects").Bytes <> 4 * s then fail (sprintf "objects holds %d bytes for %d sequences" (find "objects").Bytes s)
     let frameBytes = v * v * 3
-    use fs = new IO.FileStream(path, IO.FileMode.Open, IO.FileAccess.Read, IO.FileShare.Read, 1 <<< 20)
-    let read =
+    let read () =
+        use fs = new IO.FileStream(path, IO.FileMode.Open, IO.FileAccess.Read, IO.FileShare.Read, 1 <<< 20)
         [| for part in frames do
                fs.Position <- part.Offset
                for _ in 1 .. int part.Shape.[0] ->
@@ -114,7 +125,7 @@ let readFrames (path: string) : int * byte[][][] =
                        let frame = Array.zeroCreate<byte> frameBytes
                        fs.ReadExactly(frame, 0, frameBytes)
                        frame) |]
-    v, read
+    FramePack(s, t, v, read)
 
 /// Reads a pack back into sequences (the seeds are not stored per sequence and come back as 0), its frames and truth
 /// in one tensor each or in parts (`packInChunks`).
