@@ -618,6 +618,8 @@ let parse (argv: string[]) : Outcome =
     with
     | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText -> Help e.Message
     | :? ArguParseException as e ->
-        let first = e.Message.Split('\n') |> Array.tryHead |> Option.defaultValue "invalid arguments"
-        UsageError(first.TrimEnd())
+        let first = (e.Message.Split('\n') |> Array.tryHead |> Option.defaultValue "invalid arguments").TrimEnd()
+        // Argu's own "ERROR: …." reads as the other usage errors do: no shouted prefix, no full stop before the hint.
+        let line = if first.StartsWith("ERROR: ", StringComparison.Ordinal) then first.Substring 7 else first
+        UsageError(line.TrimEnd('.'))
     | Usage msg -> UsageError msg

@@ -44,7 +44,10 @@ let tests =
                           [| "eval"; "--gt"; "g"; "--pred"; "p"; "--backfill" |]
                           [| "track"; "--out"; "o"; "--runtime"; "onnx"; "--live" |] ] do
                 match parse argv with
-                | UsageError line -> Expect.isFalse (line.Contains "\n") (sprintf "one line: %s" line)
+                | UsageError line ->
+                    Expect.isFalse (line.Contains "\n") (sprintf "one line: %s" line)
+                    Expect.isFalse (line.StartsWith "ERROR") (sprintf "no shouted prefix: %s" line)
+                    Expect.isFalse (line.EndsWith ".") (sprintf "no full stop before the hint that follows: %s" line)
                 | other -> failtestf "expected a usage error for %A, got %A" argv other
 
         testCase "--version and -V ask for the version, alone or before a command; no command at all is a usage error" <| fun () ->
