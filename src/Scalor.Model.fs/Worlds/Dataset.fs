@@ -130,17 +130,17 @@ let framesOf (path: string) : FramePack =
 /// Reads a pack back into sequences (the seeds are not stored per sequence and come back as 0), its frames and truth
 /// in one tensor each or in parts (`packInChunks`).
 let unpack (path: string) : World.Sequence[] * Map<string, string> =
+    // The frames' layout and the object counts are checked from the header, as for training (`framesOf`).
+    let layout = framesOf path
+    let t, v, s = layout.Length, layout.Side, layout.Sequences
     let entries, meta = Safetensors.read path
     let byName = entries |> List.map (fun e -> e.Name, e) |> Map.ofList
     let fail msg = raise (DatasetError(sprintf "%s: %s" path msg))
     let find name = byName.TryFind name |> Option.defaultWith (fun () -> fail (sprintf "no tensor named '%s' (not a Scalor dataset pack?)" name))
     let parts = partsOf byName.TryFind find
     let frames = parts "frames"
-    let t, v = frameLayout fail [ for f in frames -> f.DType, f.Shape ]
     let frameBytes = t * v * v * 3
-    let s = frames |> List.sumBy (fun f -> int f.Shape.[0])
     let objects = (find "objects").Data
-    if objects.Length <> 4 * s then fail (sprintf "objects holds %d bytes for %d sequences" objects.Length s)
     let rowsBySeq = Array.init s (fun _ -> Collections.Generic.List<World.TruthBox>())
     let mutable r = 0
     for part in parts "truth" do
