@@ -207,11 +207,13 @@ public static class TrainCommand
                     : "train: interrupted before its first step; no checkpoint written");
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Scalor.Worlds.Dataset.DatasetError)
         {
             // The log, the TensorBoard events or a picture could not be written (a full disk): the checkpoints are
-            // written apart from them (Save says so itself).
-            throw new UserError($"stopped at step {completed}: {e.Message.Trim()}; {Intact()}");
+            // written apart from them (Save says so itself). Or a pack's frames, read as batches need them, could not
+            // be read: the file gone, cut or written again since the run began.
+            var what = e is Scalor.Worlds.Dataset.DatasetError d ? d.Data0 : e.Message;
+            throw new UserError($"stopped at step {completed}: {what.Trim()}; {Intact()}");
         }
         catch (System.Runtime.InteropServices.ExternalException e)
         {

@@ -40,7 +40,8 @@ public abstract class TrainingData
 
     static Clips FromPack(string pack, Parse.TrainCommand cmd)
     {
-        // Checked by its header, then the frames alone read, each into its own array: the pack once in memory.
+        // Checked by its header; the frames are then read from the file as batches need them, so a pack of any size
+        // trains in the memory of a step (a 2.5 GB pack had been held whole: 6.4 GB for one step).
         var frames = Dataset.framesOf(pack);
         if (frames.Sequences == 0) throw new UserError($"{pack} holds no sequences");
         if (frames.Side != cmd.Config.ImageSize)
@@ -48,7 +49,7 @@ public abstract class TrainingData
         var span = Clips.Span(cmd.Config.SeqLength, cmd.FrameStep);
         if (frames.Length < span)
             throw new UserError($"{pack} has sequences of {frames.Length} frames; a training clip spans {span} (SeqLength {cmd.Config.SeqLength}, --frame-step {cmd.FrameStep})");
-        return new Clips($"{frames.Sequences} sequences from {pack}", frames.Read(), cmd.Config, cmd.FrameStep, (ulong)cmd.Seed);
+        return new Clips($"{frames.Sequences} sequences from {pack}", frames, cmd.Config, cmd.FrameStep, (ulong)cmd.Seed);
     }
 
     /// <summary>Footage as <c>track --input</c> reads it (Inputs.Open): every frame resized to the model's square
@@ -129,7 +130,38 @@ public abstract class TrainingData
     /// shuffle of the sequences, as before clips.</summary>
     public sealed class Clips : TrainingData
     {
-        readonly byte[][][] frames;
+        /// <summary>Where the frames are: in memory (footage, read once) or in a pack's file (read as batches ask).</summary>
+        interface IFrames
+        {
+            int Sequences { get; }
+            int LengthOf(int seq);
+            /// <summary>Frames <paramref name="frames"/> of sequence <paramref name="seq"/>, one after another, into <paramref name="dest"/>.</summary>
+            void Copy(int seq, int[] frames, byte[] dest);
+        }
+
+        sealed class InMemory(byte[][][] frames) : IFrames
+        {
+            public int Sequences => frames.Length;
+            public int LengthOf(int seq) => frames[seq].Length;
+            public void Copy(int seq, int[] picked, byte[] dest)
+            {
+                for (var i = 0; i < picked.Length; i++)
+                {
+                    var f = frames[seq][picked[i]];
+                    Buffer.BlockCopy(f, 0, dest, i * f.Length, f.Length);
+                }
+            }
+        }
+
+        sealed class InPack(Dataset.FramePack pack) : IFrames
+        {
+            public int Sequences => pack.Sequences;
+            public int LengthOf(int seq) => pack.Length;
+            public void Copy(int seq, int[] picked, byte[] dest) => pack.ReadFrames(seq, picked, dest);
+        }
+
+        readonly IFrames frames;
+        readonly int frameBytes;
         readonly (int Seq, int Start)[] clips;
         readonly Config.ScalorConfig cfg;
         readonly int frameStep;
@@ -139,28 +171,42 @@ public abstract class TrainingData
 
         /// <param name="frames">[sequence][frame] → RGB bytes of one ImageSize×ImageSize frame.</param>
         public Clips(string describe, byte[][][] frames, Config.ScalorConfig cfg, int frameStep, ulong seed)
+            : this(describe, new InMemory(frames), cfg, frameStep, seed) { }
+
+        /// <summary>Clips of a pack's sequences (<see cref="Dataset.framesOf"/>), whose frames stay in its file until a
+        /// batch reads them: the same clips, batches and <see cref="TrainsOn"/> as the pack's frames held in memory.</summary>
+        public Clips(string describe, Dataset.FramePack pack, Config.ScalorConfig cfg, int frameStep, ulong seed)
+            : this(describe, new InPack(pack), cfg, frameStep, seed) { }
+
+        Clips(string describe, IFrames frames, Config.ScalorConfig cfg, int frameStep, ulong seed)
         {
             if (frameStep < 1) throw new ArgumentOutOfRangeException(nameof(frameStep), "a frame step is at least 1");
             this.frames = frames;
             this.cfg = cfg;
             this.frameStep = frameStep;
             this.seed = seed;
+            frameBytes = cfg.ImageSize * cfg.ImageSize * 3;
             var span = Span(cfg.SeqLength, frameStep);
-            clips = [.. frames.SelectMany((s, i) => Enumerable.Range(0, Math.Max(0, s.Length - span + 1)).Select(start => (i, start)))];
+            clips = [.. Enumerable.Range(0, frames.Sequences).SelectMany(i => Enumerable.Range(0, Math.Max(0, frames.LengthOf(i) - span + 1)).Select(start => (i, start)))];
             if (clips.Length == 0) throw new ArgumentException($"no sequence has the {span} frames a clip spans", nameof(frames));
+            var total = Enumerable.Range(0, frames.Sequences).Sum(frames.LengthOf);
             Describe = $"{describe}, {clips.Length} clips of {cfg.SeqLength} frames{(frameStep > 1 ? $" {frameStep} apart" : "")}";
-            TrainsOn = $"recorded frames sha256:{Hash(frames)} ({frames.Length} sequence(s), {frames.Sum(f => f.Length)} frames of {cfg.ImageSize}x{cfg.ImageSize}); frame step {frameStep}";
+            TrainsOn = $"recorded frames sha256:{Hash(frames, frameBytes)} ({frames.Sequences} sequence(s), {total} frames of {cfg.ImageSize}x{cfg.ImageSize}); frame step {frameStep}";
         }
 
         /// <summary>SHA-256 of the sequences' frames in order, each sequence prefixed by its frame count: equal
-        /// exactly when the clips are.</summary>
-        static string Hash(byte[][][] frames)
+        /// exactly when the clips are. A pack is read once for it, a sequence at a time.</summary>
+        static string Hash(IFrames frames, int frameBytes)
         {
             using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
-            foreach (var seq in frames)
+            byte[] buffer = [];
+            for (var s = 0; s < frames.Sequences; s++)
             {
-                sha.AppendData(BitConverter.GetBytes(seq.Length));
-                foreach (var f in seq) sha.AppendData(f);
+                var n = frames.LengthOf(s);
+                sha.AppendData(BitConverter.GetBytes(n));
+                if (buffer.Length < n * frameBytes) buffer = new byte[n * frameBytes];
+                frames.Copy(s, [.. Enumerable.Range(0, n)], buffer);
+                sha.AppendData(buffer, 0, n * frameBytes);
             }
             return Convert.ToHexStringLower(sha.GetHashAndReset());
         }
@@ -196,9 +242,8 @@ public abstract class TrainingData
             for (var i = 0; i < picked.Length; i++)
             {
                 var (s, start) = ClipAt(step, i);
-                var bytes = frames[s][start].Length;
-                var clip = new byte[t * bytes];
-                for (var f = 0; f < t; f++) Buffer.BlockCopy(frames[s][start + f * frameStep], 0, clip, f * bytes, bytes);
+                var clip = new byte[t * frameBytes];
+                frames.Copy(s, [.. Enumerable.Range(0, t).Select(f => start + f * frameStep)], clip);
                 picked[i] = new World.Sequence(0UL, t, cfg.ImageSize, clip, [], 0);
             }
             return Train.batchOf(picked);

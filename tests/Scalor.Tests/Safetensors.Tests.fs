@@ -105,6 +105,14 @@ let tests =
                     Expect.equal back.[i].Truth seqs.[i].Truth (sprintf "%s: sequence %d's truth" what i)
                     Expect.equal back.[i].ObjectCount seqs.[i].ObjectCount (sprintf "%s: sequence %d's objects" what i)
                 Expect.equal ((Dataset.framesOf path).Read()) (framesOf seqs) (sprintf "%s: the frames alone" what)
+                // Frames read where they lie, in any order and across parts: sequence 5 is in the third part of two.
+                let pack = Dataset.framesOf path
+                let fb = pack.FrameBytes
+                for s in [ 0; 5; 10 ] do
+                    let dest = Array.zeroCreate<byte> (3 * fb)
+                    pack.ReadFrames(s, [| 9; 0; 3 |], dest)
+                    let want = Array.concat [ for t in [ 9; 0; 3 ] -> seqs.[s].Frames.[t * fb .. (t + 1) * fb - 1] ]
+                    Expect.equal dest want (sprintf "%s: frames 9, 0 and 3 of sequence %d" what s)
             let partsOf (entries: Safetensors.Entry list) prefix =
                 entries |> List.filter (fun e -> e.Name.StartsWith(prefix: string)) |> List.map (fun e -> e.Name, e.Shape.[0])
             // The limit at 2.5 sequences' frames: parts of 2, 2, 2, 2, 2 and 1 sequences, each within it.
@@ -127,5 +135,31 @@ let tests =
             let e = Expect.throwsC (fun () -> Dataset.framesOf path |> ignore) id
             Expect.stringContains e.Message path "the frames alone: names the file"
             Expect.stringContains e.Message "objects holds" "the frames alone: ten sequences' frames for eleven sequences' objects"
+            File.Delete path
+
+        testCase "a pack's frames are read from the file it was opened as: a frame out of range, a file cut or written again is refused" <| fun () ->
+            let w = World.create World.defaultConfig None
+            let seqs = Array.init 3 (fun i -> World.sequence w (World.sequenceSeed 4UL i))
+            let path = Path.GetTempFileName()
+            Safetensors.write path (Dataset.pack seqs) []
+            let pack = Dataset.framesOf path
+            let dest = Array.zeroCreate<byte> pack.FrameBytes
+            Expect.throwsT<System.ArgumentOutOfRangeException> (fun () -> pack.ReadFrames(3, [| 0 |], dest)) "sequence 3 of 3"
+            Expect.throwsT<System.ArgumentOutOfRangeException> (fun () -> pack.ReadFrames(0, [| 10 |], dest)) "frame 10 of 10"
+            Expect.throwsT<System.ArgumentException> (fun () -> pack.ReadFrames(0, [| 0; 1 |], dest)) "two frames for one frame's bytes"
+            pack.ReadFrames(2, [| 9 |], dest)
+            Expect.equal dest seqs.[2].Frames.[9 * dest.Length ..] "the last frame, read whole"
+            // Cut short after its header was read: the length differs.
+            let whole = File.ReadAllBytes path
+            File.WriteAllBytes(path, whole.[.. whole.Length - 100])
+            let e = Expect.throwsC (fun () -> pack.ReadFrames(2, [| 9 |], dest)) id
+            Expect.stringContains e.Message path "names the file"
+            Expect.stringContains e.Message "written again since training opened it" "says what happened"
+            // The same bytes written again later: the time differs.
+            File.WriteAllBytes(path, whole)
+            File.SetLastWriteTimeUtc(path, System.DateTime.UtcNow.AddMinutes 1.0)
+            let e = Expect.throwsC (fun () -> pack.ReadFrames(0, [| 0 |], dest)) id
+            Expect.stringContains e.Message "leave the file as it is until the run ends" "says what to do"
+            Expect.equal ((Dataset.framesOf path).Read()) (framesOf seqs) "opened again, it reads"
             File.Delete path
     ]

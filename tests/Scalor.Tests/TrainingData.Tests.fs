@@ -143,6 +143,24 @@ let tests =
                 let side = CommandFiles.refusalOf (fun () -> TrainingData.Create(trainArgs small []) |> ignore; 0)
                 Expect.stringContains side.Message "has 48×48 frames but the model expects 64×64" "another size"
 
+        testCase "a pack's clips are read from its file as batches need them: the same clips, batches and data hash as its frames held in memory" <| fun () ->
+            CommandFiles.inTempDir "scalor-packed-lazy" <| fun dir ->
+                match Parse.parse [| "data"; "--sequences"; "4"; "--length"; "9"; "--no-images"; "--out"; dir |] with
+                | Parse.Run(Parse.Data d) -> Expect.equal (DataCommand.Run d) 0 "data written"
+                | other -> failtestf "unexpected %A" other
+                let path = Path.Combine(dir, "dataset.safetensors")
+                for step in [ 1; 2 ] do
+                    let cmd = trainArgs dir [ "--frame-step"; string step ]
+                    let read = clipsOf cmd
+                    let held = TrainingData.Clips("held", (Scalor.Worlds.Dataset.framesOf path).Read(), cmd.Config, step, uint64 cmd.Seed)
+                    Expect.equal (List.ofSeq read.All) (List.ofSeq held.All) (sprintf "step %d: the same clips" step)
+                    Expect.equal read.All.Count (4 * (9 - (3 * step + 1) + 1)) (sprintf "step %d: a clip at every start" step)
+                    Expect.equal read.TrainsOn held.TrainsOn (sprintf "step %d: the same data hash (checkpoints of runs before resume)" step)
+                    for k in [ 0; 1; 7 ] do
+                        use a = read.Batch k
+                        use b = held.Batch k
+                        Expect.equal (a.data<float32>().ToArray()) (b.data<float32>().ToArray()) (sprintf "step %d: batch %d" step k)
+
         testCase "train runs on footage end to end" <| fun () ->
             CommandFiles.inTempDir "scalor-footage-train" <| fun dir ->
                 let frames = Path.Combine(dir, "frames")

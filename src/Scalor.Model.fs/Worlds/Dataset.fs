@@ -93,17 +93,51 @@ let private frameLayout fail (parts: (string * int64[]) list) =
     int first.[1], int first.[2]
 
 /// A pack's frames as its header describes them, before any is read: enough to refuse a pack of the wrong size or
-/// length at once, where reading a large one takes a while.
-type FramePack(sequences: int, length: int, side: int, read: unit -> byte[][][]) =
+/// length at once, where reading a large one takes a while. Frames are then read where they lie in the file, as
+/// training asks for them (`ReadFrames`), so a pack need not fit in memory.
+type FramePack(path: string, sequences: int, length: int, side: int, parts: (int * int64)[]) =
+    let frameBytes = side * side * 3
+    // The file as its header was read: frames read later come from the same file, or not at all (a pack written
+    // again over it mid-run would train on frames its hash and checks never saw).
+    let stamp = let info = IO.FileInfo path in info.Length, info.LastWriteTimeUtc
+    /// Where frame `t` of sequence `s` starts in the file: in the last part whose first sequence is not after `s`.
+    let offsetOf (s: int) (t: int) =
+        if s < 0 || s >= sequences || t < 0 || t >= length then
+            raise (ArgumentOutOfRangeException("frame", sprintf "frame %d of sequence %d: the pack holds %d sequences of %d frames" t s sequences length))
+        let first, offset = parts |> Array.findBack (fun (first, _) -> first <= s)
+        offset + (int64 (s - first) * int64 length + int64 t) * int64 frameBytes
+    let readAt (handle: Microsoft.Win32.SafeHandles.SafeFileHandle) (offset: int64) (dest: Span<byte>) =
+        let mutable read = 0
+        while read < dest.Length do
+            let n = IO.RandomAccess.Read(handle, dest.Slice read, offset + int64 read)
+            if n = 0 then raise (DatasetError(sprintf "%s: ends before frame data at byte %d (cut short since its header was read?)" path (offset + int64 read)))
+            read <- read + n
     member _.Sequences = sequences
     /// Frames per sequence.
     member _.Length = length
     /// Frame side in pixels.
     member _.Side = side
-    /// `[sequence][frame]` → one frame's RGB bytes, each frame read from the file straight into its own array: what
-    /// training needs, held once. Read whole (`unpack`) and then cut into frames, a pack was held three times over
-    /// (9.4 GB of memory for one training step on a pack of 2.5 GB, against 6.4 GB now).
-    member _.Read() = read ()
+    /// Bytes of one frame (side × side × 3, RGB).
+    member _.FrameBytes = frameBytes
+    /// Frames `frames` of sequence `s`, one after another into `dest` (`frames.Length` × `FrameBytes` bytes from its
+    /// start). The file is opened for the call, so a pack may be read from several threads and nothing stays open.
+    member _.ReadFrames(s: int, frames: int[], dest: byte[]) =
+        if dest.Length < frames.Length * frameBytes then
+            raise (ArgumentException(sprintf "%d frames need %d bytes; the buffer holds %d" frames.Length (frames.Length * frameBytes) dest.Length, "dest"))
+        use handle = IO.File.OpenHandle(path, IO.FileMode.Open, IO.FileAccess.Read, IO.FileShare.Read)
+        if (IO.RandomAccess.GetLength handle, IO.File.GetLastWriteTimeUtc path) <> stamp then
+            raise (DatasetError(sprintf "%s: written again since training opened it (its size or time differs); its frames are read as training goes, so leave the file as it is until the run ends" path))
+        frames |> Array.iteri (fun i t -> readAt handle (offsetOf s t) (Span(dest, i * frameBytes, frameBytes)))
+    /// Sequence `s`'s frames, one after another (`Length` × `FrameBytes` bytes).
+    member p.ReadSequence(s: int) =
+        let dest = Array.zeroCreate<byte> (length * frameBytes)
+        p.ReadFrames(s, Array.init length id, dest)
+        dest
+    /// `[sequence][frame]` → one frame's RGB bytes, the whole pack in memory (each frame in its own array).
+    member p.Read() =
+        Array.init sequences (fun s ->
+            let whole = p.ReadSequence s
+            Array.init length (fun t -> whole.AsSpan(t * frameBytes, frameBytes).ToArray()))
 
 /// The frames of a pack (`FramePack`), refused for what `unpack` refuses them for.
 let framesOf (path: string) : FramePack =
@@ -115,17 +149,9 @@ let framesOf (path: string) : FramePack =
     let t, v = frameLayout fail [ for f in frames -> f.DType, f.Shape ]
     let s = frames |> List.sumBy (fun f -> int f.Shape.[0])
     if (find "objects").Bytes <> 4 * s then fail (sprintf "objects holds %d bytes for %d sequences" (find "objects").Bytes s)
-    let frameBytes = v * v * 3
-    let read () =
-        use fs = new IO.FileStream(path, IO.FileMode.Open, IO.FileAccess.Read, IO.FileShare.Read, 1 <<< 20)
-        [| for part in frames do
-               fs.Position <- part.Offset
-               for _ in 1 .. int part.Shape.[0] ->
-                   Array.init t (fun _ ->
-                       let frame = Array.zeroCreate<byte> frameBytes
-                       fs.ReadExactly(frame, 0, frameBytes)
-                       frame) |]
-    FramePack(s, t, v, read)
+    // Each part's first sequence and where its bytes start.
+    let firsts = frames |> List.scan (fun first f -> first + int f.Shape.[0]) 0
+    FramePack(path, s, t, v, [| for first, f in List.zip (List.take frames.Length firsts) frames -> first, f.Offset |])
 
 /// Reads a pack back into sequences (the seeds are not stored per sequence and come back as 0), its frames and truth
 /// in one tensor each or in parts (`packInChunks`).
