@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Microsoft.FSharp.Core;
 using Scalor.Cli;
 using Scalor.Worlds;
 using Spectre.Console;
@@ -17,17 +18,25 @@ public static class DataCommand
         CheckRoom(cmd, outDir, new DriveInfo(outDir).AvailableFreeSpace, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
         var world = CreateWorld(cmd.World, cmd.Split, cmd.MnistDir, Console.Error.WriteLine);
         var n = cmd.Sequences;
-        var sequences = new World.Sequence[n];
+        // Each sequence goes to the pack (its frames to their place in the file) and to its folder as it is made:
+        // only the truth stays in memory, and the first sequence, for the preview.
+        World.Sequence? first = null;
+        var visibleBySeq = new double[n];
         var written = 0;
         void Work(Action<int> progress)
         {
-            Parallel.For(0, n, i =>
-            {
-                var s = World.sequence(world, World.sequenceSeed(cmd.Seed, i));
-                sequences[i] = s;
-                WriteSequence(outDir, SequenceName(i), s, cmd.World, cmd.WriteImages);
-                progress(Interlocked.Increment(ref written));
-            });
+            var meta = Metadata(cmd);
+            Dataset.writePack(Path.Combine(outDir, "dataset.safetensors"), n, cmd.World.Length, cmd.World.ViewSize, (int)RowsBound(cmd), Dataset.chunkBytes,
+                Microsoft.FSharp.Collections.ListModule.OfSeq(meta.Select(kv => Tuple.Create(kv.Key, kv.Value))),
+                FuncConvert.FromAction<FSharpFunc<int, FSharpFunc<World.Sequence, Unit>>>(put => Parallel.For(0, n, i =>
+                {
+                    var s = World.sequence(world, World.sequenceSeed(cmd.Seed, i));
+                    WriteSequence(outDir, SequenceName(i), s, cmd.World, cmd.WriteImages);
+                    put.Invoke(i).Invoke(s);
+                    visibleBySeq[i] = World.visibleCounts(s).Average();
+                    if (i == 0) first = s;
+                    progress(Interlocked.Increment(ref written));
+                })));
         }
         if (AnsiConsole.Profile.Capabilities.Interactive)
             AnsiConsole.Progress().Start(ctx =>
@@ -38,13 +47,9 @@ public static class DataCommand
         else
             Work(done => { if (done == n || done % Math.Max(1, n / 10) == 0) Console.WriteLine($"data: {done}/{n} sequences"); });
 
-        var meta = Metadata(cmd);
-        Scalor.IO.Safetensors.writeSources(Path.Combine(outDir, "dataset.safetensors"),
-            Dataset.packSources(Dataset.chunkBytes, sequences),
-            Microsoft.FSharp.Collections.ListModule.OfSeq(meta.Select(kv => Tuple.Create(kv.Key, kv.Value))));
-        Preview(sequences[0], cmd.World.Length).SavePng(Path.Combine(outDir, "preview.png"));
+        Preview(first!, cmd.World.Length).SavePng(Path.Combine(outDir, "preview.png"));
 
-        var visible = sequences.Average(s => World.visibleCounts(s).Average());
+        var visible = visibleBySeq.Average();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"data: wrote {Counts.Of(n, "sequence")} × {Counts.Of(cmd.World.Length, "frame")} to {outDir} (average visible objects {visible:F2}; preset {cmd.World.Density.Name} targets {cmd.World.Density.AvgVisible}{(cmd.World.ViewSize == 64 ? "" : $" in 64×64 frames, {cmd.World.Density.AvgVisible * cmd.World.ViewSize * cmd.World.ViewSize / 4096.0:F1} at {cmd.World.ViewSize}×{cmd.World.ViewSize}")})"));
         return 0;
@@ -52,24 +57,23 @@ public static class DataCommand
 
     public static string SequenceName(int i) => $"seq-{i + 1:D4}";
 
-    /// <summary>Bytes of the dataset's frames, raw: what the pack holds, and what memory holds until the pack is
-    /// written (the sequences; the pack is written from them, with no copy).</summary>
+    /// <summary>Bytes of the dataset's frames, raw: what the pack holds (each sequence's go to it as it is made, so
+    /// memory does not hold them).</summary>
     public static long FrameBytes(Parse.DataCommand cmd) =>
         (long)cmd.Sequences * cmd.World.Length * cmd.World.ViewSize * cmd.World.ViewSize * 3;
 
+    /// <summary>The most ground-truth rows the dataset can hold: every object the world may hold in every frame.</summary>
+    public static long RowsBound(Parse.DataCommand cmd) => (long)cmd.Sequences * cmd.World.Length * World.mostObjects(cmd.World);
+
     /// <summary>An upper bound of the ground truth's bytes: the pack's rows (48 bytes) and the two text files' lines
     /// (under 100 bytes together), for every object the world may hold in every frame.</summary>
-    public static long TruthBytes(Parse.DataCommand cmd)
-    {
-        var objects = cmd.World.ObjectCount is { } count ? count.Value.Item2 : cmd.World.Density.MaxObjects;
-        return (long)cmd.Sequences * cmd.World.Length * objects * (48 + 100);
-    }
+    public static long TruthBytes(Parse.DataCommand cmd) => RowsBound(cmd) * (48 + 100);
 
     /// <summary>Refuses, before any work, a dataset that the disk or memory cannot hold: the pack and the ground
     /// truth, with images their PNG frames (at most about the raw size: a filter byte a row over it, where synthetic
-    /// frames compress well), and the frames and the truth in memory (against the memory the process may use at all, the
-    /// machine's or its container's: what is free changes while it runs). Found only at the end, either would lose
-    /// the whole run's work.</summary>
+    /// frames compress well), and the truth in memory, held until it follows the frames into the pack (against the memory
+    /// the process may use at all, the machine's or its container's: what is free changes while it runs); and more
+    /// sequences or truth rows than a pack indexes. Found only at the end, any of them would lose the whole run's work.</summary>
     public static void CheckRoom(Parse.DataCommand cmd, string outDir, long freeDisk, long memoryLimit)
     {
         var frames = FrameBytes(cmd);
@@ -78,9 +82,13 @@ public static class DataCommand
         var fewer = "give fewer --sequences (several datasets train as well: each a --data run), a smaller --size or a shorter --length";
         if (disk > freeDisk)
             throw new UserError($"data: {Counts.Of(cmd.Sequences, "sequence")} need about {Gb(disk)} in {outDir}{(cmd.WriteImages ? " (the pack and the PNG frames)" : "")}, which has {Gb(freeDisk)} free; {fewer}{(cmd.WriteImages ? ", or --no-images" : "")}");
-        var memory = frames + TruthBytes(cmd);
+        // The frames go to the pack as each sequence is made; the truth is held until the end, where it follows them.
+        var memory = TruthBytes(cmd);
         if (memory > memoryLimit)
-            throw new UserError($"data: {Counts.Of(cmd.Sequences, "sequence")} need about {Gb(memory)} of memory until they are packed, more than the {Gb(memoryLimit)} this machine gives the process; {fewer}");
+            throw new UserError($"data: {Counts.Of(cmd.Sequences, "sequence")} need about {Gb(memory)} of memory for their ground truth, more than the {Gb(memoryLimit)} this machine gives the process; {fewer}");
+        // The truth's rows name their sequence in float32, exact to 2^24, and a pack counts its rows in 32 bits.
+        if (cmd.Sequences > 1 << 24 || RowsBound(cmd) > int.MaxValue)
+            throw new UserError($"data: {Counts.Of(cmd.Sequences, "sequence")} of up to {World.mostObjects(cmd.World)} objects are more than one pack indexes (16,777,216 sequences, {int.MaxValue:N0} ground-truth rows); {fewer}");
     }
 
     /// <summary>Writes sequences in the MOTChallenge layout (ground truth, seqinfo.ini, optionally frames).</summary>

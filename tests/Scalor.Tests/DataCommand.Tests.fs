@@ -15,7 +15,8 @@ let private dataArgs (argv: string list) =
 let tests =
     testList "DataCommand" [
         testCase "the room it asks for bounds what it writes, images or not, sparse or crowded, plain or textured" <| fun () ->
-            for world in [ [ "--density"; "vld" ]; [ "--density"; "vhd"; "--background"; "dynamic" ]; [ "--kind"; "dsprites"; "--density"; "md"; "--size"; "96" ] ] do
+            for world in [ [ "--density"; "vld" ]; [ "--density"; "vhd"; "--background"; "dynamic" ]; [ "--kind"; "dsprites"; "--density"; "md"; "--size"; "96" ]
+                           [ "--variant"; "dense-discovery" ] ] do
                 for images in [ true; false ] do
                     CommandFiles.inTempDir "scalor-data-room" <| fun dir ->
                         let cmd = dataArgs ([ "--sequences"; "3"; "--out"; dir ] @ world @ (if images then [] else [ "--no-images" ]))
@@ -37,10 +38,16 @@ let tests =
             for part in [ "20000 sequences"; "GB"; "--no-images"; "--sequences" ] do Expect.stringContains disk part "the disk: frames and images"
             Expect.isFalse (disk.Contains '\n') "one line"
             Expect.equal (refusal 6_000_000_000L 100_000_000_000L) "" "the pack, its images and the truth fit in 6 GB"
-            let memory = refusal 100_000_000_000L 2_500_000_000L
-            Expect.stringContains memory "memory" "memory: the frames and the truth until they are packed"
+            // The frames go to the pack as each sequence is made: memory holds the truth alone (at most 11 rows a
+            // frame, 148 bytes a row bound: 0.33 GB), not the 2.5 GB of frames.
+            Expect.equal (DataCommand.TruthBytes cmd) (20_000L * 10L * 11L * 148L) "the truth's bound"
+            let memory = refusal 100_000_000_000L 300_000_000L
+            Expect.stringContains memory "of memory for their ground truth" "memory: the truth"
             Expect.isFalse (memory.Contains '\n') "one line"
-            Expect.equal (refusal 100_000_000_000L 3_000_000_000L) "" "the frames once (2.5 GB) and the truth fit in 3 GB: the pack is written from the sequences"
+            Expect.equal (refusal 100_000_000_000L 400_000_000L) "" "the truth fits in 0.4 GB: the frames are not held"
+            let many = dataArgs [ "--sequences"; "16777217"; "--no-images"; "--out"; "big" ]
+            let index = try DataCommand.CheckRoom(many, "big", System.Int64.MaxValue, System.Int64.MaxValue); "" with :? UserError as e -> e.Message
+            Expect.stringContains index "more than one pack indexes (16,777,216 sequences" "the truth names sequences in float32"
             let noImages = { cmd with WriteImages = false }
             Expect.throwsT<UserError> (fun () -> DataCommand.CheckRoom(noImages, "big", 2_000_000_000L, 100_000_000_000L)) "the pack alone needs 2.5 GB"
             DataCommand.CheckRoom(noImages, "big", 3_000_000_000L, 100_000_000_000L)

@@ -137,6 +137,43 @@ let tests =
             Expect.stringContains e.Message "objects holds" "the frames alone: ten sequences' frames for eleven sequences' objects"
             File.Delete path
 
+        testCase "a pack written while its sequences are made, in any order, reads back as the pack of those sequences" <| fun () ->
+            let w = World.create World.defaultConfig None
+            let seqs = Array.init 7 (fun i -> World.sequence w (World.sequenceSeed 5UL i))
+            let rows = seqs |> Array.sumBy (fun s -> s.Truth.Length)
+            let frameBytes = int64 seqs.[0].Frames.Length
+            let dir = Directory.CreateTempSubdirectory "scalor-writepack"
+            let made = Path.Combine(dir.FullName, "made.safetensors")
+            let whole = Path.Combine(dir.FullName, "whole.safetensors")
+            let meta = [ "kind", "dsprites" ]
+            let writeMade bound maxBytes =
+                Dataset.writePack made 7 10 64 bound maxBytes meta (fun put ->
+                    System.Threading.Tasks.Parallel.For(0, 7, fun k -> put (6 - k) seqs.[6 - k]) |> ignore)
+            // At the rows' own count and within one tensor: the file `packSources` writes, to the byte.
+            writeMade rows Dataset.chunkBytes
+            Safetensors.writeSources whole (Dataset.packSources Dataset.chunkBytes seqs) meta
+            Expect.equal (File.ReadAllBytes made) (File.ReadAllBytes whole) "the same bytes as the pack written from the sequences held"
+            // Room for ten times the rows, and frames and truth in parts: a longer header, the same pack.
+            writeMade (10 * rows) (frameBytes * 3L)
+            let back, readMeta = Dataset.unpack made
+            Expect.equal (Map.toList readMeta) meta "the metadata"
+            for i in 0 .. 6 do
+                Expect.equal back.[i].Frames seqs.[i].Frames (sprintf "sequence %d's frames" i)
+                Expect.equal back.[i].Truth seqs.[i].Truth (sprintf "sequence %d's truth" i)
+                Expect.equal back.[i].ObjectCount seqs.[i].ObjectCount (sprintf "sequence %d's objects" i)
+            Expect.equal ((Dataset.framesOf made).Read()) (framesOf seqs) "its frames alone"
+            let names = fst (Safetensors.readSlots made) |> List.map (fun e -> e.Name)
+            Expect.contains names "frames.2" "frames in parts of three sequences"
+            // A sequence not made, or more rows than the room reserved: an error, and no file, temporary or not.
+            File.Delete made
+            Expect.throwsT<System.InvalidOperationException> (fun () ->
+                Dataset.writePack made 7 10 64 rows Dataset.chunkBytes meta (fun put -> for i in 0 .. 5 do put i seqs.[i])) "sequence 6 not made"
+            let e = Expect.throwsC (fun () ->
+                        Dataset.writePack made 7 10 64 0 Dataset.chunkBytes meta (fun put -> for i in 0 .. 6 do put i seqs.[i])) id
+            Expect.stringContains e.Message "room was reserved" "a header that outgrows its room"
+            Expect.isFalse (File.Exists made || File.Exists(made + ".tmp")) "no file left"
+            dir.Delete true
+
         testCase "a pack's frames are read from the file it was opened as: a frame out of range, a file cut or written again is refused" <| fun () ->
             let w = World.create World.defaultConfig None
             let seqs = Array.init 3 (fun i -> World.sequence w (World.sequenceSeed 4UL i))

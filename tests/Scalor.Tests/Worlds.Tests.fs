@@ -86,6 +86,21 @@ let tests =
                     let contiguous = frames.[frames.Length - 1] - frames.[0] + 1 = frames.Length
                     oneObject && contiguous))
 
+        testPropertyWithConfig config "no frame holds more ground-truth rows than mostObjects, whatever the variant" <| fun (seed: uint64) ->
+            Prop.forAll cfgArb (fun cfg ->
+                let s = gen cfg seed
+                let most = mostObjects cfg
+                s.ObjectCount <= most
+                && (s.Truth |> Array.countBy (fun b -> b.Frame) |> Array.forall (fun (_, rows) -> rows <= most)))
+
+        testCase "mostObjects: dense discovery's three key frames hold up to 45 objects, more than any density's own count" <| fun () ->
+            let dense = { defaultConfig with Variant = DenseDiscovery }
+            Expect.equal (mostObjects dense) 45 "15 at each of frames 0, 4 and 8"
+            Expect.equal (mostObjects { dense with Length = 5 }) 30 "frame 8 is not in a 5-frame sequence"
+            Expect.equal (mostObjects defaultConfig) ld.MaxObjects "a standard LD world: LD's most"
+            let counts = [ for i in 0 .. 19 -> (gen { dense with Length = 12 } (sequenceSeed 12UL i)).ObjectCount ]
+            Expect.isGreaterThan (List.max counts) ld.MaxObjects "dense discovery does hold more than LD's most"
+
         testCase "object counts per sequence stay in the preset's range" <| fun () ->
             for d in densities do
                 let w = create { defaultConfig with Density = d } None

@@ -60,9 +60,35 @@ let private headerJson (sources: Source list) (metadata: (string * string) list)
     w.Flush()
     ms.ToArray()
 
-/// Writes the header, then each source's bytes in turn, checked against its shape as they are written (on a stream
-/// that knows its position: a file's or memory's). The header is padded with spaces to a multiple of 8 bytes, so
-/// data stays aligned.
+/// The bytes a file's header takes with these sources: its 8-byte length and the JSON, padded with spaces to a
+/// multiple of 8 so that data stays aligned.
+let headerRoom (sources: Source list) (metadata: (string * string) list) =
+    8L + int64 (((headerJson sources metadata).Length + 7) / 8 * 8)
+
+/// Writes the header at the stream's start into `room` bytes (`headerRoom`, or more: the JSON padded with spaces to
+/// fill it, which readers skip), so that a writer may put the data first and the header last, in room reserved
+/// for the largest header it could need (`Dataset.writePack`).
+let writeHeaderInto (stream: Stream) (room: int64) (sources: Source list) (metadata: (string * string) list) =
+    let json = headerJson sources metadata
+    if room % 8L <> 0L || int64 json.Length > room - 8L then
+        raise (SafetensorsError(sprintf "the header needs %d bytes; room was reserved for %d" (headerRoom sources metadata) room))
+    let header = Array.create (int (room - 8L)) (byte ' ')
+    Buffer.BlockCopy(json, 0, header, 0, json.Length)
+    stream.Position <- 0L
+    stream.Write(BitConverter.GetBytes(uint64 header.Length), 0, 8)
+    stream.Write(header, 0, header.Length)
+
+/// Writes each source's bytes in turn from the stream's position, checked against its shape as they are written (on
+/// a stream that knows its position: a file's or memory's).
+let writeData (stream: Stream) (sources: Source list) =
+    for e in sources do
+        let before = if stream.CanSeek then stream.Position else -1L
+        e.Write stream
+        if before >= 0L then
+            let expected, wrote = byteCount e.Shape e.DType, stream.Position - before
+            if wrote <> expected then raise (SafetensorsError(sprintf "%s: shape needs %d bytes, %d were written" e.Name expected wrote))
+
+/// Writes the header, then each source's bytes in turn (`writeData`).
 let writeSourcesTo (stream: Stream) (sources: Source list) (metadata: (string * string) list) =
     let json = headerJson sources metadata
     let padded = (json.Length + 7) / 8 * 8
@@ -70,12 +96,7 @@ let writeSourcesTo (stream: Stream) (sources: Source list) (metadata: (string * 
     Buffer.BlockCopy(json, 0, header, 0, json.Length)
     stream.Write(BitConverter.GetBytes(uint64 padded), 0, 8)
     stream.Write(header, 0, header.Length)
-    for e in sources do
-        let before = if stream.CanSeek then stream.Position else -1L
-        e.Write stream
-        if before >= 0L then
-            let expected, wrote = byteCount e.Shape e.DType, stream.Position - before
-            if wrote <> expected then raise (SafetensorsError(sprintf "%s: shape needs %d bytes, %d were written" e.Name expected wrote))
+    writeData stream sources
 
 /// An entry as a source: its data, written as it is.
 let sourceOf (e: Entry) : Source =

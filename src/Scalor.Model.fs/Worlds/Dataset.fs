@@ -27,22 +27,30 @@ let private inParts (name: string) (count: int) (itemBytes: int64) (maxBytes: in
     let runs = [ for first in 0 .. per .. max 0 (count - 1) -> first, min per (count - first) ]
     runs |> List.mapi (fun k (first, n) -> build (if runs.Length = 1 then name else sprintf "%s.%d" name k) first n)
 
-/// A pack as tensors written straight from the sequences, each of at most `maxBytes`: the frames go from each
-/// sequence to the file, so writing a pack holds no second copy of them (`data` holds the sequences once, not
-/// twice), and each part of the truth is laid out only while it is written.
-let packSources (maxBytes: int64) (sequences: World.Sequence[]) : Safetensors.Source list =
-    if sequences.Length = 0 then invalidArg "sequences" "no sequences to pack"
-    let t, v = sequences.[0].Length, sequences.[0].ViewSize
-    if sequences |> Array.exists (fun s -> s.Length <> t || s.ViewSize <> v) then
-        invalidArg "sequences" "all sequences of a pack must share length and view size"
-    let frameBytes = sequences.[0].Frames.Length
-    let frames =
-        inParts "frames" sequences.Length (int64 frameBytes) maxBytes (fun name first count ->
-            ({ Name = name; DType = "U8"; Shape = [| int64 count; int64 t; int64 v; int64 v; 3L |]
-               Write = fun stream -> for i in first .. first + count - 1 do stream.Write(sequences.[i].Frames, 0, frameBytes) }: Safetensors.Source))
-    let rows = [| for i in 0 .. sequences.Length - 1 do for b in sequences.[i].Truth -> i, b |]
+/// The frame tensors of a pack of `count` sequences of `length` frames of `side` pixels, each of at most `maxBytes`
+/// (whole sequences): `write stream first n` writes sequences first .. first + n - 1.
+let private frameSources (count: int) (length: int) (side: int) (maxBytes: int64) write : Safetensors.Source list =
+    let frameBytes = int64 length * int64 side * int64 side * 3L
+    inParts "frames" count frameBytes maxBytes (fun name first n ->
+        ({ Name = name; DType = "U8"; Shape = [| int64 n; int64 length; int64 side; int64 side; 3L |]
+           Write = fun stream -> write stream first n }: Safetensors.Source))
+
+/// The truth tensors of a pack of `rows` truth rows, each of at most `maxBytes` (whole rows), and the object counts'
+/// of `count` sequences: `write first n` writes rows first .. first + n - 1, `counts` the object counts.
+let private truthShaped (rows: int) (count: int) (maxBytes: int64) write (counts: IO.Stream -> unit) : Safetensors.Source list =
     let truth =
-        inParts "truth" rows.Length (int64 (truthColumns * 4)) maxBytes (fun name first count ->
+        inParts "truth" rows (int64 (truthColumns * 4)) maxBytes (fun name first n ->
+            ({ Name = name; DType = "F32"; Shape = [| int64 n; int64 truthColumns |]; Write = write first n }: Safetensors.Source))
+    truth @ [ { Name = "objects"; DType = "I32"; Shape = [| int64 count |]; Write = counts } ]
+
+/// The truth and object-count tensors of a pack whose sequence i has truth `truths.[i]` and `objects.[i]` objects;
+/// each part of the truth is laid out only while it is written.
+let private truthSources (maxBytes: int64) (truths: World.TruthBox[][]) (objects: int[]) : Safetensors.Source list =
+    let rows = [| for i in 0 .. truths.Length - 1 do for b in truths.[i] -> i, b |]
+    let counts = Array.zeroCreate<byte> (objects.Length * 4)
+    objects |> Array.iteri (fun i n -> BitConverter.TryWriteBytes(Span(counts, i * 4, 4), n) |> ignore)
+    truthShaped rows.Length objects.Length maxBytes
+        (fun first count (stream: IO.Stream) ->
             let rowsOf () =
                 let values = Array.zeroCreate<float32> (count * truthColumns)
                 for r in 0 .. count - 1 do
@@ -61,11 +69,51 @@ let packSources (maxBytes: int64) (sequences: World.Sequence[]) : Safetensors.So
                     values.[o + 10] <- b.CenterY
                     values.[o + 11] <- b.Size
                 values
-            { Name = name; DType = "F32"; Shape = [| int64 count; int64 truthColumns |]
-              Write = fun stream -> stream.Write(Runtime.InteropServices.MemoryMarshal.AsBytes(ReadOnlySpan(rowsOf ()))) })
-    let objects = Array.zeroCreate<byte> (sequences.Length * 4)
-    sequences |> Array.iteri (fun i s -> BitConverter.TryWriteBytes(Span(objects, i * 4, 4), s.ObjectCount) |> ignore)
-    frames @ truth @ [ Safetensors.sourceOf { Name = "objects"; DType = "I32"; Shape = [| int64 sequences.Length |]; Data = objects } ]
+            stream.Write(Runtime.InteropServices.MemoryMarshal.AsBytes(ReadOnlySpan(rowsOf ()))))
+        (fun stream -> stream.Write(counts, 0, counts.Length))
+
+/// A pack as tensors written straight from the sequences, each of at most `maxBytes`: the frames go from each
+/// sequence to the file, so writing a pack holds no second copy of them.
+let packSources (maxBytes: int64) (sequences: World.Sequence[]) : Safetensors.Source list =
+    if sequences.Length = 0 then invalidArg "sequences" "no sequences to pack"
+    let t, v = sequences.[0].Length, sequences.[0].ViewSize
+    if sequences |> Array.exists (fun s -> s.Length <> t || s.ViewSize <> v) then
+        invalidArg "sequences" "all sequences of a pack must share length and view size"
+    let frames =
+        frameSources sequences.Length t v maxBytes (fun stream first count ->
+            for i in first .. first + count - 1 do stream.Write(sequences.[i].Frames, 0, sequences.[i].Frames.Length))
+    frames @ truthSources maxBytes (sequences |> Array.map (fun s -> s.Truth)) (sequences |> Array.map (fun s -> s.ObjectCount))
+
+/// Writes a pack while its sequences are made (`data`), the layout of `packSources`: `make put` calls `put i seq`
+/// once for each i in 0 .. count - 1, from any thread and in any order. Each sequence's frames go to their place in
+/// the file at once and only its truth is kept, so a pack of any size is written in the memory of its truth; the
+/// truth and the object counts follow the frames at the end, and the header comes last, into room reserved at the
+/// file's start for the header of `rowsBound` truth rows (the most the sequences can hold: a header that outgrows its
+/// room is an error, and no file is left). Whole or not at all.
+let writePack (path: string) (count: int) (length: int) (side: int) (rowsBound: int) (maxBytes: int64)
+              (metadata: (string * string) list) (make: (int -> World.Sequence -> unit) -> unit) =
+    if count <= 0 then invalidArg "count" "no sequences to pack"
+    let frameBytes = int64 length * int64 side * int64 side * 3L
+    let frames = frameSources count length side maxBytes (fun _ _ _ -> ())
+    // The header with the most rows holds the most digits and parts: room enough for any count of rows up to it.
+    let room = Safetensors.headerRoom (frames @ truthShaped rowsBound count maxBytes (fun _ _ _ -> ()) ignore) metadata
+    Files.writeDurably path (fun stream ->
+        let file = (stream :?> IO.FileStream).SafeFileHandle
+        let truths = Array.zeroCreate<World.TruthBox[]> count
+        let objects = Array.zeroCreate<int> count
+        make (fun i s ->
+            if i < 0 || i >= count then raise (ArgumentOutOfRangeException("i", sprintf "sequence %d of %d" i count))
+            if s.Length <> length || s.ViewSize <> side then invalidArg "seq" "all sequences of a pack must share length and view size"
+            IO.RandomAccess.Write(file, ReadOnlySpan(s.Frames), room + int64 i * frameBytes)
+            truths.[i] <- s.Truth
+            objects.[i] <- s.ObjectCount)
+        match truths |> Array.tryFindIndex isNull with
+        | Some i -> invalidOp (sprintf "sequence %d of %d was not made" i count)
+        | None -> ()
+        let rest = truthSources maxBytes truths objects
+        stream.Position <- room + int64 count * frameBytes
+        Safetensors.writeData stream rest
+        Safetensors.writeHeaderInto stream room (frames @ rest) metadata)
 
 /// `packSources` as tensors in memory (tests give a small `maxBytes`).
 let packInChunks (maxBytes: int64) (sequences: World.Sequence[]) : Safetensors.Entry list =

@@ -212,6 +212,16 @@ let private texture (rng: Rng.Stream) =
 let private countRange (cfg: WorldConfig) =
     defaultArg cfg.ObjectCount (cfg.Density.MinObjects, cfg.Density.MaxObjects)
 
+/// `DenseDiscovery`'s frames where new objects appear, and how many each (unless the config's `ObjectCount` says).
+let private denseKeys, denseCount = [ 0; 4; 8 ], (10, 15)
+
+/// The most objects a sequence of the world holds (all of them made at its start, or for `DenseDiscovery` at its
+/// key frames, none later), so the most ground-truth rows one frame can have.
+let mostObjects (cfg: WorldConfig) =
+    match cfg.Variant with
+    | DenseDiscovery -> (List.filter (fun key -> key < cfg.Length) denseKeys).Length * snd (defaultArg cfg.ObjectCount denseCount)
+    | Standard | Overlap -> snd (countRange cfg)
+
 /// Steps of unseen motion before the first frame.
 let burnIn = 150
 
@@ -242,9 +252,9 @@ let sequence (world: World) (seed: uint64) : Sequence =
     let objs =
         match cfg.Variant with
         | DenseDiscovery ->
-            [| for key in [ 0; 4; 8 ] do
+            [| for key in denseKeys do
                  if key < cfg.Length then
-                     let lo, hi = defaultArg cfg.ObjectCount (10, 15)
+                     let lo, hi = defaultArg cfg.ObjectCount denseCount
                      for _ in 1 .. rng.Int(lo, hi) -> newObject key true |]
         | Standard ->
             let lo, hi = countRange cfg
