@@ -65,6 +65,13 @@ let private headerJson (sources: Source list) (metadata: (string * string) list)
 let headerRoom (sources: Source list) (metadata: (string * string) list) =
     8L + int64 (((headerJson sources metadata).Length + 7) / 8 * 8)
 
+/// The header's length, then the JSON padded with spaces to fill `room` bytes in all.
+let private writeHeader (stream: Stream) (room: int64) (json: byte[]) =
+    let header = Array.create (int (room - 8L)) (byte ' ')
+    Buffer.BlockCopy(json, 0, header, 0, json.Length)
+    stream.Write(BitConverter.GetBytes(uint64 header.Length), 0, 8)
+    stream.Write(header, 0, header.Length)
+
 /// Writes the header at the stream's start into `room` bytes (`headerRoom`, or more: the JSON padded with spaces to
 /// fill it, which readers skip), so that a writer may put the data first and the header last, in room reserved
 /// for the largest header it could need (`Dataset.writePack`).
@@ -72,11 +79,8 @@ let writeHeaderInto (stream: Stream) (room: int64) (sources: Source list) (metad
     let json = headerJson sources metadata
     if room % 8L <> 0L || int64 json.Length > room - 8L then
         raise (SafetensorsError(sprintf "the header needs %d bytes; room was reserved for %d" (headerRoom sources metadata) room))
-    let header = Array.create (int (room - 8L)) (byte ' ')
-    Buffer.BlockCopy(json, 0, header, 0, json.Length)
     stream.Position <- 0L
-    stream.Write(BitConverter.GetBytes(uint64 header.Length), 0, 8)
-    stream.Write(header, 0, header.Length)
+    writeHeader stream room json
 
 /// Writes each source's bytes in turn from the stream's position, checked against its shape as they are written (on
 /// a stream that knows its position: a file's or memory's).
@@ -91,11 +95,7 @@ let writeData (stream: Stream) (sources: Source list) =
 /// Writes the header, then each source's bytes in turn (`writeData`).
 let writeSourcesTo (stream: Stream) (sources: Source list) (metadata: (string * string) list) =
     let json = headerJson sources metadata
-    let padded = (json.Length + 7) / 8 * 8
-    let header = Array.create padded (byte ' ')
-    Buffer.BlockCopy(json, 0, header, 0, json.Length)
-    stream.Write(BitConverter.GetBytes(uint64 padded), 0, 8)
-    stream.Write(header, 0, header.Length)
+    writeHeader stream (8L + int64 ((json.Length + 7) / 8 * 8)) json
     writeData stream sources
 
 /// An entry as a source: its data, written as it is.

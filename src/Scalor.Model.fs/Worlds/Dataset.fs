@@ -35,7 +35,7 @@ let private frameSources (count: int) (length: int) (side: int) (maxBytes: int64
         ({ Name = name; DType = "U8"; Shape = [| int64 n; int64 length; int64 side; int64 side; 3L |]
            Write = fun stream -> write stream first n }: Safetensors.Source))
 
-/// The truth tensors of a pack of `rows` truth rows, each of at most `maxBytes` (whole rows), and the object counts'
+/// The truth tensors of a pack of `rows` truth rows, each of at most `maxBytes` (whole rows), and the object counts
 /// of `count` sequences: `write first n` writes rows first .. first + n - 1, `counts` the object counts.
 let private truthShaped (rows: int) (count: int) (maxBytes: int64) write (counts: IO.Stream -> unit) : Safetensors.Source list =
     let truth =
