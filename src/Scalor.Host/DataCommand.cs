@@ -88,7 +88,7 @@ public static class DataCommand
             throw new UserError($"data: {Counts.Of(cmd.Sequences, "sequence")} need about {Gb(memory)} of memory for their ground truth, more than the {Gb(memoryLimit)} this machine gives the process; {fewer}");
         // The truth's rows name their sequence in float32, exact to 2^24, and a pack counts its rows in 32 bits.
         if (cmd.Sequences > 1 << 24 || RowsBound(cmd) > int.MaxValue)
-            throw new UserError($"data: {Counts.Of(cmd.Sequences, "sequence")} of up to {World.mostObjects(cmd.World)} objects are more than one pack indexes (16,777,216 sequences, {int.MaxValue:N0} ground-truth rows); {fewer}");
+            throw new UserError($"data: {Counts.Of(cmd.Sequences, "sequence")} of up to {World.mostObjects(cmd.World)} objects are more than one pack indexes (16,777,216 sequences, 2,147,483,647 ground-truth rows); {fewer}");
     }
 
     /// <summary>Writes sequences in the MOTChallenge layout (ground truth, seqinfo.ini, optionally frames).</summary>
