@@ -93,7 +93,7 @@ let tests =
                 s.ObjectCount <= most
                 && (s.Truth |> Array.countBy (fun b -> b.Frame) |> Array.forall (fun (_, rows) -> rows <= most)))
 
-        testCase "mostObjects: dense discovery's three key frames hold up to 45 objects, more than any density's own count" <| fun () ->
+        testCase "mostObjects: dense discovery's three key frames hold up to 45 objects, more than LD's own count" <| fun () ->
             let dense = { defaultConfig with Variant = DenseDiscovery }
             Expect.equal (mostObjects dense) 45 "15 at each of frames 0, 4 and 8"
             Expect.equal (mostObjects { dense with Length = 5 }) 30 "frame 8 is not in a 5-frame sequence"

@@ -176,15 +176,11 @@ type FramePack(path: string, sequences: int, length: int, side: int, parts: (int
         if (IO.RandomAccess.GetLength handle, IO.File.GetLastWriteTimeUtc path) <> stamp then
             raise (DatasetError(sprintf "%s: written again since training opened it (its size or time differs); its frames are read as training goes, so leave the file as it is until the run ends" path))
         frames |> Array.iteri (fun i t -> readAt handle (offsetOf s t) (Span(dest, i * frameBytes, frameBytes)))
-    /// Sequence `s`'s frames, one after another (`Length` × `FrameBytes` bytes).
-    member p.ReadSequence(s: int) =
-        let dest = Array.zeroCreate<byte> (length * frameBytes)
-        p.ReadFrames(s, Array.init length id, dest)
-        dest
     /// `[sequence][frame]` → one frame's RGB bytes, the whole pack in memory (each frame in its own array).
     member p.Read() =
+        let whole = Array.zeroCreate<byte> (length * frameBytes)
         Array.init sequences (fun s ->
-            let whole = p.ReadSequence s
+            p.ReadFrames(s, Array.init length id, whole)
             Array.init length (fun t -> whole.AsSpan(t * frameBytes, frameBytes).ToArray()))
 
 /// The frames of a pack (`FramePack`), refused for what `unpack` refuses them for.
