@@ -294,14 +294,20 @@ public static partial class TrackCommand
     }
 
     /// <summary>What the checkpoint at <paramref name="model"/> (null: the embedded one) records and tracking uses
-    /// because the command line did not say otherwise: weight averaging, a duplicate or explained share that is not
-    /// the default; null when nothing.</summary>
-    internal static string? Recorded(string? model, Scalor.Model.Scalor.Nets nets, double share, FSharpOption<double>? askedShare, FSharpOption<double>? askedExplained)
+    /// because the command line did not say otherwise: weight averaging, a duplicate or explained share it records
+    /// (even one equal to the default: a share chosen on validation worlds is worth naming), an explained share its
+    /// config trained with that is not the default; null when nothing.</summary>
+    public static string? Recorded(string? model, Scalor.Model.Scalor.Nets nets, double share, FSharpOption<double>? askedShare, FSharpOption<double>? askedExplained)
     {
         var recorded = new List<string>();
+        var header = Checkpoints.ReadHeader(model);
+        var name = model ?? EmbeddedModel.Name;
         if (Checkpoints.DescribeAveraging(model) is { } averaging) recorded.Add(averaging);
-        if (askedShare is null && share != Discovery.defaultDuplicateShare) recorded.Add(Checkpoints.DescribeShare(share));
-        if (askedExplained is null && nets.Config.RejectionThreshold != Config.toy64.RejectionThreshold)
+        if (askedShare is null && Train.recordedDuplicateShare(name, header) is not null) recorded.Add(Checkpoints.DescribeShare(share));
+        // --rejection official tests at the config's share, whatever the checkpoint records.
+        var official = askedShare is not null && !Discovery.testsDuplicates(askedShare.Value);
+        var explainedRecorded = !official && Train.recordedExplainedShare(name, header) is not null;
+        if (askedExplained is null && (explainedRecorded || nets.Config.RejectionThreshold != Config.toy64.RejectionThreshold))
             recorded.Add(Checkpoints.DescribeExplainedShare(nets.Config.RejectionThreshold));
         return recorded.Count > 0 ? $"{string.Join(", ", recorded)}, as the checkpoint records" : null;
     }

@@ -397,6 +397,26 @@ let tests =
                     Expect.isTrue (a.shape = b.shape && a.equal(b).all().item<bool>()) (sprintf "%s: the same values" n)
                 Expect.equal (Checkpoints.LoadModel null).Config (Checkpoints.LoadModel file).Config "as trained: the config it records"
 
+        testCase "track names the shares a checkpoint records, one equal to the default too, and not those the command line overrides" <| fun () ->
+            inTempDir "scalor-recorded" <| fun dir ->
+                let source = Path.Combine(dir, "default.safetensors")
+                File.WriteAllBytes(source, EmbeddedModel.Bytes())
+                let at03 = Path.Combine(dir, "at-0.3.safetensors")
+                Checkpoints.RecordRejection(source, at03, Some Discovery.defaultDuplicateShare, Some 0.3)
+                let said asked askedExplained =
+                    let struct (nets: Scalor.Model.Scalor.Nets, share) = Checkpoints.LoadForInference(at03, asked, askedExplained)
+                    TrackCommand.Recorded(at03, nets, share, asked, askedExplained)
+                let recorded = said None None
+                Expect.stringContains recorded "duplicate share 0.3," "the recorded duplicate share, equal to the default"
+                Expect.stringContains recorded "explained share 0.3," "the recorded explained share, equal to the config's"
+                Expect.stringContains recorded "weights averaged over steps" "the averaging it records"
+                let overridden = said (Some 0.8) (Some 0.5)
+                Expect.isFalse (overridden.Contains "duplicate share") "a duplicate share asked for is not the checkpoint's"
+                Expect.isFalse (overridden.Contains "explained share") "nor an explained share asked for"
+                let official = said (Some Discovery.noDuplicateTest) None
+                Expect.isFalse (official.Contains "explained share") "--rejection official tests at the config's share, not the recorded one"
+                Expect.isFalse (official.Contains "rejection") "nor is the official rejection the checkpoint's"
+
         testCase "--frame-step tracks every k-th frame as a folder of those frames, under the input's frame numbers, scored on them" <| fun () ->
             inTempDir "scalor-frame-step" <| fun dir ->
                 // One held-out LD sequence of 9 frames, and a copy of its frames 1, 3, 5, 7, 9 with their truth renumbered
