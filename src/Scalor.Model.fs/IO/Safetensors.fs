@@ -60,10 +60,11 @@ let private headerJson (sources: Source list) (metadata: (string * string) list)
     w.Flush()
     ms.ToArray()
 
+let private roomOf (json: byte[]) = 8L + int64 ((json.Length + 7) / 8 * 8)
+
 /// The bytes a file's header takes with these sources: its 8-byte length and the JSON, padded with spaces to a
 /// multiple of 8 so that data stays aligned.
-let headerRoom (sources: Source list) (metadata: (string * string) list) =
-    8L + int64 (((headerJson sources metadata).Length + 7) / 8 * 8)
+let headerRoom (sources: Source list) (metadata: (string * string) list) = roomOf (headerJson sources metadata)
 
 /// The header's length, then the JSON padded with spaces to fill `room` bytes in all.
 let private writeHeader (stream: Stream) (room: int64) (json: byte[]) =
@@ -78,7 +79,7 @@ let private writeHeader (stream: Stream) (room: int64) (json: byte[]) =
 let writeHeaderInto (stream: Stream) (room: int64) (sources: Source list) (metadata: (string * string) list) =
     let json = headerJson sources metadata
     if room % 8L <> 0L || int64 json.Length > room - 8L then
-        raise (SafetensorsError(sprintf "the header needs %d bytes; room was reserved for %d" (headerRoom sources metadata) room))
+        raise (SafetensorsError(sprintf "the header needs %d bytes; room was reserved for %d" (roomOf json) room))
     stream.Position <- 0L
     writeHeader stream room json
 
@@ -95,7 +96,7 @@ let writeData (stream: Stream) (sources: Source list) =
 /// Writes the header, then each source's bytes in turn (`writeData`).
 let writeSourcesTo (stream: Stream) (sources: Source list) (metadata: (string * string) list) =
     let json = headerJson sources metadata
-    writeHeader stream (8L + int64 ((json.Length + 7) / 8 * 8)) json
+    writeHeader stream (roomOf json) json
     writeData stream sources
 
 /// An entry as a source: its data, written as it is.
