@@ -8,6 +8,8 @@
 # The column "objects at least half visible" scores Scalor's results again with `eval --min-gt-visibility 0.5`:
 # ground-truth rows whose object shows less than half of itself (covered by others or cut by the border) are
 # ignored, with the boxes matched to them.
+# The column "MOTA, 95% interval" is the percentile bootstrap over the 50 sequences that track prints (README, "Evaluation"):
+# how far the row's MOTA would move on 50 other sequences of its world.
 # A second table gives the same settings with `track --backfill` (README "Tracking"): the same model's tracks
 # completed offline by a backward pass over each sequence.
 # Usage: scripts/evaluate-table.sh [OUT_DIR]   (about 12 minutes on 2 idle cores)
@@ -39,8 +41,9 @@ rows=(
   "dSprites LD, length 20 (LG)|--density ld --length 20|models/checkpoints/dsprites-ld-overlap||92.3%"
 )
 field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(sys.argv[2] % tuple(d[k] * (100 if k != 'count_mae' else 1) for k in sys.argv[3:]))" "$@"; }
-echo "| setting | model | MOTA | IDF1 | HOTA | precision | recall | count-MAE | MOTA, objects at least half visible | MOTA, official inference | paper MOTA (Table 1) |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|"
+interval() { python3 -c "import json,sys; lo, hi = json.load(open(sys.argv[1]))['mota_interval']; print('%.1f–%.1f%%' % (100 * lo, 100 * hi))" "$1"; }
+echo "| setting | model | MOTA | MOTA, 95% interval | IDF1 | HOTA | precision | recall | count-MAE | MOTA, objects at least half visible | MOTA, official inference | paper MOTA (Table 1) |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for row in "${rows[@]}"; do
   IFS='|' read -r name world folder opts paper <<< "$row"
   model=(); label="default (LD)"
@@ -55,7 +58,7 @@ for row in "${rows[@]}"; do
   # shellcheck disable=SC2086
   "$host" track "${t[@]}" "${model[@]}" $world --sequences 50 --no-pictures --rejection official --min-visible 0 --out "$dir-official" > /dev/null
   "$host" eval --gt "$dir-scalor/gt" --pred "$dir-scalor/results" --min-gt-visibility 0.5 --json "$dir-shown.json" > /dev/null
-  main=$(field "$dir-scalor/metrics.json" "%.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.3f" mota idf1 hota precision recall count_mae)
+  main="$(field "$dir-scalor/metrics.json" "%.1f%%" mota) | $(interval "$dir-scalor/metrics.json") | $(field "$dir-scalor/metrics.json" "%.1f%% | %.1f%% | %.1f%% | %.1f%% | %.3f" idf1 hota precision recall count_mae)"
   shown=$(field "$dir-shown.json" "%.1f%%" mota)
   official=$(field "$dir-official/metrics.json" "%.1f%%" mota)
   echo "| $name | $label | $main | $shown | $official | $paper |"

@@ -345,9 +345,15 @@ type EvalArgs =
     | Backfill
     | [<Unique>] Frame_Step of int
     | Crop of window: string
+    | [<Unique>] Baseline of dir: string
+    | [<Unique>] Resamples of int
+    | [<Unique>] Seed of int64
     interface IArgParserTemplate with
         member a.Usage =
             match a with
+            | Baseline _ -> "a folder of another tracker's <seq>.txt results on the same ground truth: the differences of MOTA, IDF1 and HOTA, each with its 95% interval over sequences (paired bootstrap)."
+            | Resamples _ -> "bootstrap resamples of the sequences for the 95% intervals (default 2000; 0: no intervals; given for 10 sequences or more)."
+            | Seed _ -> "seed of the bootstrap's draws (default 1): the same results and seed give the same intervals."
             | Crop _ -> "with --data footage that has no ground truth: score this window of its frames ('centre', W:H:X:Y, tiles:S or 'whole'; repeatable, as train's; default: the windows the model records, else the whole frame)."
             | Frame_Step _ -> "with --data footage that has no ground truth: a clip's frames lie this many frames apart (default: the step the model records, else 1)."
             | Backfill -> "with --data: " + backfillUsage

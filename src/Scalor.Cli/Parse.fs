@@ -46,7 +46,13 @@ type EvalCommand =
       FrameStep: int
       /// Model mode, footage without ground truth: the windows to score, each a sequence of its own (empty: as the
       /// model records, else the whole frame).
-      Crops: Scalor.IO.Crop.Crop list }
+      Crops: Scalor.IO.Crop.Crop list
+      /// Another tracker's results folder on the same ground truth, to compare with (null: none).
+      Baseline: string
+      /// Bootstrap resamples for the intervals (`Bootstrap`); 0: none.
+      Resamples: int
+      /// Seed of the bootstrap's draws.
+      BootstrapSeed: uint64 }
     /// With the frame step and windows to see footage with (`FootageView`).
     member c.WithView(frameStep, crops) = { c with FrameStep = frameStep; Crops = crops }
 
@@ -546,6 +552,11 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
     if r.Contains EvalArgs.Frame_Step && frameStep < 1 then usage "--frame-step must be at least 1"
     let minGt = r.GetResult(EvalArgs.Min_Gt_Visibility, 0.0)
     if not (minGt >= 0.0 && minGt <= 1.0) then usage "--min-gt-visibility must be a share in [0, 1]"
+    let resamples = r.GetResult(EvalArgs.Resamples, Scalor.Metrics.Bootstrap.defaultResamples)
+    if resamples < 0 || resamples > 1_000_000 then usage "--resamples must be between 0 (no intervals) and 1000000"
+    let bootstrapSeed = r.GetResult(EvalArgs.Seed, int64 Scalor.Metrics.Bootstrap.defaultSeed)
+    if bootstrapSeed < 0L then usage "--seed must be at least 0"
+    let baseline = r.TryGetResult EvalArgs.Baseline |> Option.toObj
     match r.TryGetResult EvalArgs.Data with
     | Some data ->
         Eval { GtDir = data; PredDir = null; ByIou = byIou; Threshold = thr; JsonFile = json
@@ -555,7 +566,8 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
                MinVisibleShare = minVisibleOf (r.TryGetResult EvalArgs.Min_Visible)
                Threads = threadsOf (r.TryGetResult EvalArgs.Threads); MinGtVisibility = minGt
                Backfill = r.Contains EvalArgs.Backfill; FrameStep = frameStep
-               Crops = r.GetResults EvalArgs.Crop |> List.map cropOf }
+               Crops = r.GetResults EvalArgs.Crop |> List.map cropOf
+               Baseline = baseline; Resamples = resamples; BootstrapSeed = uint64 bootstrapSeed }
     | Option.None ->
         if r.Contains EvalArgs.Backfill then usage "--backfill tracks with the model: it needs --data (evaluate a model on a dataset)"
         if r.Contains EvalArgs.Frame_Step then usage "--frame-step cuts footage into clips: it needs --data"
@@ -570,7 +582,8 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
             | Option.None -> usage "eval needs --pred (a folder of <seq>.txt results)"
         Eval { GtDir = gt; PredDir = pred; ByIou = byIou; Threshold = thr; JsonFile = json; Model = null; DataDir = null; Samples = samples
                DuplicateShare = Option.None; ExplainedShare = Option.None; MinVisibleShare = 0.0; Threads = threadsOf Option.None
-               MinGtVisibility = minGt; Backfill = false; FrameStep = 1; Crops = [] }
+               MinGtVisibility = minGt; Backfill = false; FrameStep = 1; Crops = []
+               Baseline = baseline; Resamples = resamples; BootstrapSeed = uint64 bootstrapSeed }
 
 let private benchCommand (r: ParseResults<BenchArgs>) =
     let runs = r.GetResult(BenchArgs.Runs, 5)

@@ -19,7 +19,7 @@ public static class EvalCommand
             return RunModel(cmd);
         }
         var threshold = Threshold(cmd);
-        var json = Scored(() => Evaluate.evaluateFolders(cmd.GtDir, cmd.PredDir, cmd.ByIou, threshold, cmd.MinGtVisibility), cmd);
+        var json = Scored(() => Evaluate.evaluateFolders(cmd.GtDir, cmd.PredDir, cmd.ByIou, threshold, cmd.MinGtVisibility), cmd, cmd.GtDir);
         if (cmd.JsonFile is not null) BenchCommand.WriteJson(cmd.JsonFile, json);
         return 0;
     }
@@ -92,6 +92,8 @@ public static class EvalCommand
         var sources = Scalor.Runtime.Inputs.Open(cmd.DataDir, size, out var gtDir, warn: m => FrameProgress.Say($"eval: {m}"));
         if (gtDir is null)
         {
+            if (cmd.Baseline is not null)
+                throw new UserError($"--baseline: {cmd.DataDir} has no ground truth to score the two trackers against");
             // Footage is scored as the model saw it in training, unless the command line says otherwise.
             var (step, crops) = FootageView.All("eval", cmd.Model, cmd.FrameStep, cmd.Crops, Console.WriteLine);
             cmd = cmd.WithView(step, crops);
@@ -128,7 +130,7 @@ public static class EvalCommand
                 : throw new UserError($"{cmd.DataDir}: sequence {name} has ground truth but no frames to track");
         var threshold = Threshold(cmd);
         var json = Scored(() => Evaluate.evaluateSequences(gtDir, FuncConvert.FromFunc<string, Tuple<string, MotFiles.Row[]>>(Predictions),
-            cmd.ByIou, threshold, cmd.MinGtVisibility), cmd);
+            cmd.ByIou, threshold, cmd.MinGtVisibility), cmd, gtDir);
         // The bounds are of the model as trained (its config's explained share), whatever tracking used.
         var trained = Checkpoints.LoadModel(cmd.Model);
         var gen = new TorchSharp.torch.Generator(NllSeed);
@@ -155,17 +157,12 @@ public static class EvalCommand
     static FSharpOption<double> Threshold(Parse.EvalCommand cmd) =>
         double.IsNaN(cmd.Threshold) ? FSharpOption<double>.None : FSharpOption<double>.Some(cmd.Threshold);
 
-    /// <summary>Runs <paramref name="evaluate"/>, prints the table, the error line and the recall by frame, and returns
-    /// the combined JSON keys with the matching, the visibility floor and each sequence's keys.</summary>
-    static Dictionary<string, object?> Scored(Func<Microsoft.FSharp.Collections.FSharpList<Evaluate.SequenceResult>> evaluate, Parse.EvalCommand cmd)
+    /// <summary>Runs <paramref name="evaluate"/>, prints the table, the error line, the recall by frame and the intervals
+    /// (and the comparison with <c>--baseline</c>), and returns the combined JSON keys with the matching, the visibility
+    /// floor, the intervals and each sequence's keys.</summary>
+    static Dictionary<string, object?> Scored(Func<Microsoft.FSharp.Collections.FSharpList<Evaluate.SequenceResult>> evaluate, Parse.EvalCommand cmd, string gtDir)
     {
-        List<Evaluate.SequenceResult> results;
-        try
-        {
-            results = [.. evaluate()];
-        }
-        catch (Evaluate.EvalError e) { throw new UserError(e.Data0); }
-        catch (MotFiles.MotFormatError e) { throw new UserError(e.Data0); }
+        var results = Evaluated(evaluate);
         var combined = Evaluate.summarise(Microsoft.FSharp.Collections.ListModule.OfSeq(results));
         PrintTable(results, combined);
         Console.WriteLine($"eval: {ErrorLine(combined)}");
@@ -173,9 +170,93 @@ public static class EvalCommand
         var json = Keys(combined);
         json["matching"] = cmd.ByIou ? "iou" : "distance";
         json["min_gt_visibility"] = cmd.MinGtVisibility;
+        if (cmd.Resamples > 0)
+        {
+            if (IntervalLine(results, cmd.Resamples, cmd.BootstrapSeed, json) is { } intervalLine) Console.WriteLine($"eval: {intervalLine}");
+            if (cmd.Baseline is not null)
+            {
+                // The baseline is scored as these results are: the same ground truth, matching and visibility floor.
+                var baseline = Evaluated(() => Evaluate.evaluateFolders(gtDir, cmd.Baseline, cmd.ByIou, Threshold(cmd), cmd.MinGtVisibility));
+                var (line, keys) = Compared(results, baseline, cmd);
+                Console.WriteLine($"eval: {line}");
+                json["baseline"] = keys;
+            }
+        }
+        else if (cmd.Baseline is not null)
+            throw new UserError("--baseline compares by resampling the sequences: give --resamples above 0");
         json["sequences"] = results.ToDictionary(r => r.Name,
             r => Keys(Evaluate.summarise(Microsoft.FSharp.Collections.ListModule.OfSeq(new[] { r }))));
         return json;
+    }
+
+    static Evaluate.SequenceResult[] Evaluated(Func<Microsoft.FSharp.Collections.FSharpList<Evaluate.SequenceResult>> evaluate)
+    {
+        try
+        {
+            return [.. evaluate()];
+        }
+        catch (Evaluate.EvalError e) { throw new UserError(e.Data0); }
+        catch (MotFiles.MotFormatError e) { throw new UserError(e.Data0); }
+    }
+
+    /// <summary>The level of every interval eval gives.</summary>
+    public const double IntervalLevel = 0.95;
+
+    static object?[] Pair(Bootstrap.Interval i) => [Finite(i.Low), Finite(i.High)];
+
+    static object? Finite(double x) => double.IsNaN(x) || double.IsInfinity(x) ? null : x;
+
+    static string Percent(double x) => double.IsNaN(x) ? "-" : (100 * x).ToString("F1", CultureInfo.InvariantCulture);
+
+    static string Signed(double x) => double.IsNaN(x) ? "-" : (100 * x).ToString("+0.0;−0.0;0.0", CultureInfo.InvariantCulture);
+
+    /// <summary>The 95% interval of MOTA, IDF1 and HOTA over the sequences, into <paramref name="json"/> as
+    /// <c>mota_interval</c>, … and <c>interval</c> (how it was drawn); with too few sequences for one, says so.</summary>
+    public static string? IntervalLine(Evaluate.SequenceResult[] results, int resamples, ulong seed, Dictionary<string, object?> json)
+    {
+        if (results.Length < Bootstrap.minSequences)
+            return $"no intervals: {Counts.Of(results.Length, "sequence")} (resampling sequences needs at least {Bootstrap.minSequences})";
+        var parts = new List<string>();
+        foreach (var (name, statistic) in Bootstrap.statistics)
+        {
+            var i = Bootstrap.interval(IntervalLevel, seed, resamples, statistic, results);
+            json[$"{name}_interval"] = Pair(i);
+            parts.Add($"{name.ToUpperInvariant()} {Percent(i.Low)}–{Percent(i.High)}");
+        }
+        json["interval"] = new Dictionary<string, object> { ["level"] = IntervalLevel, ["resamples"] = resamples, ["seed"] = seed, ["sequences"] = results.Length };
+        return string.Create(CultureInfo.InvariantCulture, $"95% intervals over the {results.Length} sequences (percentile bootstrap, {resamples:N0} resamples, seed {seed}): {string.Join(", ", parts)} (%)");
+    }
+
+    /// <summary>These results against the baseline's on the same sequences: each score's difference and its paired
+    /// 95% interval (<see cref="Bootstrap.difference"/>), as a line and as the JSON object <c>baseline</c>.</summary>
+    public static (string Line, Dictionary<string, object?> Keys) Compared(Evaluate.SequenceResult[] results, Evaluate.SequenceResult[] baseline, Parse.EvalCommand cmd)
+    {
+        var names = results.Select(r => r.Name).ToArray();
+        if (!names.SequenceEqual(baseline.Select(r => r.Name)))
+            throw new UserError($"--baseline: {cmd.Baseline} was scored on other sequences than these results");
+        var keys = new Dictionary<string, object?> { ["pred"] = cmd.Baseline };
+        var all = Enumerable.Range(0, names.Length).ToArray();
+        var parts = new List<string>();
+        var scores = new List<string>();
+        foreach (var (name, statistic) in Bootstrap.statistics)
+        {
+            var (mine, theirs) = (statistic.Invoke(results).Invoke(all), statistic.Invoke(baseline).Invoke(all));
+            keys[name] = Finite(theirs);
+            keys[$"{name}_difference"] = Finite(mine - theirs);
+            scores.Add($"{name.ToUpperInvariant()} {Percent(theirs)}%");
+            var part = $"{name.ToUpperInvariant()} {Signed(mine - theirs)}";
+            if (names.Length >= Bootstrap.minSequences)
+            {
+                var i = Bootstrap.difference(IntervalLevel, cmd.BootstrapSeed, cmd.Resamples, statistic, results, baseline);
+                keys[$"{name}_difference_interval"] = Pair(i);
+                part += $" ({Signed(i.Low)} to {Signed(i.High)})";
+            }
+            parts.Add(part);
+        }
+        var how = names.Length >= Bootstrap.minSequences
+            ? $"points, 95% intervals by a paired bootstrap over the {names.Length} sequences"
+            : $"points; no intervals for {Counts.Of(names.Length, "sequence")}";
+        return ($"against {cmd.Baseline} ({string.Join(", ", scores)}): {string.Join(", ", parts)} ({how})", keys);
     }
 
     /// <summary>How messages name the in-memory results of a sequence.</summary>
@@ -222,7 +303,7 @@ public static class EvalCommand
             + $"{s.ClearCounts.IDSW} id switch{(s.ClearCounts.IDSW == 1 ? "" : "es")}");
     }
 
-    static void PrintTable(List<Evaluate.SequenceResult> results, Evaluate.Summary combined)
+    static void PrintTable(Evaluate.SequenceResult[] results, Evaluate.Summary combined)
     {
         var table = new Table().Border(TableBorder.Simple);
         foreach (var h in new[] { "sequence", "MOTA", "MOTP(d)", "MOTP(s)", "IDF1", "HOTA", "DetA", "AssA", "Rcll", "Prcn", "IDSW", "Frag", "MT/PT/ML", "CountMAE", "GT", "Pred" })
@@ -235,9 +316,9 @@ public static class EvalCommand
             s.ClearCounts.IDSW.ToString(CultureInfo.InvariantCulture), s.ClearCounts.Frag.ToString(CultureInfo.InvariantCulture),
             $"{s.ClearCounts.MT}/{s.ClearCounts.PT}/{s.ClearCounts.ML}", N(s.CountMae),
             s.NumGt.ToString(CultureInfo.InvariantCulture), s.NumPred.ToString(CultureInfo.InvariantCulture));
-        if (results.Count <= 50)
+        if (results.Length <= 50)
             foreach (var r in results) Row(r.Name, Evaluate.summarise(Microsoft.FSharp.Collections.ListModule.OfSeq(new[] { r })));
-        Row($"COMBINED ({results.Count})", combined);
+        Row($"COMBINED ({results.Length})", combined);
         // Redirected output has no terminal width; Spectre would assume 80 and wrap every cell.
         if (Console.IsOutputRedirected || AnsiConsole.Profile.Width < 150) AnsiConsole.Profile.Width = 200;
         AnsiConsole.Write(table);

@@ -249,6 +249,10 @@ public static partial class TrackCommand
             var evaluated = Evaluate.evaluateFolders(gtDir, results, false, null, 0.0);
             var summary = Evaluate.summarise(evaluated);
             var json = EvalCommand.Keys(summary);
+            // How far the scores would move on other sequences of the same world: eval's intervals, at its defaults,
+            // where there are sequences enough (eval says when there are not).
+            var intervalLine = evaluated.Length >= Bootstrap.minSequences
+                ? EvalCommand.IntervalLine([.. evaluated], Bootstrap.defaultResamples, Bootstrap.defaultSeed, json) : null;
             if (onnx is null || cmd.Mse) json["mse"] = mseSum / Math.Max(1, mseFrames);
             json["capacity"] = slots.Capacity;
             json["slots_full_frames"] = slots.FullFrames;
@@ -258,6 +262,7 @@ public static partial class TrackCommand
                 $"track: MOTA {100 * summary.Clear.Mota:F1}%  precision {100 * summary.Clear.Precision:F1}%  recall {100 * summary.Clear.Recall:F1}%  IDF1 {100 * summary.Identity.Idf1:F1}%  HOTA {100 * summary.Hota.Hota:F1}%  count-MAE {summary.CountMae:F3}  (metrics.json)"));
             Console.WriteLine($"track: {EvalCommand.ErrorLine(summary)}");
             if (EvalCommand.RecallByFrameLine(summary) is { } recallLine) Console.WriteLine($"track: {recallLine}");
+            if (intervalLine is not null) Console.WriteLine($"track: {intervalLine}");
         }
         return 0;
     }

@@ -177,6 +177,15 @@ let tests =
                 match parse bad with
                 | UsageError m -> Expect.stringContains m "--min-gt-visibility" "names the option"
                 | other -> failtestf "unexpected %A for %A" other bad
+            match parse [| "eval"; "--gt"; "g"; "--pred"; "p"; "--baseline"; "b"; "--resamples"; "500"; "--seed"; "7" |], parse [| "eval"; "--data"; "d" |] with
+            | Run(Eval s), Run(Eval d) ->
+                Expect.equal (s.Baseline, s.Resamples, s.BootstrapSeed) ("b", 500, 7UL) "the comparison and the draws reach eval"
+                Expect.equal (d.Baseline, d.Resamples, d.BootstrapSeed) (null, Scalor.Metrics.Bootstrap.defaultResamples, Scalor.Metrics.Bootstrap.defaultSeed) "defaults: intervals, no comparison"
+            | other -> failtestf "unexpected %A" other
+            for bad, named in [ [| "eval"; "--gt"; "g"; "--pred"; "p"; "--resamples"; "-1" |], "--resamples"; [| "eval"; "--data"; "d"; "--seed"; "-2" |], "--seed" ] do
+                match parse bad with
+                | UsageError m -> Expect.stringContains m named "names the option"
+                | other -> failtestf "unexpected %A for %A" other bad
             match parse [| "export"; "--out"; "m.onnx"; "--capacity"; "0" |] with
             | UsageError m -> Expect.stringContains m "--capacity" "names the option"
             | other -> failtestf "unexpected %A" other

@@ -13,7 +13,8 @@ open Scalor.Tests.CommandFiles
 let private evalCommand gt pred data json : Parse.EvalCommand =
     { GtDir = gt; PredDir = pred; ByIou = false; Threshold = nan; JsonFile = json; Model = null; DataDir = data; Samples = 2
       DuplicateShare = None; ExplainedShare = None; MinVisibleShare = Scalor.Model.Track.defaultMinVisibleShare
-      Threads = Environment.ProcessorCount; MinGtVisibility = 0.0; Backfill = false; FrameStep = 1; Crops = [] }
+      Threads = Environment.ProcessorCount; MinGtVisibility = 0.0; Backfill = false; FrameStep = 1; Crops = []
+      Baseline = null; Resamples = 2000; BootstrapSeed = 1UL }
 
 [<Tests>]
 let tests =
@@ -49,6 +50,48 @@ let tests =
                 // log-mean-exp of the importance weights is at least their mean (Jensen); within float error.
                 Expect.isLessThanOrEqual iw (num b "nll_elbo" + 0.05) "the importance-weighted bound is no looser than the ELBO's"
 
+        testCase "eval gives 95% intervals over sequences, and a paired comparison with --baseline" <| fun () ->
+            inTempDir "scalor-eval-intervals" <| fun dir ->
+                // 12 one-frame sequences of four objects: the tracker finds all four in the even ones and two in the odd
+                // (pooled MOTA 0.75); the baseline finds all four everywhere.
+                let gt, mine, best = Path.Combine(dir, "gt"), Path.Combine(dir, "mine"), Path.Combine(dir, "best")
+                let line i = sprintf "1,%d,%d,0,4,4" i (20 * i)
+                for d in [ mine; best ] do Directory.CreateDirectory d |> ignore
+                for k in 0 .. 11 do
+                    let name = sprintf "seq-%02d" k
+                    Directory.CreateDirectory(Path.Combine(gt, name, "gt")) |> ignore
+                    File.WriteAllText(Path.Combine(gt, name, "seqinfo.ini"), sprintf "[Sequence]\nname=%s\nseqLength=1\nobjectSize=2\n" name)
+                    File.WriteAllLines(Path.Combine(gt, name, "gt", "gt.txt"), [ for i in 1 .. 4 -> line i + ",1,1,1" ])
+                    File.WriteAllLines(Path.Combine(mine, name + ".txt"), [ for i in 1 .. (if k % 2 = 0 then 4 else 2) -> line i + ",1,-1,-1,-1" ])
+                    File.WriteAllLines(Path.Combine(best, name + ".txt"), [ for i in 1 .. 4 -> line i + ",1,-1,-1,-1" ])
+                let json = Path.Combine(dir, "eval.json")
+                Expect.equal (EvalCommand.Run { evalCommand gt mine null json with Baseline = best }) 0 "eval succeeds"
+                use d = JsonDocument.Parse(File.ReadAllText json)
+                let pair (e: JsonElement) = e.[0].GetDouble(), e.[1].GetDouble()
+                Expect.equal (d.RootElement.GetProperty("mota").GetDouble()) 0.75 "pooled"
+                let lo, hi = pair (d.RootElement.GetProperty "mota_interval")
+                Expect.isTrue (0.5 < lo && lo < 0.75 && 0.75 < hi && hi < 1.0) (sprintf "MOTA interval %g–%g around 0.75, inside the sequences' 0.5 and 1" lo hi)
+                Expect.isTrue (d.RootElement.TryGetProperty("hota_interval") |> fst) "HOTA's too"
+                Expect.equal (d.RootElement.GetProperty("interval").GetProperty("sequences").GetInt32()) 12 "how it was drawn"
+                let b = d.RootElement.GetProperty "baseline"
+                Expect.equal (b.GetProperty("mota").GetDouble(), b.GetProperty("mota_difference").GetDouble()) (1.0, -0.25) "the baseline's score and the difference"
+                let dlo, dhi = pair (b.GetProperty "mota_difference_interval")
+                Expect.isTrue (dlo < -0.25 && -0.25 < dhi && dhi < 0.0) (sprintf "every resample is worse than the baseline: %g to %g" dlo dhi)
+                // Against itself: no difference in any resample.
+                let self = Path.Combine(dir, "self.json")
+                Expect.equal (EvalCommand.Run { evalCommand gt mine null self with Baseline = mine }) 0 "eval against itself"
+                use s = JsonDocument.Parse(File.ReadAllText self)
+                Expect.equal (pair (s.RootElement.GetProperty("baseline").GetProperty "idf1_difference_interval")) (0.0, 0.0) "no difference"
+                Expect.stringContains (refusalOf (fun () -> EvalCommand.Run { evalCommand gt mine null null with Baseline = best; Resamples = 0 })).Message "--resamples" "a comparison resamples"
+                // A baseline of other sequences is refused by name; too few sequences give no interval.
+                File.Delete(Path.Combine(best, "seq-11.txt"))
+                Expect.stringContains (refusalOf (fun () -> EvalCommand.Run { evalCommand gt mine null null with Baseline = best })).Message "seq-11" "names the missing file"
+                for k in 3 .. 11 do Directory.Delete(Path.Combine(gt, sprintf "seq-%02d" k), true)
+                let few = Path.Combine(dir, "few.json")
+                Expect.equal (EvalCommand.Run(evalCommand gt mine null few)) 0 "eval of three sequences"
+                use f = JsonDocument.Parse(File.ReadAllText few)
+                Expect.isFalse (f.RootElement.TryGetProperty("mota_interval") |> fst) "three sequences are too few to resample"
+
         testCase "eval --data on footage without ground truth scores the likelihood of its clips: k per block of 10·k frames" <| fun () ->
             inTempDir "scalor-eval-footage" <| fun dir ->
                 // 25 frames of a square moving right: with k = 2, one block of 20 frames (two clips: its even and its odd
@@ -69,6 +112,8 @@ let tests =
                 Expect.isTrue (num "mse" > 0.0 && num "mse" < 0.01) (sprintf "the default model reconstructs a moving square (MSE %g)" (num "mse"))
                 Expect.isTrue (Double.IsFinite(num "nll_elbo") && num "nll_iw" <= num "nll_elbo" + 0.05) "finite NLL estimates, the importance-weighted one no looser"
                 Expect.isFalse (d.RootElement.TryGetProperty("mota") |> fst) "no tracking scores without ground truth"
+                let noTruth = refusalOf (fun () -> EvalCommand.Run { evalCommand null null frames null with FrameStep = 2; Baseline = dir })
+                Expect.stringContains noTruth.Message "no ground truth" "nothing to compare two trackers on"
                 let tooFew = refusalOf (fun () -> EvalCommand.Run { evalCommand null null frames null with FrameStep = 3 })
                 Expect.stringContains tooFew.Message "30 frames" "a block of 10 frames 3 apart spans 30 of the 25"
                 let windows = [ "32:32:0:16"; "32:32:32:16" ] |> List.map (fun w -> match Scalor.IO.Crop.parse w with Ok c -> c | Error e -> failtest e)

@@ -343,6 +343,68 @@ let tests =
                 Expect.equal (rows.[0].Id, rows.[0].Flag, rows.[0].Class) (4, 0.0, 7) "id, flag, class"
         ]
 
+        testList "Bootstrap" [
+            let row f id x : MotFiles.Row = { Frame = f; Id = id; Box = { Left = x; Top = 0.0; Width = 4.0; Height = 4.0 }; Flag = 1.0; Class = 1; Visibility = 1.0 }
+            /// A one-frame sequence of `total` objects 20 px apart, of which the tracker finds the first `found`.
+            let sequence name total found =
+                let gt = [| for i in 1 .. total -> row 1 i (20.0 * float i) |]
+                Evaluate.evaluateRows name 1 None (Evaluate.Distance 2.0) 0.0 gt gt.[.. found - 1] "gt.txt" "pred.txt"
+            let seeded (seed: int) = Random(seed)
+            let randomSequences (rng: Random) n = Array.init n (fun i -> let t = rng.Next(1, 8) in sequence (sprintf "s%d" i) t (rng.Next(0, t + 1)))
+
+            testCase "percentile: numpy's default quantiles of 0..100" <| fun () ->
+                let v = Array.init 101 float
+                let near (i: Bootstrap.Interval) lo hi msg = approx i.Low lo msg; approx i.High hi msg
+                near (Bootstrap.percentile 0.9 v) 5.0 95.0 "the 5th and 95th"
+                near (Bootstrap.percentile 0.95 v) 2.5 97.5 "between order statistics, linearly"
+                near (Bootstrap.percentile 0.95 (Array.append v [| nan; nan |])) 2.5 97.5 "undefined values are left out"
+                let none = Bootstrap.percentile 0.95 [| nan |]
+                Expect.isTrue (Double.IsNaN none.Low && Double.IsNaN none.High) "nothing defined: no interval"
+            testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 200 } "percentile: a narrower level lies inside a wider, within the values" <| fun (seed: int) ->
+                let rng = seeded seed
+                let v = Array.init (rng.Next(1, 40)) (fun _ -> rng.NextDouble() * 10.0 - 5.0)
+                let l1 = 0.05 + 0.9 * rng.NextDouble()
+                let l2 = l1 + (0.999 - l1) * rng.NextDouble()
+                let a, b = Bootstrap.percentile l1 v, Bootstrap.percentile l2 v
+                Expect.isTrue (a.Low <= a.High) "ordered"
+                Expect.isTrue (b.Low <= a.Low + 1e-12 && a.High <= b.High + 1e-12) (sprintf "%g inside %g" l1 l2)
+                Expect.isTrue (b.Low >= Array.min v - 1e-12 && b.High <= Array.max v + 1e-12) "within the values"
+            testCase "draws: a function of the seed, indices into the sequences" <| fun () ->
+                let a, b, c = Bootstrap.draws 1UL 50 7, Bootstrap.draws 1UL 50 7, Bootstrap.draws 2UL 50 7
+                Expect.equal a b "the same seed draws the same"
+                Expect.notEqual a c "another seed draws others"
+                Expect.isTrue (a |> Array.forall (fun d -> d.Length = 7 && d |> Array.forall (fun i -> i >= 0 && i < 7))) "n indices in [0, n)"
+                Expect.equal (a |> Array.concat |> Array.distinct |> Array.sort) [| 0 .. 6 |] "every sequence is drawn somewhere"
+            testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 100 } "every sequence once: the scores eval reports" <| fun (seed: int) ->
+                let rng = seeded seed
+                let rs = randomSequences rng (rng.Next(2, 9))
+                let s = Evaluate.summarise (List.ofArray rs)
+                let all = [| 0 .. rs.Length - 1 |]
+                approx (Bootstrap.mota rs all) s.Clear.Mota "MOTA"
+                approx (Bootstrap.idf1 rs all) s.Identity.Idf1 "IDF1"
+                approx (Bootstrap.hota rs all) s.Hota.Hota "HOTA"
+            testCase "copies of one sequence: an interval of no width, at its score" <| fun () ->
+                let rs = Array.init 12 (fun i -> sequence (sprintf "s%d" i) 4 3)
+                let i = Bootstrap.interval 0.95 1UL 500 Bootstrap.mota rs
+                Expect.equal (i.Low, i.High) (0.75, 0.75) "every resample is the same"
+            testCase "half perfect, half at 0.5: the interval holds the pooled 0.75, inside the extremes" <| fun () ->
+                let rs = Array.init 12 (fun i -> sequence (sprintf "s%d" i) 4 (if i % 2 = 0 then 4 else 2))
+                let i = Bootstrap.interval 0.95 1UL 2000 Bootstrap.mota rs
+                Expect.isTrue (0.5 < i.Low && i.Low < 0.75 && 0.75 < i.High && i.High < 1.0) (sprintf "%A" i)
+                Expect.equal (Bootstrap.interval 0.95 1UL 2000 Bootstrap.mota rs) i "the same seed, the same interval"
+            testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 50 } "paired: a tracker against itself differs by nothing; against a better one, by less than nothing" <| fun (seed: int) ->
+                let rng = seeded seed
+                let n = rng.Next(2, 15)
+                let totals = Array.init n (fun _ -> rng.Next(2, 8))
+                let worse = totals |> Array.mapi (fun i t -> sequence (sprintf "s%d" i) t (rng.Next(0, t)))
+                let perfect = totals |> Array.mapi (fun i t -> sequence (sprintf "s%d" i) t t)
+                for _, statistic in Bootstrap.statistics do
+                    Expect.equal (Bootstrap.difference 0.95 3UL 200 statistic worse worse) { Low = 0.0; High = 0.0 } "itself"
+                    let d = Bootstrap.difference 0.95 3UL 200 statistic worse perfect
+                    Expect.isTrue (d.High < 0.0) (sprintf "every resample misses somewhere: %A" d)
+                Expect.throwsT<ArgumentException> (fun () -> Bootstrap.difference 0.95 3UL 10 Bootstrap.mota worse perfect.[1..] |> ignore) "other sequences"
+        ]
+
         testList "Folders" [
             testCase "evaluates a generated dataset against its own truth: perfect scores; missing results named" <| fun () ->
                 let root = Directory.CreateTempSubdirectory("scalor-eval").FullName
