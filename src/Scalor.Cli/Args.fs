@@ -351,7 +351,7 @@ type EvalArgs =
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Baseline _ -> "a folder of another tracker's <seq>.txt results on the same ground truth: the differences of MOTA, IDF1 and HOTA, each with its 95% interval over sequences (paired bootstrap)."
+            | Baseline _ -> "a folder of another tracker's <seq>.txt results on the same ground truth: the differences of MOTA, IDF1 and HOTA, each with its 95% interval over the sequences (paired bootstrap; see --resamples)."
             | Resamples _ -> "bootstrap resamples of the sequences for the 95% intervals (default 2000; 0: no intervals; given for 10 sequences or more)."
             | Seed _ -> "seed of the bootstrap's draws (default 1): the same results and seed give the same intervals."
             | Crop _ -> "with --data footage that has no ground truth: score this window of its frames ('centre', W:H:X:Y, tiles:S or 'whole'; repeatable, as train's; default: the windows the model records, else the whole frame)."

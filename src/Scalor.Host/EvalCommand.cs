@@ -170,20 +170,16 @@ public static class EvalCommand
         var json = Keys(combined);
         json["matching"] = cmd.ByIou ? "iou" : "distance";
         json["min_gt_visibility"] = cmd.MinGtVisibility;
-        if (cmd.Resamples > 0)
+        if (cmd.Resamples > 0 && IntervalLine(results, cmd.Resamples, cmd.BootstrapSeed, json) is { } intervalLine)
+            Console.WriteLine($"eval: {intervalLine}");
+        if (cmd.Baseline is not null)
         {
-            if (IntervalLine(results, cmd.Resamples, cmd.BootstrapSeed, json) is { } intervalLine) Console.WriteLine($"eval: {intervalLine}");
-            if (cmd.Baseline is not null)
-            {
-                // The baseline is scored as these results are: the same ground truth, matching and visibility floor.
-                var baseline = Evaluated(() => Evaluate.evaluateFolders(gtDir, cmd.Baseline, cmd.ByIou, Threshold(cmd), cmd.MinGtVisibility));
-                var (line, keys) = Compared(results, baseline, cmd);
-                Console.WriteLine($"eval: {line}");
-                json["baseline"] = keys;
-            }
+            // The baseline is scored as these results are: the same ground truth, matching and visibility floor.
+            var baseline = Evaluated(() => Evaluate.evaluateFolders(gtDir, cmd.Baseline, cmd.ByIou, Threshold(cmd), cmd.MinGtVisibility));
+            var (line, keys) = Compared(results, baseline, cmd);
+            Console.WriteLine($"eval: {line}");
+            json["baseline"] = keys;
         }
-        else if (cmd.Baseline is not null)
-            throw new UserError("--baseline compares by resampling the sequences: give --resamples above 0");
         json["sequences"] = results.ToDictionary(r => r.Name,
             r => Keys(Evaluate.summarise(Microsoft.FSharp.Collections.ListModule.OfSeq(new[] { r }))));
         return json;
@@ -227,14 +223,16 @@ public static class EvalCommand
         return string.Create(CultureInfo.InvariantCulture, $"95% intervals over the {results.Length} sequences (percentile bootstrap, {resamples:N0} resamples, seed {seed}): {string.Join(", ", parts)} (%)");
     }
 
-    /// <summary>These results against the baseline's on the same sequences: each score's difference and its paired
-    /// 95% interval (<see cref="Bootstrap.difference"/>), as a line and as the JSON object <c>baseline</c>.</summary>
+    /// <summary>These results against the baseline's on the same sequences: each score's difference and, where the
+    /// sequences are resampled, its paired 95% interval (<see cref="Bootstrap.difference"/>), as a line and as the JSON
+    /// object <c>baseline</c>.</summary>
     public static (string Line, Dictionary<string, object?> Keys) Compared(Evaluate.SequenceResult[] results, Evaluate.SequenceResult[] baseline, Parse.EvalCommand cmd)
     {
         var names = results.Select(r => r.Name).ToArray();
         if (!names.SequenceEqual(baseline.Select(r => r.Name)))
             throw new UserError($"--baseline: {cmd.Baseline} was scored on other sequences than these results");
         var keys = new Dictionary<string, object?> { ["pred"] = cmd.Baseline };
+        var resampled = cmd.Resamples > 0 && names.Length >= Bootstrap.minSequences;
         var all = Enumerable.Range(0, names.Length).ToArray();
         var parts = new List<string>();
         var scores = new List<string>();
@@ -245,7 +243,7 @@ public static class EvalCommand
             keys[$"{name}_difference"] = Finite(mine - theirs);
             scores.Add($"{name.ToUpperInvariant()} {Percent(theirs)}%");
             var part = $"{name.ToUpperInvariant()} {Signed(mine - theirs)}";
-            if (names.Length >= Bootstrap.minSequences)
+            if (resampled)
             {
                 var i = Bootstrap.difference(IntervalLevel, cmd.BootstrapSeed, cmd.Resamples, statistic, results, baseline);
                 keys[$"{name}_difference_interval"] = Pair(i);
@@ -253,8 +251,8 @@ public static class EvalCommand
             }
             parts.Add(part);
         }
-        var how = names.Length >= Bootstrap.minSequences
-            ? $"points, 95% intervals by a paired bootstrap over the {names.Length} sequences"
+        var how = resampled ? $"points, 95% intervals by a paired bootstrap over the {names.Length} sequences"
+            : cmd.Resamples == 0 ? "points; no intervals: --resamples 0"
             : $"points; no intervals for {Counts.Of(names.Length, "sequence")}";
         return ($"against {cmd.Baseline} ({string.Join(", ", scores)}): {string.Join(", ", parts)} ({how})", keys);
     }

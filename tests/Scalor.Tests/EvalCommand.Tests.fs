@@ -82,7 +82,12 @@ let tests =
                 Expect.equal (EvalCommand.Run { evalCommand gt mine null self with Baseline = mine }) 0 "eval against itself"
                 use s = JsonDocument.Parse(File.ReadAllText self)
                 Expect.equal (pair (s.RootElement.GetProperty("baseline").GetProperty "idf1_difference_interval")) (0.0, 0.0) "no difference"
-                Expect.stringContains (refusalOf (fun () -> EvalCommand.Run { evalCommand gt mine null null with Baseline = best; Resamples = 0 })).Message "--resamples" "a comparison resamples"
+                let plain = Path.Combine(dir, "plain.json")
+                Expect.equal (EvalCommand.Run { evalCommand gt mine null plain with Baseline = best; Resamples = 0 }) 0 "eval without resampling"
+                use p = JsonDocument.Parse(File.ReadAllText plain)
+                let pb = p.RootElement.GetProperty "baseline"
+                Expect.equal (pb.GetProperty("mota_difference").GetDouble()) -0.25 "--resamples 0: the difference alone"
+                Expect.isFalse (pb.TryGetProperty("mota_difference_interval") |> fst || p.RootElement.TryGetProperty("mota_interval") |> fst) "and no interval"
                 // A baseline of other sequences is refused by name; too few sequences give no interval.
                 File.Delete(Path.Combine(best, "seq-11.txt"))
                 Expect.stringContains (refusalOf (fun () -> EvalCommand.Run { evalCommand gt mine null null with Baseline = best })).Message "seq-11" "names the missing file"
