@@ -1,3 +1,4 @@
+using Microsoft.FSharp.Collections;
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.FSharp.Core;
@@ -233,12 +234,13 @@ public static class EvalCommand
             throw new UserError($"--baseline: {cmd.Baseline} was scored on other sequences than these results");
         var keys = new Dictionary<string, object?> { ["pred"] = cmd.Baseline };
         var resampled = cmd.Resamples > 0 && names.Length >= Bootstrap.minSequences;
-        var all = Enumerable.Range(0, names.Length).ToArray();
+        // The scores as eval prints them for each folder alone (one sequence's, TrackEval's way, included).
+        var (ours, base_) = (Keys(Evaluate.summarise(ListModule.OfSeq(results))), Keys(Evaluate.summarise(ListModule.OfSeq(baseline))));
         var parts = new List<string>();
         var scores = new List<string>();
         foreach (var (name, statistic) in Bootstrap.statistics)
         {
-            var (mine, theirs) = (statistic.Invoke(results).Invoke(all), statistic.Invoke(baseline).Invoke(all));
+            var (mine, theirs) = (ours[name] as double? ?? double.NaN, base_[name] as double? ?? double.NaN);
             keys[name] = Finite(theirs);
             keys[$"{name}_difference"] = Finite(mine - theirs);
             scores.Add($"{name.ToUpperInvariant()} {Percent(theirs)}%");
