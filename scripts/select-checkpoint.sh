@@ -22,6 +22,10 @@
 # variance of one, where a checkpoint picked as the best of many on one set reads high on it by chance. Seeds from
 # 3000001 up are validation seeds (training uses 1 to a few dozen, the held-out tables 1000001). With DENSITIES, every
 # density on every seed.
+# BASELINE=CKPT also tracks that checkpoint (with the same options) on the same validation worlds, once, and adds to
+# each line the difference of MOTA against it over every set's sequences together, with its 95% interval by a paired
+# bootstrap (`eval --baseline`, README "Evaluation"): a checkpoint whose interval lies above 0 tracks these worlds
+# better than the baseline beyond their chance, where a lead of a few tenths in the means alone may be luck.
 # THREADS=N gives every command N CPU threads (default: all cores), e.g. beside a training run.
 # SCALOR_HOST names the scalor-host to run (default: build and use src/Scalor.Host's Release build).
 set -euo pipefail
@@ -56,25 +60,58 @@ score() {
       dir="$out/t-$s${d:+-$d}"
       "$host" track "${t[@]}" --model "$1" "${args[@]}" "${dens[@]}" "${opt[@]}" --seed "$s" --sequences 50 --no-pictures --out "$dir" > /dev/null || return 1
       metrics+=("$dir/metrics.json")
+      [ -n "${BASELINE:-}" ] && pair "$dir" "$s${d:+-$d}"
       # A set's label: its density, its seed when there are several, or both.
       if [ ${#seeds[@]} -gt 1 ]; then labels+=("${d:+$d@}$s"); else labels+=("$d"); fi
     done
   done
-  python3 - "$2" "$3" "${labels[*]}" "${metrics[@]}" <<'PY'
+  local compared=""
+  if [ -n "${BASELINE:-}" ]; then
+    "$host" eval --gt "$out/pair/gt" --pred "$out/pair/pred" --baseline "$out/base/pred" --json "$out/pair.json" > /dev/null || return 1
+    compared="$out/pair.json"
+  fi
+  python3 - "$2" "$3" "${labels[*]}" "$compared" "${metrics[@]}" <<'PY'
 import json, sys
-name, share, labels, files = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4:]
+name, share, labels, compared, files = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4], sys.argv[5:]
 ms = [json.load(open(f)) for f in files]
 mota = sum(m['mota'] for m in ms) / len(ms)
 idf1 = sum(m['idf1'] for m in ms) / len(ms)
 each = '  (' + ', '.join('%s %.2f%%' % (w, 100 * m['mota']) for w, m in zip(labels, ms)) + ')' if labels else ''
-print('%.2f%% MOTA  %.2f%% IDF1  %s%s%s' % (100 * mota, 100 * idf1, name, '  share ' + share if share else '', each))
+against = ''
+if compared:
+    b = json.load(open(compared))['baseline']
+    lo, hi = b.get('mota_difference_interval') or (float('nan'), float('nan'))
+    against = '  against the baseline: MOTA %+.2f (%+.2f to %+.2f)' % (100 * b['mota_difference'], 100 * lo, 100 * hi)
+print('%.2f%% MOTA  %.2f%% IDF1  %s%s%s%s' % (100 * mota, 100 * idf1, name, '  share ' + share if share else '', each, against))
 PY
-  rm -rf "$out"/t-*
+  rm -rf "$out"/t-* "$out/pair"
+}
+# Links a tracked set's ground truth and results (or, with "base", the baseline's results) into one folder of every
+# set's sequences, each named for its set: eval then compares over all the sets' sequences at once.
+pair() {
+  local dir=$1 set=$2 kind=${3:-pred} seq
+  mkdir -p "$out/pair/gt" "$out/$([ "$kind" = base ] && echo base || echo pair)/pred"
+  for seq in "$dir"/gt/*/; do
+    seq=$(basename "$seq")
+    [ "$kind" = base ] || ln -s "$(realpath "$dir/gt/$seq")" "$out/pair/gt/$set-$seq"
+    ln -s "$(realpath "$dir/results/$seq.txt")" "$out/$([ "$kind" = base ] && echo base || echo pair)/pred/$set-$seq.txt"
+  done
 }
 args=("$@")
 read -r -a densities <<< "${DENSITIES:-}"
 read -r -a seeds <<< "${SEEDS:-3000001}"
 [ ${#seeds[@]} -gt 0 ] || seeds=(3000001)
+if [ -n "${BASELINE:-}" ]; then
+  # The baseline's results on every set, kept for the whole run (its own copy, not the scored checkpoints' links).
+  for s in "${seeds[@]}"; do
+    for d in "${densities[@]:-}"; do
+      dens=(); [ -n "$d" ] && dens=(--density "$d")
+      dir="$out/b-$s${d:+-$d}"
+      "$host" track "${t[@]}" --model "$BASELINE" "${args[@]}" "${dens[@]}" --seed "$s" --sequences 50 --no-pictures --out "$dir" > /dev/null
+      pair "$dir" "$s${d:+-$d}" base
+    done
+  done
+fi
 candidates=("${ckpts[@]}")
 read -r -a windows <<< "${WINDOWS:-}"
 for n in "${windows[@]}"; do

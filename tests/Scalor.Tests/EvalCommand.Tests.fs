@@ -30,7 +30,7 @@ let tests =
                 Expect.equal (TrackCommand.Run { trackCommand tracked with Input = data; Latents = false }) 0 "track succeeds"
                 let files, memory = Path.Combine(dir, "files.json"), Path.Combine(dir, "memory.json")
                 Expect.equal (EvalCommand.Run(evalCommand data (Path.Combine(tracked, "results")) null files)) 0 "eval --gt --pred succeeds"
-                Expect.equal (EvalCommand.Run(evalCommand null null data memory)) 0 "eval --data succeeds"
+                Expect.equal (EvalCommand.Run { evalCommand null null data memory with Baseline = Path.Combine(tracked, "results") }) 0 "eval --data succeeds"
                 use a = JsonDocument.Parse(File.ReadAllText files)
                 use b = JsonDocument.Parse(File.ReadAllText memory)
                 let num (d: JsonDocument) (k: string) = d.RootElement.GetProperty(k).GetDouble()
@@ -40,6 +40,11 @@ let tests =
                 Expect.equal (b.RootElement.GetProperty("sequences").GetProperty("seq-0001").GetProperty("mota").GetDouble()) (num a "mota")
                     "per-sequence keys, as eval --gt --pred writes them"
                 Expect.isFalse (Directory.Exists(Path.Combine(data, "results"))) "eval --data writes no results beside the data"
+                // Against track's files as the baseline: the same tracking, so no difference (one sequence: no interval).
+                let baseline = b.RootElement.GetProperty "baseline"
+                for k in [ "mota_difference"; "idf1_difference"; "hota_difference" ] do
+                    Expect.equal (baseline.GetProperty(k).GetDouble()) 0.0 (sprintf "%s against the same tracking" k)
+                Expect.isFalse (baseline.TryGetProperty("mota_difference_interval") |> fst) "one sequence is not resampled"
                 // Windows of data with ground truth are track's to score: the error names the command that does.
                 for crop, named in [ Scalor.IO.Crop.Centre, "--crop centre'"; Scalor.IO.Crop.Tiles(48, 0), "--crop tiles:48'" ] do
                     let e = try EvalCommand.Run { evalCommand null null data memory with Crops = [ crop ] } |> ignore; "" with :? UserError as x -> x.Message
