@@ -54,6 +54,7 @@ score() {
   local opt=(); [ -n "$3" ] && opt=(--duplicate-share "$3")
   local worlds=("${densities[@]}"); [ ${#worlds[@]} -eq 0 ] && worlds=("")
   local metrics=() labels=() d s dens dir
+  rm -rf "$out/pair"   # a score cut short (a checkpoint --keep removed) leaves no links behind for the next
   for s in "${seeds[@]}"; do
     for d in "${worlds[@]}"; do
       dens=(); [ -n "$d" ] && dens=(--density "$d")
