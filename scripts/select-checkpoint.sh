@@ -90,12 +90,13 @@ PY
 # Links a tracked set's ground truth and results (or, with "base", the baseline's results) into one folder of every
 # set's sequences, each named for its set: eval then compares over all the sets' sequences at once.
 pair() {
-  local dir=$1 set=$2 kind=${3:-pred} seq
-  mkdir -p "$out/pair/gt" "$out/$([ "$kind" = base ] && echo base || echo pair)/pred"
+  local dir=$1 set=$2 kind=${3:-pred} seq preds="$out/pair/pred"
+  [ "$kind" = base ] && preds="$out/base/pred"
+  mkdir -p "$out/pair/gt" "$preds"
   for seq in "$dir"/gt/*/; do
     seq=$(basename "$seq")
     [ "$kind" = base ] || ln -s "$(realpath "$dir/gt/$seq")" "$out/pair/gt/$set-$seq"
-    ln -s "$(realpath "$dir/results/$seq.txt")" "$out/$([ "$kind" = base ] && echo base || echo pair)/pred/$set-$seq.txt"
+    ln -s "$(realpath "$dir/results/$seq.txt")" "$preds/$set-$seq.txt"
   done
 }
 args=("$@")

@@ -161,32 +161,32 @@ public static class EvalCommand
     /// <summary>Runs <paramref name="evaluate"/>, prints the table, the error line, the recall by frame and the intervals
     /// (and the comparison with <c>--baseline</c>), and returns the combined JSON keys with the matching, the visibility
     /// floor, the intervals and each sequence's keys.</summary>
-    static Dictionary<string, object?> Scored(Func<Microsoft.FSharp.Collections.FSharpList<Evaluate.SequenceResult>> evaluate, Parse.EvalCommand cmd, string gtDir)
+    static Dictionary<string, object?> Scored(Func<FSharpList<Evaluate.SequenceResult>> evaluate, Parse.EvalCommand cmd, string gtDir)
     {
         var results = Evaluated(evaluate);
-        var combined = Evaluate.summarise(Microsoft.FSharp.Collections.ListModule.OfSeq(results));
+        var combined = Evaluate.summarise(ListModule.OfSeq(results));
         PrintTable(results, combined);
         Console.WriteLine($"eval: {ErrorLine(combined)}");
         if (RecallByFrameLine(combined) is { } recallLine) Console.WriteLine($"eval: {recallLine}");
         var json = Keys(combined);
         json["matching"] = cmd.ByIou ? "iou" : "distance";
         json["min_gt_visibility"] = cmd.MinGtVisibility;
-        if (cmd.Resamples > 0 && IntervalLine(results, cmd.Resamples, cmd.BootstrapSeed, json) is { } intervalLine)
-            Console.WriteLine($"eval: {intervalLine}");
+        if (cmd.Resamples > 0)
+            Console.WriteLine($"eval: {IntervalLine(results, cmd.Resamples, cmd.BootstrapSeed, json) ?? $"no intervals: {Counts.Of(results.Length, "sequence")} (resampling sequences needs at least {Bootstrap.minSequences})"}");
         if (cmd.Baseline is not null)
         {
             // The baseline is scored as these results are: the same ground truth, matching and visibility floor.
             var baseline = Evaluated(() => Evaluate.evaluateFolders(gtDir, cmd.Baseline, cmd.ByIou, Threshold(cmd), cmd.MinGtVisibility));
-            var (line, keys) = Compared(results, baseline, cmd);
+            var (line, keys) = Compared(results, json, baseline, cmd);
             Console.WriteLine($"eval: {line}");
             json["baseline"] = keys;
         }
         json["sequences"] = results.ToDictionary(r => r.Name,
-            r => Keys(Evaluate.summarise(Microsoft.FSharp.Collections.ListModule.OfSeq(new[] { r }))));
+            r => Keys(Evaluate.summarise(ListModule.OfSeq(new[] { r }))));
         return json;
     }
 
-    static Evaluate.SequenceResult[] Evaluated(Func<Microsoft.FSharp.Collections.FSharpList<Evaluate.SequenceResult>> evaluate)
+    static Evaluate.SequenceResult[] Evaluated(Func<FSharpList<Evaluate.SequenceResult>> evaluate)
     {
         try
         {
@@ -208,11 +208,11 @@ public static class EvalCommand
     static string Signed(double x) => double.IsNaN(x) ? "-" : (100 * x).ToString("+0.0;−0.0;0.0", CultureInfo.InvariantCulture);
 
     /// <summary>The 95% interval of MOTA, IDF1 and HOTA over the sequences, into <paramref name="json"/> as
-    /// <c>mota_interval</c>, … and <c>interval</c> (how it was drawn); with too few sequences for one, says so.</summary>
+    /// <c>mota_interval</c>, … and <c>interval</c> (how it was drawn), and the line that gives them; null, and nothing
+    /// added, under <see cref="Bootstrap.minSequences"/> sequences.</summary>
     public static string? IntervalLine(Evaluate.SequenceResult[] results, int resamples, ulong seed, Dictionary<string, object?> json)
     {
-        if (results.Length < Bootstrap.minSequences)
-            return $"no intervals: {Counts.Of(results.Length, "sequence")} (resampling sequences needs at least {Bootstrap.minSequences})";
+        if (results.Length < Bootstrap.minSequences) return null;
         var parts = new List<string>();
         foreach (var (name, statistic) in Bootstrap.statistics)
         {
@@ -224,10 +224,10 @@ public static class EvalCommand
         return string.Create(CultureInfo.InvariantCulture, $"95% intervals over the {results.Length} sequences (percentile bootstrap, {resamples:N0} resamples, seed {seed}): {string.Join(", ", parts)} (%)");
     }
 
-    /// <summary>These results against the baseline's on the same sequences: each score's difference and, where the
-    /// sequences are resampled, its paired 95% interval (<see cref="Bootstrap.difference"/>), as a line and as the JSON
-    /// object <c>baseline</c>.</summary>
-    public static (string Line, Dictionary<string, object?> Keys) Compared(Evaluate.SequenceResult[] results, Evaluate.SequenceResult[] baseline, Parse.EvalCommand cmd)
+    /// <summary>These results (their combined <see cref="Keys"/>: <paramref name="ours"/>) against the baseline's on the
+    /// same sequences: each score's difference and, where the sequences are resampled, its paired 95% interval
+    /// (<see cref="Bootstrap.difference"/>), as a line and as the JSON object <c>baseline</c>.</summary>
+    public static (string Line, Dictionary<string, object?> Keys) Compared(Evaluate.SequenceResult[] results, Dictionary<string, object?> ours, Evaluate.SequenceResult[] baseline, Parse.EvalCommand cmd)
     {
         var names = results.Select(r => r.Name).ToArray();
         if (!names.SequenceEqual(baseline.Select(r => r.Name)))
@@ -235,7 +235,7 @@ public static class EvalCommand
         var keys = new Dictionary<string, object?> { ["pred"] = cmd.Baseline };
         var resampled = cmd.Resamples > 0 && names.Length >= Bootstrap.minSequences;
         // The scores as eval prints them for each folder alone (one sequence's, TrackEval's way, included).
-        var (ours, base_) = (Keys(Evaluate.summarise(ListModule.OfSeq(results))), Keys(Evaluate.summarise(ListModule.OfSeq(baseline))));
+        var base_ = Keys(Evaluate.summarise(ListModule.OfSeq(baseline)));
         var parts = new List<string>();
         var scores = new List<string>();
         foreach (var (name, statistic) in Bootstrap.statistics)
@@ -265,20 +265,19 @@ public static class EvalCommand
     /// <summary>The fixed JSON keys of the issue; NaN (undefined, e.g. no matches) becomes null.</summary>
     public static Dictionary<string, object?> Keys(Evaluate.Summary s)
     {
-        static object? F(double x) => double.IsNaN(x) || double.IsInfinity(x) ? null : x;
         return new()
         {
-            ["mota"] = F(s.Clear.Mota), ["motp_dist"] = F(s.Clear.MotpDist), ["motp_sim"] = F(s.Clear.MotpSim),
-            ["precision"] = F(s.Clear.Precision), ["recall"] = F(s.Clear.Recall),
+            ["mota"] = Finite(s.Clear.Mota), ["motp_dist"] = Finite(s.Clear.MotpDist), ["motp_sim"] = Finite(s.Clear.MotpSim),
+            ["precision"] = Finite(s.Clear.Precision), ["recall"] = Finite(s.Clear.Recall),
             ["idsw"] = s.ClearCounts.IDSW, ["frag"] = s.ClearCounts.Frag,
             ["mt"] = s.ClearCounts.MT, ["pt"] = s.ClearCounts.PT, ["ml"] = s.ClearCounts.ML,
-            ["idf1"] = F(s.Identity.Idf1), ["idp"] = F(s.Identity.Idp), ["idr"] = F(s.Identity.Idr),
-            ["hota"] = F(s.Hota.Hota), ["deta"] = F(s.Hota.DetA), ["assa"] = F(s.Hota.AssA), ["loca"] = F(s.Hota.LocA),
-            ["count_mae"] = F(s.CountMae), ["num_gt"] = s.NumGt, ["num_pred"] = s.NumPred,
+            ["idf1"] = Finite(s.Identity.Idf1), ["idp"] = Finite(s.Identity.Idp), ["idr"] = Finite(s.Identity.Idr),
+            ["hota"] = Finite(s.Hota.Hota), ["deta"] = Finite(s.Hota.DetA), ["assa"] = Finite(s.Hota.AssA), ["loca"] = Finite(s.Hota.LocA),
+            ["count_mae"] = Finite(s.CountMae), ["num_gt"] = s.NumGt, ["num_pred"] = s.NumPred,
             ["tp"] = s.ClearCounts.TP, ["fn"] = s.ClearCounts.FN, ["fp"] = s.ClearCounts.FP,
             ["fn_overlapped"] = s.Errors.MissOverlapped, ["fn_touching"] = s.Errors.MissTouching, ["fn_alone"] = s.Errors.MissAlone,
             ["fp_near_found"] = s.Errors.FalseNearFound, ["fp_partly_out"] = s.Errors.FalsePartlyOut, ["fp_elsewhere"] = s.Errors.FalseElsewhere,
-            ["recall_by_frame"] = s.RecallByFrame.Select(F).ToArray(),
+            ["recall_by_frame"] = s.RecallByFrame.Select(Finite).ToArray(),
         };
     }
 
@@ -317,7 +316,7 @@ public static class EvalCommand
             $"{s.ClearCounts.MT}/{s.ClearCounts.PT}/{s.ClearCounts.ML}", N(s.CountMae),
             s.NumGt.ToString(CultureInfo.InvariantCulture), s.NumPred.ToString(CultureInfo.InvariantCulture));
         if (results.Length <= 50)
-            foreach (var r in results) Row(r.Name, Evaluate.summarise(Microsoft.FSharp.Collections.ListModule.OfSeq(new[] { r })));
+            foreach (var r in results) Row(r.Name, Evaluate.summarise(ListModule.OfSeq(new[] { r })));
         Row($"COMBINED ({results.Length})", combined);
         // Redirected output has no terminal width; Spectre would assume 80 and wrap every cell.
         if (Console.IsOutputRedirected || AnsiConsole.Profile.Width < 150) AnsiConsole.Profile.Width = 200;
