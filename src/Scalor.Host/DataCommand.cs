@@ -26,7 +26,7 @@ public static class DataCommand
         void Work(Action<int> progress)
         {
             var meta = Metadata(cmd);
-            Dataset.writePack(Path.Combine(outDir, "dataset.safetensors"), n, cmd.World.Length, cmd.World.ViewSize, (int)RowsBound(cmd), Dataset.chunkBytes,
+            Dataset.writePack(Path.Combine(outDir, Scalor.Runtime.Inputs.PackName), n, cmd.World.Length, cmd.World.ViewSize, (int)RowsBound(cmd), Dataset.chunkBytes,
                 Microsoft.FSharp.Collections.ListModule.OfSeq(meta.Select(kv => Tuple.Create(kv.Key, kv.Value))),
                 FuncConvert.FromAction<FSharpFunc<int, FSharpFunc<World.Sequence, Unit>>>(put => Parallel.For(0, n, i =>
                 {

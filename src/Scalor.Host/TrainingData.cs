@@ -31,7 +31,7 @@ public abstract class TrainingData
                 : FromFootage(cmd.DataDir, cmd);
         var isDir = Directory.Exists(cmd.DataDir);
         if (!isDir && !File.Exists(cmd.DataDir)) throw new UserError($"--data: '{cmd.DataDir}' not found");
-        var pack = isDir ? Path.Combine(cmd.DataDir, "dataset.safetensors") : cmd.DataDir;
+        var pack = isDir ? Path.Combine(cmd.DataDir, Inputs.PackName) : cmd.DataDir;
         var packed = isDir ? File.Exists(pack) : pack.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase);
         if (packed && !cmd.Crops.IsEmpty)
             throw new UserError($"--crop: {pack} is a packed dataset, already at the model's size; --crop cuts windows of footage");

@@ -101,7 +101,7 @@ public static class Inputs
     /// <param name="warn">Hears what a video's decoder reported once its frames end (<see cref="FromDecoder"/>), once
     /// per file.</param>
     public static List<Source> Open(string path, int size, out string? gtDir, int frameStep = 1, Scalor.IO.Crop.Crop? crop = null, Action<string>? warn = null) =>
-        Locate(path, frameStep, out gtDir, (name, dir) => Folder(name, dir, size, frameStep, crop), file => Video(file, size, frameStep, crop, warn));
+        Locate(path, frameStep, out gtDir, (name, frames) => Folder(name, frames, size, crop), file => Video(file, size, frameStep, crop, warn));
 
     /// <summary>The sequences of <paramref name="path"/> as <see cref="Open"/> finds them, each cut into the windows of
     /// <paramref name="crop"/> (tiles) at once: each frame's tiles, every one resized to size×size exactly as
@@ -109,11 +109,12 @@ public static class Inputs
     /// ffmpeg that crops and scales every tile (its filter graph splits the decoded frame), where <see cref="Open"/>
     /// decodes it once per tile.</summary>
     public static List<TiledSource> OpenTiled(string path, int size, Scalor.IO.Crop.Crop crop, out string? gtDir, int frameStep = 1, Action<string>? warn = null) =>
-        Locate<TiledSource>(path, frameStep, out gtDir, (name, dir) => [FolderTiled(name, dir, size, frameStep, crop)], file => [VideoTiled(file, size, frameStep, crop, warn)]);
+        Locate<TiledSource>(path, frameStep, out gtDir, (name, frames) => [FolderTiled(name, frames, size, crop)], file => [VideoTiled(file, size, frameStep, crop, warn)]);
 
     /// <summary>Where the sequences of <paramref name="path"/> are: a dataset's sequence folders (<c>SEQ/img1</c>; its
-    /// ground truth is <paramref name="gtDir"/>), a folder of videos, a folder of images, or one video.</summary>
-    static List<T> Locate<T>(string path, int frameStep, out string? gtDir, Func<string, string, List<T>> folder, Func<string, List<T>> video)
+    /// ground truth is <paramref name="gtDir"/>), a dataset written without its images (<c>data --no-images</c>: the
+    /// frames are in its pack, <see cref="PackFrames"/>), a folder of videos, a folder of images, or one video.</summary>
+    static List<T> Locate<T>(string path, int frameStep, out string? gtDir, Func<string, Frames, List<T>> folder, Func<string, List<T>> video)
     {
         if (frameStep < 1) throw new ArgumentOutOfRangeException(nameof(frameStep), "a frame step is at least 1");
         gtDir = null;
@@ -124,7 +125,18 @@ public static class Inputs
             if (seqDirs.Count > 0)
             {
                 if (seqDirs.Any(d => File.Exists(Path.Combine(d, "gt", "gt.txt")))) gtDir = path;
-                return seqDirs.SelectMany(d => folder(Path.GetFileName(d), Path.Combine(d, "img1"))).ToList();
+                return seqDirs.SelectMany(d => folder(Path.GetFileName(d), ImagesOf(Path.Combine(d, "img1"), frameStep))).ToList();
+            }
+            // Without img1 folders the pack beside the ground truth holds the frames; the folder's preview image had
+            // been taken for a folder of one frame (a dataset of 50 sequences tracked as one frame, and eval refused it).
+            var pack = Path.Combine(path, PackName);
+            var gtSeqDirs = Directory.GetDirectories(path).Where(d => File.Exists(Path.Combine(d, "gt", "gt.txt"))).OrderBy(d => d, NameOrder).ToList();
+            if (gtSeqDirs.Count > 0)
+            {
+                if (!File.Exists(pack))
+                    throw new InvalidDataException($"'{path}' has ground truth ({Path.GetFileName(gtSeqDirs[0])}/gt/gt.txt) but no frames: neither SEQUENCE/img1 folders nor {PackName}");
+                gtDir = path;
+                return [.. PackFrames(pack, [.. gtSeqDirs.Select(Path.GetFileName).OfType<string>()], frameStep).SelectMany(p => folder(p.Name, p.Frames))];
             }
             // A folder of videos (and no images): each video a sequence, in name order.
             var videos = FilesOf(path, VideoExtensions);
@@ -135,7 +147,7 @@ public static class Inputs
                     throw new InvalidDataException($"'{path}' holds videos of one name, {string.Join(" and ", twins.Select(Path.GetFileName))}: each is a sequence named for its file, so keep one");
                 return [.. videos.SelectMany(video)];
             }
-            return folder(Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path))), path);
+            return folder(Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path))), ImagesOf(path, frameStep));
         }
         if (File.Exists(path)) return video(path);
         throw new FileNotFoundException($"input '{path}' not found", path);
@@ -160,19 +172,23 @@ public static class Inputs
             ? Open(path, size, out _, frameStep, warn: warn)
             : [.. crops.SelectMany(c => Open(path, size, out _, frameStep, c, warn).Select(s => c.IsTiles ? s : s with { Name = $"{s.Name}@{Scalor.IO.Crop.describe(c)}" }))];
 
+    /// <summary>A sequence's frames before they are read: where they are (<paramref name="Where"/>, for messages), a
+    /// label and a reader per frame (an image file of a folder, or a frame of a pack), and the first frame, read.</summary>
+    sealed record Frames(string Where, IReadOnlyList<(string Label, Func<ImageResult> Read)> Items, ImageResult First);
+
     /// <summary>One source per window of <paramref name="crop"/> (<see cref="Windows"/>).</summary>
-    static List<Source> Folder(string name, string dir, int size, int frameStep, Scalor.IO.Crop.Crop? crop)
+    static List<Source> Folder(string name, Frames frames, int size, Scalor.IO.Crop.Crop? crop)
     {
-        var (files, first) = ImagesOf(dir, frameStep);
-        return [.. Windows(crop, first.Width, first.Height, dir).Select(w =>
+        var first = frames.First;
+        return [.. Windows(crop, first.Width, first.Height, frames.Where).Select(w =>
         {
             // Every image the first one's size, whatever is cut from it: the boxes go back into the first one's pixels.
-            byte[] Frame(string f)
+            byte[] Frame((string Label, Func<ImageResult> Read) f)
             {
-                var img = Same(Read(f), first, f);
-                return size == Native ? img.Data : crop is null ? Resize(img, size) : WindowOf(img, w, f, size);
+                var img = Same(f.Read(), first, f.Label);
+                return size == Native ? img.Data : crop is null ? Resize(img, size) : WindowOf(img, w, f.Label, size);
             }
-            return new Source(NameOf(name, crop, w), w.Width, w.Height, files.Select(Frame), files.Count, w.Left, w.Top);
+            return new Source(NameOf(name, crop, w), w.Width, w.Height, frames.Items.Select(Frame), frames.Items.Count, w.Left, w.Top);
         })];
     }
 
@@ -251,25 +267,51 @@ public static class Inputs
     static byte[] WindowOf(ImageResult img, Scalor.IO.Crop.Window w, string file, int size) => Resize(Cut(img, w, file), w.Width, w.Height, size);
 
     /// <summary>Every k-th image of a folder (in name order) and the first of them, read; none is an error.</summary>
-    static (List<string> Files, ImageResult First) ImagesOf(string dir, int frameStep)
+    static Frames ImagesOf(string dir, int frameStep)
     {
         var files = FilesOf(dir, ImageExtensions).Where((_, i) => i % frameStep == 0).ToList();
         if (files.Count == 0) throw new InvalidDataException($"no images (png, jpg, bmp) or videos in '{dir}'");
-        return (files, Read(files[0]));
+        return new Frames(dir, [.. files.Select(f => (f, (Func<ImageResult>)(() => Read(f))))], Read(files[0]));
     }
 
-    /// <summary>A folder's images, each read once and cut into the windows of <paramref name="crop"/> as
-    /// <see cref="Folder"/> cuts each window.</summary>
-    static TiledSource FolderTiled(string name, string dir, int size, int frameStep, Scalor.IO.Crop.Crop crop)
+    /// <summary>The file name of a dataset's pack (<c>scalor-host data</c>), beside its sequence folders.</summary>
+    public const string PackName = "dataset.safetensors";
+
+    /// <summary>The frames of a dataset written without its images, from its pack: sequence i of the pack is the i-th of
+    /// <paramref name="names"/> (its folders in name order, as <c>data</c> writes them), every k-th frame read from
+    /// the file when asked for. A pack of another count of sequences than the folders is refused, as are the pack's
+    /// own faults (<see cref="Scalor.Worlds.Dataset.framesOf"/>), as an <see cref="InvalidDataException"/>.</summary>
+    static List<(string Name, Frames Frames)> PackFrames(string pack, IReadOnlyList<string> names, int frameStep)
     {
-        var (files, first) = ImagesOf(dir, frameStep);
-        var windows = Windows(crop, first.Width, first.Height, dir);
-        IReadOnlyList<byte[]> Tiles(string f)
+        Scalor.Worlds.Dataset.FramePack frames;
+        try { frames = Scalor.Worlds.Dataset.framesOf(pack); }
+        catch (Scalor.Worlds.Dataset.DatasetError e) { throw new InvalidDataException(e.Data0); }
+        if (frames.Sequences != names.Count)
+            throw new InvalidDataException($"{pack} holds {frames.Sequences} sequences and its folder {names.Count} with ground truth; write the dataset again with scalor-host data");
+        ImageResult At(int s, int t)
         {
-            var img = Same(Read(f), first, f);
-            return [.. windows.Select(w => WindowOf(img, w, f, size))];
+            var rgb = new byte[frames.FrameBytes];
+            try { frames.ReadFrames(s, [t], rgb); }
+            catch (Scalor.Worlds.Dataset.DatasetError e) { throw new InvalidDataException(e.Data0); }
+            return new ImageResult { Data = rgb, Width = frames.Side, Height = frames.Side, Comp = ColorComponents.RedGreenBlue, SourceComp = ColorComponents.RedGreenBlue };
         }
-        return new TiledSource(name, first.Width, first.Height, windows, files.Select(Tiles), files.Count);
+        return [.. names.Select((name, s) => (name, new Frames(pack,
+            [.. Enumerable.Range(0, frames.Length).Where(t => t % frameStep == 0).Select(t => ($"{pack}, {name} frame {t + 1}", (Func<ImageResult>)(() => At(s, t))))],
+            At(s, 0))))];
+    }
+
+    /// <summary>A sequence's frames, each read once and cut into the windows of <paramref name="crop"/> as
+    /// <see cref="Folder"/> cuts each window.</summary>
+    static TiledSource FolderTiled(string name, Frames frames, int size, Scalor.IO.Crop.Crop crop)
+    {
+        var first = frames.First;
+        var windows = Windows(crop, first.Width, first.Height, frames.Where);
+        IReadOnlyList<byte[]> Tiles((string Label, Func<ImageResult> Read) f)
+        {
+            var img = Same(f.Read(), first, f.Label);
+            return [.. windows.Select(w => WindowOf(img, w, f.Label, size))];
+        }
+        return new TiledSource(name, first.Width, first.Height, windows, frames.Items.Select(Tiles), frames.Items.Count);
     }
 
     /// <summary>A video decoded once: one ffmpeg splits each decoded frame, crops and scales every window of

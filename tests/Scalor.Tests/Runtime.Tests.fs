@@ -49,6 +49,39 @@ let tests =
                 IO.File.WriteAllText(IO.Path.Combine(dir, "clip.mp4"), "not decoded")
                 Expect.equal (read 1 None) [ for t in 0 .. 6 -> t, 10 * t + 5 ] "the images, the video aside"
 
+        testCase "a dataset written without its images is read from its pack: the frames of the one written with them" <| fun () ->
+            let write dir images =
+                let argv = [ "data"; "--density"; "vld"; "--sequences"; "3"; "--length"; "4"; "--seed"; "5"; "--out"; dir ] @ (if images then [] else [ "--no-images" ])
+                match Scalor.Cli.Parse.parse (Array.ofList argv) with
+                | Scalor.Cli.Parse.Run(Scalor.Cli.Parse.Data d) -> Expect.equal (Scalor.Host.DataCommand.Run d) 0 "data written"
+                | other -> failtestf "unexpected %A" other
+            let read dir step =
+                let mutable gt = null
+                let sources = Inputs.Open(dir, 32, &gt, step)
+                gt, [ for s in sources -> s.Name, s.Length, (s.Width, s.Height), List.ofSeq s.Frames ]
+            CommandFiles.inTempDir "scalor-pack-input" <| fun root ->
+                let withImages, packOnly = IO.Path.Combine(root, "images"), IO.Path.Combine(root, "pack")
+                write withImages true
+                write packOnly false
+                Expect.isFalse (IO.Directory.Exists(IO.Path.Combine(packOnly, "seq-0001", "img1"))) "no images written"
+                for step in [ 1; 3 ] do
+                    let gtA, a = read withImages step
+                    let gtB, b = read packOnly step
+                    Expect.equal (List.map (fun (n, l, wh, _) -> n, l, wh) b) [ for i in 1 .. 3 -> sprintf "seq-%04d" i, (if step = 1 then 4 else 2), (64, 64) ] "three sequences of their frames, named for their folders"
+                    Expect.equal b a (sprintf "frame step %d: the same frames, resized alike, as from the PNGs" step)
+                    Expect.equal (gtA, gtB) (withImages, packOnly) "both have ground truth"
+                let mutable gt = null
+                let tiled = Inputs.OpenTiled(packOnly, 32, Scalor.IO.Crop.Tiles(32, 0), &gt)
+                Expect.equal [ for s in tiled -> s.Name, s.Windows.Count, s.Length ] [ for i in 1 .. 3 -> sprintf "seq-%04d" i, 4, 4 ] "tiles of the pack's frames"
+                // A folder that lost a sequence, or its pack, says so, where the preview image had been tracked as one frame.
+                IO.Directory.Delete(IO.Path.Combine(packOnly, "seq-0002"), true)
+                let e = Expect.throwsC (fun () -> Inputs.Open(packOnly, 64, &gt) |> ignore) id
+                Expect.isTrue (e :? IO.InvalidDataException) "a data error (one line, exit 1)"
+                Expect.stringContains e.Message "dataset.safetensors holds 3 sequences and its folder 2 with ground truth" "counts named"
+                IO.File.Delete(IO.Path.Combine(packOnly, "dataset.safetensors"))
+                let e = Expect.throwsC (fun () -> Inputs.Open(packOnly, 64, &gt) |> ignore) id
+                Expect.stringContains e.Message "has ground truth (seq-0001/gt/gt.txt) but no frames: neither SEQUENCE/img1 folders nor dataset.safetensors" "what is missing"
+
         testCase "a folder of videos is a sequence per video; two of one name are refused before any is decoded" <| fun () ->
             let dir = IO.Directory.CreateTempSubdirectory("scalor-videos").FullName
             try
