@@ -6,7 +6,7 @@
 # below (no VHD, no LG). Each row writes its held-out dataset with `data` and scores it with `eval --data`, which
 # tracks it as `track` does (so the row's MOTA is the Table 1 row's) and adds the likelihood terms; the MSE and the
 # NLLs come from the model's own inference pass (the official rejection), as training computes them.
-# Usage: scripts/evaluate-table2.sh [OUT_DIR]   (about an hour on 2 idle cores; the K-sample bound is most of it)
+# Usage: scripts/evaluate-table2.sh [OUT_DIR]   (38 minutes with THREADS=1 beside a training run)
 # THREADS=N gives every command N CPU threads (default: all cores), e.g. beside a training run.
 # SAMPLES=K sets the importance samples of the NLL bound (default 16, eval's default).
 set -euo pipefail
