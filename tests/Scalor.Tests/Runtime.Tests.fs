@@ -70,9 +70,13 @@ let tests =
                     Expect.equal (List.map (fun (n, l, wh, _) -> n, l, wh) b) [ for i in 1 .. 3 -> sprintf "seq-%04d" i, (if step = 1 then 4 else 2), (64, 64) ] "three sequences of their frames, named for their folders"
                     Expect.equal b a (sprintf "frame step %d: the same frames, resized alike, as from the PNGs" step)
                     Expect.equal (gtA, gtB) (withImages, packOnly) "both have ground truth"
+                let tiles dir =
+                    let mutable gt = null
+                    [ for s in Inputs.OpenTiled(dir, 32, Scalor.IO.Crop.Tiles(32, 0), &gt) -> s.Name, s.Windows.Count, s.Length, [ for f in s.Frames -> List.ofSeq f ] ]
+                let tiled = tiles packOnly
+                Expect.equal [ for n, w, l, _ in tiled -> n, w, l ] [ for i in 1 .. 3 -> sprintf "seq-%04d" i, 4, 4 ] "four tiles of each frame"
+                Expect.equal tiled (tiles withImages) "the tiles of the PNGs"
                 let mutable gt = null
-                let tiled = Inputs.OpenTiled(packOnly, 32, Scalor.IO.Crop.Tiles(32, 0), &gt)
-                Expect.equal [ for s in tiled -> s.Name, s.Windows.Count, s.Length ] [ for i in 1 .. 3 -> sprintf "seq-%04d" i, 4, 4 ] "tiles of the pack's frames"
                 // A folder that lost a sequence, or its pack, says so, where the preview image had been tracked as one frame.
                 IO.Directory.Delete(IO.Path.Combine(packOnly, "seq-0002"), true)
                 let e = Expect.throwsC (fun () -> Inputs.Open(packOnly, 64, &gt) |> ignore) id
