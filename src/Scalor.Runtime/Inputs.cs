@@ -173,19 +173,19 @@ public static class Inputs
             : [.. crops.SelectMany(c => Open(path, size, out _, frameStep, c, warn).Select(s => c.IsTiles ? s : s with { Name = $"{s.Name}@{Scalor.IO.Crop.describe(c)}" }))];
 
     /// <summary>A sequence's frames before they are read: where they are (<paramref name="Where"/>, for messages), a
-    /// label and a reader per frame (an image file of a folder, or a frame of a pack), and the first frame, read.</summary>
-    sealed record Frames(string Where, IReadOnlyList<(string Label, Func<ImageResult> Read)> Items, ImageResult First);
+    /// label and a reader per frame (an image file of a folder, or a frame of a pack), and the size every frame must
+    /// have (a folder's first image's; a pack's, from its header, so that no frame is read before tracking asks).</summary>
+    sealed record Frames(string Where, IReadOnlyList<(string Label, Func<ImageResult> Read)> Items, int Width, int Height);
 
     /// <summary>One source per window of <paramref name="crop"/> (<see cref="Windows"/>).</summary>
     static List<Source> Folder(string name, Frames frames, int size, Scalor.IO.Crop.Crop? crop)
     {
-        var first = frames.First;
-        return [.. Windows(crop, first.Width, first.Height, frames.Where).Select(w =>
+        return [.. Windows(crop, frames.Width, frames.Height, frames.Where).Select(w =>
         {
             // Every image the first one's size, whatever is cut from it: the boxes go back into the first one's pixels.
             byte[] Frame((string Label, Func<ImageResult> Read) f)
             {
-                var img = Same(f.Read(), first, f.Label);
+                var img = Same(f.Read(), frames, f.Label);
                 return size == Native ? img.Data : crop is null ? Resize(img, size) : WindowOf(img, w, f.Label, size);
             }
             return new Source(NameOf(name, crop, w), w.Width, w.Height, frames.Items.Select(Frame), frames.Items.Count, w.Left, w.Top);
@@ -210,9 +210,9 @@ public static class Inputs
         Scalor.IO.Crop.cut(Windows(Scalor.IO.Crop.Crop.NewWindow(w), img.Width, img.Height, file)[0], img.Width, img.Data);
 
     /// <summary>An image, which must be the size of the first of its folder.</summary>
-    static ImageResult Same(ImageResult img, ImageResult first, string file) =>
-        img.Width == first.Width && img.Height == first.Height ? img
-            : throw new InvalidDataException($"{file} is {img.Width}×{img.Height}; the images before it are {first.Width}×{first.Height}");
+    static ImageResult Same(ImageResult img, Frames frames, string file) =>
+        img.Width == frames.Width && img.Height == frames.Height ? img
+            : throw new InvalidDataException($"{file} is {img.Width}×{img.Height}; the images before it are {frames.Width}×{frames.Height}");
 
     /// <summary>An image's RGB pixels as a viewer shows it: a JPEG turned as its EXIF orientation says (<see cref="Orientation"/>).</summary>
     static ImageResult Read(string file)
@@ -271,7 +271,8 @@ public static class Inputs
     {
         var files = FilesOf(dir, ImageExtensions).Where((_, i) => i % frameStep == 0).ToList();
         if (files.Count == 0) throw new InvalidDataException($"no images (png, jpg, bmp) or videos in '{dir}'");
-        return new Frames(dir, [.. files.Select(f => (f, (Func<ImageResult>)(() => Read(f))))], Read(files[0]));
+        var first = Read(files[0]);
+        return new Frames(dir, [.. files.Select(f => (f, (Func<ImageResult>)(() => Read(f))))], first.Width, first.Height);
     }
 
     /// <summary>The file name of a dataset's pack (<c>scalor-host data</c>), beside its sequence folders.</summary>
@@ -297,21 +298,20 @@ public static class Inputs
         }
         return [.. names.Select((name, s) => (name, new Frames(pack,
             [.. Enumerable.Range(0, frames.Length).Where(t => t % frameStep == 0).Select(t => ($"{pack}, {name} frame {t + 1}", (Func<ImageResult>)(() => At(s, t))))],
-            At(s, 0))))];
+            frames.Side, frames.Side)))];
     }
 
     /// <summary>A sequence's frames, each read once and cut into the windows of <paramref name="crop"/> as
     /// <see cref="Folder"/> cuts each window.</summary>
     static TiledSource FolderTiled(string name, Frames frames, int size, Scalor.IO.Crop.Crop crop)
     {
-        var first = frames.First;
-        var windows = Windows(crop, first.Width, first.Height, frames.Where);
+        var windows = Windows(crop, frames.Width, frames.Height, frames.Where);
         IReadOnlyList<byte[]> Tiles((string Label, Func<ImageResult> Read) f)
         {
-            var img = Same(f.Read(), first, f.Label);
+            var img = Same(f.Read(), frames, f.Label);
             return [.. windows.Select(w => WindowOf(img, w, f.Label, size))];
         }
-        return new TiledSource(name, first.Width, first.Height, windows, frames.Items.Select(Tiles), frames.Items.Count);
+        return new TiledSource(name, frames.Width, frames.Height, windows, frames.Items.Select(Tiles), frames.Items.Count);
     }
 
     /// <summary>A video decoded once: one ffmpeg splits each decoded frame, crops and scales every window of
