@@ -13,46 +13,20 @@
 # A second table gives the same settings with `track --backfill` (README "Tracking"): the same model's tracks
 # completed offline by a backward pass over each sequence.
 # Usage: scripts/evaluate-table.sh [OUT_DIR]   (about 12 minutes on 2 idle cores)
-# THREADS=N gives every command N CPU threads (default: all cores), e.g. beside a training run.
-# SEED=S and SEQUENCES=N track another held-out set (default: seed 1000001, 50 sequences), e.g. the README's second set:
-# SEED=1000002 SEQUENCES=200 (four times the time). Seeds from 1000001 up are held out; training uses 1 to a few dozen,
-# validation 3000001 up.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+# THREADS, SEED and SEQUENCES as scripts/held-out.sh says, e.g. SEED=1000002 SEQUENCES=200 for the README's second set
+# (four times the time).
+# shellcheck source=scripts/held-out.sh
+source "$(dirname "$0")/held-out.sh"
 out=${1:-out/table}
-dotnet tool restore >/dev/null
-dotnet build src/Scalor.Host -c Release -v q -nologo >/dev/null
-host=src/Scalor.Host/bin/Release/net10.0/scalor-host
-t=(); [ -n "${THREADS:-}" ] && t=(--threads "$THREADS")
-held=(--seed "${SEED:-1000001}" --sequences "${SEQUENCES:-50}")
 mkdir -p "$out"
 backfill=()
 
-# name | world options | checkpoint folder (empty: the embedded default) | tracking options | paper MOTA (Table 1)
-# dSprites VLD, LD and LG use the default fine-tuned on objects that meet (dsprites-ld-overlap): on the validation
-# worlds of all three it reads higher than the default, and on VLD's the default reads higher than the VLD model
-# (README, "Trained models"); dSprites HD uses the VHD model for the same reason: it reads higher than the HD model
-# on HD validation worlds.
-rows=(
-  "dSprites VLD|--density vld|models/checkpoints/dsprites-ld-overlap||93.8%"
-  "dSprites LD|--density ld|models/checkpoints/dsprites-ld-overlap||92.5%"
-  "dSprites MD|--density md|models/checkpoints/dsprites-md||93.5%"
-  "dSprites HD|--density hd|models/checkpoints/dsprites-vhd||92.8%"
-  "dSprites VHD|--density vhd|models/checkpoints/dsprites-vhd||84.6%"
-  "MNIST VLD|--kind mnist --density vld|models/checkpoints/mnist-vld||94.8%"
-  "MNIST LD|--kind mnist --density ld|models/checkpoints/mnist-ld||85.9%"
-  "MNIST MD|--kind mnist --density md|models/checkpoints/mnist-md||86.9%"
-  "dSprites LD, length 20 (LG)|--density ld --length 20|models/checkpoints/dsprites-ld-overlap||92.3%"
-)
-field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(sys.argv[2] % tuple(d[k] * (100 if k != 'count_mae' else 1) for k in sys.argv[3:]))" "$@"; }
 interval() { python3 -c "import json,sys; lo, hi = json.load(open(sys.argv[1]))['mota_interval']; print('%.1f–%.1f%%' % (100 * lo, 100 * hi))" "$1"; }
 echo "| setting | model | MOTA | MOTA, 95% interval | IDF1 | HOTA | precision | recall | count-MAE | MOTA, objects at least half visible | MOTA, official inference | paper MOTA (Table 1) |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for row in "${rows[@]}"; do
   IFS='|' read -r name world folder opts paper <<< "$row"
-  model=(); label="default (LD)"
-  file=$( [ -n "$folder" ] && ls "$folder"/ckpt-*.safetensors 2>/dev/null | sort | tail -1 || true)
-  if [ -n "$file" ]; then model=(--model "$file"); label="$(basename "$folder"), step $(basename "$file" .safetensors | sed 's/^ckpt-0*//')"; fi
+  checkpoint "$folder"
   [ -n "$opts" ] && label="$label, \`$opts\`"
   dir="$out/$(echo "$name" | tr -c 'A-Za-z0-9' '-')"
   # shellcheck disable=SC2086
