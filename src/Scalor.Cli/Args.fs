@@ -240,9 +240,17 @@ type GenerateArgs =
     | [<Unique>] Boxes of BoxesArg
     | [<Unique>] Frame_Step of int
     | [<Unique>] Crop of window: string
+    | [<Unique>] Kind of KindArg
+    | [<Unique>] Density of DensityArg
+    | [<Unique>] Background of BackgroundArg
+    | [<Unique>] Mnist_Dir of dir: string
     interface IArgParserTemplate with
         member a.Usage =
             match a with
+            | Kind _ -> "generated world to observe without --input (default dsprites)."
+            | Density _ -> "generated world's density (default ld)."
+            | Background _ -> "generated world's background (default none)."
+            | Mnist_Dir _ -> "folder with the MNIST IDX files."
             | Frame_Step _ -> "with --input: observe every k-th frame from the first (default: the step the model records, as 'train --frame-step k' saw them, else 1)."
             | Crop _ -> "with --input: observe this window of each frame, 'centre', W:H:X:Y in the input's pixels or 'whole' (default: the window the model records, as 'train --crop' saw it, else the whole frame)."
             | Rejection _ -> rejectionUsage
@@ -251,7 +259,7 @@ type GenerateArgs =
             | Threads _ -> threadsUsage
             | Boxes _ -> boxesUsage + " Drawn in the pictures and written to the latents."
             | Model _ -> "checkpoint (default: the embedded moving-dSprites LD model)."
-            | Input _ -> "a folder of images, a video file or a folder of videos (its first sequence) to condition on (default: a generated held-out LD sequence)."
+            | Input _ -> "a folder of images, a video file or a folder of videos (its first sequence) to condition on (default: a generated held-out sequence of --kind, --density and --background, moving dSprites LD unless they say)."
             | Observe _ -> "frames observed before imagining (default 5)."
             | Steps _ -> "frames to imagine (default 5)."
             | Out _ -> "output folder: sample-N.png/.gif, latents-N.json."

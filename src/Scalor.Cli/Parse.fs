@@ -175,7 +175,11 @@ type GenerateCommand =
       /// With Input: every FrameStep-th frame is observed (1: every frame; 0: as the model records, else 1).
       FrameStep: int
       /// With Input: the window of each frame to observe (None: as the model records, else the whole frame).
-      Crop: Scalor.IO.Crop.Crop option }
+      Crop: Scalor.IO.Crop.Crop option
+      /// Without Input: the generated world observed (its length is set to Observe + Steps), as `TrackCommand.World`.
+      World: World.WorldConfig
+      /// Folder with the MNIST IDX files (null: the cache, fetched when missing).
+      MnistDir: string }
     /// With the frame step and window to see footage with (`FootageView`).
     member c.WithView(frameStep, crop) = { c with FrameStep = frameStep; Crop = crop }
 
@@ -525,6 +529,12 @@ let private generateCommand (r: ParseResults<GenerateArgs>) =
     if frameStep > 1 && not (r.Contains GenerateArgs.Input) then usage "--frame-step applies to --input; a generated world draws its own motion"
     let crop = r.TryGetResult GenerateArgs.Crop |> Option.map (oneWindowOf "generate")
     if crop.IsSome && not (r.Contains GenerateArgs.Input) then usage "--crop applies to --input; a generated world is already the model's square"
+    let world = [ r.Contains GenerateArgs.Kind; r.Contains GenerateArgs.Density; r.Contains GenerateArgs.Background; r.Contains GenerateArgs.Mnist_Dir ]
+    if List.contains true world && r.Contains GenerateArgs.Input then usage "--kind, --density, --background and --mnist-dir describe the generated world observed without --input"
+    if List.contains true world && r.Contains GenerateArgs.From_Scratch then usage "--kind, --density, --background and --mnist-dir describe a world to observe; --from-scratch observes none"
+    let density = densityOf (r.GetResult(GenerateArgs.Density, DensityArg.Ld))
+    let kind = kindOf (r.GetResult(GenerateArgs.Kind, KindArg.Dsprites))
+    let background = backgroundOf (r.GetResult(GenerateArgs.Background, BackgroundArg.None))
     Generate
         { Model = r.TryGetResult GenerateArgs.Model |> Option.toObj
           Input = r.TryGetResult GenerateArgs.Input |> Option.toObj
@@ -536,7 +546,9 @@ let private generateCommand (r: ParseResults<GenerateArgs>) =
           Threads = threadsOf (r.TryGetResult GenerateArgs.Threads)
           MaskBoxes = r.GetResult(GenerateArgs.Boxes, BoxesArg.Mask) = BoxesArg.Mask
           FrameStep = frameStep
-          Crop = crop }
+          Crop = crop
+          World = { World.defaultConfig with Kind = kind; Density = density; Background = background }
+          MnistDir = r.TryGetResult GenerateArgs.Mnist_Dir |> Option.toObj }
 
 let private evalCommand (r: ParseResults<EvalArgs>) =
     let byIou = r.GetResult(EvalArgs.Match, MatchArg.Distance) = MatchArg.Iou

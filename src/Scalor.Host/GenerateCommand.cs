@@ -33,7 +33,10 @@ public static class GenerateCommand
         {
             if (cmd.Input is null)
             {
-                truth = World.sequence(World.create(WithLength(total), null), World.sequenceSeed(cmd.Seed, 0));
+                // The world the command line names (moving dSprites LD by default), from seeds never used in training.
+                var world = DataCommand.CreateWorld(World.withLength(total, cmd.World), "test", cmd.MnistDir, Console.Error.WriteLine);
+                if (size != cmd.World.ViewSize) throw new UserError($"the model expects {size}×{size} frames; generated worlds are {cmd.World.ViewSize}×{cmd.World.ViewSize}");
+                truth = World.sequence(world, World.sequenceSeed(cmd.Seed, 0));
                 seq = Train.batchOf([truth]);
             }
             else
@@ -101,8 +104,6 @@ public static class GenerateCommand
         }
         return 0;
     }
-
-    static World.WorldConfig WithLength(int length) => World.withLength(length, World.defaultConfig);
 
     static Track.TrackedObject[] Objects(Scalor.Model.Scalor.Nets nets, Generate.Frame f) =>
         Track.objectsOf(f.Objects, Track.rendering(nets, f.Objects), 0, 0.5f, Microsoft.FSharp.Collections.SetModule.Empty<long>());

@@ -287,6 +287,17 @@ let tests =
                 | UsageError m -> Expect.stringContains m "--frame-step" (sprintf "names the option for %A" argv)
                 | other -> failtestf "expected a usage error for %A, got %A" argv other
 
+        testCase "generate: --kind, --density and --background name the generated world it observes, and only that" <| fun () ->
+            match parse [| "generate"; "--out"; "g"; "--kind"; "mnist"; "--density"; "md"; "--background"; "dynamic" |], parse [| "generate"; "--out"; "g" |] with
+            | Run(Generate g), Run(Generate d) ->
+                Expect.equal (g.World.Kind, g.World.Density, g.World.Background) (Scalor.Worlds.World.Mnist, Scalor.Worlds.World.md, Scalor.Worlds.World.DynamicBackground) "the world named"
+                Expect.equal d.World Scalor.Worlds.World.defaultConfig "moving dSprites LD without a background by default, as before"
+            | other -> failtestf "unexpected %A" other
+            for argv in [ [| "generate"; "--out"; "g"; "--input"; "v.avi"; "--density"; "md" |]; [| "generate"; "--out"; "g"; "--from-scratch"; "--background"; "dynamic" |] ] do
+                match parse argv with
+                | UsageError m -> Expect.stringContains m "--kind, --density, --background and --mnist-dir" (sprintf "%A: footage or no observation has no generated world" argv)
+                | other -> failtestf "expected a usage error for %A, got %A" argv other
+
         testCase "--crop: a window or the centre for footage; train and eval take several, track one" <| fun () ->
             let window = Scalor.IO.Crop.Window { Width = 240; Height = 240; Left = 100; Top = 8 }
             match parse [| "train"; "--data"; "v.avi"; "--crop"; "240:240:100:8"; "--crop"; "centre" |] with

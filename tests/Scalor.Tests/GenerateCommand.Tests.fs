@@ -12,7 +12,8 @@ open Scalor.Tests.CommandFiles
 let private command out masks : Parse.GenerateCommand =
     { Model = null; Input = null; Observe = 4; Steps = 3; Out = out; FromScratch = false; Samples = 1; Discovery = 0.0
       MostLikely = true; Seed = 1000001UL; DuplicateShare = None; ExplainedShare = None
-      Threads = Environment.ProcessorCount; MaskBoxes = masks; FrameStep = 1; Crop = None }
+      Threads = Environment.ProcessorCount; MaskBoxes = masks; FrameStep = 1; Crop = None
+      World = Scalor.Worlds.World.defaultConfig; MnistDir = null }
 
 /// (frame, id) → (imagined, box, scale_x, visible_px) of a latents file.
 let private latents (path: string) =
@@ -51,6 +52,19 @@ let tests =
                 let boxes (m: Map<_, bool * float[] * float * float>) = m.Values |> Seq.map (fun (_, b, _, _) -> b)
                 Expect.isLessThan (meanArea (boxes imagined)) (0.8 * meanArea (boxes (glimpses |> Map.filter (fun k _ -> imagined.ContainsKey k)))) "imagined mask boxes are tighter than glimpses"
     
+        testCase "the generated world observed is the one named: VLD's few objects, MD's crowd" <| fun () ->
+            inTempDir "scalor-generate-world" <| fun dir ->
+                // positions.json counts the model's objects matched to true ones at the last observed frame, per step.
+                let matched name (density: Scalor.Worlds.World.Density) =
+                    let out = Path.Combine(dir, name)
+                    let world = { Scalor.Worlds.World.defaultConfig with Density = density }
+                    Expect.equal (GenerateCommand.Run { command out true with Steps = 2; World = world }) 0 "generate succeeds"
+                    use doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(out, "positions.json")))
+                    [ for c in doc.RootElement.GetProperty("objects").EnumerateArray() -> c.GetInt32() ]
+                let vld, md = matched "vld" Scalor.Worlds.World.vld, matched "md" Scalor.Worlds.World.md
+                Expect.all vld (fun n -> n >= 1 && n <= Scalor.Worlds.World.vld.MaxObjects) (sprintf "VLD holds at most %d objects to match: %A" Scalor.Worlds.World.vld.MaxObjects vld)
+                Expect.isGreaterThan md.[0] Scalor.Worlds.World.vld.MaxObjects (sprintf "MD's crowd gives more matches than VLD could: %A" md)
+
         testCase "--input with --frame-step and --crop observes the window of every k-th frame, as a folder of those windows" <| fun () ->
             inTempDir "scalor-generate-input" <| fun dir ->
                 // A held-out LD sequence of 8 frames placed at (16, 0) in 96×64 frames, and its frames 1, 3, 5, 7 alone.
