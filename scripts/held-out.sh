@@ -5,6 +5,8 @@
 # THREADS=N gives every command N CPU threads (default: all cores), e.g. beside a training run.
 # SEED=S and SEQUENCES=N give another held-out set (default: seed 1000001, 50 sequences), e.g. the README's second set:
 # SEED=1000002 SEQUENCES=200. Seeds from 1000001 up are held out; training uses 1 to a few dozen, validation 3000001 up.
+# ONLY=TEXT keeps the rows whose setting names TEXT, e.g. ONLY=BG for the dynamic-background row alone (the same
+# commands, so the same numbers, as the whole table's).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 dotnet tool restore >/dev/null
@@ -28,7 +30,14 @@ rows=(
   "MNIST LD|--kind mnist --density ld|models/checkpoints/mnist-ld||85.9%"
   "MNIST MD|--kind mnist --density md|models/checkpoints/mnist-md||86.9%"
   "dSprites LD, length 20 (LG)|--density ld --length 20|models/checkpoints/dsprites-ld-overlap||92.3%"
+  "dSprites LD, dynamic background (BG)|--density ld --background dynamic|models/checkpoints/dsprites-bg||91.9%"
 )
+if [ -n "${ONLY:-}" ]; then
+  kept=()
+  for row in "${rows[@]}"; do [[ "${row%%|*}" == *"$ONLY"* ]] && kept+=("$row"); done
+  [ ${#kept[@]} -gt 0 ] || { echo "held-out: no setting names '$ONLY'" >&2; exit 2; }
+  rows=("${kept[@]}")
+fi
 
 # field JSON FORMAT KEY...: the keys' values of a metrics JSON in FORMAT, the scores that are shares in percent.
 field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(sys.argv[2] % tuple(d[k] * (100 if k in ('mota', 'idf1', 'hota', 'precision', 'recall') else 1) for k in sys.argv[3:]))" "$@"; }
