@@ -256,6 +256,14 @@ let private backgroundOf =
     | Static -> World.StaticBackground
     | Dynamic -> World.DynamicBackground
 
+/// The generated world that --kind, --density and --background name: moving dSprites LD without a background unless
+/// they say (data, track and generate alike; train takes a mix of densities).
+let private namedWorld kind density background =
+    { World.defaultConfig with
+        Kind = kindOf (defaultArg kind KindArg.Dsprites)
+        Density = densityOf (defaultArg density DensityArg.Ld)
+        Background = backgroundOf (defaultArg background BackgroundArg.None) }
+
 /// A generated sequence is one array of frames, which .NET caps near 2 GB: refused before any work, not after it.
 let private checkSequenceBytes (length: int) (size: int) (remedy: string) =
     let bytes = int64 length * int64 size * int64 size * 3L
@@ -263,9 +271,8 @@ let private checkSequenceBytes (length: int) (size: int) (remedy: string) =
         usage "a sequence of %d frames of %d×%d is %.1f GB, and each is held whole in memory (at most 2 GB): %s" length size size (float bytes / 1e9) remedy
 
 let private dataCommand (r: ParseResults<DataArgs>) =
-    let density = densityOf (r.GetResult(DataArgs.Density, DensityArg.Ld))
-    let kind = kindOf (r.GetResult(DataArgs.Kind, KindArg.Dsprites))
-    let background = backgroundOf (r.GetResult(DataArgs.Background, BackgroundArg.None))
+    let named = namedWorld (r.TryGetResult DataArgs.Kind) (r.TryGetResult DataArgs.Density) (r.TryGetResult DataArgs.Background)
+    let density = named.Density
     let variant =
         match r.GetResult(DataArgs.Variant, VariantArg.Standard) with
         | Standard -> World.Standard
@@ -294,11 +301,8 @@ let private dataCommand (r: ParseResults<DataArgs>) =
             Some(max 1 (int (Math.Round(float density.MinObjects * area))), max 1 (int (Math.Round(float density.MaxObjects * area))))
         | Option.None -> Option.None
     let world =
-        { World.defaultConfig with
+        { named with
             ViewSize = size
-            Kind = kind
-            Density = density
-            Background = background
             Variant = variant
             Length = length
             ObjectCount = objects
@@ -454,9 +458,6 @@ let private exportCommand (r: ParseResults<ExportArgs>) =
           WeightsOnly = r.Contains ExportArgs.Weights_Only }
 
 let private trackCommand (r: ParseResults<TrackArgs>) =
-    let density = densityOf (r.GetResult(TrackArgs.Density, DensityArg.Ld))
-    let kind = kindOf (r.GetResult(TrackArgs.Kind, KindArg.Dsprites))
-    let background = backgroundOf (r.GetResult(TrackArgs.Background, BackgroundArg.None))
     let sequences = r.GetResult(TrackArgs.Sequences, 4)
     if sequences < 1 then usage "--sequences must be at least 1"
     let length = r.GetResult(TrackArgs.Length, 10)
@@ -487,7 +488,7 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
         { Model = r.TryGetResult TrackArgs.Model |> Option.toObj
           Input = r.TryGetResult TrackArgs.Input |> Option.toObj
           Out = r.GetResult TrackArgs.Out
-          World = { World.defaultConfig with Kind = kind; Density = density; Background = background; Length = length }
+          World = { namedWorld (r.TryGetResult TrackArgs.Kind) (r.TryGetResult TrackArgs.Density) (r.TryGetResult TrackArgs.Background) with Length = length }
           Sequences = sequences
           Seed = uint64 (r.GetResult(TrackArgs.Seed, 1000001L))
           Latents = r.Contains TrackArgs.Latents
@@ -532,9 +533,6 @@ let private generateCommand (r: ParseResults<GenerateArgs>) =
     let world = [ r.Contains GenerateArgs.Kind; r.Contains GenerateArgs.Density; r.Contains GenerateArgs.Background; r.Contains GenerateArgs.Mnist_Dir ]
     if List.contains true world && r.Contains GenerateArgs.Input then usage "--kind, --density, --background and --mnist-dir describe the generated world observed without --input"
     if List.contains true world && r.Contains GenerateArgs.From_Scratch then usage "--kind, --density, --background and --mnist-dir describe a world to observe; --from-scratch observes none"
-    let density = densityOf (r.GetResult(GenerateArgs.Density, DensityArg.Ld))
-    let kind = kindOf (r.GetResult(GenerateArgs.Kind, KindArg.Dsprites))
-    let background = backgroundOf (r.GetResult(GenerateArgs.Background, BackgroundArg.None))
     Generate
         { Model = r.TryGetResult GenerateArgs.Model |> Option.toObj
           Input = r.TryGetResult GenerateArgs.Input |> Option.toObj
@@ -547,7 +545,7 @@ let private generateCommand (r: ParseResults<GenerateArgs>) =
           MaskBoxes = r.GetResult(GenerateArgs.Boxes, BoxesArg.Mask) = BoxesArg.Mask
           FrameStep = frameStep
           Crop = crop
-          World = { World.defaultConfig with Kind = kind; Density = density; Background = background }
+          World = namedWorld (r.TryGetResult GenerateArgs.Kind) (r.TryGetResult GenerateArgs.Density) (r.TryGetResult GenerateArgs.Background)
           MnistDir = r.TryGetResult GenerateArgs.Mnist_Dir |> Option.toObj }
 
 let private evalCommand (r: ParseResults<EvalArgs>) =

@@ -98,6 +98,15 @@ public static class DataCommand
         for (var i = 0; i < sequences.Count; i++) WriteSequence(outDir, SequenceName(i), sequences[i], cfg, writeImages);
     }
 
+    /// <summary>The held-out world that <c>track</c> and <c>generate</c> observe without <c>--input</c> (MNIST digits from
+    /// the test files), refused before any work, a digit fetch included, when a model that sees size×size frames
+    /// cannot see its frames.</summary>
+    public static World.World HeldOutWorld(World.WorldConfig cfg, int size, string? mnistDir)
+    {
+        if (size != cfg.ViewSize) throw new UserError($"the model expects {size}×{size} frames; generated worlds are {cfg.ViewSize}×{cfg.ViewSize}");
+        return CreateWorld(cfg, "test", mnistDir, Console.Error.WriteLine);
+    }
+
     public static World.World CreateWorld(World.WorldConfig cfg, string split, string? mnistDir, Action<string> log) =>
         CreateWorlds([cfg], split, mnistDir, log)[0];
 

@@ -34,8 +34,7 @@ public static class GenerateCommand
             if (cmd.Input is null)
             {
                 // The world the command line names (moving dSprites LD by default), from seeds never used in training.
-                if (size != cmd.World.ViewSize) throw new UserError($"the model expects {size}×{size} frames; generated worlds are {cmd.World.ViewSize}×{cmd.World.ViewSize}");
-                var world = DataCommand.CreateWorld(World.withLength(total, cmd.World), "test", cmd.MnistDir, Console.Error.WriteLine);
+                var world = DataCommand.HeldOutWorld(World.withLength(total, cmd.World), size, cmd.MnistDir);
                 truth = World.sequence(world, World.sequenceSeed(cmd.Seed, 0));
                 seq = Train.batchOf([truth]);
             }

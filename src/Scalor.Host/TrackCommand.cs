@@ -59,8 +59,7 @@ public static partial class TrackCommand
         if (cmd.Input is null)
         {
             // A generated world with seeds never used in training, its truth written beside the results.
-            var world = DataCommand.CreateWorld(cmd.World, "test", cmd.MnistDir, Console.Error.WriteLine);
-            if (size != cmd.World.ViewSize) throw new UserError($"the model expects {size}×{size} frames; generated worlds are {cmd.World.ViewSize}×{cmd.World.ViewSize}");
+            var world = DataCommand.HeldOutWorld(cmd.World, size, cmd.MnistDir);
             gtDir = Path.Combine(outDir, "gt");
             var seqs = Enumerable.Range(0, cmd.Sequences).Select(i => World.sequence(world, World.sequenceSeed(cmd.Seed, i))).ToArray();
             DataCommand.WriteDataset(gtDir, seqs, cmd.World, writeImages: false);
