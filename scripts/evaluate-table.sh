@@ -11,7 +11,7 @@
 # The column "MOTA, 95% interval" is the percentile bootstrap over the row's sequences that track prints (README,
 # "Evaluation"): how far the row's MOTA would move on as many other sequences of its world.
 # A second table gives the same settings with `track --backfill` (README "Tracking"): the same model's tracks
-# completed offline by a backward pass over each sequence.
+# completed offline by a backward pass over each sequence, with the interval of its MOTA as the first table's.
 # Usage: scripts/evaluate-table.sh [OUT_DIR]   (about 12 minutes on 2 idle cores)
 # THREADS, SEED, SEQUENCES and ONLY as scripts/held-out.sh says, e.g. SEED=1000002 SEQUENCES=200 for the README's second set
 # (four times the time).
@@ -42,9 +42,9 @@ for row in "${rows[@]}"; do
   echo "| $name | $label | $main | $shown | $official | $paper |"
   # shellcheck disable=SC2086
   "$host" track "${t[@]}" "${model[@]}" $world $opts "${held[@]}" --no-pictures --backfill --out "$dir-backfill" > /dev/null
-  backfill+=("| $name | $(field "$dir-backfill/metrics.json" "%.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.3f" mota idf1 hota precision recall count_mae) | $(field "$dir-scalor/metrics.json" "%.1f%%" mota) | $paper |")
+  backfill+=("| $name | $(field "$dir-backfill/metrics.json" "%.1f%%" mota) | $(interval "$dir-backfill/metrics.json") | $(field "$dir-backfill/metrics.json" "%.1f%% | %.1f%% | %.1f%% | %.1f%% | %.3f" idf1 hota precision recall count_mae) | $(field "$dir-scalor/metrics.json" "%.1f%%" mota) | $paper |")
 done
 echo
-echo "| setting, \`track --backfill\` | MOTA | IDF1 | HOTA | precision | recall | count-MAE | MOTA online (above) | paper MOTA (Table 1) |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| setting, \`track --backfill\` | MOTA | MOTA, 95% interval | IDF1 | HOTA | precision | recall | count-MAE | MOTA online (above) | paper MOTA (Table 1) |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${backfill[@]}"
