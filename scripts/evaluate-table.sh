@@ -13,7 +13,7 @@
 # A second table gives the same settings with `track --backfill` (README "Tracking"): the same model's tracks
 # completed offline by a backward pass over each sequence, with the interval of its MOTA as the first table's.
 # Usage: scripts/evaluate-table.sh [OUT_DIR]   (about 12 minutes on 2 idle cores)
-# THREADS, SEED, SEQUENCES and ONLY as scripts/held-out.sh says, e.g. SEED=1000002 SEQUENCES=200 for the README's second set
+# THREADS, SEED, SEQUENCES, ONLY and SCALOR_HOST as scripts/held-out.sh says, e.g. SEED=1000002 SEQUENCES=200 for the README's second set
 # (four times the time).
 # shellcheck source=scripts/held-out.sh
 source "$(dirname "$0")/held-out.sh"

@@ -8,7 +8,7 @@
 # likelihood terms; the MSE and the NLLs come from the model's own inference pass (the official rejection), as
 # training computes them.
 # Usage: scripts/evaluate-table2.sh [OUT_DIR]   (38 minutes with THREADS=1 beside a training run)
-# THREADS, SEED, SEQUENCES and ONLY as scripts/held-out.sh says.
+# THREADS, SEED, SEQUENCES, ONLY and SCALOR_HOST as scripts/held-out.sh says.
 # SAMPLES=K sets the importance samples of the NLL bound (default 16, eval's default).
 # shellcheck source=scripts/held-out.sh
 source "$(dirname "$0")/held-out.sh"
