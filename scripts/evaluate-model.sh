@@ -5,13 +5,13 @@
 # (MSE, NLL), and conditional generation against the constant-position baseline (12 sequences × 4 samples, and the most likely future of each).
 # Usage: scripts/evaluate-model.sh [CHECKPOINT] [OUT_DIR]   (about 3 minutes on 2 idle cores)
 # THREADS=N gives every command N CPU threads (default: all cores), e.g. beside a training run.
+# SCALOR_HOST names the scalor-host to run (scripts/host.sh; default: build the tree's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:-}
 out=${2:-out/evaluate}
-dotnet tool restore >/dev/null
-dotnet build src/Scalor.Host -c Release -v q -nologo >/dev/null
-host=src/Scalor.Host/bin/Release/net10.0/scalor-host
+# shellcheck source=scripts/host.sh
+source scripts/host.sh
 t=(); [ -n "${THREADS:-}" ] && t=(--threads "$THREADS")
 m=(); [ -n "$model" ] && m=(--model "$model")
 mkdir -p "$out"

@@ -5,18 +5,13 @@
 # THREADS=N gives every command N CPU threads (default: all cores), e.g. beside a training run.
 # SEED=S and SEQUENCES=N give another held-out set (default: seed 1000001, 50 sequences), e.g. the README's second set:
 # SEED=1000002 SEQUENCES=200. Seeds from 1000001 up are held out; training uses 1 to a few dozen, validation 3000001 up.
-# SCALOR_HOST names the scalor-host to run, as in the other scripts (default: build and use src/Scalor.Host's Release
-# build; a copy elsewhere lets the tables run while the tree is rebuilt).
+# SCALOR_HOST names the scalor-host to run (scripts/host.sh; default: build the tree's).
 # ONLY=TEXT keeps the rows whose setting names TEXT, e.g. ONLY=BG for the dynamic-background row alone (the same
 # commands, so the same numbers, as the whole table's).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-host=${SCALOR_HOST:-}
-if [ -z "$host" ]; then
-  dotnet tool restore >/dev/null
-  dotnet build src/Scalor.Host -c Release -v q -nologo >/dev/null
-  host=src/Scalor.Host/bin/Release/net10.0/scalor-host
-fi
+# shellcheck source=scripts/host.sh
+source scripts/host.sh
 t=(); [ -n "${THREADS:-}" ] && t=(--threads "$THREADS")
 held=(--seed "${SEED:-1000001}" --sequences "${SEQUENCES:-50}")
 

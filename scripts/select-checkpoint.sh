@@ -32,11 +32,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 folder=${1:?give the checkpoint folder and the world options}
 shift
-host=${SCALOR_HOST:-}
-if [ -z "$host" ]; then
-  dotnet tool restore >/dev/null && dotnet build src/Scalor.Host -c Release -v q -nologo >/dev/null
-  host=src/Scalor.Host/bin/Release/net10.0/scalor-host
-fi
+# shellcheck source=scripts/host.sh
+source scripts/host.sh
 t=(); [ -n "${THREADS:-}" ] && t=(--threads "$THREADS")
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

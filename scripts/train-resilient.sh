@@ -23,11 +23,8 @@ if [ -z "$run" ]; then
   echo "train-resilient: give the run folder with --out RUN (it is where --resume looks)" >&2
   exit 2
 fi
-host=${SCALOR_HOST:-}
-if [ -z "$host" ]; then
-  dotnet tool restore >/dev/null && dotnet build src/Scalor.Host -c Release -v q -nologo >/dev/null || exit 1
-  host=src/Scalor.Host/bin/Release/net10.0/scalor-host
-fi
+# shellcheck source=scripts/host.sh
+source scripts/host.sh
 
 latest() { ls "$run"/checkpoints/ckpt-*.safetensors 2>/dev/null | sort | tail -1; }
 
