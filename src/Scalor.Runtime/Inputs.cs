@@ -21,7 +21,7 @@ public sealed record TiledSource(string Name, int Width, int Height, IReadOnlyLi
 }
 
 /// <summary>Inputs to track: a dataset folder in the MOTChallenge layout (its ground truth is used for the
-/// evaluation), a folder of images (one sequence, in name order), a video file decoded by ffmpeg, or a folder of
+/// evaluation), a folder of images (one sequence, in name order), one image (a sequence of one frame), a video file decoded by ffmpeg, or a folder of
 /// video files (each a sequence named for its file, in name order), or a stream ffmpeg reads from a URL (a camera's
 /// <c>rtsp://</c>, <c>http://</c>, <c>udp://</c>; <see cref="IsStream"/>), of a length known only when it ends. Frames
 /// are resized to the model's input size; boxes are reported in the original pixels. With a frame step k, every
@@ -113,7 +113,7 @@ public static class Inputs
 
     /// <summary>Where the sequences of <paramref name="path"/> are: a dataset's sequence folders (<c>SEQ/img1</c>; its
     /// ground truth is <paramref name="gtDir"/>), a dataset written without its images (<c>data --no-images</c>: the
-    /// frames are in its pack, <see cref="PackFrames"/>), a folder of videos, a folder of images, or one video.</summary>
+    /// frames are in its pack, <see cref="PackFrames"/>), a folder of videos, a folder of images, one image, or one video.</summary>
     static List<T> Locate<T>(string path, int frameStep, out string? gtDir, Func<string, Frames, List<T>> folder, Func<string, List<T>> video)
     {
         if (frameStep < 1) throw new ArgumentOutOfRangeException(nameof(frameStep), "a frame step is at least 1");
@@ -149,6 +149,9 @@ public static class Inputs
             }
             return folder(Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path))), ImagesOf(path, frameStep));
         }
+        // One image is a sequence of one frame, named for its file: it had gone to ffmpeg as a video, and without
+        // ffmpeg a PNG was refused as "ffprobe is not installed".
+        if (File.Exists(path) && IsImage(path)) return folder(Path.GetFileNameWithoutExtension(path), ImageFile(path));
         if (File.Exists(path)) return video(path);
         throw new FileNotFoundException($"input '{path}' not found", path);
     }
@@ -273,6 +276,16 @@ public static class Inputs
         if (files.Count == 0) throw new InvalidDataException($"no images (png, jpg, bmp) or videos in '{dir}'");
         var first = Read(files[0]);
         return new Frames(dir, [.. files.Select(f => (f, (Func<ImageResult>)(() => Read(f))))], first.Width, first.Height);
+    }
+
+    /// <summary>Whether <paramref name="file"/> is named as an image (png, jpg, jpeg, bmp; any case).</summary>
+    static bool IsImage(string file) => ImageExtensions.Contains(Path.GetExtension(file).ToLowerInvariant());
+
+    /// <summary>One image file as the frames of a sequence of one.</summary>
+    static Frames ImageFile(string file)
+    {
+        var img = Read(file);
+        return new Frames(file, [(file, () => img)], img.Width, img.Height);
     }
 
     /// <summary>The file name of a dataset's pack (<c>scalor-host data</c>), beside its sequence folders.</summary>

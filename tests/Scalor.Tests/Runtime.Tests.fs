@@ -49,6 +49,25 @@ let tests =
                 IO.File.WriteAllText(IO.Path.Combine(dir, "clip.mp4"), "not decoded")
                 Expect.equal (read 1 None) [ for t in 0 .. 6 -> t, 10 * t + 5 ] "the images, the video aside"
 
+        testCase "one image is a sequence of one frame, named for its file, read as the folder reads it" <| fun () ->
+            let brighter t (img: Scalor.Host.Rgb) = for y in 0 .. 63 do for x in 64 .. 127 do img.Set(x, y, (byte (10 * t + 6), 0uy, 0uy))
+            withImages "scalor-image" 1 128 64 brighter <| fun dir ->
+                let file = IO.Path.Combine(dir, "000.png")
+                let read path =
+                    let mutable gt = null
+                    let sources = Inputs.Open(path, 32, &gt)
+                    gt, [ for s in sources -> s.Length, (s.Width, s.Height), List.ofSeq s.Frames ]
+                let gt, one = read file
+                Expect.equal (Inputs.Open(file, 32, ref null)).[0].Name "000" "named for the file"
+                Expect.isNull gt "no ground truth"
+                Expect.equal one (snd (read dir)) "the pixels, the size and the one frame of the folder holding it"
+                // Without ffmpeg it had gone to ffprobe as a video; a file that is no image says so in one line.
+                let broken = IO.Path.Combine(dir, "broken.PNG")
+                IO.File.WriteAllText(broken, "not an image")
+                let e = Expect.throwsC (fun () -> Inputs.Open(broken, 32, ref null) |> ignore) id
+                Expect.isTrue (e :? IO.InvalidDataException) "a data error (one line, exit 1)"
+                Expect.stringContains e.Message "broken.PNG: not a readable image" "named"
+
         testCase "a dataset written without its images is read from its pack: the frames of the one written with them" <| fun () ->
             let write dir images =
                 let argv = [ "data"; "--density"; "vld"; "--sequences"; "3"; "--length"; "4"; "--seed"; "5"; "--out"; dir ] @ (if images then [] else [ "--no-images" ])
