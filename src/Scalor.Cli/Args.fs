@@ -207,7 +207,7 @@ type TrackArgs =
             | Provider _ -> "ONNX Runtime execution provider: auto (DirectML on Windows, CUDA where present, else CPU), cpu, cuda, directml."
             | Capacity _ -> "object slots, the most objects tracked at once, on either runtime (default: the model's, 128); track says when they were all in use, where objects found beyond them were not tracked."
             | Model _ -> "checkpoint to track with, or a model exported with scalor-host export (model.onnx: run on ONNX Runtime, with the capacity and rejection it was exported with; pictures when exported with --render) (default: the embedded moving-dSprites LD model)."
-            | Input _ -> "a dataset folder (MOTChallenge layout), a folder of images, a video file (decoded with ffmpeg), a folder of videos (each a sequence), or a stream's URL (rtsp://, http://, udp://; tracked until it ends or Ctrl-C). Default: a generated held-out world."
+            | Input _ -> "a dataset folder (MOTChallenge layout), a folder of images, one image (a sequence of one frame), a video file (decoded with ffmpeg), a folder of videos (each a sequence), or a stream's URL (rtsp://, http://, udp://; tracked until it ends or Ctrl-C). Default: a generated held-out world."
             | Out _ -> "output folder: results/<seq>.txt, pictures/, metrics.json when ground truth exists."
             | Kind _ -> "generated world without --input (default dsprites)."
             | Density _ -> "generated world's density (default ld)."
