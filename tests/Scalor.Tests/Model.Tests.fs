@@ -708,5 +708,31 @@ let tests =
                 Expect.isLessThanOrEqual many.ImportanceWeighted (many.SampledNegElbo + 1e-6) "log-mean-exp ≥ mean (Jensen)"
                 let one = Elbo.nll nets (new torch.Generator(5UL)) 1 x
                 Expect.floatClose Accuracy.high one.ImportanceWeighted one.SampledNegElbo "K = 1: the bound is the sample"
+
+            testCase "the bounds keep of each frame only their terms: the same numbers as from the whole forward pass" <| fun () ->
+                // nll runs the frames itself to free each frame's maps and images as it goes; Scalor.forward keeps them all.
+                let nets = Scalor.create { Config.toy64 with BatchSize = 1 } 9L
+                let w = Scalor.Worlds.World.create { Scalor.Worlds.World.defaultConfig with Length = 4 } None
+                let x = Train.batchOf [| Scalor.Worlds.World.sequence w 22UL |]
+                let k = 3
+                let lean = Elbo.nll nets (new torch.Generator(7UL)) k x
+                use _ = torch.no_grad()
+                let c = nets.Config
+                let opts: Scalor.StepOptions =
+                    { Tau = c.TauEnd; PresPrior = c.PresPriorEnd; Training = false; Detach = true; Sampling = Scalor.Sample(new torch.Generator(7UL)); Discover = true
+                      FixedAlpha = None; SkipZeroCells = false; DuplicateShare = Discovery.noDuplicateTest; SparseFloor = None }
+                let xs = x.expand(int64 k, -1L, -1L, -1L, -1L).contiguous()
+                let frames = Scalor.forward nets opts xs
+                let sum (pick: Scalor.Frame -> torch.Tensor) = torch.stack(frames |> List.map pick |> Array.ofList, 1L).sum(1L)
+                let ll = sum (fun f -> f.LogLike)
+                let kl = sum (fun f -> f.KlWhat + f.KlWhere + f.KlDepth + f.KlPres + f.KlBg)
+                let logw = ll + sum (fun f -> f.LogImportance)
+                let pixels = float (4L * 64L * 64L)
+                let v (s: torch.Tensor) = float (s.item<float32>())
+                Expect.equal lean.NegElbo (-(v ((ll - kl).mean())) / pixels) "negative ELBO"
+                Expect.equal lean.ImportanceWeighted (-(v (torch.logsumexp(logw, 0L)) - log (float k)) / pixels) "importance-weighted"
+                Expect.equal lean.SampledNegElbo (-(v (logw.mean())) / pixels) "sampled"
+                let recon = torch.stack(frames |> List.map (fun f -> f.Recon) |> Array.ofList, 1L)
+                Expect.equal lean.Mse (v ((recon - xs).pow(torch.tensor(2.0f)).mean())) "MSE"
         ]
     ]

@@ -57,14 +57,36 @@ let nll (nets: Scalor.Nets) (gen: torch.Generator) (k: int) (seq: Tensor) =
     let opts: Scalor.StepOptions =
         { Tau = c.TauEnd; PresPrior = c.PresPriorEnd; Training = false; Detach = true; Sampling = Scalor.Sample gen; Discover = true; FixedAlpha = None; SkipZeroCells = false
           DuplicateShare = Discovery.noDuplicateTest; SparseFloor = None }
-    let frames = Scalor.forward nets opts x
-    let sum (pick: Scalor.Frame -> Tensor) = torch.stack(frames |> List.map pick |> Array.ofList, 1L).sum(1L)
-    let ll = sum (fun f -> f.LogLike)
-    let kl = sum (fun f -> f.KlWhat + f.KlWhere + f.KlDepth + f.KlPres + f.KlBg)
-    let logw = ll + sum (fun f -> f.LogImportance)
+    // `Scalor.forward` as it runs each frame, keeping of a frame only its terms [K] and reconstruction [K; 3; H; W]:
+    // the frames' maps and images for K samples had stayed to the end.
+    let enc =
+        // The encoder's activations for K·T frames are freed once it has encoded them.
+        use encScope = torch.NewDisposeScope()
+        let e = Networks.encodeSequence nets.Encoder x
+        encScope.MoveToOuter(e) |> ignore
+        e
+    let mutable state = Scalor.emptyObjects c (int64 k)
+    let mutable bg = None
+    let kept =
+        [ for i in 0 .. int t - 1 do
+            use frameScope = torch.NewDisposeScope()
+            let f, (zBg, hBg) = Scalor.frame nets opts i (x.select(1L, int64 i)) (enc.select(1L, int64 i)) state bg
+            let kl = f.KlWhat + f.KlWhere + f.KlDepth + f.KlPres + f.KlBg
+            let ob = f.Objects
+            frameScope.MoveToOuter(
+                [| f.LogLike; kl; f.LogImportance; f.Recon; zBg; hBg
+                   ob.What; ob.Where; ob.WhereBias; ob.Depth; ob.Pres; ob.TrackH; ob.PriorH; ob.PriorC; ob.Cum; ob.Ids; ob.Mask |]
+                |> Array.map (fun t -> t :> System.IDisposable))
+            state <- ob
+            bg <- Some(zBg, hBg)
+            yield f.LogLike, kl, f.LogImportance, f.Recon ]
+    let sum (pick: Tensor * Tensor * Tensor * Tensor -> Tensor) = torch.stack(kept |> List.map pick |> Array.ofList, 1L).sum(1L)
+    let ll = sum (fun (l, _, _, _) -> l)
+    let kl = sum (fun (_, k, _, _) -> k)
+    let logw = ll + sum (fun (_, _, i, _) -> i)
     let pixels = float (t * h * w)
     let v (s: Tensor) = float (s.item<float32>())
-    let recon = torch.stack(frames |> List.map (fun f -> f.Recon) |> Array.ofList, 1L)
+    let recon = torch.stack(kept |> List.map (fun (_, _, _, r) -> r) |> Array.ofList, 1L)
     { NegElbo = -(v ((ll - kl).mean())) / pixels
       ImportanceWeighted = -(v (torch.logsumexp(logw, 0L)) - log (float k)) / pixels
       SampledNegElbo = -(v (logw.mean())) / pixels
