@@ -57,29 +57,17 @@ let nll (nets: Scalor.Nets) (gen: torch.Generator) (k: int) (seq: Tensor) =
     let opts: Scalor.StepOptions =
         { Tau = c.TauEnd; PresPrior = c.PresPriorEnd; Training = false; Detach = true; Sampling = Scalor.Sample gen; Discover = true; FixedAlpha = None; SkipZeroCells = false
           DuplicateShare = Discovery.noDuplicateTest; SparseFloor = None }
-    // `Scalor.forward` as it runs each frame, keeping of a frame only its terms [K] and reconstruction [K; 3; H; W]:
-    // the frames' maps and images for K samples had stayed to the end.
+    // Of each frame only its terms [K] and reconstruction [K; 3; H; W] stay (`Scalor.forward` keeps the frames' maps and
+    // images for K samples to the end), and the encoder's activations for K·T frames are freed once it has encoded.
     let enc =
-        // The encoder's activations for K·T frames are freed once it has encoded them.
         use encScope = torch.NewDisposeScope()
         let e = Networks.encodeSequence nets.Encoder x
         encScope.MoveToOuter(e) |> ignore
         e
-    let mutable state = Scalor.emptyObjects c (int64 k)
-    let mutable bg = None
     let kept =
-        [ for i in 0 .. int t - 1 do
-            use frameScope = torch.NewDisposeScope()
-            let f, (zBg, hBg) = Scalor.frame nets opts i (x.select(1L, int64 i)) (enc.select(1L, int64 i)) state bg
+        Scalor.forwardPicking nets opts x enc (fun f ->
             let kl = f.KlWhat + f.KlWhere + f.KlDepth + f.KlPres + f.KlBg
-            let ob = f.Objects
-            frameScope.MoveToOuter(
-                [| f.LogLike; kl; f.LogImportance; f.Recon; zBg; hBg
-                   ob.What; ob.Where; ob.WhereBias; ob.Depth; ob.Pres; ob.TrackH; ob.PriorH; ob.PriorC; ob.Cum; ob.Ids; ob.Mask |]
-                |> Array.map (fun t -> t :> System.IDisposable))
-            state <- ob
-            bg <- Some(zBg, hBg)
-            yield f.LogLike, kl, f.LogImportance, f.Recon ]
+            (f.LogLike, kl, f.LogImportance, f.Recon), [| f.LogLike; kl; f.LogImportance; f.Recon |])
     let sum (pick: Tensor * Tensor * Tensor * Tensor -> Tensor) = torch.stack(kept |> List.map pick |> Array.ofList, 1L).sum(1L)
     let ll = sum (fun (l, _, _, _) -> l)
     let kl = sum (fun (_, k, _, _) -> k)

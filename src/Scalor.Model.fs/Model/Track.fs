@@ -90,8 +90,7 @@ let step (nets: Scalor.Nets) (opts: Scalor.StepOptions) (state: State) (x: Tenso
 
 /// Moves a state's tensors out of `scope`, so a caller can release each frame's temporaries and keep the state.
 let keep (scope: DisposeScope) (state: State) =
-    let o = state.Objects
-    scope.MoveToOuter(o.Ids, o.What, o.Where, o.WhereBias, o.Depth, o.Pres, o.TrackH, o.PriorH, o.PriorC, o.Cum, o.Mask) |> ignore
+    scope.MoveToOuter(Scalor.tensorsOf state.Objects |> Array.map (fun t -> t :> System.IDisposable)) |> ignore
     for (h, c) in state.Lstm do scope.MoveToOuter(h, c) |> ignore
     match state.Background with
     | Some(z, h) -> scope.MoveToOuter(z, h) |> ignore
