@@ -711,6 +711,8 @@ let tests =
 
             testCase "the bounds keep of each frame only their terms: the same numbers as from the whole forward pass" <| fun () ->
                 // nll runs the frames itself to free each frame's maps and images as it goes; Scalor.forward keeps them all.
+                // nll encodes the sequence once for its K samples, forward K times: libtorch's kernels may sum in another
+                // order for another batch, so the numbers agree to float32's precision, not to the bit.
                 let nets = Scalor.create { Config.toy64 with BatchSize = 1 } 9L
                 let w = Scalor.Worlds.World.create { Scalor.Worlds.World.defaultConfig with Length = 4 } None
                 let x = Train.batchOf [| Scalor.Worlds.World.sequence w 22UL |]
@@ -729,10 +731,11 @@ let tests =
                 let logw = ll + sum (fun f -> f.LogImportance)
                 let pixels = float (4L * 64L * 64L)
                 let v (s: torch.Tensor) = float (s.item<float32>())
-                Expect.equal lean.NegElbo (-(v ((ll - kl).mean())) / pixels) "negative ELBO"
-                Expect.equal lean.ImportanceWeighted (-(v (torch.logsumexp(logw, 0L)) - log (float k)) / pixels) "importance-weighted"
-                Expect.equal lean.SampledNegElbo (-(v (logw.mean())) / pixels) "sampled"
+                let close = { absolute = 1e-6; relative = 1e-5 }
+                Expect.floatClose close lean.NegElbo (-(v ((ll - kl).mean())) / pixels) "negative ELBO"
+                Expect.floatClose close lean.ImportanceWeighted (-(v (torch.logsumexp(logw, 0L)) - log (float k)) / pixels) "importance-weighted"
+                Expect.floatClose close lean.SampledNegElbo (-(v (logw.mean())) / pixels) "sampled"
                 let recon = torch.stack(frames |> List.map (fun f -> f.Recon) |> Array.ofList, 1L)
-                Expect.equal lean.Mse (v ((recon - xs).pow(torch.tensor(2.0f)).mean())) "MSE"
+                Expect.floatClose close lean.Mse (v ((recon - xs).pow(torch.tensor(2.0f)).mean())) "MSE"
         ]
     ]

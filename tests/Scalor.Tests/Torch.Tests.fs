@@ -56,6 +56,30 @@ let tests =
             use y = torch.nn.functional.conv2d(x, w)
             Expect.sequenceEqual (y.data<float32>().ToArray()) [| 1f; 3f; 7f; 9f |] "1×2 box filter"
 
+        testCase "memory the tuned heap keeps after a free goes back to the system on release, and by the rule once a loop grew" <| fun () ->
+            Native.tuneAllocator ()
+            let rss () = (Native.residentBytes ()).Value
+            let mb = 1L <<< 20
+            // 64 blocks of 4 MB, written so their pages are resident, freed below a small block that holds the heap's top.
+            let churn () =
+                let blocks = [ for _ in 1 .. 64 -> torch.ones(mb) ]
+                let pin = torch.ones(16L)
+                for t in blocks do t.Dispose()
+                pin
+            let start = rss ()
+            use pin = churn ()
+            let kept = rss ()
+            Expect.isGreaterThan (kept - start) (128L * mb) "the tuned heap keeps the freed pages resident"
+            Expect.isTrue (Native.releaseFreeMemory ()) "glibc releases"
+            Expect.isLessThan (rss ()) (kept - 128L * mb) "released"
+            // The rule: its first round measures; a round that grew past the limit since then releases.
+            let rule = Native.releaseWhenGrown (64L * mb)
+            rule ()
+            use pin2 = churn ()
+            let grown = rss ()
+            rule ()
+            Expect.isLessThan (rss ()) (grown - 128L * mb) "released after the loop grew"
+
         testCase "TORCH_CPP_LOG_LEVEL names libtorch's C++ log level as PyTorch reads it; error by default" <| fun () ->
             for s, level in [ null, 2; "", 2; "INFO", 0; "0", 0; " warning ", 1; "1", 1; "ERROR", 2; "2", 2; "fatal", 3; "3", 3; "verbose", 2 ] do
                 Expect.equal (Native.logLevelOf s) level (sprintf "%A" s)

@@ -385,22 +385,26 @@ let tensorsOf (ob: Objects) =
 /// Runs a sequence [B; T; 3; H; W], encoded as `enc` [B; T; D; G; G], from an empty object list, and returns what
 /// `pick` takes of each frame, in order. Every frame's temporaries are released at its end but the state the next
 /// frame reads and the tensors `pick` names: autograd keeps its own references to what the backward pass needs,
-/// but .NET handles held until the end of the step would keep everything alive.
-let forwardPicking (m: Nets) (o: StepOptions) (seq: Tensor) (enc: Tensor) (pick: Frame -> 'a * Tensor[]) =
+/// but .NET handles held until the end of the step would keep everything alive. `afterFrame` runs once each frame's
+/// temporaries are released.
+let forwardPicking (m: Nets) (o: StepOptions) (seq: Tensor) (enc: Tensor) (pick: Frame -> 'a * Tensor[]) (afterFrame: unit -> unit) =
     let b, t = seq.shape.[0], int seq.shape.[1]
     let mutable state = emptyObjects m.Config b
     let mutable bg = None
     [ for i in 0 .. t - 1 do
-        use scope = torch.NewDisposeScope()
-        let f, (zBg, hBg) = frame m o i (seq.select(1L, int64 i)) (enc.select(1L, int64 i)) state bg
-        let picked, tensors = pick f
-        scope.MoveToOuter(Array.concat [ tensors; tensorsOf f.Objects; [| zBg; hBg |] ] |> Array.map (fun t -> t :> System.IDisposable))
-        state <- f.Objects
-        bg <- Some(zBg, hBg)
+        let picked =
+            use scope = torch.NewDisposeScope()
+            let f, (zBg, hBg) = frame m o i (seq.select(1L, int64 i)) (enc.select(1L, int64 i)) state bg
+            let picked, tensors = pick f
+            scope.MoveToOuter(Array.concat [ tensors; tensorsOf f.Objects; [| zBg; hBg |] ] |> Array.map (fun t -> t :> System.IDisposable))
+            state <- f.Objects
+            bg <- Some(zBg, hBg)
+            picked
+        afterFrame ()
         yield picked ]
 
 /// Runs a sequence [B; T; 3; H; W] from an empty object list. Returns the frames in order.
 let forward (m: Nets) (o: StepOptions) (seq: Tensor) =
     forwardPicking m o seq (Networks.encodeSequence m.Encoder seq) (fun f ->
         f, [| f.Recon; f.Foreground; f.AlphaFg; f.Background; f.LogLike; f.KlWhat; f.KlWhere; f.KlDepth; f.KlPres; f.KlBg; f.LogImportance
-              f.Accepted; f.Maps.Windows; f.Maps.X0; f.Maps.Y0; f.Maps.Index; f.MapOf |])
+              f.Accepted; f.Maps.Windows; f.Maps.X0; f.Maps.Y0; f.Maps.Index; f.MapOf |]) ignore
