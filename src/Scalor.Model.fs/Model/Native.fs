@@ -31,7 +31,7 @@ let residentBytes () =
 /// macOS). `tuneAllocator` keeps what libtorch frees for reuse, which suits a training step: the next step asks for the
 /// same sizes. A pass whose frames each hold a different number of objects asks for sizes a little off the last frame's,
 /// and what it keeps between frames lies between the holes, so the heap grows by frame (measured: `eval --data`'s
-/// likelihood bounds, 33 MB a frame of 16 samples, 4.1 GB at 40 frames). Returning the pages costs page faults when the
+/// likelihood bounds, 33 MB a frame of 16 samples, 4.1–4.4 GB at 40 frames). Returning the pages costs page faults when the
 /// memory is used again, so callers do it when the process has grown, not every frame.
 let releaseFreeMemory () =
     RuntimeInformation.IsOSPlatform OSPlatform.Linux
