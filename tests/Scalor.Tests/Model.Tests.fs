@@ -719,10 +719,7 @@ let tests =
                 let k = 3
                 let lean = Elbo.nll nets (new torch.Generator(7UL)) k x
                 use _ = torch.no_grad()
-                let c = nets.Config
-                let opts: Scalor.StepOptions =
-                    { Tau = c.TauEnd; PresPrior = c.PresPriorEnd; Training = false; Detach = true; Sampling = Scalor.Sample(new torch.Generator(7UL)); Discover = true
-                      FixedAlpha = None; SkipZeroCells = false; DuplicateShare = Discovery.noDuplicateTest; SparseFloor = None }
+                let opts = Elbo.nllOptions nets.Config (new torch.Generator(7UL))
                 let xs = x.expand(int64 k, -1L, -1L, -1L, -1L).contiguous()
                 let frames = Scalor.forward nets opts xs
                 let sum (pick: Scalor.Frame -> torch.Tensor) = torch.stack(frames |> List.map pick |> Array.ofList, 1L).sum(1L)

@@ -47,16 +47,18 @@ let loss (frames: Scalor.Frame list) (seq: Tensor) =
 /// z_pres binarised at 0.5 ([S] `phase_nll`). Both in nats, divided by T·H·W; the schedules at their end values.
 type Nll = { NegElbo: float; ImportanceWeighted: float; SampledNegElbo: float; Mse: float }
 
+/// The options `nll` runs the model with: the bounds are of the model as [S] infers, its rejection test alone,
+/// latents sampled from `gen`.
+let nllOptions (c: Config.ScalorConfig) (gen: torch.Generator) : Scalor.StepOptions =
+    { Tau = c.TauEnd; PresPrior = c.PresPriorEnd; Training = false; Detach = true; Sampling = Scalor.Sample gen; Discover = true; FixedAlpha = None; SkipZeroCells = false
+      DuplicateShare = Discovery.noDuplicateTest; SparseFloor = None }
+
 let nll (nets: Scalor.Nets) (gen: torch.Generator) (k: int) (seq: Tensor) =
     use _ = torch.no_grad()
     use scope = torch.NewDisposeScope()
-    let c = nets.Config
     let t, h, w = seq.shape.[1], seq.shape.[3], seq.shape.[4]
     let x = seq.expand(int64 k, -1L, -1L, -1L, -1L).contiguous()
-    // The bounds are of the model as [S] infers: its rejection test alone.
-    let opts: Scalor.StepOptions =
-        { Tau = c.TauEnd; PresPrior = c.PresPriorEnd; Training = false; Detach = true; Sampling = Scalor.Sample gen; Discover = true; FixedAlpha = None; SkipZeroCells = false
-          DuplicateShare = Discovery.noDuplicateTest; SparseFloor = None }
+    let opts = nllOptions nets.Config gen
     // Of each frame only its terms [K] and reconstruction [K; 3; H; W] stay (`Scalor.forward` keeps the frames' maps and
     // images for K samples to the end). The K samples share one sequence and the encoder samples nothing, so the
     // sequence is encoded once, T frames instead of K·T, and shared. The heap's free pages go back to the system when
