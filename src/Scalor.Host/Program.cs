@@ -22,6 +22,15 @@ public static class Program
                 return 2;
         }
         var command = ((Parse.Outcome.Run)outcome).Item;
+        // The output folder this run would create, removed again if the command fails before writing into it.
+        var created = (command switch
+        {
+            Parse.Command.Data d => d.Item.Out,
+            Parse.Command.Train t => t.Item.Out,
+            Parse.Command.Track t => t.Item.Out,
+            Parse.Command.Generate g => g.Item.Out,
+            _ => null,
+        }) is { } outDir ? Paths.FirstMissing(outDir) : null;
         try
         {
             return command switch
@@ -39,12 +48,14 @@ public static class Program
         }
         catch (Exception e) when (Describe(e) is { } line)
         {
+            Paths.RemoveIfEmpty(created);
             Console.Error.WriteLine($"scalor-host: error: {line}");
             return e is UserError u ? u.ExitCode : 1;
         }
         catch (Exception e)
         {
             // Anything else is a bug: one line for the user, the whole trace in a file for the report.
+            Paths.RemoveIfEmpty(created);
             Console.Error.WriteLine($"scalor-host: internal error: {e.GetType().Name}: {e.Message.Split('\n')[0].Trim()} (details: {CrashReport(args, e)})");
             return InternalErrorExitCode;
         }

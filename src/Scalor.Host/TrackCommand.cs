@@ -26,6 +26,8 @@ public static partial class TrackCommand
     public static int Run(Parse.TrackCommand cmd, Interrupt? interrupt = null, long heldTileBytes = HeldTileBytes)
     {
         torch.set_num_threads(cmd.Threads);
+        // A missing input is said before the model loads.
+        if (cmd.Input is { } input && !Inputs.Exists(input)) throw new UserError(Inputs.NotFound(input));
         var outDir = Paths.EnsureWritableDirectory(cmd.Out);
         // Stopped (Ctrl+C, SIGTERM), the sequence in hand ends at the frame in hand and is written as far as it went
         // (with --backfill it is left out: its passes need all of it); the sequences after it are not tracked. A

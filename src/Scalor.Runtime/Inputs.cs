@@ -153,8 +153,14 @@ public static class Inputs
         // ffmpeg a PNG was refused as "ffprobe is not installed".
         if (File.Exists(path) && IsImage(path)) return folder(Path.GetFileNameWithoutExtension(path), ImageFile(path));
         if (File.Exists(path)) return video(path);
-        throw new FileNotFoundException($"input '{path}' not found", path);
+        throw new FileNotFoundException(NotFound(path), path);
     }
+
+    /// <summary>Whether <paramref name="path"/> names something to open: a stream's URL, a folder or a file.</summary>
+    public static bool Exists(string path) => IsStream(path) || Directory.Exists(path) || File.Exists(path);
+
+    /// <summary>The error for an input that is not there.</summary>
+    public static string NotFound(string path) => $"input '{path}' not found";
 
     /// <summary>No resizing: frames at the input's own size (<see cref="OpenWhole"/>).</summary>
     const int Native = 0;

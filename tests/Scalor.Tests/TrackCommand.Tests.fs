@@ -407,6 +407,32 @@ let tests =
                     Expect.isNone third "the third not tracked"
                 | other -> failtestf "results %A" other
 
+        testCase "a command that fails before writing leaves no output folder behind; a folder that was there, or that holds a file, stays" <| fun () ->
+            inTempDir "scalor-track" <| fun dir ->
+                let missing = Path.Combine(dir, "no-such-input")
+                let fresh = Path.Combine(dir, "a", "b")
+                Expect.equal (Program.Main [| "track"; "--input"; missing; "--out"; fresh |]) 1 "a missing input is a user error"
+                Expect.isFalse (Directory.Exists(Path.Combine(dir, "a"))) "the folders the run made are gone"
+                let refused = refusalOf (fun () -> TrackCommand.Run { trackCommand fresh with Input = missing })
+                Expect.equal refused.Message (sprintf "input '%s' not found" missing) "one line naming the input"
+                Expect.isFalse (Directory.Exists fresh) "said before the output folder is made"
+                let existing = Path.Combine(dir, "existing")
+                Directory.CreateDirectory existing |> ignore
+                Expect.equal (Program.Main [| "track"; "--input"; missing; "--out"; existing |]) 1 "the same error"
+                Expect.isTrue (Directory.Exists existing) "a folder that was there stays"
+                // A file that is no checkpoint fails once track has made its output folder: the folders go again.
+                let bad = Path.Combine(dir, "bad.safetensors")
+                File.WriteAllText(bad, "not a checkpoint")
+                let made = Path.Combine(dir, "made", "out")
+                Expect.equal (Program.Main [| "track"; "--model"; bad; "--out"; made |]) 1 "a bad checkpoint is a user error"
+                Expect.isFalse (Directory.Exists(Path.Combine(dir, "made"))) "the folders track made are gone"
+                // Training from it: the run folder goes, the data beside it stays.
+                let data = Path.Combine(dir, "data")
+                Expect.equal (Program.Main [| "data"; "--sequences"; "1"; "--length"; "10"; "--out"; data |]) 0 "data written"
+                Expect.equal (Program.Main [| "train"; "--init"; bad; "--data"; data; "--out"; Path.Combine(data, "run"); "--steps"; "1" |]) 1 "a bad checkpoint is a user error"
+                Expect.isFalse (Directory.Exists(Path.Combine(data, "run"))) "no empty run folder"
+                Expect.isTrue (File.Exists(Path.Combine(data, "seq-0001", "gt", "gt.txt"))) "what was there stays"
+
         testCase "the embedded model is read from memory as its bytes would be from a file: header, shares and weights" <| fun () ->
             inTempDir "scalor-embedded" <| fun dir ->
                 let file = Path.Combine(dir, "default.safetensors")
