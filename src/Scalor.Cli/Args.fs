@@ -158,6 +158,9 @@ type BoxesArg =
 let private boxesUsage =
     "reported boxes: mask (default), the box of the pixels where the object's rendered alpha exceeds 0.3 (the official code's mask threshold), what the model draws; or glimpse, the z_where window it draws in (larger). An object with no such pixel gets its glimpse."
 
+[<Literal>]
+let convergedUsage = "IOU:FRAMES or off: of two tracks whose glimpse boxes overlap at least IOU for FRAMES frames in a row, which copies of one object do and distinct objects crossing do not, the younger is retired (default 0.7:5; off: never, as the official code, whose copies pile up over long sequences)."
+
 let private backfillUsage =
     "also track each sequence played backwards and extend every track that starts late back through the frames where the backward pass already followed its object (offline: the results, pictures and latents, where added objects are marked backfilled; twice the tracking time)."
 
@@ -184,6 +187,7 @@ type TrackArgs =
     | [<Unique>] Duplicate_Share of share: float
     | [<Unique>] Explained_Share of share: float
     | [<Unique>] Boxes of BoxesArg
+    | [<Unique>] Converged of rule: string
     | Backfill
     | Live
     | Realtime
@@ -202,6 +206,7 @@ type TrackArgs =
             | Duplicate_Share _ -> duplicateShareUsage
             | Explained_Share _ -> explainedShareUsage
             | Boxes _ -> boxesUsage
+            | Converged _ -> convergedUsage
             | Backfill -> backfillUsage
             | Runtime _ -> "torchsharp (default) or onnx: export the model and run it on ONNX Runtime (results, latents and pictures; the reconstruction MSE with --mse). A model exported with scalor-host export runs on ONNX Runtime (torchsharp is an error there)."
             | Provider _ -> "ONNX Runtime execution provider: auto (DirectML on Windows, CUDA where present, else CPU), cpu, cuda, directml."
@@ -350,6 +355,7 @@ type EvalArgs =
     | [<Unique>] Min_Visible of share: float
     | [<Unique>] Min_Gt_Visibility of share: float
     | [<Unique>] Threads of int
+    | [<Unique>] Converged of rule: string
     | Backfill
     | [<Unique>] Frame_Step of int
     | Crop of window: string
@@ -365,6 +371,7 @@ type EvalArgs =
             | Crop _ -> "with --data footage that has no ground truth: score this window of its frames ('centre', W:H:X:Y, tiles:S or 'whole'; repeatable, as train's; default: the windows the model records, else the whole frame)."
             | Frame_Step _ -> "with --data footage that has no ground truth: a clip's frames lie this many frames apart (default: the step the model records, else 1)."
             | Backfill -> "with --data: " + backfillUsage
+            | Converged _ -> "with --data: " + convergedUsage
             | Min_Visible _ -> minVisibleUsage
             | Min_Gt_Visibility _ -> "ignore ground-truth rows less visible than this share (gt.txt column 9: MOT16's visibility; in Scalor worlds, what lies in view and is not covered by other objects), and the tracker boxes matched to them, as distractors are (default 0: score every row)."
             | Rejection _ -> rejectionUsage

@@ -3,6 +3,7 @@
 module Scalor.Cli.Parse
 
 open System
+open System.Globalization
 open Argu
 open Scalor.Cli.Args
 open Scalor.Worlds
@@ -41,6 +42,8 @@ type EvalCommand =
       MinGtVisibility: float
       /// Model mode: track as `track --backfill` (`TrackCommand.Backfill`).
       Backfill: bool
+      /// Model mode: the tracking's rule for converged tracks (`TrackCommand.Converged`).
+      Converged: Scalor.Model.Converged.Rule option
       /// Model mode, footage without ground truth: frames between a clip's frames (1: consecutive; 0: as the model
       /// records, else 1).
       FrameStep: int
@@ -119,6 +122,8 @@ type TrackCommand =
       ExplainedShare: float option
       /// Report mask boxes (`Track.Rendering.MaskBox`) rather than z_where glimpses.
       MaskBoxes: bool
+      /// Of two tracks that settle on one object, the younger is retired by this rule (`Converged.step`); None: never.
+      Converged: Scalor.Model.Converged.Rule option
       /// Also track each sequence backwards and extend late-starting tracks with it (`Backfill.extend`).
       Backfill: bool
       /// Join tiles frame by frame (`Stitch.Live`); with the ONNX runtime, track them as a live stream
@@ -441,6 +446,20 @@ let private minVisibleOf (v: float option) =
     if v < 0.0 || v > 4.0 || Double.IsNaN v then usage "--min-visible must be a share between 0 and 4"
     v
 
+/// `--converged IOU:FRAMES` or `off`; not given, `Converged.defaults`.
+let convergedOf (v: string option) =
+    match v with
+    | Option.None -> Some Scalor.Model.Converged.defaults
+    | Some s when s.Trim().ToLowerInvariant() = "off" -> Option.None
+    | Some s ->
+        let bad () = usage "--converged '%s': give IOU:FRAMES (an IoU in (0, 1] and at least 1 frame, e.g. 0.7:3) or off" s
+        match s.Split(':') with
+        | [| iou; frames |] ->
+            match Double.TryParse(iou, NumberStyles.Float, CultureInfo.InvariantCulture), Int32.TryParse(frames, NumberStyles.None, CultureInfo.InvariantCulture) with
+            | (true, i), (true, f) when Scalor.Model.Converged.isValid { MinIou = i; Frames = f } -> Some { Scalor.Model.Converged.Rule.MinIou = i; Frames = f }
+            | _ -> bad ()
+        | _ -> bad ()
+
 let private capacityOf (c: int option) =
     match c with
     | Some c when c < 1 || c > 1024 -> usage "--capacity must be between 1 and 1024"
@@ -505,6 +524,7 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
           MaskBoxes = r.GetResult(TrackArgs.Boxes, BoxesArg.Mask) = BoxesArg.Mask
           DuplicateShare = duplicateShareOf (r.TryGetResult TrackArgs.Rejection) (r.TryGetResult TrackArgs.Duplicate_Share)
           ExplainedShare = explainedShareOf (r.TryGetResult TrackArgs.Explained_Share)
+          Converged = convergedOf (r.TryGetResult TrackArgs.Converged)
           Backfill = r.Contains TrackArgs.Backfill
           Live = r.Contains TrackArgs.Live
           Realtime = r.Contains TrackArgs.Realtime
@@ -575,11 +595,12 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
                ExplainedShare = explainedShareOf (r.TryGetResult EvalArgs.Explained_Share)
                MinVisibleShare = minVisibleOf (r.TryGetResult EvalArgs.Min_Visible)
                Threads = threadsOf (r.TryGetResult EvalArgs.Threads); MinGtVisibility = minGt
-               Backfill = r.Contains EvalArgs.Backfill; FrameStep = frameStep
+               Backfill = r.Contains EvalArgs.Backfill; Converged = convergedOf (r.TryGetResult EvalArgs.Converged); FrameStep = frameStep
                Crops = r.GetResults EvalArgs.Crop |> List.map cropOf
                Baseline = baseline; Resamples = resamples; BootstrapSeed = uint64 bootstrapSeed }
     | Option.None ->
         if r.Contains EvalArgs.Backfill then usage "--backfill tracks with the model: it needs --data (evaluate a model on a dataset)"
+        if r.Contains EvalArgs.Converged then usage "--converged tracks with the model: it needs --data (evaluate a model on a dataset)"
         if r.Contains EvalArgs.Frame_Step then usage "--frame-step cuts footage into clips: it needs --data"
         if r.Contains EvalArgs.Crop then usage "--crop cuts a window of footage: it needs --data"
         let gt =
@@ -592,7 +613,7 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
             | Option.None -> usage "eval needs --pred (a folder of <seq>.txt results)"
         Eval { GtDir = gt; PredDir = pred; ByIou = byIou; Threshold = thr; JsonFile = json; Model = null; DataDir = null; Samples = samples
                DuplicateShare = Option.None; ExplainedShare = Option.None; MinVisibleShare = 0.0; Threads = threadsOf Option.None
-               MinGtVisibility = minGt; Backfill = false; FrameStep = 1; Crops = []
+               MinGtVisibility = minGt; Backfill = false; Converged = Option.None; FrameStep = 1; Crops = []
                Baseline = baseline; Resamples = resamples; BootstrapSeed = uint64 bootstrapSeed }
 
 let private benchCommand (r: ParseResults<BenchArgs>) =

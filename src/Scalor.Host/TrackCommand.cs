@@ -99,6 +99,7 @@ public static partial class TrackCommand
         {
             onnx.MinPresence = cmd.MinPresence;
             onnx.MaskBoxes = cmd.MaskBoxes;
+            onnx.Converged = cmd.Converged?.Value;
             // An exported file stores the floor at the default share of the anchor's area (Track.minVisiblePixels),
             // so another share scales it; a model exported here has its config at hand.
             onnx.MinVisible = nets is null
@@ -686,7 +687,7 @@ public static partial class TrackCommand
         /// <param name="slots">Hears, at <see cref="Finish"/>, after how many frames every object slot was taken (a sequence whose results are written, not a backward pass).</param>
         public SequenceTracking(Scalor.Model.Scalor.Nets nets, double share, Source src, string? outDir, Parse.TrackCommand cmd, Action? frameDone, int pictured = 50, SlotUse? slots = null)
             : this(nets.Config.ImageSize, nets.Config.Capacity, src, outDir, cmd, frameDone, pictured, slots) =>
-            tracker = new Tracker.Tracker(nets, share, cmd.MinPresence, cmd.MinVisibleShare);
+            tracker = new Tracker.Tracker(nets, share, cmd.MinPresence, cmd.MinVisibleShare, cmd.Converged);
 
         /// <summary>Fed ONNX Runtime's tracked frames of the sequence (<see cref="Add"/>), <paramref name="size"/> the
         /// model's square, <paramref name="capacity"/> its slots; no MSE.</summary>

@@ -61,6 +61,8 @@ public sealed class TrackerState
     internal readonly Dictionary<string, (float[] Data, long[] Shape)> Floats;
     internal readonly long[] Ids;
     internal HashSet<long> PreviousIds = new();
+    /// <summary>The pairs of tracks whose boxes coincided in the last frame, with how many frames in a row (<see cref="OnnxTracker.Converged"/>).</summary>
+    internal Microsoft.FSharp.Collections.FSharpMap<Tuple<long, long>, int> Runs = Scalor.Model.Converged.noRuns;
     internal readonly OnnxTracker Owner;
 
     internal TrackerState(OnnxTracker owner, IEnumerable<(string Name, long[] Shape)> floats, int capacity)
@@ -76,6 +78,7 @@ public sealed class TrackerState
         foreach (var (data, _) in Floats.Values) Array.Clear(data);
         Array.Clear(Ids);
         PreviousIds = new();
+        Runs = Scalor.Model.Converged.noRuns;
     }
 }
 
@@ -114,6 +117,11 @@ public sealed class OnnxTracker : IDisposable
     /// as <c>scalor-host track</c>); false, or a model exported before the graph had it: the z_where glimpse, the
     /// window the object is drawn in. An object with no such pixel gets its glimpse either way.</summary>
     public bool MaskBoxes { get; set; } = true;
+    /// <summary>Of two tracks whose glimpse boxes coincide for several frames in a row (copies of one object, which the
+    /// model would carry on for good), the younger is retired: its slot is emptied before the frame is reported
+    /// (<see cref="Scalor.Model.Converged.step"/>; the default <see cref="Scalor.Model.Converged.defaults"/>, as
+    /// <c>scalor-host track</c>). Null: never, as the official code.</summary>
+    public Scalor.Model.Converged.Rule? Converged { get; set; } = Scalor.Model.Converged.defaults;
     /// <summary>The rejection baked into the model at export: a discovery is rejected when one stronger discovery
     /// of its frame covers this share of its mask; null for the official rejection alone (or a model exported
     /// before the share was recorded).</summary>
@@ -302,6 +310,7 @@ public sealed class OnnxTracker : IDisposable
             // Models exported before the segmentation and the objects' renderings were outputs have neither.
             var segments = rendered && byName.TryGetValue("segment", out var sg) ? sg.GetTensorDataAsSpan<long>().ToArray() : null;
             var renders = rendered && byName.TryGetValue("object_render", out var orv) ? (Ids: byName["object_ids"].GetTensorDataAsSpan<long>().ToArray(), Maps: orv) : default;
+            if (Converged is { } rule) Retire(state, rule);
             var (objects, live) = Objects(state, visible, maskBoxes);
             if (renders.Ids is { } rowIds)
             {
@@ -316,6 +325,22 @@ public sealed class OnnxTracker : IDisposable
         {
             foreach (var v in inputs) v?.Dispose();
         }
+    }
+
+    /// <summary>Empties the slots of the tracks <paramref name="rule"/> retires this frame (mask and presence 0, which
+    /// the next step's propagation drops), as <see cref="Scalor.Model.Tracker.Tracker"/> does: the candidates are the
+    /// live slots with presence above <see cref="MinPresence"/>.</summary>
+    void Retire(TrackerState state, Scalor.Model.Converged.Rule rule)
+    {
+        var (mask, pres, where, ids) = (state.Floats["mask"].Data, state.Floats["pres"].Data, state.Floats["where"].Data, state.Ids);
+        var live = new List<Tuple<long, float[]>>();
+        for (var i = 0; i < Capacity; i++)
+            if (mask[i] > 0.5f && pres[i] > MinPresence) live.Add(Tuple.Create(ids[i], where.AsSpan(4 * i, 4).ToArray()));
+        var (runs, retired) = Scalor.Model.Converged.step(rule, state.Runs, [.. live]).ToValueTuple();
+        state.Runs = runs;
+        if (retired.IsEmpty) return;
+        for (var i = 0; i < Capacity; i++)
+            if (mask[i] > 0.5f && retired.Contains(ids[i])) (mask[i], pres[i]) = (0f, 0f);
     }
 
     /// <summary>The reported objects; <paramref name="visible"/> [Capacity], each slot's rendered pixels (absent in

@@ -190,6 +190,20 @@ let tests =
             | UsageError m -> Expect.stringContains m "--capacity" "names the option"
             | other -> failtestf "unexpected %A" other
 
+        testCase "--converged: IOU:FRAMES or off reaches track and eval --data; not given, the default; anything else is a usage error naming it" <| fun () ->
+            match parse [| "track"; "--out"; "o"; "--converged"; "0.5:2" |], parse [| "eval"; "--data"; "d"; "--converged"; "OFF" |], parse [| "track"; "--out"; "o" |] with
+            | Run(Track t), Run(Eval e), Run(Track plain) ->
+                Expect.equal (t.Converged, e.Converged, plain.Converged)
+                    (Some { Scalor.Model.Converged.MinIou = 0.5; Scalor.Model.Converged.Frames = 2 }, None, Some Scalor.Model.Converged.defaults) "given, off, default"
+            | other -> failtestf "unexpected %A" other
+            for bad in [ "0:3"; "1.5:3"; "0.7:0"; "0.7"; "0.7:3:1"; "x:3"; "0.7:-1"; "nan:2" ] do
+                match parse [| "track"; "--out"; "o"; "--converged"; bad |] with
+                | UsageError m -> Expect.stringContains m "--converged" (sprintf "%s: names the option" bad)
+                | other -> failtestf "unexpected %A for %s" other bad
+            match parse [| "eval"; "--gt"; "g"; "--pred"; "p"; "--converged"; "off" |] with
+            | UsageError m -> Expect.stringContains m "needs --data" "scoring files tracks nothing"
+            | other -> failtestf "unexpected %A" other
+
         testCase "average parses checkpoints and a step range; --from after --to is a usage error" <| fun () ->
             match parse [| "average"; "runs/a/checkpoints"; "x.safetensors"; "--out"; "avg.safetensors"; "--from"; "4525" |] with
             | Run(Average a) -> Expect.equal (a.Checkpoints, a.Out, a.From, a.To) ([ "runs/a/checkpoints"; "x.safetensors" ], "avg.safetensors", Some 4525, None) "average"

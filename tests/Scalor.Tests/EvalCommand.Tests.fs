@@ -13,7 +13,7 @@ open Scalor.Tests.CommandFiles
 let private evalCommand gt pred data json : Parse.EvalCommand =
     { GtDir = gt; PredDir = pred; ByIou = false; Threshold = nan; JsonFile = json; Model = null; DataDir = data; Samples = 2
       DuplicateShare = None; ExplainedShare = None; MinVisibleShare = Scalor.Model.Track.defaultMinVisibleShare
-      Threads = Environment.ProcessorCount; MinGtVisibility = 0.0; Backfill = false; FrameStep = 1; Crops = []
+      Threads = Environment.ProcessorCount; MinGtVisibility = 0.0; Backfill = false; Converged = Some Scalor.Model.Converged.defaults; FrameStep = 1; Crops = []
       Baseline = null; Resamples = 2000; BootstrapSeed = 1UL }
 
 [<Tests>]

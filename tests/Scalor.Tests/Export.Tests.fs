@@ -21,8 +21,10 @@ let private bothWith (duplicateShare: float) (nets: Scalor.Nets) (capacity: int)
         let recorded = if Discovery.testsDuplicates duplicateShare then Nullable duplicateShare else Nullable()
         Expect.equal onnx.DuplicateShare recorded "the model file records its duplicate share"
         Expect.equal onnx.ExplainedShare (Nullable nets.Config.RejectionThreshold) "and the official test's share"
-        // Compare every present object; the reporting floor is checked on its own.
+        // Compare every present object, step against step; the reporting floor and the converged tracks' rule are
+        // checked on their own.
         onnx.MinVisible <- 0f
+        onnx.Converged <- Unchecked.defaultof<Converged.Rule>
         let x = Train.batchOf [| seq |]
         let opts = Track.deterministic nets.Config duplicateShare
         let mutable state = Track.initial nets 1L
@@ -197,6 +199,40 @@ let tests =
                 Expect.isNonEmpty second "the objects are still tracked"
                 Expect.exists second (fun o -> not o.New) "and the survivors are not new"
             finally File.Delete path
+
+        testCase "the default model retires converged tracks on either runtime alike; no reported pair coincides for the rule's frames in a row, without the rule some do" <| fun () ->
+            let struct (nets: Scalor.Nets, share) = Scalor.Host.Checkpoints.LoadForInference(null, None)
+            let seq = World.sequence (World.create { World.defaultConfig with Length = 40 } None) (World.sequenceSeed 1000001UL 0)
+            let bytes = seq.ViewSize * seq.ViewSize * 3
+            let frames = [ for t in 0 .. seq.Length - 1 -> seq.Frames.[t * bytes .. (t + 1) * bytes - 1] ]
+            let torchWith (rule: Converged.Rule option) =
+                use tracker = new Tracker.Tracker(nets, share, 0.5f, Track.defaultMinVisibleShare, rule)
+                [ for rgb in frames -> tracker.Step rgb |> Array.map (fun o -> o.Id, o.Where) ]
+            let path = tempModel ()
+            let onnxObjs =
+                try
+                    Export.save nets (Export.optionsFor nets) path |> ignore
+                    use onnx = OnnxTracker.Load(path, Provider.Cpu, 1)
+                    Expect.equal onnx.Converged Converged.defaults "the runtime's default is track's"
+                    [ for t, rgb in List.indexed frames -> (onnx.Step(Frame("s", t, seq.ViewSize, seq.ViewSize, rgb))).Objects |> Seq.map (fun o -> o.Id) |> Array.ofSeq ]
+                finally File.Delete path
+            let ruled, off = torchWith (Some Converged.defaults), torchWith None
+            Expect.equal onnxObjs (ruled |> List.map (Array.map fst)) "ONNX Runtime reports the ids TorchSharp reports, frame by frame"
+            // The longest run of frames in a row in which two reported tracks' glimpse boxes coincide.
+            let longest (frames: (int64 * float32[])[] list) =
+                let coincide a b = Scalor.Metrics.Geometry.iou (Converged.boxOf a) (Converged.boxOf b) >= Converged.defaults.MinIou
+                frames
+                |> List.fold (fun (runs: Map<int64 * int64, int>, best) objects ->
+                    let now = Map.ofList [ for ia, wa in objects do
+                                               for ib, wb in objects do
+                                                   if ia < ib && coincide wa wb then yield (ia, ib), 1 + defaultArg (runs.TryFind(ia, ib)) 0 ]
+                    now, (if now.IsEmpty then best else max best (Seq.max now.Values)))
+                    (Map.empty, 0)
+                |> snd
+            Expect.isGreaterThanOrEqual (longest off) Converged.defaults.Frames "without the rule, copies ride along (the premise)"
+            Expect.isLessThan (longest ruled) Converged.defaults.Frames "with it, none for the rule's frames"
+            Expect.isLessThan (ruled |> List.sumBy Array.length) (off |> List.sumBy Array.length) "fewer reports"
+            Expect.equal ruled.[0] off.[0] "the first frame is the model's own"
 
         testCase "optionsFor exports the slots the nets track with, not the presets'" <| fun () ->
             let nets = Scalor.withCapacity 6 (Scalor.create { Config.toy64 with BatchSize = 1 } 3L)

@@ -111,7 +111,7 @@ let tests =
                 let eval : Parse.EvalCommand =
                     { GtDir = Path.Combine(out, "gt"); PredDir = Path.Combine(out, "results"); ByIou = false; Threshold = nan; JsonFile = json
                       Model = null; DataDir = null; Samples = 1; DuplicateShare = None; ExplainedShare = None; MinVisibleShare = 0.0
-                      Threads = 1; MinGtVisibility = 0.0; Backfill = false; FrameStep = 1; Crops = []; Baseline = null
+                      Threads = 1; MinGtVisibility = 0.0; Backfill = false; Converged = None; FrameStep = 1; Crops = []; Baseline = null
                       Resamples = Bootstrap.defaultResamples; BootstrapSeed = Bootstrap.defaultSeed }
                 Expect.equal (EvalCommand.Run eval) 0 "eval succeeds"
                 use scored = JsonDocument.Parse(File.ReadAllText json)

@@ -28,21 +28,24 @@ type FrameView =
 
 /// Tracks one sequence frame by frame with `nets` (`Track.tracking` at `duplicateShare`): the objects with presence
 /// above `minPresence`, reported when they draw at least `minVisibleShare` of the anchor area inside the frame
-/// (`Track.minVisiblePixels`; the others stay tracked and keep their ids). Each frame runs in its own dispose
-/// scope, which keeps only the state carried to the next frame; the state it replaces is freed at once, so memory
+/// (`Track.minVisiblePixels`; the others stay tracked and keep their ids). Of two tracks that settle on one object,
+/// the younger is retired by `converged` (`Converged.step`; None: never, as the official code). Each frame runs in
+/// its own dispose scope, which keeps only the state carried to the next frame; the state it replaces is freed at once, so memory
 /// stays level over any length. `Reset` starts the next sequence. One thread at a time: libtorch's native memory
 /// and .NET's finalizers do not mix well under load (docs/known-issues.md), so an application that tracks long
 /// videos does best to collect between blocks of frames, as scalor-host does.
-type Tracker(nets: Scalor.Nets, duplicateShare: float, minPresence: float32, minVisibleShare: float) =
+type Tracker(nets: Scalor.Nets, duplicateShare: float, minPresence: float32, minVisibleShare: float, converged: Converged.Rule option) =
     let opts = tracking nets.Config duplicateShare
     let minVisible = minVisiblePixels nets.Config minVisibleShare
     let size = nets.Config.ImageSize
     let mutable state = initial nets 1L
     let mutable previous = Set.empty<int64>
+    let mutable runs = Converged.noRuns
     let mutable disposed = false
 
-    /// Reports objects with presence above 0.5 that draw at least `Track.defaultMinVisibleShare` of the anchor area.
-    new(nets, duplicateShare) = new Tracker(nets, duplicateShare, 0.5f, defaultMinVisibleShare)
+    /// Reports objects with presence above 0.5 that draw at least `Track.defaultMinVisibleShare` of the anchor area,
+    /// and retires converged tracks by `Converged.defaults`.
+    new(nets, duplicateShare) = new Tracker(nets, duplicateShare, 0.5f, defaultMinVisibleShare, Some Converged.defaults)
 
     /// The side of the square RGB frames the model takes.
     member _.ImageSize = size
@@ -55,9 +58,9 @@ type Tracker(nets: Scalor.Nets, duplicateShare: float, minPresence: float32, min
 
     /// The slots holding an object after the last frame, reported or not. At `Capacity` every slot is taken, and the
     /// next frame's discoveries beyond the slots its objects free are not tracked (`Scalor.compact` keeps
-    /// the propagated objects first). With one image, compaction keeps exactly the objects kept, so every slot of
-    /// the state holds one and their number is its width.
-    member _.Live = int state.Objects.Slots
+    /// the propagated objects first). A slot whose track was retired (`Converged`) is empty until the next frame's
+    /// compaction drops it.
+    member _.Live = if state.Objects.Slots = 0L then 0 else int (state.Objects.Mask.sum().item<float32>())
 
     /// Tracks the next frame, `size`·`size`·3 RGB bytes; returns the objects reported. `inspect`, when given, sees
     /// the frame (`FrameView`) before its tensors are freed: the reconstruction, the maps, the input.
@@ -67,9 +70,17 @@ type Tracker(nets: Scalor.Nets, duplicateShare: float, minPresence: float32, min
         let x = toTensor rgb size
         let before = state.Objects.Ids
         let next, frame = step nets opts state x
+        let present = objectsOf frame.Objects (renderingOf nets.Config frame) 0L minPresence previous
+        let present, next =
+            match converged with
+            | None -> present, next
+            | Some rule ->
+                let carried, retired = Converged.step rule runs (present |> Array.map (fun o -> o.Id, o.Where))
+                runs <- carried
+                if retired.IsEmpty then present, next
+                else present |> Array.filter (fun o -> not (retired.Contains o.Id)), { next with Objects = Converged.retire retired next.Objects }
         let old = state
         state <- keep scope next
-        let present = objectsOf frame.Objects (renderingOf nets.Config frame) 0L minPresence previous
         // Every present object's id, reported or not: one that shows again is not newly discovered.
         previous <- present |> Array.map (fun o -> o.Id) |> Set.ofArray
         let objects = reported minVisible present
@@ -83,6 +94,7 @@ type Tracker(nets: Scalor.Nets, duplicateShare: float, minPresence: float32, min
         state <- initial nets 1L
         release old state
         previous <- Set.empty
+        runs <- Converged.noRuns
 
     interface IDisposable with
         member _.Dispose() =
