@@ -452,11 +452,13 @@ let convergedOf (v: string option) =
     | Option.None -> Some Scalor.Model.Converged.defaults
     | Some s when s.Trim().ToLowerInvariant() = "off" -> Option.None
     | Some s ->
-        let bad () = usage "--converged '%s': give IOU:FRAMES (an IoU in (0, 1] and at least 1 frame, e.g. 0.7:3) or off" s
+        let bad () = usage "--converged '%s': give IOU:FRAMES (an IoU in (0, 1] and at least 1 frame, e.g. 0.7:5) or off" s
         match s.Split(':') with
         | [| iou; frames |] ->
             match Double.TryParse(iou, NumberStyles.Float, CultureInfo.InvariantCulture), Int32.TryParse(frames, NumberStyles.None, CultureInfo.InvariantCulture) with
-            | (true, i), (true, f) when Scalor.Model.Converged.isValid { MinIou = i; Frames = f } -> Some { Scalor.Model.Converged.Rule.MinIou = i; Frames = f }
+            | (true, i), (true, f) ->
+                let rule : Scalor.Model.Converged.Rule = { MinIou = i; Frames = f }
+                if Scalor.Model.Converged.isValid rule then Some rule else bad ()
             | _ -> bad ()
         | _ -> bad ()
 
