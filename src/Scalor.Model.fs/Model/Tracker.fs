@@ -41,6 +41,8 @@ type Tracker(nets: Scalor.Nets, duplicateShare: float, minPresence: float32, min
     let mutable state = initial nets 1L
     let mutable previous = Set.empty<int64>
     let mutable runs = Converged.noRuns
+    // Slots holding an object after the last frame: the state's width but for the slots retired in it.
+    let mutable live = 0
     let mutable disposed = false
 
     /// Reports objects with presence above 0.5 that draw at least `Track.defaultMinVisibleShare` of the anchor area,
@@ -60,7 +62,7 @@ type Tracker(nets: Scalor.Nets, duplicateShare: float, minPresence: float32, min
     /// next frame's discoveries beyond the slots its objects free are not tracked (`Scalor.compact` keeps
     /// the propagated objects first). A slot whose track was retired (`Converged`) is empty until the next frame's
     /// compaction drops it.
-    member _.Live = if state.Objects.Slots = 0L then 0 else int (state.Objects.Mask.sum().item<float32>())
+    member _.Live = live
 
     /// Tracks the next frame, `size`·`size`·3 RGB bytes; returns the objects reported. `inspect`, when given, sees
     /// the frame (`FrameView`) before its tensors are freed: the reconstruction, the maps, the input.
@@ -71,14 +73,18 @@ type Tracker(nets: Scalor.Nets, duplicateShare: float, minPresence: float32, min
         let before = state.Objects.Ids
         let next, frame = step nets opts state x
         let present = objectsOf frame.Objects (renderingOf nets.Config frame) 0L minPresence previous
-        let present, next =
+        let present, next, retired =
             match converged with
-            | None -> present, next
+            | None -> present, next, 0
             | Some rule ->
                 let carried, retired = Converged.step rule runs (present |> Array.map (fun o -> o.Id, o.Where))
                 runs <- carried
-                if retired.IsEmpty then present, next
-                else present |> Array.filter (fun o -> not (retired.Contains o.Id)), { next with Objects = Converged.retire retired next.Objects }
+                if retired.IsEmpty then present, next, 0
+                else
+                    present |> Array.filter (fun o -> not (retired.Contains o.Id)), { next with Objects = Converged.retire retired next.Objects },
+                    retired.Count
+        // With one image compaction keeps exactly the objects kept, so every slot holds one but those emptied just now.
+        live <- int next.Objects.Slots - retired
         let old = state
         state <- keep scope next
         // Every present object's id, reported or not: one that shows again is not newly discovered.
@@ -95,6 +101,7 @@ type Tracker(nets: Scalor.Nets, duplicateShare: float, minPresence: float32, min
         release old state
         previous <- Set.empty
         runs <- Converged.noRuns
+        live <- 0
 
     interface IDisposable with
         member _.Dispose() =
