@@ -122,7 +122,7 @@ type TrackCommand =
       ExplainedShare: float option
       /// Report mask boxes (`Track.Rendering.MaskBox`) rather than z_where glimpses.
       MaskBoxes: bool
-      /// Of two tracks that settle on one object, the younger is retired by this rule (`Converged.step`); None: never.
+      /// Of two tracks that settle on one object, one is retired by this rule (`Converged.step`); None: never.
       Converged: Scalor.Model.Converged.Rule option
       /// Also track each sequence backwards and extend late-starting tracks with it (`Backfill.extend`).
       Backfill: bool

@@ -61,8 +61,9 @@ public sealed class TrackerState
     internal readonly Dictionary<string, (float[] Data, long[] Shape)> Floats;
     internal readonly long[] Ids;
     internal HashSet<long> PreviousIds = new();
-    /// <summary>The pairs of tracks whose boxes coincided in the last frame, with how many frames in a row (<see cref="OnnxTracker.Converged"/>).</summary>
-    internal Microsoft.FSharp.Collections.FSharpMap<Tuple<long, long>, int> Runs = Scalor.Model.Converged.noRuns;
+    /// <summary>The pairs of tracks whose boxes coincided in the last frame, with how many frames in a row, and the
+    /// last frame's tracks' motion (<see cref="OnnxTracker.Converged"/>).</summary>
+    internal Scalor.Model.Converged.State Runs = Scalor.Model.Converged.empty;
     internal readonly OnnxTracker Owner;
 
     internal TrackerState(OnnxTracker owner, IEnumerable<(string Name, long[] Shape)> floats, int capacity)
@@ -78,7 +79,7 @@ public sealed class TrackerState
         foreach (var (data, _) in Floats.Values) Array.Clear(data);
         Array.Clear(Ids);
         PreviousIds = new();
-        Runs = Scalor.Model.Converged.noRuns;
+        Runs = Scalor.Model.Converged.empty;
     }
 }
 
@@ -118,7 +119,7 @@ public sealed class OnnxTracker : IDisposable
     /// window the object is drawn in. An object with no such pixel gets its glimpse either way.</summary>
     public bool MaskBoxes { get; set; } = true;
     /// <summary>Of two tracks whose glimpse boxes coincide for several frames in a row (copies of one object, which the
-    /// model would carry on for good), the younger is retired: its slot is emptied before the frame is reported
+    /// model would carry on for good), the one that came onto the object from elsewhere is retired: its slot is emptied before the frame is reported
     /// (<see cref="Scalor.Model.Converged.step"/>; the default <see cref="Scalor.Model.Converged.defaults"/>, as
     /// <c>scalor-host track</c>). Null: never, as the official code.</summary>
     public Scalor.Model.Converged.Rule? Converged { get; set; } = Scalor.Model.Converged.defaults;

@@ -29,7 +29,7 @@ type FrameView =
 /// Tracks one sequence frame by frame with `nets` (`Track.tracking` at `duplicateShare`): the objects with presence
 /// above `minPresence`, reported when they draw at least `minVisibleShare` of the anchor area inside the frame
 /// (`Track.minVisiblePixels`; the others stay tracked and keep their ids). Of two tracks that settle on one object,
-/// the younger is retired by `converged` (`Converged.step`; None: never, as the official code). Each frame runs in
+/// one is retired by `converged` (`Converged.step`; None: never, as the official code). Each frame runs in
 /// its own dispose scope, which keeps only the state carried to the next frame; the state it replaces is freed at once, so memory
 /// stays level over any length. `Reset` starts the next sequence. One thread at a time: libtorch's native memory
 /// and .NET's finalizers do not mix well under load (docs/known-issues.md), so an application that tracks long
@@ -40,7 +40,7 @@ type Tracker(nets: Scalor.Nets, duplicateShare: float, minPresence: float32, min
     let size = nets.Config.ImageSize
     let mutable state = initial nets 1L
     let mutable previous = Set.empty<int64>
-    let mutable runs = Converged.noRuns
+    let mutable runs = Converged.empty
     // Slots holding an object after the last frame: the state's width but for the slots retired in it.
     let mutable live = 0
     let mutable disposed = false
@@ -100,7 +100,7 @@ type Tracker(nets: Scalor.Nets, duplicateShare: float, minPresence: float32, min
         state <- initial nets 1L
         release old state
         previous <- Set.empty
-        runs <- Converged.noRuns
+        runs <- Converged.empty
         live <- 0
 
     interface IDisposable with
