@@ -63,7 +63,7 @@ public sealed class TrackerState
     internal HashSet<long> PreviousIds = new();
     /// <summary>The pairs of tracks whose boxes coincided in the last frame, with how many frames in a row, and the
     /// last frame's tracks' motion (<see cref="OnnxTracker.Converged"/>).</summary>
-    internal Scalor.Model.Converged.State Runs = Scalor.Model.Converged.empty;
+    internal Scalor.Model.Converged.State Converging = Scalor.Model.Converged.empty;
     internal readonly OnnxTracker Owner;
 
     internal TrackerState(OnnxTracker owner, IEnumerable<(string Name, long[] Shape)> floats, int capacity)
@@ -79,7 +79,7 @@ public sealed class TrackerState
         foreach (var (data, _) in Floats.Values) Array.Clear(data);
         Array.Clear(Ids);
         PreviousIds = new();
-        Runs = Scalor.Model.Converged.empty;
+        Converging = Scalor.Model.Converged.empty;
     }
 }
 
@@ -337,8 +337,8 @@ public sealed class OnnxTracker : IDisposable
         var live = new List<Tuple<long, float[]>>();
         for (var i = 0; i < Capacity; i++)
             if (mask[i] > 0.5f && pres[i] > MinPresence) live.Add(Tuple.Create(ids[i], where.AsSpan(4 * i, 4).ToArray()));
-        var (runs, retired) = Scalor.Model.Converged.step(rule, state.Runs, [.. live]).ToValueTuple();
-        state.Runs = runs;
+        var (converging, retired) = Scalor.Model.Converged.step(rule, state.Converging, [.. live]).ToValueTuple();
+        state.Converging = converging;
         if (retired.IsEmpty) return;
         for (var i = 0; i < Capacity; i++)
             if (mask[i] > 0.5f && retired.Contains(ids[i])) (mask[i], pres[i]) = (0f, 0f);

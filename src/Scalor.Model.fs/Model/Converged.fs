@@ -6,7 +6,7 @@
 /// slips past discovery's rejection, two tracks can settle on the same object; the second one draws under the
 /// first, so the reconstruction (and the ELBO) barely notices it, and both are propagated for good. Over long
 /// sequences these copies pile up: on 10 held-out dSprites LD sequences of 300 frames the default model reads MOTA
-/// 54.6% without this rule and 92.6% with it (88.3% and 90.2% on 20 frames), the difference almost all false
+/// 54.6% without this rule and 92.8% with it (88.3% and 90.2% on 20 frames), the difference almost all false
 /// positives beside a tracked object (README "Tracking"). Objects in the worlds' own ground truth do not overlap
 /// like that for long (two distinct objects' boxes stayed above 0.7 IoU for at most 2 frames in a row over 3,000
 /// frames), so a run of frames tells a copy from a crossing. Nothing here changes the model or its objective;
@@ -69,8 +69,8 @@ let private mismatch (run: Run) (now: float * float) (before: (float * float) op
 /// before the run differs more from the pair's motion during it, the one that came onto the object from elsewhere
 /// (or was discovered on it); on a tie, the younger (larger id: ids grow with discovery). Retiring the younger
 /// alone cost identities where a track lost its own object and drifted onto one an older track already followed:
-/// on 10 validation LD sequences of 300 frames this choice reads IDF1 75.0% against 73.0%, with 300 id switches
-/// against 360 (docs/training-history.md, "Converged tracks"). A retired track's pairs end with it; pairs are
+/// on 10 validation LD sequences of 300 frames this choice reads IDF1 74.6% against 72.8%, with 296 id switches
+/// against 351 (docs/training-history.md, "Converged tracks"). A retired track's pairs end with it; pairs are
 /// taken oldest first, and one with a track already retired this frame is left.
 let step (rule: Rule) (state: State) (objects: (int64 * float32[])[]) : State * Set<int64> =
     let objects = objects |> Array.sortBy fst

@@ -40,7 +40,7 @@ type Tracker(nets: Scalor.Nets, duplicateShare: float, minPresence: float32, min
     let size = nets.Config.ImageSize
     let mutable state = initial nets 1L
     let mutable previous = Set.empty<int64>
-    let mutable runs = Converged.empty
+    let mutable converging = Converged.empty
     // Slots holding an object after the last frame: the state's width but for the slots retired in it.
     let mutable live = 0
     let mutable disposed = false
@@ -77,8 +77,8 @@ type Tracker(nets: Scalor.Nets, duplicateShare: float, minPresence: float32, min
             match converged with
             | None -> present, next, 0
             | Some rule ->
-                let carried, retired = Converged.step rule runs (present |> Array.map (fun o -> o.Id, o.Where))
-                runs <- carried
+                let carried, retired = Converged.step rule converging (present |> Array.map (fun o -> o.Id, o.Where))
+                converging <- carried
                 if retired.IsEmpty then present, next, 0
                 else
                     present |> Array.filter (fun o -> not (retired.Contains o.Id)), { next with Objects = Converged.retire retired next.Objects },
@@ -100,7 +100,7 @@ type Tracker(nets: Scalor.Nets, duplicateShare: float, minPresence: float32, min
         state <- initial nets 1L
         release old state
         previous <- Set.empty
-        runs <- Converged.empty
+        converging <- Converged.empty
         live <- 0
 
     interface IDisposable with
