@@ -159,7 +159,7 @@ let private boxesUsage =
     "reported boxes: mask (default), the box of the pixels where the object's rendered alpha exceeds 0.3 (the official code's mask threshold), what the model draws; or glimpse, the z_where window it draws in (larger). An object with no such pixel gets its glimpse."
 
 [<Literal>]
-let convergedUsage = "IOU:FRAMES or off: of two tracks whose glimpse boxes overlap at least IOU for FRAMES frames in a row, which copies of one object do and distinct objects crossing do not, the one that came onto the object from elsewhere (by its motion before) is retired (default 0.7:5; off: never, as the official code, whose copies pile up over long sequences)."
+let convergedUsage = "IOU:FRAMES[:WINDOW:DISTANCE] or off: of two tracks whose glimpse boxes overlap at least IOU for FRAMES frames in a row, which copies of one object do and distinct objects crossing do not, the one that came onto the object from elsewhere (by its motion before) is retired, and its id passes to a track that appeared since their run began, up to WINDOW frames after, within DISTANCE (the frame's side is 1) of where its motion before would have carried it: the object it had left, found again (default 0.7:5:5:0.25; WINDOW 0: no hand-over; off: never, as the official code, whose copies pile up over long sequences)."
 
 let private backfillUsage =
     "also track each sequence played backwards and extend every track that starts late back through the frames where the backward pass already followed its object (offline: the results, pictures and latents, where added objects are marked backfilled; twice the tracking time)."

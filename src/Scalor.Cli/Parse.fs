@@ -446,20 +446,29 @@ let private minVisibleOf (v: float option) =
     if v < 0.0 || v > 4.0 || Double.IsNaN v then usage "--min-visible must be a share between 0 and 4"
     v
 
-/// `--converged IOU:FRAMES` or `off`; not given, `Converged.defaults`.
+/// `--converged IOU:FRAMES[:WINDOW:DISTANCE]` or `off`; not given, `Converged.defaults`; without the hand-over's
+/// WINDOW:DISTANCE, the defaults' (WINDOW 0: no hand-over).
 let convergedOf (v: string option) =
     match v with
     | Option.None -> Some Scalor.Model.Converged.defaults
     | Some s when s.Trim().ToLowerInvariant() = "off" -> Option.None
     | Some s ->
-        let bad () = usage "--converged '%s': give IOU:FRAMES (an IoU in (0, 1] and at least 1 frame, e.g. 0.7:5) or off" s
-        match s.Split(':') with
-        | [| iou; frames |] ->
-            match Double.TryParse(iou, NumberStyles.Float, CultureInfo.InvariantCulture), Int32.TryParse(frames, NumberStyles.None, CultureInfo.InvariantCulture) with
-            | (true, i), (true, f) ->
-                let rule : Scalor.Model.Converged.Rule = { MinIou = i; Frames = f }
-                if Scalor.Model.Converged.isValid rule then Some rule else bad ()
-            | _ -> bad ()
+        let bad () =
+            usage "--converged '%s': give IOU:FRAMES or IOU:FRAMES:WINDOW:DISTANCE (an IoU in (0, 1], at least 1 frame, a window of 0 frames or more, a positive distance; e.g. 0.7:5 or 0.7:5:10:0.25) or off" s
+        let real (t: string) = match Double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture) with | true, v -> Some v | _ -> Option.None
+        let count (t: string) = match Int32.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture) with | true, v -> Some v | _ -> Option.None
+        let d = Scalor.Model.Converged.defaults
+        let rule : Scalor.Model.Converged.Rule option =
+            match s.Split(':') with
+            | [| iou; frames |] ->
+                Option.map2 (fun i f -> { d with MinIou = i; Frames = f }) (real iou) (count frames)
+            | [| iou; frames; window; distance |] ->
+                match real iou, count frames, count window, real distance with
+                | Some i, Some f, Some w, Some x -> Some { MinIou = i; Frames = f; HandOver = w; HandOverDistance = x }
+                | _ -> Option.None
+            | _ -> Option.None
+        match rule with
+        | Some r when Scalor.Model.Converged.isValid r -> Some r
         | _ -> bad ()
 
 let private capacityOf (c: int option) =

@@ -761,7 +761,7 @@ public static partial class TrackCommand
             var (x, frame, objects) = (view.Input, view.Frame, view.Reported);
             mseSum += (frame.Recon - x).pow(2).mean().item<float>();
             Record([.. objects.Select(o => new Reported(o.Id, BoxOf(o, size, cmd.MaskBoxes), o.Presence, o.Where, o.Depth, o.Visible, o.New, o.What))]);
-            if (Draws(t)) rows.Add(Picture(frame, objects, view.IdsBefore, x, size, perObject: t < ShownFrames, maskBoxes: cmd.MaskBoxes));
+            if (Draws(t)) rows.Add(Picture(frame, objects, view.IdsBefore, x, size, perObject: t < ShownFrames, maskBoxes: cmd.MaskBoxes, reportedId: view.ReportedId));
         }
 
         // Each reported box once, in the input's pixels to the results file's two decimals: the results and the

@@ -61,7 +61,7 @@ public static partial class TrackCommand
     internal static (double Left, double Top, double Width, double Height) BoxOf(Track.TrackedObject o, int size, bool mask) =>
         Track.reportedBox(mask, o.MaskBox, o.Where, size, size).ToValueTuple();
 
-    internal static FramePictures Picture(Scalor.Model.Scalor.Frame f, Track.TrackedObject[] objects, torch.Tensor prevIds, torch.Tensor x, int size, bool perObject = false, bool maskBoxes = true)
+    internal static FramePictures Picture(Scalor.Model.Scalor.Frame f, Track.TrackedObject[] objects, torch.Tensor prevIds, torch.Tensor x, int size, bool perObject = false, bool maskBoxes = true, Func<long, long>? reportedId = null)
     {
         var frame = ToImage(x[0]);
         var input = InputPicture(frame, objects.Select(o => (o.Id, BoxOf(o, size, maskBoxes), o.New)));
@@ -69,7 +69,9 @@ public static partial class TrackCommand
         var bg = ToImage(f.Background[0]);
         // Image 0's full-resolution maps [K; 5; H; W] and each slot's id, shared by both pictures that need them.
         var full = Render.fullMaps(f.Maps, size, size)[0];
+        // The maps' slots under the ids their tracks are reported with (a track that took a retired track's id).
         var slotIds = SlotIds(prevIds, full.shape[0]);
+        if (reportedId is not null) slotIds = [.. slotIds.Select(reportedId)];
         var own = new Dictionary<long, (Rgb, (double, double, double, double))>();
         if (perObject)
         {

@@ -312,14 +312,18 @@ public sealed class OnnxTracker : IDisposable
             var segments = rendered && byName.TryGetValue("segment", out var sg) ? sg.GetTensorDataAsSpan<long>().ToArray() : null;
             var renders = rendered && byName.TryGetValue("object_render", out var orv) ? (Ids: byName["object_ids"].GetTensorDataAsSpan<long>().ToArray(), Maps: orv) : default;
             if (Converged is { } rule) Retire(state, rule);
-            var (objects, live) = Objects(state, visible, maskBoxes);
+            var (objects, slotIds, live) = Objects(state, visible, maskBoxes);
             if (renders.Ids is { } rowIds)
             {
                 var maps = renders.Maps!.GetTensorDataAsSpan<float>();
                 for (var i = 0; i < objects.Count; i++)
-                    if (Array.IndexOf(rowIds, objects[i].Id) is var row and >= 0)
+                    if (Array.IndexOf(rowIds, slotIds[i]) is var row and >= 0)
                         objects[i] = objects[i] with { Render = maps.Slice(row * 3 * plane, 3 * plane).ToArray() };
             }
+            // The segmentation under the ids the tracks are reported with (a track that took a retired track's id).
+            if (segments is not null && !state.Converging.Ids.IsEmpty)
+                for (var i = 0; i < segments.Length; i++)
+                    if (segments[i] != 0) segments[i] = Scalor.Model.Converged.reportedId(state.Converging, segments[i]);
             return new TrackedFrame(frame, objects, Rendered("recon"), Rendered("alpha_fg"), Rendered("background"), Segments: segments, Live: live);
         }
         finally
@@ -346,8 +350,9 @@ public sealed class OnnxTracker : IDisposable
 
     /// <summary>The reported objects; <paramref name="visible"/> [Capacity], each slot's rendered pixels (absent in
     /// models exported before it existed: then nothing is left out for it); <paramref name="maskBoxes"/>
-    /// [Capacity; 4], each slot's mask box (null: glimpse boxes). Also the slots in use.</summary>
-    (List<TrackedObject> Objects, int Live) Objects(TrackerState state, float[]? visible, float[]? maskBoxes)
+    /// [Capacity; 4], each slot's mask box (null: glimpse boxes). The objects carry the ids they are reported with
+    /// (<see cref="Scalor.Model.Converged.reportedId"/>); also each one's track id, and the slots in use.</summary>
+    (List<TrackedObject> Objects, List<long> TrackIds, int Live) Objects(TrackerState state, float[]? visible, float[]? maskBoxes)
     {
         var (floatState, ids) = (state.Floats, state.Ids);
         var mask = floatState["mask"].Data;
@@ -357,6 +362,7 @@ public sealed class OnnxTracker : IDisposable
         var what = floatState["what"].Data;
         var whatDim = what.Length / Capacity;
         var list = new List<TrackedObject>();
+        var trackIds = new List<long>();
         var seen = new HashSet<long>();
         for (var i = 0; i < Capacity; i++)
         {
@@ -368,11 +374,12 @@ public sealed class OnnxTracker : IDisposable
             var w = where.AsSpan(4 * i, 4).ToArray();
             var (left, top, width, height) = Scalor.Model.Track.reportedBox(maskBoxes is not null,
                 maskBoxes is null ? [] : maskBoxes.AsSpan(4 * i, 4).ToArray(), w, ImageSize, ImageSize).ToValueTuple();
-            list.Add(new TrackedObject(ids[i], (float)left, (float)top, (float)width, (float)height, pres[i], depth[i], w, !state.PreviousIds.Contains(ids[i]), vis,
+            trackIds.Add(ids[i]);
+            list.Add(new TrackedObject(Scalor.Model.Converged.reportedId(state.Converging, ids[i]), (float)left, (float)top, (float)width, (float)height, pres[i], depth[i], w, !state.PreviousIds.Contains(ids[i]), vis,
                 What: what.AsSpan(whatDim * i, whatDim).ToArray()));
         }
         state.PreviousIds = seen;
-        return (list, seen.Count);
+        return (list, trackIds, seen.Count);
     }
 
     public void Dispose()

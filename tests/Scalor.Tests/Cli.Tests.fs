@@ -190,13 +190,16 @@ let tests =
             | UsageError m -> Expect.stringContains m "--capacity" "names the option"
             | other -> failtestf "unexpected %A" other
 
-        testCase "--converged: IOU:FRAMES or off reaches track and eval --data; not given, the default; anything else is a usage error naming it" <| fun () ->
+        testCase "--converged: IOU:FRAMES[:WINDOW:DISTANCE] or off reaches track and eval --data; not given, the default; anything else is a usage error naming it" <| fun () ->
             match parse [| "track"; "--out"; "o"; "--converged"; "0.5:2" |], parse [| "eval"; "--data"; "d"; "--converged"; "OFF" |], parse [| "track"; "--out"; "o" |] with
             | Run(Track t), Run(Eval e), Run(Track plain) ->
                 Expect.equal (t.Converged, e.Converged, plain.Converged)
-                    (Some { Scalor.Model.Converged.MinIou = 0.5; Scalor.Model.Converged.Frames = 2 }, None, Some Scalor.Model.Converged.defaults) "given, off, default"
+                    (Some { Scalor.Model.Converged.defaults with MinIou = 0.5; Frames = 2 }, None, Some Scalor.Model.Converged.defaults) "given, off, default"
             | other -> failtestf "unexpected %A" other
-            for bad in [ "0:3"; "1.5:3"; "0.7:0"; "0.7"; "0.7:3:1"; "x:3"; "0.7:-1"; "nan:2" ] do
+            match parse [| "track"; "--out"; "o"; "--converged"; "0.6:4:0:0.1" |] with
+            | Run(Track t) -> Expect.equal t.Converged (Some { Scalor.Model.Converged.MinIou = 0.6; Frames = 4; HandOver = 0; HandOverDistance = 0.1 }) "with the hand-over's window and distance"
+            | other -> failtestf "unexpected %A" other
+            for bad in [ "0:3"; "1.5:3"; "0.7:0"; "0.7"; "0.7:3:1"; "x:3"; "0.7:-1"; "nan:2"; "0.7:5:-1:0.2"; "0.7:5:10:0"; "0.7:5:10:x"; "0.7:5:10:inf"; "0.7:5:10:0.2:1" ] do
                 match parse [| "track"; "--out"; "o"; "--converged"; bad |] with
                 | UsageError m -> Expect.stringContains m "--converged" (sprintf "%s: names the option" bad)
                 | other -> failtestf "unexpected %A for %s" other bad

@@ -23,13 +23,19 @@ type FrameView =
       IdsBefore: torch.Tensor
       /// The step's products: reconstruction, maps, objects.
       Frame: Scalor.Frame
-      /// The objects reported for this frame.
-      Reported: TrackedObject[] }
+      /// The objects reported for this frame, under the ids they are reported with (`ReportedId`).
+      Reported: TrackedObject[]
+      /// The tracks that took a retired track's id (`Converged.Rule.HandOver`): track id → reported id.
+      Handed: Map<int64, int64> }
+
+    /// The id the track `id` of this frame's maps is reported under.
+    member v.ReportedId(id: int64) = v.Handed.TryFind id |> Option.defaultValue id
 
 /// Tracks one sequence frame by frame with `nets` (`Track.tracking` at `duplicateShare`): the objects with presence
 /// above `minPresence`, reported when they draw at least `minVisibleShare` of the anchor area inside the frame
 /// (`Track.minVisiblePixels`; the others stay tracked and keep their ids). Of two tracks that settle on one object,
-/// one is retired by `converged` (`Converged.step`; None: never, as the official code). Each frame runs in
+/// one is retired by `converged` (`Converged.step`; None: never, as the official code), and its id may pass to the
+/// track that finds its own object again (reported objects carry `Converged.reportedId`). Each frame runs in
 /// its own dispose scope, which keeps only the state carried to the next frame; the state it replaces is freed at once, so memory
 /// stays level over any length. `Reset` starts the next sequence. One thread at a time: libtorch's native memory
 /// and .NET's finalizers do not mix well under load (docs/known-issues.md), so an application that tracks long
@@ -89,8 +95,8 @@ type Tracker(nets: Scalor.Nets, duplicateShare: float, minPresence: float32, min
         state <- keep scope next
         // Every present object's id, reported or not: one that shows again is not newly discovered.
         previous <- present |> Array.map (fun o -> o.Id) |> Set.ofArray
-        let objects = reported minVisible present
-        if not (isNull inspect) then inspect.Invoke { Input = x; IdsBefore = before; Frame = frame; Reported = objects }
+        let objects = reported minVisible present |> Array.map (fun o -> { o with Id = Converged.reportedId converging o.Id })
+        if not (isNull inspect) then inspect.Invoke { Input = x; IdsBefore = before; Frame = frame; Reported = objects; Handed = converging.Ids }
         release old state
         objects
 
