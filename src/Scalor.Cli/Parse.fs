@@ -454,7 +454,7 @@ let convergedOf (v: string option) =
     | Some s when s.Trim().ToLowerInvariant() = "off" -> Option.None
     | Some s ->
         let bad () =
-            usage "--converged '%s': give IOU:FRAMES or IOU:FRAMES:WINDOW:DISTANCE (an IoU in (0, 1], at least 1 frame, a window of 0 frames or more, a positive distance; e.g. 0.7:5 or 0.7:5:10:0.25) or off" s
+            usage "--converged '%s': give IOU:FRAMES or IOU:FRAMES:WINDOW:DISTANCE (an IoU in (0, 1], at least 1 frame, a window of 0 frames or more, a positive distance; e.g. 0.7:5 or 0.7:5:5:0.25) or off" s
         let real (t: string) = match Double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture) with | true, v -> Some v | _ -> Option.None
         let count (t: string) = match Int32.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture) with | true, v -> Some v | _ -> Option.None
         let d = Scalor.Model.Converged.defaults

@@ -200,7 +200,7 @@ let tests =
                 Expect.exists second (fun o -> not o.New) "and the survivors are not new"
             finally File.Delete path
 
-        testCase "the default model retires converged tracks on either runtime alike; no reported pair coincides for the rule's frames in a row, without the rule some do" <| fun () ->
+        testCase "the default model retires converged tracks and hands their ids on, on either runtime alike; no reported pair coincides for the rule's frames in a row, without the rule some do" <| fun () ->
             let struct (nets: Scalor.Nets, share) = Scalor.Host.Checkpoints.LoadForInference(null, None)
             let seq = World.sequence (World.create { World.defaultConfig with Length = 40 } None) (World.sequenceSeed 1000001UL 0)
             let bytes = seq.ViewSize * seq.ViewSize * 3
@@ -218,6 +218,11 @@ let tests =
                 finally File.Delete path
             let ruled, off = torchWith (Some Converged.defaults), torchWith None
             Expect.equal onnxObjs (ruled |> List.map (Array.map fst)) "ONNX Runtime reports the ids TorchSharp reports, frame by frame"
+            // This sequence hands a retired track's id on (the premise); the hand-over changes ids, never boxes.
+            let kept = torchWith (Some { Converged.defaults with HandOver = 0 })
+            Expect.notEqual (ruled |> List.map (Array.map fst)) (kept |> List.map (Array.map fst)) "an id is handed on"
+            let boxes frames = frames |> List.map (Array.map snd >> Array.sort)
+            Expect.equal (boxes ruled) (boxes kept) "the same boxes with and without the hand-over"
             // The longest run of frames in a row in which two reported tracks' glimpse boxes coincide.
             let longest (frames: (int64 * float32[])[] list) =
                 let coincide a b = Scalor.Metrics.Geometry.iou (Converged.boxOf a) (Converged.boxOf b) >= Converged.defaults.MinIou

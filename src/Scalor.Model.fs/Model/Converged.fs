@@ -1,6 +1,7 @@
 /// Online tracking's one rule beyond the model: two tracks whose boxes have coincided for several frames in a row
 /// follow one object, and one of them is retired (its slot freed, as if its presence had dropped to 0): the one that
-/// came onto the object from elsewhere, by its motion (`step`).
+/// came onto the object from elsewhere, by its motion (`step`). Its id passes to the track that finds the object
+/// it had left again (`Rule.HandOver`).
 ///
 /// Why: SCALOR's propagation has nothing that keeps two tracks apart. When objects cross, or a copy of an object
 /// slips past discovery's rejection, two tracks can settle on the same object; the second one draws under the
@@ -135,9 +136,9 @@ let private handOver (rule: Rule) (handed: Map<int64, int64>) (lost: Lost list) 
 /// taken oldest first, and one with a track already retired this frame is left.
 ///
 /// The object a retired track had followed before it drifted is usually found again by discovery within a few
-/// frames, under a new id: of 296 id switches on those sequences, 123 were such a rediscovery. So a retired track's
-/// id passes to a track that appeared since its run began, near where its motion before the run would have carried
-/// it (`Rule.HandOver`, `reportedId`): IDF1 74.6% → 80.5% there (docs/training-history.md).
+/// frames, under a new id: of the 295 id switches a script counted on those sequences, 123 were. So a retired track's
+/// id passes to a track that appeared since the frame before its run, near where its motion before the run would
+/// have carried it (`Rule.HandOver`, `reportedId`): IDF1 74.6% → 80.5% there (docs/training-history.md).
 let step (rule: Rule) (state: State) (objects: (int64 * float32[])[]) : State * Set<int64> =
     let objects = objects |> Array.sortBy fst
     let boxes = objects |> Array.map (fun (_, w) -> boxOf w)
