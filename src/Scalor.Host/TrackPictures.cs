@@ -69,9 +69,7 @@ public static partial class TrackCommand
         var bg = ToImage(f.Background[0]);
         // Image 0's full-resolution maps [K; 5; H; W] and each slot's id, shared by both pictures that need them.
         var full = Render.fullMaps(f.Maps, size, size)[0];
-        // The maps' slots under the ids their tracks are reported with (a track that took a retired track's id).
-        var slotIds = SlotIds(prevIds, full.shape[0]);
-        if (reportedId is not null) slotIds = [.. slotIds.Select(reportedId)];
+        var slotIds = SlotIds(prevIds, full.shape[0], reportedId);
         var own = new Dictionary<long, (Rgb, (double, double, double, double))>();
         if (perObject)
         {
@@ -124,12 +122,15 @@ public static partial class TrackCommand
 
     /// <summary>The track id each of a frame's <paramref name="slots"/> map slots stands for: the maps hold the
     /// previous frame's slots (ids <paramref name="prevIds"/> [B; N], 0 for an empty slot) then the discovery
-    /// cells, which take the ids <c>Scalor.nextObjects</c> gives them (the largest previous id + cell index + 1).</summary>
-    static long[] SlotIds(torch.Tensor prevIds, long slots)
+    /// cells, which take the ids <c>Scalor.nextObjects</c> gives them (the largest previous id + cell index + 1).
+    /// Given <paramref name="reportedId"/>, each under the id its track is reported with (a track that took a retired
+    /// track's id, <see cref="Scalor.Model.Tracker.FrameView.ReportedId"/>).</summary>
+    static long[] SlotIds(torch.Tensor prevIds, long slots, Func<long, long>? reportedId = null)
     {
         var prev = prevIds.numel() == 0 ? [] : prevIds[0].cpu().data<long>().ToArray();
         var largest = prev.Length == 0 ? 0 : prev.Max();
-        return [.. Enumerable.Range(0, (int)slots).Select(s => s < prev.Length ? prev[s] : largest + (s - prev.Length) + 1)];
+        var ids = Enumerable.Range(0, (int)slots).Select(s => s < prev.Length ? prev[s] : largest + (s - prev.Length) + 1);
+        return [.. reportedId is null ? ids : ids.Select(reportedId)];
     }
 
     /// <summary>Per-object reconstructions of image 0 (paper Fig. 3c): each wanted id's own rendering
@@ -155,11 +156,12 @@ public static partial class TrackCommand
         Coloured(SegmentIds(m, alphaFg, prevIds, size), size, id => Rgb.IdColour((int)id));
 
     /// <summary>The id each pixel of image 0 shows (row-major; 0 where α_fg &lt; 0.1), as <see cref="Segmentation"/>
-    /// colours them: what the ONNX graph's <c>segment</c> output gives.</summary>
-    public static long[] SegmentIds(Render.ObjectMaps m, torch.Tensor alphaFg, torch.Tensor prevIds, int size)
+    /// colours them: what the ONNX graph's <c>segment</c> output gives; given <paramref name="reportedId"/>, under the ids
+    /// the tracks are reported with, as the runtime's <c>TrackedFrame.Segments</c>.</summary>
+    public static long[] SegmentIds(Render.ObjectMaps m, torch.Tensor alphaFg, torch.Tensor prevIds, int size, Func<long, long>? reportedId = null)
     {
         var full = Render.fullMaps(m, size, size)[0];
-        return Segments(full, SlotIds(prevIds, full.shape[0]), alphaFg);
+        return Segments(full, SlotIds(prevIds, full.shape[0], reportedId), alphaFg);
     }
 
     /// <summary>The id each pixel of image 0 shows (row-major; 0 where α_fg &lt; 0.1): the slot with the largest
