@@ -16,7 +16,8 @@ public enum Provider
 }
 
 /// <summary>One tracked object: its id, box in the frame's pixels, and latents.</summary>
-/// <param name="Id">Track id; kept while the object is propagated.</param>
+/// <param name="Id">Track id; kept while the object is propagated, and passed on by a track retired for converging on
+/// another's object to the track that finds the object it had left (<see cref="OnnxTracker.Converged"/>).</param>
 /// <param name="Left">Box left edge in pixels of the frame the tracker saw (the mask box, or the glimpse:
 /// <see cref="OnnxTracker.MaskBoxes"/>).</param>
 /// <param name="Top">Box top edge in pixels.</param>
@@ -45,7 +46,8 @@ public sealed record TrackedObject(long Id, float Left, float Top, float Width, 
 /// model's size, its objects under the tile's ids; <paramref name="Objects"/> are then the joined ones.</param>
 /// <param name="Segments">The segmentation [H; W], row-major, when rendered: the id of the object each pixel shows (the
 /// one of the largest importance α·z_pres·sigmoid(−depth) there), 0 where the foreground alpha is below 0.1. A
-/// discovery the frame did not keep shows the id it would have had.</param>
+/// discovery the frame did not keep shows the id it would have had, and a track that took a retired track's id shows
+/// that id, as its object reports it.</param>
 /// <param name="Live">The slots holding an object after this frame, reported or not, for a frame one tracker stepped
 /// (null for a joined frame: its <paramref name="Tiles"/> have theirs). At <see cref="OnnxTracker.Capacity"/> every slot
 /// is taken, and the next frame's discoveries beyond the slots its objects free are not tracked.</param>
@@ -121,7 +123,8 @@ public sealed class OnnxTracker : IDisposable
     /// <summary>Of two tracks whose glimpse boxes coincide for several frames in a row (copies of one object, which the
     /// model would carry on for good), the one that came onto the object from elsewhere is retired: its slot is emptied before the frame is reported
     /// (<see cref="Scalor.Model.Converged.step"/>; the default <see cref="Scalor.Model.Converged.defaults"/>, as
-    /// <c>scalor-host track</c>). Null: never, as the official code.</summary>
+    /// <c>scalor-host track</c>), and its id passes to a track that finds the object it had left
+    /// (<see cref="Scalor.Model.Converged.Rule.HandOver"/>). Null: never, as the official code.</summary>
     public Scalor.Model.Converged.Rule? Converged { get; set; } = Scalor.Model.Converged.defaults;
     /// <summary>The rejection baked into the model at export: a discovery is rejected when one stronger discovery
     /// of its frame covers this share of its mask; null for the official rejection alone (or a model exported
@@ -312,12 +315,12 @@ public sealed class OnnxTracker : IDisposable
             var segments = rendered && byName.TryGetValue("segment", out var sg) ? sg.GetTensorDataAsSpan<long>().ToArray() : null;
             var renders = rendered && byName.TryGetValue("object_render", out var orv) ? (Ids: byName["object_ids"].GetTensorDataAsSpan<long>().ToArray(), Maps: orv) : default;
             if (Converged is { } rule) Retire(state, rule);
-            var (objects, slotIds, live) = Objects(state, visible, maskBoxes);
+            var (objects, trackIds, live) = Objects(state, visible, maskBoxes);
             if (renders.Ids is { } rowIds)
             {
                 var maps = renders.Maps!.GetTensorDataAsSpan<float>();
                 for (var i = 0; i < objects.Count; i++)
-                    if (Array.IndexOf(rowIds, slotIds[i]) is var row and >= 0)
+                    if (Array.IndexOf(rowIds, trackIds[i]) is var row and >= 0)
                         objects[i] = objects[i] with { Render = maps.Slice(row * 3 * plane, 3 * plane).ToArray() };
             }
             // The segmentation under the ids the tracks are reported with (a track that took a retired track's id).
