@@ -63,8 +63,9 @@ public sealed class TrackerState
     internal readonly Dictionary<string, (float[] Data, long[] Shape)> Floats;
     internal readonly long[] Ids;
     internal HashSet<long> PreviousIds = new();
-    /// <summary>The pairs of tracks whose boxes coincided in the last frame, with how many frames in a row, and the
-    /// last frame's tracks' motion (<see cref="OnnxTracker.Converged"/>).</summary>
+    /// <summary>The pairs of tracks whose boxes coincided in the last frame, with how many frames in a row, the last
+    /// frame's tracks' motion, the retired tracks whose ids may still pass on, and the ids handed on
+    /// (<see cref="OnnxTracker.Converged"/>).</summary>
     internal Scalor.Model.Converged.State Converging = Scalor.Model.Converged.empty;
     internal readonly OnnxTracker Owner;
 

@@ -93,7 +93,8 @@ let boxOf (where: float32[]) =
     let l, t, w, h = Track.box where 1 1
     { Geometry.Left = l; Geometry.Top = t; Geometry.Width = w; Geometry.Height = h }
 
-let private centre (b: Geometry.Box) = b.Left + b.Width / 2.0, b.Top + b.Height / 2.0
+/// Between two points of the unit square.
+let private distance (ax: float, ay: float) (bx: float, by: float) = sqrt ((ax - bx) * (ax - bx) + (ay - by) * (ay - by))
 
 /// How far a track's motion before the run (`before`) is from the pair's mean motion per frame over the run, which
 /// ends at `now` (the pair's mean centre); a track with no motion before (a new discovery) is infinitely far.
@@ -102,29 +103,28 @@ let private mismatch (run: Run) (now: float * float) (before: Seen option) =
     | None -> infinity
     | Some (dx, dy) ->
         let n = float (max 1 (run.Length - 1))
-        let vx, vy = (fst now - fst run.Start) / n, (snd now - snd run.Start) / n
-        sqrt ((dx - vx) * (dx - vx) + (dy - vy) * (dy - vy))
+        distance (dx, dy) ((fst now - fst run.Start) / n, (snd now - snd run.Start) / n)
 
 /// The ids of retired tracks handed on this frame: `lost` (aged to this frame) against the frame's surviving
 /// `tracks` (id, centre, frames tracked), nearest pairs first, each at most once. A track takes an id when it
 /// appeared since the frame before the lost track's run (so it is not a track that was elsewhere all along), is not
 /// the partner, has no handed id yet, and lies within the rule's distance of where the lost track's motion before
 /// the run would have carried it by now.
-let private handOver (rule: Rule) (handed: Map<int64, int64>) (lost: Lost list) (tracks: (int64 * (float * float) * int)[]) =
+let private handOver (rule: Rule) (handed: Map<int64, int64>) (lost: Lost[]) (tracks: (int64 * (float * float) * int)[]) =
     let candidates =
-        [| for i, l in List.indexed lost do
-               let px, py = fst l.Centre + float l.Elapsed * fst l.Shift, snd l.Centre + float l.Elapsed * snd l.Shift
-               for id, (x, y), frames in tracks do
+        [| for i, l in Array.indexed lost do
+               let carried = fst l.Centre + float l.Elapsed * fst l.Shift, snd l.Centre + float l.Elapsed * snd l.Shift
+               for id, centre, frames in tracks do
                    if frames - 1 <= l.Elapsed && id <> l.Partner && not (handed.ContainsKey id) then
-                       let d = sqrt ((x - px) * (x - px) + (y - py) * (y - py))
+                       let d = distance centre carried
                        if d <= rule.HandOverDistance then yield d, id, i |]
         |> Array.sort
     let taken, used =
         candidates
         |> Array.fold (fun (taken: Map<int64, int64>, used: Set<int>) (_, id, i) ->
             if taken.ContainsKey id || used.Contains i then taken, used
-            else taken.Add(id, (List.item i lost).Id), used.Add i) (Map.empty, Set.empty)
-    taken, lost |> List.indexed |> List.filter (fun (i, _) -> not (used.Contains i)) |> List.map snd
+            else taken.Add(id, lost.[i].Id), used.Add i) (Map.empty, Set.empty)
+    taken, lost |> Array.indexed |> Array.filter (fun (i, _) -> not (used.Contains i)) |> Array.map snd |> List.ofArray
 
 /// One frame: `objects` are the frame's live present tracks (id, z_where). Returns the state carried to the next
 /// frame and the ids to retire now, one of each pair whose run reached `rule.Frames`: the track whose motion just
@@ -142,7 +142,7 @@ let private handOver (rule: Rule) (handed: Map<int64, int64>) (lost: Lost list) 
 let step (rule: Rule) (state: State) (objects: (int64 * float32[])[]) : State * Set<int64> =
     let objects = objects |> Array.sortBy fst
     let boxes = objects |> Array.map (fun (_, w) -> boxOf w)
-    let centres = boxes |> Array.map centre
+    let centres = boxes |> Array.map Geometry.centre
     let coincide =
         [| for i in 0 .. objects.Length - 1 do
                for j in i + 1 .. objects.Length - 1 do
@@ -192,7 +192,7 @@ let step (rule: Rule) (state: State) (objects: (int64 * float32[])[]) : State * 
                     | Some { Centre = c; Shift = Some shift } ->
                         Some { Id = reportedId state id; Partner = partner; Centre = c; Shift = shift; Elapsed = run.Length; Since = 0 }
                     | _ -> None)
-            let taken, left = handOver rule ids (aged @ fresh) (survivors |> Array.map (fun (id, s) -> id, s.Centre, s.Frames))
+            let taken, left = handOver rule ids (Array.ofList (aged @ fresh)) (survivors |> Array.map (fun (id, s) -> id, s.Centre, s.Frames))
             Map.fold (fun (m: Map<int64, int64>) k v -> m.Add(k, v)) ids taken, left
     { Runs = runs; Last = Map.ofArray survivors; Lost = lost; Ids = ids }, retired
 
