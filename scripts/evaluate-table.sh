@@ -8,7 +8,7 @@
 # The column "objects at least half visible" scores Scalor's results again with `eval --min-gt-visibility 0.5`:
 # ground-truth rows whose object shows less than half of itself (covered by others or cut by the border) are
 # ignored, with the boxes matched to them.
-# The column "MOTA, 95% interval" is the percentile bootstrap over the row's sequences that track prints (README,
+# The column "MOTA, 95% interval" is the bootstrap interval (BCa) over the row's sequences that track prints (README,
 # "Evaluation"): how far the row's MOTA would move on as many other sequences of its world.
 # A second table gives the same settings with `track --backfill` (README "Tracking"): the same model's tracks
 # completed offline by a backward pass over each sequence, with the interval of its MOTA as the first table's.

@@ -340,6 +340,10 @@ type MatchArg =
     | Distance
     | Iou
 
+type IntervalArg =
+    | Bca
+    | Percentile
+
 type EvalArgs =
     | [<Unique>] Gt of dir: string
     | [<Unique>] Pred of dir: string
@@ -362,9 +366,11 @@ type EvalArgs =
     | [<Unique>] Baseline of dir: string
     | [<Unique>] Resamples of int
     | [<Unique>] Seed of int64
+    | [<Unique>] Interval of IntervalArg
     interface IArgParserTemplate with
         member a.Usage =
             match a with
+            | Interval _ -> "how the 95% intervals are read off the resamples: bca (default: bias-corrected and accelerated, right where the resamples lean to one side, as a MOTA near 100% does) or percentile (their plain quantiles, as before stop 61)."
             | Baseline _ -> "a folder of another tracker's <seq>.txt results on the same ground truth: the differences of MOTA, IDF1 and HOTA, each with its 95% interval over the sequences (paired bootstrap; see --resamples)."
             | Resamples _ -> "bootstrap resamples of the sequences for the 95% intervals (default 2000; 0: no intervals; given for 10 sequences or more)."
             | Seed _ -> "seed of the bootstrap's draws (default 1): the same results and seed give the same intervals."

@@ -55,7 +55,9 @@ type EvalCommand =
       /// Bootstrap resamples for the intervals (`Bootstrap`); 0: none.
       Resamples: int
       /// Seed of the bootstrap's draws.
-      BootstrapSeed: uint64 }
+      BootstrapSeed: uint64
+      /// How the intervals are read off the resamples.
+      IntervalMethod: Scalor.Metrics.Bootstrap.Method }
     /// With the frame step and windows to see footage with (`FootageView`).
     member c.WithView(frameStep, crops) = { c with FrameStep = frameStep; Crops = crops }
 
@@ -598,6 +600,11 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
     let bootstrapSeed = r.GetResult(EvalArgs.Seed, int64 Scalor.Metrics.Bootstrap.defaultSeed)
     if bootstrapSeed < 0L then usage "--seed must be at least 0"
     let baseline = r.TryGetResult EvalArgs.Baseline |> Option.toObj
+    let intervalMethod =
+        match r.TryGetResult EvalArgs.Interval with
+        | Some IntervalArg.Percentile -> Scalor.Metrics.Bootstrap.Percentile
+        | Some IntervalArg.Bca -> Scalor.Metrics.Bootstrap.Bca
+        | Option.None -> Scalor.Metrics.Bootstrap.defaultMethod
     match r.TryGetResult EvalArgs.Data with
     | Some data ->
         Eval { GtDir = data; PredDir = null; ByIou = byIou; Threshold = thr; JsonFile = json
@@ -608,7 +615,7 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
                Threads = threadsOf (r.TryGetResult EvalArgs.Threads); MinGtVisibility = minGt
                Backfill = r.Contains EvalArgs.Backfill; Converged = convergedOf (r.TryGetResult EvalArgs.Converged); FrameStep = frameStep
                Crops = r.GetResults EvalArgs.Crop |> List.map cropOf
-               Baseline = baseline; Resamples = resamples; BootstrapSeed = uint64 bootstrapSeed }
+               Baseline = baseline; Resamples = resamples; BootstrapSeed = uint64 bootstrapSeed; IntervalMethod = intervalMethod }
     | Option.None ->
         if r.Contains EvalArgs.Backfill then usage "--backfill tracks with the model: it needs --data (evaluate a model on a dataset)"
         if r.Contains EvalArgs.Converged then usage "--converged tracks with the model: it needs --data (evaluate a model on a dataset)"
@@ -625,7 +632,7 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
         Eval { GtDir = gt; PredDir = pred; ByIou = byIou; Threshold = thr; JsonFile = json; Model = null; DataDir = null; Samples = samples
                DuplicateShare = Option.None; ExplainedShare = Option.None; MinVisibleShare = 0.0; Threads = threadsOf Option.None
                MinGtVisibility = minGt; Backfill = false; Converged = Option.None; FrameStep = 1; Crops = []
-               Baseline = baseline; Resamples = resamples; BootstrapSeed = uint64 bootstrapSeed }
+               Baseline = baseline; Resamples = resamples; BootstrapSeed = uint64 bootstrapSeed; IntervalMethod = intervalMethod }
 
 let private benchCommand (r: ParseResults<BenchArgs>) =
     let runs = r.GetResult(BenchArgs.Runs, 5)

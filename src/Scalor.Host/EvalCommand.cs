@@ -172,7 +172,7 @@ public static class EvalCommand
         json["matching"] = cmd.ByIou ? "iou" : "distance";
         json["min_gt_visibility"] = cmd.MinGtVisibility;
         if (cmd.Resamples > 0)
-            Console.WriteLine($"eval: {IntervalLine(results, cmd.Resamples, cmd.BootstrapSeed, json) ?? $"no intervals: {Counts.Of(results.Length, "sequence")} (resampling sequences needs at least {Bootstrap.minSequences})"}");
+            Console.WriteLine($"eval: {IntervalLine(results, cmd.Resamples, cmd.BootstrapSeed, cmd.IntervalMethod, json) ?? $"no intervals: {Counts.Of(results.Length, "sequence")} (resampling sequences needs at least {Bootstrap.minSequences})"}");
         if (cmd.Baseline is not null)
         {
             // The baseline is scored as these results are: the same ground truth, matching and visibility floor.
@@ -210,19 +210,22 @@ public static class EvalCommand
     /// <summary>The 95% interval of MOTA, IDF1 and HOTA over the sequences, into <paramref name="json"/> as
     /// <c>mota_interval</c>, … and <c>interval</c> (how it was drawn), and the line that gives them; null, and nothing
     /// added, under <see cref="Bootstrap.minSequences"/> sequences.</summary>
-    public static string? IntervalLine(Evaluate.SequenceResult[] results, int resamples, ulong seed, Dictionary<string, object?> json)
+    public static string? IntervalLine(Evaluate.SequenceResult[] results, int resamples, ulong seed, Bootstrap.Method method, Dictionary<string, object?> json)
     {
         if (results.Length < Bootstrap.minSequences) return null;
         var parts = new List<string>();
         foreach (var (name, statistic) in Bootstrap.statistics)
         {
-            var i = Bootstrap.interval(IntervalLevel, seed, resamples, statistic, results);
+            var i = Bootstrap.interval(method, IntervalLevel, seed, resamples, statistic, results);
             json[$"{name}_interval"] = Pair(i);
             parts.Add($"{name.ToUpperInvariant()} {Percent(i.Low)}–{Percent(i.High)}");
         }
-        json["interval"] = new Dictionary<string, object> { ["level"] = IntervalLevel, ["resamples"] = resamples, ["seed"] = seed, ["sequences"] = results.Length };
-        return string.Create(CultureInfo.InvariantCulture, $"95% intervals over the {results.Length} sequences (percentile bootstrap, {resamples:N0} resamples, seed {seed}): {string.Join(", ", parts)} (%)");
+        json["interval"] = new Dictionary<string, object> { ["level"] = IntervalLevel, ["method"] = Bootstrap.methodName(method), ["resamples"] = resamples, ["seed"] = seed, ["sequences"] = results.Length };
+        return string.Create(CultureInfo.InvariantCulture, $"95% intervals over the {results.Length} sequences ({MethodWords(method)} bootstrap, {resamples:N0} resamples, seed {seed}): {string.Join(", ", parts)} (%)");
     }
+
+    /// <summary>How the lines name an interval's method.</summary>
+    static string MethodWords(Bootstrap.Method method) => method.IsBca ? "BCa" : "percentile";
 
     /// <summary>These results (their combined <see cref="Keys"/>: <paramref name="ours"/>) against the baseline's on the
     /// same sequences: each score's difference and, where the sequences are resampled, its paired 95% interval
@@ -247,13 +250,13 @@ public static class EvalCommand
             var part = $"{name.ToUpperInvariant()} {Signed(mine - theirs)}";
             if (resampled)
             {
-                var i = Bootstrap.difference(IntervalLevel, cmd.BootstrapSeed, cmd.Resamples, statistic, results, baseline);
+                var i = Bootstrap.difference(cmd.IntervalMethod, IntervalLevel, cmd.BootstrapSeed, cmd.Resamples, statistic, results, baseline);
                 keys[$"{name}_difference_interval"] = Pair(i);
                 part += $" ({Signed(i.Low)} to {Signed(i.High)})";
             }
             parts.Add(part);
         }
-        var how = resampled ? $"points, 95% intervals by a paired bootstrap over the {names.Length} sequences"
+        var how = resampled ? $"points, 95% intervals by a paired {MethodWords(cmd.IntervalMethod)} bootstrap over the {names.Length} sequences"
             : cmd.Resamples == 0 ? "points; no intervals: --resamples 0"
             : $"points; no intervals for {Counts.Of(names.Length, "sequence")}";
         return ($"against {cmd.Baseline} ({string.Join(", ", scores)}): {string.Join(", ", parts)} ({how})", keys);

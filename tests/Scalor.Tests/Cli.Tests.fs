@@ -177,12 +177,14 @@ let tests =
                 match parse bad with
                 | UsageError m -> Expect.stringContains m "--min-gt-visibility" "names the option"
                 | other -> failtestf "unexpected %A for %A" other bad
-            match parse [| "eval"; "--gt"; "g"; "--pred"; "p"; "--baseline"; "b"; "--resamples"; "500"; "--seed"; "7" |], parse [| "eval"; "--data"; "d" |] with
+            match parse [| "eval"; "--gt"; "g"; "--pred"; "p"; "--baseline"; "b"; "--resamples"; "500"; "--seed"; "7"; "--interval"; "percentile" |], parse [| "eval"; "--data"; "d" |] with
             | Run(Eval s), Run(Eval d) ->
-                Expect.equal (s.Baseline, s.Resamples, s.BootstrapSeed) ("b", 500, 7UL) "the comparison and the draws reach eval"
-                Expect.equal (d.Baseline, d.Resamples, d.BootstrapSeed) (null, Scalor.Metrics.Bootstrap.defaultResamples, Scalor.Metrics.Bootstrap.defaultSeed) "defaults: intervals, no comparison"
+                Expect.equal (s.Baseline, s.Resamples, s.BootstrapSeed, s.IntervalMethod) ("b", 500, 7UL, Scalor.Metrics.Bootstrap.Percentile) "the comparison and the draws reach eval"
+                Expect.equal (d.Baseline, d.Resamples, d.BootstrapSeed, d.IntervalMethod)
+                    (null, Scalor.Metrics.Bootstrap.defaultResamples, Scalor.Metrics.Bootstrap.defaultSeed, Scalor.Metrics.Bootstrap.Bca) "defaults: BCa intervals, no comparison"
             | other -> failtestf "unexpected %A" other
-            for bad, named in [ [| "eval"; "--gt"; "g"; "--pred"; "p"; "--resamples"; "-1" |], "--resamples"; [| "eval"; "--data"; "d"; "--seed"; "-2" |], "--seed" ] do
+            for bad, named in [ [| "eval"; "--gt"; "g"; "--pred"; "p"; "--resamples"; "-1" |], "--resamples"; [| "eval"; "--data"; "d"; "--seed"; "-2" |], "--seed"
+                                [| "eval"; "--gt"; "g"; "--pred"; "p"; "--interval"; "normal" |], "--interval" ] do
                 match parse bad with
                 | UsageError m -> Expect.stringContains m named "names the option"
                 | other -> failtestf "unexpected %A for %A" other bad

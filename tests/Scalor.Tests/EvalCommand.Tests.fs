@@ -14,7 +14,7 @@ let private evalCommand gt pred data json : Parse.EvalCommand =
     { GtDir = gt; PredDir = pred; ByIou = false; Threshold = nan; JsonFile = json; Model = null; DataDir = data; Samples = 2
       DuplicateShare = None; ExplainedShare = None; MinVisibleShare = Scalor.Model.Track.defaultMinVisibleShare
       Threads = Environment.ProcessorCount; MinGtVisibility = 0.0; Backfill = false; Converged = Some Scalor.Model.Converged.defaults; FrameStep = 1; Crops = []
-      Baseline = null; Resamples = 2000; BootstrapSeed = 1UL }
+      Baseline = null; Resamples = 2000; BootstrapSeed = 1UL; IntervalMethod = Scalor.Metrics.Bootstrap.Bca }
 
 [<Tests>]
 let tests =
@@ -78,6 +78,7 @@ let tests =
                 Expect.isTrue (0.5 < lo && lo < 0.75 && 0.75 < hi && hi < 1.0) (sprintf "MOTA interval %g–%g around 0.75, inside the sequences' 0.5 and 1" lo hi)
                 Expect.isTrue (d.RootElement.TryGetProperty("hota_interval") |> fst) "HOTA's too"
                 Expect.equal (d.RootElement.GetProperty("interval").GetProperty("sequences").GetInt32()) 12 "how it was drawn"
+                Expect.equal (d.RootElement.GetProperty("interval").GetProperty("method").GetString()) "bca" "and read"
                 let b = d.RootElement.GetProperty "baseline"
                 Expect.equal (b.GetProperty("mota").GetDouble(), b.GetProperty("mota_difference").GetDouble()) (1.0, -0.25) "the baseline's score and the difference"
                 let dlo, dhi = pair (b.GetProperty "mota_difference_interval")

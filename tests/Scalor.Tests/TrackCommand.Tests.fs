@@ -112,7 +112,7 @@ let tests =
                     { GtDir = Path.Combine(out, "gt"); PredDir = Path.Combine(out, "results"); ByIou = false; Threshold = nan; JsonFile = json
                       Model = null; DataDir = null; Samples = 1; DuplicateShare = None; ExplainedShare = None; MinVisibleShare = 0.0
                       Threads = 1; MinGtVisibility = 0.0; Backfill = false; Converged = None; FrameStep = 1; Crops = []; Baseline = null
-                      Resamples = Bootstrap.defaultResamples; BootstrapSeed = Bootstrap.defaultSeed }
+                      Resamples = Bootstrap.defaultResamples; BootstrapSeed = Bootstrap.defaultSeed; IntervalMethod = Bootstrap.defaultMethod }
                 Expect.equal (EvalCommand.Run eval) 0 "eval succeeds"
                 use scored = JsonDocument.Parse(File.ReadAllText json)
                 for k in [ "mota_interval"; "idf1_interval"; "hota_interval" ] do
