@@ -370,7 +370,7 @@ type EvalArgs =
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Interval _ -> "how the 95% intervals are read off the resamples: bca (default: bias-corrected and accelerated, right where the resamples lean to one side, as a MOTA near 100% does) or percentile (their plain quantiles, as before stop 61)."
+            | Interval _ -> "how the 95% intervals are read off the resamples: bca (default: bias-corrected and accelerated, right where the resamples lean to one side, as a MOTA near 100% does) or percentile (their plain quantiles, as earlier versions gave)."
             | Baseline _ -> "a folder of another tracker's <seq>.txt results on the same ground truth: the differences of MOTA, IDF1 and HOTA, each with its 95% interval over the sequences (paired bootstrap; see --resamples)."
             | Resamples _ -> "bootstrap resamples of the sequences for the 95% intervals (default 2000; 0: no intervals; given for 10 sequences or more)."
             | Seed _ -> "seed of the bootstrap's draws (default 1): the same results and seed give the same intervals."
