@@ -85,8 +85,11 @@ type State =
 
 let empty = { Runs = Map.empty; Last = Map.empty; Lost = []; Ids = Map.empty }
 
+/// The id a track is reported under, given the ids handed on (`State.Ids`): its own, or the retired track's it took.
+let reportedUnder (handed: Map<int64, int64>) (id: int64) = handed.TryFind id |> Option.defaultValue id
+
 /// The id a track is reported under: its own, or the retired track's it took (`Rule.HandOver`).
-let reportedId (state: State) (id: int64) = state.Ids.TryFind id |> Option.defaultValue id
+let reportedId (state: State) (id: int64) = reportedUnder state.Ids id
 
 /// A z_where (sx, sy, tx, ty) as a box; IoU does not depend on the frame's size, so the unit square will do.
 let boxOf (where: float32[]) =

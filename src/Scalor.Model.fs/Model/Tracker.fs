@@ -29,7 +29,7 @@ type FrameView =
       Handed: Map<int64, int64> }
 
     /// The id the track `id` of this frame's maps is reported under.
-    member v.ReportedId(id: int64) = v.Handed.TryFind id |> Option.defaultValue id
+    member v.ReportedId(id: int64) = Converged.reportedUnder v.Handed id
 
 /// Tracks one sequence frame by frame with `nets` (`Track.tracking` at `duplicateShare`): the objects with presence
 /// above `minPresence`, reported when they draw at least `minVisibleShare` of the anchor area inside the frame
