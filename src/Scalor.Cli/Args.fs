@@ -302,10 +302,12 @@ type AverageArgs =
     | [<Mandatory; Unique>] Out of file: string
     | [<Unique>] From of step: int
     | [<Unique>] To of step: int
+    | [<Unique>] Like of checkpoint: string
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Checkpoints _ -> "checkpoints of one run to average, or run folders (every ckpt-*.safetensors in them)."
+            | Like _ -> "average checkpoints of different runs (fine-tunings of one model for other worlds: a model soup) and take this one's step, config (anchors, object cap), recorded shares, optimizer and sampling state; it must be among those averaged."
+            | Checkpoints _ -> "checkpoints of one run to average, or run folders (every ckpt-*.safetensors in them); with --like, of different runs."
             | Out _ -> "the checkpoint to write (X.safetensors): the mean weights, with the newest checkpoint's step, config, recorded shares, optimizer and sampling state."
             | From _ -> "average only checkpoints of this step or later."
             | To _ -> "average only checkpoints of this step or earlier."

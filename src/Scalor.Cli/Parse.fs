@@ -196,7 +196,9 @@ type AverageCommand =
       Out: string
       /// Only checkpoints of these steps (inclusive); None: no bound.
       From: int option
-      To: int option }
+      To: int option
+      /// Checkpoints of different runs: the mean takes this one's step, config and state (`Train.average`).
+      Like: string option }
 
 type BenchCommand =
     { /// The toy64 preset with the command line's overrides.
@@ -656,7 +658,7 @@ let private averageCommand (r: ParseResults<AverageArgs>) =
     match from, upTo with
     | Some f, Some t when f > t -> usage "--from must not be after --to"
     | _ -> ()
-    Average { Checkpoints = r.GetResult AverageArgs.Checkpoints; Out = r.GetResult AverageArgs.Out; From = from; To = upTo }
+    Average { Checkpoints = r.GetResult AverageArgs.Checkpoints; Out = r.GetResult AverageArgs.Out; From = from; To = upTo; Like = r.TryGetResult AverageArgs.Like }
 
 let parser = ArgumentParser.Create<HostArgs>(programName = "scalor-host")
 

@@ -50,16 +50,27 @@ public static partial class AverageCommand
             throw new UserError($"averaging needs two checkpoints or more; {headers.Count} found" +
                                 (cmd.From is null && cmd.To is null ? "" : $" between steps {cmd.From?.Value.ToString(CultureInfo.InvariantCulture) ?? "any"} and {cmd.To?.Value.ToString(CultureInfo.InvariantCulture) ?? "any"}"));
 
+        // --like names one of the files, however it was given: the same path as the list holds.
+        string? like = null;
+        if (cmd.Like is { } l)
+        {
+            like = headers.Select(h => h.Item1).FirstOrDefault(f => Path.GetFullPath(f) == Path.GetFullPath(l.Value));
+            if (like is null)
+                throw new UserError(File.Exists(l.Value) ? $"--like {l.Value}: not among the checkpoints averaged; give it among them" : $"--like: checkpoint '{l.Value}' not found");
+        }
         Tuple<Train.Checkpoint, Microsoft.FSharp.Collections.FSharpList<Scalor.IO.Safetensors.Entry>> averaged;
         var load = FuncConvert.FromFunc((string f) => Checkpoints.Read(f).Entries);
-        try { averaged = Train.average(Microsoft.FSharp.Collections.ListModule.OfSeq(headers), load); }
+        try { averaged = Train.average(like is null ? FSharpOption<string>.None : FSharpOption<string>.Some(like), Microsoft.FSharp.Collections.ListModule.OfSeq(headers), load); }
         catch (Train.CheckpointError c) { throw new UserError(c.Data0); }
         Paths.EnsureWritableDirectory(Path.GetDirectoryName(Path.GetFullPath(cmd.Out))!);
         Checkpoints.Write(averaged.Item1, averaged.Item2, cmd.Out);
 
         var steps = Train.averagedSteps(averaged.Item1)?.Value ?? [];
-        Console.WriteLine($"average: {cmd.Out}: the mean weights of {steps.Length} checkpoints (steps {string.Join(", ", steps)}); " +
-                          $"step {averaged.Item1.Step}'s config, recorded shares, optimizer and sampling state");
+        Console.WriteLine(like is null
+            ? $"average: {cmd.Out}: the mean weights of {steps.Length} checkpoints (steps {string.Join(", ", steps)}); " +
+              $"step {averaged.Item1.Step}'s config, recorded shares, optimizer and sampling state"
+            : $"average: {cmd.Out}: the mean weights of {steps.Length} checkpoints of different runs ({string.Join(", ", headers.Select(h => h.Item1))}); " +
+              $"{like}'s step, config, recorded shares, optimizer and sampling state");
         return 0;
     }
 }

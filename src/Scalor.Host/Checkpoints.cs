@@ -122,8 +122,12 @@ public static class Checkpoints
     /// README "Trained models"); null for any other.</summary>
     public static string? DescribeAveraging(string? path)
     {
-        var steps = Train.averagedSteps(ReadHeader(path))?.Value;
-        return steps is { Length: > 0 } ? $"weights averaged over steps {steps[0]}–{steps[^1]} ({steps.Length} checkpoints)" : null;
+        var header = ReadHeader(path);
+        var steps = Train.averagedSteps(header)?.Value;
+        if (steps is not { Length: > 0 }) return null;
+        return header.Extra.ContainsKey(Train.averagedFromKey)
+            ? $"weights averaged over {steps.Length} checkpoints of different runs (steps {string.Join(", ", steps)})"
+            : $"weights averaged over steps {steps[0]}–{steps[^1]} ({steps.Length} checkpoints)";
     }
 
     public static string DescribeShare(double share) =>

@@ -19,7 +19,7 @@ let private run (steps: int list) =
         Train.save (Checkpoints.PathFor(ckpts, s)) nets (Some(Train.rmsProp nets 1e-4)) (Some(new TorchSharp.torch.Generator(uint64 s))) s []
     dir, ckpts
 
-let private command files out from upTo : Parse.AverageCommand = { Checkpoints = files; Out = out; From = from; To = upTo }
+let private command files out from upTo : Parse.AverageCommand = { Checkpoints = files; Out = out; From = from; To = upTo; Like = None }
 
 let private refusal cmd = CommandFiles.refusalOf (fun () -> AverageCommand.Run cmd)
 
@@ -63,4 +63,22 @@ let tests =
                 Expect.stringContains e.Message says "says what is wrong"
                 Expect.isFalse (e.Message.Contains '\n') "one line"
             Expect.isFalse (File.Exists out) "nothing written"
+
+        testCase "--like: checkpoints of different runs average into one with its step, config and shares; track says so" <| fun () ->
+            let dir = Directory.CreateTempSubdirectory("scalor-soup").FullName
+            let md, hd = Path.Combine(dir, "md.safetensors"), Path.Combine(dir, "hd.safetensors")
+            Train.save md (Scalor.create cfg 1L) None None 10 [ Train.duplicateShareKey, "0.8" ]
+            Train.save hd (Scalor.create (Config.withObjectSize 6.0 { cfg with MaxObjects = 64 }) 2L) None None 20 []
+            let out = Path.Combine(dir, "soup.safetensors")
+            Expect.stringContains (refusal (command [ md; hd ] out None None)).Message "--like" "another config without --like: says what to give"
+            Expect.stringContains (refusal { command [ md; hd ] out None None with Like = Some(Path.Combine(dir, "none.safetensors")) }).Message "not found" "a --like that is not there"
+            let other = Path.Combine(dir, "other.safetensors")
+            File.Copy(md, other)
+            Expect.stringContains (refusal { command [ md; hd ] out None None with Like = Some other }).Message "not among the checkpoints averaged" "one that is not averaged"
+            Expect.isFalse (File.Exists out) "nothing written"
+            // Given by another spelling of the same path.
+            AverageCommand.Run { command [ hd; md ] out None None with Like = Some(Path.Combine(dir, ".", "md.safetensors")) } |> ignore
+            let struct (nets: Scalor.Nets, share) = Checkpoints.LoadForInference(out, None)
+            Expect.equal (nets.Config, share) (cfg, 0.8) "md's config and recorded share"
+            Expect.equal (Checkpoints.DescribeAveraging out) "weights averaged over 2 checkpoints of different runs (steps 10, 20)" "what track says of it"
     ]

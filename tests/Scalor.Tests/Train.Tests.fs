@@ -10,12 +10,15 @@ open Scalor.Model.Store
 open Scalor.Tests.ModelTensors
 
 let private fst3 (x, _, _) = x
+let private thd (_, _, x) = x
 
-/// `Train.average` over checkpoints read whole (path, header, tensors), reporting each path it loads to `onLoad`.
-let private averageOf (onLoad: string -> unit) (xs: (string * Train.Checkpoint * Scalor.IO.Safetensors.Entry list) list) =
+/// `Train.average` with `like` over checkpoints read whole (path, header, tensors), reporting each path it loads to `onLoad`.
+let private averageLike (like: string option) (onLoad: string -> unit) (xs: (string * Train.Checkpoint * Scalor.IO.Safetensors.Entry list) list) =
     let tensors = xs |> List.map (fun (p, _, e) -> p, e) |> Map.ofList
-    Train.average (xs |> List.map (fun (p, h, _) -> p, h)) (fun p -> onLoad p; tensors.[p])
+    Train.average like (xs |> List.map (fun (p, h, _) -> p, h)) (fun p -> onLoad p; tensors.[p])
 
+/// `Train.average` of checkpoints of one run.
+let private averageOf onLoad xs = averageLike None onLoad xs
 
 [<Tests>]
 let tests =
@@ -331,4 +334,32 @@ let tests =
             Expect.equal (Train.averagedSteps (fst (averageOf ignore [ a; knobs; later ]))) (Some [| 10; 12; 15 |]) "execution settings are not another model"
             says [ a; other ] [ "another model config"; "a.safetensors" ]
             says [ a; shifted ] [ "another model config" ]
+
+        testCase "a model soup (like): fine-tunings of other configs average, with that checkpoint's step, config and records" <| fun () ->
+            let dir = IO.Directory.CreateTempSubdirectory("scalor-soup").FullName
+            let save name cfg seed step =
+                let path = IO.Path.Combine(dir, name)
+                Train.save path (Scalor.create cfg seed) None None step [ Train.duplicateShareKey, string step ]
+                let h, e = Train.read path
+                path, h, e
+            // A crowd fine-tuning: smaller anchors and a higher object cap, a later step.
+            let md = save "md.safetensors" tiny 3L 10
+            let hd = save "hd.safetensors" (Config.withObjectSize 6.0 { tiny with MaxObjects = 64 }) 4L 20
+            let loaded = Collections.Generic.List<string>()
+            let header, entries = averageLike (Some (fst3 md)) (fun p -> loaded.Add p) [ hd; md ]
+            Expect.equal (header.Step, header.Config) (10, tiny) "md's step and config, though hd is newer"
+            Expect.equal (header.Extra.TryFind Train.duplicateShareKey) (Some "10") "md's records"
+            Expect.equal (header.Extra.TryFind Train.averagedFromKey) (Some (fst3 md + "," + fst3 hd)) "the files averaged"
+            Expect.equal (Train.averagedSteps header) (Some [| 10; 20 |]) "their steps"
+            let byName (es: Scalor.IO.Safetensors.Entry list) = es |> List.map (fun e -> e.Name, Scalor.IO.Safetensors.toFloats e) |> Map.ofList
+            let m, h, mean = byName (thd md), byName (thd hd), byName entries
+            for KeyValue(name, v) in mean do
+                if not (name.StartsWith "optim.") && name <> "rng.sampling" then
+                    let expected = Array.map2 (fun (x: float32) (y: float32) -> float32 ((float x + float y) / 2.0)) m.[name] h.[name]
+                    Expect.equal v expected (sprintf "%s is the mean" name)
+            Expect.equal (Set.ofSeq loaded) (Set.ofList [ fst3 md; fst3 hd ]) "each read once"
+            let e = Expect.throwsC (fun () -> averageLike (Some "elsewhere.safetensors") ignore [ hd; md ] |> ignore) id
+            Expect.stringContains e.Message "not among the checkpoints averaged" "like must be one of them"
+            let plain = Expect.throwsC (fun () -> averageOf ignore [ hd; md ] |> ignore) id
+            Expect.stringContains plain.Message "--like" "without it, another config is refused, and the refusal says what to give"
     ]

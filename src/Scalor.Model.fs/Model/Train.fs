@@ -367,6 +367,10 @@ let weightsOnly (entries: Safetensors.Entry list) =
 [<Literal>]
 let averagedStepsKey = "scalor.averaged_steps"
 
+/// Set on a mean of checkpoints of different runs (`average`'s `like`): the files averaged, as given.
+[<Literal>]
+let averagedFromKey = "scalor.averaged_from"
+
 /// The mean of the model tensors of checkpoints of one run, given as paths with their headers (`readHeader`)
 /// and read with `load` one at a time (`read`'s tensors), so memory holds one checkpoint and the float64 sums,
 /// however many are averaged. Every header is checked before any tensor is read. The result is a checkpoint to
@@ -374,16 +378,28 @@ let averagedStepsKey = "scalor.averaged_steps"
 /// and sampling state, so resuming from it restarts training at the average; its metadata lists the steps
 /// averaged (`averagedStepsKey`). Means are rounded once. Checkpoints of another config, tensor set or shape,
 /// or two of one step, are a `CheckpointError` naming them.
-let average (checkpoints: (string * Checkpoint) list) (load: string -> Safetensors.Entry list) : Checkpoint * Safetensors.Entry list =
+///
+/// `like` (one of the paths) averages checkpoints of different runs instead: fine-tunings of one model for other
+/// worlds, whose configs differ in what a fine-tuning may change (anchors, object cap), a "model soup" (Wortsman
+/// et al. 2022; WiSE-FT when one is the other's start). The mean then takes that checkpoint's step, config,
+/// metadata and state, and records the files averaged (`averagedFromKey`); tensor names and shapes must still agree.
+let average (like: string option) (checkpoints: (string * Checkpoint) list) (load: string -> Safetensors.Entry list) : Checkpoint * Safetensors.Entry list =
     if checkpoints.Length < 2 then raise (CheckpointError "averaging needs two checkpoints or more")
     let sorted = checkpoints |> List.sortBy (fun (_, h) -> h.Step)
-    let newestPath, newest = List.last sorted
-    for ((p, h), (q, g)) in List.pairwise sorted do
-        if h.Step = g.Step then raise (CheckpointError(sprintf "%s and %s: both are step %d; average distinct checkpoints" p q h.Step))
-    for (p, h) in sorted do
-        // How a step was computed (micro-batches, recomputation) does not make another model.
-        if p <> newestPath && configToJson (withExecutionOf h.Config newest.Config) <> configToJson newest.Config then
-            raise (CheckpointError(sprintf "%s: another model config than %s (average checkpoints of one run)" p newestPath))
+    let newestPath, newest =
+        match like with
+        | None -> List.last sorted
+        | Some l ->
+            match checkpoints |> List.tryFind (fun (p, _) -> p = l) with
+            | Some found -> found
+            | None -> raise (CheckpointError(sprintf "%s: not among the checkpoints averaged; give it among them" l))
+    if like.IsNone then
+        for ((p, h), (q, g)) in List.pairwise sorted do
+            if h.Step = g.Step then raise (CheckpointError(sprintf "%s and %s: both are step %d; average distinct checkpoints" p q h.Step))
+        for (p, h) in sorted do
+            // How a step was computed (micro-batches, recomputation) does not make another model.
+            if p <> newestPath && configToJson (withExecutionOf h.Config newest.Config) <> configToJson newest.Config then
+                raise (CheckpointError(sprintf "%s: another model config than %s (average checkpoints of one run, or give --like for fine-tunings of one model)" p newestPath))
     let newestEntries = load newestPath
     let model = weightsOnly newestEntries
     for e in model do
@@ -406,7 +422,9 @@ let average (checkpoints: (string * Checkpoint) list) (load: string -> Safetenso
             | true, sum -> Safetensors.ofFloats e.Name e.Shape (sum |> Array.map (fun s -> float32 (s / k)))
             | _ -> e)
     let steps = sorted |> List.map (fun (_, h) -> string h.Step) |> String.concat ","
-    { newest with Extra = newest.Extra.Add(averagedStepsKey, steps) }, entries
+    let extra = newest.Extra.Add(averagedStepsKey, steps)
+    let extra = if like.IsSome then extra.Add(averagedFromKey, sorted |> List.map fst |> String.concat ",") else extra.Remove averagedFromKey
+    { newest with Extra = extra }, entries
 
 /// The steps a checkpoint's weights average (`average`), if it is such a mean.
 let averagedSteps (c: Checkpoint) =
