@@ -198,7 +198,9 @@ type AverageCommand =
       From: int option
       To: int option
       /// Checkpoints of different runs: the mean takes this one's step, config and state (`Train.average`).
-      Like: string option }
+      Like: string option
+      /// Name prefixes of the tensors averaged; empty: all.
+      Only: string list }
 
 type BenchCommand =
     { /// The toy64 preset with the command line's overrides.
@@ -658,7 +660,7 @@ let private averageCommand (r: ParseResults<AverageArgs>) =
     match from, upTo with
     | Some f, Some t when f > t -> usage "--from must not be after --to"
     | _ -> ()
-    Average { Checkpoints = r.GetResult AverageArgs.Checkpoints; Out = r.GetResult AverageArgs.Out; From = from; To = upTo; Like = r.TryGetResult AverageArgs.Like }
+    Average { Checkpoints = r.GetResult AverageArgs.Checkpoints; Out = r.GetResult AverageArgs.Out; From = from; To = upTo; Like = r.TryGetResult AverageArgs.Like; Only = r.GetResults AverageArgs.Only }
 
 let parser = ArgumentParser.Create<HostArgs>(programName = "scalor-host")
 

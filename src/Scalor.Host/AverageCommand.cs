@@ -60,16 +60,17 @@ public static partial class AverageCommand
         }
         Tuple<Train.Checkpoint, Microsoft.FSharp.Collections.FSharpList<Scalor.IO.Safetensors.Entry>> averaged;
         var load = FuncConvert.FromFunc((string f) => Checkpoints.Read(f).Entries);
-        try { averaged = Train.average(like is null ? FSharpOption<string>.None : FSharpOption<string>.Some(like), Microsoft.FSharp.Collections.ListModule.OfSeq(headers), load); }
+        try { averaged = Train.average(like is null ? FSharpOption<string>.None : FSharpOption<string>.Some(like), cmd.Only, Microsoft.FSharp.Collections.ListModule.OfSeq(headers), load); }
         catch (Train.CheckpointError c) { throw new UserError(c.Data0); }
         Paths.EnsureWritableDirectory(Path.GetDirectoryName(Path.GetFullPath(cmd.Out))!);
         Checkpoints.Write(averaged.Item1, averaged.Item2, cmd.Out);
 
         var steps = Train.averagedSteps(averaged.Item1)?.Value ?? [];
+        var which = cmd.Only.IsEmpty ? "" : $" ({string.Join(", ", cmd.Only)} only; the rest {(like ?? "the newest")}'s)";
         Console.WriteLine(like is null
-            ? $"average: {cmd.Out}: the mean weights of {steps.Length} checkpoints (steps {string.Join(", ", steps)}); " +
+            ? $"average: {cmd.Out}: the mean weights{which} of {steps.Length} checkpoints (steps {string.Join(", ", steps)}); " +
               $"step {averaged.Item1.Step}'s config, recorded shares, optimizer and sampling state"
-            : $"average: {cmd.Out}: the mean weights of {steps.Length} checkpoints of different runs ({string.Join(", ", headers.Select(h => h.Item1))}); " +
+            : $"average: {cmd.Out}: the mean weights{which} of {steps.Length} checkpoints of different runs ({string.Join(", ", headers.Select(h => h.Item1))}); " +
               $"{like}'s step, config, recorded shares, optimizer and sampling state");
         return 0;
     }

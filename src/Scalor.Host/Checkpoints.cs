@@ -125,9 +125,10 @@ public static class Checkpoints
         var header = ReadHeader(path);
         var steps = Train.averagedSteps(header)?.Value;
         if (steps is not { Length: > 0 }) return null;
+        var only = header.Extra.TryFind(Train.averagedOnlyKey)?.Value is { } o ? $"; {o.Replace(",", ", ")} only" : "";
         return header.Extra.ContainsKey(Train.averagedFromKey)
-            ? $"weights averaged over {steps.Length} checkpoints of different runs (steps {string.Join(", ", steps)})"
-            : $"weights averaged over steps {steps[0]}–{steps[^1]} ({steps.Length} checkpoints)";
+            ? $"weights averaged over {steps.Length} checkpoints of different runs (steps {string.Join(", ", steps)}{only})"
+            : $"weights averaged over steps {steps[0]}–{steps[^1]} ({steps.Length} checkpoints{only})";
     }
 
     public static string DescribeShare(double share) =>

@@ -19,7 +19,7 @@ let private run (steps: int list) =
         Train.save (Checkpoints.PathFor(ckpts, s)) nets (Some(Train.rmsProp nets 1e-4)) (Some(new TorchSharp.torch.Generator(uint64 s))) s []
     dir, ckpts
 
-let private command files out from upTo : Parse.AverageCommand = { Checkpoints = files; Out = out; From = from; To = upTo; Like = None }
+let private command files out from upTo : Parse.AverageCommand = { Checkpoints = files; Out = out; From = from; To = upTo; Like = None; Only = [] }
 
 let private refusal cmd = CommandFiles.refusalOf (fun () -> AverageCommand.Run cmd)
 
@@ -81,4 +81,7 @@ let tests =
             let struct (nets: Scalor.Nets, share) = Checkpoints.LoadForInference(out, None)
             Expect.equal (nets.Config, share) (cfg, 0.8) "md's config and recorded share"
             Expect.equal (Checkpoints.DescribeAveraging out) "weights averaged over 2 checkpoints of different runs (steps 10, 20)" "what track says of it"
+            let part = Path.Combine(dir, "part.safetensors")
+            AverageCommand.Run { command [ hd; md ] part None None with Like = Some md; Only = [ "image_enc"; "proposal_rejection_cell" ] } |> ignore
+            Expect.equal (Checkpoints.DescribeAveraging part) "weights averaged over 2 checkpoints of different runs (steps 10, 20; image_enc, proposal_rejection_cell only)" "and of a mean of some networks"
     ]

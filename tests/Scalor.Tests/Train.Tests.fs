@@ -11,11 +11,12 @@ open Scalor.Tests.ModelTensors
 
 let private fst3 (x, _, _) = x
 let private thd (_, _, x) = x
+let private snd3 (_, x, _) = x
 
 /// `Train.average` with `like` over checkpoints read whole (path, header, tensors), reporting each path it loads to `onLoad`.
 let private averageLike (like: string option) (onLoad: string -> unit) (xs: (string * Train.Checkpoint * Scalor.IO.Safetensors.Entry list) list) =
     let tensors = xs |> List.map (fun (p, _, e) -> p, e) |> Map.ofList
-    Train.average like (xs |> List.map (fun (p, h, _) -> p, h)) (fun p -> onLoad p; tensors.[p])
+    Train.average like [] (xs |> List.map (fun (p, h, _) -> p, h)) (fun p -> onLoad p; tensors.[p])
 
 /// `Train.average` of checkpoints of one run.
 let private averageOf onLoad xs = averageLike None onLoad xs
@@ -362,4 +363,18 @@ let tests =
             Expect.stringContains e.Message "not among the checkpoints averaged" "like must be one of them"
             let plain = Expect.throwsC (fun () -> averageOf ignore [ hd; md ] |> ignore) id
             Expect.stringContains plain.Message "--like" "without it, another config is refused, and the refusal says what to give"
+            // Only the tensors of some networks: those averaged, the rest md's as they are.
+            let xs = [ hd; md ] |> List.map (fun (p, _, e) -> p, e) |> Map.ofList
+            let partHeader, part = Train.average (Some (fst3 md)) [ "image_enc"; "proposal_rejection_cell" ] [ fst3 hd, snd3 hd; fst3 md, snd3 md ] (fun p -> xs.[p])
+            Expect.equal (partHeader.Extra.TryFind Train.averagedOnlyKey) (Some "image_enc,proposal_rejection_cell") "the prefixes averaged"
+            let partByName = byName part
+            let mutable mixedCount = 0
+            for KeyValue(name, v) in partByName do
+                if name.StartsWith "image_enc" || name.StartsWith "proposal_rejection_cell" then
+                    mixedCount <- mixedCount + 1
+                    Expect.equal v mean.[name] (sprintf "%s is the mean" name)
+                else Expect.equal v m.[name] (sprintf "%s is md's" name)
+            Expect.isGreaterThan mixedCount 0 "some tensors averaged"
+            let none = Expect.throwsC (fun () -> Train.average (Some (fst3 md)) [ "no_such_net" ] [ fst3 hd, snd3 hd; fst3 md, snd3 md ] (fun p -> xs.[p]) |> ignore) id
+            Expect.stringContains none.Message "no_such_net" "a prefix that names no tensor is refused"
     ]

@@ -371,6 +371,10 @@ let averagedStepsKey = "scalor.averaged_steps"
 [<Literal>]
 let averagedFromKey = "scalor.averaged_from"
 
+/// Set on a mean of some tensors only (`average`'s `only`): the name prefixes averaged, comma-separated.
+[<Literal>]
+let averagedOnlyKey = "scalor.averaged_only"
+
 /// The mean of the model tensors of checkpoints of one run, given as paths with their headers (`readHeader`)
 /// and read with `load` one at a time (`read`'s tensors), so memory holds one checkpoint and the float64 sums,
 /// however many are averaged. Every header is checked before any tensor is read. The result is a checkpoint to
@@ -383,7 +387,10 @@ let averagedFromKey = "scalor.averaged_from"
 /// worlds, whose configs differ in what a fine-tuning may change (anchors, object cap), a "model soup" (Wortsman
 /// et al. 2022; WiSE-FT when one is the other's start). The mean then takes that checkpoint's step, config,
 /// metadata and state, and records the files averaged (`averagedFromKey`); tensor names and shapes must still agree.
-let average (like: string option) (checkpoints: (string * Checkpoint) list) (load: string -> Safetensors.Entry list) : Checkpoint * Safetensors.Entry list =
+///
+/// `only` (name prefixes, as `train --only` takes them; empty: every tensor) averages those tensors alone and keeps
+/// the rest as that checkpoint holds them (`averagedOnlyKey`): the networks of one stage averaged, the others left.
+let average (like: string option) (only: string list) (checkpoints: (string * Checkpoint) list) (load: string -> Safetensors.Entry list) : Checkpoint * Safetensors.Entry list =
     if checkpoints.Length < 2 then raise (CheckpointError "averaging needs two checkpoints or more")
     let sorted = checkpoints |> List.sortBy (fun (_, h) -> h.Step)
     let newestPath, newest =
@@ -405,14 +412,21 @@ let average (like: string option) (checkpoints: (string * Checkpoint) list) (loa
     for e in model do
         if e.DType <> "F32" then raise (CheckpointError(sprintf "%s: tensor %s is %s; only F32 weights average" newestPath e.Name e.DType))
     let shapes = model |> List.map (fun e -> e.Name, (e.DType, e.Shape)) |> Map.ofList
-    let sums = model |> List.map (fun e -> e.Name, Array.zeroCreate<float> (e.Data.Length / 4)) |> dict
+    let averaged (name: string) = only.IsEmpty || only |> List.exists (fun pre -> name.StartsWith(pre, StringComparison.Ordinal))
+    for pre in only do
+        if not (model |> List.exists (fun e -> e.Name.StartsWith(pre, StringComparison.Ordinal))) then
+            raise (CheckpointError(sprintf "%s: no tensor's name starts with %s" newestPath pre))
+    let sums = model |> List.filter (fun e -> averaged e.Name) |> List.map (fun e -> e.Name, Array.zeroCreate<float> (e.Data.Length / 4)) |> dict
     let add (p: string) (es: Safetensors.Entry list) =
         let mine = weightsOnly es
         if mine.Length <> shapes.Count || mine |> List.exists (fun e -> shapes.TryFind e.Name <> Some(e.DType, e.Shape)) then
             raise (CheckpointError(sprintf "%s: other tensors than %s (average checkpoints of one model)" p newestPath))
         for e in mine do
-            let sum, v = sums.[e.Name], Safetensors.toFloats e
-            for i in 0 .. v.Length - 1 do sum.[i] <- sum.[i] + float v.[i]
+            match sums.TryGetValue e.Name with
+            | true, sum ->
+                let v = Safetensors.toFloats e
+                for i in 0 .. v.Length - 1 do sum.[i] <- sum.[i] + float v.[i]
+            | _ -> ()
     for (p, _) in sorted do add p (if p = newestPath then newestEntries else load p)
     let k = float sorted.Length
     let entries =
@@ -424,6 +438,7 @@ let average (like: string option) (checkpoints: (string * Checkpoint) list) (loa
     let steps = sorted |> List.map (fun (_, h) -> string h.Step) |> String.concat ","
     let extra = newest.Extra.Add(averagedStepsKey, steps)
     let extra = if like.IsSome then extra.Add(averagedFromKey, sorted |> List.map fst |> String.concat ",") else extra.Remove averagedFromKey
+    let extra = if only.IsEmpty then extra.Remove averagedOnlyKey else extra.Add(averagedOnlyKey, String.concat "," only)
     { newest with Extra = extra }, entries
 
 /// The steps a checkpoint's weights average (`average`), if it is such a mean.
