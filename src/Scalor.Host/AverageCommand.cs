@@ -41,7 +41,8 @@ public static partial class AverageCommand
         // Headers first (a few kilobytes each): the steps in range and the configs are known before any
         // weights are read, and the mean then holds one checkpoint at a time.
         var headers = new List<Tuple<string, Train.Checkpoint>>();
-        foreach (var f in files.Distinct(StringComparer.Ordinal))
+        // One file given twice (a folder and its file, or ./x and x) is averaged once.
+        foreach (var f in files.DistinctBy(Path.GetFullPath))
         {
             var header = Checkpoints.ReadHeader(f);
             if (InRange(header.Step)) headers.Add(Tuple.Create(f, header));

@@ -76,8 +76,8 @@ let tests =
             File.Copy(md, other)
             Expect.stringContains (refusal { command [ md; hd ] out None None with Like = Some other }).Message "not among the checkpoints averaged" "one that is not averaged"
             Expect.isFalse (File.Exists out) "nothing written"
-            // Given by another spelling of the same path.
-            AverageCommand.Run { command [ hd; md ] out None None with Like = Some(Path.Combine(dir, ".", "md.safetensors")) } |> ignore
+            // --like by another spelling of the same path; md given twice so is averaged once (the description counts 2).
+            AverageCommand.Run { command [ hd; md; Path.Combine(dir, ".", "md.safetensors") ] out None None with Like = Some(Path.Combine(dir, ".", "md.safetensors")) } |> ignore
             let struct (nets: Scalor.Nets, share) = Checkpoints.LoadForInference(out, None)
             Expect.equal (nets.Config, share) (cfg, 0.8) "md's config and recorded share"
             Expect.equal (Checkpoints.DescribeAveraging out) "weights averaged over 2 checkpoints of different runs (steps 10, 20)" "what track says of it"
