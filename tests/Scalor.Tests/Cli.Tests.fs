@@ -82,7 +82,7 @@ let tests =
                   "average", Argu.ArgumentParser.Create<Scalor.Cli.Args.AverageArgs>() ]
             let host = Argu.ArgumentParser.Create<Scalor.Cli.Args.HostArgs>()
             Expect.equal (List.length commands) (host.GetSubCommandParsers().Length) "every command checked"
-            let repeatable = set [ "train --density"; "train --set"; "train --only"; "train --crop"; "eval --crop"; "bench --set" ]
+            let repeatable = set [ "train --density"; "train --set"; "train --only"; "train --crop"; "eval --crop"; "bench --set"; "average --only" ]
             // A value the option accepts: the first case of a choice, as Argu spells it on the command line.
             let valueOf (t: System.Type) =
                 if t = typeof<int> || t = typeof<int64> then "2"
