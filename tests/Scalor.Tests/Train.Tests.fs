@@ -11,15 +11,15 @@ open Scalor.Tests.ModelTensors
 
 let private fst3 (x, _, _) = x
 let private thd (_, _, x) = x
-let private snd3 (_, x, _) = x
 
-/// `Train.average` with `like` over checkpoints read whole (path, header, tensors), reporting each path it loads to `onLoad`.
-let private averageLike (like: string option) (onLoad: string -> unit) (xs: (string * Train.Checkpoint * Scalor.IO.Safetensors.Entry list) list) =
+/// `Train.average` with `like` and `only` over checkpoints read whole (path, header, tensors), reporting each path it
+/// loads to `onLoad`.
+let private averageWith (like: string option) (only: string list) (onLoad: string -> unit) (xs: (string * Train.Checkpoint * Scalor.IO.Safetensors.Entry list) list) =
     let tensors = xs |> List.map (fun (p, _, e) -> p, e) |> Map.ofList
-    Train.average like [] (xs |> List.map (fun (p, h, _) -> p, h)) (fun p -> onLoad p; tensors.[p])
+    Train.average like only (xs |> List.map (fun (p, h, _) -> p, h)) (fun p -> onLoad p; tensors.[p])
 
 /// `Train.average` of checkpoints of one run.
-let private averageOf onLoad xs = averageLike None onLoad xs
+let private averageOf onLoad xs = averageWith None [] onLoad xs
 
 [<Tests>]
 let tests =
@@ -347,7 +347,7 @@ let tests =
             let md = save "md.safetensors" tiny 3L 10
             let hd = save "hd.safetensors" (Config.withObjectSize 6.0 { tiny with MaxObjects = 64 }) 4L 20
             let loaded = Collections.Generic.List<string>()
-            let header, entries = averageLike (Some (fst3 md)) (fun p -> loaded.Add p) [ hd; md ]
+            let header, entries = averageWith (Some (fst3 md)) [] (fun p -> loaded.Add p) [ hd; md ]
             Expect.equal (header.Step, header.Config) (10, tiny) "md's step and config, though hd is newer"
             Expect.equal (header.Extra.TryFind Train.duplicateShareKey) (Some "10") "md's records"
             Expect.equal (header.Extra.TryFind Train.averagedFromKey) (Some (fst3 md + "," + fst3 hd)) "the files averaged"
@@ -358,14 +358,13 @@ let tests =
                 if not (name.StartsWith "optim.") && name <> "rng.sampling" then
                     let expected = Array.map2 (fun (x: float32) (y: float32) -> float32 ((float x + float y) / 2.0)) m.[name] h.[name]
                     Expect.equal v expected (sprintf "%s is the mean" name)
-            Expect.equal (Set.ofSeq loaded) (Set.ofList [ fst3 md; fst3 hd ]) "each read once"
-            let e = Expect.throwsC (fun () -> averageLike (Some "elsewhere.safetensors") ignore [ hd; md ] |> ignore) id
+            Expect.equal (Set.ofSeq loaded) (Set.ofList [ fst3 md; fst3 hd ]) "both read"
+            let e = Expect.throwsC (fun () -> averageWith (Some "elsewhere.safetensors") [] ignore [ hd; md ] |> ignore) id
             Expect.stringContains e.Message "not among the checkpoints averaged" "like must be one of them"
             let plain = Expect.throwsC (fun () -> averageOf ignore [ hd; md ] |> ignore) id
             Expect.stringContains plain.Message "--like" "without it, another config is refused, and the refusal says what to give"
             // Only the tensors of some networks: those averaged, the rest md's as they are.
-            let xs = [ hd; md ] |> List.map (fun (p, _, e) -> p, e) |> Map.ofList
-            let partHeader, part = Train.average (Some (fst3 md)) [ "image_enc"; "proposal_rejection_cell" ] [ fst3 hd, snd3 hd; fst3 md, snd3 md ] (fun p -> xs.[p])
+            let partHeader, part = averageWith (Some (fst3 md)) [ "image_enc"; "proposal_rejection_cell" ] ignore [ hd; md ]
             Expect.equal (partHeader.Extra.TryFind Train.averagedOnlyKey) (Some "image_enc,proposal_rejection_cell") "the prefixes averaged"
             let partByName = byName part
             let mutable mixedCount = 0
@@ -375,6 +374,6 @@ let tests =
                     Expect.equal v mean.[name] (sprintf "%s is the mean" name)
                 else Expect.equal v m.[name] (sprintf "%s is md's" name)
             Expect.isGreaterThan mixedCount 0 "some tensors averaged"
-            let none = Expect.throwsC (fun () -> Train.average (Some (fst3 md)) [ "no_such_net" ] [ fst3 hd, snd3 hd; fst3 md, snd3 md ] (fun p -> xs.[p]) |> ignore) id
+            let none = Expect.throwsC (fun () -> averageWith (Some (fst3 md)) [ "no_such_net" ] ignore [ hd; md ] |> ignore) id
             Expect.stringContains none.Message "no_such_net" "a prefix that names no tensor is refused"
     ]

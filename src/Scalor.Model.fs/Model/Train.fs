@@ -393,7 +393,8 @@ let averagedOnlyKey = "scalor.averaged_only"
 let average (like: string option) (only: string list) (checkpoints: (string * Checkpoint) list) (load: string -> Safetensors.Entry list) : Checkpoint * Safetensors.Entry list =
     if checkpoints.Length < 2 then raise (CheckpointError "averaging needs two checkpoints or more")
     let sorted = checkpoints |> List.sortBy (fun (_, h) -> h.Step)
-    let newestPath, newest =
+    // The checkpoint whose step, config, metadata and state the mean takes: `like`, else the newest.
+    let basisPath, basis =
         match like with
         | None -> List.last sorted
         | Some l ->
@@ -405,41 +406,41 @@ let average (like: string option) (only: string list) (checkpoints: (string * Ch
             if h.Step = g.Step then raise (CheckpointError(sprintf "%s and %s: both are step %d; average distinct checkpoints" p q h.Step))
         for (p, h) in sorted do
             // How a step was computed (micro-batches, recomputation) does not make another model.
-            if p <> newestPath && configToJson (withExecutionOf h.Config newest.Config) <> configToJson newest.Config then
-                raise (CheckpointError(sprintf "%s: another model config than %s (average checkpoints of one run, or give --like for fine-tunings of one model)" p newestPath))
-    let newestEntries = load newestPath
-    let model = weightsOnly newestEntries
+            if p <> basisPath && configToJson (withExecutionOf h.Config basis.Config) <> configToJson basis.Config then
+                raise (CheckpointError(sprintf "%s: another model config than %s (average checkpoints of one run, or give --like for fine-tunings of one model)" p basisPath))
+    let basisEntries = load basisPath
+    let model = weightsOnly basisEntries
     for e in model do
-        if e.DType <> "F32" then raise (CheckpointError(sprintf "%s: tensor %s is %s; only F32 weights average" newestPath e.Name e.DType))
+        if e.DType <> "F32" then raise (CheckpointError(sprintf "%s: tensor %s is %s; only F32 weights average" basisPath e.Name e.DType))
     let shapes = model |> List.map (fun e -> e.Name, (e.DType, e.Shape)) |> Map.ofList
     let averaged (name: string) = only.IsEmpty || only |> List.exists (fun pre -> name.StartsWith(pre, StringComparison.Ordinal))
     for pre in only do
         if not (model |> List.exists (fun e -> e.Name.StartsWith(pre, StringComparison.Ordinal))) then
-            raise (CheckpointError(sprintf "%s: no tensor's name starts with %s" newestPath pre))
+            raise (CheckpointError(sprintf "%s: no tensor's name starts with %s" basisPath pre))
     let sums = model |> List.filter (fun e -> averaged e.Name) |> List.map (fun e -> e.Name, Array.zeroCreate<float> (e.Data.Length / 4)) |> dict
     let add (p: string) (es: Safetensors.Entry list) =
         let mine = weightsOnly es
         if mine.Length <> shapes.Count || mine |> List.exists (fun e -> shapes.TryFind e.Name <> Some(e.DType, e.Shape)) then
-            raise (CheckpointError(sprintf "%s: other tensors than %s (average checkpoints of one model)" p newestPath))
+            raise (CheckpointError(sprintf "%s: other tensors than %s (average checkpoints of one model)" p basisPath))
         for e in mine do
             match sums.TryGetValue e.Name with
             | true, sum ->
                 let v = Safetensors.toFloats e
                 for i in 0 .. v.Length - 1 do sum.[i] <- sum.[i] + float v.[i]
             | _ -> ()
-    for (p, _) in sorted do add p (if p = newestPath then newestEntries else load p)
+    for (p, _) in sorted do add p (if p = basisPath then basisEntries else load p)
     let k = float sorted.Length
     let entries =
-        newestEntries
+        basisEntries
         |> List.map (fun e ->
             match sums.TryGetValue e.Name with
             | true, sum -> Safetensors.ofFloats e.Name e.Shape (sum |> Array.map (fun s -> float32 (s / k)))
             | _ -> e)
     let steps = sorted |> List.map (fun (_, h) -> string h.Step) |> String.concat ","
-    let extra = newest.Extra.Add(averagedStepsKey, steps)
+    let extra = basis.Extra.Add(averagedStepsKey, steps)
     let extra = if like.IsSome then extra.Add(averagedFromKey, sorted |> List.map fst |> String.concat ",") else extra.Remove averagedFromKey
     let extra = if only.IsEmpty then extra.Remove averagedOnlyKey else extra.Add(averagedOnlyKey, String.concat "," only)
-    { newest with Extra = extra }, entries
+    { basis with Extra = extra }, entries
 
 /// The steps a checkpoint's weights average (`average`), if it is such a mean.
 let averagedSteps (c: Checkpoint) =
