@@ -139,7 +139,9 @@ type TrackCommand =
       /// With Input: every FrameStep-th frame is tracked (1: every frame; 0: as the model records, else 1).
       FrameStep: int
       /// With Input: the window of each frame to track (None: as the model records, else the whole frame).
-      Crop: Scalor.IO.Crop.Crop option }
+      Crop: Scalor.IO.Crop.Crop option
+      /// How the printed 95% intervals are read off eval's bootstrap (`--interval`; default BCa).
+      IntervalMethod: Scalor.Metrics.Bootstrap.Method }
     /// With the frame step and window to see footage with (`FootageView`).
     member c.WithView(frameStep, crop) = { c with FrameStep = frameStep; Crop = crop }
     /// Without pictures: an exported model that cannot draw them (`export` without `--render`).
@@ -493,6 +495,12 @@ let private exportCommand (r: ParseResults<ExportArgs>) =
           ExplainedShare = explainedShareOf (r.TryGetResult ExportArgs.Explained_Share)
           WeightsOnly = r.Contains ExportArgs.Weights_Only }
 
+let private intervalMethodOf =
+    function
+    | Some IntervalArg.Percentile -> Scalor.Metrics.Bootstrap.Percentile
+    | Some IntervalArg.Bca -> Scalor.Metrics.Bootstrap.Bca
+    | Option.None -> Scalor.Metrics.Bootstrap.defaultMethod
+
 let private trackCommand (r: ParseResults<TrackArgs>) =
     let sequences = r.GetResult(TrackArgs.Sequences, 4)
     if sequences < 1 then usage "--sequences must be at least 1"
@@ -547,7 +555,8 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
           Realtime = r.Contains TrackArgs.Realtime
           Mse = r.Contains TrackArgs.Mse
           FrameStep = frameStep
-          Crop = crop }
+          Crop = crop
+          IntervalMethod = intervalMethodOf (r.TryGetResult TrackArgs.Interval) }
 
 let private generateCommand (r: ParseResults<GenerateArgs>) =
     let observe = r.GetResult(GenerateArgs.Observe, 5)
@@ -604,11 +613,7 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
     let bootstrapSeed = r.GetResult(EvalArgs.Seed, int64 Scalor.Metrics.Bootstrap.defaultSeed)
     if bootstrapSeed < 0L then usage "--seed must be at least 0"
     let baseline = r.TryGetResult EvalArgs.Baseline |> Option.toObj
-    let intervalMethod =
-        match r.TryGetResult EvalArgs.Interval with
-        | Some IntervalArg.Percentile -> Scalor.Metrics.Bootstrap.Percentile
-        | Some IntervalArg.Bca -> Scalor.Metrics.Bootstrap.Bca
-        | Option.None -> Scalor.Metrics.Bootstrap.defaultMethod
+    let intervalMethod = intervalMethodOf (r.TryGetResult EvalArgs.Interval)
     match r.TryGetResult EvalArgs.Data with
     | Some data ->
         Eval { GtDir = data; PredDir = null; ByIou = byIou; Threshold = thr; JsonFile = json

@@ -183,8 +183,13 @@ let tests =
                 Expect.equal (d.Baseline, d.Resamples, d.BootstrapSeed, d.IntervalMethod)
                     (null, Scalor.Metrics.Bootstrap.defaultResamples, Scalor.Metrics.Bootstrap.defaultSeed, Scalor.Metrics.Bootstrap.Bca) "defaults: BCa intervals, no comparison"
             | other -> failtestf "unexpected %A" other
+            match parse [| "track"; "--out"; "o"; "--interval"; "percentile" |], parse [| "track"; "--out"; "o" |] with
+            | Run(Track p), Run(Track d) ->
+                Expect.equal (p.IntervalMethod, d.IntervalMethod) (Scalor.Metrics.Bootstrap.Percentile, Scalor.Metrics.Bootstrap.Bca) "track's intervals: as eval's, BCa by default"
+            | other -> failtestf "unexpected %A" other
             for bad, named in [ [| "eval"; "--gt"; "g"; "--pred"; "p"; "--resamples"; "-1" |], "--resamples"; [| "eval"; "--data"; "d"; "--seed"; "-2" |], "--seed"
-                                [| "eval"; "--gt"; "g"; "--pred"; "p"; "--interval"; "normal" |], "--interval" ] do
+                                [| "eval"; "--gt"; "g"; "--pred"; "p"; "--interval"; "normal" |], "--interval"
+                                [| "track"; "--out"; "o"; "--interval"; "normal" |], "--interval" ] do
                 match parse bad with
                 | UsageError m -> Expect.stringContains m named "names the option"
                 | other -> failtestf "unexpected %A for %A" other bad
