@@ -319,7 +319,7 @@ type AverageArgs =
             | Only _ -> "average only the tensors whose names start with this prefix (repeatable, as train --only takes them, e.g. image_enc); the others stay as the checkpoint whose config the mean takes holds them."
             | Like _ -> "average checkpoints of different runs (fine-tunings of one model for other worlds: a model soup) and take this one's step, config (anchors, object cap), recorded shares, optimizer and sampling state; it must be among those averaged."
             | Checkpoints _ -> "checkpoints of one run to average, or run folders (every ckpt-*.safetensors in them); with --like, of different runs."
-            | Out _ -> "the checkpoint to write (X.safetensors): the mean weights, with the newest checkpoint's step, config, recorded shares, optimizer and sampling state."
+            | Out _ -> "the checkpoint to write (X.safetensors): the mean weights, with the newest checkpoint's (with --like, that one's) step, config, recorded shares, optimizer and sampling state."
             | From _ -> "average only checkpoints of this step or later."
             | To _ -> "average only checkpoints of this step or earlier."
 
