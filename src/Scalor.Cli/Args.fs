@@ -171,6 +171,12 @@ type IntervalArg =
 let private intervalMethodUsage =
     "bca (default: bias-corrected and accelerated, right where the resamples lean to one side, as a MOTA near 100% does) or percentile (their plain quantiles, as earlier versions gave)."
 
+let private resamplesUsage =
+    "bootstrap resamples of the sequences for the 95% intervals (default 2000; 0: no intervals; given for 10 sequences or more)."
+
+let private bootstrapSeedUsage =
+    "seed of the bootstrap's draws (default 1): the same results and seed give the same intervals"
+
 type TrackArgs =
     | [<Unique>] Model of checkpoint: string
     | [<Unique>] Input of path: string
@@ -202,10 +208,14 @@ type TrackArgs =
     | [<Unique>] Frame_Step of int
     | [<Unique>] Crop of window: string
     | [<Unique>] Interval of IntervalArg
+    | [<Unique>] Resamples of int
+    | [<Unique>] Bootstrap_Seed of int64
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Interval _ -> "with ground truth (a generated world, or a dataset with it): how the 95% intervals of the scores over the sequences are read off eval's bootstrap (2,000 resamples, seed 1): " + intervalMethodUsage
+            | Interval _ -> "with ground truth (a generated world, or a dataset with it): how the 95% intervals of the scores over the sequences are read off eval's bootstrap: " + intervalMethodUsage
+            | Resamples _ -> "with ground truth: " + resamplesUsage
+            | Bootstrap_Seed _ -> "with ground truth: " + bootstrapSeedUsage + " (--seed is the generated world's)."
             | Mse -> "on ONNX Runtime: render every frame to report the reconstruction MSE as TorchSharp does (about twice the time; an exported model needs --render). TorchSharp always reports it."
             | Realtime -> "keep up with a live stream (ONNX Runtime): when the frames come faster than they are tracked, the oldest waiting one is dropped and the newest tracked; results and latents name the frames tracked, and track says how many were dropped. Without it every frame waits its turn."
             | Live -> "with tiles (--crop tiles:S, or a model that records them): join the tiles' tracks frame by frame as a live stream must, never taking back an id it has reported (a track that meets another late takes the older id from then on); as an application streaming a camera does (TiledTracker). Default: join over the whole files."
@@ -381,8 +391,8 @@ type EvalArgs =
             match a with
             | Interval _ -> "how the 95% intervals are read off the resamples: " + intervalMethodUsage
             | Baseline _ -> "a folder of another tracker's <seq>.txt results on the same ground truth: the differences of MOTA, IDF1 and HOTA, each with its 95% interval over the sequences (paired bootstrap; see --resamples)."
-            | Resamples _ -> "bootstrap resamples of the sequences for the 95% intervals (default 2000; 0: no intervals; given for 10 sequences or more)."
-            | Seed _ -> "seed of the bootstrap's draws (default 1): the same results and seed give the same intervals."
+            | Resamples _ -> resamplesUsage
+            | Seed _ -> bootstrapSeedUsage + "."
             | Crop _ -> "with --data footage that has no ground truth: score this window of its frames ('centre', W:H:X:Y, tiles:S or 'whole'; repeatable, as train's; default: the windows the model records, else the whole frame)."
             | Frame_Step _ -> "with --data footage that has no ground truth: a clip's frames lie this many frames apart (default: the step the model records, else 1)."
             | Backfill -> "with --data: " + backfillUsage

@@ -141,7 +141,11 @@ type TrackCommand =
       /// With Input: the window of each frame to track (None: as the model records, else the whole frame).
       Crop: Scalor.IO.Crop.Crop option
       /// How the printed 95% intervals are read off eval's bootstrap (`--interval`; default BCa).
-      IntervalMethod: Scalor.Metrics.Bootstrap.Method }
+      IntervalMethod: Scalor.Metrics.Bootstrap.Method
+      /// Bootstrap resamples for those intervals (`--resamples`, as eval's); 0: none.
+      Resamples: int
+      /// Seed of the bootstrap's draws (`--bootstrap-seed`; `Seed` is the generated world's).
+      BootstrapSeed: uint64 }
     /// With the frame step and window to see footage with (`FootageView`).
     member c.WithView(frameStep, crop) = { c with FrameStep = frameStep; Crop = crop }
     /// Without pictures: an exported model that cannot draw them (`export` without `--render`).
@@ -501,6 +505,14 @@ let private intervalMethodOf =
     | Some IntervalArg.Bca -> Scalor.Metrics.Bootstrap.Bca
     | Option.None -> Scalor.Metrics.Bootstrap.defaultMethod
 
+/// The bootstrap's resamples and seed, as given to eval or track (each names its seed option).
+let private bootstrapOf (resamples: int option) (seed: int64 option) (seedOption: string) =
+    let resamples = resamples |> Option.defaultValue Scalor.Metrics.Bootstrap.defaultResamples
+    if resamples < 0 || resamples > 1_000_000 then usage "--resamples must be between 0 (no intervals) and 1000000"
+    let seed = seed |> Option.defaultValue (int64 Scalor.Metrics.Bootstrap.defaultSeed)
+    if seed < 0L then usage "%s must be at least 0" seedOption
+    resamples, uint64 seed
+
 let private trackCommand (r: ParseResults<TrackArgs>) =
     let sequences = r.GetResult(TrackArgs.Sequences, 4)
     if sequences < 1 then usage "--sequences must be at least 1"
@@ -528,6 +540,7 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
     match crop with
     | Some c when r.Contains TrackArgs.Live && not c.IsTiles -> usage "--live joins tiles: give --crop tiles:S[:O]"
     | _ -> ()
+    let resamples, bootstrapSeed = bootstrapOf (r.TryGetResult TrackArgs.Resamples) (r.TryGetResult TrackArgs.Bootstrap_Seed) "--bootstrap-seed"
     Track
         { Model = r.TryGetResult TrackArgs.Model |> Option.toObj
           Input = r.TryGetResult TrackArgs.Input |> Option.toObj
@@ -556,7 +569,9 @@ let private trackCommand (r: ParseResults<TrackArgs>) =
           Mse = r.Contains TrackArgs.Mse
           FrameStep = frameStep
           Crop = crop
-          IntervalMethod = intervalMethodOf (r.TryGetResult TrackArgs.Interval) }
+          IntervalMethod = intervalMethodOf (r.TryGetResult TrackArgs.Interval)
+          Resamples = resamples
+          BootstrapSeed = bootstrapSeed }
 
 let private generateCommand (r: ParseResults<GenerateArgs>) =
     let observe = r.GetResult(GenerateArgs.Observe, 5)
@@ -608,10 +623,7 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
     if r.Contains EvalArgs.Frame_Step && frameStep < 1 then usage "--frame-step must be at least 1"
     let minGt = r.GetResult(EvalArgs.Min_Gt_Visibility, 0.0)
     if not (minGt >= 0.0 && minGt <= 1.0) then usage "--min-gt-visibility must be a share in [0, 1]"
-    let resamples = r.GetResult(EvalArgs.Resamples, Scalor.Metrics.Bootstrap.defaultResamples)
-    if resamples < 0 || resamples > 1_000_000 then usage "--resamples must be between 0 (no intervals) and 1000000"
-    let bootstrapSeed = r.GetResult(EvalArgs.Seed, int64 Scalor.Metrics.Bootstrap.defaultSeed)
-    if bootstrapSeed < 0L then usage "--seed must be at least 0"
+    let resamples, bootstrapSeed = bootstrapOf (r.TryGetResult EvalArgs.Resamples) (r.TryGetResult EvalArgs.Seed) "--seed"
     let baseline = r.TryGetResult EvalArgs.Baseline |> Option.toObj
     let intervalMethod = intervalMethodOf (r.TryGetResult EvalArgs.Interval)
     match r.TryGetResult EvalArgs.Data with
@@ -624,7 +636,7 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
                Threads = threadsOf (r.TryGetResult EvalArgs.Threads); MinGtVisibility = minGt
                Backfill = r.Contains EvalArgs.Backfill; Converged = convergedOf (r.TryGetResult EvalArgs.Converged); FrameStep = frameStep
                Crops = r.GetResults EvalArgs.Crop |> List.map cropOf
-               Baseline = baseline; Resamples = resamples; BootstrapSeed = uint64 bootstrapSeed; IntervalMethod = intervalMethod }
+               Baseline = baseline; Resamples = resamples; BootstrapSeed = bootstrapSeed; IntervalMethod = intervalMethod }
     | Option.None ->
         if r.Contains EvalArgs.Backfill then usage "--backfill tracks with the model: it needs --data (evaluate a model on a dataset)"
         if r.Contains EvalArgs.Converged then usage "--converged tracks with the model: it needs --data (evaluate a model on a dataset)"
@@ -641,7 +653,7 @@ let private evalCommand (r: ParseResults<EvalArgs>) =
         Eval { GtDir = gt; PredDir = pred; ByIou = byIou; Threshold = thr; JsonFile = json; Model = null; DataDir = null; Samples = samples
                DuplicateShare = Option.None; ExplainedShare = Option.None; MinVisibleShare = 0.0; Threads = threadsOf Option.None
                MinGtVisibility = minGt; Backfill = false; Converged = Option.None; FrameStep = 1; Crops = []
-               Baseline = baseline; Resamples = resamples; BootstrapSeed = uint64 bootstrapSeed; IntervalMethod = intervalMethod }
+               Baseline = baseline; Resamples = resamples; BootstrapSeed = bootstrapSeed; IntervalMethod = intervalMethod }
 
 let private benchCommand (r: ParseResults<BenchArgs>) =
     let runs = r.GetResult(BenchArgs.Runs, 5)

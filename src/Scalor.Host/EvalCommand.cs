@@ -112,7 +112,7 @@ public static class EvalCommand
         // The tracking of `track` (deterministic, the same reporting rules), its results kept in memory: no
         // results folder, so a read-only or full temporary folder does not stop the evaluation.
         var track = new Parse.TrackCommand(cmd.Model, cmd.DataDir, null, Scalor.Worlds.World.defaultConfig, 1, 0, false, false, 0.5f,
-            cmd.MinVisibleShare, cmd.Threads, null, "torchsharp", "auto", null, cmd.DuplicateShare, cmd.ExplainedShare, true, cmd.Converged, cmd.Backfill, false, false, false, 1, null, cmd.IntervalMethod);
+            cmd.MinVisibleShare, cmd.Threads, null, "torchsharp", "auto", null, cmd.DuplicateShare, cmd.ExplainedShare, true, cmd.Converged, cmd.Backfill, false, false, false, 1, null, cmd.IntervalMethod, cmd.Resamples, cmd.BootstrapSeed);
         var tracked = new Dictionary<string, MotFiles.Row[]>();
         var sw = Stopwatch.StartNew();
         var frames = 0;

@@ -251,9 +251,9 @@ public static partial class TrackCommand
             var evaluated = Evaluate.evaluateFolders(gtDir, results, false, null, 0.0);
             var summary = Evaluate.summarise(evaluated);
             var json = EvalCommand.Keys(summary);
-            // How far the scores would move on other sequences of the same world: eval's intervals, at its resamples
-            // and seed, where there are sequences enough (eval says when there are not).
-            var intervalLine = EvalCommand.IntervalLine([.. evaluated], Bootstrap.defaultResamples, Bootstrap.defaultSeed, cmd.IntervalMethod, json);
+            // How far the scores would move on other sequences of the same world: eval's intervals, at the resamples
+            // and seed given (eval's defaults unless said), where there are sequences enough (eval says when there are not).
+            var intervalLine = cmd.Resamples > 0 ? EvalCommand.IntervalLine([.. evaluated], cmd.Resamples, cmd.BootstrapSeed, cmd.IntervalMethod, json) : null;
             if (onnx is null || cmd.Mse) json["mse"] = mseSum / Math.Max(1, mseFrames);
             json["capacity"] = slots.Capacity;
             json["slots_full_frames"] = slots.FullFrames;

@@ -183,13 +183,16 @@ let tests =
                 Expect.equal (d.Baseline, d.Resamples, d.BootstrapSeed, d.IntervalMethod)
                     (null, Scalor.Metrics.Bootstrap.defaultResamples, Scalor.Metrics.Bootstrap.defaultSeed, Scalor.Metrics.Bootstrap.Bca) "defaults: BCa intervals, no comparison"
             | other -> failtestf "unexpected %A" other
-            match parse [| "track"; "--out"; "o"; "--interval"; "percentile" |], parse [| "track"; "--out"; "o" |] with
+            match parse [| "track"; "--out"; "o"; "--interval"; "percentile"; "--resamples"; "500"; "--bootstrap-seed"; "7"; "--seed"; "9" |], parse [| "track"; "--out"; "o" |] with
             | Run(Track p), Run(Track d) ->
-                Expect.equal (p.IntervalMethod, d.IntervalMethod) (Scalor.Metrics.Bootstrap.Percentile, Scalor.Metrics.Bootstrap.Bca) "track's intervals: as eval's, BCa by default"
+                Expect.equal (p.IntervalMethod, p.Resamples, p.BootstrapSeed, p.Seed) (Scalor.Metrics.Bootstrap.Percentile, 500, 7UL, 9UL) "track's draws reach it, apart from the world's seed"
+                Expect.equal (d.IntervalMethod, d.Resamples, d.BootstrapSeed) (Scalor.Metrics.Bootstrap.Bca, Scalor.Metrics.Bootstrap.defaultResamples, Scalor.Metrics.Bootstrap.defaultSeed)
+                    "track's intervals: as eval's, BCa by default, at its resamples and seed"
             | other -> failtestf "unexpected %A" other
             for bad, named in [ [| "eval"; "--gt"; "g"; "--pred"; "p"; "--resamples"; "-1" |], "--resamples"; [| "eval"; "--data"; "d"; "--seed"; "-2" |], "--seed"
                                 [| "eval"; "--gt"; "g"; "--pred"; "p"; "--interval"; "normal" |], "--interval"
-                                [| "track"; "--out"; "o"; "--interval"; "normal" |], "--interval" ] do
+                                [| "track"; "--out"; "o"; "--interval"; "normal" |], "--interval"
+                                [| "track"; "--out"; "o"; "--resamples"; "1000001" |], "--resamples"; [| "track"; "--out"; "o"; "--bootstrap-seed"; "-2" |], "--bootstrap-seed" ] do
                 match parse bad with
                 | UsageError m -> Expect.stringContains m named "names the option"
                 | other -> failtestf "unexpected %A for %A" other bad

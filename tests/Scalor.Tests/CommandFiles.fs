@@ -12,7 +12,8 @@ let trackCommand (out: string) : Scalor.Cli.Parse.TrackCommand =
       Latents = true; Pictures = false; MinPresence = 0.5f; MinVisibleShare = Scalor.Model.Track.defaultMinVisibleShare
       Threads = System.Environment.ProcessorCount; MnistDir = null; Runtime = "torchsharp"; Provider = "auto"; Capacity = None
       DuplicateShare = None; ExplainedShare = None; MaskBoxes = true; Converged = Some Scalor.Model.Converged.defaults; Backfill = false; Live = false; Realtime = false; Mse = false; FrameStep = 1; Crop = None
-      IntervalMethod = Scalor.Metrics.Bootstrap.defaultMethod }
+      IntervalMethod = Scalor.Metrics.Bootstrap.defaultMethod; Resamples = Scalor.Metrics.Bootstrap.defaultResamples
+      BootstrapSeed = Scalor.Metrics.Bootstrap.defaultSeed }
 
 /// One held-out LD sequence (seed 1000001) of `length` frames in the MOTChallenge layout under `dir`/data: that
 /// folder and its sequence's.

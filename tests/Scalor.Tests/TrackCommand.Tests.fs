@@ -97,39 +97,47 @@ let tests =
                 use metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(maskOut, "metrics.json")))
                 Expect.equal (metrics.RootElement.GetProperty("recall_by_frame").GetArrayLength()) 10 "recall at each of the 10 frames"
 
-        testCase "track of ten sequences or more gives eval's 95% interval of MOTA, by the method --interval names; of fewer, none" <| fun () ->
+        testCase "track of ten sequences or more gives eval's 95% interval of MOTA, by the method and draws given; of fewer, or with --resamples 0, none" <| fun () ->
             inTempDir "scalor-track-interval" <| fun dir ->
                 let world = { Scalor.Worlds.World.defaultConfig with Length = 3 }
                 let pair (e: JsonElement) = e.[0].GetDouble(), e.[1].GetDouble()
-                // The same results scored by eval at its resamples and seed, by the same method, give the same intervals.
-                let sameAsEval (name: string) (intervalMethod: Bootstrap.Method) =
+                // The same results scored by eval with the same method, resamples and seed give the same intervals.
+                let sameAsEval (name: string) (intervalMethod: Bootstrap.Method) (resamples: int) (seed: uint64) =
                     let out = Path.Combine(dir, name)
-                    let tracked = { command out true with Latents = false; Sequences = 10; World = world; IntervalMethod = intervalMethod }
+                    let tracked = { command out true with Latents = false; Sequences = 10; World = world; IntervalMethod = intervalMethod; Resamples = resamples; BootstrapSeed = seed }
                     Expect.equal (TrackCommand.Run tracked) 0 "track succeeds"
                     let metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(out, "metrics.json")))
                     let lo, hi = pair (metrics.RootElement.GetProperty "mota_interval")
                     Expect.isTrue (lo <= hi && hi <= 1.0) (sprintf "an interval of MOTA: %g–%g" lo hi)
-                    Expect.equal (metrics.RootElement.GetProperty("interval").GetProperty("method").GetString()) (Bootstrap.methodName intervalMethod) "the JSON names the method"
+                    let recorded = metrics.RootElement.GetProperty("interval")
+                    Expect.equal (recorded.GetProperty("method").GetString(), recorded.GetProperty("resamples").GetInt32(), recorded.GetProperty("seed").GetUInt64())
+                        (Bootstrap.methodName intervalMethod, resamples, seed) "the JSON names the method and the draws"
                     let json = Path.Combine(dir, name + "-eval.json")
                     let eval : Parse.EvalCommand =
                         { GtDir = Path.Combine(out, "gt"); PredDir = Path.Combine(out, "results"); ByIou = false; Threshold = nan; JsonFile = json
                           Model = null; DataDir = null; Samples = 1; DuplicateShare = None; ExplainedShare = None; MinVisibleShare = 0.0
                           Threads = 1; MinGtVisibility = 0.0; Backfill = false; Converged = None; FrameStep = 1; Crops = []; Baseline = null
-                          Resamples = Bootstrap.defaultResamples; BootstrapSeed = Bootstrap.defaultSeed; IntervalMethod = intervalMethod }
+                          Resamples = resamples; BootstrapSeed = seed; IntervalMethod = intervalMethod }
                     Expect.equal (EvalCommand.Run eval) 0 "eval succeeds"
                     use scored = JsonDocument.Parse(File.ReadAllText json)
                     for k in [ "mota_interval"; "idf1_interval"; "hota_interval" ] do
                         Expect.equal (pair (scored.RootElement.GetProperty k)) (pair (metrics.RootElement.GetProperty k)) (sprintf "%s: track's is eval's" k)
                     metrics
-                use bca = sameAsEval "ten" Bootstrap.defaultMethod
-                use percentile = sameAsEval "ten-percentile" Bootstrap.Percentile
-                // The same world and model track the same objects; only the reading of the resamples differs.
-                Expect.equal (percentile.RootElement.GetProperty("mota").GetDouble()) (bca.RootElement.GetProperty("mota").GetDouble()) "the same MOTA"
-                Expect.notEqual (pair (percentile.RootElement.GetProperty "mota_interval")) (pair (bca.RootElement.GetProperty "mota_interval")) "percentile and BCa intervals differ"
-                let few = Path.Combine(dir, "few")
-                Expect.equal (TrackCommand.Run { command few true with Latents = false; Sequences = 9; World = world }) 0 "track succeeds"
-                use m9 = JsonDocument.Parse(File.ReadAllText(Path.Combine(few, "metrics.json")))
-                Expect.isFalse (m9.RootElement.TryGetProperty("mota_interval") |> fst) "nine sequences are too few to resample"
+                use bca = sameAsEval "ten" Bootstrap.defaultMethod Bootstrap.defaultResamples Bootstrap.defaultSeed
+                use percentile = sameAsEval "ten-percentile" Bootstrap.Percentile Bootstrap.defaultResamples Bootstrap.defaultSeed
+                use drawn = sameAsEval "ten-draws" Bootstrap.defaultMethod 500 7UL
+                // The same world and model track the same objects; only the reading or the draws of the resamples differ.
+                for other, what in [ percentile, "percentile and BCa intervals differ"; drawn, "other draws give another interval" ] do
+                    Expect.equal (other.RootElement.GetProperty("mota").GetDouble()) (bca.RootElement.GetProperty("mota").GetDouble()) "the same MOTA"
+                    Expect.notEqual (pair (other.RootElement.GetProperty "mota_interval")) (pair (bca.RootElement.GetProperty "mota_interval")) what
+                let noInterval (name: string) (cmd: Parse.TrackCommand) =
+                    let out = Path.Combine(dir, name)
+                    Expect.equal (TrackCommand.Run { cmd with Out = out }) 0 "track succeeds"
+                    use m = JsonDocument.Parse(File.ReadAllText(Path.Combine(out, "metrics.json")))
+                    Expect.isTrue (m.RootElement.TryGetProperty("mota") |> fst) (sprintf "%s: scored" name)
+                    Expect.isFalse (m.RootElement.TryGetProperty("mota_interval") |> fst) (sprintf "%s: no interval" name)
+                noInterval "few" { command dir true with Latents = false; Sequences = 9; World = world }
+                noInterval "off" { command dir true with Latents = false; Sequences = 10; World = world; Resamples = 0 }
 
         testCase "the ONNX runtime reports the rows TorchSharp does with the trained model, mask boxes included" <| fun () ->
             // A trained model's alphas are near 0 or 1, so no mask pixel sits within float error of the threshold:
