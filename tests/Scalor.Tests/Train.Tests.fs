@@ -29,7 +29,7 @@ let tests =
         let batch step = Train.batchOf (Array.init 2 (fun i -> Scalor.Worlds.World.sequence world (Scalor.Worlds.World.sequenceSeed 4UL (step * 2 + i))))
         let lossOf = function
             | Train.Stepped(t, _) -> t.Loss
-            | Train.Skipped(t, r) -> failtestf "step skipped: %s" r
+            | Train.Skipped(_, r) -> failtestf "step skipped: %s" r
 
         testCase "a few dozen steps on tiny data lower the loss" <| fun () ->
             Native.tuneAllocator ()

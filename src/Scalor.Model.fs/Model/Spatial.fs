@@ -118,7 +118,7 @@ let windowIndices (x0: Tensor) (y0: Tensor) (height: int) (width: int) (l: int) 
 
 /// Sums windows [B; K; C; L; L] into full images [B; C; H; W] (scatter-add; differentiable).
 let scatterWindows (windows: Tensor) (index: Tensor) (height: int) (width: int) (l: int) =
-    let b, k, c = windows.shape.[0], windows.shape.[1], windows.shape.[2]
+    let b, c = windows.shape.[0], windows.shape.[2]
     let hp, wp = int64 (height + 2 * l), int64 (width + 2 * l)
     let src = windows.permute(0L, 2L, 1L, 3L, 4L).reshape(b, c, -1L)
     let idx = index.unsqueeze(1L).expand(b, c, index.shape.[1])
@@ -127,7 +127,7 @@ let scatterWindows (windows: Tensor) (index: Tensor) (height: int) (width: int) 
 
 /// Reads full images [B; C; H; W] at the windows' pixels → [B; K; C; L; L] (zero outside the image).
 let gatherWindows (images: Tensor) (index: Tensor) (k: int64) (l: int) =
-    let b, c, h, w = images.shape.[0], images.shape.[1], images.shape.[2], images.shape.[3]
+    let b, c = images.shape.[0], images.shape.[1]
     let padded = torch.nn.functional.pad(images, [| int64 l; int64 l; int64 l; int64 l |]).reshape(b, c, -1L)
     let idx = index.unsqueeze(1L).expand(b, c, index.shape.[1])
     padded.gather(2L, idx).view(b, c, k, int64 l, int64 l).permute(0L, 2L, 1L, 3L, 4L)
