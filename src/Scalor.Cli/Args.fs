@@ -172,7 +172,7 @@ let private intervalMethodUsage =
     "bca (default: bias-corrected and accelerated, right where the resamples lean to one side, as a MOTA near 100% does) or percentile (their plain quantiles, as earlier versions gave)."
 
 let private resamplesUsage =
-    "bootstrap resamples of the sequences for the 95% intervals (default 2000; 0: no intervals; given for 10 sequences or more)."
+    "bootstrap resamples of the sequences for the 95% intervals (default 2000, at least 200; 0: no intervals; given for 10 sequences or more)."
 
 let private bootstrapSeedUsage =
     "seed of the bootstrap's draws (default 1): the same results and seed give the same intervals"

@@ -508,7 +508,8 @@ let private intervalMethodOf =
 /// The bootstrap's resamples and seed, as given to eval or track (each names its seed option).
 let private bootstrapOf (resamples: int option) (seed: int64 option) (seedOption: string) =
     let resamples = resamples |> Option.defaultValue Scalor.Metrics.Bootstrap.defaultResamples
-    if resamples < 0 || resamples > 1_000_000 then usage "--resamples must be between 0 (no intervals) and 1000000"
+    if resamples <> 0 && (resamples < Scalor.Metrics.Bootstrap.minResamples || resamples > 1_000_000) then
+        usage "--resamples must be 0 (no intervals) or from %d to 1000000: fewer leave too few resamples beyond a 95%% interval's ends to place them" Scalor.Metrics.Bootstrap.minResamples
     let seed = seed |> Option.defaultValue (int64 Scalor.Metrics.Bootstrap.defaultSeed)
     if seed < 0L then usage "%s must be at least 0" seedOption
     resamples, uint64 seed

@@ -20,6 +20,12 @@ let minSequences = 10
 /// point from one seed to another (README, "Evaluation"), against a width of several points.
 let defaultResamples = 2000
 
+/// The fewest resamples an interval is read from: a 95% interval's ends are the resamples' 2.5% and 97.5% quantiles,
+/// or further out where BCa moves them, so fewer leave a handful of resamples beyond each end, and the ends are
+/// whichever few those happened to be (one resample gives an interval of no width). Efron & Tibshirani advise
+/// 1,000 or more for intervals; 200 keeps five beyond each end of a percentile interval.
+let minResamples = 200
+
 /// The seed of the draws when none is given.
 let defaultSeed = 1UL
 
